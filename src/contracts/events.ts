@@ -1,0 +1,208 @@
+/**
+ * Activity-event contract, version 1 (../shared/contracts/events.md).
+ *
+ * This is a public contract: other teams write producers for it. Extend it compatibly
+ * (new optional fields, new enum members only with a version note), never break it.
+ * Unknown fields are kept and ignored, so parsing never strips them.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+export const ROLES = [
+  'courier',
+  'outlet_staff',
+  'sorting',
+  'customer_service',
+  'manager',
+  'it_admin',
+  'security_analyst',
+  'service',
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export const EVENT_TYPES = ['login', 'logout', 'waybill', 'assign', 'ticket', 'scan', 'access'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const ACCESS_ACTIONS = ['view', 'reveal', 'search', 'export', 'print'] as const;
+export type AccessAction = (typeof ACCESS_ACTIONS)[number];
+
+export const PII_FIELDS = ['name', 'phone', 'address', 'id_number'] as const;
+export type PiiField = (typeof PII_FIELDS)[number];
+
+export const PURPOSES = ['delivery', 'pickup', 'customer_service', 'returns', 'audit', 'other'] as const;
+export type Purpose = (typeof PURPOSES)[number];
+
+export const SCAN_OPS = ['pickup', 'arrive', 'depart', 'out_for_delivery', 'delivered'] as const;
+export type ScanOp = (typeof SCAN_OPS)[number];
+
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** ISO-8601 UTC with milliseconds, as the contract requires; seconds-only and offsets are accepted too. */
+const ISO_UTC = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$';
+
+const literalUnion = <T extends readonly string[]>(values: T) =>
+  Type.Union(values.map((v) => Type.Literal(v)) as never) as unknown as ReturnType<typeof Type.String>;
+
+const Common = {
+  id: Type.String({ minLength: 1, maxLength: 200 }),
+  ts: Type.String({ pattern: ISO_UTC }),
+  account: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  role: Type.Optional(Type.String({ maxLength: 64 })),
+  site: Type.Optional(Type.String({ maxLength: 200 })),
+  device: Type.Optional(Type.String({ maxLength: 200 })),
+  ip: Type.Optional(Type.String({ maxLength: 64 })),
+  city: Type.Optional(Type.String({ maxLength: 200 })),
+  session: Type.Optional(Type.String({ maxLength: 200 })),
+};
+const open = { additionalProperties: true } as const;
+const withAccount = { ...Common, account: Type.String({ minLength: 1, maxLength: 200 }) };
+
+export const LoginEvent = Type.Object(
+  {
+    ...withAccount,
+    type: Type.Literal('login'),
+    result: literalUnion(['success', 'failure'] as const),
+    mfa: Type.Optional(Type.Boolean()),
+    app_hash: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  open,
+);
+export const LogoutEvent = Type.Object({ ...withAccount, type: Type.Literal('logout') }, open);
+export const WaybillEvent = Type.Object(
+  {
+    ...Common,
+    type: Type.Literal('waybill'),
+    waybill: Type.String({ minLength: 1, maxLength: 64 }),
+    origin_site: Type.Optional(Type.String({ maxLength: 200 })),
+    dest_site: Type.Optional(Type.String({ maxLength: 200 })),
+    dest_city: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  open,
+);
+export const AssignEvent = Type.Object(
+  {
+    ...withAccount,
+    type: Type.Literal('assign'),
+    waybill: Type.String({ minLength: 1, maxLength: 64 }),
+    task: literalUnion(['pickup', 'delivery'] as const),
+  },
+  open,
+);
+export const TicketEvent = Type.Object(
+  {
+    ...withAccount,
+    type: Type.Literal('ticket'),
+    ticket: Type.String({ minLength: 1, maxLength: 200 }),
+    waybill: Type.Optional(Type.String({ maxLength: 64 })),
+    status: literalUnion(['open', 'closed'] as const),
+  },
+  open,
+);
+export const ScanEvent = Type.Object(
+  {
+    ...Common,
+    type: Type.Literal('scan'),
+    waybill: Type.String({ minLength: 1, maxLength: 64 }),
+    op: literalUnion(SCAN_OPS),
+  },
+  open,
+);
+export const AccessEvent = Type.Object(
+  {
+    ...withAccount,
+    type: Type.Literal('access'),
+    action: literalUnion(ACCESS_ACTIONS),
+    waybill: Type.Optional(Type.String({ maxLength: 64 })),
+    waybills: Type.Optional(Type.Array(Type.String({ maxLength: 64 }))),
+    fields: Type.Optional(Type.Array(literalUnion(PII_FIELDS))),
+    purpose: Type.Optional(literalUnion(PURPOSES)),
+    ticket: Type.Optional(Type.String({ maxLength: 200 })),
+    result: Type.Optional(literalUnion(['allowed', 'denied'] as const)),
+  },
+  open,
+);
+
+export type LoginEvent = Static<typeof LoginEvent> & { result: 'success' | 'failure' };
+export type LogoutEvent = Static<typeof LogoutEvent>;
+export type WaybillEvent = Static<typeof WaybillEvent>;
+export type AssignEvent = Static<typeof AssignEvent> & { task: 'pickup' | 'delivery' };
+export type TicketEvent = Static<typeof TicketEvent> & { status: 'open' | 'closed' };
+export type ScanEvent = Static<typeof ScanEvent> & { op: ScanOp };
+export type AccessEvent = Static<typeof AccessEvent> & {
+  action: AccessAction;
+  fields?: PiiField[];
+  purpose?: Purpose;
+  result?: 'allowed' | 'denied';
+};
+export type ActivityEvent =
+  | LoginEvent
+  | LogoutEvent
+  | WaybillEvent
+  | AssignEvent
+  | TicketEvent
+  | ScanEvent
+  | AccessEvent;
+
+const checkers = {
+  login: TypeCompiler.Compile(LoginEvent),
+  logout: TypeCompiler.Compile(LogoutEvent),
+  waybill: TypeCompiler.Compile(WaybillEvent),
+  assign: TypeCompiler.Compile(AssignEvent),
+  ticket: TypeCompiler.Compile(TicketEvent),
+  scan: TypeCompiler.Compile(ScanEvent),
+  access: TypeCompiler.Compile(AccessEvent),
+} satisfies Record<EventType, unknown>;
+
+export type ParseResult = { ok: true; event: ActivityEvent } | { ok: false; reason: string };
+
+/** Validates an already-parsed JSON value against the contract; the reason names the offending field. */
+export function validateEvent(value: unknown): ParseResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, reason: 'not a JSON object' };
+  }
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string') return { ok: false, reason: 'missing required field "type"' };
+  const checker = (checkers as Record<string, (typeof checkers)[EventType]>)[type];
+  if (!checker) return { ok: false, reason: `unknown event type "${type.slice(0, 40)}"` };
+  if (checker.Check(value)) {
+    if (Number.isNaN(Date.parse((value as { ts: string }).ts))) {
+      return { ok: false, reason: 'field "ts" is not a valid date' };
+    }
+    return { ok: true, event: value as ActivityEvent };
+  }
+  const first = checker.Errors(value).First();
+  const path = first?.path ? first.path.replace(/^\//, '').replace(/\//g, '.') : '';
+  if (first && first.value === undefined && path) {
+    return { ok: false, reason: `missing required field "${path}"` };
+  }
+  return { ok: false, reason: path ? `field "${path}": ${first?.message ?? 'invalid'}` : (first?.message ?? 'invalid event') };
+}
+
+/** Parses one NDJSON line. Blank lines are the caller's to skip. */
+export function parseEventLine(line: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return { ok: false, reason: `invalid JSON: ${(err as Error).message.slice(0, 120)}` };
+  }
+  return validateEvent(value);
+}
+
+/** Event time in epoch milliseconds. */
+export const eventTime = (e: { ts: string }): number => Date.parse(e.ts);
+
+/** Alert (detector output), contract section "Alerts (output)". */
+export interface Alert {
+  id: string;
+  ts: string;
+  account?: string;
+  device?: string;
+  detector: string;
+  severity: Severity;
+  score: number;
+  summary: string;
+  evidence: Record<string, unknown>;
+  [extra: string]: unknown;
+}
