@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
+import { registerServe } from './serve.js';
+import { registerAudit } from './audit.js';
+import { registerKeys } from './keys.js';
 import { registerDetect } from './detect.js';
 import { registerSimulate } from './simulate.js';
 import { registerEval } from './eval.js';
 
 /** Each verb lives in its own file and declares only what it uses. */
 export function registerCommands(program: Command): void {
+  registerServe(program);
+  registerAudit(program);
+  registerKeys(program);
   registerDetect(program);
   registerSimulate(program);
   registerEval(program);

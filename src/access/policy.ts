@@ -1,0 +1,138 @@
+/**
+ * The access policy as data: which role may reveal which fields of which party, on what basis
+ * of real work, for which purposes, and how many records per window.
+ *
+ * Invariant: a request no rule covers gets no data. Defaults follow the brief (§2); a YAML or
+ * JSON file can override any role's rules or quotas, and is validated key by key.
+ */
+import { readFileSync } from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import YAML from 'yaml';
+import { PII_FIELDS, PURPOSES, ROLES, type Role } from '../contracts/events.js';
+
+const lit = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
+
+export const BASES = ['assignment', 'site', 'ticket', 'phone_search', 'city', 'case'] as const;
+export type Basis = (typeof BASES)[number];
+
+const RuleSchema = Type.Object(
+  {
+    basis: lit(BASES),
+    fields: Type.Array(lit(PII_FIELDS), { minItems: 1 }),
+    /** `task`: the party a courier's task concerns (delivery → recipient, pickup → sender). */
+    parties: lit(['task', 'both', 'sender', 'recipient'] as const),
+    purposes: Type.Array(lit(PURPOSES), { minItems: 1 }),
+    /** assignment: how long after the delivered / picked-up scan the assignment still counts. */
+    grace_hours: Type.Optional(Type.Number({ minimum: 0, maximum: 24 * 30 })),
+    /** phone_search: how long a full-number search backs a reveal. */
+    within_minutes: Type.Optional(Type.Number({ minimum: 1, maximum: 24 * 60 })),
+  },
+  { additionalProperties: false },
+);
+
+const WindowsSchema = Type.Object(
+  {
+    per_minute: Type.Optional(Type.Integer({ minimum: 0 })),
+    per_hour: Type.Optional(Type.Integer({ minimum: 0 })),
+    per_day: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+const RoleQuotaSchema = Type.Object(
+  { account: WindowsSchema, device: WindowsSchema, site: WindowsSchema },
+  { additionalProperties: false },
+);
+
+export const PolicySchema = Type.Object(
+  {
+    rules: Type.Record(lit(ROLES), Type.Array(RuleSchema)),
+    quotas: Type.Record(lit(ROLES), RoleQuotaSchema),
+    /** Old 15-digit ID numbers are refused unless this is on. */
+    allow_15_digit_id: Type.Boolean(),
+    /** Most matches a phone search returns. */
+    search_limit: Type.Integer({ minimum: 1, maximum: 1000 }),
+  },
+  { additionalProperties: false },
+);
+
+export type Rule = Static<typeof RuleSchema>;
+export type Windows = Static<typeof WindowsSchema>;
+export type RoleQuota = Static<typeof RoleQuotaSchema>;
+export type Policy = { rules: Record<Role, Rule[]>; quotas: Record<Role, RoleQuota>; allow_15_digit_id: boolean; search_limit: number };
+
+const NONE: RoleQuota = { account: { per_day: 0 }, device: { per_day: 0 }, site: { per_day: 0 } };
+const quota = (perMinute: number, perHour: number | undefined, perDay: number, siteFactor = 20): RoleQuota => {
+  const account: Windows = { per_minute: perMinute, per_day: perDay, ...(perHour !== undefined ? { per_hour: perHour } : {}) };
+  const site: Windows = { per_minute: perMinute * siteFactor, per_day: perDay * siteFactor, ...(perHour !== undefined ? { per_hour: perHour * siteFactor } : {}) };
+  return { account, device: { ...account }, site };
+};
+
+export const DEFAULT_POLICY: Policy = {
+  rules: {
+    courier: [
+      { basis: 'assignment', fields: ['name', 'phone', 'address'], parties: 'task', purposes: ['delivery', 'pickup', 'returns'], grace_hours: 24 },
+    ],
+    outlet_staff: [
+      { basis: 'site', fields: ['name', 'phone'], parties: 'both', purposes: ['pickup', 'delivery', 'returns', 'customer_service', 'other'] },
+    ],
+    customer_service: [
+      { basis: 'ticket', fields: ['name', 'phone', 'address'], parties: 'both', purposes: ['customer_service', 'returns'] },
+      { basis: 'phone_search', fields: ['name', 'phone', 'address'], parties: 'both', purposes: ['customer_service', 'returns'], within_minutes: 15 },
+    ],
+    manager: [{ basis: 'city', fields: ['name', 'phone', 'address'], parties: 'both', purposes: ['audit'] }],
+    security_analyst: [{ basis: 'case', fields: ['name', 'phone', 'address'], parties: 'both', purposes: ['audit'] }],
+    sorting: [],
+    it_admin: [],
+    service: [],
+  },
+  quotas: {
+    courier: quota(20, 60, 400),
+    outlet_staff: quota(15, 40, 300),
+    customer_service: quota(20, 60, 400),
+    manager: quota(10, undefined, 50, 5),
+    security_analyst: quota(20, 100, 500, 5),
+    sorting: NONE,
+    it_admin: NONE,
+    service: NONE,
+  },
+  allow_15_digit_id: false,
+  search_limit: 50,
+};
+
+const checker = TypeCompiler.Compile(PolicySchema);
+
+export class PolicyError extends Error {}
+
+/** Defaults, with a file's roles/quotas replacing the defaults role by role. */
+export function loadPolicy(file?: string): Policy {
+  if (!file) return DEFAULT_POLICY;
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new PolicyError(`policy file ${file}: ${(err as Error).message}`);
+  }
+  return mergePolicy(parsed ?? {}, file);
+}
+
+export function mergePolicy(overrides: unknown, source = 'policy'): Policy {
+  if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
+    throw new PolicyError(`${source}: must be a mapping with keys rules, quotas, allow_15_digit_id, search_limit`);
+  }
+  const o = overrides as Partial<Record<string, unknown>>;
+  const unknownKeys = Object.keys(o).filter((k) => !(k in PolicySchema.properties));
+  if (unknownKeys.length) throw new PolicyError(`${source}: unknown key(s) ${unknownKeys.join(', ')}`);
+  const merged = {
+    rules: { ...DEFAULT_POLICY.rules, ...(o.rules as object | undefined) },
+    quotas: { ...DEFAULT_POLICY.quotas, ...(o.quotas as object | undefined) },
+    allow_15_digit_id: o.allow_15_digit_id ?? DEFAULT_POLICY.allow_15_digit_id,
+    search_limit: o.search_limit ?? DEFAULT_POLICY.search_limit,
+  };
+  if (!checker.Check(merged)) {
+    const problems = [...checker.Errors(merged)].slice(0, 10).map((e) => `${e.path.replace(/^\//, '').replace(/\//g, '.')}: ${e.message}`);
+    throw new PolicyError(`${source}: ${[...new Set(problems)].join('; ')}`);
+  }
+  return merged as Policy;
+}

@@ -1,0 +1,169 @@
+/**
+ * Reveal quotas: records revealed (not requests), over sliding minute/hour/day windows at
+ * once, per account, per device and per site, with limits by role.
+ *
+ * The ledger lives in memory and is rebuilt from the audit trail at start (the trail records
+ * every allowed reveal), so a restart forgets nothing. Several processes each keep their own
+ * ledger; see docs/decisions/0002-quota-ledger.md.
+ */
+import type { Role } from '../contracts/events.js';
+import type { Policy, Windows } from './policy.js';
+
+const WINDOWS = [
+  { name: 'per_minute', spanMs: 60_000, buckets: 12 },
+  { name: 'per_hour', spanMs: 3_600_000, buckets: 60 },
+  { name: 'per_day', spanMs: 86_400_000, buckets: 96 },
+] as const;
+type WindowName = (typeof WINDOWS)[number]['name'];
+export type QuotaScope = 'account' | 'device' | 'site';
+
+class SlidingCount {
+  private readonly counts: Int32Array;
+  private readonly starts: Float64Array;
+  private readonly bucketMs: number;
+  constructor(
+    private readonly spanMs: number,
+    buckets: number,
+  ) {
+    this.counts = new Int32Array(buckets);
+    this.starts = new Float64Array(buckets).fill(-Infinity);
+    this.bucketMs = spanMs / buckets;
+  }
+  sum(now: number): number {
+    let total = 0;
+    const horizon = now - this.spanMs;
+    for (let i = 0; i < this.counts.length; i++) if (this.starts[i]! > horizon) total += this.counts[i]!;
+    return total;
+  }
+  add(now: number, n: number): void {
+    const start = Math.floor(now / this.bucketMs) * this.bucketMs;
+    const i = Math.floor(start / this.bucketMs) % this.counts.length;
+    if (this.starts[i] !== start) {
+      this.starts[i] = start;
+      this.counts[i] = 0;
+    }
+    this.counts[i]! += n;
+  }
+  /** Milliseconds until `excess` records have left the window. */
+  retryAfter(now: number, excess: number): number {
+    const order = [...this.starts.keys()].filter((i) => this.starts[i]! > now - this.spanMs).sort((a, b) => this.starts[a]! - this.starts[b]!);
+    let freed = 0;
+    for (const i of order) {
+      freed += this.counts[i]!;
+      if (freed >= excess) return Math.max(1000, this.starts[i]! + this.bucketMs + this.spanMs - now);
+    }
+    return this.spanMs;
+  }
+}
+
+interface Counter {
+  windows: Record<WindowName, SlidingCount>;
+  lastUsed: number;
+}
+
+export interface QuotaSubject {
+  role: Role;
+  account: string;
+  device: string | null;
+  site: string | null;
+}
+
+export type QuotaResult =
+  | { ok: true; release(): void }
+  | { ok: false; scope: QuotaScope; window: WindowName; limit: number; retryAfterSeconds: number };
+
+export interface QuotaLedger {
+  tryConsume(subject: QuotaSubject, records: number, now: number): QuotaResult;
+  /** Counts records already revealed (rebuilding from the audit trail). */
+  record(subject: QuotaSubject, records: number, at: number): void;
+  usage(subject: QuotaSubject, now: number): Record<QuotaScope, Partial<Record<WindowName, number>>>;
+  size(): number;
+}
+
+export function createQuotaLedger(policy: Pick<Policy, 'quotas'>, options: { maxKeys?: number } = {}): QuotaLedger {
+  const counters = new Map<string, Counter>();
+  const maxKeys = options.maxKeys ?? 2_000_000;
+  let ops = 0;
+
+  const counterFor = (key: string, now: number): Counter => {
+    let c = counters.get(key);
+    if (!c) {
+      c = {
+        windows: Object.fromEntries(WINDOWS.map((w) => [w.name, new SlidingCount(w.spanMs, w.buckets)])) as Record<WindowName, SlidingCount>,
+        lastUsed: now,
+      };
+      counters.set(key, c);
+    }
+    c.lastUsed = Math.max(c.lastUsed, now);
+    return c;
+  };
+
+  const sweep = (now: number): void => {
+    if (++ops % 10_000 !== 0 && counters.size < maxKeys) return;
+    for (const [k, c] of counters) if (c.lastUsed < now - 86_400_000) counters.delete(k);
+  };
+
+  const scopes = (s: QuotaSubject): Array<{ scope: QuotaScope; key: string; limits: Windows }> => {
+    const q = policy.quotas[s.role];
+    const out: Array<{ scope: QuotaScope; key: string; limits: Windows }> = [{ scope: 'account', key: `a:${s.account}`, limits: q.account }];
+    if (s.device) out.push({ scope: 'device', key: `d:${s.device}`, limits: q.device });
+    if (s.site) out.push({ scope: 'site', key: `s:${s.role}:${s.site}`, limits: q.site });
+    return out;
+  };
+
+  return {
+    tryConsume(subject, records, now) {
+      sweep(now);
+      const targets = scopes(subject);
+      for (const t of targets) {
+        const c = counterFor(t.key, now);
+        for (const w of WINDOWS) {
+          const limit = t.limits[w.name];
+          if (limit === undefined) continue;
+          const used = c.windows[w.name].sum(now);
+          if (used + records > limit) {
+            const excess = used + records - limit;
+            return {
+              ok: false,
+              scope: t.scope,
+              window: w.name,
+              limit,
+              retryAfterSeconds: Math.ceil(c.windows[w.name].retryAfter(now, excess) / 1000),
+            };
+          }
+        }
+      }
+      for (const t of targets) {
+        const c = counterFor(t.key, now);
+        for (const w of WINDOWS) c.windows[w.name].add(now, records);
+      }
+      let released = false;
+      return {
+        ok: true,
+        release: () => {
+          if (released) return;
+          released = true;
+          for (const t of targets) {
+            const c = counterFor(t.key, now);
+            for (const w of WINDOWS) c.windows[w.name].add(now, -records);
+          }
+        },
+      };
+    },
+    record(subject, records, at) {
+      for (const t of scopes(subject)) {
+        const c = counterFor(t.key, at);
+        for (const w of WINDOWS) c.windows[w.name].add(at, records);
+      }
+    },
+    usage(subject, now) {
+      const out = { account: {}, device: {}, site: {} } as Record<QuotaScope, Partial<Record<WindowName, number>>>;
+      for (const t of scopes(subject)) {
+        const c = counters.get(t.key);
+        for (const w of WINDOWS) out[t.scope][w.name] = c ? c.windows[w.name].sum(now) : 0;
+      }
+      return out;
+    },
+    size: () => counters.size,
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Hash chain: hash(n) = SHA-256(hash(n-1) || canonical(entry n)), with seq inside the
+ * canonical form so that moving a row changes its hash. Pure functions shared by the writer
+ * and the verifier, so both always agree on what was hashed.
+ */
+import { createHash } from 'node:crypto';
+import type { AuditEntryInput } from './kinds.js';
+
+export const GENESIS_HASH = Buffer.alloc(32);
+
+export function canonicalEntry(seq: number, e: AuditEntryInput): string {
+  return JSON.stringify([
+    'v1',
+    seq,
+    e.ts.toISOString(),
+    e.kind,
+    e.account ?? null,
+    e.role ?? null,
+    e.site ?? null,
+    e.device ?? null,
+    e.ip ?? null,
+    e.session ?? null,
+    e.waybill ?? null,
+    e.fields && e.fields.length ? e.fields.join(',') : null,
+    e.purpose ?? null,
+    e.ticket ?? null,
+    e.decision,
+    e.reason ?? null,
+    e.requestId ?? null,
+    e.detail ? sortKeys(e.detail) : null,
+  ]);
+}
+
+export function chainHash(prev: Buffer, seq: number, entry: AuditEntryInput): Buffer {
+  return createHash('sha256').update(prev).update(canonicalEntry(seq, entry)).digest();
+}
+
+/** jsonb does not keep key order, so the hashed form sorts keys at every depth. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) out[k] = sortKeys((value as Record<string, unknown>)[k]);
+    return out;
+  }
+  return value;
+}
+
+export function checkpointMessage(seq: number, hash: Buffer): Buffer {
+  return Buffer.from(`warden-audit-checkpoint-v1|${seq}|${hash.toString('hex')}`);
+}

@@ -1,0 +1,51 @@
+/**
+ * The closed list of audit entry kinds. Each says which activity-event type (contract) it
+ * becomes on the bus, or null when it is an administrative act the detectors do not consume.
+ */
+export const AUDIT_KINDS = {
+  'access.view': { event: 'access', action: 'view' },
+  'access.reveal': { event: 'access', action: 'reveal' },
+  'access.search': { event: 'access', action: 'search' },
+  'access.print': { event: 'access', action: 'print' },
+  'auth.login': { event: 'login', action: null },
+  'auth.logout': { event: 'logout', action: null },
+  'admin.site_created': { event: null, action: null },
+  'admin.account_created': { event: null, action: null },
+  'admin.account_suspended': { event: null, action: null },
+  'admin.account_unsuspended': { event: null, action: null },
+  'admin.service_token_created': { event: null, action: null },
+  'keys.rotated': { event: null, action: null },
+} as const satisfies Record<string, { event: 'access' | 'login' | 'logout' | null; action: string | null }>;
+
+export type AuditKind = keyof typeof AUDIT_KINDS;
+export const isAuditKind = (k: string): k is AuditKind => Object.hasOwn(AUDIT_KINDS, k);
+
+export type AuditDecision = 'allowed' | 'denied' | 'ok' | 'failed';
+
+/** What one audit entry records. Never PII: waybill number, field names, who, where, why, outcome. */
+export interface AuditEntryInput {
+  kind: AuditKind;
+  ts: Date;
+  decision: AuditDecision;
+  account?: string | null;
+  role?: string | null;
+  site?: string | null;
+  device?: string | null;
+  ip?: string | null;
+  session?: string | null;
+  waybill?: string | null;
+  /** Qualified field names, e.g. "recipient.phone". */
+  fields?: readonly string[] | null;
+  purpose?: string | null;
+  ticket?: string | null;
+  reason?: string | null;
+  requestId?: string | null;
+  /** Non-PII extras (counts, case references, matched waybills of a search). */
+  detail?: Record<string, string | number | boolean | readonly string[] | null> | null;
+}
+
+export interface AuditRecord extends AuditEntryInput {
+  seq: number;
+  hash: Buffer;
+  prevHash: Buffer;
+}

@@ -1,0 +1,78 @@
+/**
+ * One validated configuration, from environment variables and CLI flags. Every key has a
+ * description; there are no secret defaults; all problems are reported at once.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+export const ConfigSchema = Type.Object({
+  dataDir: Type.String({ description: 'Embedded store (PGlite) data directory; also holds the dev master key', default: './warden-data' }),
+  databaseUrl: Type.Optional(Type.String({ description: 'PostgreSQL URL (WARDEN_DATABASE_URL); when set, PostgreSQL is used instead of the embedded store' })),
+  host: Type.String({ description: 'HTTP listen address (WARDEN_HOST)', default: '127.0.0.1' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, description: 'HTTP port (WARDEN_PORT)', default: 8080 }),
+  adminToken: Type.Optional(Type.String({ minLength: 16, description: 'Bootstrap admin bearer token (WARDEN_ADMIN_TOKEN), at least 16 characters' })),
+  masterKey: Type.Optional(Type.String({ description: 'Master key, 32 bytes as base64 or hex (WARDEN_MASTER_KEY)' })),
+  masterKeyFile: Type.Optional(Type.String({ description: 'File holding the master key (WARDEN_MASTER_KEY_FILE)' })),
+  previousMasterKey: Type.Optional(Type.String({ description: 'The master key being rotated away from (WARDEN_MASTER_KEY_PREVIOUS)' })),
+  policyFile: Type.Optional(Type.String({ description: 'Access-policy YAML/JSON overriding the defaults (WARDEN_POLICY_FILE)' })),
+  sessionTtlMinutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60, description: 'Session lifetime (WARDEN_SESSION_TTL_MINUTES)', default: 720 }),
+  maxSessionsPerAccount: Type.Integer({ minimum: 1, maximum: 100, description: 'Concurrent live sessions per account; the oldest is ended beyond it (WARDEN_MAX_SESSIONS)', default: 2 }),
+  bodyLimitBytes: Type.Integer({ minimum: 1024, description: 'Largest JSON body accepted (WARDEN_BODY_LIMIT)', default: 1024 * 1024 }),
+  ingestLimitBytes: Type.Integer({ minimum: 1024, description: 'Largest NDJSON body on POST /api/v1/events (WARDEN_INGEST_LIMIT)', default: 16 * 1024 * 1024 }),
+  auditCheckpointEvery: Type.Integer({ minimum: 1, description: 'Signed checkpoint every N audit entries (WARDEN_AUDIT_CHECKPOINT_EVERY)', default: 1000 }),
+  poolSize: Type.Integer({ minimum: 1, maximum: 200, description: 'PostgreSQL connections (WARDEN_DB_POOL)', default: 10 }),
+  logLevel: Type.String({ description: 'pino log level (WARDEN_LOG_LEVEL)', default: 'info' }),
+});
+export type Config = Static<typeof ConfigSchema>;
+
+const ENV: Record<string, keyof Config> = {
+  WARDEN_DATA_DIR: 'dataDir',
+  WARDEN_DATABASE_URL: 'databaseUrl',
+  WARDEN_HOST: 'host',
+  WARDEN_PORT: 'port',
+  WARDEN_ADMIN_TOKEN: 'adminToken',
+  WARDEN_MASTER_KEY: 'masterKey',
+  WARDEN_MASTER_KEY_FILE: 'masterKeyFile',
+  WARDEN_MASTER_KEY_PREVIOUS: 'previousMasterKey',
+  WARDEN_POLICY_FILE: 'policyFile',
+  WARDEN_SESSION_TTL_MINUTES: 'sessionTtlMinutes',
+  WARDEN_MAX_SESSIONS: 'maxSessionsPerAccount',
+  WARDEN_BODY_LIMIT: 'bodyLimitBytes',
+  WARDEN_INGEST_LIMIT: 'ingestLimitBytes',
+  WARDEN_AUDIT_CHECKPOINT_EVERY: 'auditCheckpointEvery',
+  WARDEN_DB_POOL: 'poolSize',
+  WARDEN_LOG_LEVEL: 'logLevel',
+};
+
+const checker = TypeCompiler.Compile(ConfigSchema);
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/** Environment first, then explicit overrides (CLI flags). Secrets never appear in the error text. */
+export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(ConfigSchema.properties)) {
+    if ('default' in v) raw[k] = (v as { default: unknown }).default;
+  }
+  for (const [name, key] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    raw[key] = isIntegerKey(key) ? (/^\d+$/.test(value) ? Number(value) : value) : value;
+  }
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) raw[k] = v;
+  if (checker.Check(raw)) return raw as Config;
+  const problems = [...checker.Errors(raw)].map((e) => {
+    const key = e.path.replace(/^\//, '');
+    const envName = Object.entries(ENV).find(([, k]) => k === key)?.[0];
+    return `${key}${envName ? ` (${envName})` : ''}: ${e.message}`;
+  });
+  throw new ConfigError([...new Set(problems)]);
+}
+
+function isIntegerKey(key: keyof Config): boolean {
+  return (ConfigSchema.properties[key] as { type?: string }).type === 'integer';
+}

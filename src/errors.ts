@@ -1,0 +1,57 @@
+/**
+ * Stable error codes, mapped to HTTP exactly once. Adding a code without a status fails the
+ * type check, so no error ever reaches a client unmapped.
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  validation_failed: 400,
+  invalid_json: 400,
+  unknown_field: 400,
+  unauthenticated: 401,
+  invalid_credentials: 401,
+  session_expired: 401,
+  forbidden: 403,
+  account_suspended: 403,
+  step_up_required: 403,
+  no_work_context: 403,
+  field_not_allowed: 403,
+  purpose_not_allowed: 403,
+  role_not_permitted: 403,
+  case_required: 403,
+  quota_exceeded: 403,
+  throttled: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  login_throttled: 429,
+  rate_limited: 429,
+  internal: 500,
+  audit_unavailable: 503,
+  unavailable: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface FieldError {
+  field: string;
+  code: string;
+  message: string;
+}
+
+/** An expected failure with a stable code. Messages must never contain PII or secrets. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: { fields?: FieldError[]; retryAfterSeconds?: number; [k: string]: unknown },
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export const isAppError = (err: unknown): err is AppError => err instanceof AppError;

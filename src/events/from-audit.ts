@@ -1,0 +1,44 @@
+/**
+ * Turns committed audit records into contract activity events: the audit trail is the outbox,
+ * so an event exists exactly when its audit entry does.
+ */
+import type { ActivityEvent } from '../contracts/events.js';
+import { AUDIT_KINDS, type AuditRecord } from '../audit/kinds.js';
+
+export function eventsFromAudit(records: readonly AuditRecord[]): ActivityEvent[] {
+  const out: ActivityEvent[] = [];
+  for (const r of records) {
+    const kind = AUDIT_KINDS[r.kind];
+    if (!kind.event || !r.account) continue;
+    const common: Record<string, unknown> = {
+      id: `audit-${r.seq}`,
+      ts: r.ts.toISOString(),
+      type: kind.event,
+      account: r.account,
+      ...(r.role ? { role: r.role } : {}),
+      ...(r.site ? { site: r.site } : {}),
+      ...(r.device ? { device: r.device } : {}),
+      ...(r.ip ? { ip: r.ip } : {}),
+      ...(r.session ? { session: r.session } : {}),
+    };
+    if (kind.event === 'login') {
+      common.result = r.decision === 'allowed' ? 'success' : 'failure';
+      common.mfa = r.detail?.mfa === true;
+      if (typeof r.detail?.app_hash === 'string') common.app_hash = r.detail.app_hash;
+      if (r.reason) common.reason = r.reason;
+    } else if (kind.event === 'access') {
+      common.action = kind.action;
+      if (r.waybill) common.waybill = r.waybill;
+      if (Array.isArray(r.detail?.waybills)) common.waybills = r.detail.waybills;
+      const fields = [...new Set((r.fields ?? []).map((f) => f.split('.')[1]!))];
+      common.fields = r.decision === 'allowed' && kind.action === 'reveal' ? fields : [];
+      if (kind.action === 'reveal') common.requested_fields = fields;
+      if (r.purpose) common.purpose = r.purpose;
+      if (r.ticket) common.ticket = r.ticket;
+      common.result = r.decision === 'allowed' ? 'allowed' : 'denied';
+      if (r.reason) common.reason = r.reason;
+    }
+    out.push(common as unknown as ActivityEvent);
+  }
+  return out;
+}

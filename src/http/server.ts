@@ -1,0 +1,142 @@
+/**
+ * Fastify with TypeBox schemas, OpenAPI at /docs, one error shape ({error:{code,message}}),
+ * and request logs that carry route templates only (URLs can carry phone numbers).
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { randomUUID } from 'node:crypto';
+import { AppError, isAppError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Principal, RequestContext, IdentityService } from '../identity/identity.js';
+import type { Role } from '../contracts/events.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface ServerDeps {
+  logger: Logger;
+  metrics: Metrics;
+  identity: IdentityService;
+  bodyLimitBytes: number;
+}
+
+export async function createServer(deps: ServerDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    disableRequestLogging: true,
+    bodyLimit: deps.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Warden API', version: '0.1.0', description: 'Vault, access gateway and audit trail for courier customer data' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpRequests.observe({ route, method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500) req.log.error({ route, method: req.method, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request failed');
+    else req.log.debug({ route, method: req.method, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    sendError(reply, 'not_found', `no route ${req.method} ${req.routeOptions.url ?? 'for this path'}`);
+  });
+
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: unknown[]; validationContext?: string }, req, reply) => {
+    if (isAppError(err)) {
+      if (err.details?.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
+      return sendError(reply, err.code, err.message, err.details?.fields ? { fields: err.details.fields } : undefined);
+    }
+    if (err.validation) return sendError(reply, ...validationError(err.validation as AjvError[], err.validationContext ?? 'body'));
+    switch (err.code) {
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendError(reply, 'invalid_json', `request body is not valid JSON: ${err.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'\s*/, '').slice(0, 120) || 'parse error'}`);
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(reply, 'payload_too_large', 'request body is larger than this endpoint accepts');
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(reply, 'unsupported_media_type', `content type ${String(req.headers['content-type'] ?? 'none').slice(0, 60)} is not accepted here`);
+      default:
+        break;
+    }
+    if (err instanceof SyntaxError && err.statusCode === 400) return sendError(reply, 'invalid_json', 'request body is not valid JSON');
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return sendError(reply, 'bad_request', err.message.slice(0, 200));
+    }
+    req.log.error({ err: { type: err.name, code: err.code } }, 'unhandled error');
+    return sendError(reply, 'internal', `internal error (request ${req.id})`);
+  });
+
+  return app as App;
+}
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+function validationError(errors: AjvError[], where: string): [ErrorCode, string, { fields: Array<{ field: string; code: string; message: string }> }] {
+  const fields = errors.map((e) => {
+    const base = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    if (e.keyword === 'additionalProperties') {
+      const name = String(e.params.additionalProperty ?? '?').slice(0, 60);
+      return { field: base ? `${base}.${name}` : name, code: 'unknown_field', message: 'is not a known field' };
+    }
+    if (e.keyword === 'required') {
+      const name = String(e.params.missingProperty ?? '?');
+      return { field: base ? `${base}.${name}` : name, code: 'required', message: 'is required' };
+    }
+    return { field: base || where, code: e.keyword, message: e.message ?? 'is invalid' };
+  });
+  const first = fields[0]!;
+  const code: ErrorCode = first.code === 'unknown_field' ? 'unknown_field' : 'validation_failed';
+  return [code, `${where} ${first.field === where ? '' : `field "${first.field}" `}${first.message}`, { fields }];
+}
+
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string, extra?: Record<string, unknown>): FastifyReply {
+  const status = new AppError(code, message).status;
+  return reply.code(status).type('application/json').send({ error: { code, message, ...(extra ?? {}) } });
+}
+
+export function requestContext(req: FastifyRequest): RequestContext {
+  return { ip: req.ip ?? null, requestId: String(req.id) };
+}
+
+type Allowed = 'admin' | Role;
+
+/** onRequest hook: resolves the bearer token and refuses anyone not in `allowed`. */
+export function authorize(identity: IdentityService, allowed: readonly Allowed[]) {
+  return async (req: FastifyRequest): Promise<void> => {
+    const header = req.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) throw new AppError('unauthenticated', 'missing bearer token (Authorization: Bearer <token>)');
+    const principal = await identity.authenticate(match[1]!);
+    if (!principal) throw new AppError('unauthenticated', 'token is invalid, expired or revoked');
+    if (principal.kind === 'account' && principal.account.status === 'suspended') {
+      throw new AppError('account_suspended', 'this account is suspended');
+    }
+    const role: Allowed = principal.kind === 'admin' ? 'admin' : principal.account.role;
+    if (!allowed.includes(role)) throw new AppError('forbidden', `the ${role} role may not call this endpoint`);
+    req.principal = principal;
+  };
+}
+
+export const ALL_STAFF: readonly Allowed[] = ['courier', 'outlet_staff', 'sorting', 'customer_service', 'manager', 'it_admin', 'security_analyst'];

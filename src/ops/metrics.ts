@@ -1,0 +1,77 @@
+/**
+ * Prometheus metrics. Label values come only from closed sets (route templates, error codes,
+ * roles, decisions) — never from request data — so no PII can reach a metric.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'warden_process_' });
+  return {
+    registry,
+    httpRequests: new Histogram({
+      name: 'warden_http_request_duration_seconds',
+      help: 'HTTP request duration by route template, method and status',
+      labelNames: ['route', 'method', 'status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    accessDecisions: new Counter({
+      name: 'warden_access_decisions_total',
+      help: 'Access decisions (views, reveals, searches) by action, decision and reason code',
+      labelNames: ['action', 'decision', 'reason', 'role'] as const,
+      registers: [registry],
+    }),
+    recordsRevealed: new Counter({
+      name: 'warden_records_revealed_total',
+      help: 'Waybill records whose PII left the vault in clear, by role',
+      labelNames: ['role'] as const,
+      registers: [registry],
+    }),
+    auditEntries: new Counter({
+      name: 'warden_audit_entries_total',
+      help: 'Audit entries committed',
+      registers: [registry],
+    }),
+    auditWriteFailures: new Counter({
+      name: 'warden_audit_write_failures_total',
+      help: 'Audit batches that failed to commit; every request in them was refused (fail closed)',
+      registers: [registry],
+    }),
+    auditBatchSize: new Histogram({
+      name: 'warden_audit_batch_entries',
+      help: 'Entries per audit group commit',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers: [registry],
+    }),
+    auditHealthy: new Gauge({
+      name: 'warden_audit_healthy',
+      help: '1 when the last audit write committed, 0 while audit writes fail',
+      registers: [registry],
+    }),
+    loginAttempts: new Counter({
+      name: 'warden_login_attempts_total',
+      help: 'Login attempts by result',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    eventsIngested: new Counter({
+      name: 'warden_events_ingested_total',
+      help: 'Activity events received on POST /api/v1/events, by result',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    eventsPublished: new Counter({
+      name: 'warden_events_published_total',
+      help: 'Activity events published on the bus',
+      registers: [registry],
+    }),
+    busDropped: new Counter({
+      name: 'warden_bus_dropped_total',
+      help: 'Events a bus subscriber could not take (counted, never silent)',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,286 @@
+/**
+ * The key hierarchy: master key → key-encryption keys (KEKs) → one data key per data subject.
+ *
+ * Invariants:
+ * - Only the master key lives outside the database; everything below it is stored wrapped.
+ * - A data key is bound to its subject (AAD), so a wrapped key moved to another subject fails.
+ * - Several master keys can be loaded at once (primary + previous), so a master-key change is
+ *   deployed first and rewrapped afterwards, without downtime.
+ * - Deleting a subject's data key crypto-shreds every copy of that person's data.
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
+import { toBuffer } from '../store/db.js';
+import { generateKey, unwrapKey, wrapKey } from './crypto.js';
+import type { CheckpointSigner } from '../audit/writer.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface MasterKey {
+  id: string;
+  key: Buffer;
+}
+
+export function masterKeyFrom(key: Buffer): MasterKey {
+  const id = createHash('sha256').update('warden/master-key-id/v1').update(key).digest('hex').slice(0, 16);
+  return { id, key };
+}
+
+export interface Keyring {
+  readonly primaryMasterKeyId: string;
+  readonly blindIndexKey: Buffer;
+  readonly auditSigner: CheckpointSigner;
+  auditPublicKeys(): Promise<Map<string, KeyObject>>;
+  /** The subject's data key, created (in tx) when it does not exist yet. */
+  dataKeyForWrite(tx: Db, subjectId: Buffer): Promise<Buffer>;
+  /** The subject's data key, or null when it was shredded. */
+  dataKeyForRead(db: Db, subjectId: Buffer): Promise<Buffer | null>;
+  /** Forgets cached keys (after a shred or a rotation done by another process). */
+  forget(subjectId?: Buffer): void;
+}
+
+export class MasterKeyMismatchError extends Error {
+  constructor(storeKeyId: string) {
+    super(
+      `the master key does not match the one this store was created with (store key id ${storeKeyId}); set WARDEN_MASTER_KEY (or WARDEN_MASTER_KEY_PREVIOUS during a rotation) to that key`,
+    );
+  }
+}
+
+const KEK_AAD = 'warden/kek/v1';
+const keyringAad = (name: string) => `warden/keyring/${name}/v1`;
+const dekAad = (subjectId: Buffer) => `warden/dek/${subjectId.toString('hex')}/v1`;
+
+export async function loadKeyring(
+  db: Kysely<Database>,
+  masterKeys: MasterKey[],
+  options: { dekCacheSize?: number } = {},
+): Promise<Keyring> {
+  const primary = masterKeys[0];
+  if (!primary) throw new Error('no master key given');
+  const masters = new Map(masterKeys.map((m) => [m.id, m.key]));
+  const masterFor = (id: string): Buffer => {
+    const key = masters.get(id);
+    if (!key) throw new MasterKeyMismatchError(id);
+    return key;
+  };
+
+  const blindIndexKey = await keyringSecret(db, 'blind_index', primary, masterFor, () => ({ secret: generateKey(), publicPart: null }));
+  const signingSecret = await keyringSecret(db, 'audit_signing', primary, masterFor, () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    return {
+      secret: privateKey.export({ format: 'der', type: 'pkcs8' }),
+      publicPart: publicKey.export({ format: 'der', type: 'spki' }),
+    };
+  });
+  const signingKey = createPrivateKey({ key: signingSecret, format: 'der', type: 'pkcs8' });
+  const signingPublic = createPublicKey(signingKey).export({ format: 'der', type: 'spki' });
+  const auditSigner: CheckpointSigner = {
+    keyId: signingKeyId(signingPublic),
+    sign: (message) => sign(null, message, signingKey),
+  };
+
+  await ensureActiveKek(db, primary);
+
+  const kekCache = new Map<number, Buffer>();
+  const dekCache = new Map<string, Buffer>();
+  const dekCacheSize = options.dekCacheSize ?? 100_000;
+
+  async function kek(dbh: Db, id: number): Promise<Buffer> {
+    const cached = kekCache.get(id);
+    if (cached) return cached;
+    const row = await dbh.selectFrom('keks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const key = unwrapKey(masterFor(row.master_key_id), toBuffer(row.wrapped), KEK_AAD);
+    kekCache.set(id, key);
+    return key;
+  }
+
+  async function activeKek(dbh: Db): Promise<{ id: number; key: Buffer }> {
+    const row = await dbh
+      .selectFrom('keks')
+      .select(['id'])
+      .where('status', '=', 'active')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    return { id: row.id, key: await kek(dbh, row.id) };
+  }
+
+  function remember(subjectHex: string, dek: Buffer): void {
+    if (dekCache.size >= dekCacheSize) {
+      // Insertion order approximates age; dropping the oldest keeps the cache bounded.
+      const oldest = dekCache.keys().next().value;
+      if (oldest !== undefined) dekCache.delete(oldest);
+    }
+    dekCache.set(subjectHex, dek);
+  }
+
+  async function readDek(dbh: Db, subjectId: Buffer): Promise<Buffer | null> {
+    const hex = subjectId.toString('hex');
+    const cached = dekCache.get(hex);
+    if (cached) return cached;
+    const row = await dbh.selectFrom('subject_keys').selectAll().where('subject_id', '=', subjectId).executeTakeFirst();
+    if (!row) return null;
+    const dek = unwrapKey(await kek(dbh, row.kek_id), toBuffer(row.wrapped_dek), dekAad(subjectId));
+    remember(hex, dek);
+    return dek;
+  }
+
+  return {
+    primaryMasterKeyId: primary.id,
+    blindIndexKey,
+    auditSigner,
+    async auditPublicKeys() {
+      const rows = await db.selectFrom('keyring').select(['public_part']).where('name', 'like', 'audit_signing%').execute();
+      const keys = new Map<string, KeyObject>();
+      for (const r of rows) {
+        if (!r.public_part) continue;
+        const der = toBuffer(r.public_part);
+        keys.set(signingKeyId(der), createPublicKey({ key: der, format: 'der', type: 'spki' }));
+      }
+      return keys;
+    },
+    async dataKeyForWrite(tx, subjectId) {
+      const existing = await readDek(tx, subjectId);
+      if (existing) return existing;
+      const { id, key } = await activeKek(tx);
+      const dek = generateKey();
+      await tx
+        .insertInto('subject_keys')
+        .values({ subject_id: subjectId, kek_id: id, wrapped_dek: wrapKey(key, dek, dekAad(subjectId)) })
+        .onConflict((oc) => oc.column('subject_id').doNothing())
+        .execute();
+      // Another writer may have won the race; whatever is stored is the subject's key.
+      const stored = await readDek(tx, subjectId);
+      if (!stored) throw new Error('data key vanished while being created');
+      return stored;
+    },
+    dataKeyForRead: readDek,
+    forget(subjectId) {
+      if (subjectId) dekCache.delete(subjectId.toString('hex'));
+      else {
+        dekCache.clear();
+        kekCache.clear();
+      }
+    },
+  };
+}
+
+function signingKeyId(spkiDer: Buffer): string {
+  return 'ed25519:' + createHash('sha256').update(spkiDer).digest('hex').slice(0, 16);
+}
+
+async function keyringSecret(
+  db: Kysely<Database>,
+  name: string,
+  primary: MasterKey,
+  masterFor: (id: string) => Buffer,
+  create: () => { secret: Buffer; publicPart: Buffer | null },
+): Promise<Buffer> {
+  let row = await db.selectFrom('keyring').selectAll().where('name', '=', name).executeTakeFirst();
+  if (!row) {
+    const { secret, publicPart } = create();
+    await db
+      .insertInto('keyring')
+      .values({ name, wrapped: wrapKey(primary.key, secret, keyringAad(name)), master_key_id: primary.id, public_part: publicPart })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    row = await db.selectFrom('keyring').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
+  }
+  return unwrapKey(masterFor(row.master_key_id), toBuffer(row.wrapped), keyringAad(name));
+}
+
+async function ensureActiveKek(db: Kysely<Database>, primary: MasterKey): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    // Serialise first-start KEK creation across processes.
+    await sql`select pg_advisory_xact_lock(7243001)`.execute(tx);
+    const active = await tx.selectFrom('keks').select('id').where('status', '=', 'active').executeTakeFirst();
+    if (!active) {
+      await tx.insertInto('keks').values({ wrapped: wrapKey(primary.key, generateKey(), KEK_AAD), master_key_id: primary.id, status: 'active' }).execute();
+    }
+  });
+}
+
+export interface RotationReport {
+  newKekId: number;
+  dataKeysRewrapped: number;
+  mastersRewrapped: number;
+}
+
+/**
+ * Rotates without downtime: a new KEK becomes active, every data key is rewrapped under it in
+ * small transactions (readers keep working: a data key's value never changes), and anything
+ * still wrapped by a non-primary master key is rewrapped under the primary.
+ */
+export async function rotateKeys(
+  db: Kysely<Database>,
+  masterKeys: MasterKey[],
+  onProgress?: (done: number) => void,
+): Promise<RotationReport> {
+  const primary = masterKeys[0];
+  if (!primary) throw new Error('no master key given');
+  const masters = new Map(masterKeys.map((m) => [m.id, m.key]));
+  const masterFor = (id: string) => {
+    const key = masters.get(id);
+    if (!key) throw new MasterKeyMismatchError(id);
+    return key;
+  };
+
+  let mastersRewrapped = 0;
+  await db.transaction().execute(async (tx) => {
+    for (const row of await tx.selectFrom('keyring').selectAll().where('master_key_id', '!=', primary.id).execute()) {
+      const secret = unwrapKey(masterFor(row.master_key_id), toBuffer(row.wrapped), keyringAad(row.name));
+      await tx.updateTable('keyring').set({ wrapped: wrapKey(primary.key, secret, keyringAad(row.name)), master_key_id: primary.id }).where('name', '=', row.name).execute();
+      mastersRewrapped++;
+    }
+    for (const row of await tx.selectFrom('keks').selectAll().where('master_key_id', '!=', primary.id).execute()) {
+      const key = unwrapKey(masterFor(row.master_key_id), toBuffer(row.wrapped), KEK_AAD);
+      await tx.updateTable('keks').set({ wrapped: wrapKey(primary.key, key, KEK_AAD), master_key_id: primary.id }).where('id', '=', row.id).execute();
+      mastersRewrapped++;
+    }
+  });
+
+  const newKek = generateKey();
+  const newKekId = await db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(7243001)`.execute(tx);
+    const inserted = await tx
+      .insertInto('keks')
+      .values({ wrapped: wrapKey(primary.key, newKek, KEK_AAD), master_key_id: primary.id, status: 'active' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await tx.updateTable('keks').set({ status: 'retired' }).where('id', '!=', inserted.id).where('status', '=', 'active').execute();
+    return inserted.id;
+  });
+
+  const kekCache = new Map<number, Buffer>([[newKekId, newKek]]);
+  const kekById = async (id: number) => {
+    const cached = kekCache.get(id);
+    if (cached) return cached;
+    const row = await db.selectFrom('keks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const key = unwrapKey(masterFor(row.master_key_id), toBuffer(row.wrapped), KEK_AAD);
+    kekCache.set(id, key);
+    return key;
+  };
+
+  let dataKeysRewrapped = 0;
+  for (;;) {
+    const page = await db.selectFrom('subject_keys').selectAll().where('kek_id', '!=', newKekId).limit(500).execute();
+    if (page.length === 0) break;
+    await db.transaction().execute(async (tx) => {
+      for (const row of page) {
+        const subjectId = toBuffer(row.subject_id);
+        const dek = unwrapKey(await kekById(row.kek_id), toBuffer(row.wrapped_dek), dekAad(subjectId));
+        await tx
+          .updateTable('subject_keys')
+          .set({ kek_id: newKekId, wrapped_dek: wrapKey(newKek, dek, dekAad(subjectId)) })
+          .where('subject_id', '=', subjectId)
+          .where('kek_id', '=', row.kek_id)
+          .execute();
+      }
+    });
+    dataKeysRewrapped += page.length;
+    onProgress?.(dataKeysRewrapped);
+  }
+  return { newKekId, dataKeysRewrapped, mastersRewrapped };
+}

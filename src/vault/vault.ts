@@ -1,0 +1,217 @@
+/**
+ * The vault: waybill PII stored encrypted per field under the data subject's key, with masked
+ * views precomputed at ingest and blind indexes for exact lookup.
+ *
+ * Two capabilities, two types (the compiler proves who can see plaintext):
+ * - VaultReader: masked records, routing, lookups. Handed to every route.
+ * - PiiDecryptor: the only thing that turns ciphertext into plaintext. Handed only to the
+ *   reveal service, which audits before it calls it.
+ */
+import type { Kysely } from 'kysely';
+import type { Database, MaskedWaybillJson } from '../store/schema.js';
+import { toBuffer } from '../store/db.js';
+import { AppError } from '../errors.js';
+import type { Clock } from '../ops/clock.js';
+import type { Keyring } from './keyring.js';
+import { blindIndex, decryptField, encryptField } from './crypto.js';
+import { maskParty } from './masking.js';
+import { normalizePhone, validateWaybillInput, type WaybillRecord } from './validate.js';
+
+export const PARTIES = ['sender', 'recipient'] as const;
+export type PartyName = (typeof PARTIES)[number];
+export const PARTY_FIELDS = ['name', 'phone', 'address', 'id_number'] as const;
+export type PartyField = (typeof PARTY_FIELDS)[number];
+/** "recipient.phone" and friends: the only field names a reveal may ask for. */
+export type QualifiedField = `${PartyName}.${PartyField}`;
+export const QUALIFIED_FIELDS: readonly QualifiedField[] = PARTIES.flatMap((p) => PARTY_FIELDS.map((f) => `${p}.${f}` as QualifiedField));
+export const isQualifiedField = (s: string): s is QualifiedField => (QUALIFIED_FIELDS as readonly string[]).includes(s);
+
+export interface Routing {
+  waybill: string;
+  origin_site: string;
+  dest_site: string;
+  origin_city: string | null;
+  dest_city: string | null;
+}
+
+export interface MaskedWaybill extends MaskedWaybillJson {
+  waybill: string;
+  origin_site: string;
+  dest_site: string;
+}
+
+const fieldAad = (waybill: string, party: PartyName, field: PartyField) => `warden/field/v1|${waybill}|${party}|${field}`;
+
+export interface VaultDeps {
+  db: Kysely<Database>;
+  keyring: Keyring;
+  clock: Clock;
+  allow15DigitId: boolean;
+}
+
+export function createVaultReader({ db, keyring }: Pick<VaultDeps, 'db' | 'keyring'>) {
+  async function routing(waybill: string): Promise<Routing | null> {
+    const row = await db
+      .selectFrom('waybills')
+      .select(['waybill', 'origin_site', 'dest_site', 'origin_city', 'dest_city'])
+      .where('waybill', '=', waybill)
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
+  async function masked(waybill: string, profile: 'screen' | 'label' = 'screen'): Promise<MaskedWaybill | null> {
+    const row = await db
+      .selectFrom('waybills')
+      .select(['waybill', 'origin_site', 'dest_site', 'masked', 'label'])
+      .where('waybill', '=', waybill)
+      .executeTakeFirst();
+    if (!row) return null;
+    const view = parseJson<MaskedWaybillJson>(profile === 'label' ? row.label : row.masked);
+    return { waybill: row.waybill, origin_site: row.origin_site, dest_site: row.dest_site, sender: view.sender, recipient: view.recipient };
+  }
+
+  /** Waybills where either party has this phone number (already normalised). */
+  async function waybillsByPhone(normalisedPhone: string, limit: number): Promise<string[]> {
+    const bidx = blindIndex(keyring.blindIndexKey, 'phone', normalisedPhone);
+    const rows = await db
+      .selectFrom('waybill_parties')
+      .select('waybill')
+      .distinct()
+      .where('phone_bidx', '=', bidx)
+      .orderBy('waybill')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.waybill);
+  }
+
+  return { routing, masked, waybillsByPhone };
+}
+export type VaultReader = ReturnType<typeof createVaultReader>;
+
+/** Stores waybills. Ingest sees plaintext once, encrypts, and keeps only masks in clear. */
+export function createVaultWriter(deps: VaultDeps) {
+  const { db, keyring, clock } = deps;
+
+  async function ingest(input: unknown): Promise<{ waybill: string; created_at: string }> {
+    const result = validateWaybillInput(input, { allow15: deps.allow15DigitId, now: new Date(clock.now()) });
+    if (!result.ok) {
+      throw new AppError('validation_failed', `waybill is invalid: ${result.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, {
+        fields: result.errors,
+      });
+    }
+    const record = result.value;
+    const createdAt = new Date(clock.now());
+    await db.transaction().execute(async (tx) => {
+      const sites = await tx.selectFrom('sites').select(['code', 'city']).where('code', 'in', [record.origin_site, record.dest_site]).execute();
+      const cityOf = (code: string) => sites.find((s) => s.code === code)?.city ?? null;
+      const inserted = await tx
+        .insertInto('waybills')
+        .values({
+          waybill: record.waybill,
+          origin_site: record.origin_site,
+          dest_site: record.dest_site,
+          origin_city: cityOf(record.origin_site),
+          dest_city: cityOf(record.dest_site),
+          masked: JSON.stringify(maskRecord(record, 'screen')),
+          label: JSON.stringify(maskRecord(record, 'label')),
+          created_at: createdAt,
+        })
+        .onConflict((oc) => oc.column('waybill').doNothing())
+        .returning('waybill')
+        .executeTakeFirst();
+      if (!inserted) throw new AppError('conflict', `waybill ${record.waybill} already exists`);
+      for (const party of PARTIES) {
+        const p = record[party] as WaybillRecord['sender'];
+        // The data subject is the person behind a phone number: shredding their key erases every waybill they are on.
+        const phoneIndex = blindIndex(keyring.blindIndexKey, 'phone', p.phone);
+        const subjectId = phoneIndex;
+        const dek = await keyring.dataKeyForWrite(tx, subjectId);
+        const enc = (field: PartyField, value: string) => encryptField(dek, value, fieldAad(record.waybill, party, field));
+        await tx
+          .insertInto('waybill_parties')
+          .values({
+            waybill: record.waybill,
+            party,
+            subject_id: subjectId,
+            name_ct: enc('name', p.name),
+            phone_ct: enc('phone', p.phone),
+            address_ct: enc('address', p.address),
+            id_number_ct: p.id_number ? enc('id_number', p.id_number) : null,
+            phone_bidx: phoneIndex,
+            id_bidx: p.id_number ? blindIndex(keyring.blindIndexKey, 'id_number', p.id_number) : null,
+          })
+          .execute();
+      }
+    });
+    return { waybill: record.waybill, created_at: createdAt.toISOString() };
+  }
+
+  return { ingest };
+}
+export type VaultWriter = ReturnType<typeof createVaultWriter>;
+
+function maskRecord(record: WaybillRecord, profile: 'screen' | 'label'): MaskedWaybillJson {
+  return {
+    sender: maskParty(record.sender, profile) as MaskedWaybillJson['sender'],
+    recipient: maskParty(record.recipient, profile) as MaskedWaybillJson['recipient'],
+  };
+}
+
+export interface SealedParty {
+  party: PartyName;
+  subjectId: Buffer;
+  ciphertexts: Partial<Record<PartyField, Buffer>>;
+}
+
+/**
+ * The privileged capability. `load` fetches ciphertext and checks keys exist (no plaintext yet);
+ * `open` decrypts, and is called only after the reveal's audit entry committed.
+ */
+export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyring'>) {
+  async function load(waybill: string, wanted: Map<PartyName, Set<PartyField>>): Promise<{ waybill: string; parties: Array<SealedParty & { dek: Buffer | null }> }> {
+    const rows = await db
+      .selectFrom('waybill_parties')
+      .selectAll()
+      .where('waybill', '=', waybill)
+      .where('party', 'in', [...wanted.keys()])
+      .execute();
+    const parties = [];
+    for (const row of rows) {
+      const fields = wanted.get(row.party) ?? new Set<PartyField>();
+      const ciphertexts: Partial<Record<PartyField, Buffer>> = {};
+      for (const f of fields) {
+        const ct = row[`${f}_ct` as const];
+        if (ct) ciphertexts[f] = toBuffer(ct);
+      }
+      const subjectId = toBuffer(row.subject_id);
+      parties.push({ party: row.party, subjectId, ciphertexts, dek: await keyring.dataKeyForRead(db, subjectId) });
+    }
+    return { waybill, parties };
+  }
+
+  function open(sealed: Awaited<ReturnType<typeof load>>): Partial<Record<QualifiedField, string | null>> {
+    const values: Partial<Record<QualifiedField, string | null>> = {};
+    for (const p of sealed.parties) {
+      for (const [field, ct] of Object.entries(p.ciphertexts) as Array<[PartyField, Buffer]>) {
+        // A shredded subject (no data key) reads as null: the data is gone for everyone.
+        values[`${p.party}.${field}`] = p.dek ? decryptField(p.dek, ct, fieldAad(sealed.waybill, p.party, field)) : null;
+      }
+    }
+    return values;
+  }
+
+  return { load, open };
+}
+export type PiiDecryptor = ReturnType<typeof createPiiDecryptor>;
+
+export function normaliseSearchPhone(input: string): string {
+  const r = normalizePhone(input);
+  if (!r.ok) {
+    throw new AppError('validation_failed', `phone ${r.error.message}`, { fields: [{ field: 'phone', code: r.error.code, message: r.error.message }] });
+  }
+  return r.value.value;
+}
+
+function parseJson<T>(v: unknown): T {
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
+}

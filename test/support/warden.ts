@@ -1,0 +1,81 @@
+/**
+ * Boots the real Warden app on a real port against a per-test database, and speaks to it over
+ * HTTP exactly as a client would.
+ */
+import { Writable } from 'node:stream';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import YAML from 'yaml';
+import { loadConfig } from '../../src/config/config.js';
+import { createWarden, type Warden, type WardenOptions } from '../../src/warden.js';
+import { createLogger } from '../../src/ops/logger.js';
+import type { StoreKind } from '../../src/store/db.js';
+import { createTestStore, type TestStore } from './stores.js';
+
+export interface TestWarden {
+  url: string;
+  warden: Warden;
+  adminToken: string;
+  masterKey: string;
+  store: TestStore;
+  /** Everything the server logged, for PII checks. */
+  logs(): string;
+  api(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; contentType?: string }): Promise<{ status: number; body: any; text: string; headers: Headers }>;
+  dispose(): Promise<void>;
+}
+
+export async function startTestWarden(backend: StoreKind, opts: { policy?: unknown; warden?: WardenOptions; store?: TestStore } = {}): Promise<TestWarden> {
+  const store = opts.store ?? (await createTestStore(backend));
+  const adminToken = 'admin-' + randomBytes(16).toString('hex');
+  const masterKey = randomBytes(32).toString('base64');
+  let policyFile: string | undefined;
+  if (opts.policy) {
+    const dir = mkdtempSync(join(process.env.WARDEN_TEST_TMP ?? '/tmp', 'policy-'));
+    policyFile = join(dir, 'policy.yaml');
+    writeFileSync(policyFile, YAML.stringify(opts.policy));
+  }
+  let logText = '';
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logText += chunk.toString();
+      cb();
+    },
+  });
+  const config = loadConfig({ host: '127.0.0.1', port: 0, adminToken, masterKey, policyFile, logLevel: 'debug', dataDir: store.options.dataDir ?? '/nonexistent' }, {});
+  const warden = await createWarden(config, { store: store.store, logger: createLogger({ level: 'debug', destination: sink }), ...opts.warden });
+  const url = await warden.listen();
+  return {
+    url,
+    warden,
+    adminToken,
+    masterKey,
+    store,
+    logs: () => logText,
+    async api(method, path, o = {}) {
+      const headers: Record<string, string> = {};
+      if (o.token) headers.authorization = `Bearer ${o.token}`;
+      let body: string | undefined;
+      if (o.raw !== undefined) {
+        body = o.raw;
+        headers['content-type'] = o.contentType ?? 'application/json';
+      } else if (o.body !== undefined) {
+        body = JSON.stringify(o.body);
+        headers['content-type'] = 'application/json';
+      }
+      const res = await fetch(url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const text = await res.text();
+      let parsed: unknown = undefined;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.status, body: parsed, text, headers: res.headers };
+    },
+    async dispose() {
+      await warden.close();
+      if (!opts.store) await store.dispose();
+    },
+  };
+}
