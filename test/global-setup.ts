@@ -7,11 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openStore } from '../src/store/db.js';
+import { ensureBuilt } from './support/build.js';
 
 const PG_ADMIN_URL = process.env.WARDEN_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const PG_TEMPLATE_DB = `warden_template_${process.pid}`;
 
 export default async function setup(): Promise<() => Promise<void>> {
+  ensureBuilt(new URL('..', import.meta.url).pathname);
   const root = mkdtempSync(join(tmpdir(), 'warden-test-'));
   const templateDir = join(root, 'template');
   const store = await openStore({ dataDir: templateDir });

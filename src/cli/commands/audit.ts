@@ -12,15 +12,18 @@ export function registerAudit(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (opts: { data?: string; json?: boolean }) => {
       const { config, store } = await openConfiguredStore(opts);
+      let exitCode = 1;
       try {
         const keyring = await loadKeyring(store.db, resolveMasterKeys(config, createLogger({ level: 'error' })));
         const result = await verifyAuditTrail(store.db, { publicKeys: await keyring.auditPublicKeys() });
         if (opts.json) console.log(JSON.stringify(result));
         else if (result.ok) console.log(`audit trail OK: ${result.entries} entries, last seq ${result.lastSeq}, ${result.checkpointsVerified} signed checkpoints verified`);
         else console.error(`audit trail BROKEN at seq ${result.firstBadSeq}: ${result.reason} (${result.entries} entries verified before it)`);
-        process.exitCode = result.ok ? 0 : 1;
+        exitCode = result.ok ? 0 : 1;
       } finally {
         await store.close();
       }
+      // Set after close: the embedded store's runtime resets process.exitCode when it shuts down.
+      process.exitCode = exitCode;
     });
 }

@@ -1,6 +1,20 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { createWarden } from '../../warden.js';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** A first start without WARDEN_ADMIN_TOKEN gets a generated one in a 0600 file beside the data (never in logs). */
+function devAdminToken(dataDir: string): { token: string; file: string } {
+  const dir = resolve(dataDir);
+  const file = join(dir, 'admin.token');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  return { token: readFileSync(file, 'utf8').trim(), file };
+}
 
 export function registerServe(program: Command): void {
   program
@@ -11,8 +25,15 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'listen port (WARDEN_PORT)', (v) => Number(v))
     .option('--policy <file>', 'access-policy YAML/JSON overriding the defaults (WARDEN_POLICY_FILE)')
     .action(async (opts: { data?: string; host?: string; port?: number; policy?: string }) => {
-      const config = loadConfig({ dataDir: opts.data, host: opts.host, port: opts.port, policyFile: opts.policy });
+      let config = loadConfig({ dataDir: opts.data, host: opts.host, port: opts.port, policyFile: opts.policy });
+      let adminTokenFile: string | undefined;
+      if (!config.adminToken) {
+        const dev = devAdminToken(config.dataDir);
+        config = { ...config, adminToken: dev.token };
+        adminTokenFile = dev.file;
+      }
       const warden = await createWarden(config);
+      if (adminTokenFile) warden.logger.warn({ file: adminTokenFile }, 'WARDEN_ADMIN_TOKEN is not set: using the generated admin token in this file (set WARDEN_ADMIN_TOKEN in production)');
       const url = await warden.listen();
       warden.logger.info({ url, store: warden.store.kind, location: warden.store.location, docs: `${url}/docs` }, 'warden is serving');
       const stop = async (signal: string) => {
