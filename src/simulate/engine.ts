@@ -254,6 +254,8 @@ export class Simulation {
 
   /** A new action by an account in a session (or none). */
   act(t: number, type: SimAction['type'], a: Account, s: Session | undefined): SimAction {
+    // nothing happens in a session before its login
+    if (s && type !== 'login' && t <= s.start) t = s.start + 1000;
     const x = blankAction(t, type);
     x.account = a.id;
     x.role = a.role;
@@ -454,7 +456,16 @@ export class Simulation {
     for (const o of w.outlets) {
       const r = Rng.derive(w.seed, 'outlet-day', o.index, d);
       const n = Math.max(0, Math.round(o.routes * w.params.parcelsPerCourier * vf * (0.9 + 0.2 * r.next())));
-      for (let i = 0; i < n; i++) this.newParcel(o, d, r);
+      // numbers are allocated in order of creation at the origin
+      const times: number[] = new Array(n);
+      const base = dayStart(w, d);
+      for (let i = 0; i < n; i++) {
+        // orders come in 08:00-19:30, busiest late morning and mid-afternoon
+        const hour = r.chance(0.5) ? 9 + r.next() * 3 : r.chance(0.6) ? 13.5 + r.next() * 3.5 : 8 + r.next() * 11.5;
+        times[i] = base + Math.floor(hour * HOUR) + r.int(60_000);
+      }
+      times.sort((a, b) => a - b);
+      for (let i = 0; i < n; i++) this.newParcel(o, d, r, times[i]!);
     }
     for (const o of w.outlets) this.outletChores(o, d);
     const due = this.arrivals.get(d) ?? [];
@@ -465,16 +476,12 @@ export class Simulation {
     for (const s of this.scenarios) s.run?.(this, d);
   }
 
-  private newParcel(o: Site, d: number, r: Rng): void {
+  private newParcel(o: Site, d: number, r: Rng, tc: number): void {
     const w = this.world;
     const seq = this.seq[o.index]!;
     this.seq[o.index] = seq + 1;
     const route = parcelRoute(w, o, seq);
     const parcel: Parcel = { ...route, attempts: 0 };
-    const base = dayStart(w, d);
-    // orders come in 08:00-19:30, busiest late morning and mid-afternoon
-    const hour = r.chance(0.5) ? 9 + r.next() * 3 : r.chance(0.6) ? 13.5 + r.next() * 3.5 : 8 + r.next() * 11.5;
-    const tc = base + Math.floor(hour * HOUR) + r.int(60_000);
     const wbAct = blankAction(tc, 'waybill');
     wbAct.waybill = parcel.waybill;
     wbAct.originSite = o.code;
