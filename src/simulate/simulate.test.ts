@@ -183,7 +183,7 @@ describe('labelled attacks', () => {
     expect(login).toBeDefined();
     const others = events.filter((e) => e.type === 'login' && e.device !== a.devices[0] && (e as { app_hash?: string }).app_hash === login!.app_hash);
     expect(others).toEqual([]);
-    const assigned = new Set(events.filter((e) => e.type === 'assign' && e.account === a.accounts[0]).map((e) => e.waybill));
+    const assigned = new Set(events.filter((e) => e.type === 'assign' && e.account === a.accounts[0]).map((e) => (e as { waybill: string }).waybill));
     const reveals = evs.filter((e) => e.type === 'access') as { waybill: string }[];
     expect(reveals.filter((e) => assigned.has(e.waybill)).length / reveals.length).toBeLessThan(0.1);
   });
