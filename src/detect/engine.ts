@@ -32,7 +32,7 @@ import type {
   SiteProfile,
 } from './types.js';
 import { ALL_DETECTORS } from './detectors/index.js';
-import { cityKey, DAY, haversineKm, HOUR, localClock, MINUTE, networkOf, SEVERITY_RANK, stableId } from './util.js';
+import { cityKey, DAY, haversineKm, HOUR, localClock, MINUTE, networkOf, parseTs, SEVERITY_RANK, stableId } from './util.js';
 
 export interface AlertOut extends Alert {
   /** Incident that groups this account's (or device's) related alerts. */
@@ -167,6 +167,27 @@ export function createDetectionEngine(
   const risk = new RiskBook(cfg);
   const exceptions = new ExceptionSet(networkOf);
   const evicted: Record<string, number> = {};
+  // Small memo tables for hot string transforms (bounded; cleared when full).
+  const netMemo = new Map<string, string>();
+  const cityMemo = new Map<string, string>();
+  const netKey = (ip: string): string => {
+    let k = netMemo.get(ip);
+    if (k === undefined) {
+      if (netMemo.size >= 100_000) netMemo.clear();
+      k = networkOf(ip);
+      netMemo.set(ip, k);
+    }
+    return k;
+  };
+  const cityOf = (city: string): string => {
+    let k = cityMemo.get(city);
+    if (k === undefined) {
+      if (cityMemo.size >= 10_000) cityMemo.clear();
+      k = cityKey(city);
+      cityMemo.set(city, k);
+    }
+    return k;
+  };
 
   const distanceKm = (a: string | undefined, b: string | undefined): number => {
     if (a === undefined || b === undefined) return NaN;
@@ -197,20 +218,17 @@ export function createDetectionEngine(
     const enabled = (cfg.detectors as Record<string, { enabled?: boolean }>)[d.name]?.enabled;
     if (enabled !== false) detectors.push(d);
   });
-  const byType = new Map<EventType, Detector[]>();
-  for (const d of detectors) {
-    for (const ty of d.types) {
-      const list = byType.get(ty) ?? [];
-      list.push(d);
-      byType.set(ty, list);
-    }
-  }
+  const forType = (ty: EventType): Detector[] => detectors.filter((d) => d.types.includes(ty));
+  const onLogin = forType('login');
+  const onLogout = forType('logout');
+  const onAccess = forType('access');
+  const onOther = { waybill: forType('waybill'), assign: forType('assign'), ticket: forType('ticket'), scan: forType('scan') };
   const slotCount = factories.length;
 
   // ---- stats ------------------------------------------------------------------------------
+  const typeCounts: Record<EventType, number> = { login: 0, logout: 0, waybill: 0, assign: 0, ticket: 0, scan: 0, access: 0 };
   const stats = {
     events: 0,
-    byType: {} as Record<string, number>,
     late: 0,
     reordered: 0,
     maxBuffered: 0,
@@ -299,7 +317,7 @@ export function createDetectionEngine(
 
   function process(event: ActivityEvent): AlertOut[] {
     out = [];
-    const t = Date.parse(event.ts);
+    const t = parseTs(event.ts);
     if (Number.isNaN(t)) throw new Error(`event ${String(event.id)} has an invalid ts; validate events before process()`);
     stats.events++;
     if (t < lastProcessedT) {
@@ -334,7 +352,7 @@ export function createDetectionEngine(
       nextSweep = t + sweepEvery;
     }
     if (t > lastProcessedT) lastProcessedT = t;
-    stats.byType[ev.type] = (stats.byType[ev.type] ?? 0) + 1;
+    typeCounts[ev.type]++;
 
     // Work context first: an assignment or search explains the reveals that follow it.
     switch (ev.type) {
@@ -357,13 +375,12 @@ export function createDetectionEngine(
     prepare(ev, t);
     if (ev.type === 'access') classify(ev, t);
 
-    const list = byType.get(ev.type);
-    if (list) {
-      for (let i = 0; i < list.length; i++) {
-        const d = list[i]!;
-        currentDetector = d.name;
-        d.onEvent(ctx, emit);
-      }
+    const type = ev.type;
+    const list = type === 'access' ? onAccess : type === 'login' ? onLogin : type === 'logout' ? onLogout : onOther[type];
+    for (let i = 0; i < list.length; i++) {
+      const d = list[i]!;
+      currentDetector = d.name;
+      d.onEvent(ctx, emit);
     }
     learn(ev, t);
   }
@@ -372,15 +389,15 @@ export function createDetectionEngine(
     let w = waybills.get(wb);
     if (!w) {
       capMap(waybills, st.max_waybills, 'waybills');
-      w = { origin, dest, city: city === undefined ? undefined : cityKey(city), links: undefined, touched: t, born: t };
+      w = { origin, dest, city: city === undefined ? undefined : cityOf(city), links: undefined, touched: t, born: t };
       waybills.set(wb, w);
     } else {
       if (origin !== undefined) w.origin = origin;
       if (dest !== undefined) w.dest = dest;
-      if (city !== undefined) w.city = cityKey(city);
+      if (city !== undefined) w.city = cityOf(city);
       touchWaybill(wb, w, t);
     }
-    if (dest !== undefined && city !== undefined && !siteCity.has(dest)) siteCity.set(dest, cityKey(city));
+    if (dest !== undefined && city !== undefined && !siteCity.has(dest)) siteCity.set(dest, cityOf(city));
   }
 
   function waybillCtx(wb: string, t: number): WaybillCtx {
@@ -463,23 +480,23 @@ export function createDetectionEngine(
     ctx.site = undefined;
     ctx.mature = false;
 
-    const devId = ev.device;
-    ctx.device = devId === undefined ? undefined : getDevice(devId, t);
-    const ip = ev.ip;
-    ctx.network = ip === undefined ? undefined : getNetwork(networkOf(ip), t);
-    if (ev.site !== undefined) ctx.site = getSite(ev.site, t);
-
-    const accId = ev.type === 'waybill' ? undefined : ev.account;
-    if (accId === undefined || ev.type === 'scan') {
-      // Scans carry an account only optionally; they do not update the actor's profile.
-      ctx.account = accId === undefined ? undefined : accounts.get(accId);
-      return;
-    }
+    ctx.device = undefined;
+    ctx.network = undefined;
+    ctx.account = undefined;
+    const type = ev.type;
+    // Routing and scans describe parcels, not an account's behaviour: no actor profile.
+    if (type === 'waybill' || type === 'scan') return;
+    const accId = ev.account;
     const a = getAccount(accId, ev, t);
     ctx.account = a;
     ctx.peers = a.group ?? getPeers(a, t);
     // assign/ticket name the account work was given to; their device/ip/time describe the sender.
-    if (ev.type === 'assign' || ev.type === 'ticket') return;
+    if (type === 'assign' || type === 'ticket') return;
+    const devId = ev.device;
+    if (devId !== undefined) ctx.device = getDevice(devId, t);
+    const ip = ev.ip;
+    if (ip !== undefined) ctx.network = getNetwork(netKey(ip), t);
+    if (ev.site !== undefined) ctx.site = getSite(ev.site, t);
     ctx.mature = a.events >= cfg.baseline.min_events && t - a.firstSeen >= cfg.baseline.min_history_hours * HOUR;
     if (devId !== undefined) {
       ctx.deviceSeen = a.devices.get(devId);
@@ -490,7 +507,7 @@ export function createDetectionEngine(
       ctx.novelNetwork = ctx.networkSeen === undefined && !exceptions.has('network', ctx.network.key, accId, t);
     }
     if (ev.city !== undefined) {
-      const ck = cityKey(ev.city);
+      const ck = cityOf(ev.city);
       ctx.cityKey = ck;
       ctx.citySeen = a.cities.get(ck);
       ctx.novelCity = ctx.citySeen === undefined;
@@ -522,7 +539,18 @@ export function createDetectionEngine(
     const wb = ev.waybill;
     if (wb === undefined) return;
     if (action === 'reveal' && !ctx.denied && (ev.fields === undefined || ev.fields.length > 0)) ctx.records = 1;
-    ctx.explanation = explain(a, wb, ev, t);
+    // A view is usually followed by a reveal of the same parcel: reuse an assignment verdict for
+    // a few minutes rather than look the waybill up again.
+    if (a.memoWaybill === wb && t - a.memoAt <= 5 * MINUTE && t >= a.memoAt) {
+      ctx.explanation = 'assignment';
+      return;
+    }
+    const e = explain(a, wb, ev, t);
+    ctx.explanation = e;
+    if (e === 'assignment') {
+      a.memoWaybill = wb;
+      a.memoAt = t;
+    }
   }
 
   function explain(a: AccountProfile, wb: string, ev: AccessEvent, t: number): Explanation {
@@ -655,6 +683,8 @@ export function createDetectionEngine(
         lastCity: undefined,
         lastCityAt: 0,
         group: undefined,
+        memoWaybill: undefined,
+        memoAt: 0,
         searches: undefined,
         slots: new Array<unknown>(slotCount),
       };
@@ -864,7 +894,7 @@ export function createDetectionEngine(
     for (const d of detectors) if (d.stats) det[d.name] = d.stats();
     return {
       ...stats,
-      byType: { ...stats.byType },
+      byType: { ...typeCounts },
       alertsByDetector: { ...stats.alertsByDetector },
       alertsBySeverity: { ...stats.alertsBySeverity },
       suppressedByDetector: { ...stats.suppressedByDetector },

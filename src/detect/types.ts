@@ -37,6 +37,9 @@ export interface AccountProfile {
   lastCityAt: number;
   /** Peer group (same role, same site); reset when role or site changes. */
   group: PeerGroup | undefined;
+  /** Last waybill found explained by an assignment, and when (a view is followed by a reveal). */
+  memoWaybill: string | undefined;
+  memoAt: number;
   /** Recent searches by this account: waybill -> time it was returned. */
   searches: Map<string, number> | undefined;
   /** Detector-owned state, indexed by detector slot. */

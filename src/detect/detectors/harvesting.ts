@@ -32,7 +32,8 @@ interface HarvestState {
 
 interface PeerState {
   day: number;
-  counts: Map<string, number>;
+  /** Members active today -> their account state (its `today` is read for the median). */
+  counts: Map<string, HarvestState>;
   median: number;
   medianAt: number;
   active: number;
@@ -91,7 +92,7 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
       p = { day: ctx.day, counts: new Map(), median: 0, medianAt: -Infinity, active: 0, firstToday: ctx.t, baseMedian: 0, baseDays: 0 };
       g.slots[env.slot] = p;
     } else if (ctx.day > p.day) {
-      const m = median([...p.counts.values()]);
+      const m = median([...p.counts.values()].map((x) => (x.day === p!.day ? x.today : x.days[x.days.length - 1] ?? 0)));
       if (p.counts.size >= minPeers) {
         p.baseMedian = p.baseDays === 0 ? m : 0.8 * p.baseMedian + 0.2 * m;
         p.baseDays++;
@@ -108,7 +109,7 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
   function peerMedian(p: PeerState, self: string, t: number): void {
     if (t - p.medianAt < 5 * MINUTE) return;
     const vals: number[] = [];
-    for (const [k, v] of p.counts) if (k !== self) vals.push(v);
+    for (const [k, v] of p.counts) if (k !== self && v.day === p.day) vals.push(v.today);
     p.median = median(vals);
     p.active = vals.length;
     p.medianAt = t;
@@ -127,7 +128,7 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
     s.today += n;
     if (strong) s.todayExplained += n;
     if (s.ids.length < 10) s.ids.push(ev.id);
-    if (p) p.counts.set(a.id, (p.counts.get(a.id) ?? 0) + n);
+    if (p && s.today === n) p.counts.set(a.id, s); // first records of the day: join today's peers
 
     const minute = Math.floor(ctx.t / MINUTE);
     const bi = minute % B;

@@ -12,8 +12,16 @@ import type { Detector, DetectorEnv, EventContext, Emit } from '../types.js';
 import { dimension, hourLabel, type DimensionEvidence } from './explain.js';
 import { HOUR, MINUTE, round } from '../util.js';
 
+interface Live {
+  device: string | undefined;
+  last: number;
+  closed: boolean;
+}
 interface SessionState {
-  sessions: Map<string, { device: string | undefined; last: number; closed: boolean }>;
+  sessions: Map<string, Live>;
+  /** The session of the previous event (most events continue it): skips the map. */
+  curId: string | undefined;
+  cur: Live | undefined;
 }
 
 export const SHARING = 'sharing';
@@ -27,7 +35,7 @@ export function createSharingDetector(env: DetectorEnv): Detector {
     const a = ctx.account!;
     let s = a.slots[env.slot] as SessionState | undefined;
     if (!s) {
-      s = { sessions: new Map() };
+      s = { sessions: new Map(), curId: undefined, cur: undefined };
       a.slots[env.slot] = s;
     }
     return s;
@@ -52,7 +60,7 @@ export function createSharingDetector(env: DetectorEnv): Detector {
     const ev = ctx.event;
     if (ev.session === undefined) return;
     const s = sessionsOf(ctx);
-    let x = s.sessions.get(ev.session);
+    let x = s.curId === ev.session ? s.cur : s.sessions.get(ev.session);
     if (!x) {
       if (s.sessions.size >= 16) {
         for (const [id, y] of s.sessions) if (y.closed || ctx.t - y.last > idle) s.sessions.delete(id);
@@ -61,6 +69,8 @@ export function createSharingDetector(env: DetectorEnv): Detector {
       x = { device: ev.device, last: ctx.t, closed: false };
       s.sessions.set(ev.session, x);
     }
+    s.curId = ev.session;
+    s.cur = x;
     if (ctx.t > x.last) x.last = ctx.t;
     if (ev.type === 'logout') x.closed = true;
   }
@@ -72,7 +82,8 @@ export function createSharingDetector(env: DetectorEnv): Detector {
     if (ev.type === 'login' && ev.result !== 'success') return;
     const isLogin = ev.type === 'login';
     const offCandidate = a.hourDays[ctx.hour] === 0 && a.activeDays >= 3;
-    const newSession = ev.session !== undefined && !(sessionsOf(ctx).sessions.has(ev.session));
+    const ss = sessionsOf(ctx);
+    const newSession = ev.session !== undefined && ev.session !== ss.curId && !ss.sessions.has(ev.session);
     const otherSessions = newSession || isLogin ? concurrent(ctx) : [];
     track(ctx);
     if (!ctx.mature) return;
@@ -148,7 +159,8 @@ export function createSharingDetector(env: DetectorEnv): Detector {
       hints.push(`${otherSessions.length + 1} live sessions on different devices`);
       evidence.concurrent_sessions = otherSessions.slice(0, 5);
     }
-    if (score < 10) return;
+    // A lone weak hint (a new network, a nearby city) is not worth an alert, even a low one.
+    if (score < 15) return;
     evidence.dimensions = dims;
     evidence.hints = hints;
     emit({

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// Detection benchmark: `npm run build && node bench/detect.mjs [--events 1000000] [--big 4000000] [--keep]`
+//
+// 1. Generates ~N realistic contract events with the deterministic synthetic world (seed 7) into
+//    bench/out/ (not committed).
+// 2. In one run, measures a bare "split lines + JSON.parse" pass and the full `warden detect`
+//    path (split + parse + contract validation + engine + alert NDJSON to a null sink) on the
+//    same file, and prints events/s of both and their ratio (best of 3 each, alternating).
+// 3. Measures peak RSS of the full path in fresh child processes at N and at the big size.
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, '..', 'dist');
+if (!existsSync(join(dist, 'detect', 'engine.js'))) {
+  console.error('bench/detect.mjs: dist/ is missing; run `npm run build` first');
+  process.exit(2);
+}
+const { generateWorld } = await import(join(dist, 'detect', 'synthetic.js'));
+const { createDetectionEngine } = await import(join(dist, 'detect', 'engine.js'));
+const { forEachLine, openInput, replay } = await import(join(dist, 'detect', 'replay.js'));
+
+const args = process.argv.slice(2);
+const arg = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+
+if (args[0] === '--child') {
+  // Child: run the full path on a file and report peak RSS.
+  const file = args[1];
+  const engine = createDetectionEngine({});
+  const summary = await replay({ engine, input: await openInput(file), output: nullSink() });
+  const rssMb = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(JSON.stringify({ events: summary.events_read, alerts: summary.alerts, eps: summary.events_per_second, peak_rss_mb: Math.round(rssMb), state: summary.engine.state }) + '\n');
+  process.exit(0);
+}
+
+const N = Number(arg('--events', '1000000'));
+const BIG = Number(arg('--big', String(N * 4)));
+const outDir = join(here, 'out');
+mkdirSync(outDir, { recursive: true });
+
+function nullSink() {
+  return new Writable({ write(_c, _e, cb) { cb(); }, writev(_c, cb) { cb(); } });
+}
+
+/** Writes at least `target` events of the synthetic world (whole days) to a file. */
+async function makeFile(target) {
+  const file = join(outDir, `detect-${target}.ndjson`);
+  if (existsSync(file) && statSync(file).size > 0 && !args.includes('--regen')) return file;
+  const ws = createWriteStream(file);
+  let n = 0;
+  let buf = [];
+  const world = {
+    seed: 7, cities: 5, outletsPerCity: 4, couriersPerOutlet: 8, clerksPerOutlet: 2, agents: 20,
+    lookalikes: ['new_phone', 'covering', 'business_trip', 'new_hire', 'surge', 'fleet_update', 'busy_agent'],
+    attacks: ['leased_night', 'remote_enum', 'cs_insider', 'malware_scanner', 'ring', 'cred_stuffing', 'manager_dump'],
+  };
+  // ~150k events a day: pick the number of days that reaches the target, then cut at it.
+  const days = Math.ceil(target / 140_000) + 1;
+  const pending = [];
+  generateWorld({ ...world, days, eventDay: Math.max(3, days - 2) }, (line) => {
+    if (n >= target) return;
+    n++;
+    buf.push(line);
+    if (buf.length >= 10_000) {
+      pending.push(buf.join('\n') + '\n');
+      buf = [];
+      if (pending.length > 8) ws.write(pending.splice(0).join(''));
+    }
+  });
+  if (buf.length) pending.push(buf.join('\n') + '\n');
+  ws.write(pending.join(''));
+  await new Promise((r) => ws.end(r));
+  return file;
+}
+
+async function bare(file) {
+  const t0 = performance.now();
+  let n = 0;
+  let keys = 0;
+  await forEachLine(await openInput(file), (line) => {
+    if (!line) return;
+    const v = JSON.parse(line);
+    keys += v.type.length; // keep the parse observable
+    n++;
+  });
+  const s = (performance.now() - t0) / 1000;
+  return { events: n, seconds: s, eps: Math.round(n / s), keys };
+}
+
+async function full(file) {
+  const engine = createDetectionEngine({});
+  const t0 = performance.now();
+  const summary = await replay({ engine, input: await openInput(file), output: nullSink() });
+  const s = (performance.now() - t0) / 1000;
+  return { events: summary.events_read, seconds: s, eps: Math.round(summary.events_read / s), alerts: summary.alerts, rejected: summary.rejected };
+}
+
+const genT0 = performance.now();
+const file = await makeFile(N);
+console.log(`input: ${file} (${(statSync(file).size / 1e6).toFixed(0)} MB), prepared in ${((performance.now() - genT0) / 1000).toFixed(1)} s`);
+
+let bestBare;
+let bestFull;
+for (let round = 0; round < 3; round++) {
+  const b = await bare(file);
+  const f = await full(file);
+  if (!bestBare || b.eps > bestBare.eps) bestBare = b;
+  if (!bestFull || f.eps > bestFull.eps) bestFull = f;
+  console.log(`  round ${round + 1}: bare ${b.eps.toLocaleString()} ev/s, warden detect ${f.eps.toLocaleString()} ev/s (${f.alerts} alerts, ${f.rejected} rejected)`);
+}
+const ratio = bestFull.eps / bestBare.eps;
+console.log(`events: ${bestFull.events.toLocaleString()}`);
+console.log(`bare split+JSON.parse : ${bestBare.eps.toLocaleString()} events/s`);
+console.log(`warden detect (full)  : ${bestFull.eps.toLocaleString()} events/s`);
+console.log(`ratio detect/bare     : ${ratio.toFixed(2)}  (aim >= 0.50; absolute aim >= 200,000 events/s)`);
+
+const memo = {};
+for (const size of [N, BIG]) {
+  const f = await makeFile(size);
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', f], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    console.error(r.stderr);
+    process.exit(1);
+  }
+  memo[size] = JSON.parse(r.stdout.trim().split('\n').pop());
+  console.log(`peak RSS at ${memo[size].events.toLocaleString()} events: ${memo[size].peak_rss_mb} MB (${memo[size].eps.toLocaleString()} ev/s, state ${JSON.stringify(memo[size].state)})`);
+}
+const growth = memo[BIG].peak_rss_mb / memo[N].peak_rss_mb;
+console.log(`RSS growth ${(BIG / N).toFixed(0)}x events: x${growth.toFixed(2)}`);
+if (!args.includes('--keep')) for (const size of [N, BIG]) unlinkSync(join(outDir, `detect-${size}.ndjson`));
