@@ -600,6 +600,8 @@ export function createDetectionEngine(
   function learn(ev: ActivityEvent, t: number): void {
     const a = ctx.account;
     if (!a || ev.type === 'scan' || ev.type === 'assign' || ev.type === 'ticket') return;
+    // A failed login is someone *trying* the account: it must not teach the owner's baseline.
+    if (isLogin(ev) && ev.result !== 'success') return;
     a.events++;
     if (t > a.lastSeen) a.lastSeen = t;
     const group = ctx.peers!;

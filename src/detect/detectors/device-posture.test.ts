@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { actionable, actor, courier, ev, history, local, run, sortByTime, waybill, workDay } from '../test-support/events.js';
+import type { ActivityEvent } from '../../contracts/events.js';
+
+const fleet = Array.from({ length: 24 }, (_, i) => courier(i + 1));
+const base = history(fleet, 2, 5, 0, { appHash: 'app-1.0' });
+
+describe('device_posture detector', () => {
+  it('does not alert on a fleet-wide update adopted by many devices within hours', () => {
+    const update = fleet.map((p) => workDay(p, 2, 5, { appHash: 'app-1.1' })).flat();
+    const { alerts, engine } = run(sortByTime([...base, ...update]));
+    expect(alerts.filter((a) => a.detector === 'device_posture')).toEqual([]);
+    expect(engine.stats().detectors.device_posture!.fleet_updates).toBe(1);
+  });
+
+  it('alerts at once when a device on an unknown build makes unexplained reveals', () => {
+    const victim = fleet[0]!;
+    const day: ActivityEvent[] = [ev(local(2, 8), { type: 'login', ...actor(victim, 'sm'), result: 'success', mfa: true, app_hash: 'app-trojan' })];
+    for (let i = 0; i < 5; i++) {
+      day.push(ev(local(2, 9, i), { type: 'access', ...actor(victim, 'sm'), action: 'reveal', waybill: waybill(), fields: ['phone'], purpose: 'delivery', result: 'allowed' }));
+    }
+    const others = fleet.slice(1).map((p) => workDay(p, 2, 5, { appHash: 'app-1.0' })).flat();
+    const { alerts } = run(sortByTime([...base, ...others, ...day]));
+    const hit = actionable(alerts, 'device_posture')[0];
+    expect(hit).toMatchObject({ device: 'pda-1', account: 'c1', severity: 'high' });
+    expect(hit!.evidence.unexplained_reveals).toBe(3);
+  });
+
+  it('alerts on a build still unadopted when its adoption window closes', () => {
+    const victim = fleet[0]!;
+    const day2 = workDay(victim, 2, 5, { appHash: 'app-odd' });
+    const day3 = workDay(victim, 3, 5, { appHash: 'app-odd' });
+    const { alerts } = run(sortByTime([...base, ...day2, ...day3]));
+    const hit = alerts.find((a) => a.detector === 'device_posture');
+    expect(hit?.severity).toBe('medium');
+    expect(hit?.ts.slice(0, 10)).toBe('2026-11-05');
+  });
+
+  it('treats an app_hash exception as known', () => {
+    const victim = fleet[0]!;
+    const r = run([]);
+    r.engine.addException({ kind: 'app_hash', value: 'app-odd', until: '2027-01-01T00:00:00.000Z', reason: 'pilot build', created_by: 'it' });
+    const { alerts } = run(sortByTime([...base, ...workDay(victim, 2, 5, { appHash: 'app-odd' }), ...workDay(victim, 3, 5, { appHash: 'app-odd' })]), {}, r.engine);
+    expect(alerts.filter((a) => a.detector === 'device_posture')).toEqual([]);
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { actionable, actor, courier, ev, history, local, run, sortByTime, waybill, workDay } from '../test-support/events.js';
+import type { ActivityEvent } from '../../contracts/events.js';
+
+const team = [1, 2, 3, 4, 5].map((n) => courier(n));
+const base = history(team, 4, 60);
+
+/** Reveals of parcels of the courier's own site (weakly explained), evenly over the day. */
+function siteReveals(who: (typeof team)[number], n: number, day: number, fromHour = 9, hours = 9): ActivityEvent[] {
+  const out: ActivityEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const wb = waybill();
+    const t = local(day, fromHour) + Math.floor((i * hours * 3_600_000) / n);
+    out.push(ev(t - 60_000, { type: 'waybill', waybill: wb, origin_site: 'OUT-X', dest_site: who.site, dest_city: who.city }));
+    out.push(ev(t, { type: 'access', ...actor(who), action: 'reveal', waybill: wb, fields: ['name', 'phone'], purpose: 'delivery', result: 'allowed' }));
+  }
+  return out;
+}
+
+describe('harvesting detector', () => {
+  it('fires on a day far above the account\'s own baseline and its peers on the same day', () => {
+    const day4 = [...workDay(team[1]!, 4, 60), ...workDay(team[2]!, 4, 60), ...workDay(team[3]!, 4, 60), ...workDay(team[4]!, 4, 60)];
+    const { alerts } = run(sortByTime([...base, ...day4, ...siteReveals(team[0]!, 400, 4)]));
+    const hit = actionable(alerts, 'harvesting', 'c1')[0];
+    expect(hit).toBeDefined();
+    expect(hit!.evidence.view).toBe('day');
+    expect(hit!.evidence.peer_median_today as number).toBeLessThan(60);
+    expect(hit!.evidence.uncommon_among_peers).toBe(true);
+  });
+
+  it('stays quiet on a surge day when every peer triples', () => {
+    const surge = team.map((p) => workDay(p, 4, 200)).flat();
+    const { alerts } = run(sortByTime([...base, ...surge]));
+    expect(actionable(alerts, 'harvesting')).toEqual([]);
+  });
+
+  it('caps volume alone at low when nearly every record is explained by assignments (busy agent)', () => {
+    const busy = workDay(team[0]!, 4, 480);
+    const day4 = [...busy, ...workDay(team[1]!, 4, 60), ...workDay(team[2]!, 4, 60), ...workDay(team[3]!, 4, 60)];
+    const { alerts } = run(sortByTime([...base, ...day4]));
+    expect(actionable(alerts, 'harvesting', 'c1')).toEqual([]);
+    expect(alerts.filter((a) => a.detector === 'harvesting' && a.account === 'c1').every((a) => a.severity === 'low')).toBe(true);
+  });
+
+  it('fires on a burst of reveals within minutes', () => {
+    const burst = siteReveals(team[0]!, 80, 4, 10, 0.15);
+    const peers = [...workDay(team[1]!, 4, 60), ...workDay(team[2]!, 4, 60), ...workDay(team[3]!, 4, 60)];
+    const { alerts } = run(sortByTime([...base, ...peers, ...burst]));
+    const hit = actionable(alerts, 'harvesting', 'c1')[0];
+    expect(hit?.evidence.view).toBe('burst');
+  });
+});
