@@ -7,7 +7,9 @@
  */
 import type { Role } from '../contracts/events.js';
 import { type SimAction, F_NA, F_NONE, F_NP, F_NPA, blankAction } from './action.js';
-import { Rng, mix } from './rng.js';
+import { Rng, hashString, mix } from './rng.js';
+import { DayArena } from './arena.js';
+import { body, resetFragmentCache } from './serialize.js';
 import type { Scenario } from './scenarios.js';
 import { DAY, HOUR, MINUTE, cstDate } from './time.js';
 import { type Account, type City, type Device, type Site, type World, dayStart, deviceOn, surgeDayIndex, weekdayOf, worksOn } from './world.js';
@@ -52,6 +54,13 @@ export interface SimDay {
   actions: SimAction[];
 }
 
+/** A day as serialized bytes (the file writer's fast path). */
+export interface SimDayBytes {
+  day: number;
+  date: string;
+  arena: DayArena;
+}
+
 interface OutletDay {
   owner: (Account | undefined)[];
   present: Account[];
@@ -67,8 +76,11 @@ export function waybillNumber(prefix: string, block: number, seq: number): strin
 }
 
 /** Where a parcel goes, fixed by its origin and sequence number (so a live driver can recompute it). */
-export function parcelRoute(w: World, origin: Site, seq: number): Omit<Parcel, 'attempts'> {
-  const r = Rng.derive(w.seed, 'parcel', origin.index, seq);
+const PARCEL_LABEL = hashString('parcel');
+export function parcelRoute(w: World, origin: Site, seq: number): Parcel {
+  const h1 = mix(w.seed, PARCEL_LABEL, origin.index, seq);
+  const h2 = mix(h1, 0x51ed270b);
+  const r = new Rng(h1, h2, mix(h2, 0x2545f491)); // = Rng.derive(seed, 'parcel', origin, seq), without the allocations
   const cities = w.cities;
   let destCity: City = origin.city;
   if (cities.length > 1 && !r.chance(0.35)) {
@@ -85,6 +97,7 @@ export function parcelRoute(w: World, origin: Site, seq: number): Omit<Parcel, '
     destRoute: r.int(dest.routes),
     h: r.u32(),
     counter: r.chance(0.25),
+    attempts: 0,
   };
 }
 
@@ -92,6 +105,13 @@ export class Simulation {
   readonly world: World;
   readonly scenarios: Scenario[];
   private readonly buckets = new Map<number, SimAction[]>();
+  private readonly arenas = new Map<number, DayArena>();
+  private lastArenaDay = -1;
+  private lastArena: DayArena | undefined;
+  /** 'objects': days hold SimAction objects (API, live driver); 'bytes': serialized arenas (files) */
+  private readonly mode: 'objects' | 'bytes';
+  /** per tag: distinct waybills shown in full by its allowed access actions */
+  readonly exposed = new Map<number, Set<string>>();
   private readonly plans = new Map<number, DayPlan | null>();
   private readonly outletDays = new Map<number, OutletDay>();
   /** next sequence number per outlet */
@@ -107,12 +127,13 @@ export class Simulation {
   readonly watched = new Set<string>();
   readonly revealCount = new Map<string, number>();
   /** per-device app-build overrides (malware), from a day on */
-  readonly appOverride = new Map<string, { fromDay: number; hash: string }>();
+  readonly appOverride = new Map<string, { fromDay: number; hash: string; tag: number }>();
   /** day currently being generated */
   day = 0;
 
-  constructor(world: World, scenarios: Scenario[]) {
+  constructor(world: World, scenarios: Scenario[], mode: 'objects' | 'bytes' = 'objects') {
     this.world = world;
+    this.mode = mode;
     this.scenarios = scenarios;
     this.seq = world.outlets.map((o) => o.seqStart);
     this.surgeDay = surgeDayIndex(world);
@@ -125,12 +146,32 @@ export class Simulation {
     const d = Math.floor((a.t - this.world.t0) / DAY);
     if (d < this.day) throw new Error(`internal: action at ${new Date(a.t).toISOString()} is before day ${this.day}`);
     if (d >= this.world.params.days) return; // beyond the horizon
-    let b = this.buckets.get(d);
-    if (!b) {
-      b = [];
-      this.buckets.set(d, b);
+    if (a.tag !== 0 && a.type === 'access' && a.result === 'allowed' && a.fields && a.fields.length > 0) {
+      let set = this.exposed.get(a.tag);
+      if (!set) {
+        set = new Set();
+        this.exposed.set(a.tag, set);
+      }
+      if (a.waybill) set.add(a.waybill);
+      if (a.waybills) for (const wb of a.waybills) set.add(wb);
     }
-    b.push(a);
+    if (this.mode === 'bytes') {
+      let ar = d === this.lastArenaDay ? this.lastArena : this.arenas.get(d);
+      if (!ar) {
+        ar = new DayArena();
+        this.arenas.set(d, ar);
+      }
+      this.lastArenaDay = d;
+      this.lastArena = ar;
+      ar.add(a.t, body(a), a.tag);
+    } else {
+      let b = this.buckets.get(d);
+      if (!b) {
+        b = [];
+        this.buckets.set(d, b);
+      }
+      b.push(a);
+    }
     if (a.type === 'access' && a.action === 'reveal' && a.account !== undefined && this.watched.has(a.account)) {
       const k = `${a.account}@${Math.floor((a.t - this.world.t0) / HOUR)}`;
       this.revealCount.set(k, (this.revealCount.get(k) ?? 0) + 1);
@@ -139,6 +180,7 @@ export class Simulation {
 
   /** Generates every day in order, yielding each one's actions sorted by time. */
   *run(): Generator<SimDay> {
+    if (this.mode !== 'objects') throw new Error('run() needs a simulation in objects mode');
     for (let d = 0; d < this.world.params.days; d++) {
       this.day = d;
       this.generateDay(d);
@@ -147,6 +189,22 @@ export class Simulation {
       sortByTime(actions);
       this.forget(d);
       yield { day: d, date: cstDate(dayStart(this.world, d)), actions };
+    }
+  }
+
+  /** The same days as serialized arenas (sort with `arena.order()`). */
+  *runBytes(): Generator<SimDayBytes> {
+    if (this.mode !== 'bytes') throw new Error('runBytes() needs a simulation in bytes mode');
+    for (let d = 0; d < this.world.params.days; d++) {
+      this.day = d;
+      resetFragmentCache();
+      this.generateDay(d);
+      const arena = this.arenas.get(d) ?? new DayArena();
+      this.arenas.delete(d);
+      this.lastArenaDay = -1;
+      this.lastArena = undefined;
+      this.forget(d);
+      yield { day: d, date: cstDate(dayStart(this.world, d)), arena };
     }
   }
 
@@ -246,6 +304,8 @@ export class Simulation {
       l.result = 'success';
       l.mfa = a.mfa || newDevice || firstDay;
       l.appHash = this.appHashFor(s.device, p.day);
+      const o = this.appOverride.get(s.device.id);
+      if (o && p.day >= o.fromDay) l.tag = o.tag; // the trojanised build's logins belong to the attack
       this.push(l);
       p.logins.push(l);
       this.push(this.act(s.end, 'logout', a, s));
@@ -480,8 +540,7 @@ export class Simulation {
     const w = this.world;
     const seq = this.seq[o.index]!;
     this.seq[o.index] = seq + 1;
-    const route = parcelRoute(w, o, seq);
-    const parcel: Parcel = { ...route, attempts: 0 };
+    const parcel = parcelRoute(w, o, seq);
     const wbAct = blankAction(tc, 'waybill');
     wbAct.waybill = parcel.waybill;
     wbAct.originSite = o.code;

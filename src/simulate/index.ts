@@ -14,7 +14,7 @@ import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import type { SimAction } from './action.js';
-import { type SimDay, Simulation } from './engine.js';
+import { type SimDay, type SimDayBytes, Simulation } from './engine.js';
 import type { SimParams } from './params.js';
 import { planScenarios, type Label, type Scenario } from './scenarios.js';
 import { LineSerializer } from './serialize.js';
@@ -42,6 +42,8 @@ export interface SimulationRun {
   skipped: { scenario: string; reason: string }[];
   /** Plays the run from day 0; each call starts a fresh, identical playback. */
   days(): Generator<SimDay>;
+  /** The same playback serialized (file writers); `exposed` fills in as days are generated. */
+  bytes(): { days: Generator<SimDayBytes>; exposed: Map<number, Set<string>> };
 }
 
 export function createSimulation(params: SimParams): SimulationRun {
@@ -56,6 +58,12 @@ export function createSimulation(params: SimParams): SimulationRun {
       const w = buildWorld(params);
       const p = planScenarios(w);
       return new Simulation(w, p.scenarios).run();
+    },
+    bytes() {
+      const w = buildWorld(params);
+      const p = planScenarios(w);
+      const sim = new Simulation(w, p.scenarios, 'bytes');
+      return { days: sim.runBytes(), exposed: sim.exposed };
     },
   };
 }
@@ -115,7 +123,6 @@ export interface WriteOptions {
 export interface WriteSummary {
   events: number;
   bytes: number;
-  byType: Record<string, number>;
   seconds: number;
   eventsPerSecond: number;
   peakRssMB: number;
@@ -127,10 +134,9 @@ interface TagStats {
   ids: string[];
   first: number;
   last: number;
-  exposed: Set<string>;
 }
 
-async function write(stream: Writable, chunk: string): Promise<void> {
+async function write(stream: Writable, chunk: Buffer): Promise<void> {
   if (!stream.write(chunk)) await once(stream, 'drain');
 }
 
@@ -168,47 +174,50 @@ export async function writeSimulation(run: SimulationRun, opts: WriteOptions): P
   const { sink, done } = openOut(opts.out);
   const ser = new LineSerializer();
   const stats = new Map<number, TagStats>();
-  const byType: Record<string, number> = {};
   let n = 0;
   let bytes = 0;
-  let labels: Label[] = run.scenarios.map((s) => s.label);
-  const CHUNK = 1 << 19;
-  for (const day of run.days()) {
-    let buf = '';
-    for (const a of day.actions) {
+  const CHUNK = 1 << 20;
+  let out = Buffer.allocUnsafe(CHUNK);
+  let off = 0;
+  const flush = async (need: number) => {
+    if (off > 0) {
+      bytes += off;
+      await write(sink, out.subarray(0, off)); // the stream keeps the buffer: take a new one
+    }
+    out = Buffer.allocUnsafe(Math.max(CHUNK, need));
+    off = 0;
+  };
+  const play = run.bytes();
+  for (const day of play.days) {
+    const ar = day.arena;
+    const order = ar.order();
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
       const id = `e${++n}`;
-      const line = ser.line(a, id);
-      buf += line;
-      byType[a.type] = (byType[a.type] ?? 0) + 1;
-      if (a.tag !== 0) {
-        let st = stats.get(a.tag);
+      const t = ar.t[i]!;
+      const pre = ser.prefix(id, t);
+      const len = ar.len[i]!;
+      if (off + pre.length + len > out.length) await flush(pre.length + len);
+      off += (out as Buffer & { latin1Write(s: string, o: number): number }).latin1Write(pre, off);
+      off += ar.copy(i, out, off);
+      const tag = ar.tag[i]!;
+      if (tag !== 0) {
+        let st = stats.get(tag);
         if (!st) {
-          st = { ids: [], first: a.t, last: a.t, exposed: new Set() };
-          stats.set(a.tag, st);
+          st = { ids: [], first: t, last: t };
+          stats.set(tag, st);
         }
         st.ids.push(id);
-        st.last = a.t;
-        if (a.type === 'access' && a.result === 'allowed' && a.fields && a.fields.length > 0) {
-          if (a.waybill) st.exposed.add(a.waybill);
-          if (a.waybills) for (const wb of a.waybills) st.exposed.add(wb);
-        }
-      }
-      if (buf.length >= CHUNK) {
-        bytes += buf.length;
-        await write(sink, buf);
-        buf = '';
+        st.last = t;
       }
     }
-    if (buf.length > 0) {
-      bytes += buf.length;
-      await write(sink, buf);
-    }
-    opts.onDay?.({ day: day.day, date: day.date, events: day.actions.length, totalEvents: n });
+    opts.onDay?.({ day: day.day, date: day.date, events: order.length, totalEvents: n });
   }
+  await flush(0);
   await done();
   const seconds = (performance.now() - started) / 1000;
 
-  labels = run.scenarios.map((s) => s.label);
+  const labels: Label[] = run.scenarios.map((s) => s.label);
   const w = run.world;
   const attacks: TruthAttack[] = [];
   for (const s of run.scenarios) {
@@ -226,7 +235,7 @@ export async function writeSimulation(run: SimulationRun, opts: WriteOptions): P
       networks: l.networks,
       window: { start: iso(st.first), end: iso(st.last) },
       event_count: st.ids.length,
-      records_exposed: st.exposed.size,
+      records_exposed: play.exposed.get(s.tag)?.size ?? 0,
       event_ids: st.ids,
       params: l.params,
     });
@@ -253,7 +262,6 @@ export async function writeSimulation(run: SimulationRun, opts: WriteOptions): P
   const summary: WriteSummary = {
     events: n,
     bytes,
-    byType,
     seconds,
     eventsPerSecond: n / Math.max(seconds, 1e-9),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),

@@ -264,7 +264,7 @@ export function planScenarios(w: World): Plan {
         },
         {
           prepare(sim) {
-            for (const dev of devices) sim.appOverride.set(dev.id, { fromDay: c.day, hash });
+            for (const dev of devices) sim.appOverride.set(dev.id, { fromDay: c.day, hash, tag: this_tag('scanner_malware') });
           },
           run(sim, d) {
             const k = d - c.day;
@@ -273,7 +273,6 @@ export function planScenarios(w: World): Plan {
             victims.forEach((v, vi) => {
               const plan = sim.planFor(v, d);
               if (!plan) return;
-              for (const l of plan.logins) if (l.appHash === hash) l.tag = tag;
               const rr = Rng.derive(w.seed, 'scanner_malware', d, vi);
               const pool = sim.recentPool(v.city, d, 3);
               for (let t0 = plan.start + 20 * MINUTE; t0 < plan.end - 10 * MINUTE; t0 += HOUR) {

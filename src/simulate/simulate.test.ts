@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateEvent, type ActivityEvent } from '../contracts/events.js';
 import { idNumberCheckChar } from '../vault/id-number.js';
-import { createSimulation, describeWorld, parcelPii, resolveParams, writeSimulation, type TruthFile } from './index.js';
+import { LineSerializer, createSimulation, describeWorld, parcelPii, resolveParams, writeSimulation, type TruthFile } from './index.js';
 import { LANDLINE_RE, MOBILE_RE, NameGenerator } from './pii.js';
 import { Rng } from './rng.js';
 import { COMPOUND_SURNAMES, surnameTable } from './data/surnames.js';
@@ -60,6 +60,14 @@ describe('warden simulate output', () => {
     const other = await simulate(12, 'c');
     expect(readFileSync(other.out, 'utf8')).not.toBe(text);
   }, 60_000);
+
+  it('plays the same actions through the object API (for live drivers) as it writes to the file', () => {
+    const ser = new LineSerializer();
+    let n = 0;
+    const lines: string[] = [];
+    for (const day of createSimulation(resolveParams({ seed: 11 }, 'tiny')).days()) for (const a of day.actions) lines.push(ser.line(a, `e${++n}`));
+    expect(lines.join('')).toBe(text);
+  });
 
   it('has the normal life of a parcel: created, assigned, revealed by the assignee, scanned through to delivery', () => {
     const types = new Set(events.map((e) => e.type));
