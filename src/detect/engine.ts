@@ -320,9 +320,10 @@ export function createDetectionEngine(
     const t = parseTs(event.ts);
     if (Number.isNaN(t)) throw new Error(`event ${String(event.id)} has an invalid ts; validate events before process()`);
     stats.events++;
+    // Older than the watermark: beyond the tolerated disorder. Counted, and still processed.
+    if (t < maxT - windowMs) stats.late++;
     if (t < lastProcessedT) {
       // Older than what we already processed: process now rather than drop it.
-      stats.late++;
       handle(event, t);
       return out;
     }

@@ -46,6 +46,7 @@ export class ExceptionSet {
       problems.push('account: must equal value for kind "account"');
     }
     if (problems.length) throw new Error(`invalid exception: ${problems.join('; ')}`);
+    if (e.kind === 'account') e = { ...e, account: e.value };
     this.remove(e);
     const k = this.key(e.kind, e.value);
     const list = this.byKey.get(k) ?? [];
@@ -56,6 +57,7 @@ export class ExceptionSet {
 
   /** Removes the exception with the same kind, value and account. Returns whether one was removed. */
   remove(e: Pick<DetectionException, 'kind' | 'value' | 'account'>): boolean {
+    if (e.kind === 'account') e = { ...e, account: e.value };
     const k = this.key(e.kind, e.value);
     const list = this.byKey.get(k);
     if (!list) return false;

@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import type { ActivityEvent } from '../contracts/events.js';
+import { parseEventLine } from '../contracts/events.js';
+import { createDetectionEngine, partition, type AlertOut } from './engine.js';
+import { generateWorld } from './synthetic.js';
+import { actionable, actor, courier, ev, history, local, run } from './test-support/events.js';
+import { responseFor } from './risk.js';
+import { resolveConfig } from './config.js';
+
+function worldEvents(opts: Parameters<typeof generateWorld>[0]): { events: ActivityEvent[]; truth: ReturnType<typeof generateWorld> } {
+  const events: ActivityEvent[] = [];
+  const truth = generateWorld(opts, (line) => {
+    const r = parseEventLine(line);
+    if (!r.ok) throw new Error(r.reason);
+    events.push(r.event);
+  });
+  return { events, truth };
+}
+
+const small = { seed: 3, days: 6, cities: 2, outletsPerCity: 2, couriersPerOutlet: 4, clerksPerOutlet: 2, agents: 4 } as const;
+const attacks = ['leased_night', 'remote_enum', 'cs_insider', 'malware_scanner', 'ring', 'cred_stuffing', 'manager_dump'] as const;
+const lookalikes = ['new_phone', 'covering', 'business_trip', 'new_hire', 'surge', 'fleet_update', 'busy_agent'] as const;
+
+const serialise = (alerts: AlertOut[]): string => alerts.map((a) => JSON.stringify(a)).join('\n');
+
+describe('detection engine', () => {
+  const { events, truth } = worldEvents({ ...small, attacks, lookalikes });
+
+  it('replays the same input to byte-identical alerts', () => {
+    const a = serialise(run(events).alerts);
+    const b = serialise(run(events).alerts);
+    expect(a.length).toBeGreaterThan(0);
+    expect(b).toBe(a);
+  });
+
+  it('gives the same alerts when events arrive up to 60 s out of order', () => {
+    const inOrder = serialise(run(events).alerts);
+    // Swap neighbours within 50 s of each other, deterministically.
+    const shuffled = [...events];
+    for (let i = 0; i + 1 < shuffled.length; i += 3) {
+      const x = shuffled[i]!;
+      const y = shuffled[i + 1]!;
+      if (Date.parse(y.ts) - Date.parse(x.ts) <= 50_000 && Date.parse(y.ts) !== Date.parse(x.ts)) {
+        shuffled[i] = y;
+        shuffled[i + 1] = x;
+      }
+    }
+    const r = run(shuffled);
+    expect(r.engine.stats().reordered).toBeGreaterThan(0);
+    expect(r.engine.stats().late).toBe(0);
+    expect(serialise(r.alerts)).toBe(inOrder);
+  });
+
+  it('processes and counts events older than the disorder window instead of dropping them', () => {
+    const p = courier(1);
+    const e = createDetectionEngine({});
+    e.process(ev(local(0, 10), { type: 'login', ...actor(p), result: 'success', mfa: true }));
+    e.process(ev(local(0, 12), { type: 'logout', ...actor(p) }));
+    e.process(ev(local(0, 11), { type: 'logout', ...actor(p) })); // 1 h late
+    e.flush();
+    const s = e.stats();
+    expect(s.events).toBe(3);
+    expect(s.late).toBe(1);
+    expect(s.byType.logout).toBe(2);
+  });
+
+  it('catches every attacking account in the synthetic world with at most 50 records exposed first', () => {
+    const { alerts } = run(events);
+    const index = new Map(events.map((e, i) => [e.id, i]));
+    for (const [account, t] of truth.attackers) {
+      const first = actionable(alerts, undefined, account)[0];
+      expect(first, `${t.kind} on ${account}`).toBeDefined();
+      const at = index.get(first!.event_id)!;
+      const exposed = new Set(t.exposures.filter((x) => index.get(x.id)! < at).flatMap((x) => x.records));
+      expect(exposed.size, `${t.kind} on ${account}`).toBeLessThanOrEqual(50);
+    }
+  });
+
+  it('raises nothing a person must look at for the benign look-alikes', () => {
+    const { events: benign, truth: bt } = worldEvents({ ...small, lookalikes });
+    const { alerts } = run(benign);
+    const loud = actionable(alerts).filter((a) => a.account !== undefined);
+    expect(loud.map((a) => `${a.account} ${a.detector}: ${a.summary}`)).toEqual([]);
+    expect(bt.lookalikeAccounts.size).toBeGreaterThanOrEqual(5);
+  });
+
+  it('groups an account\'s alerts into one incident and folds repeats', () => {
+    const { alerts, engine } = run(events);
+    const byAccount = new Map<string, Set<string>>();
+    for (const a of alerts) if (a.account) (byAccount.get(a.account) ?? byAccount.set(a.account, new Set()).get(a.account)!).add(a.incident);
+    const leased = [...truth.attackers].find(([, t]) => t.kind === 'leased_night')![0];
+    expect(byAccount.get(leased)!.size).toBe(1);
+    expect(engine.stats().suppressed).toBeGreaterThan(0);
+    const ids = alerts.map((a) => a.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('keeps state bounded: a 3x longer history does not grow per-key state 3x', () => {
+    const short = worldEvents({ ...small, days: 10, seed: 5 }).events;
+    const long = worldEvents({ ...small, days: 30, seed: 5 }).events;
+    const cfg = { state: { waybill_ttl_days: 3, profile_ttl_days: 10 } };
+    const a = run(short, cfg).engine.stats().state;
+    const b = run(long, cfg).engine.stats().state;
+    expect(b.waybills!).toBeLessThan(a.waybills! * 1.3);
+    expect(b.accounts!).toBeLessThanOrEqual(a.accounts! + 2);
+  });
+
+  it('evicts at a hard cap and counts it', () => {
+    const r = run(events.slice(0, 20_000), { state: { max_waybills: 1000 } });
+    const s = r.engine.stats();
+    expect(s.state.waybills!).toBeLessThanOrEqual(1000);
+    expect(s.evicted.waybills!).toBeGreaterThan(0);
+  });
+
+  it('partitions by account: per-account detectors give the same alerts with one engine per partition', () => {
+    const single = run(events).alerts;
+    const engines = new Map<number, ReturnType<typeof createDetectionEngine>>();
+    const parts = 3;
+    const out: AlertOut[] = [];
+    for (let i = 0; i < parts; i++) engines.set(i, createDetectionEngine({}));
+    const bucket = (k: string): number => [...k].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % parts;
+    for (const e of events) {
+      const key = partition(e);
+      if (key === undefined) for (const en of engines.values()) out.push(...en.process(e));
+      else out.push(...engines.get(bucket(key))!.process(e));
+    }
+    for (const en of engines.values()) out.push(...en.flush());
+    const scopes = new Map(createDetectionEngine({}).detectors().map((d) => [d.name, d.scope]));
+    const key = (a: AlertOut): string => `${a.id} ${a.detector} ${a.severity}`;
+    const accountScoped = (xs: AlertOut[]): string[] => xs.filter((a) => scopes.get(a.detector) === 'account').map(key).sort();
+    expect(accountScoped(out).length).toBeGreaterThan(0);
+    expect(accountScoped(out)).toEqual(accountScoped(single));
+  });
+});
+
+describe('risk, response, exceptions and feedback', () => {
+  const team = [1, 2, 3, 4].map((n) => courier(n));
+  const base = history(team, 4);
+  const night = { ...team[0]!, device: 'evil', ip: '203.0.113.1', city: '乌鲁木齐' };
+  const attack = ev(local(4, 2), { type: 'login', ...actor(night, 'x'), result: 'success', mfa: true });
+
+  it('maps risk to a response with configurable thresholds', () => {
+    const cfg = resolveConfig({});
+    expect(responseFor(10, cfg)).toBe('none');
+    expect(responseFor(40, cfg)).toBe('step_up');
+    expect(responseFor(70, cfg)).toBe('throttle');
+    expect(responseFor(90, cfg)).toBe('suspend');
+    expect(responseFor(50, resolveConfig({ response: { step_up: 20, throttle: 30, suspend: 45 } }))).toBe('suspend');
+  });
+
+  it('raises the account risk with an alert and lets it decay with event time', () => {
+    const { engine, alerts } = run([...base, attack]);
+    const hit = actionable(alerts, 'sharing', 'c1')[0]!;
+    expect(hit.risk).toBeGreaterThan(40);
+    expect(engine.riskOf('c1').risk).toBe(hit.risk);
+    const later = engine.riskOf('c1', Date.parse(attack.ts) + 24 * 3_600_000).risk;
+    expect(later).toBeLessThanOrEqual(Math.ceil(hit.risk / 4));
+    expect(engine.riskOf('c2').response).toBe('none');
+  });
+
+  it('suppresses alerts on an account under an account exception until it expires', () => {
+    const r = run([]);
+    r.engine.addException({ kind: 'account', value: 'c1', account: 'c1', until: new Date(local(4, 0)).toISOString(), reason: 'test window', created_by: 'a' });
+    r.engine.addException({ kind: 'account', value: 'c1', until: new Date(local(5, 0)).toISOString(), reason: 'pentest', created_by: 'a' });
+    expect(r.engine.listExceptions(false)).toHaveLength(1); // same kind/value/account replaces
+    const { alerts, engine } = run([...base, attack], {}, r.engine);
+    expect(alerts.filter((a) => a.account === 'c1')).toEqual([]);
+    expect(engine.stats().excepted).toBeGreaterThan(0);
+    expect(() => engine.addException({ kind: 'device', value: 'x', until: 'soon', reason: '', created_by: 'a' })).toThrow(/until.*reason/);
+  });
+
+  it('learns the device and network of a false-positive alert for that account', () => {
+    const first = run([...base, attack]);
+    const hit = actionable(first.alerts, 'sharing', 'c1')[0]!;
+    first.engine.feedback({ alert: hit, verdict: 'false_positive', note: 'my second phone' });
+    expect(first.engine.riskOf('c1').risk).toBeLessThan(hit.risk);
+    const again = ev(local(5, 2), { type: 'login', ...actor(night, 'y'), result: 'success', mfa: true });
+    const second = run([again], {}, first.engine);
+    const repeat = second.alerts.filter((a) => a.account === 'c1' && a.detector === 'sharing');
+    // Device, network and city are now known; only the hour (already learned) could remain.
+    expect(repeat.every((a) => !(a.evidence.hints as string[]).some((h) => /device|network|city/.test(h)))).toBe(true);
+  });
+});
