@@ -4,14 +4,19 @@
  * the JS heap, so the garbage collector never copies a day's worth of objects; sorting works on
  * typed arrays and writing is memcpy.
  */
+import type { SimAction } from './action.js';
+import { type Frag, type PieceWriter, writeBody } from './serialize.js';
+
 const CHUNK = 1 << 23;
 
 /** Buffer's native one-byte writer (Node has it on every Buffer; @types/node does not list it). */
 type Latin1Writable = Buffer & { latin1Write(s: string, offset: number): number };
 
-export class DayArena {
+export class DayArena implements PieceWriter {
   chunks: Buffer[] = [Buffer.allocUnsafe(CHUNK)];
   private cur: Latin1Writable = this.chunks[0] as Latin1Writable;
+  /** the same memory as `cur`, as a plain Uint8Array: `set` and indexing are faster on it */
+  private cur8 = new Uint8Array(this.cur.buffer, this.cur.byteOffset, this.cur.length);
   private used = 0;
   n = 0;
   t = new Float64Array(1 << 14);
@@ -37,6 +42,57 @@ export class DayArena {
     this.len[i] = w;
     this.used += w;
     this.tag[i] = tag;
+  }
+
+  /** Serializes an action's body straight into the current chunk. */
+  addAction(a: SimAction): void {
+    if (this.n === this.t.length) this.growIndex();
+    // room for the longest body: a search or export lists its waybills
+    const need = 2048 + (a.waybills ? a.waybills.length * 24 : 0);
+    if (this.used + need > this.cur.length) {
+      const b = Buffer.allocUnsafe(Math.max(CHUNK, need));
+      this.chunks.push(b);
+      this.cur = b as Latin1Writable;
+      this.cur8 = new Uint8Array(b.buffer, b.byteOffset, b.length);
+      this.used = 0;
+    }
+    const i = this.n++;
+    const from = this.used;
+    this.t[i] = a.t;
+    this.chunk[i] = this.chunks.length - 1;
+    this.start[i] = from;
+    writeBody(a, this);
+    this.len[i] = this.used - from;
+    this.tag[i] = a.tag;
+  }
+
+  /** PieceWriter: appends an ASCII piece (room was made by addAction). */
+  w(piece: string): void {
+    const n = piece.length;
+    if (n > 40) {
+      this.used += this.cur.latin1Write(piece, this.used);
+      return;
+    }
+    // short pieces: a JS loop beats a call into C++
+    const b = this.cur8;
+    let o = this.used;
+    for (let k = 0; k < n; k++) b[o++] = piece.charCodeAt(k);
+    this.used = o;
+  }
+
+  /** PieceWriter: appends a cached piece's bytes. */
+  f(frag: Frag): void {
+    const src = frag.b;
+    const n = src.length;
+    if (n > 64) {
+      this.cur8.set(src, this.used);
+      this.used += n;
+      return;
+    }
+    const b = this.cur8;
+    let o = this.used;
+    for (let k = 0; k < n; k++) b[o++] = src[k]!;
+    this.used = o;
   }
 
   /** Copies entry i's bytes into target at offset; returns the number of bytes. */

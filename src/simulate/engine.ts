@@ -9,7 +9,7 @@ import type { Role } from '../contracts/events.js';
 import { type SimAction, F_NA, F_NONE, F_NP, F_NPA, blankAction } from './action.js';
 import { Rng, hashString, mix } from './rng.js';
 import { DayArena } from './arena.js';
-import { body, resetFragmentCache } from './serialize.js';
+import { resetFragmentCache } from './serialize.js';
 import type { Scenario } from './scenarios.js';
 import { DAY, HOUR, MINUTE, cstDate } from './time.js';
 import { type Account, type City, type Device, type Site, type World, dayStart, deviceOn, surgeDayIndex, weekdayOf, worksOn } from './world.js';
@@ -163,7 +163,7 @@ export class Simulation {
       }
       this.lastArenaDay = d;
       this.lastArena = ar;
-      ar.add(a.t, body(a), a.tag);
+      ar.addAction(a);
     } else {
       let b = this.buckets.get(d);
       if (!b) {

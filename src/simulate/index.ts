@@ -8,7 +8,9 @@
  *   toContractEvent(action, id)         // the activity event for an action
  *   await writeSimulation(sim, { out, truth })   // NDJSON + truth files
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -116,6 +118,8 @@ export interface WriteOptions {
   out: string;
   /** truth file path, if wanted */
   truth?: string;
+  /** generate on a second thread while this one writes (default true; falls back when unavailable) */
+  threads?: boolean;
   /** called after each day is written */
   onDay?: (info: { day: number; date: string; events: number; totalEvents: number }) => void;
 }
@@ -128,6 +132,96 @@ export interface WriteSummary {
   peakRssMB: number;
   attacks: number;
   lookalikes: number;
+}
+
+/** A day's serialized actions, from this thread's arena or a worker's transferred buffers. */
+interface ArenaData {
+  t: Float64Array;
+  chunk: Uint16Array;
+  start: Uint32Array;
+  len: Uint32Array;
+  tag: Uint16Array;
+  chunks: Uint8Array[];
+}
+
+interface PlayedDay {
+  day: number;
+  date: string;
+  arena: ArenaData;
+  order: Uint32Array;
+  /** tell the generator this day is on its way to the file */
+  written(): void;
+}
+
+const workerUrl = new URL('./sim-worker.js', import.meta.url);
+
+/** Days in order, generated here or on a worker thread; `exposed` (tag -> records) is complete at the end. */
+function playDays(run: SimulationRun, threads: boolean): { days: AsyncGenerator<PlayedDay>; exposed: Map<number, number> } {
+  const exposed = new Map<number, number>();
+  const canThread = threads && import.meta.url.endsWith('.js') && existsSync(fileURLToPath(workerUrl));
+  if (!canThread) {
+    const play = run.bytes();
+    async function* local(): AsyncGenerator<PlayedDay> {
+      for (const day of play.days) {
+        const a = day.arena;
+        yield { day: day.day, date: day.date, arena: { t: a.t, chunk: a.chunk, start: a.start, len: a.len, tag: a.tag, chunks: a.chunks }, order: a.order(), written: () => undefined };
+      }
+      for (const [tag, set] of play.exposed) exposed.set(tag, set.size);
+    }
+    return { days: local(), exposed };
+  }
+  const progress = new SharedArrayBuffer(4);
+  const counter = new Int32Array(progress);
+  const worker = new Worker(workerUrl, { workerData: { params: run.world.params, progress } });
+  type Msg = (ArenaData & { day: number; date: string; n: number; order: Uint32Array }) | { done: true; exposed: [number, number][] };
+  const queue: Msg[] = [];
+  let wake: (() => void) | undefined;
+  let failure: Error | undefined;
+  let finished = false;
+  worker.on('message', (m: Msg) => {
+    queue.push(m);
+    wake?.();
+  });
+  worker.on('error', (e) => {
+    failure = e;
+    wake?.();
+  });
+  worker.on('exit', (code) => {
+    if (code !== 0 && !failure) failure = new Error(`simulation worker exited with code ${code}`);
+    finished = true;
+    wake?.();
+  });
+  async function* remote(): AsyncGenerator<PlayedDay> {
+    let written = 0;
+    try {
+      for (;;) {
+        while (queue.length === 0) {
+          if (failure) throw failure;
+          if (finished) throw new Error('simulation worker stopped early');
+          await new Promise<void>((r) => (wake = r));
+          wake = undefined;
+        }
+        const m = queue.shift()!;
+        if ('done' in m) {
+          for (const [tag, size] of m.exposed) exposed.set(tag, size);
+          return;
+        }
+        yield {
+          day: m.day,
+          date: m.date,
+          arena: m,
+          order: m.order,
+          written: () => {
+            Atomics.store(counter, 0, ++written);
+            Atomics.notify(counter, 0);
+          },
+        };
+      }
+    } finally {
+      await worker.terminate();
+    }
+  }
+  return { days: remote(), exposed };
 }
 
 interface TagStats {
@@ -187,10 +281,10 @@ export async function writeSimulation(run: SimulationRun, opts: WriteOptions): P
     out = Buffer.allocUnsafe(Math.max(CHUNK, need));
     off = 0;
   };
-  const play = run.bytes();
-  for (const day of play.days) {
+  const play = playDays(run, opts.threads ?? true);
+  for await (const day of play.days) {
     const ar = day.arena;
-    const order = ar.order();
+    const order = day.order;
     for (let k = 0; k < order.length; k++) {
       const i = order[k]!;
       const id = `e${++n}`;
@@ -199,7 +293,9 @@ export async function writeSimulation(run: SimulationRun, opts: WriteOptions): P
       const len = ar.len[i]!;
       if (off + pre.length + len > out.length) await flush(pre.length + len);
       off += (out as Buffer & { latin1Write(s: string, o: number): number }).latin1Write(pre, off);
-      off += ar.copy(i, out, off);
+      const st0 = ar.start[i]!;
+      out.set(ar.chunks[ar.chunk[i]!]!.subarray(st0, st0 + len), off);
+      off += len;
       const tag = ar.tag[i]!;
       if (tag !== 0) {
         let st = stats.get(tag);
@@ -211,6 +307,7 @@ export async function writeSimulation(run: SimulationRun, opts: WriteOptions): P
         st.last = t;
       }
     }
+    day.written();
     opts.onDay?.({ day: day.day, date: day.date, events: order.length, totalEvents: n });
   }
   await flush(0);
@@ -235,7 +332,7 @@ export async function writeSimulation(run: SimulationRun, opts: WriteOptions): P
       networks: l.networks,
       window: { start: iso(st.first), end: iso(st.last) },
       event_count: st.ids.length,
-      records_exposed: play.exposed.get(s.tag)?.size ?? 0,
+      records_exposed: play.exposed.get(s.tag) ?? 0,
       event_ids: st.ids,
       params: l.params,
     });

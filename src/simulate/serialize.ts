@@ -3,10 +3,28 @@
  * speed; every string it embeds comes from the simulator's own ASCII alphabets (codes, ids, IPs,
  * English city names), never from outside, so no JSON escaping is needed. A test parses and
  * validates every line of a run to keep that true.
+ *
+ * A line is `prefix` (id and ts, known only at write time) + `body`. The body is emitted as a
+ * few flat pieces into a PieceWriter: a string builder for the object API, or straight into a
+ * day arena's Buffer for files (no per-line string is ever built there).
  */
 import type { ActivityEvent } from '../contracts/events.js';
 import type { SimAction } from './action.js';
 import { IsoFormatter } from './time.js';
+
+export interface PieceWriter {
+  /** a piece computed for this line */
+  w(piece: string): void;
+  /** a cached piece, with its bytes */
+  f(frag: Frag): void;
+}
+
+/** A repeated piece of a line, kept both as a string and as ASCII bytes. */
+export interface Frag {
+  s: string;
+  b: Uint8Array;
+}
+const frag = (s: string): Frag => ({ s, b: new Uint8Array(Buffer.from(s, 'latin1')) });
 
 const fieldsJson = new Map<readonly string[], string>();
 function jsonArray(a: readonly string[]): string {
@@ -21,6 +39,151 @@ function fieldsOf(a: readonly string[]): string {
   return s;
 }
 
+/**
+ * Fragments that repeat across lines: who acted (type, account, role, site) and in which session
+ * (device, ip, city, session id). A session id always comes with the same device, address and
+ * city. Bounded: `resetFragmentCache` is called once per simulated day.
+ */
+const whoCache = new Map<string, Map<string, Frag>>();
+const sessionCache = new Map<string, Frag>();
+export function resetFragmentCache(): void {
+  whoCache.clear();
+  sessionCache.clear();
+}
+
+const typeFrags = new Map<string, Frag>();
+function who(a: SimAction): Frag {
+  if (a.account === undefined) {
+    if (a.site !== undefined) return frag(`,"type":"${a.type}","site":"${a.site}"`);
+    let f = typeFrags.get(a.type);
+    if (!f) typeFrags.set(a.type, (f = frag(`,"type":"${a.type}"`)));
+    return f;
+  }
+  let byType = whoCache.get(a.account);
+  if (byType === undefined) {
+    byType = new Map();
+    whoCache.set(a.account, byType);
+  }
+  let f = byType.get(a.type);
+  if (f === undefined) {
+    let s = `,"type":"${a.type}","account":"${a.account}","role":"${a.role}"`;
+    if (a.site !== undefined) s += `,"site":"${a.site}"`;
+    byType.set(a.type, (f = frag(s)));
+  }
+  return f;
+}
+
+function where(a: SimAction): Frag {
+  const build = () => {
+    let s = '';
+    if (a.device !== undefined) s += `,"device":"${a.device}"`;
+    if (a.ip !== undefined) s += `,"ip":"${a.ip}"`;
+    if (a.city !== undefined) s += `,"city":"${a.city}"`;
+    if (a.session !== undefined) s += `,"session":"${a.session}"`;
+    return frag(s);
+  };
+  if (a.session === undefined) return build();
+  let f = sessionCache.get(a.session);
+  if (f === undefined) {
+    f = build();
+    sessionCache.set(a.session, f);
+  }
+  return f;
+}
+
+const OP_TAIL: Record<string, Frag> = {};
+const TASK_TAIL: Record<string, Frag> = {};
+const F = {
+  loginOkMfa: frag(',"result":"success","mfa":true'),
+  loginOkNoMfa: frag(',"result":"success","mfa":false'),
+  appHash: frag(',"app_hash":"'),
+  quoteEnd: frag('"}\n'),
+  end: frag('}\n'),
+  waybill: frag(',"waybill":"'),
+  quote: frag('"'),
+  fields: frag(',"fields":'),
+  allowedEnd: frag(',"result":"allowed"}\n'),
+  deniedEnd: frag(',"result":"denied"}\n'),
+};
+const ACTION: Record<string, Frag> = {};
+const PURPOSE: Record<string, Frag> = {};
+const fieldFrags = new Map<readonly string[], Frag>();
+
+/** Emits everything of an action's line after its id and ts, newline included. */
+export function writeBody(a: SimAction, out: PieceWriter): void {
+  out.f(who(a));
+  if (a.device !== undefined || a.session !== undefined || a.ip !== undefined || a.city !== undefined) out.f(where(a));
+  switch (a.type) {
+    case 'login':
+      if (a.result === 'success') out.f(a.mfa === true ? F.loginOkMfa : F.loginOkNoMfa);
+      else out.w(`,"result":"${a.result}","mfa":${a.mfa === true}`);
+      if (a.appHash !== undefined) {
+        out.f(F.appHash);
+        out.w(a.appHash);
+        out.f(F.quoteEnd);
+      } else out.f(F.end);
+      return;
+    case 'waybill':
+      out.w(`,"waybill":"${a.waybill}","origin_site":"${a.originSite}","dest_site":"${a.destSite}","dest_city":"${a.destCity}"}\n`);
+      return;
+    case 'assign':
+      out.f(F.waybill);
+      out.w(a.waybill!);
+      out.f((TASK_TAIL[a.task!] ??= frag(`","task":"${a.task}"}\n`)));
+      return;
+    case 'ticket':
+      out.w(`,"ticket":"${a.ticket}","waybill":"${a.waybill}","status":"${a.status}"}\n`);
+      return;
+    case 'scan':
+      out.f(F.waybill);
+      out.w(a.waybill!);
+      out.f((OP_TAIL[a.op!] ??= frag(`","op":"${a.op}"}\n`)));
+      return;
+    case 'access': {
+      out.f((ACTION[a.action!] ??= frag(`,"action":"${a.action}"`)));
+      if (a.waybill !== undefined) {
+        out.f(F.waybill);
+        out.w(a.waybill);
+        out.f(F.quote);
+      }
+      if (a.waybills !== undefined) {
+        out.w(',"waybills":');
+        out.w(jsonArray(a.waybills));
+      }
+      const fields = a.fields ?? [];
+      let ff = fieldFrags.get(fields);
+      if (ff === undefined) {
+        ff = frag(`,"fields":${fieldsOf(fields)}`);
+        if (Object.isFrozen(fields)) fieldFrags.set(fields, ff);
+      }
+      out.f(ff);
+      if (a.purpose !== undefined) out.f((PURPOSE[a.purpose] ??= frag(`,"purpose":"${a.purpose}"`)));
+      if (a.ticket !== undefined) out.w(`,"ticket":"${a.ticket}"`);
+      out.f(a.result === 'denied' ? F.deniedEnd : F.allowedEnd);
+      return;
+    }
+    default:
+      out.f(F.end);
+  }
+}
+
+class StringPieces implements PieceWriter {
+  s = '';
+  w(piece: string): void {
+    this.s += piece;
+  }
+  f(frag: Frag): void {
+    this.s += frag.s;
+  }
+}
+
+/** Everything of an action's line after its id and ts, newline included. */
+export function body(a: SimAction): string {
+  const b = new StringPieces();
+  writeBody(a, b);
+  return b.s;
+}
+
 export class LineSerializer {
   private readonly iso = new IsoFormatter();
 
@@ -32,83 +195,6 @@ export class LineSerializer {
   prefix(id: string, t: number): string {
     return `{"id":"${id}","ts":"${this.iso.format(t)}"`;
   }
-}
-
-/**
- * Fragments that repeat across lines: who acted (type, account, role, site) and in which session
- * (device, ip, city, session id). Cached by their strings; a session id always comes with the same
- * device, address and city. Bounded: `resetFragmentCache` is called once per simulated day.
- */
-const whoCache = new Map<string, string>();
-const sessionCache = new Map<string, string>();
-export function resetFragmentCache(): void {
-  whoCache.clear();
-  sessionCache.clear();
-}
-
-function who(a: SimAction): string {
-  if (a.account === undefined) return a.site !== undefined ? `,"type":"${a.type}","site":"${a.site}"` : `,"type":"${a.type}"`;
-  const key = a.type + a.account;
-  let s = whoCache.get(key);
-  if (s === undefined) {
-    s = `,"type":"${a.type}","account":"${a.account}","role":"${a.role}"`;
-    if (a.site !== undefined) s += `,"site":"${a.site}"`;
-    whoCache.set(key, s);
-  }
-  return s;
-}
-
-function where(a: SimAction): string {
-  const build = () => {
-    let s = '';
-    if (a.device !== undefined) s += `,"device":"${a.device}"`;
-    if (a.ip !== undefined) s += `,"ip":"${a.ip}"`;
-    if (a.city !== undefined) s += `,"city":"${a.city}"`;
-    if (a.session !== undefined) s += `,"session":"${a.session}"`;
-    return s;
-  };
-  if (a.session === undefined) return build();
-  let s = sessionCache.get(a.session);
-  if (s === undefined) {
-    s = build();
-    sessionCache.set(a.session, s);
-  }
-  return s;
-}
-
-/** Everything of an action's line after its id and ts, newline included. */
-export function body(a: SimAction): string {
-  let s = who(a) + where(a);
-  switch (a.type) {
-    case 'login':
-      s += `,"result":"${a.result}","mfa":${a.mfa === true}`;
-      if (a.appHash !== undefined) s += `,"app_hash":"${a.appHash}"`;
-      break;
-    case 'waybill':
-      s += `,"waybill":"${a.waybill}","origin_site":"${a.originSite}","dest_site":"${a.destSite}","dest_city":"${a.destCity}"`;
-      break;
-    case 'assign':
-      s += `,"waybill":"${a.waybill}","task":"${a.task}"`;
-      break;
-    case 'ticket':
-      s += `,"ticket":"${a.ticket}","waybill":"${a.waybill}","status":"${a.status}"`;
-      break;
-    case 'scan':
-      s += `,"waybill":"${a.waybill}","op":"${a.op}"`;
-      break;
-    case 'access':
-      s += `,"action":"${a.action}"`;
-      if (a.waybill !== undefined) s += `,"waybill":"${a.waybill}"`;
-      if (a.waybills !== undefined) s += `,"waybills":${jsonArray(a.waybills)}`;
-      s += `,"fields":${fieldsOf(a.fields ?? [])}`;
-      if (a.purpose !== undefined) s += `,"purpose":"${a.purpose}"`;
-      if (a.ticket !== undefined) s += `,"ticket":"${a.ticket}"`;
-      s += `,"result":"${a.result ?? 'allowed'}"`;
-      break;
-    default:
-      break;
-  }
-  return `${s}}\n`;
 }
 
 /** The contract event for an action, as a plain object (for live drivers and tests). */
