@@ -17,10 +17,9 @@ import {
   isQualifiedField,
   normaliseSearchPhone,
   type MaskedWaybill,
-  type PartyField,
-  type PartyName,
   type PiiDecryptor,
   type QualifiedField,
+  type SealedWaybill,
   type VaultReader,
 } from '../vault/vault.js';
 import type { Policy } from './policy.js';
@@ -146,8 +145,9 @@ export function createAccessService(deps: AccessDeps) {
     if (bad.length || fields.length === 0) {
       return { entry, error: new AppError('validation_failed', fields.length ? `unknown field(s): ${bad.map((f) => JSON.stringify(f.slice(0, 40))).join(', ')}; use e.g. "recipient.phone"` : 'fields must name at least one field') };
     }
-    const routing = await vault.routing(waybill);
-    if (!routing) return { entry, error: new AppError('not_found', `waybill ${waybill} does not exist`) };
+    const sealed = await pii.fetch(waybill);
+    if (!sealed) return { entry, error: new AppError('not_found', `waybill ${waybill} does not exist`) };
+    const routing = sealed.routing;
     const decision = await evaluateReveal(
       policy,
       { account: p.account.id, role: p.account.role, site: p.account.site, siteCity: p.account.siteCity },
@@ -157,18 +157,7 @@ export function createAccessService(deps: AccessDeps) {
     );
     if (!decision.allowed) return { entry, error: new AppError(decision.code, decision.message) };
     entry.detail = { ...(entry.detail ?? {}), basis: decision.bases.join(',') };
-    return { entry, error: null, qualified: fields as QualifiedField[] };
-  }
-
-  function wantedOf(fields: QualifiedField[]): Map<PartyName, Set<PartyField>> {
-    const wanted = new Map<PartyName, Set<PartyField>>();
-    for (const q of fields) {
-      const [party, field] = q.split('.') as [PartyName, PartyField];
-      let set = wanted.get(party);
-      if (!set) wanted.set(party, (set = new Set()));
-      set.add(field);
-    }
-    return wanted;
+    return { entry, error: null, qualified: fields as QualifiedField[], sealed };
   }
 
   function quotaSubject(p: AccountPrincipal) {
@@ -187,9 +176,7 @@ export function createAccessService(deps: AccessDeps) {
         new AppError('quota_exceeded', `reveal quota exceeded: ${q.limit} records ${q.window.replace('_', ' ')} for this ${q.scope}`, { retryAfterSeconds: q.retryAfterSeconds, scope: q.scope, window: q.window }),
       );
     }
-    let sealed;
     try {
-      sealed = await pii.load(waybill, wantedOf(d.qualified!));
       await audit.append([d.entry]);
     } catch (err) {
       q.release();
@@ -197,7 +184,7 @@ export function createAccessService(deps: AccessDeps) {
     }
     metrics.accessDecisions.inc({ action: 'reveal', decision: 'allowed', reason: 'none', role: p.account.role });
     metrics.recordsRevealed.inc({ role: p.account.role });
-    return { waybill, values: pii.open(sealed) };
+    return { waybill, values: await pii.open(d.sealed!, d.qualified!) };
   }
 
   async function revealBatch(principal: Principal, body: RevealBody & { waybills?: string[]; items?: Array<{ waybill: string; fields?: string[] }> }, ctx: RequestContext) {
@@ -206,7 +193,7 @@ export function createAccessService(deps: AccessDeps) {
     const items = body.items ?? (body.waybills ?? []).map((waybill) => ({ waybill, fields: body.fields }));
     if (items.length === 0) throw new AppError('validation_failed', 'a batch reveal needs at least one item');
     const entries: AuditEntryInput[] = [];
-    const outcomes: Array<{ waybill: string; error?: AppError; sealed?: Awaited<ReturnType<PiiDecryptor['load']>>; release?: () => void }> = [];
+    const outcomes: Array<{ waybill: string; error?: AppError; sealed?: SealedWaybill; fields?: QualifiedField[]; release?: () => void }> = [];
     for (const item of items) {
       const d = await decide(p, item.waybill, { ...body, fields: item.fields ?? body.fields }, ctx, now);
       if (d.error) {
@@ -222,7 +209,7 @@ export function createAccessService(deps: AccessDeps) {
         continue;
       }
       entries.push(d.entry);
-      outcomes.push({ waybill: item.waybill, sealed: await pii.load(item.waybill, wantedOf(d.qualified!)), release: q.release });
+      outcomes.push({ waybill: item.waybill, sealed: d.sealed!, fields: d.qualified!, release: q.release });
     }
     try {
       await audit.append(entries);
@@ -233,9 +220,10 @@ export function createAccessService(deps: AccessDeps) {
     for (const e of entries) {
       metrics.accessDecisions.inc({ action: 'reveal', decision: e.decision === 'allowed' ? 'allowed' : 'denied', reason: e.reason ?? 'none', role: p.account.role });
     }
-    const results = outcomes.map((o) =>
-      o.error ? { waybill: o.waybill, error: { code: o.error.code, message: o.error.message } } : { waybill: o.waybill, values: pii.open(o.sealed!) },
-    );
+    const results = [];
+    for (const o of outcomes) {
+      results.push(o.error ? { waybill: o.waybill, error: { code: o.error.code, message: o.error.message } } : { waybill: o.waybill, values: await pii.open(o.sealed!, o.fields!) });
+    }
     metrics.recordsRevealed.inc({ role: p.account.role }, results.filter((r) => 'values' in r).length);
     return { results };
   }

@@ -157,50 +157,59 @@ function maskRecord(record: WaybillRecord, profile: 'screen' | 'label'): MaskedW
   };
 }
 
-export interface SealedParty {
-  party: PartyName;
-  subjectId: Buffer;
-  ciphertexts: Partial<Record<PartyField, Buffer>>;
+export interface SealedWaybill {
+  routing: Routing;
+  parties: Map<PartyName, { subjectId: Buffer; ciphertexts: Partial<Record<PartyField, Buffer>> }>;
 }
 
 /**
- * The privileged capability. `load` fetches ciphertext and checks keys exist (no plaintext yet);
- * `open` decrypts, and is called only after the reveal's audit entry committed.
+ * The privileged capability. `fetch` reads routing and ciphertext in one query (no plaintext);
+ * `open` decrypts the chosen fields, and is called only after the reveal's audit entry committed.
  */
 export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyring'>) {
-  async function load(waybill: string, wanted: Map<PartyName, Set<PartyField>>): Promise<{ waybill: string; parties: Array<SealedParty & { dek: Buffer | null }> }> {
+  async function fetch(waybill: string): Promise<SealedWaybill | null> {
     const rows = await db
-      .selectFrom('waybill_parties')
-      .selectAll()
-      .where('waybill', '=', waybill)
-      .where('party', 'in', [...wanted.keys()])
+      .selectFrom('waybills as w')
+      .leftJoin('waybill_parties as p', 'p.waybill', 'w.waybill')
+      .select(['w.waybill', 'w.origin_site', 'w.dest_site', 'w.origin_city', 'w.dest_city', 'p.party', 'p.subject_id', 'p.name_ct', 'p.phone_ct', 'p.address_ct', 'p.id_number_ct'])
+      .where('w.waybill', '=', waybill)
       .execute();
-    const parties = [];
-    for (const row of rows) {
-      const fields = wanted.get(row.party) ?? new Set<PartyField>();
+    const first = rows[0];
+    if (!first) return null;
+    const parties: SealedWaybill['parties'] = new Map();
+    for (const r of rows) {
+      if (!r.party || !r.subject_id) continue;
       const ciphertexts: Partial<Record<PartyField, Buffer>> = {};
-      for (const f of fields) {
-        const ct = row[`${f}_ct` as const];
-        if (ct) ciphertexts[f] = toBuffer(ct);
-      }
-      const subjectId = toBuffer(row.subject_id);
-      parties.push({ party: row.party, subjectId, ciphertexts, dek: await keyring.dataKeyForRead(db, subjectId) });
+      if (r.name_ct) ciphertexts.name = toBuffer(r.name_ct);
+      if (r.phone_ct) ciphertexts.phone = toBuffer(r.phone_ct);
+      if (r.address_ct) ciphertexts.address = toBuffer(r.address_ct);
+      if (r.id_number_ct) ciphertexts.id_number = toBuffer(r.id_number_ct);
+      parties.set(r.party, { subjectId: toBuffer(r.subject_id), ciphertexts });
     }
-    return { waybill, parties };
+    return {
+      routing: { waybill: first.waybill, origin_site: first.origin_site, dest_site: first.dest_site, origin_city: first.origin_city, dest_city: first.dest_city },
+      parties,
+    };
   }
 
-  function open(sealed: Awaited<ReturnType<typeof load>>): Partial<Record<QualifiedField, string | null>> {
+  async function open(sealed: SealedWaybill, fields: readonly QualifiedField[]): Promise<Partial<Record<QualifiedField, string | null>>> {
     const values: Partial<Record<QualifiedField, string | null>> = {};
-    for (const p of sealed.parties) {
-      for (const [field, ct] of Object.entries(p.ciphertexts) as Array<[PartyField, Buffer]>) {
-        // A shredded subject (no data key) reads as null: the data is gone for everyone.
-        values[`${p.party}.${field}`] = p.dek ? decryptField(p.dek, ct, fieldAad(sealed.waybill, p.party, field)) : null;
+    for (const q of fields) {
+      const [party, field] = q.split('.') as [PartyName, PartyField];
+      const p = sealed.parties.get(party);
+      const ct = p?.ciphertexts[field];
+      if (!p || !ct) {
+        values[q] = null;
+        continue;
       }
+      // A shredded subject (no data key) reads as null: the data is gone for everyone.
+      const dek = await keyring.dataKeyForRead(db, p.subjectId);
+      values[q] = dek ? decryptField(dek, ct, fieldAad(sealed.routing.waybill, party, field)) : null;
     }
     return values;
   }
 
-  return { load, open };
+  return { fetch, open };
 }
 export type PiiDecryptor = ReturnType<typeof createPiiDecryptor>;
 
