@@ -247,7 +247,9 @@ export function createDetectionEngine(
   let maxT = -Infinity;
   let lastProcessedT = -Infinity;
   let nextSweep = -Infinity;
-  let out: AlertOut[] = [];
+  // Most events raise nothing: hand back one shared frozen empty array instead of allocating.
+  const NONE: AlertOut[] = Object.freeze([]) as unknown as AlertOut[];
+  let out: AlertOut[] = NONE;
 
   const ctx: EventContext = {
     event: undefined as unknown as ActivityEvent,
@@ -316,7 +318,7 @@ export function createDetectionEngine(
   }
 
   function process(event: ActivityEvent): AlertOut[] {
-    out = [];
+    out = NONE;
     const t = parseTs(event.ts);
     if (Number.isNaN(t)) throw new Error(`event ${String(event.id)} has an invalid ts; validate events before process()`);
     stats.events++;
@@ -334,13 +336,13 @@ export function createDetectionEngine(
   }
 
   function flush(): AlertOut[] {
-    out = [];
+    out = NONE;
     release(Infinity);
     return out;
   }
 
   function advanceTo(t: number): AlertOut[] {
-    out = [];
+    out = NONE;
     if (t > maxT) maxT = t;
     release(maxT - windowMs);
     return out;
@@ -862,6 +864,7 @@ export function createDetectionEngine(
     stats.alerts++;
     stats.alertsByDetector[detector] = (stats.alertsByDetector[detector] ?? 0) + 1;
     stats.alertsBySeverity[severity]++;
+    if (out === NONE) out = [];
     out.push(alert);
   }
 

@@ -143,6 +143,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   const out = opts.output;
 
   const emitAlerts = (alerts: ReturnType<DetectionEngine['process']>): void => {
+    if (alerts.length === 0) return;
     for (const a of alerts) {
       const line = `${JSON.stringify(a)}\n`;
       if (opts.onAlertLine) opts.onAlertLine(line);
