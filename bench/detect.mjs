@@ -31,10 +31,16 @@ const arg = (name, dflt) => {
 
 if (args[0] === '--child') {
   // Child: run the full path on a file and report peak RSS.
+  // Sampled RSS, not getrusage maxRSS: on Linux the high-water mark is inherited from the forking
+  // parent (which may have just generated a large file), which would overstate the child.
   const file = args[1];
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
   const engine = createDetectionEngine({});
   const summary = await replay({ engine, input: await openInput(file), output: nullSink() });
-  const rssMb = process.resourceUsage().maxRSS / 1024;
+  clearInterval(timer);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const rssMb = peak / 1048576;
   process.stdout.write(JSON.stringify({ events: summary.events_read, alerts: summary.alerts, eps: summary.events_per_second, peak_rss_mb: Math.round(rssMb), state: summary.engine.state }) + '\n');
   process.exit(0);
 }
