@@ -84,7 +84,7 @@ export class DayArena implements PieceWriter {
   f(frag: Frag): void {
     const src = frag.b;
     const n = src.length;
-    if (n > 64) {
+    if (n > 12) {
       this.cur8.set(src, this.used);
       this.used += n;
       return;

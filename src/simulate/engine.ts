@@ -353,18 +353,20 @@ export class Simulation {
 
   // ------------------------------------------------------------ who does the work
 
-  private accountsAt(site: Site, role: Role): Account[] {
-    return this.world.accounts.filter((a) => a.site === site && a.role === role);
-  }
-  private siteStaffCache = new Map<string, Account[]>();
+  private staffIndex: Map<Site, Map<Role, Account[]>> | undefined;
+  private coverers: Account[] | undefined;
   staffOf(site: Site, role: Role): Account[] {
-    const k = `${site.code}/${role}`;
-    let v = this.siteStaffCache.get(k);
-    if (!v) {
-      v = this.accountsAt(site, role);
-      this.siteStaffCache.set(k, v);
+    if (!this.staffIndex) {
+      this.staffIndex = new Map();
+      for (const a of this.world.accounts) {
+        let m = this.staffIndex.get(a.site);
+        if (!m) this.staffIndex.set(a.site, (m = new Map()));
+        let l = m.get(a.role);
+        if (!l) m.set(a.role, (l = []));
+        l.push(a);
+      }
     }
-    return v;
+    return this.staffIndex.get(site)?.get(role) ?? [];
   }
 
   outletDay(o: Site, d: number): OutletDay {
@@ -384,8 +386,9 @@ export class Simulation {
       }
     }
     // colleagues from other outlets covering a route here
-    for (const c of this.world.accounts) {
-      const cv = c.role === 'courier' ? c.cover.get(d) : undefined;
+    this.coverers ??= this.world.accounts.filter((a) => a.role === 'courier' && a.cover.size > 0);
+    for (const c of this.coverers) {
+      const cv = c.cover.get(d);
       if (cv && cv.outlet === o && worksOn(this.world, c, d)) {
         owner[cv.route] = c;
         present.push(c);

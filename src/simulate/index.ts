@@ -19,7 +19,7 @@ import type { SimAction } from './action.js';
 import { type SimDay, type SimDayBytes, Simulation } from './engine.js';
 import type { SimParams } from './params.js';
 import { planScenarios, type Label, type Scenario } from './scenarios.js';
-import { LineSerializer } from './serialize.js';
+import { LineAssembler, copyBytes } from './line-writer.js';
 import { DAY } from './time.js';
 import { TRUTH_FORMAT, type TruthAttack, type TruthFile, iso, lookalikeOf } from './truth.js';
 import { type World, buildWorld } from './world.js';
@@ -164,7 +164,7 @@ function playDays(run: SimulationRun, threads: boolean): { days: AsyncGenerator<
     async function* local(): AsyncGenerator<PlayedDay> {
       for (const day of play.days) {
         const a = day.arena;
-        yield { day: day.day, date: day.date, arena: { t: a.t, chunk: a.chunk, start: a.start, len: a.len, tag: a.tag, chunks: a.chunks }, order: a.order(), written: () => undefined };
+        yield { day: day.day, date: day.date, arena: { t: a.t, chunk: a.chunk, start: a.start, len: a.len, tag: a.tag, chunks: a.chunks.map((c) => new Uint8Array(c.buffer, c.byteOffset, c.length)) }, order: a.order(), written: () => undefined };
       }
       for (const [tag, set] of play.exposed) exposed.set(tag, set.size);
     }
@@ -230,6 +230,56 @@ interface TagStats {
   last: number;
 }
 
+/** Turns a day's sorted bodies into output buffers of about 1 MB, numbering events as it goes. */
+class DayAssembler {
+  n = 0;
+  private readonly lines = new LineAssembler();
+  constructor(private readonly stats: Map<number, TagStats>) {}
+
+  day(ar: ArenaData, order: Uint32Array): Buffer[] {
+    const CHUNK = 1 << 20;
+    const T = ar.t;
+    const LEN = ar.len;
+    const START = ar.start;
+    const CH = ar.chunk;
+    const TAG = ar.tag;
+    const chunks = ar.chunks;
+    const lines = this.lines;
+    const outs: Buffer[] = [];
+    let out = Buffer.allocUnsafe(CHUNK);
+    let out8 = new Uint8Array(out.buffer, out.byteOffset, out.length);
+    let off = 0;
+    let n = this.n;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      ++n;
+      const t = T[i]!;
+      const len = LEN[i]!;
+      if (off + 64 + len > out8.length) {
+        outs.push(out.subarray(0, off));
+        out = Buffer.allocUnsafe(Math.max(CHUNK, 64 + len));
+        out8 = new Uint8Array(out.buffer, out.byteOffset, out.length);
+        off = 0;
+      }
+      off = lines.prefix(out8, off, n, t);
+      off = copyBytes(chunks[CH[i]!]!, START[i]!, len, out8, off);
+      const tag = TAG[i]!;
+      if (tag !== 0) {
+        let st = this.stats.get(tag);
+        if (!st) {
+          st = { ids: [], first: t, last: t };
+          this.stats.set(tag, st);
+        }
+        st.ids.push(`e${n}`);
+        st.last = t;
+      }
+    }
+    if (off > 0) outs.push(out.subarray(0, off));
+    this.n = n;
+    return outs;
+  }
+}
+
 async function write(stream: Writable, chunk: Buffer): Promise<void> {
   if (!stream.write(chunk)) await once(stream, 'drain');
 }
@@ -266,51 +316,20 @@ function openOut(out: string): { sink: Writable; done: () => Promise<void> } {
 export async function writeSimulation(run: SimulationRun, opts: WriteOptions): Promise<{ summary: WriteSummary; truth: TruthFile }> {
   const started = performance.now();
   const { sink, done } = openOut(opts.out);
-  const ser = new LineSerializer();
   const stats = new Map<number, TagStats>();
-  let n = 0;
   let bytes = 0;
-  const CHUNK = 1 << 20;
-  let out = Buffer.allocUnsafe(CHUNK);
-  let off = 0;
-  const flush = async (need: number) => {
-    if (off > 0) {
-      bytes += off;
-      await write(sink, out.subarray(0, off)); // the stream keeps the buffer: take a new one
-    }
-    out = Buffer.allocUnsafe(Math.max(CHUNK, need));
-    off = 0;
-  };
+  const asm = new DayAssembler(stats);
   const play = playDays(run, opts.threads ?? true);
   for await (const day of play.days) {
-    const ar = day.arena;
-    const order = day.order;
-    for (let k = 0; k < order.length; k++) {
-      const i = order[k]!;
-      const id = `e${++n}`;
-      const t = ar.t[i]!;
-      const pre = ser.prefix(id, t);
-      const len = ar.len[i]!;
-      if (off + pre.length + len > out.length) await flush(pre.length + len);
-      off += (out as Buffer & { latin1Write(s: string, o: number): number }).latin1Write(pre, off);
-      const st0 = ar.start[i]!;
-      out.set(ar.chunks[ar.chunk[i]!]!.subarray(st0, st0 + len), off);
-      off += len;
-      const tag = ar.tag[i]!;
-      if (tag !== 0) {
-        let st = stats.get(tag);
-        if (!st) {
-          st = { ids: [], first: t, last: t };
-          stats.set(tag, st);
-        }
-        st.ids.push(id);
-        st.last = t;
-      }
+    // assemble the whole day synchronously (an optimisable loop), then write with backpressure
+    for (const buf of asm.day(day.arena, day.order)) {
+      bytes += buf.length;
+      await write(sink, buf);
     }
     day.written();
-    opts.onDay?.({ day: day.day, date: day.date, events: order.length, totalEvents: n });
+    opts.onDay?.({ day: day.day, date: day.date, events: day.order.length, totalEvents: asm.n });
   }
-  await flush(0);
+  const n = asm.n;
   await done();
   const seconds = (performance.now() - started) / 1000;
 

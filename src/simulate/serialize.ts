@@ -44,7 +44,7 @@ function fieldsOf(a: readonly string[]): string {
  * (device, ip, city, session id). A session id always comes with the same device, address and
  * city. Bounded: `resetFragmentCache` is called once per simulated day.
  */
-const whoCache = new Map<string, Map<string, Frag>>();
+const whoCache = new Map<string, (Frag | undefined)[]>();
 const sessionCache = new Map<string, Frag>();
 export function resetFragmentCache(): void {
   whoCache.clear();
@@ -52,6 +52,24 @@ export function resetFragmentCache(): void {
 }
 
 const typeFrags = new Map<string, Frag>();
+function typeIndex(t: SimAction['type']): number {
+  switch (t) {
+    case 'access':
+      return 0;
+    case 'scan':
+      return 1;
+    case 'assign':
+      return 2;
+    case 'login':
+      return 3;
+    case 'logout':
+      return 4;
+    case 'ticket':
+      return 5;
+    default:
+      return 6;
+  }
+}
 function who(a: SimAction): Frag {
   if (a.account === undefined) {
     if (a.site !== undefined) return frag(`,"type":"${a.type}","site":"${a.site}"`);
@@ -61,14 +79,15 @@ function who(a: SimAction): Frag {
   }
   let byType = whoCache.get(a.account);
   if (byType === undefined) {
-    byType = new Map();
+    byType = [undefined, undefined, undefined, undefined, undefined, undefined, undefined];
     whoCache.set(a.account, byType);
   }
-  let f = byType.get(a.type);
+  const ti = typeIndex(a.type);
+  let f = byType[ti];
   if (f === undefined) {
     let s = `,"type":"${a.type}","account":"${a.account}","role":"${a.role}"`;
     if (a.site !== undefined) s += `,"site":"${a.site}"`;
-    byType.set(a.type, (f = frag(s)));
+    byType[ti] = f = frag(s);
   }
   return f;
 }
@@ -91,8 +110,15 @@ function where(a: SimAction): Frag {
   return f;
 }
 
-const OP_TAIL: Record<string, Frag> = {};
-const TASK_TAIL: Record<string, Frag> = {};
+const OP_TAIL = new Map<string, Frag>();
+const TASK_TAIL = new Map<string, Frag>();
+const ACTION = new Map<string, Frag>();
+const PURPOSE = new Map<string, Frag>();
+function cached(m: Map<string, Frag>, key: string, make: () => string): Frag {
+  let f = m.get(key);
+  if (f === undefined) m.set(key, (f = frag(make())));
+  return f;
+}
 const F = {
   loginOkMfa: frag(',"result":"success","mfa":true'),
   loginOkNoMfa: frag(',"result":"success","mfa":false'),
@@ -105,8 +131,6 @@ const F = {
   allowedEnd: frag(',"result":"allowed"}\n'),
   deniedEnd: frag(',"result":"denied"}\n'),
 };
-const ACTION: Record<string, Frag> = {};
-const PURPOSE: Record<string, Frag> = {};
 const fieldFrags = new Map<readonly string[], Frag>();
 
 /** Emits everything of an action's line after its id and ts, newline included. */
@@ -129,7 +153,7 @@ export function writeBody(a: SimAction, out: PieceWriter): void {
     case 'assign':
       out.f(F.waybill);
       out.w(a.waybill!);
-      out.f((TASK_TAIL[a.task!] ??= frag(`","task":"${a.task}"}\n`)));
+      out.f(cached(TASK_TAIL, a.task!, () => `","task":"${a.task}"}\n`));
       return;
     case 'ticket':
       out.w(`,"ticket":"${a.ticket}","waybill":"${a.waybill}","status":"${a.status}"}\n`);
@@ -137,10 +161,10 @@ export function writeBody(a: SimAction, out: PieceWriter): void {
     case 'scan':
       out.f(F.waybill);
       out.w(a.waybill!);
-      out.f((OP_TAIL[a.op!] ??= frag(`","op":"${a.op}"}\n`)));
+      out.f(cached(OP_TAIL, a.op!, () => `","op":"${a.op}"}\n`));
       return;
     case 'access': {
-      out.f((ACTION[a.action!] ??= frag(`,"action":"${a.action}"`)));
+      out.f(cached(ACTION, a.action!, () => `,"action":"${a.action}"`));
       if (a.waybill !== undefined) {
         out.f(F.waybill);
         out.w(a.waybill);
@@ -157,7 +181,7 @@ export function writeBody(a: SimAction, out: PieceWriter): void {
         if (Object.isFrozen(fields)) fieldFrags.set(fields, ff);
       }
       out.f(ff);
-      if (a.purpose !== undefined) out.f((PURPOSE[a.purpose] ??= frag(`,"purpose":"${a.purpose}"`)));
+      if (a.purpose !== undefined) out.f(cached(PURPOSE, a.purpose, () => `,"purpose":"${a.purpose}"`));
       if (a.ticket !== undefined) out.w(`,"ticket":"${a.ticket}"`);
       out.f(a.result === 'denied' ? F.deniedEnd : F.allowedEnd);
       return;
