@@ -643,13 +643,14 @@ export class Simulation {
     l.push(p);
   }
 
-  private scanAt(p: DayPlan, t: number, wb: string, op: SimAction['op'], r: Rng): void {
+  private scanAt(p: DayPlan, t: number, wb: string, op: SimAction['op'], r: Rng): number {
     const tt = this.clamp(p, t, r);
     const s = this.sessionAt(p, tt);
     const x = this.act(Math.max(tt, s.start + 1000), 'scan', p.account, s);
     x.waybill = wb;
     x.op = op;
     this.push(x);
+    return x.t;
   }
 
   private printLabel(p: DayPlan, t: number, wb: string, r: Rng): void {
@@ -665,13 +666,15 @@ export class Simulation {
     const o = parcel.dest;
     const base = dayStart(w, d);
     parcel.attempts++;
+    // the van reaches the outlet early; a clerk scans it in (later if only the late shift is on)
+    let tIn = base + 7 * HOUR;
     if (parcel.attempts === 1) {
       const clerk = this.clerkAt(o, d, base + 7 * HOUR);
-      this.scanAt(clerk, base + Math.floor((6.6 + r.next() * 1.6) * HOUR), parcel.waybill, 'arrive', r);
+      tIn = this.scanAt(clerk, base + Math.floor((6.6 + r.next() * 1.6) * HOUR), parcel.waybill, 'arrive', r);
     }
     if (parcel.counter) {
       // parcel station: the recipient collects it; the clerk checks name and phone
-      const t = base + Math.floor((9.5 + r.next() * 11) * HOUR);
+      const t = Math.max(base + Math.floor((9.5 + r.next() * 11) * HOUR), tIn + r.range(10, 90) * MINUTE);
       const clerk = this.clerkAt(o, d, t);
       const x = this.access(clerk, t, 'reveal', r);
       x.waybill = parcel.waybill;
@@ -686,12 +689,12 @@ export class Simulation {
       return;
     }
     const p = this.courierFor(o, parcel.destRoute, d, parcel.h);
-    const tAssign = this.clamp(p, base + Math.floor((7 + r.next() * 1.5) * HOUR), r);
+    const tAssign = this.clamp(p, Math.max(base + Math.floor((7 + r.next() * 1.5) * HOUR), tIn + r.range(2, 20) * MINUTE), r);
     const as = this.act(tAssign, 'assign', p.account, undefined);
     as.waybill = parcel.waybill;
     as.task = 'delivery';
     this.push(as);
-    const wave = r.chance(0.7) ? 8.4 + r.next() : 13 + r.next();
+    const wave = tAssign > base + 12.5 * HOUR || r.chance(0.3) ? 13 + r.next() : 8.4 + r.next();
     const tOut = Math.max(this.clamp(p, base + Math.floor(wave * HOUR), r), tAssign + MINUTE);
     const sOut = this.sessionAt(p, tOut);
     const ofd = this.act(Math.max(tOut, sOut.start + 1000), 'scan', p.account, sOut);

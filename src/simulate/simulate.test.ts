@@ -90,6 +90,33 @@ describe('warden simulate output', () => {
     expect(explained / total).toBeGreaterThan(0.99);
   });
 
+  it('moves every parcel through its life in order: created, picked up, sorted, out for delivery, delivered', () => {
+    const RANK: Record<string, number> = { pickup: 1, arrive: 2, depart: 2, out_for_delivery: 3, delivered: 4 };
+    const seen = new Map<string, { rank: number; created: boolean; outletArrive: boolean }>();
+    let checked = 0;
+    for (const e of events) {
+      if (e.type === 'waybill') {
+        seen.set(e.waybill, { rank: 0, created: true, outletArrive: false });
+        continue;
+      }
+      if (e.type !== 'scan' && !(e.type === 'assign' && (e as { task: string }).task === 'delivery')) continue;
+      const st = seen.get(e.waybill);
+      if (!st) continue; // created before the run started
+      if (e.type === 'assign') {
+        // delivery work is handed out only once the parcel is at the outlet
+        if (st.outletArrive) checked++;
+        expect(st.outletArrive || st.rank >= 3).toBe(true);
+        continue;
+      }
+      const op = (e as { op: string }).op;
+      const rank = RANK[op]!;
+      if (rank < st.rank && !(rank === 3 && st.rank === 3)) throw new Error(`${e.waybill}: ${op} after rank ${st.rank}`);
+      st.rank = Math.max(st.rank, rank === 3 ? 3 : rank);
+      if (op === 'arrive' && e.site?.includes('-O')) st.outletArrive = true;
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+
   it('allocates waybill numbers in sequence per origin outlet, in creation order', () => {
     const last = new Map<string, number>();
     for (const e of events) {
