@@ -15,7 +15,7 @@ import { createPiiDecryptor, createVaultReader, createVaultWriter } from './vaul
 import { loadPolicy, type Policy } from './access/policy.js';
 import { createQuotaLedger, type QuotaLedger } from './access/quota.js';
 import { createWorkContext } from './access/work-context.js';
-import { createAccessService, type AccessDeps } from './access/access.js';
+import { createAccessService } from './access/access.js';
 import { createAuditWriter, errorSummary, type AuditWriter } from './audit/writer.js';
 import { verifyAuditTrail } from './audit/verify.js';
 import { createIdentityService, type IdentityService } from './identity/identity.js';
@@ -28,6 +28,11 @@ import { identityRoutes } from './http/routes/identity.js';
 import { dataRoutes } from './http/routes/data.js';
 import { opsRoutes } from './http/routes/ops.js';
 import type { Role } from './contracts/events.js';
+import { createDetectionEngine } from './detect/engine.js';
+import { loadConfigFile as loadDetectConfig, resolveConfig as resolveDetectConfig } from './detect/config.js';
+import { createWatch, type Watch } from './watch/watch.js';
+import { createWebhookNotifier } from './watch/webhook.js';
+import { watchRoutes } from './http/routes/watch.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -35,7 +40,8 @@ export interface WardenOptions {
   /** An already-open store (tests); otherwise opened from the config. */
   store?: Store;
   bus?: EventBus;
-  gate?: AccessDeps['gate'];
+  /** Detection config object (tests); otherwise WARDEN_DETECT_CONFIG or the defaults. */
+  detectConfig?: unknown;
 }
 
 export interface Warden {
@@ -48,6 +54,7 @@ export interface Warden {
   keyring: Keyring;
   policy: Policy;
   quotas: QuotaLedger;
+  watch: Watch | null;
   metrics: Metrics;
   logger: Logger;
   listen(): Promise<string>;
@@ -85,6 +92,21 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       throttle: createLoginThrottle(),
       config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount },
     });
+    const watch = config.detect
+      ? createWatch({
+          db,
+          bus,
+          engine: createDetectionEngine(options.detectConfig !== undefined ? resolveDetectConfig(options.detectConfig) : config.detectConfigFile ? loadDetectConfig(config.detectConfigFile) : resolveDetectConfig({})),
+          identity,
+          audit,
+          clock,
+          logger,
+          throttlePerHour: config.throttlePerHour,
+          webhook: config.alertWebhookUrl && config.alertWebhookSecret ? createWebhookNotifier({ url: config.alertWebhookUrl, secret: config.alertWebhookSecret, logger }) : undefined,
+        })
+      : null;
+    if (config.alertWebhookUrl && !config.alertWebhookSecret) throw new Error('WARDEN_ALERT_WEBHOOK_URL needs WARDEN_ALERT_WEBHOOK_SECRET (receivers verify the signature)');
+    await watch?.start();
     const work = createWorkContext({ db });
     const vaultReader = createVaultReader({ db, keyring });
     const access = createAccessService({
@@ -96,13 +118,14 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       audit,
       clock,
       metrics,
-      ...(options.gate ? { gate: options.gate } : {}),
+      ...(watch ? { gate: watch.gate } : {}),
     });
     const ingest = createIngest({ db, work, bus, clock });
 
     const app = await createServer({ logger, metrics, identity, bodyLimitBytes: config.bodyLimitBytes });
     identityRoutes(app, { identity });
     dataRoutes(app, { identity, access, vault: createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id }), ingest, clock });
+    if (watch) watchRoutes(app, { identity, watch });
     opsRoutes(app, {
       identity,
       ingest,
@@ -122,7 +145,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
 
     let closed = false;
     return {
-      app, store, db, bus, audit, identity, keyring, policy, quotas, metrics, logger,
+      app, store, db, bus, audit, identity, keyring, policy, quotas, watch, metrics, logger,
       async listen() {
         return app.listen({ host: config.host, port: config.port });
       },
@@ -133,6 +156,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
         await app.close();
         await audit.drain();
         await bus.close();
+        await watch?.stop();
         if (ownStore) await store.close();
       },
     };

@@ -11,8 +11,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { AuditEntryInput } from '../audit/kinds.js';
 import type { Clock } from '../ops/clock.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { Principal, RequestContext } from '../identity/identity.js';
-import type { AccountInfo } from '../identity/identity.js';
+import { suspendedMessage, type Principal, type RequestContext } from '../identity/identity.js';
 import {
   isQualifiedField,
   normaliseSearchPhone,
@@ -44,7 +43,7 @@ export interface AccessDeps {
   clock: Clock;
   metrics: Pick<Metrics, 'accessDecisions' | 'recordsRevealed'>;
   /** Extra gate consulted before every data access (the detection engine's response actions). */
-  gate?: (account: AccountInfo, now: number) => AppError | null;
+  gate?: (principal: Extract<Principal, { kind: 'account' }>, action: 'view' | 'search' | 'reveal', now: number) => AppError | null;
 }
 
 type AccountPrincipal = Extract<Principal, { kind: 'account' }>;
@@ -54,10 +53,10 @@ const VIEW_ROLES = new Set(['courier', 'outlet_staff', 'sorting', 'customer_serv
 export function createAccessService(deps: AccessDeps) {
   const { policy, vault, pii, work, quotas, audit, clock, metrics } = deps;
 
-  function staff(principal: Principal, what: string): AccountPrincipal {
+  function staff(principal: Principal, what: string, action: 'view' | 'search' | 'reveal'): AccountPrincipal {
     if (principal.kind !== 'account') throw new AppError('role_not_permitted', `the admin token cannot ${what}; log in as a staff account`);
-    if (principal.account.status === 'suspended') throw new AppError('account_suspended', 'this account is suspended');
-    const gated = deps.gate?.(principal.account, clock.now());
+    if (principal.account.status === 'suspended') throw new AppError('account_suspended', suspendedMessage(principal.account.statusReason));
+    const gated = deps.gate?.(principal, action, clock.now());
     if (gated) throw gated;
     return principal;
   }
@@ -80,7 +79,7 @@ export function createAccessService(deps: AccessDeps) {
   }
 
   async function view(principal: Principal, waybill: string, profile: 'screen' | 'label', ctx: RequestContext): Promise<MaskedWaybill> {
-    const p = staff(principal, 'view waybills');
+    const p = staff(principal, 'view waybills', 'view');
     const entry: AuditEntryInput = { kind: profile === 'label' ? 'access.print' : 'access.view', ts: new Date(clock.now()), decision: 'allowed', waybill, ...who(p, ctx) };
     if (!VIEW_ROLES.has(p.account.role)) {
       return refuse(entry, new AppError('role_not_permitted', `the ${p.account.role} role does not read waybills`));
@@ -93,7 +92,7 @@ export function createAccessService(deps: AccessDeps) {
   }
 
   async function search(principal: Principal, phone: string, ctx: RequestContext): Promise<{ matches: MaskedWaybill[]; truncated: boolean }> {
-    const p = staff(principal, 'search');
+    const p = staff(principal, 'search', 'search');
     const normalised = normaliseSearchPhone(phone);
     const now = clock.now();
     const entry: AuditEntryInput = { kind: 'access.search', ts: new Date(now), decision: 'allowed', ...who(p, ctx) };
@@ -165,7 +164,7 @@ export function createAccessService(deps: AccessDeps) {
   }
 
   async function reveal(principal: Principal, waybill: string, body: RevealBody, ctx: RequestContext) {
-    const p = staff(principal, 'reveal customer data');
+    const p = staff(principal, 'reveal customer data', 'reveal');
     const now = clock.now();
     const d = await decide(p, waybill, body, ctx, now);
     if (d.error) return refuse(d.entry, d.error);
@@ -188,7 +187,7 @@ export function createAccessService(deps: AccessDeps) {
   }
 
   async function revealBatch(principal: Principal, body: RevealBody & { waybills?: string[]; items?: Array<{ waybill: string; fields?: string[] }> }, ctx: RequestContext) {
-    const p = staff(principal, 'reveal customer data');
+    const p = staff(principal, 'reveal customer data', 'reveal');
     const now = clock.now();
     const items = body.items ?? (body.waybills ?? []).map((waybill) => ({ waybill, fields: body.fields }));
     if (items.length === 0) throw new AppError('validation_failed', 'a batch reveal needs at least one item');

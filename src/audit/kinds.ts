@@ -15,6 +15,11 @@ export const AUDIT_KINDS = {
   'admin.account_unsuspended': { event: null, action: null },
   'admin.service_token_created': { event: null, action: null },
   'keys.rotated': { event: null, action: null },
+  'watch.response_applied': { event: null, action: null },
+  'watch.response_cleared': { event: null, action: null },
+  'watch.alert_updated': { event: null, action: null },
+  'watch.exception_added': { event: null, action: null },
+  'watch.exception_removed': { event: null, action: null },
 } as const satisfies Record<string, { event: 'access' | 'login' | 'logout' | null; action: string | null }>;
 
 export type AuditKind = keyof typeof AUDIT_KINDS;

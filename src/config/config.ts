@@ -22,6 +22,11 @@ export const ConfigSchema = Type.Object({
   auditCheckpointEvery: Type.Integer({ minimum: 1, description: 'Signed checkpoint every N audit entries (WARDEN_AUDIT_CHECKPOINT_EVERY)', default: 1000 }),
   poolSize: Type.Integer({ minimum: 1, maximum: 200, description: 'PostgreSQL connections (WARDEN_DB_POOL)', default: 10 }),
   logLevel: Type.String({ description: 'pino log level (WARDEN_LOG_LEVEL)', default: 'info' }),
+  detect: Type.Boolean({ description: 'Run the live detection engine on every event (WARDEN_DETECT=off to disable)', default: true }),
+  detectConfigFile: Type.Optional(Type.String({ description: 'Detection config YAML/JSON over the defaults (WARDEN_DETECT_CONFIG)' })),
+  alertWebhookUrl: Type.Optional(Type.String({ description: 'POST medium+ alerts here as JSON (WARDEN_ALERT_WEBHOOK_URL)' })),
+  alertWebhookSecret: Type.Optional(Type.String({ minLength: 16, description: 'HMAC key for the x-warden-signature header (WARDEN_ALERT_WEBHOOK_SECRET)' })),
+  throttlePerHour: Type.Integer({ minimum: 0, description: 'Reveals per hour left to an account under the throttle response (WARDEN_THROTTLE_PER_HOUR)', default: 10 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -42,6 +47,11 @@ const ENV: Record<string, keyof Config> = {
   WARDEN_AUDIT_CHECKPOINT_EVERY: 'auditCheckpointEvery',
   WARDEN_DB_POOL: 'poolSize',
   WARDEN_LOG_LEVEL: 'logLevel',
+  WARDEN_DETECT: 'detect',
+  WARDEN_DETECT_CONFIG: 'detectConfigFile',
+  WARDEN_ALERT_WEBHOOK_URL: 'alertWebhookUrl',
+  WARDEN_ALERT_WEBHOOK_SECRET: 'alertWebhookSecret',
+  WARDEN_THROTTLE_PER_HOUR: 'throttlePerHour',
 };
 
 const checker = TypeCompiler.Compile(ConfigSchema);
@@ -61,7 +71,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
   for (const [name, key] of Object.entries(ENV)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    raw[key] = isIntegerKey(key) ? (/^\d+$/.test(value) ? Number(value) : value) : value;
+    raw[key] = isIntegerKey(key) ? (/^\d+$/.test(value) ? Number(value) : value) : isBooleanKey(key) ? parseBoolean(value) : value;
   }
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) raw[k] = v;
   if (checker.Check(raw)) return raw as Config;
@@ -71,6 +81,16 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     return `${key}${envName ? ` (${envName})` : ''}: ${e.message}`;
   });
   throw new ConfigError([...new Set(problems)]);
+}
+
+function isBooleanKey(key: keyof Config): boolean {
+  return (ConfigSchema.properties[key] as { type?: string }).type === 'boolean';
+}
+
+function parseBoolean(value: string): boolean | string {
+  if (/^(1|true|on|yes)$/i.test(value)) return true;
+  if (/^(0|false|off|no)$/i.test(value)) return false;
+  return value;
 }
 
 function isIntegerKey(key: keyof Config): boolean {

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError, isAppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { Principal, RequestContext, IdentityService } from '../identity/identity.js';
+import { suspendedMessage, type Principal, type RequestContext, type IdentityService } from '../identity/identity.js';
 import type { Role } from '../contracts/events.js';
 
 declare module 'fastify' {
@@ -132,7 +132,7 @@ export function authorize(identity: IdentityService, allowed: readonly Allowed[]
     const principal = await identity.authenticate(match[1]!);
     if (!principal) throw new AppError('unauthenticated', 'token is invalid, expired or revoked');
     if (principal.kind === 'account' && principal.account.status === 'suspended') {
-      throw new AppError('account_suspended', 'this account is suspended');
+      throw new AppError('account_suspended', suspendedMessage(principal.account.statusReason));
     }
     const role: Allowed = principal.kind === 'admin' ? 'admin' : principal.account.role;
     if (!allowed.includes(role)) throw new AppError('forbidden', `the ${role} role may not call this endpoint`);

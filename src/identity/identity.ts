@@ -28,7 +28,7 @@ export interface AccountInfo {
 
 export type Principal =
   | { kind: 'admin' }
-  | { kind: 'account'; account: AccountInfo; sessionId: string | null; device: string | null; via: 'session' | 'service_token' };
+  | { kind: 'account'; account: AccountInfo; sessionId: string | null; sessionCreatedAt: number | null; device: string | null; via: 'session' | 'service_token' };
 
 export interface RequestContext {
   ip: string | null;
@@ -42,6 +42,9 @@ export interface IdentityConfig {
 }
 
 const PRINCIPAL_CACHE_MS = 2000;
+
+/** The 403 names the reason, so the holder knows whom to ask and why. */
+export const suspendedMessage = (reason: string | null) => (reason ? `this account is suspended: ${reason}` : 'this account is suspended');
 const SESSION_PREFIX = 'wdn_s_';
 const SERVICE_PREFIX = 'wdn_t_';
 // Verifying against a fixed hash keeps "no such account" as slow as "wrong password".
@@ -140,7 +143,7 @@ export function createIdentityService(deps: IdentityDeps) {
       await audit.append([{ ...base, decision: 'denied', reason: 'login_throttled', detail: { ...appDetail, scope: verdict.scope } }]);
       throw new AppError('login_throttled', `too many failed logins; try again in ${verdict.retryAfterSeconds} s`, { retryAfterSeconds: verdict.retryAfterSeconds });
     }
-    const row = await db.selectFrom('accounts').select(['id', 'password_hash', 'status', 'role', 'site']).where('id', '=', input.account).executeTakeFirst();
+    const row = await db.selectFrom('accounts').select(['id', 'password_hash', 'status', 'status_reason', 'role', 'site']).where('id', '=', input.account).executeTakeFirst();
     const passwordOk = await verifyPassword(input.password, row?.password_hash ?? (await DUMMY_HASH));
     if (!row || !row.password_hash || !passwordOk) {
       throttle.failure(input.account, ctx.ip, now);
@@ -149,7 +152,7 @@ export function createIdentityService(deps: IdentityDeps) {
     }
     if (row.status === 'suspended') {
       await audit.append([{ ...base, role: row.role, site: row.site, decision: 'denied', reason: 'account_suspended', detail: appDetail }]);
-      throw new AppError('account_suspended', 'this account is suspended');
+      throw new AppError('account_suspended', suspendedMessage(row.status_reason ?? null));
     }
     throttle.success(input.account, ctx.ip, now);
     const token = newToken(SESSION_PREFIX);
@@ -233,14 +236,14 @@ export function createIdentityService(deps: IdentityDeps) {
       if (!s || s.revoked_at || new Date(s.expires_at).getTime() <= now) return null;
       const account = await loadAccount(s.account);
       if (!account) return null;
-      principal = { kind: 'account', account, sessionId: s.id, device: s.device, via: 'session' };
+      principal = { kind: 'account', account, sessionId: s.id, sessionCreatedAt: new Date(s.created_at).getTime(), device: s.device, via: 'session' };
       expiresAt = new Date(s.expires_at).getTime();
     } else if (token.startsWith(SERVICE_PREFIX)) {
       const t = await db.selectFrom('service_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
       if (!t || t.revoked_at) return null;
       const account = await loadAccount(t.account);
       if (!account) return null;
-      principal = { kind: 'account', account, sessionId: null, device: null, via: 'service_token' };
+      principal = { kind: 'account', account, sessionId: null, sessionCreatedAt: null, device: null, via: 'service_token' };
     } else {
       return null;
     }

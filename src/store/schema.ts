@@ -168,6 +168,46 @@ export interface ActivityEventsTable {
   received_at: Timestamp;
 }
 
+export interface AlertsTable {
+  id: string;
+  ts: Timestamp;
+  account: string | null;
+  device: string | null;
+  detector: string;
+  severity: 'low' | 'medium' | 'high' | 'critical';
+  score: number;
+  summary: string;
+  incident: string | null;
+  response: string | null;
+  body: Json<Record<string, unknown>>;
+  status: 'open' | 'acknowledged' | 'resolved';
+  verdict: 'true_positive' | 'false_positive' | null;
+  note: string | null;
+  updated_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface DetectExceptionsTable {
+  id: string;
+  kind: 'device' | 'network' | 'account' | 'app_hash';
+  account: string | null;
+  value: string;
+  until: Timestamp;
+  reason: string;
+  created_by: string;
+  created_at: Timestamp;
+  removed_at: Timestamp | null;
+}
+
+export interface AccountResponsesTable {
+  account: string;
+  action: 'step_up' | 'throttle' | 'suspend';
+  reason: string;
+  alert_id: string | null;
+  since: Timestamp;
+}
+
 export interface Database {
   sites: SitesTable;
   accounts: AccountsTable;
@@ -185,4 +225,7 @@ export interface Database {
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
   activity_events: ActivityEventsTable;
+  alerts: AlertsTable;
+  detect_exceptions: DetectExceptionsTable;
+  account_responses: AccountResponsesTable;
 }

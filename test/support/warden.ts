@@ -7,7 +7,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import YAML from 'yaml';
-import { loadConfig } from '../../src/config/config.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
 import { createWarden, type Warden, type WardenOptions } from '../../src/warden.js';
 import { createLogger } from '../../src/ops/logger.js';
 import type { StoreKind } from '../../src/store/db.js';
@@ -25,7 +25,10 @@ export interface TestWarden {
   dispose(): Promise<void>;
 }
 
-export async function startTestWarden(backend: StoreKind, opts: { policy?: unknown; warden?: WardenOptions; store?: TestStore } = {}): Promise<TestWarden> {
+export async function startTestWarden(
+  backend: StoreKind,
+  opts: { policy?: unknown; warden?: WardenOptions; store?: TestStore; detectConfig?: unknown; config?: Partial<Config> } = {},
+): Promise<TestWarden> {
   const store = opts.store ?? (await createTestStore(backend));
   const adminToken = 'admin-' + randomBytes(16).toString('hex');
   const masterKey = randomBytes(32).toString('base64');
@@ -42,8 +45,8 @@ export async function startTestWarden(backend: StoreKind, opts: { policy?: unkno
       cb();
     },
   });
-  const config = loadConfig({ host: '127.0.0.1', port: 0, adminToken, masterKey, policyFile, logLevel: 'debug', dataDir: store.options.dataDir ?? '/nonexistent' }, {});
-  const warden = await createWarden(config, { store: store.store, logger: createLogger({ level: 'debug', destination: sink }), ...opts.warden });
+  const config = loadConfig({ host: '127.0.0.1', port: 0, adminToken, masterKey, policyFile, logLevel: 'debug', dataDir: store.options.dataDir ?? '/nonexistent', ...opts.config }, {});
+  const warden = await createWarden(config, { store: store.store, logger: createLogger({ level: 'debug', destination: sink }), ...(opts.detectConfig !== undefined ? { detectConfig: opts.detectConfig } : {}), ...opts.warden });
   const url = await warden.listen();
   return {
     url,
