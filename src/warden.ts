@@ -90,6 +90,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       audit,
       clock,
       throttle: createLoginThrottle(),
+      mfaKey: keyring.mfaKey,
       config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount },
     });
     const watch = config.detect

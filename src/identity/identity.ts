@@ -14,7 +14,8 @@ import { AppError } from '../errors.js';
 import type { Role } from '../contracts/events.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
-import { constantTimeEqual, hashPassword, verifyPassword } from '../vault/crypto.js';
+import { constantTimeEqual, decryptField, encryptField, hashPassword, verifyPassword } from '../vault/crypto.js';
+import { Secret, TOTP } from 'otpauth';
 import type { LoginThrottle } from './login-throttle.js';
 
 export interface AccountInfo {
@@ -24,11 +25,12 @@ export interface AccountInfo {
   siteCity: string | null;
   status: 'active' | 'suspended';
   statusReason: string | null;
+  mfaEnrolled: boolean;
 }
 
 export type Principal =
   | { kind: 'admin' }
-  | { kind: 'account'; account: AccountInfo; sessionId: string | null; sessionCreatedAt: number | null; device: string | null; via: 'session' | 'service_token' };
+  | { kind: 'account'; account: AccountInfo; sessionId: string | null; sessionCreatedAt: number | null; mfa: boolean; device: string | null; via: 'session' | 'service_token' };
 
 export interface RequestContext {
   ip: string | null;
@@ -59,10 +61,14 @@ export interface IdentityDeps {
   clock: Clock;
   throttle: LoginThrottle;
   config: IdentityConfig;
+  /** Key that encrypts TOTP secrets at rest. */
+  mfaKey: Buffer;
 }
 
 export function createIdentityService(deps: IdentityDeps) {
   const { db, audit, clock, throttle, config } = deps;
+  const mfaAad = (account: string) => `warden/mfa/v1|${account}`;
+  const totpFor = (account: string, base32: string) => new TOTP({ issuer: 'Warden', label: account, secret: Secret.fromBase32(base32), digits: 6, period: 30 });
   const cache = new Map<string, { principal: Principal; until: number; expiresAt: number }>();
   const cacheKeysByAccount = new Map<string, Set<string>>();
 
@@ -75,11 +81,11 @@ export function createIdentityService(deps: IdentityDeps) {
     const row = await db
       .selectFrom('accounts')
       .leftJoin('sites', 'sites.code', 'accounts.site')
-      .select(['accounts.id', 'accounts.role', 'accounts.site', 'accounts.status', 'accounts.status_reason', 'sites.city'])
+      .select(['accounts.id', 'accounts.role', 'accounts.site', 'accounts.status', 'accounts.status_reason', 'accounts.mfa_secret', 'sites.city'])
       .where('accounts.id', '=', id)
       .executeTakeFirst();
     return row
-      ? { id: row.id, role: row.role as Role, site: row.site, siteCity: row.city, status: row.status, statusReason: row.status_reason }
+      ? { id: row.id, role: row.role as Role, site: row.site, siteCity: row.city, status: row.status, statusReason: row.status_reason, mfaEnrolled: row.mfa_secret !== null }
       : null;
   }
 
@@ -109,7 +115,7 @@ export function createIdentityService(deps: IdentityDeps) {
       async (tx) => {
         const inserted = await tx
           .insertInto('accounts')
-          .values({ id: input.id, role: input.role, site, password_hash, status: 'active', status_reason: null, status_changed_at: null })
+          .values({ id: input.id, role: input.role, site, password_hash, status: 'active', status_reason: null, status_changed_at: null, mfa_secret: null })
           .onConflict((oc) => oc.column('id').doNothing())
           .returning('id')
           .executeTakeFirst();
@@ -134,7 +140,20 @@ export function createIdentityService(deps: IdentityDeps) {
     return { id, token };
   }
 
-  async function login(input: { account: string; password: string; device: string; app_hash?: string | undefined }, ctx: RequestContext) {
+  /** Enrols (or replaces) the account's TOTP second factor; the secret is shown once. */
+  async function enrolMfa(accountId: string, ctx: RequestContext) {
+    const account = await loadAccount(accountId);
+    if (!account) throw new AppError('not_found', `account ${accountId} does not exist`);
+    const secret = new Secret({ size: 20 });
+    const sealed = encryptField(deps.mfaKey, secret.base32, mfaAad(accountId));
+    await audit.append([{ kind: 'admin.mfa_enrolled', ts: new Date(clock.now()), decision: 'ok', account: accountId, role: account.role, site: account.site, ip: ctx.ip, requestId: ctx.requestId }], async (tx) => {
+      await tx.updateTable('accounts').set({ mfa_secret: sealed }).where('id', '=', accountId).execute();
+    });
+    dropCached(accountId);
+    return { account: accountId, secret: secret.base32, otpauth_url: totpFor(accountId, secret.base32).toString() };
+  }
+
+  async function login(input: { account: string; password: string; device: string; app_hash?: string | undefined; otp?: string | undefined }, ctx: RequestContext) {
     const now = clock.now();
     const verdict = throttle.check(input.account, ctx.ip, now);
     const base = { kind: 'auth.login' as const, ts: new Date(now), account: input.account, device: input.device, ip: ctx.ip, requestId: ctx.requestId };
@@ -143,12 +162,23 @@ export function createIdentityService(deps: IdentityDeps) {
       await audit.append([{ ...base, decision: 'denied', reason: 'login_throttled', detail: { ...appDetail, scope: verdict.scope } }]);
       throw new AppError('login_throttled', `too many failed logins; try again in ${verdict.retryAfterSeconds} s`, { retryAfterSeconds: verdict.retryAfterSeconds });
     }
-    const row = await db.selectFrom('accounts').select(['id', 'password_hash', 'status', 'status_reason', 'role', 'site']).where('id', '=', input.account).executeTakeFirst();
+    const row = await db.selectFrom('accounts').select(['id', 'password_hash', 'status', 'status_reason', 'role', 'site', 'mfa_secret']).where('id', '=', input.account).executeTakeFirst();
     const passwordOk = await verifyPassword(input.password, row?.password_hash ?? (await DUMMY_HASH));
     if (!row || !row.password_hash || !passwordOk) {
       throttle.failure(input.account, ctx.ip, now);
       await audit.append([{ ...base, role: row?.role ?? null, site: row?.site ?? null, decision: 'denied', reason: 'invalid_credentials', detail: appDetail }]);
       throw new AppError('invalid_credentials', 'account or password is wrong');
+    }
+    let mfa = false;
+    if (input.otp !== undefined) {
+      const base32 = row.mfa_secret ? decryptField(deps.mfaKey, Buffer.from(row.mfa_secret), mfaAad(row.id)) : null;
+      if (!base32 || totpFor(row.id, base32).validate({ token: input.otp, timestamp: now, window: 1 }) === null) {
+        throttle.failure(input.account, ctx.ip, now);
+        await audit.append([{ ...base, role: row.role, site: row.site, decision: 'denied', reason: 'invalid_second_factor', detail: appDetail }]);
+        throw new AppError('invalid_credentials', 'the one-time code is wrong or expired');
+      }
+      mfa = true;
+      appDetail.mfa = true;
     }
     if (row.status === 'suspended') {
       await audit.append([{ ...base, role: row.role, site: row.site, decision: 'denied', reason: 'account_suspended', detail: appDetail }]);
@@ -161,7 +191,7 @@ export function createIdentityService(deps: IdentityDeps) {
     await audit.append([{ ...base, role: row.role, site: row.site, session: sessionId, decision: 'allowed', detail: appDetail }], async (tx) => {
       await tx
         .insertInto('sessions')
-        .values({ id: sessionId, token_hash: tokenHash(token), account: row.id, device: input.device, ip: ctx.ip, app_hash: input.app_hash ?? null, mfa: false, created_at: new Date(now), expires_at: expiresAt, revoked_at: null })
+        .values({ id: sessionId, token_hash: tokenHash(token), account: row.id, device: input.device, ip: ctx.ip, app_hash: input.app_hash ?? null, mfa, created_at: new Date(now), expires_at: expiresAt, revoked_at: null })
         .execute();
       // Beyond the limit the oldest live sessions end (and their holders must log in again).
       const live = await tx
@@ -177,7 +207,7 @@ export function createIdentityService(deps: IdentityDeps) {
       if (excess.length) await tx.updateTable('sessions').set({ revoked_at: new Date(now) }).where('id', 'in', excess).execute();
     });
     dropCached(row.id);
-    return { token, expires_at: expiresAt.toISOString(), session: sessionId };
+    return { token, expires_at: expiresAt.toISOString(), session: sessionId, mfa };
   }
 
   async function logout(principal: Principal, ctx: RequestContext) {
@@ -236,14 +266,14 @@ export function createIdentityService(deps: IdentityDeps) {
       if (!s || s.revoked_at || new Date(s.expires_at).getTime() <= now) return null;
       const account = await loadAccount(s.account);
       if (!account) return null;
-      principal = { kind: 'account', account, sessionId: s.id, sessionCreatedAt: new Date(s.created_at).getTime(), device: s.device, via: 'session' };
+      principal = { kind: 'account', account, sessionId: s.id, sessionCreatedAt: new Date(s.created_at).getTime(), mfa: s.mfa, device: s.device, via: 'session' };
       expiresAt = new Date(s.expires_at).getTime();
     } else if (token.startsWith(SERVICE_PREFIX)) {
       const t = await db.selectFrom('service_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
       if (!t || t.revoked_at) return null;
       const account = await loadAccount(t.account);
       if (!account) return null;
-      principal = { kind: 'account', account, sessionId: null, sessionCreatedAt: null, device: null, via: 'service_token' };
+      principal = { kind: 'account', account, sessionId: null, sessionCreatedAt: null, mfa: false, device: null, via: 'service_token' };
     } else {
       return null;
     }
@@ -259,7 +289,7 @@ export function createIdentityService(deps: IdentityDeps) {
     return principal;
   }
 
-  return { createSite, createAccount, createServiceToken, login, logout, setStatus, authenticate, loadAccount };
+  return { createSite, createAccount, createServiceToken, enrolMfa, login, logout, setStatus, authenticate, loadAccount };
 }
 
 export type IdentityService = ReturnType<typeof createIdentityService>;

@@ -21,6 +21,8 @@ export interface AccountsTable {
   status_reason: string | null;
   status_changed_at: Timestamp | null;
   created_at: Generated<Date>;
+  /** TOTP secret, AES-GCM under the keyring's "mfa" key; null when not enrolled. */
+  mfa_secret: Bytes | null;
 }
 
 export interface SessionsTable {

@@ -30,6 +30,8 @@ export function masterKeyFrom(key: Buffer): MasterKey {
 export interface Keyring {
   readonly primaryMasterKeyId: string;
   readonly blindIndexKey: Buffer;
+  /** Encrypts accounts' TOTP secrets. */
+  readonly mfaKey: Buffer;
   readonly auditSigner: CheckpointSigner;
   auditPublicKeys(): Promise<Map<string, KeyObject>>;
   /** The subject's data key, created (in tx) when it does not exist yet. */
@@ -67,6 +69,7 @@ export async function loadKeyring(
   };
 
   const blindIndexKey = await keyringSecret(db, 'blind_index', primary, masterFor, () => ({ secret: generateKey(), publicPart: null }));
+  const mfaKey = await keyringSecret(db, 'mfa', primary, masterFor, () => ({ secret: generateKey(), publicPart: null }));
   const signingSecret = await keyringSecret(db, 'audit_signing', primary, masterFor, () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     return {
@@ -130,6 +133,7 @@ export async function loadKeyring(
   return {
     primaryMasterKeyId: primary.id,
     blindIndexKey,
+    mfaKey,
     auditSigner,
     async auditPublicKeys() {
       const rows = await db.selectFrom('keyring').select(['public_part']).where('name', 'like', 'audit_signing%').execute();

@@ -139,15 +139,20 @@ export function createWatch(deps: WatchDeps) {
   async function escalate(account: string, action: ResponseAction, alert: AlertOut): Promise<void> {
     const current = active.get(account);
     if (current && RANK[current.action] >= RANK[action]) return;
-    const reason = `${alert.detector}: ${alert.summary}`.slice(0, 300);
+    await apply(account, action, `${alert.detector}: ${alert.summary}`.slice(0, 300), { alert: alert.id, detector: alert.detector, risk: Math.round(alert.risk), actor: 'warden-detect' }, SYSTEM_CTX);
+  }
+
+  /** Records (audited) and enforces a response; from the engine, or set by an analyst. */
+  async function apply(account: string, action: ResponseAction, reason: string, detail: Record<string, string | number>, ctx: RequestContext): Promise<{ account: string; action: ResponseAction; reason: string; since: string }> {
     const since = clock.now();
+    const alertId = typeof detail.alert === 'string' ? detail.alert : null;
     await audit.append(
-      [{ kind: 'watch.response_applied', ts: new Date(since), decision: 'ok', account, reason: action, requestId: SYSTEM_CTX.requestId, detail: { alert: alert.id, detector: alert.detector, risk: Math.round(alert.risk) } }],
+      [{ kind: 'watch.response_applied', ts: new Date(since), decision: 'ok', account, reason: action, ip: ctx.ip, requestId: ctx.requestId, detail }],
       async (tx) => {
         await tx
           .insertInto('account_responses')
-          .values({ account, action, reason, alert_id: alert.id, since: new Date(since) })
-          .onConflict((oc) => oc.column('account').doUpdateSet({ action, reason, alert_id: alert.id, since: new Date(since) }))
+          .values({ account, action, reason, alert_id: alertId, since: new Date(since) })
+          .onConflict((oc) => oc.column('account').doUpdateSet({ action, reason, alert_id: alertId, since: new Date(since) }))
           .execute();
       },
     );
@@ -155,10 +160,16 @@ export function createWatch(deps: WatchDeps) {
     if (action === 'suspend') {
       const info = await deps.identity.loadAccount(account);
       if (info && info.status !== 'suspended') {
-        await deps.identity.setStatus(account, 'suspended', `suspended by detection pending review (${alert.detector}, alert ${alert.id})`, 'warden-detect', SYSTEM_CTX);
+        await deps.identity.setStatus(account, 'suspended', `suspended pending review: ${reason}`.slice(0, 400), String(detail.actor ?? 'warden-detect'), ctx);
       }
     }
-    logger.warn({ account, action, alert: alert.id, detector: alert.detector }, 'automated response applied');
+    logger.warn({ account, action, alert: alertId }, 'response applied');
+    return { account, action, reason, since: new Date(since).toISOString() };
+  }
+
+  async function setResponse(account: string, action: ResponseAction, reason: string, actor: string, ctx: RequestContext) {
+    if (!(await deps.identity.loadAccount(account))) throw new AppError('not_found', `account ${account} does not exist`);
+    return apply(account, action, reason, { actor }, ctx);
   }
 
   /** The gateway asks before every data access; null means go ahead. */
@@ -167,8 +178,10 @@ export function createWatch(deps: WatchDeps) {
     if (!r) return null;
     if (r.action === 'suspend') return new AppError('account_suspended', `suspended pending review: ${r.reason}`);
     if (r.action === 'step_up') {
-      if (principal.sessionCreatedAt !== null && principal.sessionCreatedAt > r.since) return null;
-      return new AppError('step_up_required', `log in again to continue (${r.reason})`);
+      // A session opened after the response, with the second factor when the account has one.
+      const fresh = principal.sessionCreatedAt !== null && principal.sessionCreatedAt > r.since;
+      if (fresh && (principal.mfa || !principal.account.mfaEnrolled)) return null;
+      return new AppError('step_up_required', `log in again${principal.account.mfaEnrolled ? ' with your one-time code' : ''} to continue (${r.reason})`);
     }
     if (action !== 'reveal') return null;
     const log = (throttleLog.get(principal.account.id) ?? []).filter((t) => t > now - 3_600_000);
@@ -276,6 +289,7 @@ export function createWatch(deps: WatchDeps) {
     start,
     gate,
     clearResponse,
+    setResponse,
     listAlerts,
     updateAlert,
     addException,

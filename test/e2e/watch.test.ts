@@ -125,3 +125,63 @@ describe.each(testBackends())('live detection on %s', (backend) => {
     expect((await w.api('GET', '/api/v1/exceptions', { token: analyst })).body.exceptions).toEqual([]);
   });
 });
+
+describe.each(testBackends())('step-up and throttle on %s', (backend) => {
+  let w: TestWarden;
+  let analyst = '';
+  let service = '';
+  beforeAll(async () => {
+    w = await startTestWarden(backend);
+    const admin = w.adminToken;
+    await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } });
+    for (const [id, role, site] of [['c1', 'courier', 'OUT-1'], ['c3', 'courier', 'OUT-1'], ['sa1', 'security_analyst', null], ['svc', 'service', null]] as const) {
+      await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } });
+    }
+    service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
+    analyst = (await w.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'pw-sa1-secret', device: 'sa-desk' } })).body.token;
+    await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: 'SF100000000001', origin_site: 'OUT-1', dest_site: 'OUT-1', sender: PARTY, recipient: PARTY } });
+    for (const c of ['c1', 'c3']) await w.api('POST', '/api/v1/assignments', { token: service, body: { waybill: 'SF100000000001', account: c, task: 'delivery' } });
+  });
+  afterAll(() => w?.dispose());
+
+  const reveal = (token: string) => w.api('POST', '/api/v1/waybills/SF100000000001/reveal', { token, body: { fields: ['recipient.phone'], purpose: 'delivery' } });
+
+  it('step-up: the old session is refused until a new login with the one-time code', async () => {
+    const { TOTP, Secret } = await import('otpauth');
+    const enrol = await w.api('POST', '/api/v1/accounts/c1/mfa', { token: w.adminToken });
+    expect(enrol.status, enrol.text).toBe(201);
+    expect((await w.api('POST', '/api/v1/accounts/c1/mfa', { token: analyst })).status).toBe(403);
+    const totp = new TOTP({ secret: Secret.fromBase32(enrol.body.secret), digits: 6, period: 30 });
+    const old = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda' } })).body.token;
+    expect((await reveal(old)).status).toBe(200);
+    const set = await w.api('PUT', '/api/v1/accounts/c1/response', { token: analyst, body: { action: 'step_up', reason: 'login from a new city' } });
+    expect(set.status, set.text).toBe(200);
+    const refused = await reveal(old);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('step_up_required');
+    await new Promise((r) => setTimeout(r, 5));
+    const noCode = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda' } })).body.token;
+    expect((await reveal(noCode)).body.error.code).toBe('step_up_required');
+    const badCode = await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda', otp: totp.generate() === '000000' ? '111111' : '000000' } });
+    expect(badCode.status).toBe(401);
+    const stepped = await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda', otp: totp.generate() } });
+    expect(stepped.status, stepped.text).toBe(201);
+    expect(stepped.body.mfa).toBe(true);
+    expect((await reveal(stepped.body.token)).status).toBe(200);
+  });
+
+  it('throttle: a few reveals an hour, then refused with the reason', async () => {
+    const tok = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c3', password: 'pw-c3-secret', device: 'c3-pda' } })).body.token;
+    expect((await w.api('PUT', '/api/v1/accounts/c3/response', { token: tok, body: { action: 'throttle', reason: 'self-service' } })).status).toBe(403);
+    await w.api('PUT', '/api/v1/accounts/c3/response', { token: analyst, body: { action: 'throttle', reason: 'volume above peers' } });
+    const codes: number[] = [];
+    for (let i = 0; i < 11; i++) codes.push((await reveal(tok)).status);
+    expect(codes.slice(0, 10).every((c) => c === 200)).toBe(true);
+    const last = await reveal(tok);
+    expect(last.body.error.code).toBe('throttled');
+    expect(last.body.error.message).toContain('volume above peers');
+    expect((await w.api('GET', '/api/v1/waybills/SF100000000001', { token: tok })).status).toBe(200);
+    await w.api('DELETE', '/api/v1/accounts/c3/response', { token: analyst });
+    expect((await reveal(tok)).status).toBe(200);
+  });
+});

@@ -39,6 +39,11 @@ export function identityRoutes(app: App, { identity }: { identity: IdentityServi
   }, async (req, reply) => reply.code(201).send(await identity.createServiceToken(req.params.id, requestContext(req))));
 
   // The body ({reason}) is optional, so it is read by hand rather than by a body schema.
+  app.post('/api/v1/accounts/:id/mfa', {
+    onRequest: admin,
+    schema: { tags: ['identity'], summary: 'Enrol (or replace) the account\'s TOTP second factor; the secret is returned once (admin)', params: Type.Object({ id: Id }) },
+  }, async (req, reply) => reply.code(201).send(await identity.enrolMfa(req.params.id, requestContext(req))));
+
   const statusSchema = { tags: ['identity'], params: Type.Object({ id: Id }) };
   const reasonOf = (body: unknown) => {
     const reason = (body as { reason?: unknown } | undefined)?.reason;
@@ -61,12 +66,13 @@ export function identityRoutes(app: App, { identity }: { identity: IdentityServi
         password: Type.String({ minLength: 1, maxLength: 256 }),
         device: Type.String({ minLength: 1, maxLength: 128 }),
         app_hash: Type.Optional(Type.String({ maxLength: 128 })),
+        otp: Type.Optional(Type.String({ pattern: '^[0-9]{6}$', description: 'TOTP code, for accounts with a second factor' })),
       }, { additionalProperties: false }),
-      response: { 201: Type.Object({ token: Type.String(), expires_at: Type.String() }) },
+      response: { 201: Type.Object({ token: Type.String(), expires_at: Type.String(), mfa: Type.Boolean() }) },
     },
   }, async (req, reply) => {
     const s = await identity.login(req.body, requestContext(req));
-    return reply.code(201).send({ token: s.token, expires_at: s.expires_at });
+    return reply.code(201).send({ token: s.token, expires_at: s.expires_at, mfa: s.mfa });
   });
 
   app.delete('/api/v1/sessions/current', {

@@ -58,6 +58,16 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     schema: { tags: ['watch'], summary: 'The automated response in force on an account, if any', params: Type.Object({ id: Id }) },
   }, async (req) => ({ account: req.params.id, response: watch.responseOf(req.params.id) }));
 
+  app.put('/api/v1/accounts/:id/response', {
+    onRequest: analysts,
+    schema: {
+      tags: ['watch'],
+      summary: 'Apply a response by hand: step_up (new login, with the second factor when enrolled), throttle (reveals per hour), suspend',
+      params: Type.Object({ id: Id }),
+      body: Type.Object({ action: lit(['step_up', 'throttle', 'suspend'] as const), reason: Type.String({ minLength: 3, maxLength: 300 }) }, { additionalProperties: false }),
+    },
+  }, async (req) => watch.setResponse(req.params.id, req.body.action, req.body.reason, actorOf(req.principal!), requestContext(req)));
+
   app.delete('/api/v1/accounts/:id/response', {
     onRequest: analysts,
     schema: { tags: ['watch'], summary: 'Undo the automated response on an account (lifts a detection suspension too)', params: Type.Object({ id: Id }) },
