@@ -123,7 +123,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     });
     const ingest = createIngest({ db, work, bus, clock });
 
-    const app = await createServer({ logger, metrics, identity, bodyLimitBytes: config.bodyLimitBytes });
+    const app = await createServer({ logger, metrics, identity, bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy });
     identityRoutes(app, { identity });
     dataRoutes(app, { identity, access, vault: createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id }), ingest, clock });
     if (watch) watchRoutes(app, { identity, watch });

@@ -26,6 +26,8 @@ export interface ServerDeps {
   metrics: Metrics;
   identity: IdentityService;
   bodyLimitBytes: number;
+  /** Peers whose X-Forwarded-For is believed (a proxy in front of Warden); none by default. */
+  trustProxy?: string | undefined;
 }
 
 export async function createServer(deps: ServerDeps): Promise<App> {
@@ -35,7 +37,7 @@ export async function createServer(deps: ServerDeps): Promise<App> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
     genReqId: () => randomUUID(),
-    trustProxy: false,
+    trustProxy: deps.trustProxy ? deps.trustProxy.split(',').map((x) => x.trim()) : false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

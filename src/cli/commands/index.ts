@@ -5,6 +5,7 @@ import { registerKeys } from './keys.js';
 import { registerDetect } from './detect.js';
 import { registerSimulate } from './simulate.js';
 import { registerEval } from './eval.js';
+import { registerDemo } from './demo.js';
 
 /** Each verb lives in its own file and declares only what it uses. */
 export function registerCommands(program: Command): void {
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerDetect(program);
   registerSimulate(program);
   registerEval(program);
+  registerDemo(program);
 }

@@ -1,0 +1,133 @@
+import type { Command } from 'commander';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../../config/config.js';
+import { createWarden } from '../../warden.js';
+import { createLogger } from '../../ops/logger.js';
+import { actions, createSimulation, resolveParams } from '../../simulate/index.js';
+import { createActionPlayer, createCompany, createDemoClock, demoPassword, httpClient } from '../../demo/driver.js';
+
+interface DemoOptions {
+  data?: string;
+  port?: number;
+  speed: number;
+  seed: number;
+  preset: string;
+  leadMinutes: number;
+  quiet?: boolean;
+}
+
+const iso = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ') + ' CST';
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('Run a simulated courier company live through the real gateway, attacks included, and watch Warden catch them (what `npm start` runs)')
+    .option('--data <dir>', 'embedded store directory (default: a fresh temporary one)')
+    .option('--port <port>', 'API port', (v) => Number(v), 8080)
+    .option('--speed <n>', 'simulated seconds per real second (60 = one simulated hour per minute)', (v) => Number(v), 60)
+    .option('--seed <n>', 'simulation seed', (v) => Number(v), 1)
+    .option('--preset <name>', 'simulation size preset (tiny, default, large)', 'tiny')
+    .option('--lead-minutes <n>', 'simulated minutes of live traffic before the first attack', (v) => Number(v), 45)
+    .option('--quiet', 'logs only, no live terminal view')
+    .action(async (o: DemoOptions) => {
+      if (!(o.speed > 0)) throw Object.assign(new Error('--speed must be a positive number'), { exitCode: 2 });
+      const dataDir = o.data ? resolve(o.data) : mkdtempSync(join(tmpdir(), 'warden-demo-'));
+      const adminToken = randomBytes(24).toString('base64url');
+      const config = loadConfig({ dataDir, port: o.port, adminToken, trustProxy: '127.0.0.1,::1', logLevel: o.quiet ? 'info' : 'warn' });
+      const run = createSimulation(resolveParams({ seed: o.seed }, o.preset));
+      const world = run.world;
+      const firstAttack = firstAttackTime(run);
+      const liveStart = (firstAttack ?? world.t0 + 86_400_000) - o.leadMinutes * 60_000;
+      const clock = createDemoClock(world.t0 - 3_600_000);
+      const logger = createLogger({ level: config.logLevel });
+      const warden = await createWarden(config, { clock, logger });
+      const url = await warden.listen();
+      const http = httpClient(url);
+      const { serviceToken, mfaSecrets } = await createCompany(http, adminToken, world);
+      const analyst = world.accounts.find((a) => a.role === 'security_analyst');
+      const say = (line: string) => (o.quiet ? logger.info(line) : process.stdout.write(line + '\n'));
+      say(
+        [
+          '',
+          '  Warden demo — a simulated courier company, played through the real gateway',
+          `  API          ${url}/api/v1      docs ${url}/docs      health ${url}/healthz`,
+          `  admin token  ${adminToken}`,
+          analyst ? `  analyst      ${analyst.id} / ${demoPassword(analyst.id)}  (POST /api/v1/sessions, then GET /api/v1/alerts)` : '',
+          `  world        ${world.sites.length} sites, ${world.accounts.length} accounts, seed ${o.seed}, data in ${dataDir}`,
+          `  clock        history until ${iso(liveStart)} replayed fast, then ${o.speed}× real time; first attack at ${firstAttack ? iso(firstAttack) : 'none'}`,
+          '  watch for    alerts (leased accounts, harvesting, enumeration, infected scanners, rings) and refused reveals',
+          '',
+        ].filter(Boolean).join('\n'),
+      );
+
+      const player = createActionPlayer(http, world, serviceToken, mfaSecrets);
+      let lastAlert = new Date(0).toISOString();
+      const seen = new Set<string>();
+      let lastActions = 0;
+      let lastTick = Date.now();
+      const showAlerts = async () => {
+        if (!warden.watch) return;
+        const fresh = await warden.watch.listAlerts({ since: lastAlert, minSeverity: 'medium', limit: 50 });
+        for (const a of fresh.reverse()) {
+          if (seen.has(a.id)) continue;
+          seen.add(a.id);
+          lastAlert = a.ts > lastAlert ? a.ts : lastAlert;
+          say(`  ALERT ${a.severity.toUpperCase().padEnd(8)} ${String(a.account ?? a.device).padEnd(14)} ${a.detector.padEnd(16)} ${a.summary}`);
+        }
+      };
+      const status = setInterval(() => {
+        void showAlerts().catch((err: unknown) => logger.error({ err: String(err) }, 'alert poll failed'));
+        if (o.quiet) return;
+        const s = player.stats;
+        const now = Date.now();
+        const rate = ((s.actions - lastActions) * 1000) / Math.max(1, now - lastTick);
+        lastActions = s.actions;
+        lastTick = now;
+        process.stdout.write(
+          `  [${iso(clock.now())}] ${clock.live() ? 'live' : 'history'}  ${rate.toFixed(0)} events/s  reveals allowed ${s.revealsAllowed}  refused ${s.revealsRefused} ${JSON.stringify(s.refusedByCode)}  alerts ${seen.size}\n`,
+        );
+      }, 2000);
+      status.unref();
+
+      let stopping = false;
+      const stop = async () => {
+        if (stopping) return;
+        stopping = true;
+        clearInterval(status);
+        await warden.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+
+      for (const a of actions(run)) {
+        if (stopping) return;
+        if (a.t < liveStart) {
+          clock.follow(a.t);
+        } else {
+          if (!clock.live()) {
+            clock.goLive(liveStart, o.speed);
+            say(`  — live from ${iso(liveStart)} —`);
+          }
+          const wait = (a.t - clock.now()) / o.speed;
+          if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, 60_000)));
+        }
+        try {
+          await player.play(a);
+        } catch (err) {
+          player.stats.errors++;
+          logger.error({ err: String(err) }, 'demo action failed');
+        }
+      }
+      await showAlerts();
+      say(`  simulation finished: ${player.stats.actions} actions, ${player.stats.requests} requests; the API stays up — Ctrl-C to stop`);
+    });
+}
+
+function firstAttackTime(run: ReturnType<typeof createSimulation>): number | undefined {
+  for (const a of actions(run)) if (a.tag > 0) return a.t;
+  return undefined;
+}
