@@ -175,6 +175,7 @@ async function rebuildQuotas(db: Kysely<Database>, quotas: QuotaLedger, now: num
     .where('kind', '=', 'access.reveal')
     .where('decision', '=', 'allowed')
     .where('ts', '>', new Date(now - 86_400_000))
+    .orderBy('seq')
     .execute();
   for (const r of rows) {
     if (!r.account || !r.role) continue;

@@ -23,7 +23,7 @@ import {
 } from '../vault/vault.js';
 import type { Policy } from './policy.js';
 import type { QuotaLedger } from './quota.js';
-import type { WorkContext } from './work-context.js';
+import { workSnapshot, type WorkContext } from './work-context.js';
 import { evaluateReveal } from './evaluate.js';
 
 export interface RevealBody {
@@ -144,14 +144,14 @@ export function createAccessService(deps: AccessDeps) {
     if (bad.length || fields.length === 0) {
       return { entry, error: new AppError('validation_failed', fields.length ? `unknown field(s): ${bad.map((f) => JSON.stringify(f.slice(0, 40))).join(', ')}; use e.g. "recipient.phone"` : 'fields must name at least one field') };
     }
-    const sealed = await pii.fetch(waybill);
+    const sealed = await pii.fetch(waybill, p.account.id);
     if (!sealed) return { entry, error: new AppError('not_found', `waybill ${waybill} does not exist`) };
     const routing = sealed.routing;
     const decision = await evaluateReveal(
       policy,
       { account: p.account.id, role: p.account.role, site: p.account.site, siteCity: p.account.siteCity },
       { routing, fields: fields as QualifiedField[], purpose: body.purpose, ticket: body.ticket, caseRef: body.case },
-      work,
+      workSnapshot(sealed.work),
       now,
     );
     if (!decision.allowed) return { entry, error: new AppError(decision.code, decision.message) };

@@ -7,7 +7,7 @@
 import type { Purpose, Role } from '../contracts/events.js';
 import type { ErrorCode } from '../errors.js';
 import type { Policy, Rule } from './policy.js';
-import type { WorkContext } from './work-context.js';
+import type { WorkContextReader } from './work-context.js';
 import { PARTIES, type PartyField, type PartyName, type QualifiedField, type Routing } from '../vault/vault.js';
 
 export interface RevealSubject {
@@ -31,7 +31,7 @@ export type Decision =
 
 const CASE_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{2,63}$/;
 
-export async function evaluateReveal(policy: Policy, subject: RevealSubject, req: RevealRequest, work: WorkContext, now: number): Promise<Decision> {
+export async function evaluateReveal(policy: Policy, subject: RevealSubject, req: RevealRequest, work: WorkContextReader, now: number): Promise<Decision> {
   const rules = policy.rules[subject.role] ?? [];
   if (rules.length === 0) {
     return { allowed: false, code: 'role_not_permitted', message: `the ${subject.role} role may not reveal customer data` };
@@ -79,7 +79,7 @@ export async function evaluateReveal(policy: Policy, subject: RevealSubject, req
   return { allowed: true, bases, grants };
 }
 
-async function basisParties(rule: Rule, s: RevealSubject, req: RevealRequest, work: WorkContext, now: number): Promise<PartyName[] | null | 'case_missing'> {
+async function basisParties(rule: Rule, s: RevealSubject, req: RevealRequest, work: WorkContextReader, now: number): Promise<PartyName[] | null | 'case_missing'> {
   const fixed = (): PartyName[] => (rule.parties === 'sender' ? ['sender'] : rule.parties === 'recipient' ? ['recipient'] : [...PARTIES]);
   const w = req.routing;
   switch (rule.basis) {

@@ -131,13 +131,13 @@ describe('refusals name the bad key', () => {
     expect(() => mergePolicy(['not', 'a', 'mapping'])).toThrow(/must be a mapping/);
   });
 
-  // BUG (src/access/policy.ts, PolicySchema / mergePolicy): `Type.Record(lit(ROLES), …)` lets
+  // Regression, fixed (src/access/policy.ts, PolicySchema / mergePolicy): `Type.Record(lit(ROLES), …)` lets
   // unknown keys through, so a misspelt role under `rules` or `quotas` (`couriers:`,
   // `outlet-staff:`) is silently ignored and the defaults stay in force — the operator
   // believes a restriction applies that does not. Fix: in mergePolicy, reject keys of
   // o.rules / o.quotas that are not in ROLES ("unknown role(s) couriers under rules"), or give
   // both records `{ additionalProperties: false }`.
-  it.fails('a misspelt role under rules or quotas', () => {
+  it('a misspelt role under rules or quotas', () => {
     expect(() => mergePolicy({ rules: { couriers: [] } })).toThrow(/couriers/);
     expect(() => mergePolicy({ quotas: { 'outlet-staff': { account: { per_day: 1 }, device: { per_day: 1 }, site: { per_day: 1 } } } })).toThrow(/outlet-staff/);
   });

@@ -124,6 +124,13 @@ export function mergePolicy(overrides: unknown, source = 'policy'): Policy {
   const o = overrides as Partial<Record<string, unknown>>;
   const unknownKeys = Object.keys(o).filter((k) => !(k in PolicySchema.properties));
   if (unknownKeys.length) throw new PolicyError(`${source}: unknown key(s) ${unknownKeys.join(', ')}`);
+  for (const section of ['rules', 'quotas'] as const) {
+    const given = o[section];
+    if (given === undefined) continue;
+    if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new PolicyError(`${source}: ${section} must be a mapping of role to settings`);
+    const unknownRoles = Object.keys(given).filter((r) => !(ROLES as readonly string[]).includes(r));
+    if (unknownRoles.length) throw new PolicyError(`${source}: unknown role(s) ${unknownRoles.join(', ')} under ${section} (roles: ${ROLES.join(', ')})`);
+  }
   const merged = {
     rules: { ...DEFAULT_POLICY.rules, ...(o.rules as object | undefined) },
     quotas: { ...DEFAULT_POLICY.quotas, ...(o.quotas as object | undefined) },

@@ -75,12 +75,12 @@ describe('windows', () => {
     expect(q.tryConsume(courier(), 1, T0 + 30_000 + r.retryAfterSeconds * 1000).ok).toBe(true);
   });
 
-  // BUG (src/access/quota.ts, SlidingCount.sum): a bucket is counted only while its *start* is
+  // Regression, fixed (src/access/quota.ts, SlidingCount.sum): a bucket is counted only while its *start* is
   // inside the window (`starts[i] > now - spanMs`), so records leave up to one bucket early
   // (5 s of a minute, 1 min of an hour, 15 min of a day). Here 10 records pass a 5/minute
   // limit within 55 s. retryAfter() already assumes a bucket leaves at start + bucketMs + span;
   // sum() should agree: `starts[i] + bucketMs > now - spanMs`.
-  it.fails('never lets more than the limit through within any one window length', () => {
+  it('never lets more than the limit through within any one window length', () => {
     const q = ledger({ account: { per_minute: 5 }, device: WIDE, site: WIDE });
     expect(q.tryConsume(courier(), 5, T0 + 4_999).ok).toBe(true);
     // 55.001 s later: still inside the minute that began with those five records.
@@ -143,12 +143,12 @@ describe('release', () => {
     expect(refused(q.tryConsume(courier(), 2, T0)).window).toBe('per_minute');
   });
 
-  // BUG (src/access/quota.ts, SlidingCount.add with a negative n): a release whose bucket has
+  // Regression, fixed (src/access/quota.ts, SlidingCount.add with a negative n): a release whose bucket has
   // been reused since (the audit write took longer than one window cycle, e.g. 60 s for the
   // minute) resets that reused bucket, wiping records made since. Fix: in add(), when
   // `starts[i] !== start` and start is older than starts[i], do nothing (those records have
   // already left the window).
-  it.fails('a late release never wipes records made since', () => {
+  it('a late release never wipes records made since', () => {
     const q = ledger({ account: { per_minute: 5 }, device: WIDE, site: WIDE });
     const slow = q.tryConsume(courier(), 1, T0);
     if (!slow.ok) throw new Error('expected ok');
@@ -183,12 +183,12 @@ describe('record (rebuild from the audit trail)', () => {
     expect(refused(q.tryConsume(courier('c4', 'pda-4'), 1, T0)).scope).toBe('site');
   });
 
-  // BUG (src/access/quota.ts, SlidingCount.add): a record older than the one already in the
+  // Regression, fixed (src/access/quota.ts, SlidingCount.add): a record older than the one already in the
   // ring slot it maps to resets the slot, erasing the newer count. record() is fed by
   // rebuildQuotas (src/warden.ts) from a query with no ORDER BY, so a restart can forget the
   // last minute's / hour's reveals. Fix: skip (or ignore) an add whose bucket start is older
   // than starts[i]; and order rebuildQuotas by seq.
-  it.fails('does not depend on the order reveals are replayed in', () => {
+  it('does not depend on the order reveals are replayed in', () => {
     const q = ledger({ account: WIDE, device: WIDE, site: WIDE });
     q.record(courier(), 1, T0 + MIN);
     q.record(courier(), 1, T0); // one minute older, same ring slot of the minute window

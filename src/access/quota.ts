@@ -32,12 +32,15 @@ class SlidingCount {
   sum(now: number): number {
     let total = 0;
     const horizon = now - this.spanMs;
-    for (let i = 0; i < this.counts.length; i++) if (this.starts[i]! > horizon) total += this.counts[i]!;
+    // A bucket counts while any part of it is inside the window, so records never leave early.
+    for (let i = 0; i < this.counts.length; i++) if (this.starts[i]! + this.bucketMs > horizon) total += this.counts[i]!;
     return total;
   }
   add(now: number, n: number): void {
     const start = Math.floor(now / this.bucketMs) * this.bucketMs;
     const i = Math.floor(start / this.bucketMs) % this.counts.length;
+    // The slot holds a newer bucket: this one is a full window older and has already left it.
+    if (this.starts[i]! > start) return;
     if (this.starts[i] !== start) {
       this.starts[i] = start;
       this.counts[i] = 0;

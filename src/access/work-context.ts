@@ -11,6 +11,31 @@ export interface WorkContextDeps {
 
 type Handle = Kysely<Database> | Transaction<Database>;
 
+export interface AssignmentRow {
+  task: 'pickup' | 'delivery';
+  assigned_at: Date | string;
+  completed_at: Date | string | null;
+}
+
+/** What the policy evaluator reads: the work one account has on one waybill. */
+export interface WorkContextReader {
+  assignments(account: string, waybill: string): Promise<AssignmentRow[]>;
+  openTicket(account: string, waybill: string, ticket: string | undefined): Promise<{ ticket: string } | null>;
+  searchGrant(account: string, waybill: string): Promise<Date | null>;
+}
+
+/** The same answers from one prefetched row (the reveal path reads everything in one query). */
+export function workSnapshot(w: { assignments: AssignmentRow[]; openTickets: string[]; searchGrantedAt: Date | null }): WorkContextReader {
+  return {
+    assignments: async () => w.assignments,
+    openTicket: async (_a, _w, ticket) => {
+      const hit = ticket ? w.openTickets.find((t) => t === ticket) : w.openTickets[0];
+      return hit ? { ticket: hit } : null;
+    },
+    searchGrant: async () => w.searchGrantedAt,
+  };
+}
+
 export function createWorkContext({ db }: WorkContextDeps) {
   return {
     async assign(a: { waybill: string; account: string; task: 'pickup' | 'delivery'; at: Date }, tx: Handle = db) {

@@ -7,7 +7,7 @@
  * - PiiDecryptor: the only thing that turns ciphertext into plaintext. Handed only to the
  *   reveal service, which audits before it calls it.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, MaskedWaybillJson } from '../store/schema.js';
 import { toBuffer } from '../store/db.js';
 import { AppError } from '../errors.js';
@@ -160,6 +160,8 @@ function maskRecord(record: WaybillRecord, profile: 'screen' | 'label'): MaskedW
 export interface SealedWaybill {
   routing: Routing;
   parties: Map<PartyName, { subjectId: Buffer; ciphertexts: Partial<Record<PartyField, Buffer>> }>;
+  /** The asking account's work on this waybill, read in the same query. */
+  work: { assignments: Array<{ task: 'pickup' | 'delivery'; assigned_at: string; completed_at: string | null }>; openTickets: string[]; searchGrantedAt: Date | null };
 }
 
 /**
@@ -167,11 +169,16 @@ export interface SealedWaybill {
  * `open` decrypts the chosen fields, and is called only after the reveal's audit entry committed.
  */
 export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyring'>) {
-  async function fetch(waybill: string): Promise<SealedWaybill | null> {
+  async function fetch(waybill: string, account: string): Promise<SealedWaybill | null> {
     const rows = await db
       .selectFrom('waybills as w')
       .leftJoin('waybill_parties as p', 'p.waybill', 'w.waybill')
       .select(['w.waybill', 'w.origin_site', 'w.dest_site', 'w.origin_city', 'w.dest_city', 'p.party', 'p.subject_id', 'p.name_ct', 'p.phone_ct', 'p.address_ct', 'p.id_number_ct'])
+      .select((eb) => [
+        sql<string | null>`(select json_agg(json_build_object('task', a.task, 'assigned_at', a.assigned_at, 'completed_at', a.completed_at))::text from assignments a where a.waybill = w.waybill and a.account = ${account})`.as('assignments'),
+        sql<string[] | null>`(select array_agg(t.ticket order by t.ticket) from tickets t where t.waybill = w.waybill and t.account = ${account} and t.status = 'open')`.as('open_tickets'),
+        eb.selectFrom('search_grants as g').select('g.granted_at').whereRef('g.waybill', '=', 'w.waybill').where('g.account', '=', account).as('search_granted_at'),
+      ])
       .where('w.waybill', '=', waybill)
       .execute();
     const first = rows[0];
@@ -189,6 +196,11 @@ export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyr
     return {
       routing: { waybill: first.waybill, origin_site: first.origin_site, dest_site: first.dest_site, origin_city: first.origin_city, dest_city: first.dest_city },
       parties,
+      work: {
+        assignments: first.assignments ? JSON.parse(first.assignments) : [],
+        openTickets: first.open_tickets ?? [],
+        searchGrantedAt: first.search_granted_at ? new Date(first.search_granted_at) : null,
+      },
     };
   }
 
