@@ -7,6 +7,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { isValidEvent } from './fast-validate.js';
 
 export const ROLES = [
   'courier',
@@ -156,8 +157,19 @@ const checkers = {
 
 export type ParseResult = { ok: true; event: ActivityEvent } | { ok: false; reason: string };
 
-/** Validates an already-parsed JSON value against the contract; the reason names the offending field. */
+/**
+ * Validates an already-parsed JSON value against the contract; the reason names the offending field.
+ * A hand-written check (`./fast-validate.ts`, property-tested to decide exactly as the schemas do)
+ * accepts valid events; anything it does not accept goes through the schemas, which decide and
+ * explain.
+ */
 export function validateEvent(value: unknown): ParseResult {
+  if (isValidEvent(value)) return { ok: true, event: value as ActivityEvent };
+  return validateWithSchema(value);
+}
+
+/** The schema (TypeBox) path of validateEvent: the reference decision, and the reasons. */
+function validateWithSchema(value: unknown): ParseResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'not a JSON object' };
   }
