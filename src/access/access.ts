@@ -19,6 +19,7 @@ import {
   type PiiDecryptor,
   type QualifiedField,
   type SealedWaybill,
+  type SearchScope,
   type VaultReader,
 } from '../vault/vault.js';
 import type { Policy } from './policy.js';
@@ -101,25 +102,17 @@ export function createAccessService(deps: AccessDeps) {
       return refuse(entry, new AppError('role_not_permitted', `the ${role} role may not search customers`));
     }
     const limit = policy.search_limit;
-    const candidates = await vault.waybillsByPhone(normalised, limit * 10);
-    let inScope: string[];
-    if (role === 'customer_service' || role === 'security_analyst') {
-      inScope = candidates;
-    } else if (role === 'courier') {
-      const assigned = await work.isAssignedToAny(p.account.id, candidates);
-      inScope = candidates.filter((w) => assigned.has(w));
-    } else {
-      const routes = await Promise.all(candidates.map((w) => vault.routing(w)));
-      inScope = candidates.filter((_, i) => {
-        const r = routes[i];
-        if (!r) return false;
-        return role === 'outlet_staff'
-          ? r.origin_site === p.account.site || r.dest_site === p.account.site
-          : r.origin_city === p.account.siteCity || r.dest_city === p.account.siteCity;
-      });
-    }
-    const truncated = inScope.length > limit;
-    const waybills = inScope.slice(0, limit);
+    const scope: SearchScope =
+      role === 'customer_service' || role === 'security_analyst'
+        ? { kind: 'all' }
+        : role === 'courier'
+          ? { kind: 'assigned', account: p.account.id }
+          : role === 'outlet_staff'
+            ? { kind: 'site', site: p.account.site ?? '' }
+            : { kind: 'city', city: p.account.siteCity ?? '' };
+    const found = await vault.waybillsByPhone(normalised, scope, limit + 1);
+    const truncated = found.length > limit;
+    const waybills = found.slice(0, limit);
     const grants = policy.rules[role].some((r) => r.basis === 'phone_search');
     await audit.append([{ ...entry, detail: { matches: waybills.length, waybills } }], grants ? (tx) => work.grantSearch(p.account.id, waybills, new Date(now), tx) : undefined);
     metrics.accessDecisions.inc({ action: 'search', decision: 'allowed', reason: 'none', role });

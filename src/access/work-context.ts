@@ -90,11 +90,6 @@ export function createWorkContext({ db }: WorkContextDeps) {
       return row ? new Date(row.granted_at) : null;
     },
 
-    async isAssignedToAny(account: string, waybills: string[]) {
-      if (!waybills.length) return new Set<string>();
-      const rows = await db.selectFrom('assignments').select('waybill').where('account', '=', account).where('waybill', 'in', waybills).execute();
-      return new Set(rows.map((r) => r.waybill));
-    },
   };
 }
 export type WorkContext = ReturnType<typeof createWorkContext>;

@@ -203,7 +203,8 @@ export function createIdentityService(deps: IdentityDeps) {
         .orderBy('created_at', 'desc')
         .orderBy('id')
         .execute();
-      const excess = live.slice(config.maxSessionsPerAccount).map((s) => s.id).filter((id) => id !== sessionId);
+      // Keep the new session whatever its created_at ranks as (a slow login can commit last).
+      const excess = live.filter((s) => s.id !== sessionId).slice(config.maxSessionsPerAccount - 1).map((s) => s.id);
       if (excess.length) await tx.updateTable('sessions').set({ revoked_at: new Date(now) }).where('id', 'in', excess).execute();
     });
     dropCached(row.id);

@@ -34,6 +34,12 @@ export interface Routing {
   dest_city: string | null;
 }
 
+export type SearchScope =
+  | { kind: 'all' }
+  | { kind: 'assigned'; account: string }
+  | { kind: 'site'; site: string }
+  | { kind: 'city'; city: string };
+
 export interface MaskedWaybill extends MaskedWaybillJson {
   waybill: string;
   origin_site: string;
@@ -70,17 +76,21 @@ export function createVaultReader({ db, keyring }: Pick<VaultDeps, 'db' | 'keyri
     return { waybill: row.waybill, origin_site: row.origin_site, dest_site: row.dest_site, sender: view.sender, recipient: view.recipient };
   }
 
-  /** Waybills where either party has this phone number (already normalised). */
-  async function waybillsByPhone(normalisedPhone: string, limit: number): Promise<string[]> {
+  /**
+   * Waybills where either party has this phone number (already normalised), within a scope,
+   * limited after scoping so a busy number never hides the caller's own parcels.
+   */
+  async function waybillsByPhone(normalisedPhone: string, scope: SearchScope, limit: number): Promise<string[]> {
     const bidx = blindIndex(keyring.blindIndexKey, 'phone', normalisedPhone);
-    const rows = await db
-      .selectFrom('waybill_parties')
-      .select('waybill')
-      .distinct()
-      .where('phone_bidx', '=', bidx)
-      .orderBy('waybill')
-      .limit(limit)
-      .execute();
+    let q = db.selectFrom('waybill_parties as p').innerJoin('waybills as w', 'w.waybill', 'p.waybill').select('p.waybill').distinct().where('p.phone_bidx', '=', bidx);
+    if (scope.kind === 'assigned') {
+      q = q.where((eb) => eb.exists(eb.selectFrom('assignments as a').select('a.waybill').whereRef('a.waybill', '=', 'p.waybill').where('a.account', '=', scope.account)));
+    } else if (scope.kind === 'site') {
+      q = q.where((eb) => eb.or([eb('w.origin_site', '=', scope.site), eb('w.dest_site', '=', scope.site)]));
+    } else if (scope.kind === 'city') {
+      q = q.where((eb) => eb.or([eb('w.origin_city', '=', scope.city), eb('w.dest_city', '=', scope.city)]));
+    }
+    const rows = await q.orderBy('p.waybill').limit(limit).execute();
     return rows.map((r) => r.waybill);
   }
 

@@ -296,7 +296,7 @@ describe.each(testBackends())('search scope with many parcels on one number on %
     expect(r.body.matches.map((m: { waybill: string }) => m.waybill)).toEqual([wb(1)]);
   });
 
-  // BUG (src/access/access.ts, search(): `vault.waybillsByPhone(normalised, limit * 10)` and
+  // Regression, fixed (src/access/access.ts, search(): `vault.waybillsByPhone(normalised, limit * 10)` and
   // the scope filter applied afterwards): the candidates are cut to 10 × search_limit (500 by
   // default) in waybill order *before* the caller's scope is applied, so a courier, outlet
   // clerk or manager searching a number with more parcels than that (a merchant sender) is
@@ -304,7 +304,7 @@ describe.each(testBackends())('search scope with many parcels on one number on %
   // assignments for couriers, waybills.origin_site/dest_site or *_city for outlet staff and
   // managers) and limit afterwards, or keep fetching candidate pages until `limit` in-scope
   // matches are found or the candidates run out.
-  it.fails('a courier finds the assigned parcel beyond the first 10 × search_limit candidates; so does the outlet', async () => {
+  it('a courier finds the assigned parcel beyond the first 10 × search_limit candidates; so does the outlet', async () => {
     const r = await w.api('POST', '/api/v1/search', { token: tokens.c11, body: { phone: P1 } });
     expect(r.body.matches.map((m: { waybill: string }) => m.waybill)).toEqual([wb(11)]);
     const o = await w.api('POST', '/api/v1/search', { token: tokens.ob, body: { phone: P1 } });
