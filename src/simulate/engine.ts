@@ -726,6 +726,19 @@ export class Simulation {
         }
       }
     }
+    if (r.chance(0.007)) {
+      // a colleague at the same outlet looks the recipient up to help (no assignment of their own)
+      const od = this.outletDay(o, d);
+      const helper = od.present[(parcel.h >>> 7) % Math.max(1, od.present.length)];
+      const hp = helper && helper !== p.account ? this.planFor(helper, d) : undefined;
+      if (hp) {
+        const x = this.access(hp, tAssign + r.range(10, 240) * MINUTE, 'reveal', r);
+        x.waybill = parcel.waybill;
+        x.fields = F_NP;
+        x.purpose = 'delivery';
+        this.push(x);
+      }
+    }
     if (r.chance(0.035) && parcel.attempts < 3 && d + 1 < w.params.days) {
       this.due(d + 1, parcel); // nobody home: tomorrow again
       return;

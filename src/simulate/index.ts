@@ -236,7 +236,7 @@ class DayAssembler {
   private readonly lines = new LineAssembler();
   constructor(private readonly stats: Map<number, TagStats>) {}
 
-  day(ar: ArenaData, order: Uint32Array): Buffer[] {
+  *day(ar: ArenaData, order: Uint32Array): Generator<Buffer> {
     const CHUNK = 1 << 20;
     const T = ar.t;
     const LEN = ar.len;
@@ -245,7 +245,6 @@ class DayAssembler {
     const TAG = ar.tag;
     const chunks = ar.chunks;
     const lines = this.lines;
-    const outs: Buffer[] = [];
     let out = Buffer.allocUnsafe(CHUNK);
     let out8 = new Uint8Array(out.buffer, out.byteOffset, out.length);
     let off = 0;
@@ -256,7 +255,8 @@ class DayAssembler {
       const t = T[i]!;
       const len = LEN[i]!;
       if (off + 64 + len > out8.length) {
-        outs.push(out.subarray(0, off));
+        this.n = n;
+        yield out.subarray(0, off);
         out = Buffer.allocUnsafe(Math.max(CHUNK, 64 + len));
         out8 = new Uint8Array(out.buffer, out.byteOffset, out.length);
         off = 0;
@@ -274,9 +274,8 @@ class DayAssembler {
         st.last = t;
       }
     }
-    if (off > 0) outs.push(out.subarray(0, off));
     this.n = n;
-    return outs;
+    if (off > 0) yield out.subarray(0, off);
   }
 }
 
@@ -323,6 +322,7 @@ export async function writeSimulation(run: SimulationRun, opts: WriteOptions): P
   for await (const day of play.days) {
     // assemble the whole day synchronously (an optimisable loop), then write with backpressure
     for (const buf of asm.day(day.arena, day.order)) {
+      // buffers come one at a time: the assembled day is never all in memory
       bytes += buf.length;
       await write(sink, buf);
     }
