@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createDetectionEngine } from './engine.js';
 import { forEachLine, openInput, replay } from './replay.js';
 import { ConfigError, loadConfigFile, resolveConfig } from './config.js';
+import { parseEventLine } from '../contracts/events.js';
 import { generateWorld } from './synthetic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-detect-'));
@@ -34,6 +35,39 @@ describe('replay', () => {
       { line: 7, reason: 'unknown event type "teleport"' },
     ]);
     expect(summary.alerts).toBeGreaterThan(0);
+  });
+
+  it('rejects a type naming an Object.prototype member (validateEvent throws on it) and keeps going', async () => {
+    const odd = ['toString', 'constructor', '__proto__', 'hasOwnProperty'].map(
+      (type) => `{"id":"o-${type}","ts":"2026-11-02T00:00:00.000Z","type":"${type}","account":"a"}`,
+    );
+    const { summary } = await collect(Readable.from([Buffer.from([lines[0], ...odd, ...lines.slice(1)].join('\n'))]));
+    expect(summary.rejected).toBe(4);
+    expect(summary.accepted).toBe(lines.length);
+    expect(summary.rejected_samples.map((r) => r.reason)).toEqual([
+      'unknown event type "toString"',
+      'unknown event type "constructor"',
+      'unknown event type "__proto__"',
+      'unknown event type "hasOwnProperty"',
+    ]);
+  });
+
+  it('accepts and rejects exactly the lines parseEventLine does, with its reasons', async () => {
+    const mixed = [
+      ...lines.slice(0, 50),
+      '{"id":"m1","ts":"2026-11-02T00:00:00+08:00","type":"logout","account":"a"}',
+      '{"id":"m2","ts":"2026-11-02T24:00:00.000Z","type":"logout","account":"a"}',
+      '{"id":"m3","ts":"2026-11-02T23:59:60.000Z","type":"logout","account":"a"}',
+      '{"id":"m4","ts":"2026-11-02T00:00:00.000Z","type":"access","account":"a","action":"reveal","fields":"phone"}',
+      '{"id":"m5","ts":"2026-11-02T00:00:00.000Z","type":"scan","waybill":"","op":"arrive"}',
+      '[1,2]',
+      '"x"',
+      'null',
+    ];
+    const { summary } = await collect(Readable.from([Buffer.from(mixed.join('\n'))]));
+    const want = mixed.map((l, i) => ({ line: i + 1, r: parseEventLine(l) })).filter((x) => !x.r.ok);
+    expect(summary.rejected_samples).toEqual(want.map((x) => ({ line: x.line, reason: (x.r as { reason: string }).reason })));
+    expect(summary.accepted).toBe(mixed.length - want.length);
   });
 
   it('splits lines across chunk boundaries, CRLF and multi-byte characters intact', async () => {
