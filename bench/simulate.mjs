@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { join } from 'node:path';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
@@ -33,8 +34,11 @@ const bareFile = join(dir, `bare${ext}`);
 const params = sim.resolveParams(days ? { days: Number(days) } : {}, preset);
 const run = sim.createSimulation(params);
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const { summary } = await sim.writeSimulation(run, { out: simFile });
 const simSeconds = (performance.now() - t0) / 1000;
+const simCpu = process.cpuUsage(cpu0); // both threads: the generator worker and the writer
+const simCpuSeconds = (simCpu.user + simCpu.system) / 1e6;
 const rssAfterSim = Math.round(process.resourceUsage().maxRSS / 1024);
 const simRate = summary.events / simSeconds;
 
@@ -71,6 +75,9 @@ const result = {
   bytes: summary.bytes,
   simulate_seconds: +simSeconds.toFixed(3),
   simulate_events_per_s: Math.round(simRate),
+  simulate_cpu_seconds: +simCpuSeconds.toFixed(3),
+  simulate_events_per_cpu_s: Math.round(summary.events / simCpuSeconds),
+  load_average: os.loadavg().map((x) => +x.toFixed(2)),
   bare_seconds: +bareSeconds.toFixed(3),
   bare_events_per_s: Math.round(bareRate),
   ratio: +(simRate / bareRate).toFixed(3),
@@ -80,7 +87,8 @@ const result = {
 console.log(
   `simulate: ${result.events} events (${(result.bytes / 1e6).toFixed(0)} MB as text) in ${result.simulate_seconds} s = ${result.simulate_events_per_s} events/s\n` +
     `bare loop: same lines of ${lineLen} bytes in ${result.bare_seconds} s = ${result.bare_events_per_s} events/s\n` +
-    `ratio simulate/bare: ${result.ratio}; peak RSS ${rssAfterSim} MB`,
+    `ratio simulate/bare: ${result.ratio}; peak RSS ${rssAfterSim} MB; CPU ${result.simulate_cpu_seconds} s over both threads ` +
+    `(${result.simulate_events_per_cpu_s} events per CPU-second); load average ${result.load_average.join(' ')} on ${os.cpus().length} cores`,
 );
 console.log(JSON.stringify(result));
 if (!args.includes('--keep')) {

@@ -55,16 +55,12 @@ export function createSimulation(params: SimParams): SimulationRun {
     world,
     scenarios: plan.scenarios,
     skipped: plan.skipped,
+    // playbacks share the planned world: the engine keeps all run state in the Simulation itself
     days() {
-      // a fresh world per playback: the engine keeps per-run state on accounts' plans
-      const w = buildWorld(params);
-      const p = planScenarios(w);
-      return new Simulation(w, p.scenarios).run();
+      return new Simulation(world, plan.scenarios).run();
     },
     bytes() {
-      const w = buildWorld(params);
-      const p = planScenarios(w);
-      const sim = new Simulation(w, p.scenarios, 'bytes');
+      const sim = new Simulation(world, plan.scenarios, 'bytes');
       return { days: sim.runBytes(), exposed: sim.exposed };
     },
   };
