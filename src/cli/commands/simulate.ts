@@ -99,6 +99,13 @@ export function registerSimulate(program: Command): void {
       } catch (err) {
         throw usage((err as Error).message);
       }
+      if (o.out === '-') {
+        // a reader that stops early (| head) is not an error
+        process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === 'EPIPE') process.exit(0);
+          throw err;
+        });
+      }
       const run = createSimulation(params);
       const log = (s: string) => {
         if (!o.quiet) process.stderr.write(s);
