@@ -107,3 +107,15 @@ export async function verifyAuditTrail(db: Kysely<Database>, options: VerifyOpti
   if (!toBuffer(head.hash).equals(prev)) return bad(lastSeq, `the last entry ${lastSeq} does not match the head hash`);
   return { ok: true, entries, lastSeq, checkpointsVerified };
 }
+
+/** The wire form (HTTP and `warden audit verify --json`), snake_case like the rest of the API. */
+export function verifyResultJson(r: VerifyResult) {
+  return {
+    ok: r.ok,
+    entries: r.entries,
+    last_seq: r.lastSeq,
+    checkpoints_verified: r.checkpointsVerified,
+    ...(r.firstBadSeq !== undefined ? { first_bad_seq: r.firstBadSeq } : {}),
+    ...(r.reason ? { reason: r.reason } : {}),
+  };
+}

@@ -64,7 +64,7 @@ describe.each(testBackends())('warden audit verify on %s', (backend) => {
     await tamper(`delete from audit_log where seq = 3`);
     const r = warden(['audit', 'verify', '--json', ...args], env);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.out)).toMatchObject({ ok: false, firstBadSeq: 3 });
+    expect(JSON.parse(r.out)).toMatchObject({ ok: false, first_bad_seq: 3 });
   });
 
   it('names reordered rows', async () => {

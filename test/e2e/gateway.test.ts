@@ -330,11 +330,11 @@ describe.each(testBackends())('gateway end to end on %s', (backend) => {
       const ok = await w.api('GET', '/api/v1/audit/verify', { token: w.adminToken });
       expect(ok.status, ok.text).toBe(200);
       expect(ok.body.ok).toBe(true);
-      const mid = Math.floor(ok.body.lastSeq / 2);
+      const mid = Math.floor(ok.body.last_seq / 2);
       await sql`update audit_log set reason = coalesce(reason, '') || '-edited' where seq = ${mid}`.execute(w.warden.db);
       const bad = await w.api('GET', '/api/v1/audit/verify', { token: tokens.sa1 });
       expect(bad.status).toBe(409);
-      expect(bad.body.firstBadSeq).toBe(mid);
+      expect(bad.body.first_bad_seq).toBe(mid);
       expect((await w.api('GET', '/api/v1/audit/verify', { token: tokens.c1 })).status).toBe(403);
     });
   });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { verifyAuditTrail } from '../../audit/verify.js';
+import { verifyAuditTrail, verifyResultJson } from '../../audit/verify.js';
 import { loadKeyring } from '../../vault/keyring.js';
 import { resolveMasterKeys } from '../../vault/master-key.js';
 import { createLogger } from '../../ops/logger.js';
@@ -16,7 +16,7 @@ export function registerAudit(program: Command): void {
       try {
         const keyring = await loadKeyring(store.db, resolveMasterKeys(config, createLogger({ level: 'error' })));
         const result = await verifyAuditTrail(store.db, { publicKeys: await keyring.auditPublicKeys() });
-        if (opts.json) console.log(JSON.stringify(result));
+        if (opts.json) console.log(JSON.stringify(verifyResultJson(result)));
         else if (result.ok) console.log(`audit trail OK: ${result.entries} entries, last seq ${result.lastSeq}, ${result.checkpointsVerified} signed checkpoints verified`);
         else console.error(`audit trail BROKEN at seq ${result.firstBadSeq}: ${result.reason} (${result.entries} entries verified before it)`);
         exitCode = result.ok ? 0 : 1;

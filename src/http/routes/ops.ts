@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { IdentityService } from '../../identity/identity.js';
 import type { Ingest } from '../../events/ingest.js';
 import type { AuditWriter } from '../../audit/writer.js';
-import type { VerifyResult } from '../../audit/verify.js';
+import { verifyResultJson, type VerifyResult } from '../../audit/verify.js';
 import type { Metrics } from '../../ops/metrics.js';
 import type { RotationReport } from '../../vault/keyring.js';
 import { authorize, type App } from '../server.js';
@@ -44,7 +44,7 @@ export function opsRoutes(app: App, deps: OpsRouteDeps): void {
     schema: { tags: ['audit'], summary: 'Verify the hash chain and signed checkpoints; names the first bad seq' },
   }, async (_req, reply) => {
     const result = await deps.verifyAudit();
-    return reply.code(result.ok ? 200 : 409).send(result);
+    return reply.code(result.ok ? 200 : 409).send(verifyResultJson(result));
   });
 
   app.post('/api/v1/keys/rotate', {
