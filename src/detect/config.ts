@@ -35,6 +35,12 @@ export interface DetectConfig {
     max_waybills: number;
     /** How often (event time) expired state is swept. */
     sweep_interval_minutes: number;
+    /**
+     * Waybill numbers are allocated to origins in ranges: a waybill nobody has routed yet takes the
+     * origin of the routed waybills that share all but its last this-many digits (if they agree).
+     * 0 turns the inference off.
+     */
+    waybill_range_digits: number;
   };
   baseline: {
     /** Window of history that baselines (devices, networks, cities, hours) describe. */
@@ -81,6 +87,8 @@ export interface DetectConfig {
       off_hours: number;
       /** Share of the site's activity in an hour below which that hour is off-hours for the site. */
       site_hour_share: number;
+      /** Peers' hours decide off-hours once the peer group has this many active (member, day, hour) slots. */
+      peer_hour_slots: number;
       missing_mfa: number;
       /** MFA is "usual" when at least this share of the account's logins used it. */
       mfa_usual_share: number;
@@ -195,6 +203,7 @@ export const DEFAULT_CONFIG: DetectConfig = {
     max_networks: 2_000_000,
     max_waybills: 20_000_000,
     sweep_interval_minutes: 10,
+    waybill_range_digits: 3,
   },
   baseline: { window_days: 30, min_history_hours: 24, min_events: 20, min_peers: 3, uncommon_share: 0.05 },
   risk: {
@@ -218,6 +227,7 @@ export const DEFAULT_CONFIG: DetectConfig = {
       max_speed_kmh: 800,
       off_hours: 30,
       site_hour_share: 0.01,
+      peer_hour_slots: 48,
       missing_mfa: 20,
       mfa_usual_share: 0.9,
       concurrent_sessions: 30,

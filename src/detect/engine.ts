@@ -162,6 +162,9 @@ export function createDetectionEngine(
   const siteCity = new Map<string, string>();
   const waybills = new Map<string, WaybillCtx>();
   const tickets = new Map<string, TicketCtx>();
+  /** Waybill number range (all but the last `waybill_range_digits` digits) -> origin site; '' = mixed. */
+  const rangeOrigin = new Map<string, string>();
+  const rangeDigits = Math.floor(cfg.state.waybill_range_digits);
   const dedup = new Map<string, DedupMemo>();
   const incidents = new Map<string, Incident>();
   const risk = new RiskBook(cfg);
@@ -401,6 +404,14 @@ export function createDetectionEngine(
       touchWaybill(wb, w, t);
     }
     if (dest !== undefined && city !== undefined && !siteCity.has(dest)) siteCity.set(dest, cityOf(city));
+    if (origin !== undefined && rangeDigits > 0 && wb.length > rangeDigits) {
+      const r = wb.slice(0, wb.length - rangeDigits);
+      const o = rangeOrigin.get(r);
+      if (o === undefined) {
+        capMap(rangeOrigin, Math.max(1, Math.floor(st.max_waybills / 10)), 'waybill_ranges');
+        rangeOrigin.set(r, origin);
+      } else if (o !== origin && o !== '') rangeOrigin.set(r, '');
+    }
   }
 
   function waybillCtx(wb: string, t: number): WaybillCtx {
@@ -574,18 +585,28 @@ export function createDetectionEngine(
     }
     const s = a.searches?.get(wb);
     if (s !== undefined && t - s <= searchTtl) return 'search';
-    if (!w) {
-      ctx.unknownWaybill = true;
+    if (!w || (w.origin === undefined && w.dest === undefined)) {
+      if (!w || w.links === undefined) ctx.unknownWaybill = true;
+      // Not routed yet (a parcel taken in at a counter before its order is entered): the number's
+      // range tells its origin.
+      const o = rangeDigits > 0 && wb.length > rangeDigits ? rangeOrigin.get(wb.slice(0, wb.length - rangeDigits)) : undefined;
+      if (o) {
+        if (o === a.site) return 'site';
+        if (a.role === 'manager') {
+          const home = homeCity(a);
+          if (home !== undefined && siteCity.get(o) === home) return 'city';
+        }
+      }
       return 'none';
     }
     ctx.parcelCity = w.city;
     if (a.site !== undefined && (w.origin === a.site || w.dest === a.site)) return 'site';
     const home = homeCity(a);
-    if (w.city !== undefined && home !== undefined) {
-      ctx.parcelKm = distanceKm(home, w.city);
-      if (a.role === 'manager' && w.city === home) return 'city';
+    if (w.city !== undefined && home !== undefined) ctx.parcelKm = distanceKm(home, w.city);
+    // Managers oversee their city: parcels going to it or sent from it.
+    if (a.role === 'manager' && home !== undefined && (w.city === home || (w.origin !== undefined && siteCity.get(w.origin) === home))) {
+      return 'city';
     }
-    if (w.origin === undefined && w.dest === undefined && w.links === undefined) ctx.unknownWaybill = true;
     return 'none';
   }
 

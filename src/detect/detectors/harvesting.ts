@@ -11,7 +11,7 @@
  * If nearly all of the records are explained by assignments, tickets or searches, volume alone
  * stays low (a legitimately busy agent).
  */
-import type { Detector, DetectorEnv, EventContext, Emit, PeerGroup } from '../types.js';
+import type { Detector, DetectorEnv, EventContext, Emit } from '../types.js';
 import { median, MINUTE, round } from '../util.js';
 
 interface HarvestState {
@@ -27,27 +27,41 @@ interface HarvestState {
   burstMaxToday: number;
   burstBase: number;
   days: number[];
+  /** Sum of `days` (completed days of the slow window). */
+  past: number;
   ids: string[];
+  /** Peer tiers (narrowest first) the account joined today. */
+  tiers: PeerState[];
 }
 
+/** Accounts of one role in one scope (site, city, company) that revealed records today. */
 interface PeerState {
+  readonly key: string;
+  readonly tier: 'site' | 'city' | 'company';
   day: number;
-  /** Members active today -> their account state (its `today` is read for the median). */
-  counts: Map<string, HarvestState>;
-  median: number;
+  members: Map<string, HarvestState>;
+  /** Medians over today's active members (cached a few minutes). */
   medianAt: number;
   active: number;
+  today: number;
+  burst: number;
+  slow: number;
   firstToday: number;
+  /** EWMA of completed days' median (peers' usual day). */
   baseMedian: number;
   baseDays: number;
 }
 
 export const HARVESTING = 'harvesting';
 
+const TIER_LABEL = { site: 'same role, same site', city: 'same role, same city', company: 'same role, company-wide' } as const;
+
 export function createHarvestingDetector(env: DetectorEnv): Detector {
   const c = env.config.detectors.harvesting;
   const B = Math.max(1, Math.round(c.burst_minutes));
   const minPeers = env.config.baseline.min_peers;
+  /** Peer tiers by key; bounded by roles x (sites + cities + 1). */
+  const groups = new Map<string, PeerState>();
   let checks = 0;
 
   function accountState(ctx: EventContext): HarvestState {
@@ -65,13 +79,16 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
         burstMaxToday: 0,
         burstBase: 0,
         days: [],
+        past: 0,
         ids: [],
+        tiers: [],
       };
       a.slots[env.slot] = s;
     } else if (ctx.day > s.day) {
       s.days.push(s.today);
       for (let d = s.day + 1; d < ctx.day && s.days.length <= c.slow_days; d++) s.days.push(0);
       while (s.days.length >= c.slow_days) s.days.shift();
+      s.past = s.days.reduce((x, y) => x + y, 0);
       if (s.today > 0) {
         s.dailyBase = s.baseDays === 0 ? s.today : 0.8 * s.dailyBase + 0.2 * s.today;
         s.burstBase = s.baseDays === 0 ? s.burstMaxToday : Math.max(s.burstMaxToday, 0.9 * s.burstBase);
@@ -82,37 +99,85 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
       s.todayExplained = 0;
       s.burstMaxToday = 0;
       s.ids = [];
+      s.tiers = [];
     }
     return s;
   }
 
-  function peerState(g: PeerGroup, ctx: EventContext): PeerState {
-    let p = g.slots[env.slot] as PeerState | undefined;
+  function group(key: string, tier: PeerState['tier'], ctx: EventContext): PeerState {
+    let p = groups.get(key);
     if (!p) {
-      p = { day: ctx.day, counts: new Map(), median: 0, medianAt: -Infinity, active: 0, firstToday: ctx.t, baseMedian: 0, baseDays: 0 };
-      g.slots[env.slot] = p;
+      p = {
+        key,
+        tier,
+        day: ctx.day,
+        members: new Map(),
+        medianAt: -Infinity,
+        active: 0,
+        today: 0,
+        burst: 0,
+        slow: 0,
+        firstToday: ctx.t,
+        baseMedian: 0,
+        baseDays: 0,
+      };
+      groups.set(key, p);
     } else if (ctx.day > p.day) {
-      const m = median([...p.counts.values()].map((x) => (x.day === p!.day ? x.today : x.days[x.days.length - 1] ?? 0)));
-      if (p.counts.size >= minPeers) {
+      if (p.members.size >= minPeers) {
+        const m = median([...p.members.values()].map((x) => (x.day === p!.day ? x.today : x.days[x.days.length - 1] ?? 0)));
         p.baseMedian = p.baseDays === 0 ? m : 0.8 * p.baseMedian + 0.2 * m;
         p.baseDays++;
       }
       p.day = ctx.day;
-      p.counts.clear();
+      p.members.clear();
       p.medianAt = -Infinity;
       p.firstToday = ctx.t;
     }
     return p;
   }
 
-  /** Median of the other active members' counts today (cached for 5 minutes of event time). */
-  function peerMedian(p: PeerState, self: string, t: number): void {
+  /** The account joins today's peer tiers: its role at its site, in its city, company-wide. */
+  function join(s: HarvestState, ctx: EventContext): void {
+    const a = ctx.account!;
+    const role = a.role;
+    const home = env.state.homeCity(a);
+    s.tiers = [];
+    if (a.site !== undefined) s.tiers.push(group(`${role}@${a.site}`, 'site', ctx));
+    if (home !== undefined) s.tiers.push(group(`${role}@city:${home}`, 'city', ctx));
+    s.tiers.push(group(`${role}@company`, 'company', ctx));
+    for (const p of s.tiers) p.members.set(a.id, s);
+  }
+
+  /**
+   * Medians of today's active members (cached for 5 minutes of event time). The account itself is
+   * one of them: with at least `min_peers` others its own count cannot move the median far.
+   */
+  function peerStats(p: PeerState, t: number): void {
     if (t - p.medianAt < 5 * MINUTE) return;
-    const vals: number[] = [];
-    for (const [k, v] of p.counts) if (k !== self && v.day === p.day) vals.push(v.today);
-    p.median = median(vals);
-    p.active = vals.length;
+    const today: number[] = [];
+    const burst: number[] = [];
+    const slow: number[] = [];
+    for (const v of p.members.values()) {
+      if (v.day !== p.day) continue;
+      today.push(v.today);
+      burst.push(Math.max(v.burstMaxToday, v.burstBase));
+      slow.push(v.past + v.today);
+    }
+    p.today = median(today);
+    p.burst = median(burst);
+    p.slow = median(slow);
+    p.active = Math.max(0, today.length - 1);
     p.medianAt = t;
+  }
+
+  /** The narrowest tier with enough active peers today, if any. */
+  function peersFor(s: HarvestState, t: number): PeerState | undefined {
+    for (const p of s.tiers) {
+      if (p.members.size - 1 < minPeers) continue;
+      peerStats(p, t);
+      if (p.active >= minPeers) return p;
+    }
+    return undefined;
   }
 
   function onEvent(ctx: EventContext, emit: Emit): void {
@@ -121,14 +186,12 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
     if (n <= 0) return;
     const a = ctx.account!;
     const s = accountState(ctx);
-    const g = ctx.peers;
-    const p = g ? peerState(g, ctx) : undefined;
     const ev = ctx.event;
     const strong = ctx.explanation === 'assignment' || ctx.explanation === 'ticket' || ctx.explanation === 'search';
+    if (s.today === 0) join(s, ctx); // first records of the day: join today's peers
     s.today += n;
     if (strong) s.todayExplained += n;
     if (s.ids.length < 10) s.ids.push(ev.id);
-    if (p && s.today === n) p.counts.set(a.id, s); // first records of the day: join today's peers
 
     const minute = Math.floor(ctx.t / MINUTE);
     const bi = minute % B;
@@ -143,46 +206,48 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
 
     const maybeBurst = burst >= c.burst_min_records;
     const maybeDay = s.today >= c.day_min_records;
-    const slowTotal = s.today + s.days.reduce((x, y) => x + y, 0);
+    const slowTotal = s.today + s.past;
     const maybeSlow = slowTotal >= c.slow_min_records;
     if (!maybeBurst && !maybeDay && !maybeSlow) return;
     checks++;
-    if (p) peerMedian(p, a.id, ctx.t);
-    const peersOk = p !== undefined && p.active >= minPeers;
+    const p = peersFor(s, ctx.t);
+    const peersOk = p !== undefined;
     const ownOk = s.baseDays >= 3;
+    // With neither an own baseline nor peers there is nothing to compare with but a doubled floor.
+    const blind = !ownOk && !peersOk ? 2 : 1;
 
     let view: 'burst' | 'day' | 'slow' | undefined;
     let observed = 0;
     let threshold = 0;
     const basis: Record<string, unknown> = {};
     if (maybeBurst) {
+      // Bursts are compared with bursts: the account's usual busiest burst and its peers' busiest
+      // burst today (or usually) — a morning van or a surge makes every peer's burst bigger.
       const own = ownOk ? c.burst_factor * s.burstBase : 0;
-      const elapsedMin = p ? Math.max(60, (ctx.t - p.firstToday) / MINUTE) : 60;
-      const peerRate = peersOk ? (p.median / elapsedMin) * B : 0;
-      const thr = Math.max(c.burst_min_records, own, c.burst_factor * peerRate);
+      const peer = peersOk ? c.burst_factor * p.burst : 0;
+      const thr = Math.max(c.burst_min_records * blind, own, peer);
       if (burst >= thr) {
         view = 'burst';
         observed = burst;
         threshold = thr;
         basis.own_busiest_burst = s.burstBase;
-        basis.peer_rate_per_window = round(peerRate, 1);
+        basis.peer_busiest_burst = peersOk ? round(p.burst, 1) : null;
       }
     }
     if (!view && maybeDay) {
       const own = ownOk ? c.day_factor * s.dailyBase : 0;
-      const peer = peersOk ? c.peer_factor * p.median : 0;
-      const thr = Math.max(c.day_min_records, own, peer);
-      // Without peers and without an own baseline there is nothing to compare with but the floor.
-      const need = ownOk || peersOk ? thr : Math.max(thr, 2 * c.day_min_records);
-      if (s.today >= need) {
+      const peer = peersOk ? c.peer_factor * p.today : 0;
+      const thr = Math.max(c.day_min_records * blind, own, peer);
+      if (s.today >= thr) {
         view = 'day';
         observed = s.today;
-        threshold = need;
+        threshold = thr;
       }
     }
-    if (!view && maybeSlow && p && p.baseDays >= 1) {
+    if (!view && maybeSlow && (ownOk || peersOk)) {
+      // Over days: against the peers' totals over the same days (a surge week lifts them too).
       const days = s.days.length + 1;
-      const peer = c.peer_factor * p.baseMedian * days;
+      const peer = peersOk ? c.peer_factor * p.slow : 0;
       const own = ownOk ? c.slow_factor * s.dailyBase * days : 0;
       const thr = Math.max(c.slow_min_records, peer, own);
       if (slowTotal >= thr) {
@@ -190,6 +255,7 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
         observed = slowTotal;
         threshold = thr;
         basis.days = days;
+        basis.peer_median_same_days = peersOk ? round(p.slow, 0) : null;
       }
     }
     if (!view) return;
@@ -199,13 +265,14 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
     const capped = explainedShare >= c.explained_share_ok;
     if (capped) score = Math.min(score, 35);
     const windowText = view === 'burst' ? `${B} min` : view === 'day' ? 'today' : `${s.days.length + 1} days`;
+    const peerText = p ? `peer median today ${round(p.today, 0)} of ${p.active} peers (${TIER_LABEL[p.tier]})` : 'no active peer group today';
     emit({
       account: a.id,
       device: ev.device,
       score,
       ...(capped ? { severity: 'low' as const } : {}),
       subject: view,
-      summary: `Account ${a.id} (${a.role}) revealed ${observed} records ${windowText}, over its threshold of ${Math.round(threshold)} (own usual day ${round(s.dailyBase, 0)}, peer median today ${p ? round(p.median, 0) : 'n/a'} of ${p?.active ?? 0} peers); ${Math.round(explainedShare * 100)}% explained by work.`,
+      summary: `Account ${a.id} (${a.role}) revealed ${observed} records ${windowText}, over its threshold of ${Math.round(threshold)} (own usual day ${round(s.dailyBase, 0)}, ${peerText}); ${Math.round(explainedShare * 100)}% explained by work.`,
       evidence: {
         event_ids: [...s.ids],
         view,
@@ -216,11 +283,12 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
         explained_share: round(explainedShare, 3),
         own_daily_baseline: round(s.dailyBase, 1),
         own_baseline_days: s.baseDays,
-        peer_group: g?.key ?? null,
-        peer_median_today: p ? round(p.median, 1) : null,
+        peer_group: p?.key ?? null,
+        peer_tier: p?.tier ?? null,
+        peer_median_today: p ? round(p.today, 1) : null,
         peers_active_today: p?.active ?? 0,
         peer_usual_median: p ? round(p.baseMedian, 1) : null,
-        uncommon_among_peers: peersOk ? observed > c.peer_factor * Math.max(1, p.median) : null,
+        uncommon_among_peers: p ? observed > c.peer_factor * Math.max(1, view === 'slow' ? p.slow : view === 'burst' ? p.burst : p.today) : null,
         baseline_window_days: env.config.baseline.window_days,
         ...basis,
         ...(ev.device !== undefined ? { device: ev.device } : {}),

@@ -140,9 +140,14 @@ export function createSharingDetector(env: DetectorEnv): Detector {
       const s = ctx.site;
       const peerShare = g && g.hoursTotal > 0 ? (g.hours[ctx.hour] ?? 0) / g.hoursTotal : 0;
       const siteShare = s && s.hoursTotal > 0 ? (s.hours[ctx.hour] ?? 0) / s.hoursTotal : 0;
-      if (peerShare < c.site_hour_share && siteShare < c.site_hour_share) {
+      // Hours are a matter of role: a sorting centre works all night, its managers do not. When the
+      // account's peers (same role, same site) have a history of their own, their hours decide;
+      // otherwise (a singleton role at the site) the whole site's hours do.
+      const peersKnown = g !== undefined && g.members.size - (g.members.has(a.id) ? 1 : 0) >= 1 && g.hoursTotal >= c.peer_hour_slots;
+      if (peerShare < c.site_hour_share && (peersKnown || siteShare < c.site_hour_share)) {
         score += c.off_hours;
-        hints.push(`active ${hourLabel(ctx.hour)}, an hour it and its site never work`);
+        hints.push(`active ${hourLabel(ctx.hour)}, an hour it and its ${peersKnown ? 'peers' : 'site'} never work`);
+        evidence.hour_judged_by = peersKnown ? 'peers' : 'site';
         evidence.hour_local = ctx.hour;
         evidence.peer_hour_share = round(peerShare, 4);
         evidence.site_hour_share = round(siteShare, 4);
