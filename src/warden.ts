@@ -64,7 +64,8 @@ export interface Warden {
 export async function createWarden(config: Config, options: WardenOptions = {}): Promise<Warden> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
-  const metrics = createMetrics();
+  let busRef: EventBus | undefined;
+  const metrics = createMetrics({ busPending: () => busRef?.stats().pending ?? 0 });
   const policy = loadPolicy(config.policyFile);
   const ownStore = !options.store;
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize }));
@@ -75,10 +76,12 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       metrics.busDropped.inc();
       logger.error({ subscriber: name, err: errorSummary(err) }, 'event subscriber failed; events counted as dropped');
     } });
+    busRef = bus;
     const audit = createAuditWriter({ db, signer: keyring.auditSigner, metrics, logger, checkpointEvery: config.auditCheckpointEvery });
     audit.onCommitted((records) => {
       const events = eventsFromAudit(records);
       metrics.eventsPublished.inc(events.length);
+      // Not awaited: a reveal never waits for detection. Nothing is dropped; the lag is a metric.
       void bus.publish(events);
     });
 

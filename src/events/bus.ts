@@ -12,7 +12,8 @@ export type EventHandler = (events: readonly ActivityEvent[]) => void | Promise<
 export interface EventBus {
   publish(events: readonly ActivityEvent[]): Promise<void>;
   subscribe(name: string, handler: EventHandler): () => void;
-  stats(): { published: number; failed: number };
+  /** published: delivered to every subscriber; pending: accepted, not yet delivered (the lag). */
+  stats(): { published: number; failed: number; pending: number };
   close(): Promise<void>;
 }
 
@@ -23,13 +24,16 @@ export function createInProcessBus(options: { onHandlerError?: (name: string, er
   const handlers = new Map<string, EventHandler>();
   let published = 0;
   let failed = 0;
+  let pending = 0;
   let tail: Promise<void> = Promise.resolve();
 
   return {
     publish(events) {
       if (events.length === 0) return Promise.resolve();
       // Delivery is serialised so every subscriber sees events in publish order.
+      pending += events.length;
       tail = tail.then(async () => {
+        pending -= events.length;
         published += events.length;
         for (const [name, handler] of handlers) {
           try {
@@ -47,7 +51,7 @@ export function createInProcessBus(options: { onHandlerError?: (name: string, er
       handlers.set(name, handler);
       return () => handlers.delete(name);
     },
-    stats: () => ({ published, failed }),
+    stats: () => ({ published, failed, pending }),
     async close() {
       await tail;
       handlers.clear();

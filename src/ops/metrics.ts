@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export function createMetrics() {
+export function createMetrics(sources: { busPending?: () => number } = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'warden_process_' });
   return {
@@ -65,6 +65,14 @@ export function createMetrics() {
       name: 'warden_events_published_total',
       help: 'Activity events published on the bus',
       registers: [registry],
+    }),
+    busPending: new Gauge({
+      name: 'warden_bus_pending_events',
+      help: 'Events accepted on the bus and not yet delivered to every subscriber (detection lag)',
+      registers: [registry],
+      collect() {
+        if (sources.busPending) this.set(sources.busPending());
+      },
     }),
     busDropped: new Counter({
       name: 'warden_bus_dropped_total',
