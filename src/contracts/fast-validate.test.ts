@@ -22,7 +22,7 @@ import {
   validateEvent,
   type EventType,
 } from './events.js';
-import { FAST_VALIDATED_FIELDS, isValidEvent, isValidTs } from './fast-validate.js';
+import { FAST_VALIDATED_FIELDS, isValidEvent, isValidTs, tsMillis } from './fast-validate.js';
 
 const SCHEMAS: Record<EventType, TSchema> = {
   login: LoginEvent,
@@ -326,10 +326,18 @@ describe('fast validator = TypeBox schemas + Date.parse', () => {
   it('timestamps: the pattern plus Date.parse, in every form', () => {
     seed = 0x75;
     const all = [...VALID_TS, ...BAD_TS, ...Array.from({ length: 20_000 }, randomTs)];
+    const pattern = new RegExp((LoginEvent.properties.ts as unknown as Schema).pattern!);
     for (const ts of all) {
-      const want = new RegExp((LoginEvent.properties.ts as unknown as Schema).pattern!).test(ts) && !Number.isNaN(Date.parse(ts));
+      const want = pattern.test(ts) && !Number.isNaN(Date.parse(ts));
       expect(isValidTs(ts), ts).toBe(want);
+      // And the time it gives is Date.parse's (NaN outside the pattern).
+      expect(Object.is(tsMillis(ts), pattern.test(ts) ? Date.parse(ts) : NaN), ts).toBe(true);
     }
+    // A non-digit must never pass as a digit of a memoised day ("202x" read as 2020 - 1000 = 1020).
+    expect(isValidTs('1020-11-02T00:00:00.000Z')).toBe(true);
+    expect(isValidTs('202x-11-02T00:00:00.000Z')).toBe(false);
+    expect(isValidTs('1020-11-02T00:00:00.000Z')).toBe(true);
+    expect(isValidTs('1020-11-0xT00:00:00.000Z')).toBe(false);
     // The memoised day must not leak into the next day's answer.
     expect(isValidTs('2026-11-02T00:00:00.000Z')).toBe(true);
     expect(isValidTs('2026-11-32T00:00:00.000Z')).toBe(false);

@@ -40,47 +40,65 @@ const reqStr = (v: unknown, max: number): boolean => typeof v === 'string' && v.
 /** Contract `ts` pattern (`Type.String({ pattern: ISO_UTC })`), for the forms the fast path does not take. */
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-// Last calendar day (`YYYY-MM-DD`) that Date.parse accepted at midnight UTC.
-let okDay = '';
+// Memo of the last timestamp converted (an event's ts is validated, then read again by the
+// engine: the second call is a pointer comparison), and of the last calendar day Date.parse
+// accepted, as y*10000+m*100+d, with its midnight UTC.
+let lastTs = '';
+let lastMs = NaN;
+let dayKey = -1;
+let dayBase = NaN;
 
-const digit = (s: string, i: number): boolean => {
-  const c = s.charCodeAt(i);
-  return c >= 48 && c <= 57;
+/** Value of the ASCII digit at i, or -1e6 for any other character (any field using it goes negative). */
+const dg = (s: string, i: number): number => {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1e6;
 };
-const two = (s: string, i: number): number => (s.charCodeAt(i) - 48) * 10 + (s.charCodeAt(i + 1) - 48);
 
 /**
- * `ISO_UTC.test(ts) && !isNaN(Date.parse(ts))`. The canonical `YYYY-MM-DDTHH:MM:SS.mmmZ` with
- * hour < 24, minute < 60, second < 60 on a day Date.parse accepts is valid; anything else (other
- * lengths, offsets, hour 24, leap seconds, a new day) asks the regex and Date.parse themselves.
+ * `Date.parse(ts)` when `ts` matches the contract's `ts` pattern, NaN otherwise: the contract's
+ * `ts` check (`ISO_UTC.test(ts) && !isNaN(Date.parse(ts))`) is `!isNaN(tsMillis(ts))`.
+ *
+ * The canonical `YYYY-MM-DDTHH:MM:SS.mmmZ` with hour < 24, minute < 60, second < 60 is computed
+ * from its digits on top of the day's midnight, which Date.parse itself gives (and so decides
+ * whether the day exists); every other form (other lengths, offsets, hour 24, second 60) goes to
+ * the regex and Date.parse.
  */
-export function isValidTs(ts: string): boolean {
+export function tsMillis(ts: string): number {
+  if (ts === lastTs) return lastMs;
   if (
     ts.length === 24 &&
-    ts.charCodeAt(23) === 90 /* Z */ &&
-    ts.charCodeAt(19) === 46 /* . */ &&
-    ts.charCodeAt(16) === 58 /* : */ &&
-    ts.charCodeAt(13) === 58 &&
-    ts.charCodeAt(10) === 84 /* T */ &&
-    digit(ts, 11) && digit(ts, 12) && digit(ts, 14) && digit(ts, 15) && digit(ts, 17) && digit(ts, 18) &&
-    digit(ts, 20) && digit(ts, 21) && digit(ts, 22) &&
-    two(ts, 11) < 24 && two(ts, 14) < 60 && two(ts, 17) < 60
+    ts.charCodeAt(4) === 45 /* - */ && ts.charCodeAt(7) === 45 && ts.charCodeAt(10) === 84 /* T */ &&
+    ts.charCodeAt(13) === 58 /* : */ && ts.charCodeAt(16) === 58 && ts.charCodeAt(19) === 46 /* . */ &&
+    ts.charCodeAt(23) === 90 /* Z */
   ) {
-    if (okDay.length === 10 && ts.startsWith(okDay)) return true;
-    const day = ts.slice(0, 10);
-    // `day` must itself be \d{4}-\d{2}-\d{2} for the regex; Date.parse then says whether it exists.
-    if (
-      digit(day, 0) && digit(day, 1) && digit(day, 2) && digit(day, 3) && day.charCodeAt(4) === 45 /* - */ &&
-      digit(day, 5) && digit(day, 6) && day.charCodeAt(7) === 45 && digit(day, 8) && digit(day, 9)
-    ) {
-      if (Number.isNaN(Date.parse(`${day}T00:00:00.000Z`))) return false;
-      okDay = day;
-      return true;
+    const y = dg(ts, 0) * 1000 + dg(ts, 1) * 100 + dg(ts, 2) * 10 + dg(ts, 3);
+    const mo = dg(ts, 5) * 10 + dg(ts, 6);
+    const d = dg(ts, 8) * 10 + dg(ts, 9);
+    const h = dg(ts, 11) * 10 + dg(ts, 12);
+    const mi = dg(ts, 14) * 10 + dg(ts, 15);
+    const sec = dg(ts, 17) * 10 + dg(ts, 18);
+    const ms = dg(ts, 20) * 100 + dg(ts, 21) * 10 + dg(ts, 22);
+    // A non-digit anywhere makes its field negative: not the pattern, whatever the other fields.
+    if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || ms < 0) return NaN;
+    if (h < 24 && mi < 60 && sec < 60) {
+      const key = y * 10000 + mo * 100 + d;
+      if (key !== dayKey) {
+        const base = Date.parse(`${ts.slice(0, 10)}T00:00:00.000Z`);
+        if (Number.isNaN(base)) return NaN;
+        dayKey = key;
+        dayBase = base;
+      }
+      const t = dayBase + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;
+      lastTs = ts;
+      lastMs = t;
+      return t;
     }
-    return false;
   }
-  return ISO_UTC.test(ts) && !Number.isNaN(Date.parse(ts));
+  return ISO_UTC.test(ts) ? Date.parse(ts) : NaN;
 }
+
+/** `ISO_UTC.test(ts) && !isNaN(Date.parse(ts))`: the contract's `ts` check. */
+export const isValidTs = (ts: string): boolean => !Number.isNaN(tsMillis(ts));
 
 /** Fields every event has (`id`, `ts` as a string, optional actor fields); `account` and the `ts` pattern are checked by the callers. */
 function common(v: Obj): boolean {

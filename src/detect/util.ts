@@ -2,6 +2,7 @@
  * Small pure helpers shared by the engine and the detectors. Nothing here reads the wall clock.
  */
 import type { Severity } from '../contracts/events.js';
+import { tsMillis } from '../contracts/fast-validate.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
@@ -132,32 +133,13 @@ export const round = (v: number, digits = 2): number => {
   return Math.round(v * f) / f;
 };
 
-let tsPrefix = '\u0000';
-let tsBase = 0;
 /**
- * Date.parse for event timestamps, with a fast path for the contract's canonical form
- * `YYYY-MM-DDTHH:MM:SS.mmmZ` (the date part's midnight is memoised). Same result as Date.parse.
+ * Date.parse for event timestamps. Validated events were converted once already by the contract
+ * check (`tsMillis`, which memoises the last one and the day's midnight), so this is usually a
+ * pointer comparison; anything outside the contract's pattern goes to Date.parse. Same result as
+ * Date.parse.
  */
 export function parseTs(ts: string): number {
-  if (ts.length === 24 && ts.charCodeAt(23) === 90 /* Z */ && ts.charCodeAt(19) === 46 /* . */) {
-    if (!ts.startsWith(tsPrefix)) {
-      const base = Date.parse(`${ts.slice(0, 10)}T00:00:00.000Z`);
-      if (Number.isNaN(base)) return Date.parse(ts);
-      tsPrefix = ts.slice(0, 11);
-      tsBase = base;
-    }
-    const h = d2(ts, 11);
-    const m = d2(ts, 14);
-    const s = d2(ts, 17);
-    const ms = d2(ts, 20) * 10 + (ts.charCodeAt(22) - 48);
-    if (h < 24 && m < 60 && s < 60 && ms >= 0 && ms < 1000 && ts.charCodeAt(13) === 58 && ts.charCodeAt(16) === 58) {
-      return tsBase + h * HOUR + m * MINUTE + s * 1000 + ms;
-    }
-  }
-  return Date.parse(ts);
+  const t = tsMillis(ts);
+  return t === t ? t : Date.parse(ts);
 }
-const d2 = (s: string, i: number): number => {
-  const a = s.charCodeAt(i) - 48;
-  const b = s.charCodeAt(i + 1) - 48;
-  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : 99;
-};
