@@ -50,3 +50,35 @@ describe('harvesting detector', () => {
     expect(hit?.evidence.view).toBe('burst');
   });
 });
+
+describe('harvesting: peers beyond a small outlet', () => {
+  // Two clerks per outlet: too few for a same-site peer group; the city's clerks are the peers.
+  const clerks = ['OUT-A', 'OUT-B', 'OUT-C'].flatMap((site, i) =>
+    [1, 2].map((k) => ({ ...courier(100 + i * 10 + k, site), account: `s${i}${k}`, role: 'outlet_staff', device: `pc-${i}${k}` })),
+  );
+  const usual = [0, 1, 2, 3].flatMap((d) => clerks.flatMap((p) => siteReveals(p, 60, d, 8, 10)));
+
+  it('stays quiet on a surge day when every clerk in the city more than triples, though each is far above its own baseline', () => {
+    const surge = clerks.flatMap((p) => siteReveals(p, 200, 4, 8, 10));
+    const { alerts } = run(sortByTime([...usual, ...surge]));
+    expect(actionable(alerts, 'harvesting')).toEqual([]);
+  });
+
+  it('fires when one clerk reveals several times what the city\'s clerks do that day', () => {
+    const day4 = clerks.flatMap((p, i) => siteReveals(p, i === 0 ? 400 : 60, 4, 8, 10));
+    const { alerts } = run(sortByTime([...usual, ...day4]));
+    const hits = actionable(alerts, 'harvesting');
+    expect(hits.map((a) => a.account)).toEqual(expect.arrayContaining(['s01']));
+    expect(hits.every((a) => a.account === 's01')).toBe(true);
+    expect(hits[0]!.evidence.peer_tier).toBe('city');
+    expect(hits[0]!.evidence.uncommon_among_peers).toBe(true);
+  });
+
+  it('does not alert on a new clerk\'s first busy morning when its peers are as busy', () => {
+    const hire = { ...courier(190, 'OUT-A'), account: 'sn1', role: 'outlet_staff', device: 'pc-new' };
+    // morning van: every clerk, and the new one, reveals 45 parcels within 10 minutes
+    const morning = [...clerks, hire].flatMap((p) => siteReveals(p, 45, 4, 7, 0.15));
+    const { alerts } = run(sortByTime([...usual, ...morning]));
+    expect(actionable(alerts, 'harvesting')).toEqual([]);
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { actionable, actor, courier, ev, history, local, run, sortByTime, workDay, type Person } from '../test-support/events.js';
+import { actionable, actor, courier, ev, history, local, run, sortByTime, waybill, workDay, type Person } from '../test-support/events.js';
+import type { ActivityEvent } from '../../contracts/events.js';
 
 const team = [1, 2, 3, 4, 5, 6].map((n) => courier(n));
 const base = history(team, 5);
@@ -78,5 +79,39 @@ describe('sharing detector', () => {
       return run(events, {}, r.engine);
     })();
     expect(withException.alerts.filter((a) => a.account === 'c1' && a.detector === 'sharing')).toEqual([]);
+  });
+});
+
+describe('sharing: off-hours judged by the role, not the building', () => {
+  // A sorting centre works all night; its two managers work days.
+  const managers = [1, 2].map((n) => ({ ...courier(300 + n, 'SC-1'), account: `m${n}`, role: 'manager', device: `lt-${n}`, ip: `10.9.0.${n}` }));
+  const sorters = [1, 2, 3, 4].map((n) => ({ ...courier(400 + n, 'SC-1'), account: `x${n}`, role: 'sorting', device: `sc-${n}`, ip: `10.9.1.${n}` }));
+  function nightShift(p: Person, day: number): ActivityEvent[] {
+    const out: ActivityEvent[] = [ev(local(day, 18), { type: 'login', ...actor(p, `n-${p.account}-${day}`), result: 'success', mfa: true })];
+    for (let h = 18; h < 24; h++) {
+      for (let k = 0; k < 3; k++) {
+        out.push(ev(local(day, h, 10 + k * 15), { type: 'access', ...actor(p, `n-${p.account}-${day}`), action: 'view', waybill: waybill(), fields: [], purpose: 'other', result: 'allowed' }));
+      }
+    }
+    return out;
+  }
+  const days = [0, 1, 2, 3, 4].flatMap((d) => [...managers.flatMap((m) => workDay(m, d, 10)), ...sorters.flatMap((s) => nightShift(s, d))]);
+
+  it('raises a medium alert when a manager logs in at 23:00 from a new network, before its export', () => {
+    const home = { ...managers[0]!, ip: '198.51.100.7' };
+    const login = ev(local(5, 23, 5), { type: 'login', ...actor(home, 'sn'), result: 'success', mfa: true });
+    const exp = ev(local(5, 23, 12), { type: 'access', ...actor(home, 'sn'), action: 'export', waybills: Array.from({ length: 2000 }, () => waybill()), fields: ['name', 'phone', 'address'], purpose: 'audit', result: 'allowed' });
+    const { alerts } = run(sortByTime([...days, login, exp]));
+    const first = actionable(alerts, undefined, 'm1')[0];
+    expect(first).toBeDefined();
+    expect(first!.detector).toBe('sharing');
+    expect(first!.event_id).toBe(login.id);
+    expect(first!.evidence.hour_judged_by).toBe('peers');
+  });
+
+  it('leaves the night shift alone, and a manager working late from the office at most low', () => {
+    const late = ev(local(5, 23, 5), { type: 'login', ...actor(managers[1]!, 'sl'), result: 'success', mfa: true });
+    const { alerts } = run(sortByTime([...days, ...sorters.flatMap((s) => nightShift(s, 5)), late]));
+    expect(actionable(alerts)).toEqual([]);
   });
 });

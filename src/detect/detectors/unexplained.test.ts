@@ -86,3 +86,50 @@ describe('unexplained detector', () => {
     expect(alerts.filter((a) => a.account === 'c4')).toEqual([]);
   });
 });
+
+describe('unexplained: parcels not routed yet, and a manager\'s city', () => {
+  const clerk = { ...courier(70, 'OUT-A'), account: 's70', role: 'outlet_staff', device: 'pc-70' };
+  const range = (stem: string, from: number, to: number): string[] => {
+    const out: string[] = [];
+    for (let i = from; i <= to; i++) out.push(`${stem}${String(i).padStart(3, '0')}`);
+    return out;
+  };
+  /** Parcels routed earlier in the day: numbers of OUT-A's range and of OUT-B's range. */
+  const routed = [
+    ...range('WD7000123456', 1, 40).map((wb, i) => ev(local(3, 6, i), { type: 'waybill', waybill: wb, origin_site: 'OUT-A', dest_site: 'OUT-Q', dest_city: '北京' })),
+    ...range('WD7000999999', 1, 40).map((wb, i) => ev(local(3, 6, i, 30), { type: 'waybill', waybill: wb, origin_site: 'OUT-B', dest_site: 'OUT-Q', dest_city: '北京' })),
+  ];
+  const reveals = (wbs: string[]): ActivityEvent[] =>
+    wbs.map((wb, i) => ev(local(3, 8, i * 2), { type: 'access', ...actor(clerk, 'sk'), action: 'reveal', waybill: wb, fields: ['name', 'phone'], purpose: 'pickup', result: 'allowed' }));
+
+  it('counts a counter intake of parcels of the outlet\'s own number range, not routed yet, as own-site work', () => {
+    const events = sortByTime([...base, ...history([clerk], 3), ...routed, ...reveals(range('WD7000123456', 41, 60))]);
+    expect(actionable(run(events).alerts, undefined, 's70')).toEqual([]);
+    // Without the number-range inference they would be unexplained guessed waybills.
+    expect(actionable(run(events, { state: { waybill_range_digits: 0 } }).alerts, 'unexplained', 's70').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('still alerts on unrouted numbers of another outlet\'s range (walked in sequence)', () => {
+    const { alerts } = run(sortByTime([...base, ...history([clerk], 3), ...routed, ...reveals(range('WD7000999999', 41, 60))]));
+    expect(actionable(alerts, 'unexplained', 's70').length).toBeGreaterThanOrEqual(1);
+    expect(actionable(alerts, 'enumeration', 's70').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('explains a manager\'s reveals of parcels sent from its city to other cities', () => {
+    const mgr = { ...courier(80, 'SC-1'), account: 'm80', role: 'manager', device: 'lt-80' };
+    const learnCity = ev(local(0, 5), { type: 'waybill', waybill: 'WD7000555000001', origin_site: 'OUT-Z', dest_site: 'OUT-A', dest_city: mgr.city });
+    const learnSc = ev(local(0, 5, 1), { type: 'waybill', waybill: 'WD7000555000002', origin_site: 'OUT-Z', dest_site: 'SC-1', dest_city: mgr.city });
+    const out: ActivityEvent[] = [];
+    for (let i = 0; i < 15; i++) {
+      const wb = waybill();
+      out.push(ev(local(3, 9, i), { type: 'waybill', waybill: wb, origin_site: 'OUT-A', dest_site: 'OUT-Y', dest_city: '成都' }));
+      out.push(ev(local(3, 10, i * 3), { type: 'access', ...actor(mgr, 'sm'), action: 'reveal', waybill: wb, fields: ['name', 'phone'], purpose: 'audit', result: 'allowed' }));
+    }
+    const { alerts } = run(sortByTime([learnCity, learnSc, ...base, ...history([mgr], 3), ...out]));
+    expect(actionable(alerts, undefined, 'm80')).toEqual([]);
+    // The same reveals by a courier of another site are unexplained.
+    const stray = out.map((e) => (e.type === 'access' ? { ...e, id: `${e.id}x`, account: 'c1', role: 'courier', site: 'OUT-A2', device: 'pda-1' } : e));
+    const r2 = run(sortByTime([learnCity, ...base, ...(stray as ActivityEvent[])]));
+    expect(actionable(r2.alerts, 'unexplained', 'c1').length).toBeGreaterThanOrEqual(1);
+  });
+});
