@@ -1,13 +1,16 @@
 /**
  * harvesting — more customer records than the account, and its peers today, would ever need.
  *
- * Three views of records revealed (allowed reveals and exports):
+ * Three views of records revealed (allowed reveals):
  * - burst (minutes): records in the last `burst_minutes` against the account's own usual busiest
- *   burst and the peer group's current rate;
- * - day: records today against the account's own daily baseline and the peer-group (same role,
- *   same site) median *on the same day* — a shopping-festival surge lifts the median and does not
- *   alert;
- * - slow (days): records over `slow_days` against the peers' usual day, so low-and-slow adds up.
+ *   burst and its peers' busiest bursts (today's, or their usual ones);
+ * - day: records today against the account's own daily baseline and the peers' median *on the
+ *   same day* — a shopping-festival surge lifts the median and does not alert;
+ * - slow (days): records over `slow_days` against the account's own days and the peers' totals
+ *   over the same days, so low-and-slow adds up but a surge week does not.
+ * Peers are the same role, taken at the narrowest scope with at least `min_peers` active members
+ * today: the same site, else the same city, else the whole company (an outlet has two clerks, a
+ * city has a dozen). With neither an own baseline nor peers, only a doubled floor alerts.
  * If nearly all of the records are explained by assignments, tickets or searches, volume alone
  * stays low (a legitimately busy agent).
  */
