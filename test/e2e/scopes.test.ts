@@ -233,6 +233,23 @@ describe.each(testBackends())('scopes end to end on %s', (backend) => {
     });
   });
 
+  describe('customer service after a full-number search (moves the clock 16 min)', () => {
+    it('a POST search backs a reveal for 15 minutes, not after; without a search there is none', async () => {
+      // cs2's ticket on W6 was reassigned above: only a search can back this reveal.
+      expect((await reveal('cs2', W6, ['recipient.address'], 'customer_service')).body.error.code).toBe('no_work_context');
+      expect(found(await searchPost('cs2', P2))).toEqual([W6]);
+      clock.advance(14 * 60_000);
+      const r = await reveal('cs2', W6, ['recipient.address'], 'returns');
+      expect(r.status, r.text).toBe(200);
+      expect(r.body.values['recipient.address']).toBe(RECIPIENT.address);
+      clock.advance(2 * 60_000);
+      const late = await reveal('cs2', W6, ['recipient.address'], 'customer_service');
+      expect(late.status).toBe(403);
+      expect(late.body.error.code).toBe('no_work_context');
+      expect(late.text).not.toContain('建国路');
+    });
+  });
+
   describe('courier grace period after the delivered scan (moves the clock; keep last)', () => {
     it('before the scan the courier reveals their own delivery, not someone else\'s', async () => {
       expect((await reveal('c1', W(5), ['recipient.phone'], 'delivery')).status).toBe(200);
