@@ -57,6 +57,21 @@ export async function createServer(deps: ServerDeps): Promise<App> {
     else req.log.debug({ route, method: req.method, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
+  // Graceful close: in-flight requests finish and are answered with Connection: close, and their
+  // sockets are shut as soon as they go idle, so close() never waits out keep-alive timeouts.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    app.server.closeIdleConnections();
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+  app.addHook('onResponse', async () => {
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
+  });
+
   app.setNotFoundHandler((req, reply) => {
     sendError(reply, 'not_found', `no route ${req.method} ${req.routeOptions.url ?? 'for this path'}`);
   });

@@ -140,7 +140,7 @@ describe.each(testBackends())('graceful shutdown under reveal load on %s', (back
     expect(Number(m![3])).toBe(Math.floor(Number(m![2]) / 25));
   }, 120_000);
 
-  // BUG (src/warden.ts close() with src/http/server.ts): a request in flight when close()
+  // Regression, fixed (src/warden.ts close() with src/http/server.ts): a request in flight when close()
   // starts is answered with `Connection: keep-alive`; the socket then sits idle, and Node's
   // server.close() (behind app.close()) waits for it until Fastify's keepAliveTimeout (72 s).
   // Only then do audit.drain(), bus.close(), watch.stop() and the store close run — under a
@@ -150,7 +150,7 @@ describe.each(testBackends())('graceful shutdown under reveal load on %s', (back
   // (an onSend hook checking a closing flag set in close() before app.close()), or track
   // in-flight requests and call app.server.closeIdleConnections() as each finishes.
   // The test timeout is the hang guard: close() normally returns within milliseconds.
-  it.fails('a keep-alive request in flight at close is answered, and close does not wait for its idle socket', async () => {
+  it('a keep-alive request in flight at close is answered, and close does not wait for its idle socket', async () => {
     const store = await createTestStore(backend);
     const v = await startTestWarden(backend, { store, config: { detect: false } });
     const admin = v.adminToken;
