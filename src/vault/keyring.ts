@@ -271,6 +271,9 @@ export async function rotateKeys(
   for (;;) {
     const page = await db.selectFrom('subject_keys').selectAll().where('kek_id', '!=', newKekId).limit(500).execute();
     if (page.length === 0) break;
+    // Unwrap the page's KEKs first: inside the transaction only `tx` may be used (the embedded
+    // store has a single connection, held by the transaction).
+    for (const id of new Set(page.map((r) => r.kek_id))) await kekById(id);
     await db.transaction().execute(async (tx) => {
       for (const row of page) {
         const subjectId = toBuffer(row.subject_id);
