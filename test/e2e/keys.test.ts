@@ -60,21 +60,10 @@ async function kekState(w: { db: TestWarden['warden']['db'] }) {
   return { keks, subjectKekIds: [...new Set(subjectKeks.map((s) => s.kek_id))].sort(), subjects: subjectKeks.length };
 }
 
-// Regression, fixed (src/vault/keyring.ts, rotateKeys(), the rewrap loop): inside
-// `db.transaction().execute(async (tx) => …)` the old KEK is looked up by `kekById`, which
-// queries through `db`, not `tx`. PostgreSQL hands that query a second pool connection; the
-// embedded store (PGlite) has one connection, held by the open transaction, so the query waits
-// for it forever. On PGlite `POST /api/v1/keys/rotate` therefore never answers and every later
-// request queues behind it (the whole server hangs), and `warden keys rotate` hangs or exits 0
-// having printed nothing, with the new KEK active and no data key rewrapped. Fix: unwrap the
-// page's KEKs before opening the transaction (`for (const id of new Set(page.map((r) =>
-// r.kek_id))) await kekById(id)`), or give kekById the transaction handle. (Secondary: the CLI
-// exits 0 when its action never settles; set process.exitCode = 1 before parseAsync in
-// src/cli/main.ts and clear it on success.)
-const ROTATION_HANGS_ON_PGLITE = (_backend: string) => false;
+// Regression: rotation once deadlocked the embedded store (a KEK lookup outside the rewrap
+// transaction waited for PGlite's single connection, held by that transaction).
 
 describe.each(testBackends())('online key rotation over HTTP on %s', (backend) => {
-  const itRotates = ROTATION_HANGS_ON_PGLITE(backend) ? it.fails : it;
   let rotationDone = false;
   let w: TestWarden;
   let expected: Expected;
@@ -88,7 +77,6 @@ describe.each(testBackends())('online key rotation over HTTP on %s', (backend) =
   });
   afterAll(async () => {
     // A deadlocked server would never finish closing; its test process is torn down instead.
-    if (!rotationDone && ROTATION_HANGS_ON_PGLITE(backend)) return;
     await w?.dispose();
   });
 
@@ -106,7 +94,7 @@ describe.each(testBackends())('online key rotation over HTTP on %s', (backend) =
     expect(await kekState(w.warden)).toEqual(before);
   });
 
-  itRotates('rotates while reveals are served: every reveal returns the right plaintext, every data key moves to the new KEK', async () => {
+  it('rotates while reveals are served: every reveal returns the right plaintext, every data key moves to the new KEK', async () => {
     const before = await kekState(w.warden);
     expect(before.keks).toHaveLength(1);
     expect(before.subjects).toBe(N + 1); // one subject per recipient phone, one for the shared sender
@@ -181,7 +169,6 @@ async function reopenAfterClose(store: TestStore): Promise<TestStore> {
 }
 
 describe.each(testBackends())('warden keys rotate (CLI) on %s', (backend) => {
-  const itRotates = ROTATION_HANGS_ON_PGLITE(backend) ? it.fails : it;
   let rotated = false;
   let moved = false;
   const M0 = randomBytes(32).toString('base64');
@@ -227,7 +214,7 @@ describe.each(testBackends())('warden keys rotate (CLI) on %s', (backend) => {
     expect(r.err).toMatch(/master key does not match/);
   });
 
-  itRotates('rotates with the current key: a new KEK, every data key rewrapped, the same plaintext', async () => {
+  it('rotates with the current key: a new KEK, every data key rewrapped, the same plaintext', async () => {
     const r = runWarden(t, ['keys', 'rotate'], { WARDEN_MASTER_KEY: M0 }, 20_000);
     expect(r.code, r.err).toBe(0);
     // KEK 2: the refused run above added none.
