@@ -112,14 +112,27 @@ interface WorkLink {
   until: number;
   ticket: string | undefined;
 }
+/**
+ * What the engine knows about a waybill. Its work links (assignment/ticket) are a set, unique by
+ * (account, kind, ticket), order without meaning: the first is stored inline (most waybills get
+ * one assignment and nothing else; no array and link object per waybill to allocate, keep and
+ * chase), any further ones in `more`.
+ */
 interface WaybillCtx {
   origin: string | undefined;
   dest: string | undefined;
   city: string | undefined;
-  links: WorkLink[] | undefined;
   touched: number;
   /** When the entry was (re)inserted; map order is by `born`, and touched <= born + 1 day. */
   born: number;
+  /** A work link was ever added (even if every link has expired and been dropped since). */
+  linked: boolean;
+  /** Inline link: its account (undefined = slot empty), kind, until and ticket. */
+  a0: string | undefined;
+  k0: WorkLink['kind'];
+  u0: number;
+  t0: string | undefined;
+  more: WorkLink[] | undefined;
 }
 interface TicketCtx {
   account: string;
@@ -395,7 +408,7 @@ export function createDetectionEngine(
     let w = waybills.get(wb);
     if (!w) {
       capMap(waybills, st.max_waybills, 'waybills');
-      w = { origin, dest, city: city === undefined ? undefined : cityOf(city), links: undefined, touched: t, born: t };
+      w = newWaybill(origin, dest, city === undefined ? undefined : cityOf(city), t);
       waybills.set(wb, w);
     } else {
       if (origin !== undefined) w.origin = origin;
@@ -418,7 +431,7 @@ export function createDetectionEngine(
     let w = waybills.get(wb);
     if (!w) {
       capMap(waybills, st.max_waybills, 'waybills');
-      w = { origin: undefined, dest: undefined, city: undefined, links: undefined, touched: t, born: t };
+      w = newWaybill(undefined, undefined, undefined, t);
       waybills.set(wb, w);
     } else touchWaybill(wb, w, t);
     return w;
@@ -435,20 +448,37 @@ export function createDetectionEngine(
     }
   }
 
+  function newWaybill(origin: string | undefined, dest: string | undefined, city: string | undefined, t: number): WaybillCtx {
+    return { origin, dest, city, touched: t, born: t, linked: false, a0: undefined, k0: 'assignment', u0: -Infinity, t0: undefined, more: undefined };
+  }
+
   function link(wb: string, account: string, kind: WorkLink['kind'], until: number, ticket: string | undefined, t: number): void {
     const w = waybillCtx(wb, t);
-    const links = (w.links ??= []);
-    for (const l of links) {
-      if (l.account === account && l.kind === kind && l.ticket === ticket) {
-        if (until > l.until) l.until = until;
-        return;
+    w.linked = true;
+    if (w.a0 === account && w.k0 === kind && w.t0 === ticket) {
+      if (until > w.u0) w.u0 = until;
+      return;
+    }
+    let more = w.more;
+    if (more !== undefined) {
+      for (const l of more) {
+        if (l.account === account && l.kind === kind && l.ticket === ticket) {
+          if (until > l.until) l.until = until;
+          return;
+        }
       }
     }
     // Drop links that have expired so a long-lived waybill does not accumulate them.
-    if (links.length >= 4) {
-      for (let i = links.length - 1; i >= 0; i--) if (links[i]!.until < t) links.splice(i, 1);
+    if ((w.a0 !== undefined ? 1 : 0) + (more === undefined ? 0 : more.length) >= 4) {
+      if (w.a0 !== undefined && w.u0 < t) ((w.a0 = undefined), (w.t0 = undefined));
+      if (more !== undefined) for (let i = more.length - 1; i >= 0; i--) if (more[i]!.until < t) more.splice(i, 1);
     }
-    links.push({ account, kind, until, ticket });
+    if (w.a0 === undefined) {
+      w.a0 = account;
+      w.k0 = kind;
+      w.u0 = until;
+      w.t0 = ticket;
+    } else (more ??= w.more = []).push({ account, kind, until, ticket });
   }
 
   function onTicket(ev: TicketEvent, t: number): void {
@@ -461,15 +491,19 @@ export function createDetectionEngine(
       tickets.delete(ev.ticket);
       const wb = ev.waybill ?? open?.waybill;
       const w = wb === undefined ? undefined : waybills.get(wb);
-      if (w?.links) for (const l of w.links) if (l.kind === 'ticket' && l.ticket === ev.ticket) l.until = t;
+      if (w !== undefined) {
+        if (w.a0 !== undefined && w.k0 === 'ticket' && w.t0 === ev.ticket) w.u0 = t;
+        if (w.more !== undefined) for (const l of w.more) if (l.kind === 'ticket' && l.ticket === ev.ticket) l.until = t;
+      }
     }
   }
 
   function onDelivered(wb: string, t: number): void {
     const w = waybills.get(wb);
-    if (!w?.links) return;
+    if (w === undefined) return;
     const cap = t + st.after_delivery_hours * HOUR;
-    for (const l of w.links) if (l.kind === 'assignment' && l.until > cap) l.until = cap;
+    if (w.a0 !== undefined && w.k0 === 'assignment' && w.u0 > cap) w.u0 = cap;
+    if (w.more !== undefined) for (const l of w.more) if (l.kind === 'assignment' && l.until > cap) l.until = cap;
   }
 
   function prepare(ev: ActivityEvent, t: number): void {
@@ -569,12 +603,18 @@ export function createDetectionEngine(
 
   function explain(a: AccountProfile, wb: string, ev: AccessEvent, t: number): Explanation {
     const w = waybills.get(wb);
-    if (w?.links) {
+    if (w !== undefined) {
       let best: Explanation | undefined;
-      for (const l of w.links) {
-        if (l.account === a.id && l.until >= t) {
-          if (l.kind === 'assignment') return 'assignment';
-          best = 'ticket';
+      if (w.a0 === a.id && w.u0 >= t) {
+        if (w.k0 === 'assignment') return 'assignment';
+        best = 'ticket';
+      }
+      if (w.more !== undefined) {
+        for (const l of w.more) {
+          if (l.account === a.id && l.until >= t) {
+            if (l.kind === 'assignment') return 'assignment';
+            best = 'ticket';
+          }
         }
       }
       if (best) return best;
@@ -586,7 +626,7 @@ export function createDetectionEngine(
     const s = a.searches?.get(wb);
     if (s !== undefined && t - s <= searchTtl) return 'search';
     if (!w || (w.origin === undefined && w.dest === undefined)) {
-      if (!w || w.links === undefined) ctx.unknownWaybill = true;
+      if (!w || !w.linked) ctx.unknownWaybill = true;
       // Not routed yet (a parcel taken in at a counter before its order is entered): the number's
       // range tells its origin.
       const o = rangeDigits > 0 && wb.length > rangeDigits ? rangeOrigin.get(wb.slice(0, wb.length - rangeDigits)) : undefined;
