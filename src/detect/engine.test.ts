@@ -51,6 +51,58 @@ describe('detection engine', () => {
     expect(serialise(r.alerts)).toBe(inOrder);
   });
 
+  it('buffers thousands of events in a wide window and releases them in (time, arrival) order', () => {
+    // Distinct timestamps, so arrival order never has to break a tie; blocks of 3,000 events
+    // (hours of the world) shuffled deterministically; a two-day window holds every block.
+    const seen = new Set<string>();
+    const distinct = events.filter((e) => !seen.has(e.ts) && seen.add(e.ts));
+    const shuffled = [...distinct];
+    let x = 7;
+    for (let b = 0; b < shuffled.length; b += 3000) {
+      const end = Math.min(b + 3000, shuffled.length);
+      for (let i = end - 1; i > b; i--) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        const j = b + (x % (i - b + 1));
+        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+      }
+    }
+    const wide = { time: { reorder_window_seconds: 2 * 86_400 } };
+    const inOrder = run(distinct, wide);
+    const r = run(shuffled, wide);
+    expect(r.engine.stats().maxBuffered).toBeGreaterThan(3000);
+    expect(r.engine.stats().reordered).toBeGreaterThan(1000);
+    expect(r.engine.stats().late).toBe(0);
+    expect(inOrder.alerts.length).toBeGreaterThan(0);
+    expect(serialise(r.alerts)).toBe(serialise(inOrder.alerts));
+    const { byType, state, detectors, suppressed, buffered } = r.engine.stats();
+    const want = inOrder.engine.stats();
+    expect({ byType, state, detectors, suppressed, buffered }).toEqual({
+      byType: want.byType,
+      state: want.state,
+      detectors: want.detectors,
+      suppressed: want.suppressed,
+      buffered: 0,
+    });
+  });
+
+  it('breaks ties in event time by arrival order, also for events that arrive out of order', () => {
+    const order: string[] = [];
+    const recorder = () => ({
+      name: 'recorder',
+      scope: 'global' as const,
+      types: ['login', 'logout', 'access'] as const,
+      onEvent: (c: { event: ActivityEvent }) => void order.push(c.event.id),
+    });
+    const e = createDetectionEngine({}, { detectors: [recorder] });
+    const p = courier(1);
+    const at = (id: string, t: number): ActivityEvent => ({ ...ev(t, { type: 'logout', ...actor(p) }), id });
+    for (const x of [at('a', local(0, 10)), at('c', local(0, 10, 0, 20)), at('b', local(0, 10)), at('d', local(0, 10)), at('e', local(0, 10, 0, 20))]) {
+      e.process(x);
+    }
+    e.flush();
+    expect(order).toEqual(['a', 'b', 'd', 'c', 'e']);
+  });
+
   it('processes and counts events older than the disorder window instead of dropping them', () => {
     const p = courier(1);
     const e = createDetectionEngine({});

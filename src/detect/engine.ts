@@ -257,9 +257,13 @@ export function createDetectionEngine(
   };
 
   // ---- reorder buffer (sorted by time; in-order arrivals append in O(1)) -------------------
-  let bufEv: ActivityEvent[] = [];
-  let bufT: number[] = [];
-  let head = 0;
+  // A ring of capacity `ringMask + 1` (a power of two, doubled when full): `ringN` events from
+  // `ringHead`, sorted by (time, arrival). No allocation per event.
+  let ringMask = 1023;
+  let ringEv: Array<ActivityEvent | undefined> = new Array<ActivityEvent | undefined>(ringMask + 1).fill(undefined);
+  let ringT = new Float64Array(ringMask + 1);
+  let ringHead = 0;
+  let ringN = 0;
   let maxT = -Infinity;
   let lastProcessedT = -Infinity;
   let nextSweep = -Infinity;
@@ -296,40 +300,61 @@ export function createDetectionEngine(
   let currentDetector = '';
   const emit = (sig: SignalInput): void => raise(currentDetector, sig);
 
+  function growRing(): void {
+    const cap = (ringMask + 1) * 2;
+    const ev = new Array<ActivityEvent | undefined>(cap).fill(undefined);
+    const ts = new Float64Array(cap);
+    for (let i = 0; i < ringN; i++) {
+      const j = (ringHead + i) & ringMask;
+      ev[i] = ringEv[j];
+      ts[i] = ringT[j]!;
+    }
+    ringEv = ev;
+    ringT = ts;
+    ringHead = 0;
+    ringMask = cap - 1;
+  }
+
   function insert(ev: ActivityEvent, t: number): void {
-    const n = bufT.length;
-    if (n === head || t >= bufT[n - 1]!) {
-      bufEv.push(ev);
-      bufT.push(t);
+    if (ringN > ringMask) growRing();
+    const mask = ringMask;
+    if (ringN === 0 || t >= ringT[(ringHead + ringN - 1) & mask]!) {
+      const j = (ringHead + ringN) & mask;
+      ringEv[j] = ev;
+      ringT[j] = t;
     } else {
-      // Out of order: binary search the first buffered time > t (stable for equal times).
-      let lo = head;
-      let hi = n;
+      // Out of order: binary search the first buffered time > t (stable for equal times), then
+      // shift the later ones up by one.
+      let lo = 0;
+      let hi = ringN;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (bufT[mid]! <= t) lo = mid + 1;
+        if (ringT[(ringHead + mid) & mask]! <= t) lo = mid + 1;
         else hi = mid;
       }
-      bufEv.splice(lo, 0, ev);
-      bufT.splice(lo, 0, t);
+      for (let i = ringN; i > lo; i--) {
+        const to = (ringHead + i) & mask;
+        const from = (ringHead + i - 1) & mask;
+        ringEv[to] = ringEv[from];
+        ringT[to] = ringT[from]!;
+      }
+      const j = (ringHead + lo) & mask;
+      ringEv[j] = ev;
+      ringT[j] = t;
       stats.reordered++;
     }
-    const size = bufT.length - head;
-    if (size > stats.maxBuffered) stats.maxBuffered = size;
+    ringN++;
+    if (ringN > stats.maxBuffered) stats.maxBuffered = ringN;
   }
 
   function release(upTo: number): void {
-    while (head < bufT.length && bufT[head]! <= upTo) {
-      const ev = bufEv[head]!;
-      const t = bufT[head]!;
-      bufEv[head] = undefined as unknown as ActivityEvent;
-      head++;
+    while (ringN > 0 && ringT[ringHead]! <= upTo) {
+      const ev = ringEv[ringHead]!;
+      const t = ringT[ringHead]!;
+      ringEv[ringHead] = undefined;
+      ringHead = (ringHead + 1) & ringMask;
+      ringN--;
       handle(ev, t);
-    }
-    if (head > 4096 && head * 2 > bufT.length) {
-      bufEv = bufEv.slice(head);
-      bufT = bufT.slice(head);
-      head = 0;
     }
   }
 
@@ -371,31 +396,55 @@ export function createDetectionEngine(
       nextSweep = t + sweepEvery;
     }
     if (t > lastProcessedT) lastProcessedT = t;
-    typeCounts[ev.type]++;
 
-    // Work context first: an assignment or search explains the reveals that follow it.
+    // Count the type, pick its detectors, and apply work context first: an assignment or search
+    // explains the reveals that follow it.
+    let list: Detector[];
     switch (ev.type) {
+      case 'access':
+        typeCounts.access++;
+        list = onAccess;
+        break;
+      case 'scan':
+        typeCounts.scan++;
+        list = onOther.scan;
+        if (ev.op === 'delivered' || ev.op === 'pickup') onDelivered(ev.waybill, t);
+        break;
       case 'waybill':
+        typeCounts.waybill++;
+        list = onOther.waybill;
         onWaybill(ev.waybill, ev.origin_site, ev.dest_site, ev.dest_city, t);
         break;
       case 'assign':
+        typeCounts.assign++;
+        list = onOther.assign;
         link(ev.waybill, ev.account, 'assignment', t + st.assignment_ttl_hours * HOUR, undefined, t);
         break;
       case 'ticket':
+        typeCounts.ticket++;
+        list = onOther.ticket;
         onTicket(ev, t);
         break;
-      case 'scan':
-        if (ev.op === 'delivered' || ev.op === 'pickup') onDelivered(ev.waybill, t);
+      case 'login':
+        typeCounts.login++;
+        list = onLogin;
         break;
-      default:
+      case 'logout':
+        typeCounts.logout++;
+        list = onLogout;
         break;
+      default: {
+        // Not a contract type (process() takes validated events only): as before, the type is
+        // counted and there is no detector list for it.
+        const ty = (ev as { type: string }).type;
+        (typeCounts as Record<string, number>)[ty]!++;
+        list = (onOther as Record<string, Detector[]>)[ty]!;
+      }
     }
 
     prepare(ev, t);
     if (ev.type === 'access') classify(ev, t);
 
-    const type = ev.type;
-    const list = type === 'access' ? onAccess : type === 'login' ? onLogin : type === 'logout' ? onLogout : onOther[type];
     for (let i = 0; i < list.length; i++) {
       const d = list[i]!;
       currentDetector = d.name;
@@ -833,9 +882,10 @@ export function createDetectionEngine(
   function sweep(t: number): void {
     const deep = t - lastDeepSweep >= DAY;
     if (deep) lastDeepSweep = t;
-    for (const [k, a] of accounts) {
+    // Maps are walked by value (each profile knows its key): no [key, value] pair per entry.
+    for (const a of accounts.values()) {
       if (t - a.lastSeen > profileTtl) {
-        accounts.delete(k);
+        accounts.delete(a.id);
         continue;
       }
       if (a.searches) pruneSearches(a, t);
@@ -845,12 +895,12 @@ export function createDetectionEngine(
         pruneSeen(a.cities, t - baselineWindow);
       }
     }
-    for (const [k, d] of devices) if (t - d.lastSeen > profileTtl) devices.delete(k);
-    for (const [k, n] of networks) if (t - n.lastSeen > profileTtl) networks.delete(k);
-    for (const [k, s] of sites) if (t - s.lastSeen > profileTtl) sites.delete(k);
-    for (const [k, g] of peers) {
+    for (const d of devices.values()) if (t - d.lastSeen > profileTtl) devices.delete(d.id);
+    for (const n of networks.values()) if (t - n.lastSeen > profileTtl) networks.delete(n.key);
+    for (const s of sites.values()) if (t - s.lastSeen > profileTtl) sites.delete(s.site);
+    for (const g of peers.values()) {
       if (t - g.lastSeen > profileTtl) {
-        peers.delete(k);
+        peers.delete(g.key);
         for (const m of g.members) {
           const a = accounts.get(m);
           if (a && a.group === g) a.group = undefined;
@@ -863,17 +913,26 @@ export function createDetectionEngine(
       if (t - w.touched > waybillTtl) waybills.delete(k);
       else if (t - w.born <= waybillTtl + DAY) break;
     }
-    for (const [k, tk] of tickets) if (tk.until < t) tickets.delete(k);
+    tickets.forEach((tk, k) => {
+      if (tk.until < t) tickets.delete(k);
+    });
     const memoTtl = Math.max(cfg.risk.cooldown_hours, cfg.risk.incident_gap_hours) * HOUR;
-    for (const [k, m] of dedup) if (t - m.at > memoTtl) dedup.delete(k);
-    for (const [k, inc] of incidents) if (t - inc.last > cfg.risk.incident_gap_hours * HOUR) incidents.delete(k);
+    dedup.forEach((m, k) => {
+      if (t - m.at > memoTtl) dedup.delete(k);
+    });
+    const gap = cfg.risk.incident_gap_hours * HOUR;
+    incidents.forEach((inc, k) => {
+      if (t - inc.last > gap) incidents.delete(k);
+    });
     risk.sweep(t);
     exceptions.sweep(t);
     for (const d of detectors) d.sweep?.(t);
   }
 
   function pruneSeen(map: Map<string, Seen>, before: number): void {
-    for (const [k, s] of map) if (s.last < before) map.delete(k);
+    map.forEach((s, k) => {
+      if (s.last < before) map.delete(k);
+    });
   }
 
   // ---- alerts -----------------------------------------------------------------------------
@@ -965,7 +1024,7 @@ export function createDetectionEngine(
       alertsByDetector: { ...stats.alertsByDetector },
       alertsBySeverity: { ...stats.alertsBySeverity },
       suppressedByDetector: { ...stats.suppressedByDetector },
-      buffered: bufT.length - head,
+      buffered: ringN,
       evicted: { ...evicted },
       state: {
         accounts: accounts.size,
