@@ -6,6 +6,7 @@ import { generateWorld } from './synthetic.js';
 import { actionable, actor, courier, ev, history, local, run } from './test-support/events.js';
 import { responseFor } from './risk.js';
 import { resolveConfig } from './config.js';
+import { ALL_DETECTORS } from './detectors/index.js';
 
 function worldEvents(opts: Parameters<typeof generateWorld>[0]): { events: ActivityEvent[]; truth: ReturnType<typeof generateWorld> } {
   const events: ActivityEvent[] = [];
@@ -162,6 +163,60 @@ describe('detection engine', () => {
     const s = r.engine.stats();
     expect(s.state.waybills!).toBeLessThanOrEqual(1000);
     expect(s.evicted.waybills!).toBeGreaterThan(0);
+  });
+
+  it('hands detectors the live profiles and Seen entries, also when caps evict, sweeps prune and feedback teaches', () => {
+    // Each event's context must be what a fresh lookup gives right now (the engine memoises the
+    // lookups per account): checked on every event, with caps small enough to evict all the time,
+    // a 1-day baseline window so deep sweeps prune Seen entries, and feedback adding them.
+    let checked = 0;
+    const problems: string[] = [];
+    const checker: Parameters<typeof createDetectionEngine>[1] = {
+      detectors: [
+        (env) => ({
+          name: 'checker',
+          scope: 'global',
+          types: ['login', 'logout', 'access'],
+          onEvent: (c) => {
+            const a = c.account!;
+            const e = c.event;
+            const same = (what: string, got: unknown, want: unknown): void => {
+              if (got !== want && problems.length < 5) problems.push(`${e.id} ${what}`);
+            };
+            if (e.device !== undefined) {
+              same('device', c.device, env.state.devices.get(e.device));
+              same('deviceSeen', c.deviceSeen, a.devices.get(e.device));
+            }
+            if (c.network !== undefined) {
+              same('network', c.network, env.state.networks.get(c.network.key));
+              same('networkSeen', c.networkSeen, a.networks.get(c.network.key));
+            }
+            if (c.cityKey !== undefined) same('citySeen', c.citySeen, a.cities.get(c.cityKey));
+            checked++;
+          },
+        }),
+        ...ALL_DETECTORS,
+      ],
+    };
+    const configs = [
+      { state: { max_devices: 15, max_networks: 5, max_accounts: 25 } }, // evictions all the time
+      { baseline: { window_days: 1 } }, // deep sweeps drop Seen entries older than a day
+      {}, // feedback only
+    ];
+    for (const cfg of configs) {
+      const e = createDetectionEngine(cfg, checker);
+      let n = 0;
+      for (const x of events) {
+        for (const al of e.process(x)) if (++n % 2 === 0) e.feedback({ alert: al, verdict: 'false_positive' });
+      }
+      e.flush();
+      expect(problems, JSON.stringify(cfg)).toEqual([]);
+      if (cfg.state) {
+        const ev = e.stats().evicted;
+        expect((ev.devices ?? 0) + (ev.networks ?? 0) + (ev.accounts ?? 0)).toBeGreaterThan(50);
+      }
+    }
+    expect(checked).toBeGreaterThan(30_000);
   });
 
   it('partitions by account: per-account detectors give the same alerts with one engine per partition', () => {

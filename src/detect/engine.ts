@@ -183,6 +183,8 @@ export function createDetectionEngine(
   const risk = new RiskBook(cfg);
   const exceptions = new ExceptionSet(networkOf);
   const evicted: Record<string, number> = {};
+  /** Moves whenever a profile or Seen entry may have been deleted: invalidates accounts' lookup memos. */
+  let generation = 0;
   // Small memo tables for hot string transforms (bounded; cleared when full).
   const netMemo = new Map<string, string>();
   const cityMemo = new Map<string, string>();
@@ -589,25 +591,84 @@ export function createDetectionEngine(
     ctx.peers = a.group ?? getPeers(a, t);
     // assign/ticket name the account work was given to; their device/ip/time describe the sender.
     if (type === 'assign' || type === 'ticket') return;
+    // The same lookups as below, skipped while the account's memo (last device/IP/site/city and
+    // what they resolved to) is current: same profiles, same Seen entries, same lastSeen updates.
+    if (a.memoGen !== generation) {
+      a.memoGen = generation;
+      a.memoDevId = a.memoIp = a.memoSiteId = a.memoCity = undefined;
+    }
     const devId = ev.device;
-    if (devId !== undefined) ctx.device = getDevice(devId, t);
+    if (devId !== undefined) {
+      if (devId === a.memoDevId) {
+        const d = a.memoDevice!;
+        if (t > d.lastSeen) d.lastSeen = t;
+        ctx.device = d;
+      } else {
+        ctx.device = getDevice(devId, t);
+        a.memoDevId = undefined;
+      }
+    }
     const ip = ev.ip;
-    if (ip !== undefined) ctx.network = getNetwork(netKey(ip), t);
-    if (ev.site !== undefined) ctx.site = getSite(ev.site, t);
+    if (ip !== undefined) {
+      if (ip === a.memoIp) {
+        const n = a.memoNetwork!;
+        if (t > n.lastSeen) n.lastSeen = t;
+        ctx.network = n;
+      } else {
+        ctx.network = getNetwork(netKey(ip), t);
+        a.memoIp = undefined;
+      }
+    }
+    const siteId = ev.site;
+    if (siteId !== undefined) {
+      if (siteId === a.memoSiteId) {
+        const s = a.memoSite!;
+        if (t > s.lastSeen) s.lastSeen = t;
+        ctx.site = s;
+      } else {
+        ctx.site = a.memoSite = getSite(siteId, t);
+        a.memoSiteId = siteId;
+      }
+    }
     ctx.mature = a.events >= cfg.baseline.min_events && t - a.firstSeen >= cfg.baseline.min_history_hours * HOUR;
     if (devId !== undefined) {
-      ctx.deviceSeen = a.devices.get(devId);
-      ctx.novelDevice = ctx.deviceSeen === undefined && !exceptions.has('device', devId, accId, t);
+      // Only a Seen entry that exists is remembered: a new device becomes known when learned.
+      const seen = devId === a.memoDevId ? a.memoDeviceSeen : a.devices.get(devId);
+      ctx.deviceSeen = seen;
+      if (seen === undefined) ctx.novelDevice = !exceptions.has('device', devId, accId, t);
+      else if (devId !== a.memoDevId) {
+        a.memoDevId = devId;
+        a.memoDevice = ctx.device;
+        a.memoDeviceSeen = seen;
+      }
     }
     if (ctx.network !== undefined) {
-      ctx.networkSeen = a.networks.get(ctx.network.key);
-      ctx.novelNetwork = ctx.networkSeen === undefined && !exceptions.has('network', ctx.network.key, accId, t);
+      const seen = ip === a.memoIp ? a.memoNetworkSeen : a.networks.get(ctx.network.key);
+      ctx.networkSeen = seen;
+      if (seen === undefined) ctx.novelNetwork = !exceptions.has('network', ctx.network.key, accId, t);
+      else if (ip !== a.memoIp) {
+        a.memoIp = ip;
+        a.memoNetwork = ctx.network;
+        a.memoNetworkSeen = seen;
+      }
     }
-    if (ev.city !== undefined) {
-      const ck = cityOf(ev.city);
-      ctx.cityKey = ck;
-      ctx.citySeen = a.cities.get(ck);
-      ctx.novelCity = ctx.citySeen === undefined;
+    const city = ev.city;
+    if (city !== undefined) {
+      if (city === a.memoCity) {
+        ctx.cityKey = a.memoCityKey;
+        ctx.citySeen = a.memoCitySeen;
+      } else {
+        const ck = cityOf(city);
+        const seen = a.cities.get(ck);
+        ctx.cityKey = ck;
+        ctx.citySeen = seen;
+        ctx.novelCity = seen === undefined;
+        if (seen !== undefined) {
+          a.memoCity = city;
+          a.memoCityKey = ck;
+          a.memoCitySeen = seen;
+        }
+      }
     }
   }
 
@@ -801,6 +862,18 @@ export function createDetectionEngine(
         memoWaybill: undefined,
         memoAt: 0,
         searches: undefined,
+        memoGen: generation,
+        memoDevId: undefined,
+        memoDevice: undefined,
+        memoDeviceSeen: undefined,
+        memoIp: undefined,
+        memoNetwork: undefined,
+        memoNetworkSeen: undefined,
+        memoSiteId: undefined,
+        memoSite: undefined,
+        memoCity: undefined,
+        memoCityKey: undefined,
+        memoCitySeen: undefined,
         slots: new Array<unknown>(slotCount),
       };
       accounts.set(id, a);
@@ -866,6 +939,7 @@ export function createDetectionEngine(
 
   function capMap<K, V>(map: Map<K, V>, max: number, name: string): void {
     if (map.size < max) return;
+    generation++;
     // Oldest inserted first; counted, never silent.
     const it = map.keys();
     const drop = Math.max(1, Math.floor(max / 100));
@@ -880,6 +954,7 @@ export function createDetectionEngine(
   // ---- expiry -----------------------------------------------------------------------------
   let lastDeepSweep = -Infinity;
   function sweep(t: number): void {
+    generation++;
     const deep = t - lastDeepSweep >= DAY;
     if (deep) lastDeepSweep = t;
     // Maps are walked by value (each profile knows its key): no [key, value] pair per entry.
@@ -993,6 +1068,7 @@ export function createDetectionEngine(
 
   function feedback(v: AlertVerdict): void {
     if (v.verdict !== 'false_positive') return;
+    generation++;
     const t = nowT();
     const al = v.alert;
     const ev = al.evidence ?? {};

@@ -42,6 +42,24 @@ export interface AccountProfile {
   memoAt: number;
   /** Recent searches by this account: waybill -> time it was returned. */
   searches: Map<string, number> | undefined;
+  /**
+   * What the account's last device, IP, site and city resolved to (profiles, and the account's
+   * Seen entries once they exist): most events continue a session on the same ones. Valid only
+   * while `memoGen` equals the engine's generation, which moves whenever any profile or Seen
+   * entry can have been deleted (sweeps, caps).
+   */
+  memoGen: number;
+  memoDevId: string | undefined;
+  memoDevice: DeviceProfile | undefined;
+  memoDeviceSeen: Seen | undefined;
+  memoIp: string | undefined;
+  memoNetwork: NetworkProfile | undefined;
+  memoNetworkSeen: Seen | undefined;
+  memoSiteId: string | undefined;
+  memoSite: SiteProfile | undefined;
+  memoCity: string | undefined;
+  memoCityKey: string | undefined;
+  memoCitySeen: Seen | undefined;
   /** Detector-owned state, indexed by detector slot. */
   slots: unknown[];
 }
