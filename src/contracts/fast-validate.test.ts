@@ -270,6 +270,12 @@ const show = (v: unknown): string => {
 };
 
 describe('fast validator = TypeBox schemas + Date.parse', () => {
+  it('starts with nothing memoised as valid (this runs first, on fresh module state)', () => {
+    expect(isValidTs('')).toBe(false);
+    expect(Object.is(tsMillis(''), NaN)).toBe(true);
+    expect(isValidEvent({ id: 'e', ts: '', type: 'logout', account: 'a' })).toBe(false);
+  });
+
   it('knows exactly the fields each schema declares (a new field must be added to fast-validate.ts)', () => {
     const common = new Set<string>(FAST_VALIDATED_FIELDS.common);
     for (const type of EVENT_TYPES) {

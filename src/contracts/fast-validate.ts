@@ -43,8 +43,8 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d
 // Memo of the last timestamp converted (an event's ts is validated, then read again by the
 // engine: the second call is a pointer comparison), and of the last calendar day Date.parse
 // accepted, as y*10000+m*100+d, with its midnight UTC.
-let lastTs = '';
-let lastMs = NaN;
+let lastTs = ''; // with lastMs NaN: '' is not a valid ts
+const lastMs = new Float64Array([NaN]); // a typed array: no boxed number allocated per store
 let dayKey = -1;
 let dayBase = NaN;
 
@@ -64,7 +64,11 @@ const dg = (s: string, i: number): number => {
  * the regex and Date.parse.
  */
 export function tsMillis(ts: string): number {
-  if (ts === lastTs) return lastMs;
+  return ts === lastTs ? lastMs[0]! : computeTs(ts);
+}
+
+/** tsMillis without the memo check (a near-miss string comparison for every new timestamp). */
+function computeTs(ts: string): number {
   if (
     ts.length === 24 &&
     ts.charCodeAt(4) === 45 /* - */ && ts.charCodeAt(7) === 45 && ts.charCodeAt(10) === 84 /* T */ &&
@@ -90,7 +94,7 @@ export function tsMillis(ts: string): number {
       }
       const t = dayBase + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;
       lastTs = ts;
-      lastMs = t;
+      lastMs[0] = t;
       return t;
     }
   }
@@ -99,20 +103,6 @@ export function tsMillis(ts: string): number {
 
 /** `ISO_UTC.test(ts) && !isNaN(Date.parse(ts))`: the contract's `ts` check. */
 export const isValidTs = (ts: string): boolean => !Number.isNaN(tsMillis(ts));
-
-/** Fields every event has (`id`, `ts` as a string, optional actor fields); `account` and the `ts` pattern are checked by the callers. */
-function common(v: Obj): boolean {
-  return (
-    reqStr(v.id, 200) &&
-    typeof v.ts === 'string' &&
-    optStr(v.role, 64) &&
-    optStr(v.site, 200) &&
-    optStr(v.device, 200) &&
-    optStr(v.ip, 64) &&
-    optStr(v.city, 200) &&
-    optStr(v.session, 200)
-  );
-}
 
 function fieldsOk(v: unknown): boolean {
   if (v === undefined) return true;
@@ -134,7 +124,16 @@ function waybillsOk(v: unknown): boolean {
   return true;
 }
 
-function accessOk(v: Obj): boolean {
+/** The `ts` field: a string matching the pattern that Date.parse accepts. */
+const tsOk = (ts: unknown): boolean => typeof ts === 'string' && !Number.isNaN(computeTs(ts));
+
+// One function per event type, each reading every field of its schema itself (the fields every
+// event has are repeated in each). A property read in a function only ever sees that type's
+// object shapes (one to three in practice), which V8 serves from fast inline caches; one shared
+// helper reading `role`, `site`, ... of all seven types would see a dozen shapes and fall back to
+// the slower generic (megamorphic) lookup on every read.
+
+function access(v: Obj): boolean {
   const action = v.action;
   if (action !== 'view' && action !== 'reveal' && action !== 'search' && action !== 'export' && action !== 'print') return false;
   const purpose = v.purpose;
@@ -145,52 +144,74 @@ function accessOk(v: Obj): boolean {
   ) return false;
   const result = v.result;
   if (result !== undefined && result !== 'allowed' && result !== 'denied') return false;
-  return optStr(v.waybill, 64) && optStr(v.ticket, 200) && waybillsOk(v.waybills) && fieldsOk(v.fields);
+  return (
+    reqStr(v.id, 200) && reqStr(v.account, 200) &&
+    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
+    optStr(v.waybill, 64) && optStr(v.ticket, 200) && waybillsOk(v.waybills) && fieldsOk(v.fields) &&
+    tsOk(v.ts)
+  );
 }
 
-function typeOk(v: Obj, type: string): boolean {
-  switch (type) {
-    case 'access':
-      return reqStr(v.account, 200) && accessOk(v);
-    case 'scan': {
-      const op = v.op;
-      return (
-        optStr1(v.account, 200) &&
-        reqStr(v.waybill, 64) &&
-        (op === 'pickup' || op === 'arrive' || op === 'depart' || op === 'out_for_delivery' || op === 'delivered')
-      );
-    }
-    case 'waybill':
-      return (
-        optStr1(v.account, 200) &&
-        reqStr(v.waybill, 64) &&
-        optStr(v.origin_site, 200) &&
-        optStr(v.dest_site, 200) &&
-        optStr(v.dest_city, 200)
-      );
-    case 'assign': {
-      const task = v.task;
-      return reqStr(v.account, 200) && reqStr(v.waybill, 64) && (task === 'pickup' || task === 'delivery');
-    }
-    case 'login': {
-      const result = v.result;
-      const mfa = v.mfa;
-      return (
-        reqStr(v.account, 200) &&
-        (result === 'success' || result === 'failure') &&
-        (mfa === undefined || typeof mfa === 'boolean') &&
-        optStr(v.app_hash, 200)
-      );
-    }
-    case 'logout':
-      return reqStr(v.account, 200);
-    case 'ticket': {
-      const status = v.status;
-      return reqStr(v.account, 200) && reqStr(v.ticket, 200) && optStr(v.waybill, 64) && (status === 'open' || status === 'closed');
-    }
-    default:
-      return false;
-  }
+function scan(v: Obj): boolean {
+  const op = v.op;
+  if (op !== 'pickup' && op !== 'arrive' && op !== 'depart' && op !== 'out_for_delivery' && op !== 'delivered') return false;
+  return (
+    reqStr(v.id, 200) && optStr1(v.account, 200) &&
+    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
+    reqStr(v.waybill, 64) &&
+    tsOk(v.ts)
+  );
+}
+
+function waybill(v: Obj): boolean {
+  return (
+    reqStr(v.id, 200) && optStr1(v.account, 200) &&
+    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
+    reqStr(v.waybill, 64) && optStr(v.origin_site, 200) && optStr(v.dest_site, 200) && optStr(v.dest_city, 200) &&
+    tsOk(v.ts)
+  );
+}
+
+function assign(v: Obj): boolean {
+  const task = v.task;
+  if (task !== 'pickup' && task !== 'delivery') return false;
+  return (
+    reqStr(v.id, 200) && reqStr(v.account, 200) &&
+    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
+    reqStr(v.waybill, 64) &&
+    tsOk(v.ts)
+  );
+}
+
+function login(v: Obj): boolean {
+  const result = v.result;
+  if (result !== 'success' && result !== 'failure') return false;
+  const mfa = v.mfa;
+  return (
+    reqStr(v.id, 200) && reqStr(v.account, 200) &&
+    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
+    (mfa === undefined || typeof mfa === 'boolean') && optStr(v.app_hash, 200) &&
+    tsOk(v.ts)
+  );
+}
+
+function logout(v: Obj): boolean {
+  return (
+    reqStr(v.id, 200) && reqStr(v.account, 200) &&
+    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
+    tsOk(v.ts)
+  );
+}
+
+function ticket(v: Obj): boolean {
+  const status = v.status;
+  if (status !== 'open' && status !== 'closed') return false;
+  return (
+    reqStr(v.id, 200) && reqStr(v.account, 200) &&
+    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
+    reqStr(v.ticket, 200) && optStr(v.waybill, 64) &&
+    tsOk(v.ts)
+  );
 }
 
 /**
@@ -200,7 +221,22 @@ function typeOk(v: Obj, type: string): boolean {
 export function isValidEvent(value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const v = value as Obj;
-  const type = v.type;
-  if (typeof type !== 'string') return false;
-  return typeOk(v, type) && common(v) && isValidTs(v.ts as string);
+  switch (v.type) {
+    case 'access':
+      return access(v);
+    case 'scan':
+      return scan(v);
+    case 'waybill':
+      return waybill(v);
+    case 'assign':
+      return assign(v);
+    case 'login':
+      return login(v);
+    case 'logout':
+      return logout(v);
+    case 'ticket':
+      return ticket(v);
+    default:
+      return false;
+  }
 }
