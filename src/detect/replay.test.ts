@@ -79,6 +79,29 @@ describe('replay', () => {
     expect(got).toEqual([['{"a":"上海"}', 1], ['{"b":1}', 2], ['{"c":"北京"}', 3]]);
   });
 
+  it('gives the same lines however the bytes are cut into chunks', async () => {
+    const text = '{"a":"上海"}\r\n\n{"b":1}\r\n\r\n{"c":"北京 😀"}\n\r\nlast\r';
+    const want = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+    const buf = Buffer.from(text);
+    const got = async (cuts: number[]): Promise<string[]> => {
+      const chunks: Buffer[] = [];
+      let at = 0;
+      for (const c of [...cuts, buf.length]) {
+        chunks.push(buf.subarray(at, c));
+        at = c;
+      }
+      const out: string[] = [];
+      await forEachLine(Readable.from(chunks), (l, n) => out.push(`${n}:${l}`));
+      return out;
+    };
+    const expected = want.map((l, i) => `${i + 1}:${l}`);
+    for (let i = 0; i <= buf.length; i++) {
+      expect(await got([i]), `cut at ${i}`).toEqual(expected);
+      for (let j = i; j <= buf.length; j += 3) expect(await got([i, j]), `cuts at ${i}, ${j}`).toEqual(expected);
+    }
+    expect(await got(Array.from({ length: buf.length }, (_, k) => k + 1))).toEqual(expected); // one byte per chunk
+  });
+
   it('reads gzip input by extension and by magic bytes, with the same alerts as plain text', async () => {
     const plain = join(dir, 'a.ndjson');
     const gz = join(dir, 'a.ndjson.gz');

@@ -13,17 +13,27 @@ import type { DetectionEngine, EngineStats } from './engine.js';
 /** Calls onLine(text, lineNumber) for every line of the byte stream (\n or \r\n ends). */
 export async function forEachLine(source: AsyncIterable<Buffer | string>, onLine: (line: string, lineNo: number) => void): Promise<number> {
   // Lines are cut from raw bytes at '\n' (always a character boundary in UTF-8) and decoded one
-  // by one: measurably cheaper than readline or decoding whole chunks to strings first.
+  // by one: measurably cheaper than readline or decoding whole chunks to strings first. Only the
+  // line that spans two chunks is copied (not the whole next chunk).
   let lineNo = 0;
   let rest: Buffer | undefined;
   for await (const raw of source) {
-    let chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
-    if (rest) {
-      chunk = Buffer.concat([rest, chunk]);
-      rest = undefined;
-    }
+    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
     let start = 0;
-    let nl = chunk.indexOf(10, start);
+    let nl = chunk.indexOf(10, 0);
+    if (rest !== undefined) {
+      if (nl < 0) {
+        rest = Buffer.concat([rest, chunk]);
+        continue;
+      }
+      const line = Buffer.concat([rest, chunk.subarray(0, nl)]);
+      rest = undefined;
+      const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
+      lineNo++;
+      onLine(line.toString('utf8', 0, end), lineNo);
+      start = nl + 1;
+      nl = chunk.indexOf(10, start);
+    }
     while (nl >= 0) {
       const end = nl > start && chunk[nl - 1] === 13 ? nl - 1 : nl;
       lineNo++;
