@@ -26,6 +26,7 @@ import type { Policy } from './policy.js';
 import type { QuotaLedger } from './quota.js';
 import { workSnapshot, type WorkContext } from './work-context.js';
 import { evaluateReveal } from './evaluate.js';
+import { profileOf } from './roles.js';
 
 export interface RevealBody {
   fields: string[];
@@ -49,7 +50,6 @@ export interface AccessDeps {
 
 type AccountPrincipal = Extract<Principal, { kind: 'account' }>;
 
-const VIEW_ROLES = new Set(['courier', 'outlet_staff', 'sorting', 'customer_service', 'manager', 'security_analyst', 'it_admin']);
 
 export function createAccessService(deps: AccessDeps) {
   const { policy, vault, pii, work, quotas, audit, clock, metrics } = deps;
@@ -82,7 +82,7 @@ export function createAccessService(deps: AccessDeps) {
   async function view(principal: Principal, waybill: string, profile: 'screen' | 'label', ctx: RequestContext): Promise<MaskedWaybill> {
     const p = staff(principal, 'view waybills', 'view');
     const entry: AuditEntryInput = { kind: profile === 'label' ? 'access.print' : 'access.view', ts: new Date(clock.now()), decision: 'allowed', waybill, ...who(p, ctx) };
-    if (!VIEW_ROLES.has(p.account.role)) {
+    if (!profileOf(p.account.role).views) {
       return refuse(entry, new AppError('role_not_permitted', `the ${p.account.role} role does not read waybills`));
     }
     const record = await vault.masked(waybill, profile);
@@ -98,16 +98,17 @@ export function createAccessService(deps: AccessDeps) {
     const now = clock.now();
     const entry: AuditEntryInput = { kind: 'access.search', ts: new Date(now), decision: 'allowed', ...who(p, ctx) };
     const role = p.account.role;
-    if (!['customer_service', 'security_analyst', 'courier', 'outlet_staff', 'manager'].includes(role)) {
+    const reach = profileOf(role).search;
+    if (!reach) {
       return refuse(entry, new AppError('role_not_permitted', `the ${role} role may not search customers`));
     }
     const limit = policy.search_limit;
     const scope: SearchScope =
-      role === 'customer_service' || role === 'security_analyst'
+      reach === 'all'
         ? { kind: 'all' }
-        : role === 'courier'
+        : reach === 'assigned'
           ? { kind: 'assigned', account: p.account.id }
-          : role === 'outlet_staff'
+          : reach === 'site'
             ? { kind: 'site', site: p.account.site ?? '' }
             : { kind: 'city', city: p.account.siteCity ?? '' };
     const found = await vault.waybillsByPhone(normalised, scope, limit + 1);

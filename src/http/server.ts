@@ -12,6 +12,7 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { suspendedMessage, type Principal, type RequestContext, type IdentityService } from '../identity/identity.js';
 import type { Role } from '../contracts/events.js';
+import { ANALYST_ROLES, STAFF_ROLES } from '../access/roles.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -157,4 +158,7 @@ export function authorize(identity: IdentityService, allowed: readonly Allowed[]
   };
 }
 
-export const ALL_STAFF: readonly Allowed[] = ['courier', 'outlet_staff', 'sorting', 'customer_service', 'manager', 'it_admin', 'security_analyst'];
+/** Every role that logs in (src/access/roles.ts). */
+export const ALL_STAFF: readonly Allowed[] = STAFF_ROLES;
+/** Analysts, and the bootstrap admin token. */
+export const ANALYSTS_OR_ADMIN: readonly Allowed[] = ['admin', ...ANALYST_ROLES];

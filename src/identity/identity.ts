@@ -17,6 +17,7 @@ import type { Clock } from '../ops/clock.js';
 import { constantTimeEqual, decryptField, encryptField, hashPassword, verifyPassword } from '../vault/crypto.js';
 import { Secret, TOTP } from 'otpauth';
 import type { LoginThrottle } from './login-throttle.js';
+import { profileOf } from '../access/roles.js';
 
 export interface AccountInfo {
   id: string;
@@ -106,7 +107,7 @@ export function createIdentityService(deps: IdentityDeps) {
     if (site) {
       const exists = await db.selectFrom('sites').select('code').where('code', '=', site).executeTakeFirst();
       if (!exists) throw new AppError('validation_failed', `site ${site} does not exist`, { fields: [{ field: 'site', code: 'unknown_site', message: 'no such site' }] });
-    } else if (input.role !== 'service' && input.role !== 'security_analyst' && input.role !== 'it_admin') {
+    } else if (profileOf(input.role).needsSite) {
       throw new AppError('validation_failed', `a ${input.role} account needs a site`, { fields: [{ field: 'site', code: 'required', message: 'required for this role' }] });
     }
     const password_hash = input.password ? await hashPassword(input.password) : null;

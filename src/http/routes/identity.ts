@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { ROLES } from '../../contracts/events.js';
 import type { IdentityService, Principal } from '../../identity/identity.js';
-import { authorize, requestContext, type App } from '../server.js';
+import { ALL_STAFF, ANALYSTS_OR_ADMIN, authorize, requestContext, type App } from '../server.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:@-]*$' });
 const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) });
@@ -49,7 +49,7 @@ export function identityRoutes(app: App, { identity }: { identity: IdentityServi
     const reason = (body as { reason?: unknown } | undefined)?.reason;
     return typeof reason === 'string' ? reason.slice(0, 500) : null;
   };
-  const analystOrAdmin = authorize(identity, ['admin', 'security_analyst']);
+  const analystOrAdmin = authorize(identity, ANALYSTS_OR_ADMIN);
   const actorOf = (p: Principal) => (p.kind === 'admin' ? 'admin' : p.account.id);
   app.post('/api/v1/accounts/:id/suspend', { onRequest: analystOrAdmin, schema: { ...statusSchema, summary: 'Suspend an account at once (admin, security_analyst)' } }, async (req) =>
     identity.setStatus(req.params.id, 'suspended', reasonOf(req.body), actorOf(req.principal!), requestContext(req)));
@@ -76,7 +76,7 @@ export function identityRoutes(app: App, { identity }: { identity: IdentityServi
   });
 
   app.delete('/api/v1/sessions/current', {
-    onRequest: authorize(identity, ['courier', 'outlet_staff', 'sorting', 'customer_service', 'manager', 'it_admin', 'security_analyst', 'service']),
+    onRequest: authorize(identity, [...ALL_STAFF, 'service']),
     schema: { tags: ['identity'], summary: 'Log out (ends this session)' },
   }, async (req, reply) => {
     await identity.logout(req.principal!, requestContext(req));

@@ -5,7 +5,7 @@ import type { AuditWriter } from '../../audit/writer.js';
 import { verifyResultJson, type VerifyResult } from '../../audit/verify.js';
 import type { Metrics } from '../../ops/metrics.js';
 import type { RotationReport } from '../../vault/keyring.js';
-import { authorize, type App } from '../server.js';
+import { ANALYSTS_OR_ADMIN, authorize, type App } from '../server.js';
 
 export interface OpsRouteDeps {
   identity: IdentityService;
@@ -40,7 +40,7 @@ export function opsRoutes(app: App, deps: OpsRouteDeps): void {
   });
 
   app.get('/api/v1/audit/verify', {
-    onRequest: authorize(deps.identity, ['admin', 'security_analyst']),
+    onRequest: authorize(deps.identity, ANALYSTS_OR_ADMIN),
     schema: { tags: ['audit'], summary: 'Verify the hash chain and signed checkpoints; names the first bad seq' },
   }, async (_req, reply) => {
     const result = await deps.verifyAudit();

@@ -2,7 +2,7 @@ import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { SEVERITIES } from '../../contracts/events.js';
 import type { IdentityService, Principal } from '../../identity/identity.js';
 import type { Watch } from '../../watch/watch.js';
-import { authorize, requestContext, type App } from '../server.js';
+import { ANALYSTS_OR_ADMIN, authorize, requestContext, type App } from '../server.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 200 });
 const lit = <T extends string>(v: readonly T[]) => Type.Union(v.map((x) => Type.Literal(x))) as unknown as TUnion<TLiteral<T>[]>;
@@ -10,7 +10,7 @@ const actorOf = (p: Principal) => (p.kind === 'admin' ? 'admin' : p.account.id);
 const IsoTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$' });
 
 export function watchRoutes(app: App, { identity, watch }: { identity: IdentityService; watch: Watch }): void {
-  const analysts = authorize(identity, ['admin', 'security_analyst']);
+  const analysts = authorize(identity, ANALYSTS_OR_ADMIN);
 
   app.get('/api/v1/alerts', {
     onRequest: analysts,

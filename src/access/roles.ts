@@ -1,0 +1,51 @@
+/**
+ * What each role is, in one place: who signs in, who needs a site, who reads masked waybills,
+ * how far a phone search reaches, who is privileged (may reveal without an assignment, ticket or
+ * search, so creating one takes two people), and who works the security side.
+ *
+ * Invariant: no other module lists roles to decide something about them; they ask here. What a
+ * role may *reveal* is the access policy (policy.ts, data a company may override); what a role
+ * *is* lives here and is not configurable.
+ */
+import { ROLES, type Role } from '../contracts/events.js';
+
+export type SearchReach = 'all' | 'assigned' | 'site' | 'city';
+
+export interface RoleProfile {
+  /** A person who logs in (not an upstream system). */
+  readonly staff: boolean;
+  /** Must belong to a site (its scope is that site or its city). */
+  readonly needsSite: boolean;
+  /** May read masked waybills. */
+  readonly views: boolean;
+  /** How far a phone search reaches; null: may not search customers. */
+  readonly search: SearchReach | null;
+  /** Reveals without an assignment, ticket or search behind it (city scope, cases): dual control. */
+  readonly privileged: boolean;
+  /** Works alerts, responses, exceptions, cases and the audit trail. */
+  readonly analyst: boolean;
+}
+
+export const ROLE_PROFILES: Readonly<Record<Role, RoleProfile>> = {
+  courier: { staff: true, needsSite: true, views: true, search: 'assigned', privileged: false, analyst: false },
+  outlet_staff: { staff: true, needsSite: true, views: true, search: 'site', privileged: false, analyst: false },
+  sorting: { staff: true, needsSite: true, views: true, search: null, privileged: false, analyst: false },
+  customer_service: { staff: true, needsSite: true, views: true, search: 'all', privileged: false, analyst: false },
+  manager: { staff: true, needsSite: true, views: true, search: 'city', privileged: true, analyst: false },
+  it_admin: { staff: true, needsSite: false, views: true, search: null, privileged: false, analyst: false },
+  security_analyst: { staff: true, needsSite: false, views: true, search: 'all', privileged: true, analyst: true },
+  service: { staff: false, needsSite: false, views: false, search: null, privileged: false, analyst: false },
+};
+
+export const profileOf = (role: Role): RoleProfile => ROLE_PROFILES[role];
+
+const rolesWhere = (test: (p: RoleProfile) => boolean): readonly Role[] => ROLES.filter((r) => test(ROLE_PROFILES[r]));
+
+/** Everyone who logs in. */
+export const STAFF_ROLES = rolesWhere((p) => p.staff);
+/** Roles that read masked waybills. */
+export const VIEW_ROLES = rolesWhere((p) => p.views);
+/** Roles that work the security side. */
+export const ANALYST_ROLES = rolesWhere((p) => p.analyst);
+/** Roles whose creation or promotion needs a second analyst's approval. */
+export const PRIVILEGED_ROLES = rolesWhere((p) => p.privileged);
