@@ -28,7 +28,7 @@ describe('maskName', () => {
     ['John Smith', 'J*** S****'], // brief: first letter of each word
     ['  John   Smith ', 'J*** S****'],
     ['Mary-Jane O\'Neil', 'M***-J*** O\'N***'],
-    ['J. R. R. Tolkien', 'J. R. R. T******'],
+    ['J. R. R. Tolkien', 'J. R. *. T******'], // 10 letters: 3 visible, the name's first and its longer words first
     ['阿卜杜拉·买买提', '阿***·买**'],
     ['José Álvarez', 'J*** Á******'],
   ])('%s → %s', (name, masked) => {
@@ -43,6 +43,34 @@ describe('maskName', () => {
 
   it('counts characters, not UTF-16 units', () => {
     expect(maskName('𠀋小明')).toBe('𠀋**');
+  });
+
+  it.each([
+    ['王·小·明', '王·*·*'],
+    ['J o h n', 'J * * *'],
+    ['J-o-h-n S-m-i-t-h', 'J-*-*-* S-*-*-*-*'],
+    ['J\u200bo\u200bh\u200bn', 'J\u200b*\u200b*\u200b*'],
+    ['Li Na', 'L* **'],
+  ])('counts letters, not words: %s → %s', (name, masked) => {
+    expect(maskName(name)).toBe(masked);
+  });
+
+  it('shows at most a third of the letters (at least one) whatever the separators', () => {
+    const seps = [' ', '·', '-', '.', "'", '\u200b', '・', '•', '_', '/', ',', '\t'];
+    const bases = ['王小明', '欧阳娜娜', 'JohnSmith', 'Muhammad', 'Ng', '阿卜杜拉买买提', 'José'];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let round = 0; round < 500; round++) {
+      const base = Array.from(bases[round % bases.length]!);
+      let name = '';
+      for (const ch of base) name += (name && next() < 0.7 ? seps[Math.floor(next() * seps.length)]! : '') + ch;
+      const masked = maskName(name);
+      const visible = Array.from(masked).filter((c) => /[\p{L}\p{M}\p{N}]/u.test(c)).length;
+      const letters = base.length;
+      const han = /^\p{Script=Han}+$/u.test(name.replace(/\s+/g, ''));
+      expect(visible, `${name} → ${masked}`).toBeLessThanOrEqual(han ? 2 : Math.max(1, Math.floor(letters / 3)));
+      expect(masked).not.toBe(name);
+    }
   });
 
   it('never returns a full name of two or more characters', () => {

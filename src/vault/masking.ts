@@ -50,8 +50,13 @@ const WORD_CHAR_RE = /[\p{L}\p{M}\p{N}]/u;
 
 /**
  * 王小明 → 王**, 欧阳娜娜 → 欧阳**, 王 → 王 (a lone surname is kept: there is nothing else to
- * show), John Smith → J*** S****, 阿卜杜拉·买买提 → 阿***·买** (first character of every word;
+ * show), John Smith → J*** S****, 阿卜杜拉·买买提 → 阿***·买** (first character of a word;
  * separators such as spaces, `·`, `-`, `'`, `.` are kept). Both profiles mask names alike.
+ *
+ * Masking counts letters, not words: at most a third of a name's letters stay visible (at least
+ * one), so a name spelt out with separators (`王·小·明`, `J o h n`) cannot come back whole. The
+ * name's first letter is kept first, then first letters of space-separated words, longer words
+ * before initials, then of longer words joined by `-` or `·`, while the budget lasts.
  */
 export function maskName(name: string, _profile: MaskProfile = 'screen'): string {
   const s = String(name).normalize('NFC').trim();
@@ -61,16 +66,24 @@ export function maskName(name: string, _profile: MaskProfile = 'screen'): string
     const surnameLen = chars.length >= 3 && COMPOUND_SURNAMES.has(chars[0]! + chars[1]!) ? 2 : 1;
     return chars.slice(0, surnameLen).join('') + '*'.repeat(chars.length - surnameLen);
   }
+  const chars = Array.from(s);
+  // Word starts, ranked: a whitespace-separated token's first letter before a later word's, a word
+  // of two or more letters before a lone letter; a lone letter glued on by `·`, `-`, `.` never shows.
+  const words: Array<{ at: number; length: number; token: boolean }> = [];
+  let letters = 0;
+  for (let i = 0; i < chars.length; i++) {
+    if (!WORD_CHAR_RE.test(chars[i]!)) continue;
+    if (i === 0 || !WORD_CHAR_RE.test(chars[i - 1]!)) words.push({ at: i, length: 0, token: letters === 0 || /\s/.test(chars[i - 1]!) });
+    letters++;
+    words[words.length - 1]!.length++;
+  }
+  const score = (w: { length: number; token: boolean }) => (w.token ? 2 : 0) + (w.length >= 2 ? 1 : 0);
+  const ranked = [...words.slice(0, 1), ...words.slice(1).filter((w) => score(w) > 0).sort((a, b) => score(b) - score(a))];
+  const visible = new Set(ranked.slice(0, Math.max(1, Math.floor(letters / 3))).map((w) => w.at));
   let out = '';
-  let inWord = false;
-  for (const ch of s) {
-    if (WORD_CHAR_RE.test(ch)) {
-      out += inWord ? '*' : ch;
-      inWord = true;
-    } else {
-      out += /\s/.test(ch) ? ' ' : ch;
-      inWord = false;
-    }
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i]!;
+    out += WORD_CHAR_RE.test(ch) ? (visible.has(i) ? ch : '*') : /\s/.test(ch) ? ' ' : ch;
   }
   return out.replace(/ +/g, ' ');
 }
