@@ -73,6 +73,17 @@ export async function createServer(deps: ServerDeps): Promise<App> {
     if (closing) setImmediate(() => app.server.closeIdleConnections());
   });
 
+  // PostgreSQL text cannot hold NUL, and no field Warden takes has a use for one: refuse it up front
+  // (naming where) instead of failing deep in a query.
+  app.addHook('preValidation', async (req) => {
+    // A raw text body (NDJSON ingest) is checked line by line by its route instead.
+    const body = typeof req.body === 'string' ? undefined : req.body;
+    for (const [where, value] of [['body', body], ['querystring', req.query], ['params', req.params]] as const) {
+      const at = nulAt(value, '', 0);
+      if (at !== null) throw new AppError('validation_failed', `${where}${at ? ` field "${at.slice(0, 60).replaceAll('\u0000', '\\0')}"` : ''} contains a NUL character`);
+    }
+  });
+
   app.setNotFoundHandler((req, reply) => {
     sendError(reply, 'not_found', `no route ${req.method} ${req.routeOptions.url ?? 'for this path'}`);
   });
@@ -98,11 +109,40 @@ export async function createServer(deps: ServerDeps): Promise<App> {
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return sendError(reply, 'bad_request', err.message.slice(0, 200));
     }
+    if (isStoreUnreachable(err)) {
+      req.log.error({ err: { type: err.name, code: err.code } }, 'data store unreachable: request refused');
+      reply.header('retry-after', '5');
+      return sendError(reply, 'unavailable', 'the data store is unreachable; nothing was read or changed; try again shortly');
+    }
     req.log.error({ err: { type: err.name, code: err.code } }, 'unhandled error');
     return sendError(reply, 'internal', `internal error (request ${req.id})`);
   });
 
   return app as App;
+}
+
+/**
+ * The store cannot be reached (connection refused, reset or ended, pool timeout, server shutting
+ * down): a 503 the client may retry, not a 500. SQLSTATE class 08 is connection exceptions, 57P0x
+ * administrator shutdown / crash / cannot connect now.
+ */
+export function isStoreUnreachable(err: { code?: string; message?: string }): boolean {
+  const code = err.code ?? '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03'].includes(code) || code.startsWith('08')) return true;
+  return /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended)/i.test(err.message ?? '');
+}
+
+/** Path of the first string (or key) holding U+0000, '' for the value itself; null when none. */
+function nulAt(value: unknown, path: string, depth: number): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (!value || typeof value !== 'object' || depth > 32) return null;
+  for (const [k, v] of Object.entries(value)) {
+    const here = path ? `${path}.${k}` : k;
+    if (k.includes('\u0000')) return here;
+    const found = nulAt(v, here, depth + 1);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 interface AjvError {

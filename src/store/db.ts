@@ -73,9 +73,13 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
 }
 
 function openPostgres(url: string, poolSize: number): Store {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
-  // An idle client losing its server must not crash the process; queries report it instead.
+  // A connection is never waited for forever: with the server gone, callers fail (503) in seconds.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes, connectionTimeoutMillis: 5000 });
+  // A client losing its server must not crash the process — idle in the pool, or checked out
+  // between two statements of a transaction (pg emits 'error' on the client then): the query or
+  // the transaction reports it instead, and the pool replaces the client.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -3,11 +3,11 @@ import { SEVERITIES } from '../../contracts/events.js';
 import type { IdentityService, Principal } from '../../identity/identity.js';
 import type { Watch } from '../../watch/watch.js';
 import { ANALYSTS_OR_ADMIN, authorize, requestContext, type App } from '../server.js';
+import { IsoTime } from '../types.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 200 });
 const lit = <T extends string>(v: readonly T[]) => Type.Union(v.map((x) => Type.Literal(x))) as unknown as TUnion<TLiteral<T>[]>;
 const actorOf = (p: Principal) => (p.kind === 'admin' ? 'admin' : p.account.id);
-const IsoTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$' });
 
 export function watchRoutes(app: App, { identity, watch }: { identity: IdentityService; watch: Watch }): void {
   const analysts = authorize(identity, ANALYSTS_OR_ADMIN);
