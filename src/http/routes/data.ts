@@ -5,6 +5,9 @@ import type { IdentityService } from '../../identity/identity.js';
 import type { AccessService } from '../../access/access.js';
 import type { VaultWriter } from '../../vault/vault.js';
 import type { Ingest } from '../../events/ingest.js';
+import { producerFor } from '../../events/producer.js';
+import type { ServiceTokens } from '../../identity/service-tokens.js';
+import type { FastifyRequest } from 'fastify';
 import { ALL_STAFF, authorize, requestContext, type App } from '../server.js';
 
 const Waybill = Type.String({ minLength: 1, maxLength: 64 });
@@ -18,6 +21,7 @@ export interface DataRouteDeps {
   access: AccessService;
   vault: VaultWriter;
   ingest: Ingest;
+  tokens: Pick<ServiceTokens, 'registration'>;
   clock: { now(): number };
 }
 
@@ -26,6 +30,8 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
   const upstream = authorize(identity, ['service', 'admin']);
   const staff = authorize(identity, ALL_STAFF);
   const eventBase = () => ({ id: `api-${randomUUID()}`, ts: new Date(deps.clock.now()).toISOString() });
+  // Upstream writes are events of their producer: the same registration governs them as POST /api/v1/events.
+  const producer = (req: FastifyRequest) => producerFor(req.principal!, deps.tokens);
 
   app.post('/api/v1/waybills', {
     onRequest: upstream,
@@ -41,8 +47,11 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
       }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
+    const from = await producer(req);
+    const event = { ...eventBase(), type: 'waybill', waybill: req.body.waybill, origin_site: req.body.origin_site, dest_site: req.body.dest_site } as ActivityEvent;
+    await ingest.admit(from, event);
     const stored = await vault.ingest(req.body);
-    await ingest.accept([{ ...eventBase(), type: 'waybill', waybill: stored.waybill, origin_site: req.body.origin_site, dest_site: req.body.dest_site } as ActivityEvent]);
+    await ingest.submit(from, { ...event, waybill: stored.waybill } as ActivityEvent, requestContext(req));
     return reply.code(201).send(stored);
   });
 
@@ -54,7 +63,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
       body: Type.Object({ waybill: Waybill, account: Id, task: Type.Union([Type.Literal('pickup'), Type.Literal('delivery')]) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
-    await ingest.accept([{ ...eventBase(), type: 'assign', ...req.body } as ActivityEvent]);
+    await ingest.submit(await producer(req), { ...eventBase(), type: 'assign', ...req.body } as ActivityEvent, requestContext(req));
     return reply.code(201).send(req.body);
   });
 
@@ -66,7 +75,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
       body: Type.Object({ ticket: Id, waybill: Waybill, account: Id, status: Type.Union([Type.Literal('open'), Type.Literal('closed')]) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
-    await ingest.accept([{ ...eventBase(), type: 'ticket', ...req.body } as ActivityEvent]);
+    await ingest.submit(await producer(req), { ...eventBase(), type: 'ticket', ...req.body } as ActivityEvent, requestContext(req));
     return reply.code(201).send(req.body);
   });
 
@@ -78,7 +87,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
       body: Type.Object({ waybill: Waybill, op: Type.Union(SCAN_OPS.map((o) => Type.Literal(o))), site: Type.Optional(Id), device: Type.Optional(Id) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
-    await ingest.accept([{ ...eventBase(), type: 'scan', ...req.body } as ActivityEvent]);
+    await ingest.submit(await producer(req), { ...eventBase(), type: 'scan', ...req.body } as ActivityEvent, requestContext(req));
     return reply.code(201).send(req.body);
   });
 
