@@ -81,22 +81,32 @@ const LOOKUP_CHUNK = 1000;
 
 /** The first `cap` rejections by line number, and how many there were; nothing more is held. */
 function rejectionLog(cap: number) {
-  let list: Rejection[] = [];
+  const list: Rejection[] = [];
+  let sorted = true;
   let count = 0;
+  const byLine = (a: Rejection, b: Rejection) => a.line - b.line;
   return {
     add(line: number, r: Refusal) {
       count++;
-      if (list.length < cap) list.push({ line, code: r.code, reason: r.reason });
-      else if (line < list[list.length - 1]!.line) {
-        list.push({ line, code: r.code, reason: r.reason });
-        list.sort((a, b) => a.line - b.line);
-        list = list.slice(0, cap);
+      const last = list[list.length - 1];
+      // Lines mostly arrive in order: once full, a later line is dropped at once.
+      if (sorted && list.length === cap && last && line > last.line) return;
+      if (last && line < last.line) sorted = false;
+      list.push({ line, code: r.code, reason: r.reason });
+      if (list.length > cap) {
+        if (!sorted) list.sort(byLine);
+        sorted = true;
+        list.pop();
       }
     },
     get count() {
       return count;
     },
-    list: () => list,
+    list() {
+      if (!sorted) list.sort(byLine);
+      sorted = true;
+      return list;
+    },
   };
 }
 

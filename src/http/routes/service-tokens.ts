@@ -29,7 +29,7 @@ const TokenInfo = Type.Object({ id: Type.String(), account: Type.String(), creat
 export function serviceTokenRoutes(app: App, deps: { identity: IdentityService; tokens: ServiceTokens }): void {
   const admin = authorize(deps.identity, ['admin']);
 
-  // The body is optional (no body: the upstream default), so it is checked by hand against the schema's type.
+  // The body is optional: no body (or null) registers the upstream default.
   app.post('/api/v1/accounts/:id/tokens', {
     onRequest: admin,
     schema: {
