@@ -10,9 +10,10 @@
  * - Who may send what is ./producer.ts; here the store decides the rest: login/logout/access
  *   about a Warden account is refused, the site of an assignee is its Warden site.
  * - Accepted events are stored with their producer, their work context applied, and every
- *   assignment and ticket audited (`work.assigned`, `work.ticket`), all in one transaction per
- *   request; only then does the answer say "accepted" and are they published. The contract
- *   assign/ticket events are the bus events for that work, so the audit kinds are not published.
+ *   assignment and ticket audited (`work.assigned`, `work.ticket`) in the same transaction (one
+ *   audit append per slice of COMMIT_CHUNK events, not per event); only then does the answer say
+ *   "accepted" and are they published. The contract assign/ticket events are the bus events for
+ *   that work, so the audit kinds are not published.
  * - Idempotent by id: an event whose id is already stored is counted as a duplicate and neither
  *   applied, audited nor published again.
  * - Backfill (history import) keeps each event's own time, marks it `backfill`, grants no work
@@ -77,6 +78,8 @@ interface Candidate {
 }
 
 const INSERT_CHUNK = 500;
+/** Live events per transaction (and audit append); see commit(). */
+export const COMMIT_CHUNK = 1000;
 const LOOKUP_CHUNK = 1000;
 
 /** The first `cap` rejections by line number, and how many there were; nothing more is held. */
@@ -191,7 +194,22 @@ export function createIngest(deps: IngestDeps) {
     await commit(producer, [event], 'live', ctx, { rejected: 0 });
   }
 
+  /**
+   * Live events commit in slices of COMMIT_CHUNK, each one audit append (its work entries, and the
+   * store and work effect, in one transaction): the audit trail is one queue, and a reveal waits
+   * for its entry behind whatever holds it, so a 10k-line body must not hold it for its whole
+   * length. A failure part-way answers with the error; what was committed stays (and is published),
+   * and sending the request again is safe: committed ids come back as duplicates.
+   * A backfill (no work effect, inserts only) is one append with its one audit entry.
+   */
   async function commit(producer: Producer, events: ActivityEvent[], mode: IngestMode, ctx: RequestContext, counts: { rejected: number }) {
+    if (mode === 'backfill') return commitSlice(producer, events, mode, ctx, counts);
+    let duplicates = 0;
+    for (let i = 0; i < events.length; i += COMMIT_CHUNK) duplicates += (await commitSlice(producer, events.slice(i, i + COMMIT_CHUNK), mode, ctx, counts)).duplicates;
+    return { duplicates };
+  }
+
+  async function commitSlice(producer: Producer, events: ActivityEvent[], mode: IngestMode, ctx: RequestContext, counts: { rejected: number }) {
     const { fresh, duplicates } = await withoutStored(events);
     for (const e of fresh) stamp(e, producer, mode);
     const at = new Date(clock.now());
