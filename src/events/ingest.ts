@@ -11,8 +11,8 @@
  *   about a Warden account is refused, the site of an assignee is its Warden site.
  * - Accepted events are stored with their producer, their work context applied, and every
  *   assignment and ticket audited (`work.assigned`, `work.ticket`) in the same transaction (one
- *   audit append per slice of COMMIT_CHUNK events, not per event); only then does the answer say
- *   "accepted" and are they published. The contract assign/ticket events are the bus events for
+ *   audit append per slice of WORK_SLICE work events, never one per event); only then does the
+ *   answer say "accepted" and are they published. The contract assign/ticket events are the bus events for
  *   that work, so the audit kinds are not published.
  * - Idempotent by id: an event whose id is already stored is counted as a duplicate and neither
  *   applied, audited nor published again.
@@ -78,8 +78,8 @@ interface Candidate {
 }
 
 const INSERT_CHUNK = 500;
-/** Live events per transaction (and audit append); see commit(). */
-export const COMMIT_CHUNK = 1000;
+/** Work events per transaction and audit append (see commit()): bounds how long a reveal can wait. */
+export const WORK_SLICE = 250;
 const LOOKUP_CHUNK = 1000;
 
 /** The first `cap` rejections by line number, and how many there were; nothing more is held. */
@@ -195,32 +195,47 @@ export function createIngest(deps: IngestDeps) {
   }
 
   /**
-   * Live events commit in slices of COMMIT_CHUNK, each one audit append (its work entries, and the
-   * store and work effect, in one transaction): the audit trail is one queue, and a reveal waits
-   * for its entry behind whatever holds it, so a 10k-line body must not hold it for its whole
-   * length. A failure part-way answers with the error; what was committed stays (and is published),
-   * and sending the request again is safe: committed ids come back as duplicates.
-   * A backfill (no work effect, inserts only) is one append with its one audit entry.
+   * Stores, applies, audits and publishes accepted events.
+   *
+   * The audit trail is one queue and a reveal waits for its entry behind whatever holds it, so a
+   * 10k-line body must not hold it for long: events that change no work (waybills, most scans,
+   * a legacy system's activity) are stored in a plain transaction; the work (assignments, tickets,
+   * delivered / picked-up scans) commits in order, WORK_SLICE events per audit append (its entries
+   * and the store-and-apply effect in one transaction). A failure part-way answers with the error;
+   * what was committed stays and is published, and sending the request again is safe: committed
+   * ids come back as duplicates. A backfill (inserts only, no work) is one append, one entry.
    */
   async function commit(producer: Producer, events: ActivityEvent[], mode: IngestMode, ctx: RequestContext, counts: { rejected: number }) {
-    if (mode === 'backfill') return commitSlice(producer, events, mode, ctx, counts);
-    let duplicates = 0;
-    for (let i = 0; i < events.length; i += COMMIT_CHUNK) duplicates += (await commitSlice(producer, events.slice(i, i + COMMIT_CHUNK), mode, ctx, counts)).duplicates;
-    return { duplicates };
-  }
-
-  async function commitSlice(producer: Producer, events: ActivityEvent[], mode: IngestMode, ctx: RequestContext, counts: { rejected: number }) {
     const { fresh, duplicates } = await withoutStored(events);
     for (const e of fresh) stamp(e, producer, mode);
     const at = new Date(clock.now());
-    const entries = mode === 'live' ? workEntries(fresh, producer, at, ctx) : [backfillEntry(producer, events, { accepted: events.length, duplicates, rejected: counts.rejected }, at, ctx)];
-    const effect = async (tx: Transaction<Database>) => {
-      await store(tx, fresh, producer, mode, at);
-      if (mode === 'live') for (const e of fresh) await applyWork(e, tx);
-    };
-    if (entries.length) await audit.append(entries, fresh.length ? effect : undefined);
-    else if (fresh.length) await db.transaction().execute(effect);
-    await bus.publish(fresh);
+    const committed = new Set<ActivityEvent>();
+    const done = (part: readonly ActivityEvent[]) => part.forEach((e) => committed.add(e));
+    try {
+      if (mode === 'backfill') {
+        const entry = backfillEntry(producer, events, { accepted: events.length, duplicates, rejected: counts.rejected }, at, ctx);
+        await audit.append([entry], fresh.length ? (tx) => store(tx, fresh, producer, mode, at) : undefined);
+        done(fresh);
+      } else {
+        const inert = fresh.filter((e) => !changesWork(e));
+        if (inert.length) await db.transaction().execute((tx) => store(tx, inert, producer, mode, at));
+        done(inert);
+        const work = fresh.filter(changesWork);
+        for (let i = 0; i < work.length; i += WORK_SLICE) {
+          const part = work.slice(i, i + WORK_SLICE);
+          const effect = async (tx: Transaction<Database>) => {
+            await store(tx, part, producer, mode, at);
+            for (const e of part) await applyWork(e, tx);
+          };
+          const entries = workEntries(part, producer, at, ctx);
+          if (entries.length) await audit.append(entries, effect);
+          else await db.transaction().execute(effect);
+          done(part);
+        }
+      }
+    } finally {
+      await bus.publish(committed.size === fresh.length ? fresh : fresh.filter((e) => committed.has(e)));
+    }
     return { duplicates };
   }
 
@@ -281,6 +296,11 @@ export function createIngest(deps: IngestDeps) {
   return { ingestStream, admit, submit };
 }
 export type Ingest = ReturnType<typeof createIngest>;
+
+/** Events whose storing changes the work context (who may see what, or until when). */
+function changesWork(e: ActivityEvent): boolean {
+  return e.type === 'assign' || (e.type === 'ticket' && !!e.waybill) || (e.type === 'scan' && (e.op === 'delivered' || e.op === 'pickup'));
+}
 
 /** Warden, not the sender, says who produced an event and whether it is history. */
 function stamp(e: ActivityEvent, producer: Producer, mode: IngestMode): void {

@@ -37,7 +37,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
     onRequest: upstream,
     schema: {
       tags: ['vault'],
-      summary: 'Store a waybill\'s sender and recipient data (service)',
+      summary: 'Store a waybill\'s sender and recipient data (service token registered for waybill events, for its origin site)',
       body: Type.Object({
         waybill: Waybill,
         origin_site: Id,
@@ -59,7 +59,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
     onRequest: upstream,
     schema: {
       tags: ['work'],
-      summary: 'Give a waybill to an account (service)',
+      summary: 'Give a waybill to an account (service token registered for assign events; audited as work.assigned)',
       body: Type.Object({ waybill: Waybill, account: Id, task: Type.Union([Type.Literal('pickup'), Type.Literal('delivery')]) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
@@ -71,7 +71,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
     onRequest: upstream,
     schema: {
       tags: ['work'],
-      summary: 'Open, reassign or close a customer-service ticket (service)',
+      summary: 'Open, reassign or close a customer-service ticket (service token registered for ticket events; audited as work.ticket)',
       body: Type.Object({ ticket: Id, waybill: Waybill, account: Id, status: Type.Union([Type.Literal('open'), Type.Literal('closed')]) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
@@ -83,7 +83,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
     onRequest: upstream,
     schema: {
       tags: ['work'],
-      summary: 'Record a parcel scan; delivered / pickup scans start the assignment grace period (service)',
+      summary: 'Record a parcel scan; delivered / pickup scans start the assignment grace period (service token registered for scan events)',
       body: Type.Object({ waybill: Waybill, op: Type.Union(SCAN_OPS.map((o) => Type.Literal(o))), site: Type.Optional(Id), device: Type.Optional(Id) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
