@@ -7,12 +7,11 @@
 //   [--backends pglite,postgres] [--pg postgres://postgres@127.0.0.1:5432/test]
 //   [--warden other/bin/warden.js]   (another build, e.g. the one before a change, for a before/after)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { writeFileSync } from 'node:fs';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);

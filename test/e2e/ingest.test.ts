@@ -317,21 +317,26 @@ describe.each(testBackends())('ingest producers on %s', (backend) => {
       expect(verify.body.ok, verify.text).toBe(true);
     });
 
-    it('work is applied only with its audit entry: when the trail cannot be written the assignment is refused and grants nothing', async () => {
+    it('work is applied only with its audit entry: when the trail cannot be written the assignment is refused and grants nothing; resending is safe', async () => {
       await sql.raw(`create or replace function warden_test_block_audit() returns trigger language plpgsql as $$ begin raise exception 'audit disk full'; end $$`).execute(w.warden.db);
       await sql.raw(`create trigger warden_test_block before insert on audit_log for each row execute function warden_test_block_audit()`).execute(w.warden.db);
       const line = { id: id('a'), ts: at(0), type: 'assign', account: 'c2', waybill: 'SF100000000003', task: 'delivery' };
+      const scan = { id: id('s'), ts: at(0), type: 'scan', waybill: 'SF100000000003', op: 'arrive', site: 'OUT-BJ-1' };
       try {
         const viaRoute = await w.api('POST', '/api/v1/assignments', { token: tok.plain!, body: { waybill: 'SF100000000003', account: 'c2', task: 'delivery' } });
         expect(viaRoute.status).toBe(503);
         expect(viaRoute.body.error.code).toBe('audit_unavailable');
-        expect((await post(tok.plain!, [line])).status).toBe(503);
+        expect((await post(tok.plain!, [scan, line])).status).toBe(503);
       } finally {
         await sql.raw(`drop trigger warden_test_block on audit_log`).execute(w.warden.db);
       }
-      expect(await w.warden.db.selectFrom('activity_events').select('id').where('id', '=', line.id).execute()).toEqual([]);
+      // The scan changes no work and was kept (and published); the assignment was not.
+      const stored = await w.warden.db.selectFrom('activity_events').select('id').where('id', 'in', [scan.id, line.id]).execute();
+      expect(stored.map((r) => r.id)).toEqual([scan.id]);
+      expect(published.some((e) => e.id === scan.id)).toBe(true);
       expect((await reveal('c2', 'SF100000000003')).body.error.code).toBe('no_work_context');
-      expect((await post(tok.plain!, [line])).body).toMatchObject({ accepted: 1, duplicates: 0 });
+      // Sending the same request again is safe: what was kept comes back as a duplicate.
+      expect((await post(tok.plain!, [scan, line])).body).toMatchObject({ accepted: 2, duplicates: 1 });
       expect((await reveal('c2', 'SF100000000003')).status).toBe(200);
     });
   });
