@@ -191,7 +191,8 @@ export function createIngest(deps: IngestDeps) {
   /** admit() then commit(): the route's event is stored, applied, audited and published, or refused. */
   async function submit(producer: Producer, event: ActivityEvent, ctx: RequestContext): Promise<void> {
     await admit(producer, event);
-    await commit(producer, [event], 'live', ctx, { rejected: 0 });
+    // The route made the id (a random UUID): nothing can have stored it yet, so no lookup.
+    await commit(producer, [event], 'live', ctx, { rejected: 0 }, { newIds: true });
   }
 
   /**
@@ -205,8 +206,8 @@ export function createIngest(deps: IngestDeps) {
    * what was committed stays and is published, and sending the request again is safe: committed
    * ids come back as duplicates. A backfill (inserts only, no work) is one append, one entry.
    */
-  async function commit(producer: Producer, events: ActivityEvent[], mode: IngestMode, ctx: RequestContext, counts: { rejected: number }) {
-    const { fresh, duplicates } = await withoutStored(events);
+  async function commit(producer: Producer, events: ActivityEvent[], mode: IngestMode, ctx: RequestContext, counts: { rejected: number }, opts: { newIds?: boolean } = {}) {
+    const { fresh, duplicates } = opts.newIds ? { fresh: events, duplicates: 0 } : await withoutStored(events);
     for (const e of fresh) stamp(e, producer, mode);
     const at = new Date(clock.now());
     const committed = new Set<ActivityEvent>();
