@@ -111,5 +111,7 @@ describe.each(testBackends())('ingest limits on %s', (backend) => {
     expect(csv.status).toBe(415);
     const none = await w.api('POST', '/api/v1/events', { token: service });
     expect(none.body).toMatchObject({ accepted: 0, rejected_count: 0 });
+    const docs = await w.api('GET', '/docs/json');
+    expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/api/v1/events', '/api/v1/accounts/{id}/tokens', '/api/v1/accounts/{id}/tokens/{token}']));
   });
 });
