@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   case_required: 403,
   quota_exceeded: 403,
   throttled: 403,
+  producer_not_registered: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

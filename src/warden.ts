@@ -20,6 +20,7 @@ import { createAuditWriter, errorSummary, type AuditWriter } from './audit/write
 import { verifyAuditTrail } from './audit/verify.js';
 import { createIdentityService, type IdentityService } from './identity/identity.js';
 import { createLoginThrottle } from './identity/login-throttle.js';
+import { createServiceTokens } from './identity/service-tokens.js';
 import { createInProcessBus, type EventBus } from './events/bus.js';
 import { eventsFromAudit } from './events/from-audit.js';
 import { createIngest } from './events/ingest.js';
@@ -27,6 +28,8 @@ import { createServer, type App } from './http/server.js';
 import { identityRoutes } from './http/routes/identity.js';
 import { dataRoutes } from './http/routes/data.js';
 import { opsRoutes } from './http/routes/ops.js';
+import { eventsRoutes } from './http/routes/events.js';
+import { serviceTokenRoutes } from './http/routes/service-tokens.js';
 import type { Role } from './contracts/events.js';
 import { createDetectionEngine } from './detect/engine.js';
 import { loadConfigFile as loadDetectConfig, resolveConfig as resolveDetectConfig } from './detect/config.js';
@@ -124,18 +127,19 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       metrics,
       ...(watch ? { gate: watch.gate } : {}),
     });
-    const ingest = createIngest({ db, work, bus, clock });
+    const tokens = createServiceTokens({ db, audit, clock });
+    const ingest = createIngest({ db, work, bus, audit, clock, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
 
     const app = await createServer({ logger, metrics, identity, bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy });
     identityRoutes(app, { identity });
-    dataRoutes(app, { identity, access, vault: createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id }), ingest, clock });
+    dataRoutes(app, { identity, access, vault: createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id }), ingest, tokens, clock });
+    serviceTokenRoutes(app, { identity, tokens });
+    eventsRoutes(app, { identity, tokens, ingest, metrics, ingestLimitBytes: config.ingestLimitBytes });
     if (watch) watchRoutes(app, { identity, watch });
     opsRoutes(app, {
       identity,
-      ingest,
       audit,
       metrics,
-      ingestLimitBytes: config.ingestLimitBytes,
       verifyAudit: async () => verifyAuditTrail(db, { publicKeys: await keyring.auditPublicKeys() }),
       rotateKeys: async () => {
         const report = await rotateKeys(db, resolveMasterKeys(config, logger));

@@ -49,3 +49,9 @@ export const VIEW_ROLES = rolesWhere((p) => p.views);
 export const ANALYST_ROLES = rolesWhere((p) => p.analyst);
 /** Roles whose creation or promotion needs a second analyst's approval. */
 export const PRIVILEGED_ROLES = rolesWhere((p) => p.privileged);
+
+/**
+ * Besides service tokens registered for it, who may import history through the audited backfill
+ * mode of POST /api/v1/events (and the bootstrap admin token): those who run the systems.
+ */
+export const BACKFILL_ROLES: readonly Role[] = ['it_admin'];

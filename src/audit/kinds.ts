@@ -21,6 +21,12 @@ export const AUDIT_KINDS = {
   'watch.alert_updated': { event: null, action: null },
   'watch.exception_added': { event: null, action: null },
   'watch.exception_removed': { event: null, action: null },
+  // Work given by upstream systems: who may see what. The contract assign/ticket event the
+  // ingest publishes is the bus event, so these are not published a second time.
+  'work.assigned': { event: null, action: null },
+  'work.ticket': { event: null, action: null },
+  'events.backfill': { event: null, action: null },
+  'admin.service_token_revoked': { event: null, action: null },
 } as const satisfies Record<string, { event: 'access' | 'login' | 'logout' | null; action: string | null }>;
 
 export type AuditKind = keyof typeof AUDIT_KINDS;

@@ -28,6 +28,8 @@ export const ConfigSchema = Type.Object({
   alertWebhookSecret: Type.Optional(Type.String({ minLength: 16, description: 'HMAC key for the x-warden-signature header (WARDEN_ALERT_WEBHOOK_SECRET)' })),
   trustProxy: Type.Optional(Type.String({ description: 'Take the client IP from X-Forwarded-For when the peer matches (e.g. "127.0.0.1" or "10.0.0.0/8") (WARDEN_TRUST_PROXY)' })),
   throttlePerHour: Type.Integer({ minimum: 0, description: 'Reveals per hour left to an account under the throttle response (WARDEN_THROTTLE_PER_HOUR)', default: 10 }),
+  ingestMaxAgeSeconds: Type.Integer({ minimum: 1, description: 'Oldest event time POST /api/v1/events takes live, in seconds before now; older lines are refused (history goes through mode=backfill) (WARDEN_INGEST_MAX_AGE)', default: 24 * 3600 }),
+  ingestMaxSkewSeconds: Type.Integer({ minimum: 0, maximum: 3600, description: 'How far ahead of now an event time may be, in seconds (producer clock skew); later lines are refused, in every mode (WARDEN_INGEST_MAX_SKEW)', default: 300 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -54,6 +56,8 @@ const ENV: Record<string, keyof Config> = {
   WARDEN_ALERT_WEBHOOK_SECRET: 'alertWebhookSecret',
   WARDEN_THROTTLE_PER_HOUR: 'throttlePerHour',
   WARDEN_TRUST_PROXY: 'trustProxy',
+  WARDEN_INGEST_MAX_AGE: 'ingestMaxAgeSeconds',
+  WARDEN_INGEST_MAX_SKEW: 'ingestMaxSkewSeconds',
 };
 
 const checker = TypeCompiler.Compile(ConfigSchema);

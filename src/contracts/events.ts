@@ -136,14 +136,26 @@ export type AccessEvent = Static<typeof AccessEvent> & {
   purpose?: Purpose;
   result?: 'allowed' | 'denied';
 };
-export type ActivityEvent =
+/**
+ * Set by Warden, never taken from a producer (a sender's own values are overwritten), on every
+ * event it stores or publishes: contract extension 1.1, docs/contract-extensions.md.
+ */
+export interface Provenance {
+  /** Who produced it: `warden` (the gateway's own trail), `token:<id>`, `admin`, `account:<id>`. */
+  producer?: string;
+  /** Imported history (POST /api/v1/events?mode=backfill), not live activity. */
+  backfill?: boolean;
+}
+
+export type ActivityEvent = (
   | LoginEvent
   | LogoutEvent
   | WaybillEvent
   | AssignEvent
   | TicketEvent
   | ScanEvent
-  | AccessEvent;
+  | AccessEvent
+) & Provenance;
 
 const checkers = {
   login: TypeCompiler.Compile(LoginEvent),

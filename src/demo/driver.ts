@@ -87,7 +87,9 @@ export async function createCompany(http: Http, adminToken: string, world: World
     }
   }
   await http('POST', '/api/v1/accounts', { token: adminToken, body: { id: 'demo-upstream', role: 'service', password: demoPassword('demo-upstream') } });
-  const t = await http('POST', '/api/v1/accounts/demo-upstream/tokens', { token: adminToken });
+  // Registered for exactly what the player sends upstream (waybills, assignments, tickets, scans).
+  // No backfill: the gateway runs on the demo clock, so even the replayed history is stamped "now".
+  const t = await http('POST', '/api/v1/accounts/demo-upstream/tokens', { token: adminToken, body: { events: ['waybill', 'assign', 'ticket', 'scan'] } });
   if (t.status !== 201) throw new Error(`service token: HTTP ${t.status}`);
   return { serviceToken: t.body.token, mfaSecrets };
 }

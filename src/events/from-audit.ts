@@ -1,9 +1,13 @@
 /**
  * Turns committed audit records into contract activity events: the audit trail is the outbox,
  * so an event exists exactly when its audit entry does.
+ *
+ * This is the only source of login, logout and access events about Warden's own gateway
+ * accounts (POST /api/v1/events refuses them, ./producer.ts); they carry producer `warden`.
  */
 import type { ActivityEvent } from '../contracts/events.js';
 import { AUDIT_KINDS, type AuditRecord } from '../audit/kinds.js';
+import { WARDEN_PRODUCER } from './producer.js';
 
 export function eventsFromAudit(records: readonly AuditRecord[]): ActivityEvent[] {
   const out: ActivityEvent[] = [];
@@ -20,6 +24,7 @@ export function eventsFromAudit(records: readonly AuditRecord[]): ActivityEvent[
       ...(r.device ? { device: r.device } : {}),
       ...(r.ip ? { ip: r.ip } : {}),
       ...(r.session ? { session: r.session } : {}),
+      producer: WARDEN_PRODUCER,
     };
     if (kind.event === 'login') {
       common.result = r.decision === 'allowed' ? 'success' : 'failure';

@@ -1,89 +1,344 @@
 /**
- * NDJSON ingest from other producers (scanners, dispatch, ticketing).
+ * Ingest of contract events from other producers (dispatch, ticketing, scanners, a legacy query
+ * system): NDJSON on POST /api/v1/events, and one event per upstream route (waybills,
+ * assignments, tickets, scans).
  *
- * Invariants: a bad line is reported with its line number and never stops the rest; accepted
- * events are committed (and their work context applied) before the answer says "accepted".
+ * Invariants:
+ * - A refused line is reported with its line number, a code and a reason, and never stops the
+ *   rest; accepted lines are kept. Only the first MAX_REPORTED_REJECTIONS are listed, with the
+ *   total, so junk cannot blow up the answer; lines are read as they arrive, never as one string.
+ * - Who may send what is ./producer.ts; here the store decides the rest: login/logout/access
+ *   about a Warden account is refused, the site of an assignee is its Warden site.
+ * - Accepted events are stored with their producer, their work context applied, and every
+ *   assignment and ticket audited (`work.assigned`, `work.ticket`) in the same transaction (one
+ *   audit append per slice of WORK_SLICE work events, never one per event); only then does the
+ *   answer say "accepted" and are they published. The contract assign/ticket events are the bus events for
+ *   that work, so the audit kinds are not published.
+ * - Idempotent by id: an event whose id is already stored is counted as a duplicate and neither
+ *   applied, audited nor published again.
+ * - Backfill (history import) keeps each event's own time, marks it `backfill`, grants no work
+ *   context (history does not open access today) and audits the request with its actor, counts
+ *   and time span.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { parseEventLine, type ActivityEvent } from '../contracts/events.js';
+import { validateEvent, type ActivityEvent } from '../contracts/events.js';
 import type { Database } from '../store/schema.js';
 import type { WorkContext } from '../access/work-context.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { AuditEntryInput } from '../audit/kinds.js';
+import type { RequestContext } from '../identity/identity.js';
+import { AppError } from '../errors.js';
 import type { EventBus } from './bus.js';
+import { forEachNdjsonLine } from './ndjson.js';
+import {
+  checkEvent,
+  checkWorkSite,
+  gatewayAccountRefusal,
+  isStaffActivity,
+  isWork,
+  type IngestMode,
+  type Producer,
+  type RejectCode,
+  type Refusal,
+  type TimeWindow,
+} from './producer.js';
+
+export const MAX_REPORTED_REJECTIONS = 100;
+/** Contract events are small; a search or export naming thousands of waybills still fits. */
+export const MAX_LINE_BYTES = 256 * 1024;
+
+export interface Rejection {
+  line: number;
+  code: RejectCode;
+  reason: string;
+}
 
 export interface IngestResult {
   accepted: number;
-  rejected: Array<{ line: number; reason: string }>;
+  /** The first MAX_REPORTED_REJECTIONS refused lines, by line number. */
+  rejected: Rejection[];
+  rejected_count: number;
+  /** Accepted lines whose id was already stored (not applied or published again). */
+  duplicates: number;
+  mode: IngestMode;
 }
 
 export interface IngestDeps {
   db: Kysely<Database>;
   work: WorkContext;
   bus: EventBus;
+  audit: Pick<AuditWriter, 'append'>;
   clock: { now(): number };
+  window: TimeWindow;
 }
 
-const CHUNK = 500;
+interface Candidate {
+  event: ActivityEvent;
+  line: number;
+}
+
+const INSERT_CHUNK = 500;
+/** Work events per transaction and audit append (see commit()): bounds how long a reveal can wait. */
+export const WORK_SLICE = 250;
+const LOOKUP_CHUNK = 1000;
+
+/** The first `cap` rejections by line number, and how many there were; nothing more is held. */
+function rejectionLog(cap: number) {
+  const list: Rejection[] = [];
+  let sorted = true;
+  let count = 0;
+  const byLine = (a: Rejection, b: Rejection) => a.line - b.line;
+  return {
+    add(line: number, r: Refusal) {
+      count++;
+      const last = list[list.length - 1];
+      // Lines mostly arrive in order: once full, a later line is dropped at once.
+      if (sorted && list.length === cap && last && line > last.line) return;
+      if (last && line < last.line) sorted = false;
+      list.push({ line, code: r.code, reason: r.reason });
+      if (list.length > cap) {
+        if (!sorted) list.sort(byLine);
+        sorted = true;
+        list.pop();
+      }
+    },
+    get count() {
+      return count;
+    },
+    list() {
+      if (!sorted) list.sort(byLine);
+      sorted = true;
+      return list;
+    },
+  };
+}
+
+/** JSON.parse's message quotes the input; the reason keeps only where it broke. */
+function jsonRefusal(err: unknown): Refusal {
+  const at = /position (\d+)/.exec((err as Error).message ?? '')?.[1];
+  return { code: 'invalid_json', reason: at ? `invalid JSON (at character ${at})` : 'invalid JSON' };
+}
 
 export function createIngest(deps: IngestDeps) {
-  async function ingestNdjson(body: string): Promise<IngestResult> {
-    const accepted: ActivityEvent[] = [];
-    const rejected: IngestResult['rejected'] = [];
-    const lines = body.split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!.trim();
-      if (!line) continue;
-      const r = parseEventLine(line);
-      if (r.ok) accepted.push(r.event);
-      else rejected.push({ line: i + 1, reason: r.reason });
+  const { db, work, bus, audit, clock, window } = deps;
+
+  /** Reads NDJSON as it arrives, checks every line, and commits the accepted ones in one transaction. */
+  async function ingestStream(producer: Producer, source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, opts: { mode: IngestMode; limitBytes: number; ctx: RequestContext }): Promise<IngestResult> {
+    const { mode } = opts;
+    if (!producer.modes.includes(mode)) {
+      throw new AppError('forbidden', mode === 'backfill' ? 'this producer is not registered for backfill' : 'this account may only import history (mode=backfill)');
     }
-    await accept(accepted);
-    return { accepted: accepted.length, rejected };
-  }
-
-  /** Stores events (idempotent by id), applies their work context, then publishes them. */
-  async function accept(events: ActivityEvent[]): Promise<void> {
-    if (!events.length) return;
-    const receivedAt = new Date(deps.clock.now());
-    await deps.db.transaction().execute(async (tx) => {
-      for (let i = 0; i < events.length; i += CHUNK) {
-        await tx
-          .insertInto('activity_events')
-          .values(
-            events.slice(i, i + CHUNK).map((e) => ({
-              id: e.id,
-              ts: new Date(e.ts),
-              type: e.type,
-              account: 'account' in e && e.account ? e.account : null,
-              body: JSON.stringify(e),
-              received_at: receivedAt,
-            })),
-          )
-          .onConflict((oc) => oc.column('id').doNothing())
-          .execute();
+    const now = clock.now();
+    const rejected = rejectionLog(MAX_REPORTED_REJECTIONS);
+    const candidates: Candidate[] = [];
+    await forEachNdjsonLine(source, { maxBytes: opts.limitBytes, maxLineBytes: MAX_LINE_BYTES }, (text, line) => {
+      if (text === null) return rejected.add(line, { code: 'line_too_long', reason: `line is longer than ${MAX_LINE_BYTES} bytes` });
+      const trimmed = text.trim();
+      if (!trimmed) return;
+      let value: unknown;
+      try {
+        value = JSON.parse(trimmed);
+      } catch (err) {
+        return rejected.add(line, jsonRefusal(err));
       }
-      for (const e of events) await applyWorkContext(e, tx);
+      const parsed = validateEvent(value);
+      if (!parsed.ok) return rejected.add(line, { code: 'invalid_event', reason: parsed.reason });
+      const refusal = checkEvent(producer, parsed.event, mode, now, window);
+      if (refusal) return rejected.add(line, refusal);
+      candidates.push({ event: parsed.event, line });
     });
-    await deps.bus.publish(events);
+    const admitted = await screen(producer, candidates, (c, r) => rejected.add(c.line, r));
+    const { duplicates } = await commit(producer, admitted.map((c) => c.event), mode, opts.ctx, { rejected: rejected.count });
+    return { accepted: admitted.length, rejected: rejected.list(), rejected_count: rejected.count, duplicates, mode };
   }
 
-  async function applyWorkContext(e: ActivityEvent, tx: Transaction<Database>): Promise<void> {
+  /** The checks that need the store; refused candidates go to `refuse`, the rest are returned. */
+  async function screen(producer: Producer, candidates: Candidate[], refuse: (c: Candidate, r: Refusal) => void): Promise<Candidate[]> {
+    const wantSite = producer.registration.sites !== null;
+    const needed = new Set<string>();
+    for (const { event: e } of candidates) {
+      if (isStaffActivity(e) || (wantSite && isWork(e))) needed.add((e as { account: string }).account);
+    }
+    if (!needed.size) return candidates;
+    const accounts = await accountSites([...needed]);
+    return candidates.filter((c) => {
+      const e = c.event;
+      const r = isStaffActivity(e)
+        ? accounts.has((e as { account: string }).account) ? gatewayAccountRefusal(e) : null
+        : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null) : null;
+      if (r) refuse(c, r);
+      return r === null;
+    });
+  }
+
+  /** Warden accounts among `ids`, with their site. */
+  async function accountSites(ids: string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const rows = await db.selectFrom('accounts').select(['id', 'site']).where('id', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) out.set(r.id, r.site);
+    }
+    return out;
+  }
+
+  /** One event from an upstream route, checked like a line; refused → 403 producer_not_registered. */
+  async function admit(producer: Producer, event: ActivityEvent): Promise<void> {
+    let refusal = checkEvent(producer, event, 'live', clock.now(), window);
+    if (!refusal) await screen(producer, [{ event, line: 1 }], (_c, r) => (refusal = r));
+    if (refusal) throw new AppError('producer_not_registered', (refusal as Refusal).reason);
+  }
+
+  /** admit() then commit(): the route's event is stored, applied, audited and published, or refused. */
+  async function submit(producer: Producer, event: ActivityEvent, ctx: RequestContext): Promise<void> {
+    await admit(producer, event);
+    // The route made the id (a random UUID): nothing can have stored it yet, so no lookup.
+    await commit(producer, [event], 'live', ctx, { rejected: 0 }, { newIds: true });
+  }
+
+  /**
+   * Stores, applies, audits and publishes accepted events.
+   *
+   * The audit trail is one queue and a reveal waits for its entry behind whatever holds it, so a
+   * 10k-line body must not hold it for long: events that change no work (waybills, most scans,
+   * a legacy system's activity) are stored in a plain transaction; the work (assignments, tickets,
+   * delivered / picked-up scans) commits in order, WORK_SLICE events per audit append (its entries
+   * and the store-and-apply effect in one transaction). A failure part-way answers with the error;
+   * what was committed stays and is published, and sending the request again is safe: committed
+   * ids come back as duplicates. A backfill (inserts only, no work) is one append, one entry.
+   */
+  async function commit(producer: Producer, events: ActivityEvent[], mode: IngestMode, ctx: RequestContext, counts: { rejected: number }, opts: { newIds?: boolean } = {}) {
+    const { fresh, duplicates } = opts.newIds ? { fresh: events, duplicates: 0 } : await withoutStored(events);
+    for (const e of fresh) stamp(e, producer, mode);
+    const at = new Date(clock.now());
+    const committed = new Set<ActivityEvent>();
+    const done = (part: readonly ActivityEvent[]) => part.forEach((e) => committed.add(e));
+    try {
+      if (mode === 'backfill') {
+        const entry = backfillEntry(producer, events, { accepted: events.length, duplicates, rejected: counts.rejected }, at, ctx);
+        await audit.append([entry], fresh.length ? (tx) => store(tx, fresh, producer, mode, at) : undefined);
+        done(fresh);
+      } else {
+        const inert = fresh.filter((e) => !changesWork(e));
+        if (inert.length) await db.transaction().execute((tx) => store(tx, inert, producer, mode, at));
+        done(inert);
+        const work = fresh.filter(changesWork);
+        for (let i = 0; i < work.length; i += WORK_SLICE) {
+          const part = work.slice(i, i + WORK_SLICE);
+          const effect = async (tx: Transaction<Database>) => {
+            await store(tx, part, producer, mode, at);
+            for (const e of part) await applyWork(e, tx);
+          };
+          const entries = workEntries(part, producer, at, ctx);
+          if (entries.length) await audit.append(entries, effect);
+          else await db.transaction().execute(effect);
+          done(part);
+        }
+      }
+    } finally {
+      await bus.publish(committed.size === fresh.length ? fresh : fresh.filter((e) => committed.has(e)));
+    }
+    return { duplicates };
+  }
+
+  /** Drops events whose id is already stored, or repeated within the request. */
+  async function withoutStored(events: ActivityEvent[]): Promise<{ fresh: ActivityEvent[]; duplicates: number }> {
+    const stored = new Set<string>();
+    const ids = [...new Set(events.map((e) => e.id))];
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const rows = await db.selectFrom('activity_events').select('id').where('id', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) stored.add(r.id);
+    }
+    const fresh = events.filter((e) => !stored.has(e.id) && (stored.add(e.id), true));
+    return { fresh, duplicates: events.length - fresh.length };
+  }
+
+  async function store(tx: Transaction<Database>, events: ActivityEvent[], producer: Producer, mode: IngestMode, receivedAt: Date): Promise<void> {
+    for (let i = 0; i < events.length; i += INSERT_CHUNK) {
+      const chunk = events.slice(i, i + INSERT_CHUNK);
+      const inserted = await tx
+        .insertInto('activity_events')
+        .values(chunk.map((e) => ({
+          id: e.id,
+          ts: new Date(e.ts),
+          type: e.type,
+          account: 'account' in e && e.account ? e.account : null,
+          body: JSON.stringify(e),
+          received_at: receivedAt,
+          producer: producer.id,
+          producer_account: producer.account,
+          backfill: mode === 'backfill',
+        })))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returning('id')
+        .execute();
+      // Another request stored some of these ids since we looked: retrying sees them as duplicates.
+      if (inserted.length !== chunk.length) throw new AppError('conflict', 'some of these events were stored by a concurrent request; send the request again');
+    }
+  }
+
+  async function applyWork(e: ActivityEvent, tx: Transaction<Database>): Promise<void> {
     const at = new Date(e.ts);
     switch (e.type) {
       case 'assign':
-        await deps.work.assign({ waybill: e.waybill, account: e.account, task: e.task, at }, tx);
+        await work.assign({ waybill: e.waybill, account: e.account, task: e.task, at }, tx);
         break;
       case 'ticket':
-        if (e.waybill) await deps.work.ticket({ ticket: e.ticket, waybill: e.waybill, account: e.account, status: e.status, at }, tx);
+        if (e.waybill) await work.ticket({ ticket: e.ticket, waybill: e.waybill, account: e.account, status: e.status, at }, tx);
         break;
       case 'scan':
-        if (e.op === 'delivered') await deps.work.complete(e.waybill, 'delivery', at, tx);
-        else if (e.op === 'pickup') await deps.work.complete(e.waybill, 'pickup', at, tx);
+        if (e.op === 'delivered') await work.complete(e.waybill, 'delivery', at, tx);
+        else if (e.op === 'pickup') await work.complete(e.waybill, 'pickup', at, tx);
         break;
       default:
         break;
     }
   }
 
-  return { ingestNdjson, accept };
+  return { ingestStream, admit, submit };
 }
 export type Ingest = ReturnType<typeof createIngest>;
+
+/** Events whose storing changes the work context (who may see what, or until when). */
+function changesWork(e: ActivityEvent): boolean {
+  return e.type === 'assign' || (e.type === 'ticket' && !!e.waybill) || (e.type === 'scan' && (e.op === 'delivered' || e.op === 'pickup'));
+}
+
+/** Warden, not the sender, says who produced an event and whether it is history. */
+function stamp(e: ActivityEvent, producer: Producer, mode: IngestMode): void {
+  e.producer = producer.id;
+  if (mode === 'backfill') e.backfill = true;
+  else delete e.backfill;
+}
+
+/** One audit entry per assignment and per ticket that changes who may see a waybill. No PII. */
+function workEntries(events: readonly ActivityEvent[], producer: Producer, ts: Date, ctx: RequestContext): AuditEntryInput[] {
+  const entries: AuditEntryInput[] = [];
+  const base = { ts, decision: 'ok' as const, ip: ctx.ip, requestId: ctx.requestId };
+  for (const e of events) {
+    if (e.type === 'assign') {
+      entries.push({ ...base, kind: 'work.assigned', account: e.account, waybill: e.waybill, detail: { task: e.task, producer: producer.id, actor: producer.actor, at: e.ts } });
+    } else if (e.type === 'ticket' && e.waybill) {
+      entries.push({ ...base, kind: 'work.ticket', account: e.account, waybill: e.waybill, ticket: e.ticket, detail: { status: e.status, producer: producer.id, actor: producer.actor, at: e.ts } });
+    }
+  }
+  return entries;
+}
+
+function backfillEntry(producer: Producer, events: readonly ActivityEvent[], counts: { accepted: number; duplicates: number; rejected: number }, ts: Date, ctx: RequestContext): AuditEntryInput {
+  let from = '';
+  let to = '';
+  for (const e of events) {
+    const t = new Date(e.ts).toISOString();
+    if (!from || t < from) from = t;
+    if (!to || t > to) to = t;
+  }
+  return {
+    kind: 'events.backfill',
+    ts,
+    decision: 'ok',
+    account: producer.account,
+    ip: ctx.ip,
+    requestId: ctx.requestId,
+    detail: { actor: producer.actor, producer: producer.id, ...counts, from: from || null, to: to || null },
+  };
+}

@@ -50,6 +50,8 @@ export async function createServer(deps: ServerDeps): Promise<App> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Text bodies are for POST /api/v1/events alone (its own parser, src/http/routes/events.ts): a 415 anywhere else.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

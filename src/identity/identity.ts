@@ -1,5 +1,6 @@
 /**
- * Sites, accounts, sessions and service tokens, and who is calling (the principal).
+ * Sites, accounts and sessions, and who is calling (the principal); service tokens are issued by
+ * ./service-tokens.ts and resolved here.
  *
  * Invariants:
  * - Tokens are stored only as SHA-256 hashes; the admin token is compared in constant time.
@@ -31,7 +32,7 @@ export interface AccountInfo {
 
 export type Principal =
   | { kind: 'admin' }
-  | { kind: 'account'; account: AccountInfo; sessionId: string | null; sessionCreatedAt: number | null; mfa: boolean; device: string | null; via: 'session' | 'service_token' };
+  | { kind: 'account'; account: AccountInfo; sessionId: string | null; sessionCreatedAt: number | null; mfa: boolean; device: string | null; via: 'session' | 'service_token'; tokenId?: string };
 
 export interface RequestContext {
   ip: string | null;
@@ -49,12 +50,12 @@ const PRINCIPAL_CACHE_MS = 2000;
 /** The 403 names the reason, so the holder knows whom to ask and why. */
 export const suspendedMessage = (reason: string | null) => (reason ? `this account is suspended: ${reason}` : 'this account is suspended');
 const SESSION_PREFIX = 'wdn_s_';
-const SERVICE_PREFIX = 'wdn_t_';
+export const SERVICE_PREFIX = 'wdn_t_';
 // Verifying against a fixed hash keeps "no such account" as slow as "wrong password".
 const DUMMY_HASH = hashPassword('warden-timing-equaliser');
 
-const tokenHash = (token: string) => createHash('sha256').update(token).digest();
-const newToken = (prefix: string) => prefix + randomBytes(32).toString('base64url');
+export const tokenHash = (token: string) => createHash('sha256').update(token).digest();
+export const newToken = (prefix: string) => prefix + randomBytes(32).toString('base64url');
 
 export interface IdentityDeps {
   db: Kysely<Database>;
@@ -124,21 +125,6 @@ export function createIdentityService(deps: IdentityDeps) {
       },
     );
     return { id: input.id, role: input.role, site, status: 'active' as const };
-  }
-
-  async function createServiceToken(accountId: string, ctx: RequestContext) {
-    const account = await loadAccount(accountId);
-    if (!account) throw new AppError('not_found', `account ${accountId} does not exist`);
-    if (account.role !== 'service') throw new AppError('validation_failed', 'service tokens are only for service accounts');
-    const token = newToken(SERVICE_PREFIX);
-    const id = randomUUID();
-    await audit.append(
-      [{ kind: 'admin.service_token_created', ts: new Date(clock.now()), decision: 'ok', account: accountId, role: 'service', ip: ctx.ip, requestId: ctx.requestId, detail: { token_id: id } }],
-      async (tx) => {
-        await tx.insertInto('service_tokens').values({ id, token_hash: tokenHash(token), account: accountId, created_at: new Date(clock.now()), revoked_at: null }).execute();
-      },
-    );
-    return { id, token };
   }
 
   /** Enrols (or replaces) the account's TOTP second factor; the secret is shown once. */
@@ -275,7 +261,7 @@ export function createIdentityService(deps: IdentityDeps) {
       if (!t || t.revoked_at) return null;
       const account = await loadAccount(t.account);
       if (!account) return null;
-      principal = { kind: 'account', account, sessionId: null, sessionCreatedAt: null, mfa: false, device: null, via: 'service_token' };
+      principal = { kind: 'account', account, sessionId: null, sessionCreatedAt: null, mfa: false, device: null, via: 'service_token', tokenId: t.id };
     } else {
       return null;
     }
@@ -291,7 +277,7 @@ export function createIdentityService(deps: IdentityDeps) {
     return principal;
   }
 
-  return { createSite, createAccount, createServiceToken, enrolMfa, login, logout, setStatus, authenticate, loadAccount };
+  return { createSite, createAccount, enrolMfa, login, logout, setStatus, authenticate, loadAccount };
 }
 
 export type IdentityService = ReturnType<typeof createIdentityService>;

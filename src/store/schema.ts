@@ -44,6 +44,8 @@ export interface ServiceTokensTable {
   account: string;
   created_at: Timestamp;
   revoked_at: Timestamp | null;
+  /** What the token may send (src/identity/service-tokens.ts TokenRegistration); migration 0007. */
+  registration: ColumnType<unknown, string | undefined, string>;
 }
 
 export interface KeksTable {
@@ -168,6 +170,12 @@ export interface ActivityEventsTable {
   account: string | null;
   body: Json<Record<string, unknown>>;
   received_at: Timestamp;
+  /** Who sent it: `token:<id>`, `admin`, `account:<id>` ('unrecorded' for rows before 0007). */
+  producer: string;
+  /** The account behind the producer (service account, it_admin), when there is one. */
+  producer_account: string | null;
+  /** Imported through the audited backfill mode (history), not live. */
+  backfill: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface AlertsTable {

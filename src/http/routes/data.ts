@@ -5,6 +5,9 @@ import type { IdentityService } from '../../identity/identity.js';
 import type { AccessService } from '../../access/access.js';
 import type { VaultWriter } from '../../vault/vault.js';
 import type { Ingest } from '../../events/ingest.js';
+import { producerFor } from '../../events/producer.js';
+import type { ServiceTokens } from '../../identity/service-tokens.js';
+import type { FastifyRequest } from 'fastify';
 import { ALL_STAFF, authorize, requestContext, type App } from '../server.js';
 
 const Waybill = Type.String({ minLength: 1, maxLength: 64 });
@@ -18,6 +21,7 @@ export interface DataRouteDeps {
   access: AccessService;
   vault: VaultWriter;
   ingest: Ingest;
+  tokens: Pick<ServiceTokens, 'registration'>;
   clock: { now(): number };
 }
 
@@ -26,12 +30,14 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
   const upstream = authorize(identity, ['service', 'admin']);
   const staff = authorize(identity, ALL_STAFF);
   const eventBase = () => ({ id: `api-${randomUUID()}`, ts: new Date(deps.clock.now()).toISOString() });
+  // Upstream writes are events of their producer: the same registration governs them as POST /api/v1/events.
+  const producer = (req: FastifyRequest) => producerFor(req.principal!, deps.tokens);
 
   app.post('/api/v1/waybills', {
     onRequest: upstream,
     schema: {
       tags: ['vault'],
-      summary: 'Store a waybill\'s sender and recipient data (service)',
+      summary: 'Store a waybill\'s sender and recipient data (service token registered for waybill events, for its origin site)',
       body: Type.Object({
         waybill: Waybill,
         origin_site: Id,
@@ -41,8 +47,11 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
       }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
+    const from = await producer(req);
+    const event = { ...eventBase(), type: 'waybill', waybill: req.body.waybill, origin_site: req.body.origin_site, dest_site: req.body.dest_site } as ActivityEvent;
+    await ingest.admit(from, event);
     const stored = await vault.ingest(req.body);
-    await ingest.accept([{ ...eventBase(), type: 'waybill', waybill: stored.waybill, origin_site: req.body.origin_site, dest_site: req.body.dest_site } as ActivityEvent]);
+    await ingest.submit(from, { ...event, waybill: stored.waybill } as ActivityEvent, requestContext(req));
     return reply.code(201).send(stored);
   });
 
@@ -50,11 +59,11 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
     onRequest: upstream,
     schema: {
       tags: ['work'],
-      summary: 'Give a waybill to an account (service)',
+      summary: 'Give a waybill to an account (service token registered for assign events; audited as work.assigned)',
       body: Type.Object({ waybill: Waybill, account: Id, task: Type.Union([Type.Literal('pickup'), Type.Literal('delivery')]) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
-    await ingest.accept([{ ...eventBase(), type: 'assign', ...req.body } as ActivityEvent]);
+    await ingest.submit(await producer(req), { ...eventBase(), type: 'assign', ...req.body } as ActivityEvent, requestContext(req));
     return reply.code(201).send(req.body);
   });
 
@@ -62,11 +71,11 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
     onRequest: upstream,
     schema: {
       tags: ['work'],
-      summary: 'Open, reassign or close a customer-service ticket (service)',
+      summary: 'Open, reassign or close a customer-service ticket (service token registered for ticket events; audited as work.ticket)',
       body: Type.Object({ ticket: Id, waybill: Waybill, account: Id, status: Type.Union([Type.Literal('open'), Type.Literal('closed')]) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
-    await ingest.accept([{ ...eventBase(), type: 'ticket', ...req.body } as ActivityEvent]);
+    await ingest.submit(await producer(req), { ...eventBase(), type: 'ticket', ...req.body } as ActivityEvent, requestContext(req));
     return reply.code(201).send(req.body);
   });
 
@@ -74,11 +83,11 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
     onRequest: upstream,
     schema: {
       tags: ['work'],
-      summary: 'Record a parcel scan; delivered / pickup scans start the assignment grace period (service)',
+      summary: 'Record a parcel scan; delivered / pickup scans start the assignment grace period (service token registered for scan events)',
       body: Type.Object({ waybill: Waybill, op: Type.Union(SCAN_OPS.map((o) => Type.Literal(o))), site: Type.Optional(Id), device: Type.Optional(Id) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
-    await ingest.accept([{ ...eventBase(), type: 'scan', ...req.body } as ActivityEvent]);
+    await ingest.submit(await producer(req), { ...eventBase(), type: 'scan', ...req.body } as ActivityEvent, requestContext(req));
     return reply.code(201).send(req.body);
   });
 

@@ -33,11 +33,6 @@ export function identityRoutes(app: App, { identity }: { identity: IdentityServi
     },
   }, async (req, reply) => reply.code(201).send(await identity.createAccount(req.body, requestContext(req))));
 
-  app.post('/api/v1/accounts/:id/tokens', {
-    onRequest: admin,
-    schema: { tags: ['identity'], summary: 'Issue a service token for a service account (admin)', params: Type.Object({ id: Id }) },
-  }, async (req, reply) => reply.code(201).send(await identity.createServiceToken(req.params.id, requestContext(req))));
-
   // The body ({reason}) is optional, so it is read by hand rather than by a body schema.
   app.post('/api/v1/accounts/:id/mfa', {
     onRequest: admin,

@@ -1,6 +1,4 @@
-import { Type } from '@sinclair/typebox';
 import type { IdentityService } from '../../identity/identity.js';
-import type { Ingest } from '../../events/ingest.js';
 import type { AuditWriter } from '../../audit/writer.js';
 import { verifyResultJson, type VerifyResult } from '../../audit/verify.js';
 import type { Metrics } from '../../ops/metrics.js';
@@ -9,36 +7,14 @@ import { ANALYSTS_OR_ADMIN, authorize, type App } from '../server.js';
 
 export interface OpsRouteDeps {
   identity: IdentityService;
-  ingest: Ingest;
   audit: AuditWriter;
   metrics: Metrics;
-  ingestLimitBytes: number;
   verifyAudit(): Promise<VerifyResult>;
   rotateKeys(): Promise<RotationReport>;
   ping(): Promise<void>;
 }
 
 export function opsRoutes(app: App, deps: OpsRouteDeps): void {
-  const ndjson = (_req: unknown, body: string, done: (err: Error | null, body?: unknown) => void) => done(null, body);
-  app.addContentTypeParser(['application/x-ndjson', 'application/ndjson', 'text/plain'], { parseAs: 'string', bodyLimit: deps.ingestLimitBytes }, ndjson);
-
-  app.post('/api/v1/events', {
-    onRequest: authorize(deps.identity, ['service', 'admin']),
-    bodyLimit: deps.ingestLimitBytes,
-    schema: {
-      tags: ['events'],
-      summary: 'Ingest contract activity events as NDJSON (one JSON object per line)',
-      consumes: ['application/x-ndjson'],
-      response: { 200: Type.Object({ accepted: Type.Integer(), rejected: Type.Array(Type.Object({ line: Type.Integer(), reason: Type.String() })) }) },
-    },
-  }, async (req) => {
-    const body = typeof req.body === 'string' ? req.body : JSON.stringify(req.body ?? '');
-    const result = await deps.ingest.ingestNdjson(body);
-    deps.metrics.eventsIngested.inc({ result: 'accepted' }, result.accepted);
-    deps.metrics.eventsIngested.inc({ result: 'rejected' }, result.rejected.length);
-    return result;
-  });
-
   app.get('/api/v1/audit/verify', {
     onRequest: authorize(deps.identity, ANALYSTS_OR_ADMIN),
     schema: { tags: ['audit'], summary: 'Verify the hash chain and signed checkpoints; names the first bad seq' },

@@ -1,0 +1,127 @@
+/**
+ * Producers: who sent an event, and whether they may send it.
+ *
+ * Invariants (issue 7, hole 4):
+ * - Login, logout and access events about Warden's own gateway accounts come only from Warden's
+ *   audit trail (producer `warden`, ./from-audit.ts). No token, not even the admin's, may send
+ *   them; the account check against the store is the ingest's (it needs the database).
+ * - A service token sends only the event types, sites and (for login/logout/access) accounts it
+ *   was registered for (src/identity/service-tokens.ts).
+ * - An event time outside the window around Warden's clock is refused: older than maxAge unless
+ *   backfilling, later than maxSkew always.
+ * - Each refusal names the rule (a stable code) and the reason, never the event's PII.
+ */
+import { EVENT_TYPES, eventTime, type ActivityEvent } from '../contracts/events.js';
+import { AppError } from '../errors.js';
+import { BACKFILL_ROLES } from '../access/roles.js';
+import type { Principal } from '../identity/identity.js';
+import { STAFF_ACTIVITY_TYPES, type ServiceTokens, type TokenRegistration } from '../identity/service-tokens.js';
+
+/** The producer name of events made from Warden's own audit trail. */
+export const WARDEN_PRODUCER = 'warden';
+/** Event ids Warden's trail uses (`audit-<seq>`); no producer may claim them. */
+const RESERVED_ID_PREFIX = 'audit-';
+
+export type IngestMode = 'live' | 'backfill';
+
+export interface Producer {
+  /** Recorded on every event it sends: `token:<id>`, `admin`, or `account:<id>`. */
+  id: string;
+  /** The account behind it (the service account, the it_admin); null for the admin token. */
+  account: string | null;
+  /** The actor written in audit entries. */
+  actor: string;
+  registration: TokenRegistration;
+  /** The modes it may use. */
+  modes: readonly IngestMode[];
+}
+
+export type RejectCode =
+  | 'invalid_json'
+  | 'invalid_event'
+  | 'line_too_long'
+  | 'reserved_id'
+  | 'type_not_registered'
+  | 'account_not_registered'
+  | 'gateway_account'
+  | 'site_not_registered'
+  | 'too_old'
+  | 'too_new';
+
+export interface Refusal {
+  code: RejectCode;
+  reason: string;
+}
+
+export interface TimeWindow {
+  maxAgeMs: number;
+  maxSkewMs: number;
+}
+
+/** The bootstrap admin and the backfill roles: any type, site and non-gateway account. */
+const UNRESTRICTED: TokenRegistration = { events: [...EVENT_TYPES], sites: null, accounts_prefix: '', accounts: null, backfill: true };
+
+/** Who is sending, from the authenticated principal. */
+export async function producerFor(principal: Principal, tokens: Pick<ServiceTokens, 'registration'>): Promise<Producer> {
+  if (principal.kind === 'admin') return { id: 'admin', account: null, actor: 'admin', registration: UNRESTRICTED, modes: ['live', 'backfill'] };
+  const account = principal.account;
+  if (principal.via === 'service_token' && principal.tokenId && account.role === 'service') {
+    const registration = await tokens.registration(principal.tokenId);
+    return { id: `token:${principal.tokenId}`, account: account.id, actor: account.id, registration, modes: registration.backfill ? ['live', 'backfill'] : ['live'] };
+  }
+  if (principal.via === 'session' && BACKFILL_ROLES.includes(account.role)) {
+    return { id: `account:${account.id}`, account: account.id, actor: account.id, registration: UNRESTRICTED, modes: ['backfill'] };
+  }
+  throw new AppError('forbidden', `the ${account.role} role may not send events`);
+}
+
+export const isStaffActivity = (e: ActivityEvent): boolean => STAFF_ACTIVITY_TYPES.includes(e.type);
+/** Assignments and tickets: their site is the assignee's Warden site when the account is known. */
+export const isWork = (e: ActivityEvent): e is Extract<ActivityEvent, { type: 'assign' | 'ticket' }> => e.type === 'assign' || e.type === 'ticket';
+
+/**
+ * Every rule that needs only the event, the producer and the clock. What remains for the store:
+ * is a login/logout/access account a Warden account (refused), and the site of a work assignee.
+ */
+export function checkEvent(p: Producer, e: ActivityEvent, mode: IngestMode, now: number, window: TimeWindow): Refusal | null {
+  if (e.id.startsWith(RESERVED_ID_PREFIX)) return { code: 'reserved_id', reason: `event ids starting with "${RESERVED_ID_PREFIX}" are Warden's own trail` };
+  const reg = p.registration;
+  if (!reg.events.includes(e.type)) return { code: 'type_not_registered', reason: `this producer is not registered to send ${e.type} events` };
+  const t = eventTime(e);
+  if (t > now + window.maxSkewMs) return { code: 'too_new', reason: `ts is more than ${Math.round(window.maxSkewMs / 1000)} s ahead of Warden's clock` };
+  if (mode === 'live' && t < now - window.maxAgeMs) {
+    return { code: 'too_old', reason: `ts is more than ${Math.round(window.maxAgeMs / 1000)} s old; history goes through mode=backfill` };
+  }
+  if (isStaffActivity(e)) {
+    const account = (e as { account: string }).account;
+    const declared = (reg.accounts_prefix !== null && account.startsWith(reg.accounts_prefix)) || (reg.accounts?.includes(account) ?? false);
+    if (!declared) return { code: 'account_not_registered', reason: `this producer is not registered to send ${e.type} events about account ${account}` };
+  }
+  return reg.sites ? checkStatedSites(reg.sites, e) : null;
+}
+
+/** With a site list: the sites the event names must be on it, and the event must name one. */
+function checkStatedSites(sites: readonly string[], e: ActivityEvent): Refusal | null {
+  const refuse = (site: string | undefined): Refusal => ({
+    code: 'site_not_registered',
+    reason: site === undefined ? `this producer speaks for some sites only, and this ${e.type} event names none` : `this producer is not registered for site ${site}`,
+  });
+  if (e.site !== undefined && !sites.includes(e.site)) return refuse(e.site);
+  if (e.type === 'waybill') return e.origin_site !== undefined && sites.includes(e.origin_site) ? null : refuse(e.origin_site);
+  if (isWork(e)) return null; // the assignee's site decides (checkWorkSite)
+  return e.site === undefined ? refuse(undefined) : null;
+}
+
+/** An assignment or ticket: the assignee's Warden site (else the event's own site) must be on the list. */
+export function checkWorkSite(p: Producer, e: ActivityEvent, accountSite: string | null): Refusal | null {
+  const sites = p.registration.sites;
+  if (!sites || !isWork(e)) return null;
+  const site = accountSite ?? e.site;
+  if (site !== undefined && sites.includes(site)) return null;
+  return { code: 'site_not_registered', reason: site === undefined ? `account ${e.account} has no site this producer is registered for` : `this producer is not registered for site ${site} (account ${e.account})` };
+}
+
+export const gatewayAccountRefusal = (e: ActivityEvent): Refusal => ({
+  code: 'gateway_account',
+  reason: `${(e as { account: string }).account} is a Warden account: its ${e.type} events come only from Warden's own trail`,
+});

@@ -1,0 +1,53 @@
+/** Service tokens of upstream systems, each registered for what it may send (admin only). */
+import { Type } from '@sinclair/typebox';
+import { EVENT_TYPES } from '../../contracts/events.js';
+import type { IdentityService } from '../../identity/identity.js';
+import type { RegistrationInput, ServiceTokens } from '../../identity/service-tokens.js';
+import { authorize, requestContext, type App } from '../server.js';
+
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:@-]*$' });
+const Code = Type.String({ minLength: 1, maxLength: 200 });
+
+const Registration = Type.Object({
+  events: Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), { minItems: 1, maxItems: EVENT_TYPES.length, description: 'event types it may send; default waybill, assign, ticket, scan' }),
+  sites: Type.Union([Type.Array(Code, { minItems: 1, maxItems: 10_000 }), Type.Null()], { description: 'sites it speaks for; null: any' }),
+  accounts_prefix: Type.Union([Type.String(), Type.Null()]),
+  accounts: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  backfill: Type.Boolean(),
+});
+
+const RegistrationBody = Type.Object({
+  events: Type.Optional(Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), { minItems: 1, maxItems: EVENT_TYPES.length, description: 'event types it may send (default: waybill, assign, ticket, scan); login/logout/access need accounts_prefix or accounts' })),
+  sites: Type.Optional(Type.Array(Code, { minItems: 1, maxItems: 10_000, description: 'sites it speaks for (default: any)' })),
+  accounts_prefix: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: 'login/logout/access only about accounts starting with this — a legacy system\'s own accounts, never Warden\'s' })),
+  accounts: Type.Optional(Type.Array(Code, { minItems: 1, maxItems: 1000, description: 'login/logout/access only about these accounts (none of them Warden\'s)' })),
+  backfill: Type.Optional(Type.Boolean({ description: 'may import history through POST /api/v1/events?mode=backfill (audited); default false' })),
+}, { additionalProperties: false });
+
+const TokenInfo = Type.Object({ id: Type.String(), account: Type.String(), created_at: Type.String(), revoked_at: Type.Union([Type.String(), Type.Null()]), registration: Registration });
+
+export function serviceTokenRoutes(app: App, deps: { identity: IdentityService; tokens: ServiceTokens }): void {
+  const admin = authorize(deps.identity, ['admin']);
+
+  // The body is optional: no body (or null) registers the upstream default.
+  app.post('/api/v1/accounts/:id/tokens', {
+    onRequest: admin,
+    schema: {
+      tags: ['identity'],
+      summary: 'Issue a service token for a service account, registered for the event types, sites and (for login/logout/access) non-Warden accounts it may send; the token is shown once (admin)',
+      params: Type.Object({ id: Id }),
+      body: Type.Union([RegistrationBody, Type.Null()]),
+      response: { 201: Type.Object({ id: Type.String(), token: Type.String(), account: Type.String(), created_at: Type.String(), registration: Registration }) },
+    },
+  }, async (req, reply) => reply.code(201).send(await deps.tokens.create(req.params.id, (req.body ?? {}) as RegistrationInput, 'admin', requestContext(req))));
+
+  app.get('/api/v1/accounts/:id/tokens', {
+    onRequest: admin,
+    schema: { tags: ['identity'], summary: 'A service account\'s tokens and their registrations, never the secrets (admin)', params: Type.Object({ id: Id }), response: { 200: Type.Object({ tokens: Type.Array(TokenInfo) }) } },
+  }, async (req) => ({ tokens: await deps.tokens.list(req.params.id) }));
+
+  app.delete('/api/v1/accounts/:id/tokens/:token', {
+    onRequest: admin,
+    schema: { tags: ['identity'], summary: 'Revoke a service token (audited); refused from its next request (admin)', params: Type.Object({ id: Id, token: Type.String({ minLength: 1, maxLength: 64 }) }) },
+  }, async (req) => deps.tokens.revoke(req.params.id, req.params.token, 'admin', requestContext(req)));
+}

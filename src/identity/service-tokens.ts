@@ -1,0 +1,204 @@
+/**
+ * Service tokens: the bearer credentials of upstream systems (dispatch, ticketing, a legacy query
+ * system), each registered for what it may send.
+ *
+ * Invariants:
+ * - A token is stored only as its SHA-256 hash and shown once; only service accounts hold one.
+ * - Every token carries a registration: the event types it may send, optionally the sites it may
+ *   speak for, and — only if it sends login/logout/access — the accounts that activity may be
+ *   about (a prefix or a list). Those accounts are never Warden's own gateway accounts: that is
+ *   refused here when the token is registered and again on every event (accounts created later).
+ * - A registration never changes; a different one is a new token (and the old one is revoked).
+ * - Issuing and revoking are audited with the actor, in the transaction that does them.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { Clock } from '../ops/clock.js';
+import { AppError, type FieldError } from '../errors.js';
+import { EVENT_TYPES, type EventType } from '../contracts/events.js';
+import { newToken, SERVICE_PREFIX, tokenHash, type RequestContext } from './identity.js';
+
+/** What one producer may send to POST /api/v1/events and the upstream routes. */
+export interface TokenRegistration {
+  /** Event types it may send. */
+  events: EventType[];
+  /** Sites it speaks for; null: any site. */
+  sites: string[] | null;
+  /** login/logout/access only about accounts starting with this (a legacy system's own accounts). */
+  accounts_prefix: string | null;
+  /** ... or about exactly these accounts. */
+  accounts: string[] | null;
+  /** May import history through POST /api/v1/events?mode=backfill (audited). */
+  backfill: boolean;
+}
+
+/** Event types that describe staff activity (who logged in, who looked at what). */
+export const STAFF_ACTIVITY_TYPES: readonly EventType[] = ['login', 'logout', 'access'];
+
+/**
+ * A token registered without naming anything, and every token issued before registrations
+ * existed (migration 0007): an upstream feed's least — parcels, work and scans, no staff activity.
+ */
+export const UPSTREAM_DEFAULT: TokenRegistration = { events: ['waybill', 'assign', 'ticket', 'scan'], sites: null, accounts_prefix: null, accounts: null, backfill: false };
+
+export interface RegistrationInput {
+  events?: EventType[] | undefined;
+  sites?: string[] | undefined;
+  accounts_prefix?: string | undefined;
+  accounts?: string[] | undefined;
+  backfill?: boolean | undefined;
+}
+
+export interface ServiceTokenInfo {
+  id: string;
+  account: string;
+  created_at: string;
+  revoked_at: string | null;
+  registration: TokenRegistration;
+}
+
+export interface ServiceTokensDeps {
+  db: Kysely<Database>;
+  audit: AuditWriter;
+  clock: Clock;
+}
+
+const MAX_CACHED = 10_000;
+
+export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
+  // Registrations never change, so a token's is read once (revocation is the authenticator's).
+  const cache = new Map<string, TokenRegistration>();
+
+  async function serviceAccount(accountId: string) {
+    const account = await db.selectFrom('accounts').select(['id', 'role']).where('id', '=', accountId).executeTakeFirst();
+    if (!account) throw new AppError('not_found', `account ${accountId} does not exist`);
+    if (account.role !== 'service') throw new AppError('validation_failed', 'service tokens are only for service accounts');
+    return account;
+  }
+
+  /** Checks a registration against the store; every problem is named at once. */
+  async function resolve(input: RegistrationInput): Promise<TokenRegistration> {
+    const events = input.events === undefined ? UPSTREAM_DEFAULT.events : [...new Set(input.events)];
+    const problems: FieldError[] = [];
+    for (const t of events) if (!EVENT_TYPES.includes(t)) problems.push({ field: 'events', code: 'unknown_event_type', message: `"${String(t).slice(0, 40)}" is not an event type` });
+    if (events.length === 0) problems.push({ field: 'events', code: 'required', message: 'name at least one event type' });
+    const staffActivity = events.some((t) => STAFF_ACTIVITY_TYPES.includes(t));
+    const prefix = input.accounts_prefix ?? null;
+    const accounts = input.accounts ? [...new Set(input.accounts)] : null;
+    if (staffActivity && prefix === null && !accounts?.length) {
+      problems.push({ field: 'accounts_prefix', code: 'required', message: 'login/logout/access need the accounts they are about (accounts_prefix or accounts): a system\'s own accounts, never Warden\'s' });
+    }
+    if (!staffActivity && (prefix !== null || accounts)) {
+      problems.push({ field: prefix !== null ? 'accounts_prefix' : 'accounts', code: 'not_applicable', message: 'only applies to tokens registered for login, logout or access' });
+    }
+    if (prefix !== null) {
+      const clash = await db.selectFrom('accounts').select(sql<number>`count(*)::int`.as('n')).where(sql<boolean>`starts_with(id, ${prefix})`).executeTakeFirstOrThrow();
+      if (clash.n > 0) problems.push({ field: 'accounts_prefix', code: 'gateway_accounts', message: `${clash.n} Warden account(s) start with "${prefix}": their activity comes only from Warden's own trail` });
+    }
+    if (accounts?.length) {
+      const clash = await db.selectFrom('accounts').select('id').where('id', 'in', accounts).limit(5).execute();
+      if (clash.length) problems.push({ field: 'accounts', code: 'gateway_accounts', message: `${clash.map((a) => a.id).join(', ')} are Warden accounts: their activity comes only from Warden's own trail` });
+    }
+    const sites = input.sites ? [...new Set(input.sites)] : null;
+    if (sites?.length) {
+      const known = new Set((await db.selectFrom('sites').select('code').where('code', 'in', sites).execute()).map((s) => s.code));
+      const unknown = sites.filter((s) => !known.has(s));
+      if (unknown.length) problems.push({ field: 'sites', code: 'unknown_site', message: `no such site: ${unknown.slice(0, 5).join(', ')}` });
+    } else if (sites) {
+      problems.push({ field: 'sites', code: 'required', message: 'omit sites for any site, or name at least one' });
+    }
+    if (problems.length) throw new AppError('validation_failed', `token registration: ${problems[0]!.field} ${problems[0]!.message}`, { fields: problems });
+    return { events, sites, accounts_prefix: prefix, accounts, backfill: input.backfill === true };
+  }
+
+  /** Issues a token for a service account, registered for `input` (UPSTREAM_DEFAULT when empty); shown once. */
+  async function create(accountId: string, input: RegistrationInput, actor: string, ctx: RequestContext) {
+    await serviceAccount(accountId);
+    const registration = await resolve(input);
+    const token = newToken(SERVICE_PREFIX);
+    const id = randomUUID();
+    const now = new Date(clock.now());
+    await audit.append(
+      [{
+        kind: 'admin.service_token_created',
+        ts: now,
+        decision: 'ok',
+        account: accountId,
+        role: 'service',
+        ip: ctx.ip,
+        requestId: ctx.requestId,
+        detail: {
+          actor,
+          token_id: id,
+          events: registration.events,
+          sites: registration.sites,
+          accounts_prefix: registration.accounts_prefix,
+          accounts: registration.accounts,
+          backfill: registration.backfill,
+        },
+      }],
+      async (tx) => {
+        await tx.insertInto('service_tokens').values({ id, token_hash: tokenHash(token), account: accountId, created_at: now, revoked_at: null, registration: JSON.stringify(registration) }).execute();
+      },
+    );
+    cache.set(id, registration);
+    return { id, token, account: accountId, created_at: now.toISOString(), registration };
+  }
+
+  async function list(accountId: string): Promise<ServiceTokenInfo[]> {
+    await serviceAccount(accountId);
+    const rows = await db.selectFrom('service_tokens').select(['id', 'account', 'created_at', 'revoked_at', 'registration']).where('account', '=', accountId).orderBy('created_at').orderBy('id').execute();
+    return rows.map((r) => ({
+      id: r.id,
+      account: r.account,
+      created_at: new Date(r.created_at).toISOString(),
+      revoked_at: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
+      registration: parseRegistration(r.registration),
+    }));
+  }
+
+  /** Revokes a token; refused on its next request (within the authenticator's cache time, 2 s). */
+  async function revoke(accountId: string, tokenId: string, actor: string, ctx: RequestContext) {
+    await serviceAccount(accountId);
+    const now = new Date(clock.now());
+    await audit.append(
+      [{ kind: 'admin.service_token_revoked', ts: now, decision: 'ok', account: accountId, role: 'service', ip: ctx.ip, requestId: ctx.requestId, detail: { actor, token_id: tokenId } }],
+      async (tx) => {
+        const row = await tx.updateTable('service_tokens').set({ revoked_at: now }).where('id', '=', tokenId).where('account', '=', accountId).where('revoked_at', 'is', null).returning('id').executeTakeFirst();
+        if (!row) throw new AppError('not_found', `account ${accountId} has no live token ${tokenId}`);
+      },
+    );
+    return { id: tokenId, account: accountId, revoked_at: now.toISOString() };
+  }
+
+  /** The registration of a token the authenticator accepted. */
+  async function registration(tokenId: string): Promise<TokenRegistration> {
+    const hit = cache.get(tokenId);
+    if (hit) return hit;
+    const row = await db.selectFrom('service_tokens').select('registration').where('id', '=', tokenId).executeTakeFirst();
+    if (!row) throw new AppError('unauthenticated', 'token is invalid, expired or revoked');
+    const reg = parseRegistration(row.registration);
+    if (cache.size >= MAX_CACHED) cache.clear();
+    cache.set(tokenId, reg);
+    return reg;
+  }
+
+  return { create, list, revoke, registration };
+}
+
+export type ServiceTokens = ReturnType<typeof createServiceTokens>;
+
+/** jsonb comes back parsed from pg and PGlite; anything malformed grants nothing. */
+function parseRegistration(raw: unknown): TokenRegistration {
+  const r = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Partial<TokenRegistration> | null;
+  const strings = (v: unknown): string[] | null => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : null);
+  return {
+    events: (strings(r?.events) ?? []).filter((t): t is EventType => EVENT_TYPES.includes(t as EventType)),
+    sites: r?.sites == null ? null : (strings(r.sites) ?? []),
+    accounts_prefix: typeof r?.accounts_prefix === 'string' ? r.accounts_prefix : null,
+    accounts: strings(r?.accounts),
+    backfill: r?.backfill === true,
+  };
+}
