@@ -49,3 +49,9 @@ export const VIEW_ROLES = rolesWhere((p) => p.views);
 export const ANALYST_ROLES = rolesWhere((p) => p.analyst);
 /** Roles whose creation or promotion needs a second analyst's approval. */
 export const PRIVILEGED_ROLES = rolesWhere((p) => p.privileged);
+/**
+ * Run the systems without seeing customer data (separation of duties): may create sites,
+ * non-privileged accounts, MFA enrolments and service tokens, and ask for a privileged
+ * account (which a security analyst then approves). Never reveals.
+ */
+export const ADMINISTRATOR_ROLES: readonly Role[] = ['it_admin'];
