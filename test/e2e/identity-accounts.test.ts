@@ -28,7 +28,7 @@ describe.each(testBackends())('accounts and dual control on %s', (backend) => {
     tokens[id] = r.body.token;
     return r.body.token as string;
   };
-  const create = (token: string, id: string, role: string, site: string | null) => w.api('POST', '/api/v1/accounts', { token, body: { id, role, site, password: password(id) } });
+  const create = (token: string | undefined, id: string, role: string, site: string | null) => w.api('POST', '/api/v1/accounts', { token, body: { id, role, site, password: password(id) } });
   const audit = (kind: string, account: string) =>
     w.warden.db.selectFrom('audit_log').select(['decision', 'reason', 'role', 'site', 'detail']).where('kind', '=', kind).where('account', '=', account).orderBy('seq').execute();
   const alerts = (account: string) => w.warden.db.selectFrom('alerts').select(['detector', 'severity', 'summary', 'status']).where('account', '=', account).where('detector', '=', 'privileged_account_change').execute();
