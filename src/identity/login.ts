@@ -173,9 +173,10 @@ export function createLogin(deps: LoginDeps) {
         await endExcessSessions(tx, row.id, sessionId, now);
       });
     } catch (err) {
+      // A device issued by this login was never stored (the transaction rolled back).
+      if (issued) device = null;
       if (err instanceof Refusal) return refuse(err);
       if (err instanceof DeviceLimitReached) {
-        device = null;
         return refuse(new Refusal('device_limit', new AppError('device_limit', `this account enrolled ${config.newDevicesPerDay} new devices in the last 24 h; log in with an enrolled device's credential, or try again in ${err.retryAfterSeconds} s`, { retryAfterSeconds: err.retryAfterSeconds }), false));
       }
       throw err;
