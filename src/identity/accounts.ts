@@ -25,27 +25,11 @@ import { ADMINISTRATOR_ROLES, profileOf } from '../access/roles.js';
 import { hashPassword } from '../vault/crypto.js';
 import { actorName, type Actor, type PrivilegedChange, type RequestContext } from './types.js';
 import { approvedAnalystExists } from './account-queries.js';
-import { devicesOf, revokeDeviceTx } from './devices.js';
+import { revokeDeviceTx } from './devices.js';
+import { accountRow, getAccount, listAccounts, toView, type AccountQuery } from './account-reads.js';
 import type { TotpFactor } from './totp.js';
 
 type Tx = Transaction<Database>;
-
-interface ViewRow {
-  id: string;
-  role: string;
-  site: string | null;
-  status: 'active' | 'suspended';
-  status_reason: string | null;
-  approval: 'approved' | 'pending';
-  pending_role: string | null;
-  pending_site: string | null;
-  requested_by: string | null;
-  requested_at: Date | string | null;
-  created_by: string | null;
-  approved_by: string | null;
-  created_at: Date | string;
-  mfa_enrolled: boolean;
-}
 
 export interface AccountsDeps {
   db: Kysely<Database>;
@@ -58,21 +42,9 @@ export interface AccountsDeps {
   onPrivilegedChange?: ((change: PrivilegedChange, tx: Tx) => Promise<void>) | undefined;
 }
 
-export interface AccountQuery {
-  role?: Role | undefined;
-  site?: string | undefined;
-  status?: 'active' | 'suspended' | 'pending' | undefined;
-  /** Account id prefix. */
-  q?: string | undefined;
-  limit: number;
-  /** The last id of the previous page. */
-  cursor?: string | undefined;
-}
-
 const isPrivileged = (role: string) => profileOf(role as Role).privileged;
 const isAnalyst = (a: Actor) => a.kind === 'account' && profileOf(a.role).analyst;
 const isAdministrator = (a: Actor) => a.kind === 'account' && ADMINISTRATOR_ROLES.includes(a.role);
-const iso = (t: Date | string | null) => (t === null ? null : new Date(t).toISOString());
 
 /** A bootstrap creation lost the race to another analyst's creation; redo it as pending. */
 class BootstrapTaken extends Error {}
@@ -81,38 +53,11 @@ function refuseSelf(actor: Actor, account: string, what: string): void {
   if (actor.kind === 'account' && actor.id === account) throw new AppError('self_action', `nobody may ${what} their own account; ask another analyst`);
 }
 
-/** What an account looks like to the API (accounts hold no PII). */
-export function accountView(r: ViewRow) {
-  const pending = r.approval === 'pending' || r.pending_role !== null;
-  return {
-    id: r.id,
-    role: r.role,
-    site: r.site,
-    status: r.approval === 'pending' ? ('pending' as const) : r.status,
-    status_reason: r.status_reason,
-    mfa_enrolled: r.mfa_enrolled,
-    pending_approval: pending
-      ? { role: r.pending_role ?? r.role, site: r.pending_role !== null ? r.pending_site : r.site, requested_by: r.requested_by, requested_at: iso(r.requested_at) }
-      : null,
-    created_by: r.created_by,
-    approved_by: r.approved_by,
-    created_at: iso(r.created_at),
-  };
-}
-
-export type AccountView = ReturnType<typeof accountView>;
-
 export function createAccountAdmin(deps: AccountsDeps) {
   const { db, audit, clock } = deps;
   const now = () => new Date(clock.now());
+  const row = (id: string) => accountRow(db, id);
 
-  const viewColumns = ['id', 'role', 'site', 'status', 'status_reason', 'approval', 'pending_role', 'pending_site', 'requested_by', 'requested_at', 'created_by', 'approved_by', 'created_at', 'mfa_secret'] as const;
-  async function row(id: string) {
-    const r = await db.selectFrom('accounts').select(viewColumns).where('id', '=', id).executeTakeFirst();
-    if (!r) throw new AppError('not_found', `account ${id} does not exist`);
-    return r;
-  }
-  const toView = ({ mfa_secret, ...r }: Awaited<ReturnType<typeof row>>) => accountView({ ...r, mfa_enrolled: mfa_secret !== null });
 
   async function checkSite(role: Role, site: string | null): Promise<void> {
     if (site) {
@@ -297,25 +242,11 @@ export function createAccountAdmin(deps: AccountsDeps) {
     return { account: accountId, device, revoked_at: at.toISOString(), revoked_by: by };
   }
 
-  async function listAccounts(q: AccountQuery) {
-    let query = db.selectFrom('accounts').select(viewColumns);
-    if (q.role) query = query.where('role', '=', q.role);
-    if (q.site) query = query.where('site', '=', q.site);
-    if (q.status === 'pending') query = query.where((eb) => eb.or([eb('approval', '=', 'pending'), eb('pending_role', 'is not', null)]));
-    else if (q.status) query = query.where('status', '=', q.status).where('approval', '=', 'approved');
-    if (q.q) query = query.where('id', 'like', `${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    if (q.cursor) query = query.where('id', '>', q.cursor);
-    const rows = await query.orderBy('id').limit(q.limit + 1).execute();
-    const page = rows.slice(0, q.limit).map(toView);
-    return { accounts: page, next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
-  }
-
-  async function getAccount(id: string) {
-    const view = toView(await row(id));
-    return { ...view, devices: await devicesOf(db, id) };
-  }
-
-  return { createSite, createAccount, updateAccount, approveAccount, setStatus, enrolMfa, revokeDevice, listAccounts, getAccount };
+  return {
+    createSite, createAccount, updateAccount, approveAccount, setStatus, enrolMfa, revokeDevice,
+    listAccounts: (q: AccountQuery) => listAccounts(db, q),
+    getAccount: (id: string) => getAccount(db, id),
+  };
 }
 
 export type AccountAdmin = ReturnType<typeof createAccountAdmin>;
