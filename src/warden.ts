@@ -2,7 +2,8 @@
  * Composition: builds every service from the config and wires them to HTTP. Each domain is
  * built by its own factory, handed only what it uses.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { randomUUID } from 'node:crypto';
 import type { Config } from './config/config.js';
 import { openStore, type Store } from './store/db.js';
 import type { Database } from './store/schema.js';
@@ -18,7 +19,7 @@ import { createWorkContext } from './access/work-context.js';
 import { createAccessService } from './access/access.js';
 import { createAuditWriter, errorSummary, type AuditWriter } from './audit/writer.js';
 import { verifyAuditTrail } from './audit/verify.js';
-import { createIdentityService, type IdentityService } from './identity/identity.js';
+import { createIdentityService, type IdentityService, type PrivilegedChange } from './identity/identity.js';
 import { createLoginThrottle } from './identity/login-throttle.js';
 import { createServiceTokens } from './identity/service-tokens.js';
 import { createInProcessBus, type EventBus } from './events/bus.js';
@@ -97,7 +98,10 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       clock,
       throttle: createLoginThrottle(),
       mfaKey: keyring.mfaKey,
-      config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount },
+      identityKey: keyring.blindIndexKey,
+      metrics,
+      onPrivilegedChange: raisePrivilegedChangeAlert,
+      config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount, newDevicesPerDay: config.newDevicesPerDay },
     });
     const watch = config.detect
       ? createWatch({
@@ -148,7 +152,8 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       },
       ping: () => store.ping(),
     });
-    if (!config.adminToken) logger.warn('WARDEN_ADMIN_TOKEN is not set: the admin API (sites, accounts, suspensions) is disabled');
+    if (!config.adminToken) logger.warn('WARDEN_ADMIN_TOKEN is not set: the admin token is off (it_admin and security analysts administer accounts)');
+    else if ((await identity.adminTokenState()).disabled) logger.warn('the configured WARDEN_ADMIN_TOKEN was disabled (POST /api/v1/admin-token/disable) and is refused; deploy a different value to bring an admin token back');
     await app.ready();
 
     let closed = false;
@@ -172,6 +177,23 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     if (ownStore) await store.close();
     throw err;
   }
+}
+
+/**
+ * Dual control made visible: every privileged-account creation, promotion request and approval
+ * is an open alert for the analysts, stored in the change's own transaction (identity does not
+ * import watch; it is handed this).
+ */
+async function raisePrivilegedChangeAlert(c: PrivilegedChange, tx: Transaction<Database>): Promise<void> {
+  const what = { created: 'created (bootstrap)', created_pending: 'created, pending approval', promotion_requested: 'requested, pending approval', approved: 'approved' }[c.change];
+  const summary = `Privileged account ${c.account} (${c.role}${c.site ? ` at ${c.site}` : ''}) ${what} by ${c.actor}.`;
+  const id = `privileged-${randomUUID()}`;
+  const evidence = { change: c.change, role: c.role, site: c.site, actor: c.actor };
+  const alert = { id, ts: c.at.toISOString(), account: c.account, detector: 'privileged_account_change', severity: 'medium' as const, score: 50, summary, evidence, risk: null, response: 'none' };
+  await tx
+    .insertInto('alerts')
+    .values({ id, ts: c.at, account: c.account, device: null, detector: alert.detector, severity: alert.severity, score: alert.score, summary, incident: null, response: null, body: JSON.stringify(alert), status: 'open', verdict: null, note: null, updated_by: null, created_at: c.at, updated_at: c.at })
+    .execute();
 }
 
 /** The audit trail records every allowed reveal, so the last day's quota usage survives a restart. */

@@ -11,7 +11,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { AuditEntryInput } from '../audit/kinds.js';
 import type { Clock } from '../ops/clock.js';
 import type { Metrics } from '../ops/metrics.js';
-import { suspendedMessage, type Principal, type RequestContext } from '../identity/identity.js';
+import type { Principal, RequestContext } from '../identity/identity.js';
 import {
   isQualifiedField,
   normaliseSearchPhone,
@@ -56,7 +56,7 @@ export function createAccessService(deps: AccessDeps) {
 
   function staff(principal: Principal, what: string, action: 'view' | 'search' | 'reveal'): AccountPrincipal {
     if (principal.kind !== 'account') throw new AppError('role_not_permitted', `the admin token cannot ${what}; log in as a staff account`);
-    if (principal.account.status === 'suspended') throw new AppError('account_suspended', suspendedMessage(principal.account.statusReason));
+    // Suspension and pending approval were refused when the principal was resolved (identity).
     const gated = deps.gate?.(principal, action, clock.now());
     if (gated) throw gated;
     return principal;

@@ -55,3 +55,9 @@ export const PRIVILEGED_ROLES = rolesWhere((p) => p.privileged);
  * mode of POST /api/v1/events (and the bootstrap admin token): those who run the systems.
  */
 export const BACKFILL_ROLES: readonly Role[] = ['it_admin'];
+/**
+ * Run the systems without seeing customer data (separation of duties): may create sites,
+ * non-privileged accounts, MFA enrolments and service tokens, and ask for a privileged
+ * account (which a security analyst then approves). Never reveals.
+ */
+export const ADMINISTRATOR_ROLES: readonly Role[] = ['it_admin'];

@@ -27,6 +27,11 @@ export const AUDIT_KINDS = {
   'work.ticket': { event: null, action: null },
   'events.backfill': { event: null, action: null },
   'admin.service_token_revoked': { event: null, action: null },
+  'admin.account_changed': { event: null, action: null },
+  'admin.account_approved': { event: null, action: null },
+  'admin.device_revoked': { event: null, action: null },
+  'admin.admin_token_disabled': { event: null, action: null },
+  'auth.device_enrolled': { event: null, action: null },
 } as const satisfies Record<string, { event: 'access' | 'login' | 'logout' | null; action: string | null }>;
 
 export type AuditKind = keyof typeof AUDIT_KINDS;

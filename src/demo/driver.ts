@@ -72,19 +72,31 @@ const safeJson = (t: string): unknown => {
 
 export const demoPassword = (account: string) => `demo-${account}-pass`;
 
+/**
+ * Creates the world through the admin API as a company would bootstrap: the admin token creates
+ * the first analyst (active) and everyone else; privileged accounts it creates after that wait
+ * for approval, which the first analyst gives (dual control: the admin token alone cannot).
+ * Second factors are enrolled last, so the approving login needs no code.
+ */
 export async function createCompany(http: Http, adminToken: string, world: World): Promise<{ serviceToken: string; mfaSecrets: Map<string, string> }> {
   for (const s of world.sites) {
     const r = await http('POST', '/api/v1/sites', { token: adminToken, body: { code: s.code, kind: s.kind, city: s.city.def.en } });
     if (r.status !== 201 && r.status !== 409) throw new Error(`creating site ${s.code}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
   }
-  const mfaSecrets = new Map<string, string>();
+  const pending: string[] = [];
+  let approver: string | undefined;
   for (const a of world.accounts) {
     const r = await http('POST', '/api/v1/accounts', { token: adminToken, body: { id: a.id, role: a.role, site: a.site.code, password: demoPassword(a.id) } });
     if (r.status !== 201 && r.status !== 409) throw new Error(`creating account ${a.id}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
-    if (a.mfa) {
-      const m = await http('POST', `/api/v1/accounts/${encodeURIComponent(a.id)}/mfa`, { token: adminToken });
-      if (m.status === 201) mfaSecrets.set(a.id, m.body.secret);
-    }
+    if (r.body?.status === 'pending') pending.push(a.id);
+    else if (r.status === 201 && a.role === 'security_analyst') approver ??= a.id;
+  }
+  if (pending.length) await approveAll(http, pending, approver);
+  const mfaSecrets = new Map<string, string>();
+  for (const a of world.accounts) {
+    if (!a.mfa) continue;
+    const m = await http('POST', `/api/v1/accounts/${encodeURIComponent(a.id)}/mfa`, { token: adminToken });
+    if (m.status === 201) mfaSecrets.set(a.id, m.body.secret);
   }
   await http('POST', '/api/v1/accounts', { token: adminToken, body: { id: 'demo-upstream', role: 'service', password: demoPassword('demo-upstream') } });
   // Registered for exactly what the player sends upstream (waybills, assignments, tickets, scans).
@@ -94,9 +106,40 @@ export async function createCompany(http: Http, adminToken: string, world: World
   return { serviceToken: t.body.token, mfaSecrets };
 }
 
+/** The first analyst logs in from the console and approves each pending privileged account. */
+async function approveAll(http: Http, pending: string[], approver: string | undefined): Promise<void> {
+  if (!approver) throw new Error(`no active security analyst to approve ${pending.join(', ')}`);
+  const s = await http('POST', '/api/v1/sessions', { body: { account: approver, password: demoPassword(approver), device: 'warden-demo-console' } });
+  if (s.status !== 201) throw new Error(`analyst ${approver} login: HTTP ${s.status} ${JSON.stringify(s.body)}`);
+  for (const id of pending) {
+    const r = await http('POST', `/api/v1/accounts/${encodeURIComponent(id)}/approve`, { token: s.body.token });
+    if (r.status !== 200) throw new Error(`approving ${id}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  await http('DELETE', '/api/v1/sessions/current', { token: s.body.token });
+}
+
+/**
+ * A one-time code the server will take for a login at simulated time `t`: the code of t's step,
+ * or of the next step when this account already used t's (each code is accepted once; a person
+ * would wait for the next one).
+ */
+function otpSource(mfaSecrets: Map<string, string>) {
+  const lastStep = new Map<string, number>();
+  return (account: string, t: number): string | undefined => {
+    const secret = mfaSecrets.get(account);
+    if (!secret) return undefined;
+    const step = Math.max(Math.floor(t / 30_000), (lastStep.get(account) ?? -1) + 1);
+    lastStep.set(account, step);
+    return new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: step * 30_000 });
+  };
+}
+
 /** Turns simulated actions into the gateway requests a staff app or upstream system would send. */
 export function createActionPlayer(http: Http, world: World, serviceToken: string, mfaSecrets: Map<string, string>) {
   const sessions = new Map<string, string>();
+  /** Device credentials by the simulator's device id: a simulated device is one physical device, whoever logs in on it. */
+  const deviceCredentials = new Map<string, string>();
+  const otp = otpSource(mfaSecrets);
   const tasks = new Map<string, 'pickup' | 'delivery'>();
   const stats: DriverStats = { actions: 0, requests: 0, revealsAllowed: 0, revealsRefused: 0, refusedByCode: {}, failedLogins: 0, errors: 0 };
   const sessionKey = (a: SimAction) => `${a.account}|${a.session ?? a.device}`;
@@ -156,14 +199,29 @@ export function createActionPlayer(http: Http, world: World, serviceToken: strin
         return;
       case 'login': {
         const failure = a.result === 'failure';
-        const secret = a.account ? mfaSecrets.get(a.account) : undefined;
-        const otp = !failure && a.mfa && secret ? new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: a.t }) : undefined;
+        // An enrolled account's code always goes along (Warden requires it); a leased account's
+        // owner passes it to the renter, which is how such logins get through in life.
+        const code = !failure && a.account ? otp(a.account, a.t) : undefined;
+        const device = a.device ?? 'unknown-device';
+        const credential = deviceCredentials.get(device);
         const r = await call('POST', '/api/v1/sessions', {
           forwardedFor: ip,
-          body: { account: a.account, password: failure ? 'not-the-password' : demoPassword(a.account ?? ''), device: a.device ?? 'unknown-device', ...(a.appHash ? { app_hash: a.appHash } : {}), ...(otp ? { otp } : {}) },
+          body: {
+            account: a.account,
+            password: failure ? 'not-the-password' : demoPassword(a.account ?? ''),
+            device,
+            ...(credential ? { device_credential: credential } : {}),
+            ...(a.appHash ? { app_hash: a.appHash } : {}),
+            ...(code ? { otp: code } : {}),
+          },
         });
-        if (r.status === 201) sessions.set(sessionKey(a), r.body.token);
-        else stats.failedLogins++;
+        if (r.status === 201) {
+          sessions.set(sessionKey(a), r.body.token);
+          if (r.body.device_credential) deviceCredentials.set(device, r.body.device_credential);
+        } else {
+          stats.failedLogins++;
+          if (r.body?.error?.code === 'invalid_device_credential') deviceCredentials.delete(device);
+        }
         return;
       }
       case 'logout': {

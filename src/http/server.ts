@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError, isAppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import { suspendedMessage, type Principal, type RequestContext, type IdentityService } from '../identity/identity.js';
+import type { Principal, RequestContext, IdentityService } from '../identity/identity.js';
 import type { Role } from '../contracts/events.js';
 import { ANALYST_ROLES, STAFF_ROLES } from '../access/roles.js';
 
@@ -189,11 +189,8 @@ export function authorize(identity: IdentityService, allowed: readonly Allowed[]
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) throw new AppError('unauthenticated', 'missing bearer token (Authorization: Bearer <token>)');
-    const principal = await identity.authenticate(match[1]!);
-    if (!principal) throw new AppError('unauthenticated', 'token is invalid, expired or revoked');
-    if (principal.kind === 'account' && principal.account.status === 'suspended') {
-      throw new AppError('account_suspended', suspendedMessage(principal.account.statusReason));
-    }
+    // Identity decides whether the caller may act at all (suspended, pending, revoked): one place.
+    const principal = await identity.resolvePrincipal(match[1]!);
     const role: Allowed = principal.kind === 'admin' ? 'admin' : principal.account.role;
     if (!allowed.includes(role)) throw new AppError('forbidden', `the ${role} role may not call this endpoint`);
     req.principal = principal;

@@ -23,6 +23,17 @@ export interface AccountsTable {
   created_at: Generated<Date>;
   /** TOTP secret, AES-GCM under the keyring's "mfa" key; null when not enrolled. */
   mfa_secret: Bytes | null;
+  /** 'pending': a privileged account waiting for a second analyst; it may not log in. */
+  approval: Generated<'approved' | 'pending'>;
+  /** A requested promotion (or privileged site change) waiting for approval. */
+  pending_role: string | null;
+  pending_site: string | null;
+  requested_by: string | null;
+  requested_at: Timestamp | null;
+  created_by: string | null;
+  approved_by: string | null;
+  /** TOTP time step of the last accepted code (replay guard). */
+  mfa_last_step: ColumnType<string | number | null, number | null, number | null>;
 }
 
 export interface SessionsTable {
@@ -36,6 +47,32 @@ export interface SessionsTable {
   created_at: Timestamp;
   expires_at: Timestamp;
   revoked_at: Timestamp | null;
+  /** Why it ended: logout, session_limit, suspended, device_revoked. */
+  revoked_reason: string | null;
+}
+
+/** A device the server enrolled (the credential is shown once, stored hashed). */
+export interface DevicesTable {
+  id: string;
+  credential_hash: Bytes;
+  label: string;
+  enrolled_by: string;
+  enrolled_at: Timestamp;
+  revoked_at: Timestamp | null;
+  revoked_by: string | null;
+}
+
+export interface AccountDevicesTable {
+  account: string;
+  device: string;
+  first_seen: Timestamp;
+  last_seen: Timestamp;
+}
+
+export interface AdminTokenRevocationsTable {
+  fingerprint: Bytes;
+  disabled_at: Timestamp;
+  disabled_by: string;
 }
 
 export interface ServiceTokensTable {
@@ -238,4 +275,7 @@ export interface Database {
   alerts: AlertsTable;
   detect_exceptions: DetectExceptionsTable;
   account_responses: AccountResponsesTable;
+  devices: DevicesTable;
+  account_devices: AccountDevicesTable;
+  admin_token_revocations: AdminTokenRevocationsTable;
 }

@@ -40,7 +40,8 @@ describe('warden demo', () => {
       const res = await fetch(`${url}/api/v1/alerts?min_severity=medium&limit=500`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(200);
       const { alerts } = (await res.json()) as { alerts: Array<{ account: string; detector: string; severity: string }> };
-      hit = alerts.find((a) => attackers.has(a.account));
+      // A privileged account's creation raises an alert too; only detection of the attack counts here.
+      hit = alerts.find((a) => attackers.has(a.account) && a.detector !== 'privileged_account_change');
     }
     expect(hit, `no alert about ${[...attackers].join(', ')} in ${Math.round((Date.now() - started) / 1000)} s\n${out.slice(-3000)}`).toBeDefined();
   }, 300_000);

@@ -219,7 +219,7 @@ describe.each(testBackends())('gateway end to end on %s', (backend) => {
   });
 
   describe('suspension', () => {
-    it('takes effect on the very next request and is lifted by unsuspend', async () => {
+    it('takes effect on the very next request and ends the session; unsuspend lifts it for new logins only', async () => {
       expect((await w.api('GET', '/api/v1/waybills/SF100000000001', { token: tokens.o1 })).status).toBe(200);
       const s = await w.api('POST', '/api/v1/accounts/o1/suspend', { token: tokens.sa1, body: { reason: 'leased account suspected' } });
       expect(s.status, s.text).toBe(200);
@@ -229,6 +229,9 @@ describe.each(testBackends())('gateway end to end on %s', (backend) => {
       const relog = await w.api('POST', '/api/v1/sessions', { body: { account: 'o1', password: 'pw-o1-secret', device: 'o1-phone' } });
       expect(relog.body.error.code).toBe('account_suspended');
       expect((await w.api('POST', '/api/v1/accounts/o1/unsuspend', { token: w.adminToken })).status).toBe(200);
+      // The suspension ended the old session for good (issue 7, hole 7); a new login works.
+      expect((await w.api('GET', '/api/v1/waybills/SF100000000001', { token: tokens.o1 })).status).toBe(401);
+      tokens.o1 = await login('o1');
       expect((await w.api('GET', '/api/v1/waybills/SF100000000001', { token: tokens.o1 })).status).toBe(200);
     });
     it('may not be done by a courier', async () => {

@@ -83,8 +83,15 @@ describe.each(testBackends())('identity end to end on %s', (backend) => {
       expect(r.body.error.code).toBe('unauthenticated');
       expect((await view(second)).status).toBe(200);
       expect((await view(third)).status).toBe(200);
-      const live = await w.warden.db.selectFrom('sessions').select(['device']).where('account', '=', 'c1').where('revoked_at', 'is', null).orderBy('device').execute();
-      expect(live.map((s) => s.device)).toEqual(['pda-2', 'pda-3']);
+      const live = await w.warden.db
+        .selectFrom('sessions')
+        .innerJoin('devices', 'devices.id', 'sessions.device')
+        .select(['devices.label'])
+        .where('account', '=', 'c1')
+        .where('sessions.revoked_at', 'is', null)
+        .orderBy('devices.label')
+        .execute();
+      expect(live.map((s) => s.label)).toEqual(['pda-2', 'pda-3']);
     });
     // Regression, fixed (src/identity/identity.ts, login(), the `excess` computation): live sessions are
     // ranked by created_at, which is the time the login *started* (before the slow password
@@ -170,7 +177,14 @@ describe.each(testBackends())('identity end to end on %s', (backend) => {
       expect(r.body.error.code).toBe('bad_request');
       expect((await view(staff)).status).toBe(200);
       expect((await w.api('POST', '/api/v1/scans', { token: service, body: { waybill: WB, op: 'arrive' } })).status).toBe(201);
-      const revoked = await w.warden.db.selectFrom('sessions').select('id').where('account', '=', 'c2').where('device', '=', 'pda').where('revoked_at', 'is not', null).execute();
+      const revoked = await w.warden.db
+        .selectFrom('sessions')
+        .innerJoin('devices', 'devices.id', 'sessions.device')
+        .select('sessions.id')
+        .where('account', '=', 'c2')
+        .where('devices.label', '=', 'pda')
+        .where('sessions.revoked_at', 'is not', null)
+        .execute();
       expect(revoked).toEqual([]);
     });
     it('the admin token is not a session either', async () => {
@@ -231,7 +245,7 @@ describe.each(testBackends())('a configured session limit on %s', (backend) => {
   const clock = manualClock('2026-03-02T01:00:00Z');
   let w: TestWarden;
   beforeAll(async () => {
-    w = await startTestWarden(backend, { warden: { clock }, config: { detect: false, maxSessionsPerAccount: 3 } });
+    w = await startTestWarden(backend, { warden: { clock }, config: { detect: false, maxSessionsPerAccount: 3, newDevicesPerDay: 4 } });
     await w.api('POST', '/api/v1/sites', { token: w.adminToken, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } });
     await w.api('POST', '/api/v1/accounts', { token: w.adminToken, body: { id: 'c1', role: 'courier', site: 'OUT-1', password: password('c1') } });
   });

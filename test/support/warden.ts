@@ -1,6 +1,12 @@
 /**
  * Boots the real Warden app on a real port against a per-test database, and speaks to it over
  * HTTP exactly as a client would.
+ *
+ * Like a real staff app, `api()` keeps the device credential each login returns and presents it
+ * on that account's later logins with the same device label (unless the body names its own
+ * `device_credential`, even as undefined). Like a real organisation, a privileged account the
+ * tests create pending is approved by the first active analyst (not its creator); tests of dual
+ * control itself pass `approvals: 'manual'`.
  */
 import { Writable } from 'node:stream';
 import { writeFileSync, mkdtempSync } from 'node:fs';
@@ -27,7 +33,7 @@ export interface TestWarden {
 
 export async function startTestWarden(
   backend: StoreKind,
-  opts: { policy?: unknown; warden?: WardenOptions; store?: TestStore; detectConfig?: unknown; config?: Partial<Config> } = {},
+  opts: { policy?: unknown; warden?: WardenOptions; store?: TestStore; detectConfig?: unknown; config?: Partial<Config>; approvals?: 'auto' | 'manual' } = {},
 ): Promise<TestWarden> {
   const store = opts.store ?? (await createTestStore(backend));
   const adminToken = 'admin-' + randomBytes(16).toString('hex');
@@ -48,6 +54,32 @@ export async function startTestWarden(
   const config = loadConfig({ host: '127.0.0.1', port: 0, adminToken, masterKey, policyFile, logLevel: 'debug', dataDir: store.options.dataDir ?? '/nonexistent', ...opts.config }, {});
   const warden = await createWarden(config, { store: store.store, logger: createLogger({ level: 'debug', destination: sink }), ...(opts.detectConfig !== undefined ? { detectConfig: opts.detectConfig } : {}), ...opts.warden });
   const url = await warden.listen();
+  const credentials = new Map<string, string>();
+  const pending = new Set<string>();
+  /** The organisation's second analyst: the first active, approved one that did not ask for it. */
+  const approvePending = async () => {
+    for (const id of [...pending]) {
+      const approver = await warden.db
+        .selectFrom('accounts')
+        .select('id')
+        .where('role', '=', 'security_analyst')
+        .where('approval', '=', 'approved')
+        .where('status', '=', 'active')
+        .where('id', '!=', id)
+        .orderBy('created_at')
+        .orderBy('id')
+        .executeTakeFirst();
+      if (!approver) return;
+      await warden.identity.approveAccount(id, { kind: 'account', id: approver.id, role: 'security_analyst' }, { ip: null, requestId: 'test-support-approval' });
+      pending.delete(id);
+    }
+  };
+  const remembered = (method: string, path: string, body: unknown) => {
+    if (method !== 'POST' || path !== '/api/v1/sessions' || !body || typeof body !== 'object' || Object.hasOwn(body, 'device_credential')) return body;
+    const b = body as { account?: string; device?: string };
+    const credential = credentials.get(`${b.account}\u0000${b.device}`);
+    return credential ? { ...b, device_credential: credential } : body;
+  };
   return {
     url,
     warden,
@@ -63,16 +95,24 @@ export async function startTestWarden(
         body = o.raw;
         headers['content-type'] = o.contentType ?? 'application/json';
       } else if (o.body !== undefined) {
-        body = JSON.stringify(o.body);
+        body = JSON.stringify(remembered(method, path, o.body));
         headers['content-type'] = 'application/json';
       }
       const res = await fetch(url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
       const text = await res.text();
-      let parsed: unknown = undefined;
+      let parsed: any = undefined;
       try {
         parsed = text ? JSON.parse(text) : undefined;
       } catch {
         parsed = undefined;
+      }
+      if (res.status === 201 && path === '/api/v1/sessions' && parsed?.device_credential) {
+        const b = o.body as { account?: string; device?: string };
+        credentials.set(`${b.account}\u0000${b.device}`, parsed.device_credential);
+      }
+      if (res.status === 201 && method === 'POST' && path === '/api/v1/accounts' && opts.approvals !== 'manual') {
+        if (parsed?.status === 'pending') pending.add(parsed.id);
+        await approvePending();
       }
       return { status: res.status, body: parsed, text, headers: res.headers };
     },

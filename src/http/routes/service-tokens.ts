@@ -1,7 +1,8 @@
-/** Service tokens of upstream systems, each registered for what it may send (admin only). */
+/** Service tokens of upstream systems, each registered for what it may send (admin token and it_admin). */
 import { Type } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../../contracts/events.js';
-import type { IdentityService } from '../../identity/identity.js';
+import { actorName, actorOf, type IdentityService } from '../../identity/identity.js';
+import { ADMINISTRATOR_ROLES } from '../../access/roles.js';
 import type { RegistrationInput, ServiceTokens } from '../../identity/service-tokens.js';
 import { authorize, requestContext, type App } from '../server.js';
 
@@ -27,27 +28,27 @@ const RegistrationBody = Type.Object({
 const TokenInfo = Type.Object({ id: Type.String(), account: Type.String(), created_at: Type.String(), revoked_at: Type.Union([Type.String(), Type.Null()]), registration: Registration });
 
 export function serviceTokenRoutes(app: App, deps: { identity: IdentityService; tokens: ServiceTokens }): void {
-  const admin = authorize(deps.identity, ['admin']);
+  const admin = authorize(deps.identity, ['admin', ...ADMINISTRATOR_ROLES]);
 
   // The body is optional: no body (or null) registers the upstream default.
   app.post('/api/v1/accounts/:id/tokens', {
     onRequest: admin,
     schema: {
       tags: ['identity'],
-      summary: 'Issue a service token for a service account, registered for the event types, sites and (for login/logout/access) non-Warden accounts it may send; the token is shown once (admin)',
+      summary: 'Issue a service token for a service account, registered for the event types, sites and (for login/logout/access) non-Warden accounts it may send; the token is shown once (admin, it_admin)',
       params: Type.Object({ id: Id }),
       body: Type.Union([RegistrationBody, Type.Null()]),
       response: { 201: Type.Object({ id: Type.String(), token: Type.String(), account: Type.String(), created_at: Type.String(), registration: Registration }) },
     },
-  }, async (req, reply) => reply.code(201).send(await deps.tokens.create(req.params.id, (req.body ?? {}) as RegistrationInput, 'admin', requestContext(req))));
+  }, async (req, reply) => reply.code(201).send(await deps.tokens.create(req.params.id, (req.body ?? {}) as RegistrationInput, actorName(actorOf(req.principal!)), requestContext(req))));
 
   app.get('/api/v1/accounts/:id/tokens', {
     onRequest: admin,
-    schema: { tags: ['identity'], summary: 'A service account\'s tokens and their registrations, never the secrets (admin)', params: Type.Object({ id: Id }), response: { 200: Type.Object({ tokens: Type.Array(TokenInfo) }) } },
+    schema: { tags: ['identity'], summary: 'A service account\'s tokens and their registrations, never the secrets (admin, it_admin)', params: Type.Object({ id: Id }), response: { 200: Type.Object({ tokens: Type.Array(TokenInfo) }) } },
   }, async (req) => ({ tokens: await deps.tokens.list(req.params.id) }));
 
   app.delete('/api/v1/accounts/:id/tokens/:token', {
     onRequest: admin,
-    schema: { tags: ['identity'], summary: 'Revoke a service token (audited); refused from its next request (admin)', params: Type.Object({ id: Id, token: Type.String({ minLength: 1, maxLength: 64 }) }) },
-  }, async (req) => deps.tokens.revoke(req.params.id, req.params.token, 'admin', requestContext(req)));
+    schema: { tags: ['identity'], summary: 'Revoke a service token (audited); refused from its next request (admin, it_admin)', params: Type.Object({ id: Id, token: Type.String({ minLength: 1, maxLength: 64 }) }) },
+  }, async (req) => deps.tokens.revoke(req.params.id, req.params.token, actorName(actorOf(req.principal!)), requestContext(req)));
 }

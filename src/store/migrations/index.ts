@@ -3,6 +3,7 @@ import * as initial from './0001-initial.js';
 import * as watch from './0002-watch.js';
 import * as mfa from './0003-mfa.js';
 import * as ingest from './0007-ingest.js';
+import * as identity from './0005-identity.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-watch': watch,
   '0003-mfa': mfa,
   '0007-ingest': ingest,
+  '0005-identity': identity,
 };
 
 export const migrationProvider: MigrationProvider = {

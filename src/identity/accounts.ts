@@ -1,0 +1,252 @@
+/**
+ * Sites and accounts: who exists, in which role and site, and who changed that.
+ *
+ * Invariants:
+ * - Every change (creation, role/site change, approval, suspension and its lifting, MFA
+ *   enrolment, device revocation) is audited with its actor, in the transaction that makes it.
+ * - Privileged roles (roles.ts: may reveal without an assignment, ticket or search) take two
+ *   people: a new privileged account is created `pending` and a promotion is held as a pending
+ *   request, until a security analyst other than the account and other than whoever asked
+ *   approves it. The only exception is the bootstrap admin token creating the first analyst,
+ *   while no approved analyst exists (suspended ones count). Each creation, request and
+ *   approval raises an alert through `onPrivilegedChange`, in the same transaction.
+ * - Nobody acts on their own account (self_action). An it_admin runs systems, not people with
+ *   reveal rights: it may not change, enrol or revoke anything of an approved privileged account.
+ * - Suspending an account ends all its live sessions in the same transaction; lifting the
+ *   suspension revives none of them.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { Role } from '../contracts/events.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { Clock } from '../ops/clock.js';
+import { AppError } from '../errors.js';
+import { ADMINISTRATOR_ROLES, profileOf } from '../access/roles.js';
+import { hashPassword } from '../vault/crypto.js';
+import { actorName, type Actor, type PrivilegedChange, type RequestContext } from './types.js';
+import { approvedAnalystExists } from './account-queries.js';
+import { revokeDeviceTx } from './devices.js';
+import { accountRow, getAccount, listAccounts, toView, type AccountQuery } from './account-reads.js';
+import type { TotpFactor } from './totp.js';
+
+type Tx = Transaction<Database>;
+
+export interface AccountsDeps {
+  db: Kysely<Database>;
+  audit: AuditWriter;
+  clock: Clock;
+  totp: TotpFactor;
+  /** Drops the cached principals of an account (its next request re-reads it). */
+  dropCached(account: string): void;
+  /** Raises the alert for a privileged-account change, inside the change's transaction. */
+  onPrivilegedChange?: ((change: PrivilegedChange, tx: Tx) => Promise<void>) | undefined;
+}
+
+const isPrivileged = (role: string) => profileOf(role as Role).privileged;
+const isAnalyst = (a: Actor) => a.kind === 'account' && profileOf(a.role).analyst;
+const isAdministrator = (a: Actor) => a.kind === 'account' && ADMINISTRATOR_ROLES.includes(a.role);
+
+/** A bootstrap creation lost the race to another analyst's creation; redo it as pending. */
+class BootstrapTaken extends Error {}
+
+function refuseSelf(actor: Actor, account: string, what: string): void {
+  if (actor.kind === 'account' && actor.id === account) throw new AppError('self_action', `nobody may ${what} their own account; ask another analyst`);
+}
+
+export function createAccountAdmin(deps: AccountsDeps) {
+  const { db, audit, clock } = deps;
+  const now = () => new Date(clock.now());
+  const row = (id: string) => accountRow(db, id);
+
+
+  async function checkSite(role: Role, site: string | null): Promise<void> {
+    if (site) {
+      const exists = await db.selectFrom('sites').select('code').where('code', '=', site).executeTakeFirst();
+      if (!exists) throw new AppError('validation_failed', `site ${site} does not exist`, { fields: [{ field: 'site', code: 'unknown_site', message: 'no such site' }] });
+    } else if (profileOf(role).needsSite) {
+      throw new AppError('validation_failed', `a ${role} account needs a site`, { fields: [{ field: 'site', code: 'required', message: 'required for this role' }] });
+    }
+  }
+
+  async function privilegedChange(tx: Tx, c: Omit<PrivilegedChange, 'at'>): Promise<void> {
+    await deps.onPrivilegedChange?.({ ...c, at: now() }, tx);
+  }
+
+  async function createSite(input: { code: string; kind: 'outlet' | 'sorting' | 'cs' | 'hq'; city: string }, actor: Actor, ctx: RequestContext) {
+    const by = actorName(actor);
+    await audit.append(
+      [{ kind: 'admin.site_created', ts: now(), decision: 'ok', account: by, ip: ctx.ip, requestId: ctx.requestId, detail: { site: input.code, site_kind: input.kind, actor: by } }],
+      async (tx) => {
+        const inserted = await tx.insertInto('sites').values(input).onConflict((oc) => oc.column('code').doNothing()).returning('code').executeTakeFirst();
+        if (!inserted) throw new AppError('conflict', `site ${input.code} already exists`);
+      },
+    );
+    return input;
+  }
+
+  async function createAccount(input: { id: string; role: Role; site?: string | null | undefined; password?: string | null | undefined }, actor: Actor, ctx: RequestContext) {
+    if (actor.kind === 'account' && !isAdministrator(actor)) throw new AppError('forbidden', `the ${actor.role} role may not create accounts`);
+    const site = input.site ?? null;
+    await checkSite(input.role, site);
+    const password_hash = input.password ? await hashPassword(input.password) : null;
+    const privileged = isPrivileged(input.role);
+    const by = actorName(actor);
+    const create = async (bootstrap: boolean) => {
+      const approval = privileged && !bootstrap ? ('pending' as const) : ('approved' as const);
+      const at = now();
+      await audit.append(
+        [{ kind: 'admin.account_created', ts: at, decision: 'ok', account: input.id, role: input.role, site, ip: ctx.ip, requestId: ctx.requestId, detail: { actor: by, approval, ...(bootstrap ? { bootstrap: true } : {}) } }],
+        async (tx) => {
+          if (bootstrap && (await approvedAnalystExists(tx))) throw new BootstrapTaken();
+          const inserted = await tx
+            .insertInto('accounts')
+            .values({
+              id: input.id, role: input.role, site, password_hash, status: 'active', status_reason: null, status_changed_at: null, mfa_secret: null,
+              approval, pending_role: null, pending_site: null, requested_by: approval === 'pending' ? by : null, requested_at: approval === 'pending' ? at : null,
+              created_by: by, approved_by: bootstrap ? by : null, mfa_last_step: null,
+            })
+            .onConflict((oc) => oc.column('id').doNothing())
+            .returning('id')
+            .executeTakeFirst();
+          if (!inserted) throw new AppError('conflict', `account ${input.id} already exists`);
+          if (privileged) await privilegedChange(tx, { change: approval === 'pending' ? 'created_pending' : 'created', account: input.id, role: input.role, site, actor: by });
+        },
+      );
+    };
+    const bootstrap = privileged && actor.kind === 'admin' && profileOf(input.role).analyst && !(await approvedAnalystExists(db));
+    try {
+      await create(bootstrap);
+    } catch (err) {
+      if (!(err instanceof BootstrapTaken)) throw err;
+      await create(false);
+    }
+    return toView(await row(input.id));
+  }
+
+  /** PATCH {role?, site?}: promotion to a privileged role (or a privileged site change) waits for approval; anything else applies at once. */
+  async function updateAccount(id: string, change: { role?: Role | undefined; site?: string | null | undefined }, actor: Actor, ctx: RequestContext) {
+    refuseSelf(actor, id, 'change');
+    const r = await row(id);
+    const current = r.role as Role;
+    const role = change.role ?? current;
+    const site = change.site !== undefined ? change.site : r.site;
+    if ((current === 'service') !== (role === 'service')) throw new AppError('validation_failed', 'a service account keeps its role, and staff cannot become a service', { fields: [{ field: 'role', code: 'service_role', message: 'cannot change to or from service' }] });
+    const holdsPrivilege = r.approval === 'approved' && isPrivileged(current);
+    if (holdsPrivilege && !isAnalyst(actor)) throw new AppError('forbidden', `changing a ${current} account takes a security analyst`);
+    await checkSite(role, site);
+    const pendingOutcome = isPrivileged(role) && (r.approval === 'pending' || role !== current || site !== r.site);
+    if (!pendingOutcome && role === current && site === r.site && r.pending_role === null) return toView(r);
+    const by = actorName(actor);
+    const at = now();
+    const detail = { actor: by, from_role: current, to_role: role, from_site: r.site, to_site: site, outcome: pendingOutcome ? 'pending_approval' : 'applied' };
+    await audit.append([{ kind: 'admin.account_changed', ts: at, decision: 'ok', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, detail }], async (tx) => {
+      let q = tx.updateTable('accounts').where('id', '=', id);
+      if (!pendingOutcome) {
+        // Demotion or an ordinary change: at once, and any pending request is void.
+        q = q.set({ role, site, approval: 'approved', pending_role: null, pending_site: null, requested_by: null, requested_at: null });
+      } else if (r.approval === 'pending') {
+        // Never active yet: the request itself changes, and whoever changed it may not approve it.
+        q = q.set({ role, site, requested_by: by, requested_at: at });
+      } else {
+        q = q.set({ pending_role: role, pending_site: site, requested_by: by, requested_at: at });
+      }
+      await q.execute();
+      if (pendingOutcome) await privilegedChange(tx, { change: 'promotion_requested', account: id, role, site, actor: by });
+    });
+    deps.dropCached(id);
+    return toView(await row(id));
+  }
+
+  async function approveAccount(id: string, actor: Actor, ctx: RequestContext) {
+    if (!isAnalyst(actor)) throw new AppError('forbidden', 'only a security analyst approves a privileged account');
+    refuseSelf(actor, id, 'approve');
+    const r = await row(id);
+    if (r.approval !== 'pending' && r.pending_role === null) throw new AppError('conflict', `account ${id} has nothing waiting for approval`);
+    const by = actorName(actor);
+    if (r.requested_by === by) throw new AppError('self_action', 'you asked for this change; another analyst must approve it');
+    const role = (r.pending_role ?? r.role) as Role;
+    const site = r.pending_role !== null ? r.pending_site : r.site;
+    await audit.append(
+      [{ kind: 'admin.account_approved', ts: now(), decision: 'ok', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, detail: { actor: by, requested_by: r.requested_by, from_role: r.role } }],
+      async (tx) => {
+        // Approves exactly the request that was read: a request changed meanwhile is not approved blind.
+        const moved = await tx
+          .updateTable('accounts')
+          .set({ role, site, approval: 'approved', pending_role: null, pending_site: null, requested_by: null, requested_at: null, approved_by: by })
+          .where('id', '=', id)
+          .where('requested_by', '=', r.requested_by ?? '')
+          .where('role', '=', r.role)
+          .where((eb) => (r.pending_role === null ? eb('pending_role', 'is', null) : eb('pending_role', '=', r.pending_role)))
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) !== 1) throw new AppError('conflict', `the request for account ${id} changed meanwhile; read it again`);
+        await privilegedChange(tx, { change: 'approved', account: id, role, site, actor: by });
+      },
+    );
+    deps.dropCached(id);
+    return toView(await row(id));
+  }
+
+  /** Suspends (ending every live session at once) or lifts a suspension (reviving none). */
+  async function setStatus(accountId: string, status: 'active' | 'suspended', reason: string | null, actor: Actor | string, ctx: RequestContext) {
+    // Watch passes the acting analyst's id (or "warden-detect") as a string.
+    const a: Actor = typeof actor === 'string' ? { kind: 'system', name: actor } : actor;
+    if (a.kind !== 'admin' && actorName(a) === accountId) throw new AppError('self_action', 'nobody may suspend or unsuspend their own account; ask another analyst');
+    const r = await row(accountId);
+    const at = now();
+    await audit.append(
+      [{
+        kind: status === 'suspended' ? 'admin.account_suspended' : 'admin.account_unsuspended',
+        ts: at, decision: 'ok', account: accountId, role: r.role, site: r.site, ip: ctx.ip, reason, requestId: ctx.requestId,
+        detail: { actor: actorName(a) },
+      }],
+      async (tx) => {
+        await tx.updateTable('accounts').set({ status, status_reason: reason, status_changed_at: at }).where('id', '=', accountId).execute();
+        if (status === 'suspended') {
+          await tx.updateTable('sessions').set({ revoked_at: at, revoked_reason: 'suspended' }).where('account', '=', accountId).where('revoked_at', 'is', null).execute();
+        }
+      },
+    );
+    deps.dropCached(accountId);
+    return { id: accountId, status, reason };
+  }
+
+  /** Enrols (or replaces) the account's TOTP second factor; the secret is shown once. */
+  async function enrolMfa(accountId: string, actor: Actor, ctx: RequestContext) {
+    refuseSelf(actor, accountId, 'enrol a second factor for');
+    const r = await row(accountId);
+    if (isAdministrator(actor) && r.approval === 'approved' && isPrivileged(r.role)) throw new AppError('forbidden', `enrolling a ${r.role}'s second factor takes the admin token`);
+    const factor = deps.totp.create(accountId);
+    await audit.append([{ kind: 'admin.mfa_enrolled', ts: now(), decision: 'ok', account: accountId, role: r.role, site: r.site, ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor) } }], async (tx) => {
+      await tx.updateTable('accounts').set({ mfa_secret: factor.sealed, mfa_last_step: null }).where('id', '=', accountId).execute();
+    });
+    deps.dropCached(accountId);
+    return { account: accountId, secret: factor.base32, otpauth_url: factor.url };
+  }
+
+  /** Revokes a device the account used: its credential is refused and every session on it ends (all accounts). */
+  async function revokeDevice(accountId: string, device: string, actor: Actor, ctx: RequestContext) {
+    refuseSelf(actor, accountId, 'revoke a device of');
+    const r = await row(accountId);
+    if (isAdministrator(actor) && r.approval === 'approved' && isPrivileged(r.role)) throw new AppError('forbidden', `revoking a ${r.role}'s device takes a security analyst`);
+    const link = await db.selectFrom('account_devices').select('device').where('account', '=', accountId).where('device', '=', device).executeTakeFirst();
+    if (!link) throw new AppError('not_found', `account ${accountId} has no device ${device}`);
+    const by = actorName(actor);
+    const at = now();
+    let ended: string[] = [];
+    await audit.append([{ kind: 'admin.device_revoked', ts: at, decision: 'ok', account: accountId, role: r.role, site: r.site, device, ip: ctx.ip, requestId: ctx.requestId, detail: { actor: by } }], async (tx) => {
+      const accounts = await revokeDeviceTx(tx, device, by, at.getTime());
+      if (!accounts) throw new AppError('conflict', `device ${device} is already revoked`);
+      ended = accounts;
+    });
+    for (const a of ended) deps.dropCached(a);
+    return { account: accountId, device, revoked_at: at.toISOString(), revoked_by: by };
+  }
+
+  return {
+    createSite, createAccount, updateAccount, approveAccount, setStatus, enrolMfa, revokeDevice,
+    listAccounts: (q: AccountQuery) => listAccounts(db, q),
+    getAccount: (id: string) => getAccount(db, id),
+  };
+}
+
+export type AccountAdmin = ReturnType<typeof createAccountAdmin>;

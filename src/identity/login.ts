@@ -1,0 +1,191 @@
+/**
+ * Login: password, then the second factor when enrolled, then the device, then a session bound
+ * to that device.
+ *
+ * Invariants:
+ * - An account with TOTP enrolled never logs in without a valid, unused code. A code is used up
+ *   by a conditional UPDATE in the login's own transaction (totp.ts), so two logins with the
+ *   same code, in one process or several, cannot both succeed.
+ * - Without a device credential, a login enrols a new device (bounded per account per day);
+ *   with one, it is that device; a credential Warden never issued, or a revoked one, is refused.
+ * - Every refusal is audited. What was typed as the account is never stored: a login for an
+ *   account that does not exist records a keyed tag of it, and the throttle keys on the tag.
+ * - Wrong password, missing or wrong or replayed code, and a bad device credential count as
+ *   failures for throttling; a suspension, a pending approval or the device limit do not.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { AuditEntryInput } from '../audit/kinds.js';
+import type { Clock } from '../ops/clock.js';
+import type { Metrics } from '../ops/metrics.js';
+import { AppError } from '../errors.js';
+import { hashPassword, verifyPassword } from '../vault/crypto.js';
+import type { LoginThrottle } from './login-throttle.js';
+import type { RequestContext } from './types.js';
+import { accountTag } from './account-tag.js';
+import { consumeStep, type TotpFactor } from './totp.js';
+import { DeviceLimitReached, enrolDevice, findDevice, issueDevice, useDevice, type IssuedDevice } from './devices.js';
+import { assertMayAct, accountInfo, SESSION_PREFIX, tokenHash } from './principal.js';
+
+// Verifying against a fixed hash keeps "no such account" as slow as "wrong password".
+const DUMMY_HASH = hashPassword('warden-timing-equaliser');
+
+export interface LoginInput {
+  account: string;
+  password: string;
+  /** The client's name for its device: a label only. */
+  device: string;
+  device_credential?: string | undefined;
+  app_hash?: string | undefined;
+  otp?: string | undefined;
+}
+
+export interface LoginResult {
+  token: string;
+  expires_at: string;
+  session: string;
+  mfa: boolean;
+  device_id: string;
+  /** Only when this login enrolled the device: shown once, present it on every later login. */
+  device_credential?: string;
+}
+
+export interface LoginDeps {
+  db: Kysely<Database>;
+  audit: AuditWriter;
+  clock: Clock;
+  throttle: LoginThrottle;
+  totp: TotpFactor;
+  accountTagKey: Buffer;
+  metrics?: Pick<Metrics, 'loginAttempts'> | undefined;
+  config: { sessionTtlMinutes: number; maxSessionsPerAccount: number; newDevicesPerDay: number };
+  dropCached(account: string): void;
+}
+
+/** A refusal decided inside the login transaction (it rolls back, then the refusal is audited). */
+class Refusal extends Error {
+  constructor(
+    readonly reason: string,
+    readonly error: AppError,
+    readonly countsAsFailure: boolean,
+  ) {
+    super(reason);
+  }
+}
+
+export function createLogin(deps: LoginDeps) {
+  const { db, audit, clock, throttle, config } = deps;
+
+  async function endExcessSessions(tx: Transaction<Database>, account: string, keep: string, now: number): Promise<void> {
+    const live = await tx
+      .selectFrom('sessions')
+      .select('id')
+      .where('account', '=', account)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', new Date(now))
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .execute();
+    // Keep the new session whatever its created_at ranks as (a slow login can commit last).
+    const excess = live.filter((s) => s.id !== keep).slice(config.maxSessionsPerAccount - 1).map((s) => s.id);
+    if (excess.length) await tx.updateTable('sessions').set({ revoked_at: new Date(now), revoked_reason: 'session_limit' }).where('id', 'in', excess).execute();
+  }
+
+  async function login(input: LoginInput, ctx: RequestContext): Promise<LoginResult> {
+    const now = clock.now();
+    const typed = accountTag(deps.accountTagKey, input.account);
+    const row = await db
+      .selectFrom('accounts')
+      .leftJoin('sites', 'sites.code', 'accounts.site')
+      .select(['accounts.id', 'accounts.password_hash', 'accounts.status', 'accounts.status_reason', 'accounts.role', 'accounts.site', 'accounts.mfa_secret', 'accounts.approval', 'sites.city'])
+      .where('accounts.id', '=', input.account)
+      .executeTakeFirst();
+    const detail: Record<string, string | boolean> = input.app_hash ? { app_hash: input.app_hash, mfa: false } : { mfa: false };
+    const base = { kind: 'auth.login' as const, ts: new Date(now), account: row?.id ?? typed, role: row?.role ?? null, site: row?.site ?? null, ip: ctx.ip, requestId: ctx.requestId };
+    let device: string | null = null;
+
+    const refuse = async (r: Refusal): Promise<never> => {
+      if (r.countsAsFailure) throttle.failure(typed, ctx.ip, now);
+      deps.metrics?.loginAttempts.inc({ result: r.reason });
+      await audit.append([{ ...base, device, decision: 'denied', reason: r.reason, detail }]);
+      throw r.error;
+    };
+
+    const verdict = throttle.check(typed, ctx.ip, now);
+    if (!verdict.ok) {
+      detail.scope = verdict.scope;
+      return refuse(new Refusal('login_throttled', new AppError('login_throttled', `too many failed logins; try again in ${verdict.retryAfterSeconds} s`, { retryAfterSeconds: verdict.retryAfterSeconds }), false));
+    }
+    const passwordOk = await verifyPassword(input.password, row?.password_hash ?? (await DUMMY_HASH));
+    if (!row || !row.password_hash || !passwordOk) return refuse(new Refusal('invalid_credentials', new AppError('invalid_credentials', 'account or password is wrong'), true));
+
+    let step: number | null = null;
+    if (row.mfa_secret && input.otp === undefined) {
+      return refuse(new Refusal('otp_required', new AppError('otp_required', 'this account has a second factor: send its current one-time code as "otp"'), true));
+    }
+    if (input.otp !== undefined) {
+      step = row.mfa_secret ? deps.totp.stepOf(row.id, row.mfa_secret, input.otp, now) : null;
+      if (step === null) return refuse(new Refusal('invalid_second_factor', new AppError('invalid_credentials', 'the one-time code is wrong or expired'), true));
+      detail.mfa = true;
+    }
+    try {
+      assertMayAct(accountInfo(row));
+    } catch (err) {
+      return refuse(new Refusal((err as AppError).code, err as AppError, false));
+    }
+
+    let issued: IssuedDevice | null = null;
+    if (input.device_credential !== undefined) {
+      const known = await findDevice(db, input.device_credential);
+      if (!known || known.revoked) {
+        device = known?.id ?? null;
+        const reason = known ? 'device_revoked' : 'device_unknown';
+        return refuse(new Refusal(reason, new AppError('invalid_device_credential', known ? 'this device was revoked; log in without a device credential to enrol a new one' : 'the device credential is not one Warden issued'), true));
+      }
+      device = known.id;
+    } else {
+      issued = issueDevice();
+      device = issued.id;
+    }
+    const deviceId = device;
+
+    const token = SESSION_PREFIX + randomBytes(32).toString('base64url');
+    const sessionId = randomUUID();
+    const expiresAt = new Date(now + config.sessionTtlMinutes * 60_000);
+    const entries: AuditEntryInput[] = [{ ...base, device: deviceId, session: sessionId, decision: 'allowed', detail: issued ? { ...detail, device_enrolled: true } : detail }];
+    if (issued) entries.push({ kind: 'auth.device_enrolled', ts: new Date(now), decision: 'ok', account: row.id, role: row.role, site: row.site, device: deviceId, ip: ctx.ip, session: sessionId, requestId: ctx.requestId, detail: { actor: row.id } });
+    try {
+      await audit.append(entries, async (tx) => {
+        if (step !== null && !(await consumeStep(tx, row.id, step))) {
+          throw new Refusal('otp_replayed', new AppError('invalid_credentials', 'this one-time code was already used; wait for the next one'), true);
+        }
+        if (issued) {
+          await enrolDevice(tx, issued, { account: row.id, label: input.device, now, perDay: config.newDevicesPerDay });
+        } else if (!(await useDevice(tx, row.id, deviceId, now))) {
+          throw new Refusal('device_revoked', new AppError('invalid_device_credential', 'this device was revoked; log in without a device credential to enrol a new one'), true);
+        }
+        await tx
+          .insertInto('sessions')
+          .values({ id: sessionId, token_hash: tokenHash(token), account: row.id, device: deviceId, ip: ctx.ip, app_hash: input.app_hash ?? null, mfa: step !== null, created_at: new Date(now), expires_at: expiresAt, revoked_at: null, revoked_reason: null })
+          .execute();
+        await endExcessSessions(tx, row.id, sessionId, now);
+      });
+    } catch (err) {
+      // A device issued by this login was never stored (the transaction rolled back).
+      if (issued) device = null;
+      if (err instanceof Refusal) return refuse(err);
+      if (err instanceof DeviceLimitReached) {
+        return refuse(new Refusal('device_limit', new AppError('device_limit', `this account enrolled ${config.newDevicesPerDay} new devices in the last 24 h; log in with an enrolled device's credential, or try again in ${err.retryAfterSeconds} s`, { retryAfterSeconds: err.retryAfterSeconds }), false));
+      }
+      throw err;
+    }
+    throttle.success(typed, ctx.ip, now);
+    deps.metrics?.loginAttempts.inc({ result: 'success' });
+    deps.dropCached(row.id);
+    return { token, expires_at: expiresAt.toISOString(), session: sessionId, mfa: step !== null, device_id: deviceId, ...(issued ? { device_credential: issued.credential } : {}) };
+  }
+
+  return { login };
+}

@@ -1,0 +1,153 @@
+/**
+ * Who is calling: bearer token → principal. The one place that decides whether an account may
+ * act at all (suspended, pending approval, session ended, device revoked); routes and the access
+ * service rely on it and do not check account status again.
+ *
+ * Invariants:
+ * - Tokens are looked up by SHA-256 hash only.
+ * - A session acts only while it is live, its account is approved and not suspended, and the
+ *   enrolled device it is bound to is not revoked. A session without an enrolled device (from
+ *   before device binding) is refused: log in again.
+ * - A session ended by a suspension stays ended after the suspension is lifted; while the
+ *   account is suspended its holder is told so (403), afterwards it is simply invalid (401).
+ * - Resolved principals are cached ≤ PRINCIPAL_CACHE_MS; any change to an account drops its
+ *   cached principals in this process at once (other processes re-read within the cache time).
+ */
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { Role } from '../contracts/events.js';
+import type { Clock } from '../ops/clock.js';
+import { AppError } from '../errors.js';
+import type { AccountInfo, Principal } from './types.js';
+import type { AdminToken } from './admin-token.js';
+
+export const PRINCIPAL_CACHE_MS = 2000;
+export const SESSION_PREFIX = 'wdn_s_';
+export const SERVICE_PREFIX = 'wdn_t_';
+const MAX_CACHED = 100_000;
+
+export const tokenHash = (token: string) => createHash('sha256').update(token).digest();
+
+/** The 403 names the reason, so the holder knows whom to ask and why. */
+export const suspendedMessage = (reason: string | null) => (reason ? `this account is suspended: ${reason}` : 'this account is suspended');
+
+const invalid = () => new AppError('unauthenticated', 'token is invalid, expired or revoked');
+
+interface AccountRow {
+  id: string;
+  role: string;
+  site: string | null;
+  status: 'active' | 'suspended';
+  status_reason: string | null;
+  mfa_secret: Uint8Array | null;
+  approval: 'approved' | 'pending';
+  city: string | null;
+}
+
+export const accountInfo = (r: AccountRow): AccountInfo => ({
+  id: r.id,
+  role: r.role as Role,
+  site: r.site,
+  siteCity: r.city,
+  status: r.status,
+  statusReason: r.status_reason,
+  mfaEnrolled: r.mfa_secret !== null,
+  approval: r.approval,
+});
+
+/** Refuses an account that may not act; the single suspension check of the gateway. */
+export function assertMayAct(account: AccountInfo): void {
+  if (account.status === 'suspended') throw new AppError('account_suspended', suspendedMessage(account.statusReason));
+  if (account.approval === 'pending') throw new AppError('approval_pending', 'this account waits for a security analyst to approve it');
+}
+
+export interface PrincipalDeps {
+  db: Kysely<Database>;
+  clock: Clock;
+  adminToken: AdminToken;
+}
+
+export function createPrincipalResolver(deps: PrincipalDeps) {
+  const { db, clock } = deps;
+  const cache = new Map<string, { principal: Extract<Principal, { kind: 'account' }>; until: number; expiresAt: number }>();
+  const keysByAccount = new Map<string, Set<string>>();
+
+  function dropCached(account: string): void {
+    for (const key of keysByAccount.get(account) ?? []) cache.delete(key);
+    keysByAccount.delete(account);
+  }
+
+  function remember(key: string, principal: Extract<Principal, { kind: 'account' }>, now: number, expiresAt: number): void {
+    if (cache.size >= MAX_CACHED) {
+      cache.clear();
+      keysByAccount.clear();
+    }
+    cache.set(key, { principal, until: now + PRINCIPAL_CACHE_MS, expiresAt });
+    let keys = keysByAccount.get(principal.account.id);
+    if (!keys) keysByAccount.set(principal.account.id, (keys = new Set()));
+    keys.add(key);
+  }
+
+  async function sessionPrincipal(hash: Buffer, now: number) {
+    const s = await db
+      .selectFrom('sessions as s')
+      .innerJoin('accounts as a', 'a.id', 's.account')
+      .leftJoin('sites', 'sites.code', 'a.site')
+      .leftJoin('devices as d', 'd.id', 's.device')
+      .select(['s.id as session', 's.created_at', 's.expires_at', 's.revoked_at', 's.revoked_reason', 's.mfa', 's.device', 'd.id as enrolled', 'd.revoked_at as device_revoked_at'])
+      .select(['a.id', 'a.role', 'a.site', 'a.status', 'a.status_reason', 'a.mfa_secret', 'a.approval', 'sites.city'])
+      .where('s.token_hash', '=', hash)
+      .executeTakeFirst();
+    if (!s) throw invalid();
+    const account = accountInfo(s);
+    if (s.revoked_at) {
+      if (s.revoked_reason === 'suspended' && account.status === 'suspended') assertMayAct(account);
+      throw s.revoked_reason === 'suspended' ? new AppError('unauthenticated', 'this session ended when the account was suspended; log in again') : invalid();
+    }
+    const expiresAt = new Date(s.expires_at).getTime();
+    if (expiresAt <= now || !s.enrolled || s.device_revoked_at) throw invalid();
+    const principal = { kind: 'account' as const, account, sessionId: s.session, sessionCreatedAt: new Date(s.created_at).getTime(), mfa: s.mfa, device: s.device, via: 'session' as const };
+    return { principal, expiresAt };
+  }
+
+  async function serviceTokenPrincipal(hash: Buffer) {
+    const t = await db.selectFrom('service_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+    if (!t || t.revoked_at) throw invalid();
+    const a = await db
+      .selectFrom('accounts')
+      .leftJoin('sites', 'sites.code', 'accounts.site')
+      .select(['accounts.id', 'accounts.role', 'accounts.site', 'accounts.status', 'accounts.status_reason', 'accounts.mfa_secret', 'accounts.approval', 'sites.city'])
+      .where('accounts.id', '=', t.account)
+      .executeTakeFirst();
+    if (!a) throw invalid();
+    const principal = { kind: 'account' as const, account: accountInfo(a), sessionId: null, sessionCreatedAt: null, mfa: false, device: null, via: 'service_token' as const, tokenId: t.id };
+    return { principal, expiresAt: Number.POSITIVE_INFINITY };
+  }
+
+  /** Resolves a bearer token, or throws: unauthenticated (401), account_suspended / approval_pending (403). */
+  async function resolve(token: string): Promise<Principal> {
+    const isSession = token.startsWith(SESSION_PREFIX);
+    const isService = token.startsWith(SERVICE_PREFIX);
+    if (!isSession && !isService) {
+      if (await deps.adminToken.accepts(token)) return { kind: 'admin' };
+      throw invalid();
+    }
+    const hash = tokenHash(token);
+    const key = hash.toString('base64');
+    const now = clock.now();
+    const hit = cache.get(key);
+    if (hit && hit.until > now && hit.expiresAt > now) {
+      assertMayAct(hit.principal.account);
+      return hit.principal;
+    }
+    const { principal, expiresAt } = isSession ? await sessionPrincipal(hash, now) : await serviceTokenPrincipal(hash);
+    remember(key, principal, now, expiresAt);
+    assertMayAct(principal.account);
+    return principal;
+  }
+
+  return { resolve, dropCached };
+}
+
+export type PrincipalResolver = ReturnType<typeof createPrincipalResolver>;
