@@ -137,7 +137,10 @@ export function isStoreUnreachable(err: { code?: string; message?: string }): bo
 /** Path of the first string (or key) holding U+0000, '' for the value itself; null when none. */
 function nulAt(value: unknown, path: string, depth: number): string | null {
   if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  // Only what a parser built (plain objects and arrays); a streamed body is its route's to check.
   if (!value || typeof value !== 'object' || depth > 32) return null;
+  const proto = Object.getPrototypeOf(value);
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return null;
   for (const [k, v] of Object.entries(value)) {
     const here = path ? `${path}.${k}` : k;
     if (k.includes('\u0000')) return here;
