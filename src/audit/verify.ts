@@ -218,21 +218,26 @@ export async function verifyAuditTrail(db: Kysely<Database>, options: VerifyOpti
     const summaries: WitnessSummary[] = [];
     for (const w of options.witnesses ?? []) {
       const before = findings.length + findingsDropped;
-      const valid = w.heads.filter((h) => checkHead(h, options.publicKeys) === 'ok');
+      const valid = w.heads.filter((h) => checkHead(h, options.publicKeys) === 'ok').sort((a, b) => a.treeSize - b.treeSize);
+      // One finding of each kind per witness: the earliest rewrite or fork, the largest truncation.
+      let rewriteOrFork = false;
       for (const h of valid) {
         if (broken && h.treeSize >= expectedSeq) continue; // the chain already breaks before this size
-        if (h.treeSize > lastSeq) {
-          find({ code: 'witness_truncated', seq: lastSeq + 1, message: `witness ${w.sink} saw tree size ${h.treeSize} with root ${h.root.toString('hex')}; the store has only ${lastSeq} entries: entries ${lastSeq + 1}..${h.treeSize} were removed` });
-          continue;
-        }
+        if (h.treeSize > lastSeq || rewriteOrFork) continue;
         const root = rootsAtWitnessed.get(h.treeSize);
         const storeHead = storeHeadsAtWitnessed.get(h.treeSize);
         if (storeHead && !storeHead.root.equals(h.root)) {
+          rewriteOrFork = true;
           find({ code: 'witness_fork', seq: lastMatchBelow(h.treeSize) + 1, message: `fork: witness ${w.sink} saw root ${h.root.toString('hex')} at tree size ${h.treeSize}, the store holds a signed head with root ${storeHead.root.toString('hex')} at the same size (the trail was rewritten while a writer kept signing)` });
         } else if (root && !root.equals(h.root)) {
+          rewriteOrFork = true;
           const from = lastMatchBelow(h.treeSize) + 1;
           find({ code: 'witness_rewritten', seq: from, message: `the store's root at tree size ${h.treeSize} differs from the root witness ${w.sink} saw (${h.root.toString('hex')}): entries ${from}..${h.treeSize} were rewritten` });
         }
+      }
+      const beyond = valid.at(-1);
+      if (beyond && beyond.treeSize > lastSeq && !(broken && beyond.treeSize >= expectedSeq)) {
+        find({ code: 'witness_truncated', seq: lastSeq + 1, message: `witness ${w.sink} saw tree size ${beyond.treeSize} with root ${beyond.root.toString('hex')}; the store has only ${lastSeq} entries: entries ${lastSeq + 1}..${beyond.treeSize} were removed` });
       }
       const latest = valid.reduce<SignedTreeHead | null>((a, h) => (!a || h.treeSize > a.treeSize ? h : a), null);
       summaries.push({ sink: w.sink, heads: valid.length, latestSize: latest?.treeSize ?? null, ok: findings.length + findingsDropped === before && w.problems.length === 0 });
