@@ -13,21 +13,31 @@
  *   a leaf and computing the root are O(log n), and it serialises for storage beside the head.
  * - Sizes are JS numbers (< 2^53); no bitwise operators on them.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 export const HASH_BYTES = 32;
-export const EMPTY_ROOT = createHash('sha256').digest();
+export const EMPTY_ROOT = crypto.createHash('sha256').digest();
+
+// The one-shot crypto.hash (Node ≥ 20.12) skips a Hash object per call: this runs twice per
+// audit entry on the request path.
+const oneShot = (crypto as { hash?: (alg: string, data: Buffer | string, enc: 'buffer') => Buffer }).hash;
+const sha256 = oneShot ? (data: Buffer) => oneShot('sha256', data, 'buffer') : (data: Buffer) => crypto.createHash('sha256').update(data).digest();
 
 export function leafHash(data: string | Buffer): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const buf = Buffer.allocUnsafe(1 + bytes.length);
+  buf[0] = 0;
+  bytes.copy(buf, 1);
+  return sha256(buf);
 }
 
 export function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  const buf = Buffer.allocUnsafe(1 + 2 * HASH_BYTES);
+  buf[0] = 1;
+  left.copy(buf, 1);
+  right.copy(buf, 1 + HASH_BYTES);
+  return sha256(buf);
 }
-
-const LEAF_PREFIX = Buffer.from([0]);
-const NODE_PREFIX = Buffer.from([1]);
 
 /** A complete, aligned subtree: leaves [index·2^level, (index+1)·2^level). */
 export interface Subtree {
@@ -219,9 +229,9 @@ export class Frontier {
     return new Frontier(this.count, [...this.hashes]);
   }
 
-  /** Adds one leaf; returns the complete subtrees it finished (level ≥ 1), lowest first. */
-  append(leaf: Buffer): Array<Subtree & { hash: Buffer }> {
-    const done: Array<Subtree & { hash: Buffer }> = [];
+  /** Adds one leaf; returns the complete subtrees it finished at `minLevel` and above (≥ 1), lowest first. */
+  append(leaf: Buffer, minLevel = 1): Array<Subtree & { hash: Buffer }> {
+    let done: Array<Subtree & { hash: Buffer }> | null = null;
     let node = leaf;
     let level = 0;
     let size = this.count;
@@ -230,11 +240,11 @@ export class Frontier {
       level++;
       size = half(size);
       // The leaf just added has index `count`; the node it finished ends there.
-      done.push({ level, index: Math.floor(this.count / pow2(level)), hash: node });
+      if (level >= minLevel) (done ??= []).push({ level, index: Math.floor(this.count / pow2(level)), hash: node });
     }
     this.hashes.push(node);
     this.count++;
-    return done;
+    return done ?? NONE;
   }
 
   root(): Buffer {
@@ -248,6 +258,8 @@ export class Frontier {
     return Buffer.concat(this.hashes);
   }
 }
+
+const NONE: Array<Subtree & { hash: Buffer }> = [];
 
 /** Levels of the set bits of n, highest first. */
 function setBits(n: number): number[] {

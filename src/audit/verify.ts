@@ -156,7 +156,7 @@ export async function verifyAuditTrail(db: Kysely<Database>, options: VerifyOpti
         bad('entry_altered', `entry ${seq} was altered (its content does not match its hash)`);
         break pages;
       }
-      frontier.append(leafHash(canonical));
+      frontier.append(leafHash(canonical), Number.POSITIVE_INFINITY);
       if (!firstUnsignedTs) firstUnsignedTs = entry.ts;
       while (nextHead && nextHead.treeSize <= seq) {
         // A head below seq can only be one that was skipped by a broken order; heads are read sorted.

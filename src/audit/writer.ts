@@ -184,7 +184,7 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
         seq++;
         const canonical = canonicalEntry(seq, e);
         const hash = chainHashOf(prev, canonical);
-        for (const n of frontier.append(leafHash(canonical))) if (n.level >= STORED_LEVEL) nodes.push(n);
+        for (const n of frontier.append(leafHash(canonical), STORED_LEVEL)) nodes.push(n);
         if (seq % headEvery === 0) heads.push(signHead(deps.signer, seq, frontier.root(), now));
         const rec = { ...e, seq, hash, prevHash: prev };
         prev = hash;
@@ -308,7 +308,7 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
       const now = new Date();
       for (let from = 1; from <= last; from += 5000) {
         for (const leaf of await leafHashes(tx, from, Math.min(last, from + 4999))) {
-          for (const n of frontier.append(leaf)) if (n.level >= STORED_LEVEL) nodes.push(n);
+          for (const n of frontier.append(leaf, STORED_LEVEL)) nodes.push(n);
           if (frontier.size % headEvery === 0) heads.push(signHead(deps.signer, frontier.size, frontier.root(), now));
         }
       }
