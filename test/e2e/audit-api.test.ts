@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestStore, testBackends, type TestStore } from '../support/stores.js';
+import { createTestStore, testAuditKey, testBackends, type TestStore } from '../support/stores.js';
+import { generateSigningKeyText, parsePrivateKey, signerFromPrivateKey } from '../../src/audit/signing-key.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { releaseForCli, reopen, runWarden } from '../support/cli.js';
 
@@ -165,6 +166,38 @@ describe.each(testBackends())('audit API on %s', { timeout: 120_000 }, (backend)
     } finally {
       await v.dispose();
       await again.dispose();
+    }
+  });
+
+  it('a change of signing key is itself audited, pinned keys must include it, and old heads need the old key pinned', async () => {
+    const masterKey = w.masterKey;
+    await w.warden.close().catch(() => undefined);
+    const oldKey = testAuditKey(t.options).publicKey;
+    const next = generateSigningKeyText();
+    const nextPublic = signerFromPrivateKey(parsePrivateKey(next, 'test'), 'env').publicKeyText;
+    const store = await reopen(t);
+    try {
+      // Pinned keys that leave out the signing key: refuse to start rather than sign heads nobody accepts.
+      await expect(startTestWarden(backend, { store, config: { detect: false, masterKey, auditSigningKey: next, auditPublicKeys: oldKey } })).rejects.toThrow(/signing key \(ed25519:[0-9a-f]{16}\) is not among WARDEN_AUDIT_PUBLIC_KEYS/);
+      const v = await startTestWarden(backend, { store, config: { detect: false, masterKey, auditCheckpointEvery: 8, auditSigningKey: next, auditPublicKeys: `${oldKey},${nextPublic}` } });
+      try {
+        const sa = (await v.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'pw-sa1-secret', device: 'pc' } })).body.token;
+        const changed = (await v.api('GET', '/api/v1/audit/entries?kind=keys.audit_signing_key_changed', { token: sa })).body.entries;
+        expect(changed).toHaveLength(1);
+        expect(changed[0]).toMatchObject({ account: expect.stringMatching(/^os:/), detail: { previous_key_id: expect.stringMatching(/^ed25519:/), key_id: v.warden.trail.signer.keyId, source: 'env' } });
+        const ok = await v.api('GET', '/api/v1/audit/verify', { token: sa });
+        expect(ok.status, ok.text).toBe(200);
+        expect(ok.body.trust).toMatchObject({ pinned: true });
+      } finally {
+        await v.warden.close();
+      }
+      await releaseForCli(store);
+      const onlyNew = runWarden(t, ['audit', 'verify', '--public-key', nextPublic], {});
+      expect(onlyNew.code).toBe(1);
+      expect(onlyNew.err).toMatch(/BROKEN at seq 1: the signed head at tree size 8 names key ed25519:[0-9a-f]{16}, which is not pinned/);
+      expect(runWarden(t, ['audit', 'verify', '--public-key', `${oldKey},${nextPublic}`], {}).code).toBe(0);
+    } finally {
+      await store.dispose();
     }
   });
 });
