@@ -71,6 +71,27 @@ describe.each(testBackends())('audit writer on %s', (backend) => {
     expect((await verifyAuditTrail(t.store.db, { ...keys, headEveryEntries: 100, now: Date.now() })).ok).toBe(true);
   });
 
+  it('an unsigned tail is fine while young, and a finding once older than the head interval and grace (heads deleted, or no writer since)', async () => {
+    const own = await createTestStore(backend);
+    try {
+      const w = createAuditWriter({ db: own.store.db, signer, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), headEveryEntries: 2 });
+      await w.init();
+      const now = Date.now();
+      for (let i = 0; i < 3; i++) await w.append([{ ...entry(i), ts: new Date(now) }]);
+      expect((await verifyAuditTrail(own.store.db, { ...keys, headEveryEntries: 2, now })).ok).toBe(true);
+      const later = await verifyAuditTrail(own.store.db, { ...keys, headEveryEntries: 2, now: now + 10 * 60_000 });
+      expect(later.ok).toBe(false);
+      expect(later.findings[0]).toMatchObject({ code: 'unsigned_tail', seq: 3 });
+      expect(later.reason).toMatch(/entries 3\.\.3 have no signed head, and the newest head is from/);
+      // No head at all: the age of the oldest unsigned entry decides.
+      await sql`delete from audit_tree_heads`.execute(own.store.db);
+      const none = await verifyAuditTrail(own.store.db, { ...keys, headEveryEntries: 5, now: now + 10 * 60_000 });
+      expect(none.reason).toMatch(/entries 1\.\.3 have no signed head, and the oldest of them is from/);
+    } finally {
+      await own.dispose();
+    }
+  });
+
   it('refuses (audit_unavailable) when an effect-free batch cannot be written, and resumes after', async () => {
     const w = make(t, 1000);
     await w.init();

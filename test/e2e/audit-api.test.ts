@@ -201,3 +201,30 @@ describe.each(testBackends())('audit API on %s', { timeout: 120_000 }, (backend)
     }
   });
 });
+
+describe.each(testBackends())('a witness that is down, on %s', { timeout: 60_000 }, (backend) => {
+  it('never delays a request: publication fails in the background, is retried, counted and shown in /audit/status', async () => {
+    const w = await startTestWarden(backend, { config: { detect: false, auditCheckpointEvery: 2, witness: 'http://127.0.0.1:1,file:/nonexistent-dir/heads.ndjson' } });
+    try {
+      for (let i = 0; i < 6; i++) {
+        const r = await w.api('POST', '/api/v1/accounts', { token: w.adminToken, body: { id: `svc${i}`, role: 'service', site: null } });
+        expect(r.status).toBe(201);
+      }
+      let witnesses: Array<{ sink: string; ok: boolean; error?: string }> = [];
+      for (let i = 0; i < 50 && !(witnesses.length === 2 && witnesses.every((x) => x.error)); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        witnesses = (await w.api('GET', '/api/v1/audit/status', { token: w.adminToken })).body.witnesses;
+      }
+      expect(witnesses).toEqual([
+        { sink: 'http://127.0.0.1:1/', last_size: null, last_at: null, ok: false, error: expect.stringMatching(/fetch failed|ECONNREFUSED/) },
+        { sink: 'file:/nonexistent-dir/heads.ndjson', last_size: null, last_at: null, ok: false, error: expect.stringMatching(/^ENOENT: no such file/) },
+      ]);
+      const metrics = await (await fetch(`${w.url}/metrics`)).text();
+      expect(metrics).toMatch(/warden_audit_witness_failures_total\{sink="http#0"\} [1-9]/);
+      expect(metrics).toMatch(/warden_audit_witness_healthy\{sink="file#1"\} 0/);
+      expect(w.logs()).toContain('publishing a signed tree head to a witness failed; will retry');
+    } finally {
+      await w.dispose();
+    }
+  });
+});

@@ -128,5 +128,5 @@ function errorText(err: unknown): string {
   const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string } };
   const code = e?.code ?? e?.cause?.code;
   const message = String(e?.message ?? err).replace(/:\/\/[^@/\s]*@/g, '://***@').slice(0, 200);
-  return code ? `${code}: ${message}` : message;
+  return code && !message.startsWith(code) ? `${code}: ${message}` : message;
 }
