@@ -27,7 +27,7 @@ import { createAuditWriter, errorSummary, type AuditWriter } from './writer.js';
 import { createHeadTimer, type HeadTimer } from './heads.js';
 import { createSinks } from './witness/sinks.js';
 import { createWitnessPublisher, type WitnessPublisher } from './witness/publisher.js';
-import { verifyAuditTrail, verifyResultJson, type VerifyResult } from './verify.js';
+import { verifyAuditTrail, type VerifyResult } from './verify.js';
 import { entryJson } from './search.js';
 
 export interface AuditTrailConfig extends SigningKeyConfig {
@@ -172,7 +172,6 @@ export async function createAuditTrail(deps: {
   };
 }
 
-export { verifyResultJson };
 
 /** Who changed a key from a shell: the operating-system account that ran the process. */
 export function operator(): string {

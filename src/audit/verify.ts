@@ -92,184 +92,213 @@ export interface VerifyOptions {
 const MAX_FINDINGS = 100;
 
 export async function verifyAuditTrail(db: Kysely<Database>, options: VerifyOptions): Promise<VerifyResult> {
-  const pageSize = options.pageSize ?? 5000;
-  const every = options.headEveryEntries;
-  const findings: Finding[] = [];
-  let findingsDropped = 0;
-  const find = (f: Finding) => {
-    if (findings.length < MAX_FINDINGS) findings.push(f);
-    else findingsDropped++;
-  };
+  const check = new TrailCheck(db, options);
+  await check.streamEntries();
+  if (!check.broken) {
+    await check.checkTail();
+    await check.checkAuditHead();
+  }
+  return check.result(check.checkWitnesses());
+}
 
-  const witnessed = indexWitnesses(options.witnesses ?? [], options.publicKeys, find);
-  const rootsAtWitnessed = new Map<number, Buffer>();
+/** The state of one verification, and its checks in the order they run. */
+class TrailCheck {
+  private readonly every: number;
+  private readonly findings: Finding[] = [];
+  private findingsDropped = 0;
+  private readonly witnessed: Map<number, Array<{ sink: string; head: SignedTreeHead }>>;
+  private readonly rootsAtWitnessed = new Map<number, Buffer>();
   /** Validly signed store heads at witnessed sizes: a different root there is a fork. */
-  const storeHeadsAtWitnessed = new Map<number, SignedTreeHead>();
-  const heads = headPages(db, pageSize);
-  let nextHead = await heads.next();
+  private readonly storeHeadsAtWitnessed = new Map<number, SignedTreeHead>();
+  private readonly heads: ReturnType<typeof headPages>;
+  private nextHead: SignedTreeHead | null | undefined;
+  private readonly frontier = Frontier.empty();
+  private prev: Buffer = GENESIS_HASH;
+  private expectedSeq = 1;
+  broken = false;
+  private headsVerified = 0;
+  private lastGood: SignedTreeHead | null = null;
+  private latestHead: SignedTreeHead | null = null;
+  private firstUnsignedTs: Date | null = null;
 
-  const frontier = Frontier.empty();
-  let prev: Buffer = GENESIS_HASH;
-  let expectedSeq = 1;
-  let broken = false;
-  let headsVerified = 0;
-  let lastGood: SignedTreeHead | null = null;
-  let latestHead: SignedTreeHead | null = null;
-  let firstUnsignedTs: Date | null = null;
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly options: VerifyOptions,
+  ) {
+    this.every = options.headEveryEntries;
+    this.witnessed = indexWitnesses(options.witnesses ?? [], options.publicKeys, (f) => this.find(f));
+    this.heads = headPages(db, options.pageSize ?? 5000);
+  }
 
-  const checkStoreHead = (h: SignedTreeHead, root: Buffer) => {
-    latestHead = h;
-    const from = (lastGood?.treeSize ?? 0) + 1;
-    const check = checkHead(h, options.publicKeys);
-    if (check !== 'ok') return find({ code: 'head_signature', seq: from, message: describeHeadCheck(h, check) });
-    if (witnessed.has(h.treeSize)) storeHeadsAtWitnessed.set(h.treeSize, h);
+  private get lastSeq(): number {
+    return this.expectedSeq - 1;
+  }
+
+  private find(f: Finding): void {
+    if (this.findings.length < MAX_FINDINGS) this.findings.push(f);
+    else this.findingsDropped++;
+  }
+
+  /** Every entry once, in order: sequence, link, kind, hash; the root at every head and witnessed size. */
+  async streamEntries(): Promise<void> {
+    this.nextHead = await this.heads.next();
+    const pageSize = this.options.pageSize ?? 5000;
+    for (;;) {
+      const rows = await this.db.selectFrom('audit_log').selectAll().where('seq', '>=', this.expectedSeq).orderBy('seq').limit(pageSize).execute();
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const seq = Number(row.seq);
+        const problem =
+          seq !== this.expectedSeq ? (['entry_missing', `entry ${this.expectedSeq} is missing (next entry found is ${seq})`] as const)
+          : !toBuffer(row.prev_hash).equals(this.prev) ? (['entry_unlinked', `entry ${seq} does not link to entry ${seq - 1} (prev_hash differs)`] as const)
+          : !isAuditKind(row.kind) ? (['entry_unknown_kind', `entry ${seq} has an unknown kind`] as const)
+          : null;
+        const entry = problem ? null : entryFromRow(row);
+        const canonical = entry ? canonicalEntry(seq, entry) : '';
+        const hash = entry ? chainHashOf(this.prev, canonical) : null;
+        const bad = problem ?? (hash && !hash.equals(toBuffer(row.hash)) ? (['entry_altered', `entry ${seq} was altered (its content does not match its hash)`] as const) : null);
+        if (bad) {
+          this.find({ code: bad[0], seq: this.expectedSeq, message: bad[1] });
+          this.broken = true;
+          return;
+        }
+        this.frontier.append(leafHash(canonical), Number.POSITIVE_INFINITY);
+        if (!this.firstUnsignedTs) this.firstUnsignedTs = entry!.ts;
+        while (this.nextHead && this.nextHead.treeSize <= seq) {
+          this.checkStoreHead(this.nextHead, this.frontier.root());
+          this.nextHead = await this.heads.next();
+        }
+        if (this.witnessed.has(seq)) this.rootsAtWitnessed.set(seq, this.frontier.root());
+        this.prev = hash!;
+        this.expectedSeq = seq + 1;
+      }
+    }
+  }
+
+  private checkStoreHead(h: SignedTreeHead, root: Buffer): void {
+    this.latestHead = h;
+    const from = (this.lastGood?.treeSize ?? 0) + 1;
+    const check = checkHead(h, this.options.publicKeys);
+    if (check !== 'ok') return this.find({ code: 'head_signature', seq: from, message: describeHeadCheck(h, check) });
+    if (this.witnessed.has(h.treeSize)) this.storeHeadsAtWitnessed.set(h.treeSize, h);
     if (!h.root.equals(root)) {
-      return find({ code: 'head_root', seq: from, message: `the stored entries do not match the signed head at tree size ${h.treeSize}: an entry in ${from}..${h.treeSize} was altered, removed or inserted and the hashes recomputed` });
+      return this.find({ code: 'head_root', seq: from, message: `the stored entries do not match the signed head at tree size ${h.treeSize}: an entry in ${from}..${h.treeSize} was altered, removed or inserted and the hashes recomputed` });
     }
-    if (h.treeSize - (lastGood?.treeSize ?? 0) > every) reportGap(lastGood?.treeSize ?? 0, h.treeSize);
-    headsVerified++;
-    lastGood = h;
-    firstUnsignedTs = null;
-  };
-  const reportGap = (a: number, b: number) => {
-    const due = (Math.floor(a / every) + 1) * every;
-    find({ code: 'head_missing', seq: a + 1, message: `the signed head at tree size ${due} is missing: heads at ${a || 'the start'} and ${b} are more than ${every} entries apart (heads were deleted)` });
-  };
-
-  pages: for (;;) {
-    const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>=', expectedSeq).orderBy('seq').limit(pageSize).execute();
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      const seq = Number(row.seq);
-      const bad = (code: FindingCode, message: string) => {
-        find({ code, seq: expectedSeq, message });
-        broken = true;
-      };
-      if (seq !== expectedSeq) bad('entry_missing', `entry ${expectedSeq} is missing (next entry found is ${seq})`);
-      else if (!toBuffer(row.prev_hash).equals(prev)) bad('entry_unlinked', `entry ${seq} does not link to entry ${seq - 1} (prev_hash differs)`);
-      else if (!isAuditKind(row.kind)) bad('entry_unknown_kind', `entry ${seq} has an unknown kind`);
-      if (broken) break pages;
-      const entry = entryFromRow(row);
-      const canonical = canonicalEntry(seq, entry);
-      const hash = chainHashOf(prev, canonical);
-      if (!hash.equals(toBuffer(row.hash))) {
-        bad('entry_altered', `entry ${seq} was altered (its content does not match its hash)`);
-        break pages;
-      }
-      frontier.append(leafHash(canonical), Number.POSITIVE_INFINITY);
-      if (!firstUnsignedTs) firstUnsignedTs = entry.ts;
-      while (nextHead && nextHead.treeSize <= seq) {
-        // A head below seq can only be one that was skipped by a broken order; heads are read sorted.
-        checkStoreHead(nextHead, frontier.root());
-        nextHead = await heads.next();
-      }
-      if (witnessed.has(seq)) rootsAtWitnessed.set(seq, frontier.root());
-      prev = hash;
-      expectedSeq = seq + 1;
-    }
+    if (h.treeSize - (this.lastGood?.treeSize ?? 0) > this.every) this.reportGap(this.lastGood?.treeSize ?? 0, h.treeSize);
+    this.headsVerified++;
+    this.lastGood = h;
+    this.firstUnsignedTs = null;
   }
-  const lastSeq = expectedSeq - 1;
 
-  if (!broken) {
-    await checkTail();
-    await checkAuditHead();
+  private reportGap(a: number, b: number): void {
+    const due = (Math.floor(a / this.every) + 1) * this.every;
+    this.find({ code: 'head_missing', seq: a + 1, message: `the signed head at tree size ${due} is missing: heads at ${a || 'the start'} and ${b} are more than ${this.every} entries apart (heads were deleted)` });
   }
-  const witnessSummaries = checkWitnesses();
 
-  async function checkTail() {
-    // Signed heads beyond the last entry: the tail was cut.
+  /** Heads beyond the last entry (a cut tail), and the entries after the last good head. */
+  async checkTail(): Promise<void> {
+    const lastSeq = this.lastSeq;
     let beyond: SignedTreeHead | null = null;
-    for (; nextHead; nextHead = await heads.next()) {
-      const check = checkHead(nextHead, options.publicKeys);
-      if (check !== 'ok') find({ code: 'head_signature', seq: lastSeq + 1, message: describeHeadCheck(nextHead, check) });
-      else beyond = nextHead;
+    for (; this.nextHead; this.nextHead = await this.heads.next()) {
+      const check = checkHead(this.nextHead, this.options.publicKeys);
+      if (check !== 'ok') this.find({ code: 'head_signature', seq: lastSeq + 1, message: describeHeadCheck(this.nextHead, check) });
+      else beyond = this.nextHead;
     }
     if (beyond) {
-      find({ code: 'truncated', seq: lastSeq + 1, message: `a signed head at tree size ${beyond.treeSize} exists but the store has only ${lastSeq} entries: entries ${lastSeq + 1}..${beyond.treeSize} were removed` });
+      this.find({ code: 'truncated', seq: lastSeq + 1, message: `a signed head at tree size ${beyond.treeSize} exists but the store has only ${lastSeq} entries: entries ${lastSeq + 1}..${beyond.treeSize} were removed` });
     }
-    const signed = (lastGood as SignedTreeHead | null)?.treeSize ?? 0;
-    if (lastSeq - signed >= every) reportGap(signed, lastSeq);
-    else if (lastSeq > signed) {
-      const since = (lastGood as SignedTreeHead | null)?.timestamp ?? (firstUnsignedTs as Date | null);
-      const allowedMs = (options.headEverySeconds + (options.graceSeconds ?? 60)) * 1000;
-      if (since && (options.now ?? Date.now()) - since.getTime() > allowedMs) {
-        find({
-          code: 'unsigned_tail',
-          seq: signed + 1,
-          message: `entries ${signed + 1}..${lastSeq} have no signed head, and ${lastGood ? `the newest head is from ${since.toISOString()}` : `the oldest of them is from ${since.toISOString()}`} (heads are signed every ${options.headEverySeconds} s while Warden runs): heads were deleted, or no Warden process has run since (starting one signs them)`,
-        });
-      }
+    const signed = this.lastGood?.treeSize ?? 0;
+    if (lastSeq - signed >= this.every) return this.reportGap(signed, lastSeq);
+    if (lastSeq === signed) return;
+    const since = this.lastGood?.timestamp ?? this.firstUnsignedTs;
+    const allowedMs = (this.options.headEverySeconds + (this.options.graceSeconds ?? 60)) * 1000;
+    if (since && (this.options.now ?? Date.now()) - since.getTime() > allowedMs) {
+      this.find({
+        code: 'unsigned_tail',
+        seq: signed + 1,
+        message: `entries ${signed + 1}..${lastSeq} have no signed head, and ${this.lastGood ? `the newest head is from ${since.toISOString()}` : `the oldest of them is from ${since.toISOString()}`} (heads are signed every ${this.options.headEverySeconds} s while Warden runs): heads were deleted, or no Warden process has run since (starting one signs them)`,
+      });
     }
   }
 
-  async function checkAuditHead() {
-    const head = await db.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
-    if (!head) return find({ code: 'audit_head', seq: lastSeq + 1, message: 'the audit head row is missing' });
+  async checkAuditHead(): Promise<void> {
+    const lastSeq = this.lastSeq;
+    const head = await this.db.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
+    if (!head) return this.find({ code: 'audit_head', seq: lastSeq + 1, message: 'the audit head row is missing' });
     const headSeq = Number(head.seq);
-    if (headSeq > lastSeq) return find({ code: 'audit_head', seq: lastSeq + 1, message: `entries ${lastSeq + 1}..${headSeq} were removed (the head says ${headSeq})` });
-    if (headSeq < lastSeq) return find({ code: 'audit_head', seq: headSeq + 1, message: `entries after ${headSeq} were not written by the audit writer (the head says ${headSeq})` });
-    if (!toBuffer(head.hash).equals(prev)) return find({ code: 'audit_head', seq: lastSeq, message: `the last entry ${lastSeq} does not match the head hash` });
-    if (head.frontier && !toBuffer(head.frontier).equals(frontier.serialize())) {
-      find({ code: 'audit_head', seq: lastSeq, message: 'the tree frontier stored with the head does not match the entries (heads signed from it would be wrong)' });
+    if (headSeq > lastSeq) return this.find({ code: 'audit_head', seq: lastSeq + 1, message: `entries ${lastSeq + 1}..${headSeq} were removed (the head says ${headSeq})` });
+    if (headSeq < lastSeq) return this.find({ code: 'audit_head', seq: headSeq + 1, message: `entries after ${headSeq} were not written by the audit writer (the head says ${headSeq})` });
+    if (!toBuffer(head.hash).equals(this.prev)) return this.find({ code: 'audit_head', seq: lastSeq, message: `the last entry ${lastSeq} does not match the head hash` });
+    if (head.frontier && !toBuffer(head.frontier).equals(this.frontier.serialize())) {
+      this.find({ code: 'audit_head', seq: lastSeq, message: 'the tree frontier stored with the head does not match the entries (heads signed from it would be wrong)' });
     }
   }
 
-  function checkWitnesses(): WitnessSummary[] {
+  /** Per witness: the earliest rewrite or fork, and the largest truncation. */
+  checkWitnesses(): WitnessSummary[] {
     const summaries: WitnessSummary[] = [];
-    for (const w of options.witnesses ?? []) {
-      const before = findings.length + findingsDropped;
-      const valid = w.heads.filter((h) => checkHead(h, options.publicKeys) === 'ok').sort((a, b) => a.treeSize - b.treeSize);
-      // One finding of each kind per witness: the earliest rewrite or fork, the largest truncation.
-      let rewriteOrFork = false;
-      for (const h of valid) {
-        if (broken && h.treeSize >= expectedSeq) continue; // the chain already breaks before this size
-        if (h.treeSize > lastSeq || rewriteOrFork) continue;
-        const root = rootsAtWitnessed.get(h.treeSize);
-        const storeHead = storeHeadsAtWitnessed.get(h.treeSize);
-        if (storeHead && !storeHead.root.equals(h.root)) {
-          rewriteOrFork = true;
-          find({ code: 'witness_fork', seq: lastMatchBelow(h.treeSize) + 1, message: `fork: witness ${w.sink} saw root ${h.root.toString('hex')} at tree size ${h.treeSize}, the store holds a signed head with root ${storeHead.root.toString('hex')} at the same size (the trail was rewritten while a writer kept signing)` });
-        } else if (root && !root.equals(h.root)) {
-          rewriteOrFork = true;
-          const from = lastMatchBelow(h.treeSize) + 1;
-          find({ code: 'witness_rewritten', seq: from, message: `the store's root at tree size ${h.treeSize} differs from the root witness ${w.sink} saw (${h.root.toString('hex')}): entries ${from}..${h.treeSize} were rewritten` });
-        }
-      }
+    const lastSeq = this.lastSeq;
+    for (const w of this.options.witnesses ?? []) {
+      const before = this.findings.length + this.findingsDropped;
+      const valid = w.heads.filter((h) => checkHead(h, this.options.publicKeys) === 'ok').sort((a, b) => a.treeSize - b.treeSize);
+      const reachable = (h: SignedTreeHead) => !(this.broken && h.treeSize >= this.expectedSeq); // past a chain break nothing is known
+      const first = valid.find((h) => reachable(h) && h.treeSize <= lastSeq && this.divergence(h) !== null);
+      if (first) this.reportDivergence(w.sink, first);
       const beyond = valid.at(-1);
-      if (beyond && beyond.treeSize > lastSeq && !(broken && beyond.treeSize >= expectedSeq)) {
-        find({ code: 'witness_truncated', seq: lastSeq + 1, message: `witness ${w.sink} saw tree size ${beyond.treeSize} with root ${beyond.root.toString('hex')}; the store has only ${lastSeq} entries: entries ${lastSeq + 1}..${beyond.treeSize} were removed` });
+      if (beyond && beyond.treeSize > lastSeq && reachable(beyond)) {
+        this.find({ code: 'witness_truncated', seq: lastSeq + 1, message: `witness ${w.sink} saw tree size ${beyond.treeSize} with root ${beyond.root.toString('hex')}; the store has only ${lastSeq} entries: entries ${lastSeq + 1}..${beyond.treeSize} were removed` });
       }
-      const latest = valid.reduce<SignedTreeHead | null>((a, h) => (!a || h.treeSize > a.treeSize ? h : a), null);
-      summaries.push({ sink: w.sink, heads: valid.length, latestSize: latest?.treeSize ?? null, ok: findings.length + findingsDropped === before && w.problems.length === 0 });
+      summaries.push({ sink: w.sink, heads: valid.length, latestSize: beyond?.treeSize ?? null, ok: this.findings.length + this.findingsDropped === before && w.problems.length === 0 });
     }
     return summaries;
   }
 
-  /** The largest witnessed size below `size` whose root the store reproduces (0 if none). */
-  function lastMatchBelow(size: number): number {
+  /** How the store departs from a witnessed head: a signed head with another root (fork), another recomputed root (rewrite). */
+  private divergence(h: SignedTreeHead): 'fork' | 'rewrite' | null {
+    const storeHead = this.storeHeadsAtWitnessed.get(h.treeSize);
+    if (storeHead && !storeHead.root.equals(h.root)) return 'fork';
+    const root = this.rootsAtWitnessed.get(h.treeSize);
+    return root && !root.equals(h.root) ? 'rewrite' : null;
+  }
+
+  private reportDivergence(sink: string, h: SignedTreeHead): void {
+    const from = this.lastMatchBelow(h.treeSize) + 1;
+    if (this.divergence(h) === 'fork') {
+      const storeHead = this.storeHeadsAtWitnessed.get(h.treeSize)!;
+      this.find({ code: 'witness_fork', seq: from, message: `fork: witness ${sink} saw root ${h.root.toString('hex')} at tree size ${h.treeSize}, the store holds a signed head with root ${storeHead.root.toString('hex')} at the same size (the trail was rewritten while a writer kept signing)` });
+    } else {
+      this.find({ code: 'witness_rewritten', seq: from, message: `the store's root at tree size ${h.treeSize} differs from the root witness ${sink} saw (${h.root.toString('hex')}): entries ${from}..${h.treeSize} were rewritten` });
+    }
+  }
+
+  /** The largest witnessed or signed size below `size` whose root the store reproduces (0 if none). */
+  private lastMatchBelow(size: number): number {
     let best = 0;
-    for (const [s, list] of witnessed) {
+    for (const [s, list] of this.witnessed) {
       if (s >= size || s <= best) continue;
-      const root = rootsAtWitnessed.get(s);
+      const root = this.rootsAtWitnessed.get(s);
       if (root && list.every((x) => x.head.root.equals(root))) best = s;
     }
-    const good = lastGood as SignedTreeHead | null;
+    const good = this.lastGood;
     return good && good.treeSize < size ? Math.max(best, good.treeSize) : best;
   }
 
-  if (findingsDropped) findings.push({ code: findings.at(-1)!.code, message: `… and ${findingsDropped} more findings` });
-  const first = findings.filter((f) => f.seq !== undefined).sort((a, b) => a.seq! - b.seq!)[0] ?? findings[0];
-  return {
-    ok: findings.length === 0,
-    entries: lastSeq,
-    lastSeq,
-    headsVerified,
-    latestHead,
-    ...(first ? { firstBadSeq: first.seq ?? lastSeq + 1, reason: first.message } : {}),
-    findings,
-    witnesses: witnessSummaries,
-    trust: { pinned: options.pinned ?? true, keyIds: [...options.publicKeys.keys()], note: options.trustNote ?? null },
-  };
+  result(witnesses: WitnessSummary[]): VerifyResult {
+    const findings = [...this.findings];
+    if (this.findingsDropped) findings.push({ code: findings.at(-1)!.code, message: `… and ${this.findingsDropped} more findings` });
+    const first = findings.filter((f) => f.seq !== undefined).sort((a, b) => a.seq! - b.seq!)[0] ?? findings[0];
+    return {
+      ok: findings.length === 0,
+      entries: this.lastSeq,
+      lastSeq: this.lastSeq,
+      headsVerified: this.headsVerified,
+      latestHead: this.latestHead,
+      ...(first ? { firstBadSeq: first.seq ?? this.lastSeq + 1, reason: first.message } : {}),
+      findings,
+      witnesses,
+      trust: { pinned: this.options.pinned ?? true, keyIds: [...this.options.publicKeys.keys()], note: this.options.trustNote ?? null },
+    };
+  }
 }
 
 /** Witnessed heads by size; reports unsigned heads and forks between witnesses as it goes. */

@@ -171,29 +171,6 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
   /** Where this process last left the trail; lets a plain batch skip the head read (see commitFast). */
   let known: Tip | null = null;
 
-  /** Chains the batch after `tip`: records, finished stored subtrees, heads due, and the new tip. */
-  function extend(batch: Pending[], tip: Tip): Extension {
-    let seq = tip.seq;
-    let prev = tip.hash;
-    const frontier = tip.frontier.clone();
-    const nodes: Extension['nodes'] = [];
-    const heads: SignedTreeHead[] = [];
-    const now = new Date();
-    const records = batch.map((p) =>
-      p.entries.map((e) => {
-        seq++;
-        const canonical = canonicalEntry(seq, e);
-        const hash = chainHashOf(prev, canonical);
-        for (const n of frontier.append(leafHash(canonical), STORED_LEVEL)) nodes.push(n);
-        if (seq % headEvery === 0) heads.push(signHead(deps.signer, seq, frontier.root(), now));
-        const rec = { ...e, seq, hash, prevHash: prev };
-        prev = hash;
-        return rec;
-      }),
-    );
-    return { records, nodes, heads, tip: { seq, hash: prev, frontier } };
-  }
-
   async function commit(batch: Pending[]): Promise<Extension> {
     const count = batch.reduce((n, p) => n + p.entries.length, 0);
     if (known && count <= INSERT_CHUNK && !batch.some((p) => p.effect)) {
@@ -210,7 +187,7 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
    * written and the locked path takes over.
    */
   async function commitFast(batch: Pending[], tip: Tip): Promise<Extension | null> {
-    const ext = extend(batch, tip);
+    const ext = extend(batch, tip, deps.signer, headEvery);
     const rows = ext.records.flat();
     const values = sql.join(
       rows.map((r) => {
@@ -259,7 +236,7 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
           throw new EffectFailed(err);
         }
       }
-      const ext = extend(batch, tip);
+      const ext = extend(batch, tip, deps.signer, headEvery);
       const rows = ext.records.flat();
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         await tx.insertInto('audit_log').values(rows.slice(i, i + INSERT_CHUNK).map(toRow)).execute();
@@ -269,52 +246,6 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
     });
     known = ext.tip;
     return ext;
-  }
-
-  async function lockTip(tx: Transaction<Database>): Promise<Tip> {
-    const head = await sql<{ seq: number; hash: Uint8Array; frontier: Uint8Array | null }>`select seq, hash, frontier from audit_head where id = 1 for update`.execute(tx);
-    const row = head.rows[0];
-    if (!row) throw new Error('audit_head row is missing');
-    const seq = Number(row.seq);
-    if (!row.frontier) throw new Error('the audit tree frontier is missing: the writer was not initialised');
-    return { seq, hash: toBuffer(row.hash), frontier: Frontier.parse(seq, row.frontier) };
-  }
-
-  async function writeTree(tx: Transaction<Database>, ext: Extension): Promise<void> {
-    for (let i = 0; i < ext.nodes.length; i += INSERT_CHUNK) {
-      await tx.insertInto('audit_tree_nodes').values(ext.nodes.slice(i, i + INSERT_CHUNK).map((n) => ({ level: n.level, idx: n.index, hash: n.hash }))).execute();
-    }
-    for (let i = 0; i < ext.heads.length; i += INSERT_CHUNK) {
-      await tx.insertInto('audit_tree_heads').values(ext.heads.slice(i, i + INSERT_CHUNK).map(headToRow)).onConflict((oc) => oc.column('tree_size').doNothing()).execute();
-    }
-    await tx.updateTable('audit_head').set({ seq: ext.tip.seq, hash: ext.tip.hash, frontier: ext.tip.frontier.serialize() }).where('id', '=', 1).execute();
-  }
-
-  /**
-   * A store written before the tree existed: stream every entry once, under the head lock, to
-   * build the frontier, the stored subtrees and the heads every `headEvery` entries. The
-   * entries are taken as they are now; the tree protects them from here on.
-   */
-  async function backfill(): Promise<void> {
-    await deps.db.transaction().execute(async (tx) => {
-      const head = await sql<{ seq: number; frontier: Uint8Array | null }>`select seq, frontier from audit_head where id = 1 for update`.execute(tx);
-      const row = head.rows[0];
-      if (!row || row.frontier) return;
-      const last = Number(row.seq);
-      deps.logger.warn({ entries: last }, 'building the audit Merkle tree over the existing trail (once, after the upgrade)');
-      const frontier = Frontier.empty();
-      const nodes: Extension['nodes'] = [];
-      const heads: SignedTreeHead[] = [];
-      const now = new Date();
-      for (let from = 1; from <= last; from += 5000) {
-        for (const leaf of await leafHashes(tx, from, Math.min(last, from + 4999))) {
-          for (const n of frontier.append(leaf, STORED_LEVEL)) nodes.push(n);
-          if (frontier.size % headEvery === 0) heads.push(signHead(deps.signer, frontier.size, frontier.root(), now));
-        }
-      }
-      const tip = await sql<{ hash: Uint8Array }>`select hash from audit_head where id = 1`.execute(tx);
-      await writeTree(tx, { records: [], nodes, heads, tip: { seq: last, hash: toBuffer(tip.rows[0]!.hash), frontier } });
-    });
   }
 
   return {
@@ -335,8 +266,77 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
     onHeads(listener) {
       headListeners.push(listener);
     },
-    init: backfill,
+    init: () => backfill(deps, headEvery),
   };
+}
+
+/** Chains the batch after `tip`: records, finished stored subtrees, heads due, and the new tip. */
+function extend(batch: Pending[], tip: Tip, signer: HeadSigner, headEvery: number): Extension {
+  let seq = tip.seq;
+  let prev = tip.hash;
+  const frontier = tip.frontier.clone();
+  const nodes: Extension['nodes'] = [];
+  const heads: SignedTreeHead[] = [];
+  const now = new Date();
+  const records = batch.map((p) =>
+    p.entries.map((e) => {
+      seq++;
+      const canonical = canonicalEntry(seq, e);
+      const hash = chainHashOf(prev, canonical);
+      for (const n of frontier.append(leafHash(canonical), STORED_LEVEL)) nodes.push(n);
+      if (seq % headEvery === 0) heads.push(signHead(signer, seq, frontier.root(), now));
+      const rec = { ...e, seq, hash, prevHash: prev };
+      prev = hash;
+      return rec;
+    }),
+  );
+  return { records, nodes, heads, tip: { seq, hash: prev, frontier } };
+}
+
+async function lockTip(tx: Transaction<Database>): Promise<Tip> {
+  const head = await sql<{ seq: number; hash: Uint8Array; frontier: Uint8Array | null }>`select seq, hash, frontier from audit_head where id = 1 for update`.execute(tx);
+  const row = head.rows[0];
+  if (!row) throw new Error('audit_head row is missing');
+  const seq = Number(row.seq);
+  if (!row.frontier) throw new Error('the audit tree frontier is missing: the writer was not initialised');
+  return { seq, hash: toBuffer(row.hash), frontier: Frontier.parse(seq, row.frontier) };
+}
+
+async function writeTree(tx: Transaction<Database>, ext: Extension): Promise<void> {
+  for (let i = 0; i < ext.nodes.length; i += INSERT_CHUNK) {
+    await tx.insertInto('audit_tree_nodes').values(ext.nodes.slice(i, i + INSERT_CHUNK).map((n) => ({ level: n.level, idx: n.index, hash: n.hash }))).execute();
+  }
+  for (let i = 0; i < ext.heads.length; i += INSERT_CHUNK) {
+    await tx.insertInto('audit_tree_heads').values(ext.heads.slice(i, i + INSERT_CHUNK).map(headToRow)).onConflict((oc) => oc.column('tree_size').doNothing()).execute();
+  }
+  await tx.updateTable('audit_head').set({ seq: ext.tip.seq, hash: ext.tip.hash, frontier: ext.tip.frontier.serialize() }).where('id', '=', 1).execute();
+}
+
+/**
+ * A store written before the tree existed: stream every entry once, under the head lock, to
+ * build the frontier, the stored subtrees and the heads every `headEvery` entries. The
+ * entries are taken as they are now; the tree protects them from here on.
+ */
+async function backfill(deps: AuditWriterDeps, headEvery: number): Promise<void> {
+  await deps.db.transaction().execute(async (tx) => {
+    const head = await sql<{ seq: number; frontier: Uint8Array | null }>`select seq, frontier from audit_head where id = 1 for update`.execute(tx);
+    const row = head.rows[0];
+    if (!row || row.frontier) return;
+    const last = Number(row.seq);
+    deps.logger.warn({ entries: last }, 'building the audit Merkle tree over the existing trail (once, after the upgrade)');
+    const frontier = Frontier.empty();
+    const nodes: Extension['nodes'] = [];
+    const heads: SignedTreeHead[] = [];
+    const now = new Date();
+    for (let from = 1; from <= last; from += 5000) {
+      for (const leaf of await leafHashes(tx, from, Math.min(last, from + 4999))) {
+        for (const n of frontier.append(leaf, STORED_LEVEL)) nodes.push(n);
+        if (frontier.size % headEvery === 0) heads.push(signHead(deps.signer, frontier.size, frontier.root(), now));
+      }
+    }
+    const tip = await sql<{ hash: Uint8Array }>`select hash from audit_head where id = 1`.execute(tx);
+    await writeTree(tx, { records: [], nodes, heads, tip: { seq: last, hash: toBuffer(tip.rows[0]!.hash), frontier } });
+  });
 }
 
 /** Database errors can quote row values; log only the class and SQLSTATE. */
