@@ -53,7 +53,13 @@ class HeadFile {
     for (const [i, line] of text.split('\n').entries()) {
       const bytes = Buffer.byteLength(line) + 1;
       if (line.trim()) {
-        const h = parseHeadJson(JSON.parse(line));
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch {
+          throw new Error(`${path} line ${i + 1}: not JSON`);
+        }
+        const h = parseHeadJson(value);
         if (isParseError(h)) throw new Error(`${path} line ${i + 1}: ${h.error}`);
         if (this.latest && h.treeSize <= this.latest.treeSize) throw new Error(`${path} line ${i + 1}: tree sizes must increase`);
         this.sizes.push(h.treeSize);
