@@ -27,6 +27,8 @@ export const ERROR_STATUS = {
   approval_pending: 403,
   not_found: 404,
   conflict: 409,
+  head_refused: 409,
+  audit_inconsistent: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   login_throttled: 429,

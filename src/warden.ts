@@ -17,8 +17,8 @@ import { loadPolicy, type Policy } from './access/policy.js';
 import { createQuotaLedger, type QuotaLedger } from './access/quota.js';
 import { createWorkContext } from './access/work-context.js';
 import { createAccessService } from './access/access.js';
-import { createAuditWriter, errorSummary, type AuditWriter } from './audit/writer.js';
-import { verifyAuditTrail } from './audit/verify.js';
+import { errorSummary, type AuditWriter } from './audit/writer.js';
+import { createAuditTrail, type AuditTrail } from './audit/service.js';
 import { createIdentityService, type IdentityService, type PrivilegedChange } from './identity/identity.js';
 import { createLoginThrottle } from './identity/login-throttle.js';
 import { createServiceTokens } from './identity/service-tokens.js';
@@ -31,6 +31,7 @@ import { dataRoutes } from './http/routes/data.js';
 import { opsRoutes } from './http/routes/ops.js';
 import { eventsRoutes } from './http/routes/events.js';
 import { serviceTokenRoutes } from './http/routes/service-tokens.js';
+import { auditRoutes } from './http/routes/audit.js';
 import type { Role } from './contracts/events.js';
 import { createDetectionEngine } from './detect/engine.js';
 import { loadConfigFile as loadDetectConfig, resolveConfig as resolveDetectConfig } from './detect/config.js';
@@ -54,6 +55,8 @@ export interface Warden {
   db: Kysely<Database>;
   bus: EventBus;
   audit: AuditWriter;
+  /** The audit trail's tree, heads, witnesses, proofs and verification. */
+  trail: AuditTrail;
   identity: IdentityService;
   keyring: Keyring;
   policy: Policy;
@@ -72,6 +75,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
   const metrics = createMetrics({ busPending: () => busRef?.stats().pending ?? 0 });
   const policy = loadPolicy(config.policyFile);
   const ownStore = !options.store;
+  let closeTrail: (() => Promise<void>) | null = null;
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize }));
   try {
     const db = store.db;
@@ -81,7 +85,9 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       logger.error({ subscriber: name, err: errorSummary(err) }, 'event subscriber failed; events counted as dropped');
     } });
     busRef = bus;
-    const audit = createAuditWriter({ db, signer: keyring.auditSigner, metrics, logger, checkpointEvery: config.auditCheckpointEvery });
+    const trail = await createAuditTrail({ db, config, metrics, logger, clock });
+    closeTrail = () => trail.close();
+    const audit = trail.writer;
     audit.onCommitted((records) => {
       const events = eventsFromAudit(records);
       metrics.eventsPublished.inc(events.length);
@@ -140,13 +146,13 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     serviceTokenRoutes(app, { identity, tokens });
     eventsRoutes(app, { identity, tokens, ingest, metrics, ingestLimitBytes: config.ingestLimitBytes });
     if (watch) watchRoutes(app, { identity, watch });
+    auditRoutes(app, { identity, trail, db });
     opsRoutes(app, {
       identity,
       audit,
       metrics,
-      verifyAudit: async () => verifyAuditTrail(db, { publicKeys: await keyring.auditPublicKeys() }),
-      rotateKeys: async () => {
-        const report = await rotateKeys(db, resolveMasterKeys(config, logger));
+      rotateKeys: async (actor, ctx) => {
+        const report = await rotateKeys(db, resolveMasterKeys(config, logger), { audit, actor, ip: ctx.ip, requestId: ctx.requestId });
         keyring.forget();
         return report;
       },
@@ -158,7 +164,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
 
     let closed = false;
     return {
-      app, store, db, bus, audit, identity, keyring, policy, quotas, watch, metrics, logger,
+      app, store, db, bus, audit, trail, identity, keyring, policy, quotas, watch, metrics, logger,
       async listen() {
         return app.listen({ host: config.host, port: config.port });
       },
@@ -167,13 +173,15 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
         closed = true;
         // Stop taking requests, let in-flight ones finish, then flush the audit queue.
         await app.close();
-        await audit.drain();
+        // Flushes the audit queue, signs a last tree head and hands it to the witnesses.
+        await trail.close();
         await bus.close();
         await watch?.stop();
         if (ownStore) await store.close();
       },
     };
   } catch (err) {
+    await closeTrail?.().catch(() => undefined);
     if (ownStore) await store.close();
     throw err;
   }

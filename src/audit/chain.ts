@@ -1,7 +1,9 @@
 /**
- * Hash chain: hash(n) = SHA-256(hash(n-1) || canonical(entry n)), with seq inside the
- * canonical form so that moving a row changes its hash. Pure functions shared by the writer
- * and the verifier, so both always agree on what was hashed.
+ * The canonical form of an entry, and the hash chain over it:
+ * hash(n) = SHA-256(hash(n-1) || canonical(entry n)), with seq inside the canonical form so that
+ * moving a row changes its hash. The same canonical form is the Merkle leaf (merkle.ts), so the
+ * chain and the tree always agree on what an entry is. Pure functions shared by the writer and
+ * the verifier.
  */
 import { createHash } from 'node:crypto';
 import type { AuditEntryInput } from './kinds.js';
@@ -32,7 +34,12 @@ export function canonicalEntry(seq: number, e: AuditEntryInput): string {
 }
 
 export function chainHash(prev: Buffer, seq: number, entry: AuditEntryInput): Buffer {
-  return createHash('sha256').update(prev).update(canonicalEntry(seq, entry)).digest();
+  return chainHashOf(prev, canonicalEntry(seq, entry));
+}
+
+/** The chain hash over an already computed canonical form (the writer also hashes it as a leaf). */
+export function chainHashOf(prev: Buffer, canonical: string): Buffer {
+  return createHash('sha256').update(prev).update(canonical).digest();
 }
 
 /** jsonb does not keep key order, so the hashed form sorts keys at every depth. */
@@ -44,8 +51,4 @@ function sortKeys(value: unknown): unknown {
     return out;
   }
   return value;
-}
-
-export function checkpointMessage(seq: number, hash: Buffer): Buffer {
-  return Buffer.from(`warden-audit-checkpoint-v1|${seq}|${hash.toString('hex')}`);
 }

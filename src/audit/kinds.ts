@@ -16,6 +16,7 @@ export const AUDIT_KINDS = {
   'admin.service_token_created': { event: null, action: null },
   'admin.mfa_enrolled': { event: null, action: null },
   'keys.rotated': { event: null, action: null },
+  'keys.audit_signing_key_changed': { event: null, action: null },
   'watch.response_applied': { event: null, action: null },
   'watch.response_cleared': { event: null, action: null },
   'watch.alert_updated': { event: null, action: null },

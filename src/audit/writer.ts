@@ -1,11 +1,15 @@
 /**
- * The audit writer: appends hash-chained entries with group commit.
+ * The audit writer: appends hash-chained entries, leaves of one Merkle tree, with group commit.
  *
  * Invariants:
  * - append() resolves only after the entries' transaction committed; callers release data
  *   only after that (fail closed). If the commit fails, append() rejects with audit_unavailable.
- * - One chain: the head row is locked FOR UPDATE inside each batch, so several processes on one
- *   PostgreSQL database still produce a single gap-free sequence.
+ * - One chain, one tree: a batch moves audit_head (seq, chain hash, tree frontier) by
+ *   compare-and-set or under FOR UPDATE, so several processes on one PostgreSQL database still
+ *   produce a single gap-free sequence and a single tree, each continuing from the stored frontier.
+ * - Every multiple of `headEveryEntries` gets its signed tree head in the statement that writes
+ *   the entry reaching it: a crash cannot leave such a size unsigned. Finished subtrees of 256
+ *   leaves and up are stored in the same statement (tree-store.ts).
  * - Effects passed with an entry run in the same transaction, so the act and its record commit
  *   together or not at all.
  */
@@ -15,13 +19,12 @@ import { toBuffer } from '../store/db.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import { chainHash, checkpointMessage } from './chain.js';
+import { canonicalEntry, chainHashOf } from './chain.js';
 import type { AuditEntryInput, AuditRecord } from './kinds.js';
-
-export interface CheckpointSigner {
-  readonly keyId: string;
-  sign(message: Buffer): Buffer;
-}
+import { Frontier, leafHash, type Subtree } from './merkle.js';
+import { signHead, type HeadSigner, type SignedTreeHead } from './sth.js';
+import { headToRow, leafHashes, STORED_LEVEL } from './tree-store.js';
+import { toRow } from './rows.js';
 
 export type AuditEffect = (tx: Transaction<Database>) => Promise<void>;
 
@@ -31,6 +34,10 @@ export interface AuditWriter {
   /** Waits for everything queued to commit (graceful shutdown). */
   drain(): Promise<void>;
   onCommitted(listener: (records: AuditRecord[]) => void): void;
+  /** Heads signed inside committed batches (every `headEveryEntries` entries). */
+  onHeads(listener: (heads: SignedTreeHead[]) => void): void;
+  /** Before the first append: builds the tree of a store written before it had one (once). */
+  init(): Promise<void>;
 }
 
 interface Pending {
@@ -42,11 +49,26 @@ interface Pending {
 
 export interface AuditWriterDeps {
   db: Kysely<Database>;
-  signer: CheckpointSigner;
+  signer: HeadSigner;
   metrics: Pick<Metrics, 'auditEntries' | 'auditWriteFailures' | 'auditBatchSize' | 'auditHealthy'>;
   logger: Logger;
-  checkpointEvery?: number;
+  /** A signed tree head at every multiple of this tree size (default 1000). */
+  headEveryEntries?: number;
   maxBatchEntries?: number;
+}
+
+/** Where the trail ends: last seq, its chain hash, and the tree's frontier at that size. */
+interface Tip {
+  seq: number;
+  hash: Buffer;
+  frontier: Frontier;
+}
+
+interface Extension {
+  records: AuditRecord[][];
+  nodes: Array<Subtree & { hash: Buffer }>;
+  heads: SignedTreeHead[];
+  tip: Tip;
 }
 
 const INSERT_CHUNK = 400;
@@ -59,10 +81,11 @@ class EffectFailed extends Error {
 }
 
 export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
-  const checkpointEvery = deps.checkpointEvery ?? 1000;
+  const headEvery = deps.headEveryEntries ?? 1000;
   const maxBatch = deps.maxBatchEntries ?? 512;
   const queue: Pending[] = [];
   const listeners: Array<(records: AuditRecord[]) => void> = [];
+  const headListeners: Array<(heads: SignedTreeHead[]) => void> = [];
   let flushing: Promise<void> | null = null;
   let consecutiveFailures = 0;
   let lastFailureAt: string | null = null;
@@ -87,8 +110,7 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
         size += next.entries.length;
       }
       try {
-        const records = await commit(batch);
-        settle(batch, records);
+        settle(batch, await commit(batch));
       } catch (err) {
         if (batch.length === 1) {
           fail(batch[0]!, err);
@@ -106,7 +128,8 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
     }
   }
 
-  function settle(batch: Pending[], records: AuditRecord[][]): void {
+  function settle(batch: Pending[], ext: Extension): void {
+    const records = ext.records;
     consecutiveFailures = 0;
     deps.metrics.auditHealthy.set(1);
     const all = records.flat();
@@ -118,6 +141,15 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
         l(all);
       } catch (err) {
         deps.logger.error({ err: errorSummary(err) }, 'audit commit listener failed');
+      }
+    }
+    if (ext.heads.length) {
+      for (const l of headListeners) {
+        try {
+          l(ext.heads);
+        } catch (err) {
+          deps.logger.error({ err: errorSummary(err) }, 'audit head listener failed');
+        }
       }
     }
   }
@@ -136,29 +168,13 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
     p.reject(new AppError('audit_unavailable', 'the audit trail could not be written, so the request was refused'));
   }
 
-  /** Last head this process committed; lets a plain batch skip the head read (see commitFast). */
-  let knownHead: { seq: number; hash: Buffer } | null = null;
+  /** Where this process last left the trail; lets a plain batch skip the head read (see commitFast). */
+  let known: Tip | null = null;
 
-  function chain(batch: Pending[], startSeq: number, startHash: Buffer): AuditRecord[][] {
-    let seq = startSeq;
-    let prev = startHash;
-    return batch.map((p) =>
-      p.entries.map((e) => {
-        seq++;
-        const hash = chainHash(prev, seq, e);
-        const rec = { ...e, seq, hash, prevHash: prev };
-        prev = hash;
-        return rec;
-      }),
-    );
-  }
-
-  const crossesCheckpoint = (startSeq: number, count: number) => Math.floor((startSeq + count) / checkpointEvery) > Math.floor(startSeq / checkpointEvery);
-
-  async function commit(batch: Pending[]): Promise<AuditRecord[][]> {
+  async function commit(batch: Pending[]): Promise<Extension> {
     const count = batch.reduce((n, p) => n + p.entries.length, 0);
-    if (knownHead && count <= INSERT_CHUNK && !batch.some((p) => p.effect) && !crossesCheckpoint(knownHead.seq, count)) {
-      const fast = await commitFast(batch, knownHead);
+    if (known && count <= INSERT_CHUNK && !batch.some((p) => p.effect)) {
+      const fast = await commitFast(batch, known);
       if (fast) return fast;
     }
     return commitLocked(batch);
@@ -166,41 +182,52 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
 
   /**
    * One statement, no explicit transaction: the head moves from the seq this process last wrote
-   * and the rows are inserted only if it did (compare-and-set), all atomically. If another
-   * process moved the head meanwhile nothing is written and the locked path takes over.
+   * and the rows (entries, finished subtrees, signed heads) are inserted only if it did
+   * (compare-and-set), all atomically. If another process moved the head meanwhile nothing is
+   * written and the locked path takes over.
    */
-  async function commitFast(batch: Pending[], head: { seq: number; hash: Buffer }): Promise<AuditRecord[][] | null> {
-    const out = chain(batch, head.seq, head.hash);
-    const rows = out.flat();
-    const last = rows[rows.length - 1]!;
+  async function commitFast(batch: Pending[], tip: Tip): Promise<Extension | null> {
+    const ext = extend(batch, tip, deps.signer, headEvery);
+    const rows = ext.records.flat();
     const values = sql.join(
       rows.map((r) => {
         const v = toRow(r);
         return sql`(${v.seq}::bigint, ${v.ts}::timestamptz, ${v.kind}::text, ${v.account}::text, ${v.role}::text, ${v.site}::text, ${v.device}::text, ${v.ip}::text, ${v.session}::text, ${v.waybill}::text, ${v.fields}::text, ${v.purpose}::text, ${v.ticket}::text, ${v.decision}::text, ${v.reason}::text, ${v.request_id}::text, ${v.detail}::jsonb, ${v.prev_hash}::bytea, ${v.hash}::bytea)`;
       }),
     );
+    const nodes = ext.nodes.length
+      ? sql`, nodes as (
+          insert into audit_tree_nodes (level, idx, hash)
+          select v.* from (values ${sql.join(ext.nodes.map((n) => sql`(${n.level}::smallint, ${n.index}::bigint, ${n.hash}::bytea)`))}) as v(level, idx, hash)
+          where exists (select 1 from moved))`
+      : sql``;
+    const heads = ext.heads.length
+      ? sql`, heads as (
+          insert into audit_tree_heads (tree_size, root, ts, key_id, signature)
+          select v.* from (values ${sql.join(ext.heads.map((h) => sql`(${h.treeSize}::bigint, ${h.root}::bytea, ${h.timestamp}::timestamptz, ${h.keyId}::text, ${h.signature}::bytea)`))}) as v(tree_size, root, ts, key_id, signature)
+          where exists (select 1 from moved)
+          on conflict (tree_size) do nothing)`
+      : sql``;
     const result = await sql`
       with moved as (
-        update audit_head set seq = ${last.seq}, hash = ${last.hash} where id = 1 and seq = ${head.seq} returning id
-      )
+        update audit_head set seq = ${ext.tip.seq}, hash = ${ext.tip.hash}, frontier = ${ext.tip.frontier.serialize()}
+        where id = 1 and seq = ${tip.seq} returning id
+      )${nodes}${heads}
       insert into audit_log (seq, ts, kind, account, role, site, device, ip, session, waybill, fields, purpose, ticket, decision, reason, request_id, detail, prev_hash, hash)
       select v.* from (values ${values}) as v(seq, ts, kind, account, role, site, device, ip, session, waybill, fields, purpose, ticket, decision, reason, request_id, detail, prev_hash, hash)
       where exists (select 1 from moved)`.execute(deps.db);
     if (Number(result.numAffectedRows ?? 0) !== rows.length) {
-      knownHead = null;
+      known = null;
       return null;
     }
-    knownHead = { seq: last.seq, hash: last.hash };
-    return out;
+    known = ext.tip;
+    return ext;
   }
 
-  async function commitLocked(batch: Pending[]): Promise<AuditRecord[][]> {
-    knownHead = null;
-    const out = await deps.db.transaction().execute(async (tx) => {
-      const head = await sql<{ seq: number; hash: Uint8Array }>`select seq, hash from audit_head where id = 1 for update`.execute(tx);
-      const row = head.rows[0];
-      if (!row) throw new Error('audit_head row is missing');
-      const startSeq = Number(row.seq);
+  async function commitLocked(batch: Pending[]): Promise<Extension> {
+    known = null;
+    const ext = await deps.db.transaction().execute(async (tx) => {
+      const tip = await lockTip(tx);
       for (const p of batch) {
         if (!p.effect) continue;
         try {
@@ -209,24 +236,16 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
           throw new EffectFailed(err);
         }
       }
-      const chained = chain(batch, startSeq, toBuffer(row.hash));
-      const rows = chained.flat();
+      const ext = extend(batch, tip, deps.signer, headEvery);
+      const rows = ext.records.flat();
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         await tx.insertInto('audit_log').values(rows.slice(i, i + INSERT_CHUNK).map(toRow)).execute();
       }
-      const last = rows[rows.length - 1]!;
-      await tx.updateTable('audit_head').set({ seq: last.seq, hash: last.hash }).where('id', '=', 1).execute();
-      const checkpoints = [];
-      for (let s = (Math.floor(startSeq / checkpointEvery) + 1) * checkpointEvery; s <= last.seq; s += checkpointEvery) {
-        const rec = rows[s - startSeq - 1]!;
-        checkpoints.push({ seq: s, hash: rec.hash, signature: deps.signer.sign(checkpointMessage(s, rec.hash)), key_id: deps.signer.keyId, signed_at: new Date() });
-      }
-      if (checkpoints.length) await tx.insertInto('audit_checkpoints').values(checkpoints).execute();
-      return chained;
+      await writeTree(tx, ext);
+      return ext;
     });
-    const last = out.flat().at(-1)!;
-    knownHead = { seq: last.seq, hash: last.hash };
-    return out;
+    known = ext.tip;
+    return ext;
   }
 
   return {
@@ -244,31 +263,80 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
     onCommitted(listener) {
       listeners.push(listener);
     },
+    onHeads(listener) {
+      headListeners.push(listener);
+    },
+    init: () => backfill(deps, headEvery),
   };
 }
 
-function toRow(r: AuditRecord) {
-  return {
-    seq: r.seq,
-    ts: r.ts,
-    kind: r.kind,
-    account: r.account ?? null,
-    role: r.role ?? null,
-    site: r.site ?? null,
-    device: r.device ?? null,
-    ip: r.ip ?? null,
-    session: r.session ?? null,
-    waybill: r.waybill ?? null,
-    fields: r.fields && r.fields.length ? r.fields.join(',') : null,
-    purpose: r.purpose ?? null,
-    ticket: r.ticket ?? null,
-    decision: r.decision,
-    reason: r.reason ?? null,
-    request_id: r.requestId ?? null,
-    detail: r.detail ? JSON.stringify(r.detail) : null,
-    prev_hash: r.prevHash,
-    hash: r.hash,
-  };
+/** Chains the batch after `tip`: records, finished stored subtrees, heads due, and the new tip. */
+function extend(batch: Pending[], tip: Tip, signer: HeadSigner, headEvery: number): Extension {
+  let seq = tip.seq;
+  let prev = tip.hash;
+  const frontier = tip.frontier.clone();
+  const nodes: Extension['nodes'] = [];
+  const heads: SignedTreeHead[] = [];
+  const now = new Date();
+  const records = batch.map((p) =>
+    p.entries.map((e) => {
+      seq++;
+      const canonical = canonicalEntry(seq, e);
+      const hash = chainHashOf(prev, canonical);
+      for (const n of frontier.append(leafHash(canonical), STORED_LEVEL)) nodes.push(n);
+      if (seq % headEvery === 0) heads.push(signHead(signer, seq, frontier.root(), now));
+      const rec = { ...e, seq, hash, prevHash: prev };
+      prev = hash;
+      return rec;
+    }),
+  );
+  return { records, nodes, heads, tip: { seq, hash: prev, frontier } };
+}
+
+async function lockTip(tx: Transaction<Database>): Promise<Tip> {
+  const head = await sql<{ seq: number; hash: Uint8Array; frontier: Uint8Array | null }>`select seq, hash, frontier from audit_head where id = 1 for update`.execute(tx);
+  const row = head.rows[0];
+  if (!row) throw new Error('audit_head row is missing');
+  const seq = Number(row.seq);
+  if (!row.frontier) throw new Error('the audit tree frontier is missing: the writer was not initialised');
+  return { seq, hash: toBuffer(row.hash), frontier: Frontier.parse(seq, row.frontier) };
+}
+
+async function writeTree(tx: Transaction<Database>, ext: Extension): Promise<void> {
+  for (let i = 0; i < ext.nodes.length; i += INSERT_CHUNK) {
+    await tx.insertInto('audit_tree_nodes').values(ext.nodes.slice(i, i + INSERT_CHUNK).map((n) => ({ level: n.level, idx: n.index, hash: n.hash }))).execute();
+  }
+  for (let i = 0; i < ext.heads.length; i += INSERT_CHUNK) {
+    await tx.insertInto('audit_tree_heads').values(ext.heads.slice(i, i + INSERT_CHUNK).map(headToRow)).onConflict((oc) => oc.column('tree_size').doNothing()).execute();
+  }
+  await tx.updateTable('audit_head').set({ seq: ext.tip.seq, hash: ext.tip.hash, frontier: ext.tip.frontier.serialize() }).where('id', '=', 1).execute();
+}
+
+/**
+ * A store written before the tree existed: stream every entry once, under the head lock, to
+ * build the frontier, the stored subtrees and the heads every `headEvery` entries. The
+ * entries are taken as they are now; the tree protects them from here on.
+ */
+async function backfill(deps: AuditWriterDeps, headEvery: number): Promise<void> {
+  await deps.db.transaction().execute(async (tx) => {
+    const head = await sql<{ seq: number; frontier: Uint8Array | null }>`select seq, frontier from audit_head where id = 1 for update`.execute(tx);
+    const row = head.rows[0];
+    if (!row || row.frontier) return;
+    const last = Number(row.seq);
+    deps.logger.warn({ entries: last }, 'building the audit Merkle tree over the existing trail (once, after the upgrade)');
+    const frontier = Frontier.empty();
+    const nodes: Extension['nodes'] = [];
+    const heads: SignedTreeHead[] = [];
+    const now = new Date();
+    for (let from = 1; from <= last; from += 5000) {
+      for (const leaf of await leafHashes(tx, from, Math.min(last, from + 4999))) {
+        for (const n of frontier.append(leaf, STORED_LEVEL)) nodes.push(n);
+        if (frontier.size % headEvery === 0) heads.push(signHead(deps.signer, frontier.size, frontier.root(), now));
+      }
+    }
+    const tip = await sql<{ hash: Uint8Array }>`select hash from audit_head where id = 1`.execute(tx);
+    await writeTree(tx, { records: [], nodes, heads, tip: { seq: last, hash: toBuffer(tip.rows[0]!.hash), frontier } });
+  });
 }
 
 /** Database errors can quote row values; log only the class and SQLSTATE. */

@@ -49,6 +49,29 @@ export function createMetrics(sources: { busPending?: () => number } = {}) {
       help: '1 when the last audit write committed, 0 while audit writes fail',
       registers: [registry],
     }),
+    auditHeadsSigned: new Counter({
+      name: 'warden_audit_heads_signed_total',
+      help: 'Signed tree heads this process produced (every N entries and on the timer)',
+      registers: [registry],
+    }),
+    witnessPublished: new Counter({
+      name: 'warden_audit_witness_published_total',
+      help: 'Signed tree heads a witness accepted, by configured sink (kind#position in WARDEN_WITNESS)',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    witnessFailures: new Counter({
+      name: 'warden_audit_witness_failures_total',
+      help: 'Failed or refused publications to a witness, by configured sink (kind#position in WARDEN_WITNESS)',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    witnessHealthy: new Gauge({
+      name: 'warden_audit_witness_healthy',
+      help: '1 when the last publication to the witness succeeded, 0 while it fails',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
     loginAttempts: new Counter({
       name: 'warden_login_attempts_total',
       help: 'Login attempts by result',

@@ -190,14 +190,24 @@ export interface AuditHeadTable {
   id: number;
   seq: number;
   hash: Bytes;
+  /** Compact range of the Merkle tree at `seq` (migration 0004); null before the first backfill. */
+  frontier: Bytes | null;
 }
 
-export interface AuditCheckpointsTable {
-  seq: number;
+/** Complete Merkle subtrees of 2^level leaves, level ≥ 8 (src/audit/tree-store.ts). */
+export interface AuditTreeNodesTable {
+  level: number;
+  idx: number;
   hash: Bytes;
-  signature: Bytes;
+}
+
+/** Signed tree heads (src/audit/sth.ts); the signing key is outside the store. */
+export interface AuditTreeHeadsTable {
+  tree_size: number;
+  root: Bytes;
+  ts: Timestamp;
   key_id: string;
-  signed_at: Timestamp;
+  signature: Bytes;
 }
 
 export interface ActivityEventsTable {
@@ -270,7 +280,8 @@ export interface Database {
   search_grants: SearchGrantsTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
-  audit_checkpoints: AuditCheckpointsTable;
+  audit_tree_nodes: AuditTreeNodesTable;
+  audit_tree_heads: AuditTreeHeadsTable;
   activity_events: ActivityEventsTable;
   alerts: AlertsTable;
   detect_exceptions: DetectExceptionsTable;

@@ -3,17 +3,18 @@
  *
  * Invariants:
  * - Only the master key lives outside the database; everything below it is stored wrapped.
+ *   (The audit signing key is not here at all: it lives outside the store, src/audit/signing-key.ts.)
  * - A data key is bound to its subject (AAD), so a wrapped key moved to another subject fails.
  * - Several master keys can be loaded at once (primary + previous), so a master-key change is
  *   deployed first and rewrapped afterwards, without downtime.
  * - Deleting a subject's data key crypto-shreds every copy of that person's data.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { toBuffer } from '../store/db.js';
 import { generateKey, unwrapKey, wrapKey } from './crypto.js';
-import type { CheckpointSigner } from '../audit/writer.js';
+import type { AuditWriter } from '../audit/writer.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -32,8 +33,6 @@ export interface Keyring {
   readonly blindIndexKey: Buffer;
   /** Encrypts accounts' TOTP secrets. */
   readonly mfaKey: Buffer;
-  readonly auditSigner: CheckpointSigner;
-  auditPublicKeys(): Promise<Map<string, KeyObject>>;
   /** The subject's data key, created (in tx) when it does not exist yet. */
   dataKeyForWrite(tx: Db, subjectId: Buffer): Promise<Buffer>;
   /** The subject's data key, or null when it was shredded. */
@@ -68,21 +67,8 @@ export async function loadKeyring(
     return key;
   };
 
-  const blindIndexKey = await keyringSecret(db, 'blind_index', primary, masterFor, () => ({ secret: generateKey(), publicPart: null }));
-  const mfaKey = await keyringSecret(db, 'mfa', primary, masterFor, () => ({ secret: generateKey(), publicPart: null }));
-  const signingSecret = await keyringSecret(db, 'audit_signing', primary, masterFor, () => {
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    return {
-      secret: privateKey.export({ format: 'der', type: 'pkcs8' }),
-      publicPart: publicKey.export({ format: 'der', type: 'spki' }),
-    };
-  });
-  const signingKey = createPrivateKey({ key: signingSecret, format: 'der', type: 'pkcs8' });
-  const signingPublic = createPublicKey(signingKey).export({ format: 'der', type: 'spki' });
-  const auditSigner: CheckpointSigner = {
-    keyId: signingKeyId(signingPublic),
-    sign: (message) => sign(null, message, signingKey),
-  };
+  const blindIndexKey = await keyringSecret(db, 'blind_index', primary, masterFor, generateKey);
+  const mfaKey = await keyringSecret(db, 'mfa', primary, masterFor, generateKey);
 
   await ensureActiveKek(db, primary);
 
@@ -134,17 +120,6 @@ export async function loadKeyring(
     primaryMasterKeyId: primary.id,
     blindIndexKey,
     mfaKey,
-    auditSigner,
-    async auditPublicKeys() {
-      const rows = await db.selectFrom('keyring').select(['public_part']).where('name', 'like', 'audit_signing%').execute();
-      const keys = new Map<string, KeyObject>();
-      for (const r of rows) {
-        if (!r.public_part) continue;
-        const der = toBuffer(r.public_part);
-        keys.set(signingKeyId(der), createPublicKey({ key: der, format: 'der', type: 'spki' }));
-      }
-      return keys;
-    },
     async dataKeyForWrite(tx, subjectId) {
       const existing = await readDek(tx, subjectId);
       if (existing) return existing;
@@ -171,23 +146,19 @@ export async function loadKeyring(
   };
 }
 
-function signingKeyId(spkiDer: Buffer): string {
-  return 'ed25519:' + createHash('sha256').update(spkiDer).digest('hex').slice(0, 16);
-}
-
 async function keyringSecret(
   db: Kysely<Database>,
   name: string,
   primary: MasterKey,
   masterFor: (id: string) => Buffer,
-  create: () => { secret: Buffer; publicPart: Buffer | null },
+  create: () => Buffer,
 ): Promise<Buffer> {
   let row = await db.selectFrom('keyring').selectAll().where('name', '=', name).executeTakeFirst();
   if (!row) {
-    const { secret, publicPart } = create();
+    const secret = create();
     await db
       .insertInto('keyring')
-      .values({ name, wrapped: wrapKey(primary.key, secret, keyringAad(name)), master_key_id: primary.id, public_part: publicPart })
+      .values({ name, wrapped: wrapKey(primary.key, secret, keyringAad(name)), master_key_id: primary.id, public_part: null })
       .onConflict((oc) => oc.column('name').doNothing())
       .execute();
     row = await db.selectFrom('keyring').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
@@ -212,16 +183,24 @@ export interface RotationReport {
   mastersRewrapped: number;
 }
 
+export interface RotationOptions {
+  /** The rotation is audited (keys.rotated) in the transaction that activates the new KEK. */
+  audit: Pick<AuditWriter, 'append'>;
+  /** Who rotated: an account id, "admin", or the OS account of a CLI run. */
+  actor: string;
+  ip?: string | null;
+  requestId?: string | null;
+  onProgress?: (done: number) => void;
+}
+
 /**
  * Rotates without downtime: a new KEK becomes active, every data key is rewrapped under it in
  * small transactions (readers keep working: a data key's value never changes), and anything
- * still wrapped by a non-primary master key is rewrapped under the primary.
+ * still wrapped by a non-primary master key is rewrapped under the primary. The key operation
+ * is audited with its actor in the same transaction as the switch to the new KEK (and the move
+ * to the current master key), so no rotation happens without its entry.
  */
-export async function rotateKeys(
-  db: Kysely<Database>,
-  masterKeys: MasterKey[],
-  onProgress?: (done: number) => void,
-): Promise<RotationReport> {
+export async function rotateKeys(db: Kysely<Database>, masterKeys: MasterKey[], options: RotationOptions): Promise<RotationReport> {
   const primary = masterKeys[0];
   if (!primary) throw new Error('no master key given');
   const masters = new Map(masterKeys.map((m) => [m.id, m.key]));
@@ -231,31 +210,32 @@ export async function rotateKeys(
     return key;
   };
 
-  let mastersRewrapped = 0;
-  await db.transaction().execute(async (tx) => {
-    for (const row of await tx.selectFrom('keyring').selectAll().where('master_key_id', '!=', primary.id).execute()) {
-      const secret = unwrapKey(masterFor(row.master_key_id), toBuffer(row.wrapped), keyringAad(row.name));
-      await tx.updateTable('keyring').set({ wrapped: wrapKey(primary.key, secret, keyringAad(row.name)), master_key_id: primary.id }).where('name', '=', row.name).execute();
-      mastersRewrapped++;
-    }
-    for (const row of await tx.selectFrom('keks').selectAll().where('master_key_id', '!=', primary.id).execute()) {
-      const key = unwrapKey(masterFor(row.master_key_id), toBuffer(row.wrapped), KEK_AAD);
-      await tx.updateTable('keks').set({ wrapped: wrapKey(primary.key, key, KEK_AAD), master_key_id: primary.id }).where('id', '=', row.id).execute();
-      mastersRewrapped++;
-    }
-  });
-
+  const toMove = await countNotUnder(db, primary.id);
   const newKek = generateKey();
-  const newKekId = await db.transaction().execute(async (tx) => {
-    await sql`select pg_advisory_xact_lock(7243001)`.execute(tx);
-    const inserted = await tx
-      .insertInto('keks')
-      .values({ wrapped: wrapKey(primary.key, newKek, KEK_AAD), master_key_id: primary.id, status: 'active' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await tx.updateTable('keks').set({ status: 'retired' }).where('id', '!=', inserted.id).where('status', '=', 'active').execute();
-    return inserted.id;
-  });
+  // The id is drawn first so the audit entry can name the KEK it activates.
+  const drawn = await sql<{ id: number }>`select nextval(pg_get_serial_sequence('keks', 'id')) as id`.execute(db);
+  const newKekId = Number(drawn.rows[0]!.id);
+  let mastersRewrapped = 0;
+  await options.audit.append(
+    [
+      {
+        kind: 'keys.rotated',
+        ts: new Date(),
+        decision: 'ok',
+        account: options.actor,
+        ip: options.ip ?? null,
+        requestId: options.requestId ?? null,
+        detail: { new_kek_id: newKekId, master_key_id: primary.id, moved_to_current_master_key: toMove },
+      },
+    ],
+    async (tx) => {
+      mastersRewrapped = await rewrapUnderPrimary(tx, primary, masterFor);
+      await sql`select pg_advisory_xact_lock(7243001)`.execute(tx);
+      await tx.insertInto('keks').values({ id: newKekId, wrapped: wrapKey(primary.key, newKek, KEK_AAD), master_key_id: primary.id, status: 'active' }).execute();
+      await tx.updateTable('keks').set({ status: 'retired' }).where('id', '!=', newKekId).where('status', '=', 'active').execute();
+    },
+  );
+  const onProgress = options.onProgress;
 
   const kekCache = new Map<number, Buffer>([[newKekId, newKek]]);
   const kekById = async (id: number) => {
@@ -290,4 +270,26 @@ export async function rotateKeys(
     onProgress?.(dataKeysRewrapped);
   }
   return { newKekId, dataKeysRewrapped, mastersRewrapped };
+}
+
+async function countNotUnder(db: Db, masterKeyId: string): Promise<number> {
+  const a = await db.selectFrom('keyring').select((eb) => eb.fn.countAll<number>().as('n')).where('master_key_id', '!=', masterKeyId).executeTakeFirstOrThrow();
+  const b = await db.selectFrom('keks').select((eb) => eb.fn.countAll<number>().as('n')).where('master_key_id', '!=', masterKeyId).executeTakeFirstOrThrow();
+  return Number(a.n) + Number(b.n);
+}
+
+/** Moves everything wrapped by an older master key under the primary (inside the rotation's transaction). */
+async function rewrapUnderPrimary(tx: Transaction<Database>, primary: MasterKey, masterFor: (id: string) => Buffer): Promise<number> {
+  let moved = 0;
+  for (const row of await tx.selectFrom('keyring').selectAll().where('master_key_id', '!=', primary.id).execute()) {
+    const secret = unwrapKey(masterFor(row.master_key_id), toBuffer(row.wrapped), keyringAad(row.name));
+    await tx.updateTable('keyring').set({ wrapped: wrapKey(primary.key, secret, keyringAad(row.name)), master_key_id: primary.id }).where('name', '=', row.name).execute();
+    moved++;
+  }
+  for (const row of await tx.selectFrom('keks').selectAll().where('master_key_id', '!=', primary.id).execute()) {
+    const key = unwrapKey(masterFor(row.master_key_id), toBuffer(row.wrapped), KEK_AAD);
+    await tx.updateTable('keks').set({ wrapped: wrapKey(primary.key, key, KEK_AAD), master_key_id: primary.id }).where('id', '=', row.id).execute();
+    moved++;
+  }
+  return moved;
 }

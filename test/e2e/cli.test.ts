@@ -1,6 +1,7 @@
 /**
  * The operator's CLI against a real store: `warden audit verify` passes on an intact trail and
- * names the first bad seq after a row is altered, removed or reordered.
+ * names the first bad seq after a row is altered, removed or reordered. It needs no master key
+ * and trusts only the pinned public key (test/e2e/audit-tamper.test.ts has the full attacks).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -30,7 +31,7 @@ describe.each(testBackends())('warden audit verify on %s', (backend) => {
     for (let i = 0; i < 6; i++) {
       await w.api('POST', '/api/v1/accounts', { token: w.adminToken, body: { id: `c${i}`, role: 'courier', site: 'OUT-1', password: 'long-enough-pw' } });
     }
-    const env: Record<string, string> = { WARDEN_MASTER_KEY: w.masterKey, ...(store.options.databaseUrl ? { WARDEN_DATABASE_URL: store.options.databaseUrl } : {}) };
+    const env: Record<string, string> = { WARDEN_AUDIT_PUBLIC_KEYS: w.auditPublicKey, ...(store.options.databaseUrl ? { WARDEN_DATABASE_URL: store.options.databaseUrl } : {}) };
     const args = store.options.dataDir ? ['--data', store.options.dataDir] : [];
     // Stop the server: an embedded store is opened by one process at a time.
     await w.warden.close();
@@ -84,10 +85,14 @@ describe.each(testBackends())('warden audit verify on %s', (backend) => {
     expect(r.err).toMatch(/BROKEN at seq 6/);
   });
 
-  it('refuses a wrong master key with a clear message', async () => {
+  it('trusts only the pinned key: heads signed by another key are refused, naming the key', async () => {
     const { env, args } = await trailWithEntries();
-    const r = warden(['audit', 'verify', ...args], { ...env, WARDEN_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') });
-    expect(r.code).not.toBe(0);
-    expect(r.err).toMatch(/master key does not match/);
+    const other = Buffer.alloc(32, 7).toString('base64');
+    const r = warden(['audit', 'verify', ...args, '--public-key', other], env);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/BROKEN at seq 1: the signed head at tree size 7 names key ed25519:[0-9a-f]{16}, which is not pinned/);
+    const bad = warden(['audit', 'verify', ...args, '--public-key', 'not-a-key'], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--public-key item 1: not an Ed25519 public key/);
   });
 });

@@ -235,17 +235,17 @@ describe.each(testBackends())('warden keys rotate (CLI) on %s', (backend) => {
     const m = /rotated: new KEK 3, (\d+) data keys rewrapped, (\d+) entries moved/.exec(r.out);
     expect(m, r.out).not.toBeNull();
     expect(Number(m![1])).toBe(N + 1);
-    expect(Number(m![2])).toBeGreaterThanOrEqual(5); // blind-index, MFA and audit-signing keys, KEKs 1 and 2
+    expect(Number(m![2])).toBeGreaterThanOrEqual(4); // blind-index and MFA keys, KEKs 1 and 2 (the audit signing key is not in the store)
     moved = true;
   }, 60_000);
 
   it('after which the old key alone is refused with "master key does not match"', async (ctx) => {
     if (!moved) ctx.skip();
-    for (const args of [['audit', 'verify'], ['keys', 'rotate']]) {
-      const r = runWarden(t, args, { WARDEN_MASTER_KEY: M0 });
-      expect(r.code, r.out).not.toBe(0);
-      expect(r.err).toMatch(/master key does not match/);
-    }
+    const r = runWarden(t, ['keys', 'rotate'], { WARDEN_MASTER_KEY: M0 });
+    expect(r.code, r.out).not.toBe(0);
+    expect(r.err).toMatch(/master key does not match/);
+    // Verifying the audit trail never needs the master key (an auditor does not hold it).
+    expect(runWarden(t, ['audit', 'verify'], {}).code).toBe(0);
     await expect(withServer(M0, async () => undefined)).rejects.toThrow(/master key does not match/);
   });
 

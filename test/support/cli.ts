@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { openStore } from '../../src/store/db.js';
-import type { TestStore } from './stores.js';
+import { testAuditKey, type TestStore } from './stores.js';
 
 const BIN = new URL('../../bin/warden.js', import.meta.url).pathname;
 
@@ -15,12 +15,14 @@ export interface CliResult {
 }
 
 /**
- * Runs `warden <args>` with only PATH and `env` set; `--data DIR` is added for an embedded
- * store. A run still going after `timeoutMs` is killed (code null): a hang fails, not stalls.
+ * Runs `warden <args>` with only PATH, the store's location and audit signing key, and `env`
+ * set; `--data DIR` is added for an embedded store. A run still going after `timeoutMs` is killed (code null): a hang fails, not stalls.
  */
 export function runWarden(store: TestStore, args: string[], env: Record<string, string>, timeoutMs = 60_000): CliResult {
   const storeArgs = store.options.dataDir && !store.options.databaseUrl ? ['--data', store.options.dataDir] : [];
   const storeEnv: Record<string, string> = store.options.databaseUrl ? { WARDEN_DATABASE_URL: store.options.databaseUrl } : {};
+  // The store's audit signing key (test/support/stores.ts), as a deployment would configure it.
+  storeEnv.WARDEN_AUDIT_SIGNING_KEY = testAuditKey(store.options).signingKey;
   const r = spawnSync(process.execPath, [BIN, ...args, ...storeArgs], { env: { PATH: process.env.PATH ?? '', ...storeEnv, ...env }, encoding: 'utf8', timeout: timeoutMs });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }

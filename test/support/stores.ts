@@ -4,7 +4,7 @@
  */
 import { cpSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openStore, type Store, type StoreKind } from '../../src/store/db.js';
 
@@ -69,4 +69,16 @@ async function adminQuery(url: string, text: string): Promise<void> {
       await client.end();
     }
   }
+}
+
+/**
+ * The audit signing key a test server and the CLI use on one test store: derived from the
+ * store's location, so restarts and CLI runs on the same store sign with the same key (outside
+ * the store, as in production), and different stores never share one.
+ */
+export function testAuditKey(options: TestStore['options']): { signingKey: string; publicKey: string } {
+  const seed = createHash('sha256').update('warden-test-audit-key|').update(options.dataDir ?? options.databaseUrl ?? '').digest();
+  const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+  const raw = (createPublicKey(key).export({ format: 'der', type: 'spki' }) as Buffer).subarray(12);
+  return { signingKey: seed.toString('base64'), publicKey: raw.toString('base64') };
 }

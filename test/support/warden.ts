@@ -17,13 +17,15 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { createWarden, type Warden, type WardenOptions } from '../../src/warden.js';
 import { createLogger } from '../../src/ops/logger.js';
 import type { StoreKind } from '../../src/store/db.js';
-import { createTestStore, type TestStore } from './stores.js';
+import { createTestStore, testAuditKey, type TestStore } from './stores.js';
 
 export interface TestWarden {
   url: string;
   warden: Warden;
   adminToken: string;
   masterKey: string;
+  /** The pinned public key of the audit signing key this server uses (outside the store). */
+  auditPublicKey: string;
   store: TestStore;
   /** Everything the server logged, for PII checks. */
   logs(): string;
@@ -51,7 +53,8 @@ export async function startTestWarden(
       cb();
     },
   });
-  const config = loadConfig({ host: '127.0.0.1', port: 0, adminToken, masterKey, policyFile, logLevel: 'debug', dataDir: store.options.dataDir ?? '/nonexistent', ...opts.config }, {});
+  const audit = testAuditKey(store.options);
+  const config = loadConfig({ host: '127.0.0.1', port: 0, adminToken, masterKey, policyFile, logLevel: 'debug', dataDir: store.options.dataDir ?? '/nonexistent', auditSigningKey: audit.signingKey, ...opts.config }, {});
   const warden = await createWarden(config, { store: store.store, logger: createLogger({ level: 'debug', destination: sink }), ...(opts.detectConfig !== undefined ? { detectConfig: opts.detectConfig } : {}), ...opts.warden });
   const url = await warden.listen();
   const credentials = new Map<string, string>();
@@ -85,6 +88,7 @@ export async function startTestWarden(
     warden,
     adminToken,
     masterKey,
+    auditPublicKey: audit.publicKey,
     store,
     logs: () => logText,
     async api(method, path, o = {}) {

@@ -1,24 +1,48 @@
+/**
+ * `warden audit verify` — checks the trail against pinned keys and witnesses, without the master
+ * key (an auditor never needs it) — and `warden audit keygen` for the signing key kept outside
+ * the store.
+ */
 import type { Command } from 'commander';
-import { verifyAuditTrail, verifyResultJson } from '../../audit/verify.js';
-import { loadKeyring } from '../../vault/keyring.js';
-import { resolveMasterKeys } from '../../vault/master-key.js';
-import { createLogger } from '../../ops/logger.js';
+import { writeFileSync } from 'node:fs';
+import { verifyAuditTrail, verifyResultJson, type VerifyResult } from '../../audit/verify.js';
+import { generateSigningKeyText, parsePinnedKeys, parsePrivateKey, resolveTrust, signerFromPrivateKey, trustNote } from '../../audit/signing-key.js';
+import { createSinks } from '../../audit/witness/sinks.js';
 import { openConfiguredStore, withStoreOptions } from './store-command.js';
 
+const positive = (name: string) => (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${name} must be a positive integer`);
+  return Number(v);
+};
+
 export function registerAudit(program: Command): void {
-  const audit = program.command('audit').description('The tamper-evident audit trail');
+  const audit = program.command('audit').description('The tamper-evident audit trail (Merkle tree, signed tree heads, witnesses)');
   withStoreOptions(audit.command('verify'))
-    .description('Check every entry\'s hash, the chain links, the gap-free sequence and the signed checkpoints; exit 1 naming the first bad seq')
+    .description('Check every entry, every signed tree head (pinned keys, none missing, consistent) and, with --witness, what each witness saw; exit 1 naming the first bad seq')
+    .option('--public-key <keys>', 'pinned audit public key(s), comma-separated (default WARDEN_AUDIT_PUBLIC_KEYS)')
+    .option('--witness <sinks>', 'witnesses to check the store against: file:PATH, http(s)://…, postgres://… comma-separated (default WARDEN_WITNESS)')
+    .option('--head-every-entries <n>', 'the largest head interval ever configured (default WARDEN_AUDIT_HEAD_EVERY_ENTRIES)', positive('--head-every-entries'))
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { data?: string; json?: boolean }) => {
+    .action(async (opts: { data?: string; publicKey?: string; witness?: string; headEveryEntries?: number; json?: boolean }) => {
       const { config, store } = await openConfiguredStore(opts);
       let exitCode = 1;
       try {
-        const keyring = await loadKeyring(store.db, resolveMasterKeys(config, createLogger({ level: 'error' })));
-        const result = await verifyAuditTrail(store.db, { publicKeys: await keyring.auditPublicKeys() });
+        const trust = resolveTrust(parsePinnedKeys(opts.publicKey ?? config.auditPublicKeys, opts.publicKey ? '--public-key' : 'WARDEN_AUDIT_PUBLIC_KEYS'), config);
+        const note = trustNote(trust);
+        if (note) console.error(`warden: WARNING: ${note}`);
+        const sinks = createSinks(opts.witness ?? config.witness);
+        const readings = await Promise.all(sinks.map((s) => s.read()));
+        await Promise.all(sinks.map((s) => s.close()));
+        const result = await verifyAuditTrail(store.db, {
+          publicKeys: trust.keys,
+          pinned: trust.pinned,
+          trustNote: note,
+          headEveryEntries: opts.headEveryEntries ?? config.auditCheckpointEvery,
+          headEverySeconds: config.auditHeadEverySeconds,
+          witnesses: readings,
+        });
         if (opts.json) console.log(JSON.stringify(verifyResultJson(result)));
-        else if (result.ok) console.log(`audit trail OK: ${result.entries} entries, last seq ${result.lastSeq}, ${result.checkpointsVerified} signed checkpoints verified`);
-        else console.error(`audit trail BROKEN at seq ${result.firstBadSeq}: ${result.reason} (${result.entries} entries verified before it)`);
+        else printResult(result, sinks.length);
         exitCode = result.ok ? 0 : 1;
       } finally {
         await store.close();
@@ -26,4 +50,29 @@ export function registerAudit(program: Command): void {
       // Set after close: the embedded store's runtime resets process.exitCode when it shuts down.
       process.exitCode = exitCode;
     });
+
+  audit
+    .command('keygen')
+    .description('Generate an Ed25519 audit signing key (for WARDEN_AUDIT_SIGNING_KEY_FILE) and print the public key to pin')
+    .requiredOption('--out <file>', 'where to write the private key (created with mode 0600; never overwritten)')
+    .action((opts: { out: string }) => {
+      const text = generateSigningKeyText();
+      writeFileSync(opts.out, text + '\n', { mode: 0o600, flag: 'wx' });
+      const signer = signerFromPrivateKey(parsePrivateKey(text, opts.out), 'file', opts.out);
+      console.log(`private key written to ${opts.out}`);
+      console.log(`key id      ${signer.keyId}`);
+      console.log(`public key  ${signer.publicKeyText}`);
+      console.log('pin it: add the public key to WARDEN_AUDIT_PUBLIC_KEYS (keep the old ones), then set WARDEN_AUDIT_SIGNING_KEY_FILE and restart');
+    });
+}
+
+function printResult(r: VerifyResult, witnesses: number): void {
+  if (r.ok) {
+    console.log(`audit trail OK: ${r.entries} entries, last seq ${r.lastSeq}, ${r.headsVerified} signed tree heads verified${r.latestHead ? ` (latest at tree size ${r.latestHead.treeSize}, ${r.latestHead.timestamp.toISOString()})` : ''}`);
+    for (const w of r.witnesses) console.log(`  witness ${w.sink}: ${w.heads} heads, latest tree size ${w.latestSize ?? '-'}: consistent with the store`);
+    if (!witnesses) console.log('  no witness checked: a cut tail, or a rewrite re-signed since, is visible only against a witness (--witness)');
+    return;
+  }
+  console.error(`audit trail BROKEN at seq ${r.firstBadSeq}: ${r.reason} (${r.entries} entries read)`);
+  for (const f of r.findings.slice(1, 20)) console.error(`  also: ${f.message}`);
 }

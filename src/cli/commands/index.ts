@@ -6,6 +6,7 @@ import { registerDetect } from './detect.js';
 import { registerSimulate } from './simulate.js';
 import { registerEval } from './eval.js';
 import { registerDemo } from './demo.js';
+import { registerWitness } from './witness.js';
 
 /** Each verb lives in its own file and declares only what it uses. */
 export function registerCommands(program: Command): void {
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerSimulate(program);
   registerEval(program);
   registerDemo(program);
+  registerWitness(program);
 }

@@ -1,32 +1,27 @@
 import type { IdentityService } from '../../identity/identity.js';
 import type { AuditWriter } from '../../audit/writer.js';
-import { verifyResultJson, type VerifyResult } from '../../audit/verify.js';
 import type { Metrics } from '../../ops/metrics.js';
 import type { RotationReport } from '../../vault/keyring.js';
-import { ANALYSTS_OR_ADMIN, authorize, type App } from '../server.js';
+import type { RequestContext } from '../../identity/identity.js';
+import { authorize, requestContext, type App } from '../server.js';
 
 export interface OpsRouteDeps {
   identity: IdentityService;
   audit: AuditWriter;
   metrics: Metrics;
-  verifyAudit(): Promise<VerifyResult>;
-  rotateKeys(): Promise<RotationReport>;
+  /** Audited with its actor (keys.rotated) before the rotation completes. */
+  rotateKeys(actor: string, ctx: RequestContext): Promise<RotationReport>;
   ping(): Promise<void>;
 }
 
 export function opsRoutes(app: App, deps: OpsRouteDeps): void {
-  app.get('/api/v1/audit/verify', {
-    onRequest: authorize(deps.identity, ANALYSTS_OR_ADMIN),
-    schema: { tags: ['audit'], summary: 'Verify the hash chain and signed checkpoints; names the first bad seq' },
-  }, async (_req, reply) => {
-    const result = await deps.verifyAudit();
-    return reply.code(result.ok ? 200 : 409).send(verifyResultJson(result));
-  });
-
   app.post('/api/v1/keys/rotate', {
     onRequest: authorize(deps.identity, ['admin']),
     schema: { tags: ['vault'], summary: 'Rotate the key-encryption key and rewrap every data key, online' },
-  }, async () => deps.rotateKeys());
+  }, async (req) => {
+    const p = req.principal!;
+    return deps.rotateKeys(p.kind === 'admin' ? 'admin' : p.account.id, requestContext(req));
+  });
 
   app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness and readiness: store reachable, audit trail writable', security: [] } }, async (_req, reply) => {
     const audit = deps.audit.health();

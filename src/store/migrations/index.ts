@@ -2,16 +2,18 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './0001-initial.js';
 import * as watch from './0002-watch.js';
 import * as mfa from './0003-mfa.js';
-import * as ingest from './0007-ingest.js';
+import * as auditTree from './0004-audit-tree.js';
 import * as identity from './0005-identity.js';
+import * as ingest from './0007-ingest.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-watch': watch,
   '0003-mfa': mfa,
-  '0007-ingest': ingest,
+  '0004-audit-tree': auditTree,
   '0005-identity': identity,
+  '0007-ingest': ingest,
 };
 
 export const migrationProvider: MigrationProvider = {
