@@ -20,6 +20,8 @@ export const ERROR_STATUS = {
   case_required: 403,
   quota_exceeded: 403,
   throttled: 403,
+  self_action: 403,
+  case_out_of_scope: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

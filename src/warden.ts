@@ -14,6 +14,10 @@ import { loadKeyring, rotateKeys, type Keyring } from './vault/keyring.js';
 import { createPiiDecryptor, createVaultReader, createVaultWriter } from './vault/vault.js';
 import { loadPolicy, type Policy } from './access/policy.js';
 import { createQuotaLedger, type QuotaLedger } from './access/quota.js';
+import { createSearchQuotaLedger, rebuildSearchQuotas } from './access/quota.js';
+import { recordPolicyLoaded } from './access/policy-audit.js';
+import { createCases } from './cases/cases.js';
+import { caseRoutes } from './http/routes/cases.js';
 import { createWorkContext } from './access/work-context.js';
 import { createAccessService } from './access/access.js';
 import { createAuditWriter, errorSummary, type AuditWriter } from './audit/writer.js';
@@ -85,8 +89,11 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       void bus.publish(events);
     });
 
+    await recordPolicyLoaded({ db, audit, clock }, policy, config.policyFile ?? 'defaults');
     const quotas = createQuotaLedger(policy);
     await rebuildQuotas(db, quotas, clock.now());
+    const searchQuotas = createSearchQuotaLedger(policy);
+    await rebuildSearchQuotas(db, searchQuotas, clock.now());
 
     const identity = createIdentityService({
       db,
@@ -119,6 +126,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       pii: createPiiDecryptor({ db, keyring }),
       work,
       quotas,
+      searchQuotas,
       audit,
       clock,
       metrics,
@@ -130,6 +138,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     identityRoutes(app, { identity });
     dataRoutes(app, { identity, access, vault: createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id }), ingest, clock });
     if (watch) watchRoutes(app, { identity, watch });
+    caseRoutes(app, { identity, cases: createCases({ db, audit, clock }) });
     opsRoutes(app, {
       identity,
       ingest,

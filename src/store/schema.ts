@@ -109,6 +109,8 @@ export interface AssignmentsTable {
   task: 'pickup' | 'delivery';
   assigned_at: Timestamp;
   completed_at: Timestamp | null;
+  /** When a reassignment of the task to another account ended this one's basis. */
+  ended_at: Timestamp | null;
 }
 
 export interface TicketsTable {
@@ -122,6 +124,8 @@ export interface TicketsTable {
 export interface SearchGrantsTable {
   account: string;
   waybill: string;
+  /** The party whose phone number the search matched: the grant covers that party only. */
+  party: 'sender' | 'recipient';
   granted_at: Timestamp;
 }
 
@@ -188,6 +192,11 @@ export interface AlertsTable {
   updated_by: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** The analyst working the alert. */
+  assignee: string | null;
+  /** The subject account's site and its city when the alert was stored (triage filters). */
+  site: string | null;
+  city: string | null;
 }
 
 export interface DetectExceptionsTable {
@@ -210,6 +219,30 @@ export interface AccountResponsesTable {
   since: Timestamp;
 }
 
+export interface CasesTable {
+  id: string;
+  title: string;
+  reason: string;
+  status: 'pending' | 'open' | 'closed';
+  opened_by: string;
+  approved_by: string | null;
+  closed_by: string | null;
+  close_note: string | null;
+  created_at: Timestamp;
+  approved_at: Timestamp | null;
+  closed_at: Timestamp | null;
+}
+
+export interface CaseWaybillsTable {
+  case_id: string;
+  waybill: string;
+}
+
+export interface CaseAccountsTable {
+  case_id: string;
+  account: string;
+}
+
 export interface Database {
   sites: SitesTable;
   accounts: AccountsTable;
@@ -230,4 +263,7 @@ export interface Database {
   alerts: AlertsTable;
   detect_exceptions: DetectExceptionsTable;
   account_responses: AccountResponsesTable;
+  cases: CasesTable;
+  case_waybills: CaseWaybillsTable;
+  case_accounts: CaseAccountsTable;
 }
