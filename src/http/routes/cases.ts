@@ -40,13 +40,17 @@ export function caseRoutes(app: App, { identity, cases }: { identity: IdentitySe
 
   app.post('/api/v1/cases/:id/close', {
     onRequest: analysts,
+    // The note is optional, and so is the body that carries it.
+    preValidation: async (req) => {
+      if (req.body === undefined || req.body === null) req.body = {};
+    },
     schema: {
       tags: ['cases'],
       summary: 'Close a case: it backs no further reveals',
       params: Type.Object({ id: Id }),
-      body: Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false })),
+      body: Type.Object({ note: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
     },
-  }, async (req) => cases.close(req.params.id, req.body?.note, actorOf(req.principal!, requestContext(req))));
+  }, async (req) => cases.close(req.params.id, req.body.note, actorOf(req.principal!, requestContext(req))));
 
   app.get('/api/v1/cases', {
     onRequest: analysts,
