@@ -87,6 +87,9 @@ describe.each(testBackends())('live detection on %s', (backend) => {
     const alert = list.body.alerts[0];
     expect(alert.summary).toMatch(/\d/);
     expect(Object.keys(alert.evidence).length).toBeGreaterThan(0);
+    // Stored with the subject's site and city, for triage filters.
+    expect(alert).toMatchObject({ site: 'OUT-1', city: '北京', assignee: null });
+    expect((await w.api('GET', `/api/v1/alerts?site=OUT-1&city=${encodeURIComponent('北京')}&account=c1`, { token: analyst })).body.alerts.map((a: { id: string }) => a.id)).toContain(alert.id);
 
     const refused = await w.api('POST', '/api/v1/waybills/SF100000000001/reveal', { token, body: { fields: ['recipient.phone'], purpose: 'delivery' } });
     expect(refused.status).toBe(403);
