@@ -12,7 +12,7 @@ const PARTY = { name: '王小明', phone: '13900001111', address: '北京市朝�
 
 async function policyEntries(w: TestWarden) {
   const rows = await w.warden.db.selectFrom('audit_log').select(['kind', 'reason', 'detail']).where('kind', '=', 'policy.loaded').orderBy('seq').execute();
-  return rows.map((r) => ({ reason: r.reason, ...((typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail) as Record<string, unknown>) }));
+  return rows.map((r) => ({ reason: r.reason, ...((typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail) as Record<string, unknown>) }) as Record<string, unknown> & { reason: string | null });
 }
 
 describe.each(testBackends())('policy at start on %s', (backend) => {
