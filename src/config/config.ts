@@ -27,7 +27,7 @@ export const ConfigSchema = Type.Object({
   alertWebhookUrl: Type.Optional(Type.String({ description: 'POST medium+ alerts here as JSON (WARDEN_ALERT_WEBHOOK_URL)' })),
   alertWebhookSecret: Type.Optional(Type.String({ minLength: 16, description: 'HMAC key for the x-warden-signature header (WARDEN_ALERT_WEBHOOK_SECRET)' })),
   trustProxy: Type.Optional(Type.String({ description: 'Take the client IP from X-Forwarded-For when the peer matches (e.g. "127.0.0.1" or "10.0.0.0/8") (WARDEN_TRUST_PROXY)' })),
-  throttlePerHour: Type.Integer({ minimum: 0, description: 'Reveals per hour left to an account under the throttle response (WARDEN_THROTTLE_PER_HOUR)', default: 10 }),
+  throttlePerHour: Type.Integer({ minimum: 0, description: 'Records (not requests) an account under the throttle response may still reveal per hour (WARDEN_THROTTLE_PER_HOUR)', default: 10 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
