@@ -21,6 +21,7 @@ import {
   isQualifiedField,
   normaliseSearchPhone,
   type MaskedWaybill,
+  type PhoneMatch,
   type PiiDecryptor,
   type QualifiedField,
   type SealedWaybill,
@@ -153,20 +154,26 @@ export function createAccessService(deps: AccessDeps) {
     // Each search answers "is this a customer?" and may back reveals: counted per search, like records.
     const q = searchQuotas.tryConsume({ role, account: p.account.id, device: null, site: null }, 1, now);
     if (!q.ok) return refuse(entry, quotaError(q, 'search'));
-    let found, matches;
+    let found: { matches: PhoneMatch[]; truncated: boolean };
     try {
-      found = await vault.waybillsByPhone(normalised, scope, policy.search_limit + 1);
-      matches = found.slice(0, policy.search_limit);
-      const grants = policy.rules[role].some((r) => r.basis === 'phone_search');
-      const waybills = matches.map((m) => m.waybill);
-      await audit.append([{ ...entry, detail: { matches: waybills.length, waybills } }], grants ? (tx) => work.grantSearch(p.account.id, matches!, new Date(now), tx) : undefined);
+      found = await findAndRecord(p, normalised, scope, entry, now);
     } catch (err) {
       q.release();
       throw err;
     }
     count(entry);
-    const masked = (await Promise.all(matches.map((m) => vault.masked(m.waybill)))).filter((m): m is MaskedWaybill => m !== null);
-    return { matches: masked, truncated: found.length > matches.length };
+    const masked = (await Promise.all(found.matches.map((m) => vault.masked(m.waybill)))).filter((m): m is MaskedWaybill => m !== null);
+    return { matches: masked, truncated: found.truncated };
+  }
+
+  /** The search and its audit entry; the grants (per matched party) commit with the entry. */
+  async function findAndRecord(p: AccountPrincipal, phone: string, scope: SearchScope, entry: AuditEntryInput, now: number) {
+    const found = await vault.waybillsByPhone(phone, scope, policy.search_limit + 1);
+    const matches = found.slice(0, policy.search_limit);
+    const waybills = matches.map((m) => m.waybill);
+    const grants = policy.rules[p.account.role].some((r) => r.basis === 'phone_search');
+    await audit.append([{ ...entry, detail: { matches: waybills.length, waybills } }], grants ? (tx) => work.grantSearch(p.account.id, matches, new Date(now), tx) : undefined);
+    return { matches, truncated: found.length > matches.length };
   }
 
   async function decide(p: AccountPrincipal, waybill: string, body: RevealBody, ctx: RequestContext, now: number): Promise<Outcome> {

@@ -45,8 +45,9 @@ export function createExceptions(deps: ExceptionsDeps) {
 
   async function add(input: Omit<DetectionException, 'created_by'>, actor: Actor) {
     const ts = new Date(clock.now());
-    if (isOwn(await footprintOf(db, actor), subjectOf(input))) {
-      await refuseSelf(audit, { kind: 'watch.exception_added', ts, account: input.account ?? null, detail: { exception_kind: input.kind } }, actor, 'add an exception for yourself (your account, device or network)');
+    const subject = subjectOf(input);
+    if (isOwn(await footprintOf(db, actor), subject)) {
+      await refuseSelf(audit, { kind: 'watch.exception_added', ts, account: subject.account, detail: { exception_kind: input.kind } }, actor, 'add an exception for yourself (your account, device or network)');
     }
     const id = randomUUID();
     const x = { ...input, created_by: actor.name };

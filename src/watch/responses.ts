@@ -86,12 +86,10 @@ export function createResponses(deps: ResponsesDeps) {
           .execute();
       },
     );
+    const previous = active.get(account);
     active.set(account, { action, reason, since, alert });
     if (action === 'throttle') throttled.set(account, []);
-    if (action === 'suspend') {
-      const info = await deps.identity.loadAccount(account);
-      if (info && info.status !== 'suspended') await deps.identity.setStatus(account, 'suspended', SUSPENDED_REASON, actor.name, actor.ctx);
-    }
+    await followSuspension(account, previous?.action === 'suspend', action === 'suspend', actor);
     logger.warn({ account, action, alert }, 'response applied');
     return { account, action, reason, since: new Date(since).toISOString() };
   }
@@ -128,11 +126,16 @@ export function createResponses(deps: ResponsesDeps) {
     );
     active.delete(account);
     throttled.delete(account);
-    if (current?.action === 'suspend') {
-      const info = await deps.identity.loadAccount(account);
-      if (info?.status === 'suspended') await deps.identity.setStatus(account, 'active', `cleared by ${actor.name}`, actor.name, actor.ctx);
-    }
+    await followSuspension(account, current?.action === 'suspend', false, actor);
     return { account, cleared: current?.action ?? null };
+  }
+
+  /** A suspend response suspends the account (identity refuses it from then on); lowering or clearing it lifts that. */
+  async function followSuspension(account: string, was: boolean, is: boolean, actor: Actor): Promise<void> {
+    if (!was && !is) return;
+    const info = await deps.identity.loadAccount(account);
+    if (is && info && info.status !== 'suspended') await deps.identity.setStatus(account, 'suspended', SUSPENDED_REASON, actor.name, actor.ctx);
+    if (!is && info?.status === 'suspended') await deps.identity.setStatus(account, 'active', `response lowered or cleared by ${actor.name}`, actor.name, actor.ctx);
   }
 
   const gate: ResponseGate = {

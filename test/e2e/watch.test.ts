@@ -263,8 +263,15 @@ describe.each(testBackends())('nobody acts on a response or exception about them
     expect(cleared.body.cleared).toBe('throttle');
   });
 
-  it('may set and clear a response on someone else', async () => {
-    expect((await w.api('PUT', '/api/v1/accounts/c1/response', { token: tokens.sa1, body: { action: 'step_up', reason: 'new device' } })).status).toBe(200);
+  it('may set, lower and clear a response on someone else (lowering a suspension lifts it)', async () => {
+    const login = () => w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-dev' } });
+    expect((await w.api('PUT', '/api/v1/accounts/c1/response', { token: tokens.sa1, body: { action: 'suspend', reason: 'shared credentials, 3 cities' } })).status).toBe(200);
+    const refused = await login();
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('account_suspended');
+    expect(refused.text).not.toContain('shared credentials');
+    expect((await w.api('PUT', '/api/v1/accounts/c1/response', { token: tokens.sa2, body: { action: 'step_up', reason: 'explained by the outlet' } })).status).toBe(200);
+    expect((await login()).status).toBe(201);
     expect((await w.api('DELETE', '/api/v1/accounts/c1/response', { token: tokens.sa1 })).status).toBe(200);
   });
 
