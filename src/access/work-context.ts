@@ -57,18 +57,16 @@ export const NO_WORK: WorkOn = { assignments: [], openTickets: [], searches: [],
 /** Audit kinds that count as an account having accessed a waybill (for a case naming that account). */
 const ACCESS_KINDS = ['access.view', 'access.print', 'access.reveal'] as const;
 
-const ms = (column: RawBuilder<unknown>) => sql`floor(extract(epoch from ${column}) * 1000)`;
-
 export function createWorkContext({ db }: WorkContextDeps) {
   /** The reveal path's question, as one correlated expression the ciphertext fetch carries. */
   function workOn(account: string, caseRef: string | undefined): Alongside<WorkOn> {
     return {
       select: (waybill) => sql`json_build_object(
-        'a', (select coalesce(json_agg(json_build_object('task', a.task, 'at', ${ms(sql.ref('a.assigned_at'))}, 'done', ${ms(sql.ref('a.completed_at'))}, 'end', ${ms(sql.ref('a.ended_at'))})), '[]'::json)
+        'a', (select coalesce(json_agg(json_build_object('task', a.task, 'at', a.assigned_at, 'done', a.completed_at, 'end', a.ended_at)), '[]'::json)
               from assignments a where a.waybill = ${waybill} and a.account = ${account}),
         't', (select coalesce(json_agg(t.ticket order by t.ticket), '[]'::json)
               from tickets t where t.waybill = ${waybill} and t.account = ${account} and t.status = 'open'),
-        's', (select coalesce(json_agg(json_build_object('party', g.party, 'at', ${ms(sql.ref('g.granted_at'))})), '[]'::json)
+        's', (select coalesce(json_agg(json_build_object('party', g.party, 'at', g.granted_at)), '[]'::json)
               from search_grants g where g.waybill = ${waybill} and g.account = ${account}),
         'c', ${caseRef === undefined ? sql`null` : caseStanding(caseRef, account, waybill)}
       )::text`,
@@ -158,21 +156,22 @@ function caseStanding(caseRef: string, account: string, waybill: RawBuilder<stri
     from cases c where c.id = ${caseRef})`;
 }
 
+/** Times arrive as JSON renders timestamptz (ISO-8601 with an offset): cheaper to plan than converting in SQL. */
 interface RawWork {
-  a: Array<{ task: Task; at: number; done: number | null; end: number | null }>;
+  a: Array<{ task: Task; at: string; done: string | null; end: string | null }>;
   t: string[];
-  s: Array<{ party: PartyName; at: number }>;
+  s: Array<{ party: PartyName; at: string }>;
   c: { status: CaseStanding['status']; opened_by: string; approved_by: string | null; self: boolean; covers: boolean } | null;
 }
 
 function parseWorkOn(value: unknown): WorkOn {
   if (value === null || value === undefined) return NO_WORK;
   const w = (typeof value === 'string' ? JSON.parse(value) : value) as RawWork;
-  const num = (v: number | string | null) => (v === null ? null : Number(v));
+  const time = (v: string | null) => (v === null ? null : Date.parse(v));
   return {
-    assignments: (w.a ?? []).map((a) => ({ task: a.task, assignedAt: Number(a.at), completedAt: num(a.done), endedAt: num(a.end) })),
+    assignments: (w.a ?? []).map((a) => ({ task: a.task, assignedAt: Date.parse(a.at), completedAt: time(a.done), endedAt: time(a.end) })),
     openTickets: w.t ?? [],
-    searches: (w.s ?? []).map((g) => ({ party: g.party, grantedAt: Number(g.at) })),
+    searches: (w.s ?? []).map((g) => ({ party: g.party, grantedAt: Date.parse(g.at) })),
     case: w.c ? { status: w.c.status, openedBy: w.c.opened_by, approvedBy: w.c.approved_by, namesRevealer: w.c.self === true, covers: w.c.covers === true } : null,
   };
 }

@@ -170,8 +170,9 @@ export function createCases(deps: CasesDeps) {
       .selectFrom('audit_log')
       .select(['seq', 'ts', 'account', 'waybill', 'fields'])
       .where('kind', '=', 'access.reveal')
-      .where('decision', '=', 'allowed')
+      .where(sql<boolean>`detail ? 'case'`)
       .where(sql<string>`detail->>'case'`, '=', id)
+      .where('decision', '=', 'allowed')
       .orderBy('seq', 'desc')
       .limit(REVEALS_LISTED + 1)
       .execute();

@@ -44,8 +44,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     `create index case_accounts_by_account on case_accounts (account)`,
     // A case naming accounts covers the waybills they accessed: looked up by (account, waybill).
     `create index audit_log_by_account_waybill on audit_log (account, waybill) where waybill is not null`,
-    // A case lists the reveals made under it.
-    `create index audit_log_reveals_by_case on audit_log ((detail->>'case')) where kind = 'access.reveal'`,
+    // A case lists the reveals made under it (only reveals naming a case are indexed).
+    `create index audit_log_reveals_by_case on audit_log ((detail->>'case')) where kind = 'access.reveal' and detail ? 'case'`,
     // At start the policy in force is compared with the one recorded last.
     `create index audit_log_policy_loaded on audit_log (seq) where kind = 'policy.loaded'`,
     `alter table alerts add column assignee text`,
