@@ -9,7 +9,8 @@
  * - Granting reveal rights takes two people: nobody approves a case they opened.
  * - Nobody opens, approves or closes a case that names their own account.
  * - Every change is audited with its actor in the transaction that makes it; audit entries hold
- *   ids and counts, never the free-text title or reason (which may name people).
+ *   ids (the case, its waybills and accounts), never the free-text title or reason (which may
+ *   name people).
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
@@ -71,7 +72,8 @@ export function createCases(deps: CasesDeps) {
     const { waybills, accounts } = await validate(input);
     const id = `case-${randomUUID()}`;
     const ts = new Date(clock.now());
-    const detail = { case: id, waybills: waybills.length, accounts, actor: actor.name };
+    // Waybill numbers and account ids (the scope an auditor checks), never the free text.
+    const detail = { case: id, waybills, accounts, actor: actor.name };
     if (actor.account && accounts.includes(actor.account)) {
       await refuseSelf(audit, { kind: 'case.opened', ts, account: actor.account, detail }, actor, 'open a case that names your own account');
     }
