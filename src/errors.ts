@@ -25,6 +25,7 @@ export const ERROR_STATUS = {
   producer_not_registered: 403,
   self_action: 403,
   approval_pending: 403,
+  case_out_of_scope: 403,
   not_found: 404,
   conflict: 409,
   head_refused: 409,

@@ -15,6 +15,10 @@ import { loadKeyring, rotateKeys, type Keyring } from './vault/keyring.js';
 import { createPiiDecryptor, createVaultReader, createVaultWriter } from './vault/vault.js';
 import { loadPolicy, type Policy } from './access/policy.js';
 import { createQuotaLedger, type QuotaLedger } from './access/quota.js';
+import { createSearchQuotaLedger, rebuildSearchQuotas } from './access/quota.js';
+import { recordPolicyLoaded } from './access/policy-audit.js';
+import { createCases } from './cases/cases.js';
+import { caseRoutes } from './http/routes/cases.js';
 import { createWorkContext } from './access/work-context.js';
 import { createAccessService } from './access/access.js';
 import { errorSummary, type AuditWriter } from './audit/writer.js';
@@ -95,8 +99,11 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       void bus.publish(events);
     });
 
+    await recordPolicyLoaded({ db, audit, clock }, policy, config.policyFile ?? 'defaults');
     const quotas = createQuotaLedger(policy);
     await rebuildQuotas(db, quotas, clock.now());
+    const searchQuotas = createSearchQuotaLedger(policy);
+    await rebuildSearchQuotas(db, searchQuotas, clock.now());
 
     const identity = createIdentityService({
       db,
@@ -132,6 +139,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       pii: createPiiDecryptor({ db, keyring }),
       work,
       quotas,
+      searchQuotas,
       audit,
       clock,
       metrics,
@@ -147,6 +155,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     eventsRoutes(app, { identity, tokens, ingest, metrics, ingestLimitBytes: config.ingestLimitBytes });
     if (watch) watchRoutes(app, { identity, watch });
     auditRoutes(app, { identity, trail, db });
+    caseRoutes(app, { identity, cases: createCases({ db, audit, clock }) });
     opsRoutes(app, {
       identity,
       audit,

@@ -1,9 +1,14 @@
 /**
  * The access gateway's behaviour: masked views, phone searches, and reveals.
  *
- * The reveal path, in order (docs/ARCHITECTURE.md): policy decision → quota → ciphertext and
- * keys loaded → audit entry committed → decrypt → respond. Denials are audited too. If the
- * audit entry cannot be committed the quota is given back and nothing is decrypted.
+ * The reveal path, in order (docs/ARCHITECTURE.md): response gate → policy decision on the work
+ * context (read with the ciphertext, one round trip) → quota and throttle, in records → audit
+ * entry committed → decrypt → respond. Denials are audited too. If the audit entry cannot be
+ * committed, everything counted is given back and nothing is decrypted.
+ *
+ * Invariants: suspension is decided where the principal is resolved (identity); this module asks
+ * only the watch gate about responses. A single reveal is a batch of one: the same decisions,
+ * counts and audit entries.
  */
 import type { Purpose } from '../contracts/events.js';
 import { AppError } from '../errors.js';
@@ -16,15 +21,16 @@ import {
   isQualifiedField,
   normaliseSearchPhone,
   type MaskedWaybill,
+  type PhoneMatch,
   type PiiDecryptor,
   type QualifiedField,
   type SealedWaybill,
   type SearchScope,
   type VaultReader,
 } from '../vault/vault.js';
-import type { Policy } from './policy.js';
-import type { QuotaLedger } from './quota.js';
-import { workSnapshot, type WorkContext } from './work-context.js';
+import { DEFAULT_ASSIGNMENT_EXPIRES_HOURS, type Policy } from './policy.js';
+import type { QuotaLedger, QuotaResult } from './quota.js';
+import type { WorkContext } from './work-context.js';
 import { evaluateReveal } from './evaluate.js';
 import { profileOf } from './roles.js';
 
@@ -35,29 +41,53 @@ export interface RevealBody {
   case?: string | undefined;
 }
 
+export type AccountPrincipal = Extract<Principal, { kind: 'account' }>;
+
+/** The detection engine's responses, as the gateway consults them (src/watch). */
+export interface ResponseGate {
+  /** A response that refuses the whole request (suspend, step-up), or null. */
+  refuse(principal: AccountPrincipal, action: 'view' | 'search' | 'reveal', now: number): AppError | null;
+  /** How many of `records` reveals a throttle admits now (all when none applies); `release` gives them back. */
+  admit(principal: AccountPrincipal, records: number, now: number): { admitted: number; refusal: AppError | null; release(): void };
+}
+
 export interface AccessDeps {
   policy: Policy;
   vault: VaultReader;
   pii: PiiDecryptor;
   work: WorkContext;
   quotas: QuotaLedger;
+  /** Phone searches per account (policy `search_quotas`). */
+  searchQuotas: QuotaLedger;
   audit: AuditWriter;
   clock: Clock;
   metrics: Pick<Metrics, 'accessDecisions' | 'recordsRevealed'>;
-  /** Extra gate consulted before every data access (the detection engine's response actions). */
-  gate?: (principal: Extract<Principal, { kind: 'account' }>, action: 'view' | 'search' | 'reveal', now: number) => AppError | null;
+  gate?: ResponseGate | undefined;
 }
 
-type AccountPrincipal = Extract<Principal, { kind: 'account' }>;
+/** One item of a reveal on its way: decided, counted, audited, then opened. */
+interface Outcome {
+  waybill: string;
+  entry: AuditEntryInput;
+  error: AppError | null;
+  sealed?: SealedWaybill;
+  fields?: QualifiedField[];
+}
 
+const quotaError = (q: Extract<QuotaResult, { ok: false }>, what: string) =>
+  new AppError('quota_exceeded', `${what} quota exceeded: ${q.limit} ${q.window.replace('_', ' ')} for this ${q.scope}`, {
+    retryAfterSeconds: q.retryAfterSeconds,
+    scope: q.scope,
+    window: q.window,
+  });
 
 export function createAccessService(deps: AccessDeps) {
-  const { policy, vault, pii, work, quotas, audit, clock, metrics } = deps;
+  const { policy, vault, pii, work, quotas, searchQuotas, audit, clock, metrics } = deps;
 
   function staff(principal: Principal, what: string, action: 'view' | 'search' | 'reveal'): AccountPrincipal {
     if (principal.kind !== 'account') throw new AppError('role_not_permitted', `the admin token cannot ${what}; log in as a staff account`);
     // Suspension and pending approval were refused when the principal was resolved (identity).
-    const gated = deps.gate?.(principal, action, clock.now());
+    const gated = deps.gate?.refuse(principal, action, clock.now());
     if (gated) throw gated;
     return principal;
   }
@@ -72,10 +102,14 @@ export function createAccessService(deps: AccessDeps) {
     requestId: ctx.requestId,
   });
 
+  const count = (entry: AuditEntryInput) =>
+    metrics.accessDecisions.inc({ action: entry.kind.slice(7), decision: entry.decision === 'allowed' ? 'allowed' : 'denied', reason: entry.reason ?? 'none', role: entry.role ?? 'none' });
+
   /** Audits a refusal, then raises it. An unwritable audit trail still refuses. */
   async function refuse(entry: AuditEntryInput, err: AppError): Promise<never> {
-    metrics.accessDecisions.inc({ action: entry.kind.slice(7), decision: 'denied', reason: err.code, role: entry.role ?? 'none' });
-    await audit.append([{ ...entry, decision: 'denied', reason: err.code }]);
+    const denied: AuditEntryInput = { ...entry, decision: 'denied', reason: err.code };
+    count(denied);
+    await audit.append([denied]);
     throw err;
   }
 
@@ -88,8 +122,26 @@ export function createAccessService(deps: AccessDeps) {
     const record = await vault.masked(waybill, profile);
     if (!record) return refuse(entry, new AppError('not_found', `waybill ${waybill} does not exist`));
     await audit.append([entry]);
-    metrics.accessDecisions.inc({ action: 'view', decision: 'allowed', reason: 'none', role: p.account.role });
+    count(entry);
     return record;
+  }
+
+  function searchScope(p: AccountPrincipal, now: number): SearchScope | null {
+    const reach = profileOf(p.account.role).search;
+    switch (reach) {
+      case 'all':
+        return { kind: 'all' };
+      case 'assigned': {
+        const hours = Math.max(0, ...policy.rules[p.account.role].filter((r) => r.basis === 'assignment').map((r) => r.expires_hours ?? DEFAULT_ASSIGNMENT_EXPIRES_HOURS));
+        return { kind: 'where', holds: work.assignedTo(p.account.id, new Date(now - hours * 3_600_000)) };
+      }
+      case 'site':
+        return { kind: 'site', site: p.account.site ?? '' };
+      case 'city':
+        return { kind: 'city', city: p.account.siteCity ?? '' };
+      default:
+        return null;
+    }
   }
 
   async function search(principal: Principal, phone: string, ctx: RequestContext): Promise<{ matches: MaskedWaybill[]; truncated: boolean }> {
@@ -98,30 +150,34 @@ export function createAccessService(deps: AccessDeps) {
     const now = clock.now();
     const entry: AuditEntryInput = { kind: 'access.search', ts: new Date(now), decision: 'allowed', ...who(p, ctx) };
     const role = p.account.role;
-    const reach = profileOf(role).search;
-    if (!reach) {
-      return refuse(entry, new AppError('role_not_permitted', `the ${role} role may not search customers`));
+    const scope = searchScope(p, now);
+    if (!scope) return refuse(entry, new AppError('role_not_permitted', `the ${role} role may not search customers`));
+    // Each search answers "is this a customer?" and may back reveals: counted per search, like records.
+    const q = searchQuotas.tryConsume({ role, account: p.account.id, device: null, site: null }, 1, now);
+    if (!q.ok) return refuse(entry, quotaError(q, 'search'));
+    let found: { matches: PhoneMatch[]; truncated: boolean };
+    try {
+      found = await findAndRecord(p, normalised, scope, entry, now);
+    } catch (err) {
+      q.release();
+      throw err;
     }
-    const limit = policy.search_limit;
-    const scope: SearchScope =
-      reach === 'all'
-        ? { kind: 'all' }
-        : reach === 'assigned'
-          ? { kind: 'assigned', account: p.account.id }
-          : reach === 'site'
-            ? { kind: 'site', site: p.account.site ?? '' }
-            : { kind: 'city', city: p.account.siteCity ?? '' };
-    const found = await vault.waybillsByPhone(normalised, scope, limit + 1);
-    const truncated = found.length > limit;
-    const waybills = found.slice(0, limit);
-    const grants = policy.rules[role].some((r) => r.basis === 'phone_search');
-    await audit.append([{ ...entry, detail: { matches: waybills.length, waybills } }], grants ? (tx) => work.grantSearch(p.account.id, waybills, new Date(now), tx) : undefined);
-    metrics.accessDecisions.inc({ action: 'search', decision: 'allowed', reason: 'none', role });
-    const matches = (await Promise.all(waybills.map((w) => vault.masked(w)))).filter((m): m is MaskedWaybill => m !== null);
-    return { matches, truncated };
+    count(entry);
+    const masked = (await Promise.all(found.matches.map((m) => vault.masked(m.waybill)))).filter((m): m is MaskedWaybill => m !== null);
+    return { matches: masked, truncated: found.truncated };
   }
 
-  async function decide(p: AccountPrincipal, waybill: string, body: RevealBody, ctx: RequestContext, now: number) {
+  /** The search and its audit entry; the grants (per matched party) commit with the entry. */
+  async function findAndRecord(p: AccountPrincipal, phone: string, scope: SearchScope, entry: AuditEntryInput, now: number) {
+    const found = await vault.waybillsByPhone(phone, scope, policy.search_limit + 1);
+    const matches = found.slice(0, policy.search_limit);
+    const waybills = matches.map((m) => m.waybill);
+    const grants = policy.rules[p.account.role].some((r) => r.basis === 'phone_search');
+    await audit.append([{ ...entry, detail: { matches: waybills.length, waybills } }], grants ? (tx) => work.grantSearch(p.account.id, matches, new Date(now), tx) : undefined);
+    return { matches, truncated: found.length > matches.length };
+  }
+
+  async function decide(p: AccountPrincipal, waybill: string, body: RevealBody, ctx: RequestContext, now: number): Promise<Outcome> {
     const fields = [...new Set(body.fields)];
     const entry: AuditEntryInput = {
       kind: 'access.reveal',
@@ -136,88 +192,86 @@ export function createAccessService(deps: AccessDeps) {
     };
     const bad = fields.filter((f) => !isQualifiedField(f));
     if (bad.length || fields.length === 0) {
-      return { entry, error: new AppError('validation_failed', fields.length ? `unknown field(s): ${bad.map((f) => JSON.stringify(f.slice(0, 40))).join(', ')}; use e.g. "recipient.phone"` : 'fields must name at least one field') };
+      const message = fields.length ? `unknown field(s): ${bad.map((f) => JSON.stringify(f.slice(0, 40))).join(', ')}; use e.g. "recipient.phone"` : 'fields must name at least one field';
+      return { waybill, entry, error: new AppError('validation_failed', message) };
     }
-    const sealed = await pii.fetch(waybill, p.account.id);
-    if (!sealed) return { entry, error: new AppError('not_found', `waybill ${waybill} does not exist`) };
-    const routing = sealed.routing;
-    const decision = await evaluateReveal(
+    const found = await pii.fetch(waybill, work.workOn(p.account.id, body.case));
+    if (!found) return { waybill, entry, error: new AppError('not_found', `waybill ${waybill} does not exist`) };
+    const a = p.account;
+    const decision = evaluateReveal(
       policy,
-      { account: p.account.id, role: p.account.role, site: p.account.site, siteCity: p.account.siteCity },
-      { routing, fields: fields as QualifiedField[], purpose: body.purpose, ticket: body.ticket, caseRef: body.case },
-      workSnapshot(sealed.work),
+      { account: a.id, role: a.role, site: a.site, siteCity: a.siteCity },
+      { routing: found.sealed.routing, fields: fields as QualifiedField[], purpose: body.purpose, ticket: body.ticket, caseRef: body.case },
+      found.alongside,
       now,
     );
-    if (!decision.allowed) return { entry, error: new AppError(decision.code, decision.message) };
+    if (!decision.allowed) return { waybill, entry, error: new AppError(decision.code, decision.message) };
     entry.detail = { ...(entry.detail ?? {}), basis: decision.bases.join(',') };
-    return { entry, error: null, qualified: fields as QualifiedField[], sealed };
+    return { waybill, entry, error: null, sealed: found.sealed, fields: fields as QualifiedField[] };
   }
 
-  function quotaSubject(p: AccountPrincipal) {
-    return { role: p.account.role, account: p.account.id, device: p.device, site: p.account.site };
+  /**
+   * Counts the allowed items in records against the quota (each item one record) and then the
+   * throttle (asked once, with the number of records); refuses the items beyond either.
+   */
+  function admit(p: AccountPrincipal, outcomes: Outcome[], now: number): () => void {
+    const releases: Array<() => void> = [];
+    const admitted: Array<{ o: Outcome; release: () => void }> = [];
+    const subject = { role: p.account.role, account: p.account.id, device: p.device, site: p.account.site };
+    for (const o of outcomes) {
+      if (o.error) continue;
+      const q = quotas.tryConsume(subject, 1, now);
+      if (q.ok) admitted.push({ o, release: q.release });
+      else o.error = quotaError(q, 'reveal');
+    }
+    const throttle = admitted.length && deps.gate ? deps.gate.admit(p, admitted.length, now) : null;
+    admitted.forEach(({ o, release }, i) => {
+      if (throttle && i >= throttle.admitted) {
+        release();
+        o.error = throttle.refusal ?? new AppError('throttled', 'reveals are limited pending review; contact your security team');
+      } else {
+        releases.push(release);
+      }
+    });
+    if (throttle) releases.push(throttle.release);
+    return () => releases.forEach((r) => r());
+  }
+
+  async function revealItems(p: AccountPrincipal, items: Array<{ waybill: string; fields: string[] }>, body: RevealBody, ctx: RequestContext): Promise<Outcome[]> {
+    const now = clock.now();
+    const outcomes: Outcome[] = [];
+    for (const item of items) outcomes.push(await decide(p, item.waybill, { ...body, fields: item.fields }, ctx, now));
+    const release = admit(p, outcomes, now);
+    const entries = outcomes.map((o) => (o.error ? { ...o.entry, decision: 'denied' as const, reason: o.error.code } : o.entry));
+    try {
+      await audit.append(entries);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    entries.forEach(count);
+    const revealed = outcomes.filter((o) => !o.error).length;
+    if (revealed) metrics.recordsRevealed.inc({ role: p.account.role }, revealed);
+    return outcomes;
   }
 
   async function reveal(principal: Principal, waybill: string, body: RevealBody, ctx: RequestContext) {
     const p = staff(principal, 'reveal customer data', 'reveal');
-    const now = clock.now();
-    const d = await decide(p, waybill, body, ctx, now);
-    if (d.error) return refuse(d.entry, d.error);
-    const q = quotas.tryConsume(quotaSubject(p), 1, now);
-    if (!q.ok) {
-      return refuse(
-        d.entry,
-        new AppError('quota_exceeded', `reveal quota exceeded: ${q.limit} records ${q.window.replace('_', ' ')} for this ${q.scope}`, { retryAfterSeconds: q.retryAfterSeconds, scope: q.scope, window: q.window }),
-      );
-    }
-    try {
-      await audit.append([d.entry]);
-    } catch (err) {
-      q.release();
-      throw err;
-    }
-    metrics.accessDecisions.inc({ action: 'reveal', decision: 'allowed', reason: 'none', role: p.account.role });
-    metrics.recordsRevealed.inc({ role: p.account.role });
-    return { waybill, values: await pii.open(d.sealed!, d.qualified!) };
+    const [o] = await revealItems(p, [{ waybill, fields: body.fields }], body, ctx);
+    if (o!.error) throw o!.error;
+    return { waybill, values: await pii.open(o!.sealed!, o!.fields!) };
   }
 
   async function revealBatch(principal: Principal, body: RevealBody & { waybills?: string[]; items?: Array<{ waybill: string; fields?: string[] }> }, ctx: RequestContext) {
     const p = staff(principal, 'reveal customer data', 'reveal');
-    const now = clock.now();
-    const items = body.items ?? (body.waybills ?? []).map((waybill) => ({ waybill, fields: body.fields }));
+    const listed: Array<{ waybill: string; fields?: string[] | undefined }> = body.items ?? (body.waybills ?? []).map((waybill) => ({ waybill }));
+    const items = listed.map((i) => ({ waybill: i.waybill, fields: i.fields ?? body.fields }));
     if (items.length === 0) throw new AppError('validation_failed', 'a batch reveal needs at least one item');
-    const entries: AuditEntryInput[] = [];
-    const outcomes: Array<{ waybill: string; error?: AppError; sealed?: SealedWaybill; fields?: QualifiedField[]; release?: () => void }> = [];
-    for (const item of items) {
-      const d = await decide(p, item.waybill, { ...body, fields: item.fields ?? body.fields }, ctx, now);
-      if (d.error) {
-        entries.push({ ...d.entry, decision: 'denied', reason: d.error.code });
-        outcomes.push({ waybill: item.waybill, error: d.error });
-        continue;
-      }
-      const q = quotas.tryConsume(quotaSubject(p), 1, now);
-      if (!q.ok) {
-        const err = new AppError('quota_exceeded', `reveal quota exceeded: ${q.limit} records ${q.window.replace('_', ' ')} for this ${q.scope}`, { retryAfterSeconds: q.retryAfterSeconds });
-        entries.push({ ...d.entry, decision: 'denied', reason: err.code });
-        outcomes.push({ waybill: item.waybill, error: err });
-        continue;
-      }
-      entries.push(d.entry);
-      outcomes.push({ waybill: item.waybill, sealed: d.sealed!, fields: d.qualified!, release: q.release });
-    }
-    try {
-      await audit.append(entries);
-    } catch (err) {
-      for (const o of outcomes) o.release?.();
-      throw err;
-    }
-    for (const e of entries) {
-      metrics.accessDecisions.inc({ action: 'reveal', decision: e.decision === 'allowed' ? 'allowed' : 'denied', reason: e.reason ?? 'none', role: p.account.role });
-    }
+    const outcomes = await revealItems(p, items, body, ctx);
     const results = [];
     for (const o of outcomes) {
       results.push(o.error ? { waybill: o.waybill, error: { code: o.error.code, message: o.error.message } } : { waybill: o.waybill, values: await pii.open(o.sealed!, o.fields!) });
     }
-    metrics.recordsRevealed.inc({ role: p.account.role }, results.filter((r) => 'values' in r).length);
     return { results };
   }
 

@@ -1,41 +1,43 @@
 /**
  * evaluateReveal: a reveal is allowed only when rules of the caller's role whose basis holds
  * and whose purposes include the declared one grant every requested field. No rule → no data.
+ * Assignments end (expiry, grace, reassignment); a search backs only the party it matched; a
+ * case backs a reveal only when open, not about the revealer, and covering the waybill.
  */
 import { describe, expect, it } from 'vitest';
 import { evaluateReveal, type Decision, type RevealRequest, type RevealSubject } from './evaluate.js';
 import { DEFAULT_POLICY, mergePolicy, type Policy } from './policy.js';
-import type { WorkContext } from './work-context.js';
-import type { QualifiedField, Routing } from '../vault/vault.js';
+import type { CaseStanding, WorkOn } from './work-context.js';
+import type { PartyName, QualifiedField, Routing } from '../vault/vault.js';
 import type { Purpose } from '../contracts/events.js';
 
 const NOW = Date.parse('2026-03-02T08:00:00Z');
 const H = 3_600_000;
 const WB: Routing = { waybill: 'SF100000000001', origin_site: 'OUT-SH-1', dest_site: 'OUT-BJ-1', origin_city: '上海', dest_city: '北京' };
 
+/** The whole company's work; `decide` hands the evaluator the asking account's part, as the work context does. */
 interface FakeWork {
-  assignments?: Array<{ account: string; waybill: string; task: 'pickup' | 'delivery'; assigned_at: Date; completed_at: Date | null }>;
+  assignments?: Array<{ account: string; waybill: string; task: 'pickup' | 'delivery'; assigned_at: Date; completed_at: Date | null; ended_at?: Date | null }>;
   tickets?: Array<{ account: string; waybill: string; ticket: string }>;
-  searches?: Array<{ account: string; waybill: string; at: Date }>;
+  searches?: Array<{ account: string; waybill: string; at: Date; party?: PartyName }>;
+  case?: CaseStanding;
 }
-function work(w: FakeWork = {}): WorkContext {
-  const fake = {
-    async assignments(account: string, waybill: string) {
-      return (w.assignments ?? []).filter((a) => a.account === account && a.waybill === waybill).map(({ task, assigned_at, completed_at }) => ({ task, assigned_at, completed_at }));
-    },
-    async openTicket(account: string, waybill: string, ticket: string | undefined) {
-      return (w.tickets ?? []).find((t) => t.account === account && t.waybill === waybill && (!ticket || t.ticket === ticket)) ?? null;
-    },
-    async searchGrant(account: string, waybill: string) {
-      return (w.searches ?? []).find((s) => s.account === account && s.waybill === waybill)?.at ?? null;
-    },
+const work = (w: FakeWork = {}): FakeWork => w;
+const t = (d: Date | null | undefined) => (d ? d.getTime() : null);
+function workOn(w: FakeWork, account: string, waybill: string): WorkOn {
+  return {
+    assignments: (w.assignments ?? []).filter((a) => a.account === account && a.waybill === waybill).map((a) => ({ task: a.task, assignedAt: a.assigned_at.getTime(), completedAt: t(a.completed_at), endedAt: t(a.ended_at) })),
+    openTickets: (w.tickets ?? []).filter((x) => x.account === account && x.waybill === waybill).map((x) => x.ticket),
+    searches: (w.searches ?? []).filter((x) => x.account === account && x.waybill === waybill).map((x) => ({ party: x.party ?? 'recipient', grantedAt: x.at.getTime() })),
+    case: w.case ?? null,
   };
-  return fake as unknown as WorkContext;
 }
 
 const who = (account: string, role: RevealSubject['role'], site: string | null = null, siteCity: string | null = null): RevealSubject => ({ account, role, site, siteCity });
 const ask = (fields: string[], purpose: Purpose, extra: Partial<RevealRequest> = {}): RevealRequest => ({ routing: WB, fields: fields as QualifiedField[], purpose, ...extra });
-const decide = (subject: RevealSubject, req: RevealRequest, w: WorkContext = work(), policy: Policy = DEFAULT_POLICY, now = NOW) => evaluateReveal(policy, subject, req, w, now);
+const decide = (subject: RevealSubject, req: RevealRequest, w: FakeWork = work(), policy: Policy = DEFAULT_POLICY, now = NOW) =>
+  evaluateReveal(policy, subject, req, workOn(w, subject.account, req.routing.waybill), now);
+const OPEN_CASE: CaseStanding = { status: 'open', openedBy: 'sa2', approvedBy: 'sa3', namesRevealer: false, covers: true };
 const code = (d: Decision) => (d.allowed ? 'allowed' : d.code);
 
 const delivery = (account: string, completedHoursAgo: number | null = null, assignedHoursAgo = 5) => ({
@@ -110,10 +112,11 @@ describe('fields', () => {
 
   it('ID numbers: granted by no default rule, granted when a policy says so', async () => {
     const sa = who('sa1', 'security_analyst');
-    expect(code(await decide(sa, ask(['sender.id_number'], 'audit', { caseRef: 'CASE-1' })))).toBe('field_not_allowed');
+    const w = work({ case: OPEN_CASE });
+    expect(code(await decide(sa, ask(['sender.id_number'], 'audit', { caseRef: 'CASE-1' }), w))).toBe('field_not_allowed');
     const p = mergePolicy({ rules: { security_analyst: [{ basis: 'case', fields: ['name', 'id_number'], parties: 'sender', purposes: ['audit'] }] } });
-    expect(code(await decide(sa, ask(['sender.id_number'], 'audit', { caseRef: 'CASE-1' }), work(), p))).toBe('allowed');
-    expect(code(await decide(sa, ask(['recipient.id_number'], 'audit', { caseRef: 'CASE-1' }), work(), p))).toBe('field_not_allowed');
+    expect(code(await decide(sa, ask(['sender.id_number'], 'audit', { caseRef: 'CASE-1' }), w, p))).toBe('allowed');
+    expect(code(await decide(sa, ask(['recipient.id_number'], 'audit', { caseRef: 'CASE-1' }), w, p))).toBe('field_not_allowed');
   });
 });
 
@@ -207,11 +210,65 @@ describe('bases', () => {
     expect(code(await decide(who('cs1', 'customer_service'), ask(['recipient.address'], 'customer_service'), at(16)))).toBe('no_work_context');
   });
 
-  it('case: a well-formed case reference is required', async () => {
+  it('case: an open case, approved by a second analyst, covering the waybill; a reference alone is nothing', async () => {
     const sa = who('sa1', 'security_analyst');
-    expect(code(await decide(sa, ask(['recipient.phone'], 'audit', { caseRef: 'CASE-2026-11' })))).toBe('allowed');
-    expect(code(await decide(sa, ask(['recipient.phone'], 'audit')))).toBe('case_required');
-    expect(code(await decide(sa, ask(['recipient.phone'], 'audit', { caseRef: 'x' })))).toBe('case_required');
-    expect(code(await decide(sa, ask(['recipient.phone'], 'audit', { caseRef: '../../etc' })))).toBe('case_required');
+    const withCase = (c: Partial<CaseStanding> | null) => work(c ? { case: { ...OPEN_CASE, ...c } } : {});
+    const phone = (c: Partial<CaseStanding> | null, caseRef = 'CASE-2026-11') => decide(sa, ask(['recipient.phone'], 'audit', caseRef ? { caseRef } : {}), withCase(c));
+    expect(code(await phone({}))).toBe('allowed');
+    expect(code(await phone({ openedBy: 'sa1', approvedBy: 'sa2' }))).toBe('allowed');
+    expect(code(await phone({}, ''))).toBe('case_required');
+    expect(code(await phone(null))).toBe('case_required');
+    expect(code(await phone({ status: 'pending', approvedBy: null }))).toBe('case_required');
+    expect(code(await phone({ status: 'closed' }))).toBe('case_required');
+    expect(code(await phone({ approvedBy: 'sa2', openedBy: 'sa2' }))).toBe('case_required');
+    expect(code(await phone({ approvedBy: null }))).toBe('case_required');
+    expect(code(await phone({ covers: false }))).toBe('case_out_of_scope');
+    expect(code(await phone({ namesRevealer: true }))).toBe('self_action');
+  });
+});
+
+describe('assignments end', () => {
+  const c1 = who('c1', 'courier', 'OUT-BJ-1', '北京');
+  const phone = (w: FakeWork, policy: Policy = DEFAULT_POLICY) => decide(c1, ask(['recipient.phone'], 'delivery'), w, policy);
+
+  it('expires 72 h after the assignment, delivered or not', async () => {
+    expect(code(await phone(work({ assignments: [delivery('c1', null, 71.9)] })))).toBe('allowed');
+    expect(code(await phone(work({ assignments: [delivery('c1', null, 72.1)] })))).toBe('no_work_context');
+    expect(code(await phone(work({ assignments: [delivery('c1', 1, 72.1)] })))).toBe('no_work_context');
+  });
+
+  it('an assignment dated 2020 grants nothing', async () => {
+    const old = { ...delivery('c1'), assigned_at: new Date('2020-01-01T00:00:00Z') };
+    expect(code(await phone(work({ assignments: [old] })))).toBe('no_work_context');
+  });
+
+  it('the expiry follows the policy', async () => {
+    const p = mergePolicy({ rules: { courier: [{ ...DEFAULT_POLICY.rules.courier[0]!, expires_hours: 4 }] } });
+    expect(code(await phone(work({ assignments: [delivery('c1', null, 3.9)] }), p))).toBe('allowed');
+    expect(code(await phone(work({ assignments: [delivery('c1', null, 4.1)] }), p))).toBe('no_work_context');
+  });
+
+  it('a reassignment ends it from that moment', async () => {
+    const ended = (hoursAgo: number) => work({ assignments: [{ ...delivery('c1'), ended_at: new Date(NOW - hoursAgo * H) }] });
+    expect(code(await phone(ended(1)))).toBe('no_work_context');
+    expect(code(await phone(ended(-1)))).toBe('allowed');
+  });
+});
+
+describe('fail closed on parties', () => {
+  it('a search on one party\'s phone backs that party only', async () => {
+    const cs = who('cs1', 'customer_service', 'CS-SH', '上海');
+    const w = work({ searches: [{ account: 'cs1', waybill: WB.waybill, at: new Date(NOW - 60_000), party: 'sender' }] });
+    expect(code(await decide(cs, ask(['sender.address', 'sender.phone'], 'customer_service'), w))).toBe('allowed');
+    expect(code(await decide(cs, ask(['recipient.address'], 'customer_service'), w))).toBe('field_not_allowed');
+    const both = work({ searches: [{ account: 'cs1', waybill: WB.waybill, at: new Date(NOW - 60_000), party: 'sender' }, { account: 'cs1', waybill: WB.waybill, at: new Date(NOW - 60_000), party: 'recipient' }] });
+    expect(code(await decide(cs, ask(['sender.address', 'recipient.address'], 'customer_service'), both))).toBe('allowed');
+  });
+
+  it('a `task` party on a basis without a task grants nothing, should such a rule ever get past the loader', async () => {
+    const p: Policy = { ...DEFAULT_POLICY, rules: { ...DEFAULT_POLICY.rules, outlet_staff: [{ basis: 'site', fields: ['name', 'phone'], parties: 'task', purposes: ['pickup'] }] } };
+    const d = await decide(who('o1', 'outlet_staff', 'OUT-BJ-1', '北京'), ask(['recipient.phone'], 'pickup'), work(), p);
+    expect(code(d)).toBe('field_not_allowed');
+    expect(code(await decide(who('o1', 'outlet_staff', 'OUT-BJ-1', '北京'), ask(['sender.name'], 'pickup'), work(), p))).toBe('field_not_allowed');
   });
 });

@@ -1,13 +1,15 @@
 /**
  * Decides one reveal: does real work back it, for this purpose, for exactly these fields?
  *
- * Invariant: fields are granted only by a rule whose basis holds and whose purposes include the
- * declared one; anything not granted is refused. "No rule matched" means no data.
+ * Invariants: fields are granted only by a rule whose basis holds and whose purposes include the
+ * declared one; anything not granted is refused. "No rule matched" means no data. A rule whose
+ * parties cannot be known (a `task` party on a basis without a task) grants no party. Pure: the
+ * work context's facts come in, a decision goes out.
  */
 import type { Purpose, Role } from '../contracts/events.js';
 import type { ErrorCode } from '../errors.js';
-import type { Policy, Rule } from './policy.js';
-import type { WorkContextReader } from './work-context.js';
+import { DEFAULT_ASSIGNMENT_EXPIRES_HOURS, type Policy, type Rule } from './policy.js';
+import type { AssignmentWork, WorkOn } from './work-context.js';
 import { PARTIES, type PartyField, type PartyName, type QualifiedField, type Routing } from '../vault/vault.js';
 
 export interface RevealSubject {
@@ -25,30 +27,36 @@ export interface RevealRequest {
   caseRef?: string | undefined;
 }
 
-export type Decision =
-  | { allowed: true; bases: string[]; grants: Map<PartyName, Set<PartyField>> }
-  | { allowed: false; code: Extract<ErrorCode, 'role_not_permitted' | 'no_work_context' | 'purpose_not_allowed' | 'field_not_allowed' | 'case_required'>; message: string };
+type RefusalCode = Extract<ErrorCode, 'role_not_permitted' | 'no_work_context' | 'purpose_not_allowed' | 'field_not_allowed' | 'case_required' | 'case_out_of_scope' | 'self_action'>;
+interface Refusal {
+  allowed: false;
+  code: RefusalCode;
+  message: string;
+}
+export type Decision = { allowed: true; bases: string[]; grants: Map<PartyName, Set<PartyField>> } | Refusal;
 
-const CASE_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{2,63}$/;
+const HOUR = 3_600_000;
+/** Clock skew tolerated between the upstream system that assigned and this gateway. */
+const SKEW_MS = 60_000;
 
-export async function evaluateReveal(policy: Policy, subject: RevealSubject, req: RevealRequest, work: WorkContextReader, now: number): Promise<Decision> {
+const refusal = (code: RefusalCode, message: string): Refusal => ({ allowed: false, code, message });
+
+export function evaluateReveal(policy: Policy, subject: RevealSubject, req: RevealRequest, work: WorkOn, now: number): Decision {
   const rules = policy.rules[subject.role] ?? [];
-  if (rules.length === 0) {
-    return { allowed: false, code: 'role_not_permitted', message: `the ${subject.role} role may not reveal customer data` };
-  }
+  if (rules.length === 0) return refusal('role_not_permitted', `the ${subject.role} role may not reveal customer data`);
   const grants = new Map<PartyName, Set<PartyField>>();
   const bases: string[] = [];
+  const refusals: Refusal[] = [];
   let anyBasis = false;
   let purposeRefused = false;
-  let caseMissing = false;
 
   for (const rule of rules) {
-    const parties = await basisParties(rule, subject, req, work, now);
-    if (parties === 'case_missing') {
-      caseMissing = true;
+    const parties = basisParties(rule, subject, req, work, now);
+    if (parties === null) continue;
+    if (!Array.isArray(parties)) {
+      refusals.push(parties);
       continue;
     }
-    if (!parties) continue;
     anyBasis = true;
     if (!(rule.purposes as readonly string[]).includes(req.purpose)) {
       purposeRefused = true;
@@ -63,49 +71,86 @@ export async function evaluateReveal(policy: Policy, subject: RevealSubject, req
   }
 
   if (!anyBasis) {
-    if (caseMissing) return { allowed: false, code: 'case_required', message: 'a reveal by a security analyst needs a case reference' };
-    return { allowed: false, code: 'no_work_context', message: `no assignment, open ticket, recent search or site/city scope backs access to waybill ${req.routing.waybill}` };
+    return refusals[0] ?? refusal('no_work_context', `no assignment, open ticket, recent search or site/city scope backs access to waybill ${req.routing.waybill}`);
   }
   if (grants.size === 0 && purposeRefused) {
-    return { allowed: false, code: 'purpose_not_allowed', message: `purpose "${req.purpose}" is not allowed for the ${subject.role} role on this waybill` };
+    return refusal('purpose_not_allowed', `purpose "${req.purpose}" is not allowed for the ${subject.role} role on this waybill`);
   }
   const refused = req.fields.filter((q) => {
     const [party, field] = q.split('.') as [PartyName, PartyField];
     return !grants.get(party)?.has(field);
   });
-  if (refused.length) {
-    return { allowed: false, code: 'field_not_allowed', message: `not allowed to reveal ${refused.join(', ')}` };
-  }
+  if (refused.length) return refusal('field_not_allowed', `not allowed to reveal ${refused.join(', ')}`);
   return { allowed: true, bases, grants };
 }
 
-async function basisParties(rule: Rule, s: RevealSubject, req: RevealRequest, work: WorkContextReader, now: number): Promise<PartyName[] | null | 'case_missing'> {
-  const fixed = (): PartyName[] => (rule.parties === 'sender' ? ['sender'] : rule.parties === 'recipient' ? ['recipient'] : [...PARTIES]);
+/** The parties a rule's basis grants on this waybill; null when the basis does not hold. */
+function basisParties(rule: Rule, s: RevealSubject, req: RevealRequest, work: WorkOn, now: number): PartyName[] | Refusal | null {
   const w = req.routing;
   switch (rule.basis) {
     case 'assignment': {
-      const graceMs = (rule.grace_hours ?? 24) * 3_600_000;
-      const live = (await work.assignments(s.account, w.waybill)).filter(
-        (a) => new Date(a.assigned_at).getTime() <= now + 60_000 && (!a.completed_at || now <= new Date(a.completed_at).getTime() + graceMs),
-      );
+      const live = work.assignments.filter((a) => assignmentLive(a, rule, now));
       if (!live.length) return null;
-      if (rule.parties !== 'task') return fixed();
-      return [...new Set(live.map((a) => (a.task === 'delivery' ? 'recipient' : 'sender') as PartyName))];
+      if (rule.parties !== 'task') return fixedParties(rule);
+      return [...new Set(live.map((a): PartyName => (a.task === 'delivery' ? 'recipient' : 'sender')))];
     }
     case 'site':
-      return s.site && (w.origin_site === s.site || w.dest_site === s.site) ? fixed() : null;
+      return s.site && (w.origin_site === s.site || w.dest_site === s.site) ? fixedParties(rule) : null;
     case 'city':
-      return s.siteCity && (w.origin_city === s.siteCity || w.dest_city === s.siteCity) ? fixed() : null;
+      return s.siteCity && (w.origin_city === s.siteCity || w.dest_city === s.siteCity) ? fixedParties(rule) : null;
     case 'ticket':
-      return (await work.openTicket(s.account, w.waybill, req.ticket)) ? fixed() : null;
+      return (req.ticket ? work.openTickets.includes(req.ticket) : work.openTickets.length > 0) ? fixedParties(rule) : null;
     case 'phone_search': {
-      const at = await work.searchGrant(s.account, w.waybill);
       const windowMs = (rule.within_minutes ?? 15) * 60_000;
-      return at && now - at.getTime() <= windowMs ? fixed() : null;
+      const searched = new Set(work.searches.filter((g) => now - g.grantedAt <= windowMs && g.grantedAt <= now + SKEW_MS).map((g) => g.party));
+      // The search found one party's number: it backs that party, not whoever else is on the parcel.
+      return searched.size ? fixedParties(rule).filter((p) => searched.has(p)) : null;
     }
     case 'case':
-      return req.caseRef && CASE_RE.test(req.caseRef) ? fixed() : 'case_missing';
+      return caseParties(rule, req, work);
     default:
       return null;
+  }
+}
+
+/**
+ * Live from its time until the earliest of: its expiry (default 72 h), the grace after its
+ * delivered / picked-up scan, and a reassignment of the task to another account.
+ */
+export function assignmentLive(a: AssignmentWork, rule: Rule, now: number): boolean {
+  const expiresMs = (rule.expires_hours ?? DEFAULT_ASSIGNMENT_EXPIRES_HOURS) * HOUR;
+  const graceMs = (rule.grace_hours ?? 24) * HOUR;
+  return (
+    a.assignedAt <= now + SKEW_MS &&
+    now < a.assignedAt + expiresMs &&
+    (a.completedAt === null || now <= a.completedAt + graceMs) &&
+    (a.endedAt === null || now < a.endedAt)
+  );
+}
+
+function caseParties(rule: Rule, req: RevealRequest, work: WorkOn): PartyName[] | Refusal {
+  if (!req.caseRef) return refusal('case_required', 'a reveal by a security analyst needs an open case (POST /api/v1/cases) that covers the waybill');
+  const c = work.case;
+  if (!c) return refusal('case_required', 'the case named does not exist');
+  // Open means a second analyst approved it; the check is repeated here so a bad row cannot pass.
+  if (c.status !== 'open' || !c.approvedBy || c.approvedBy === c.openedBy) {
+    return refusal('case_required', `the case named is ${c.status === 'open' ? 'not approved by a second analyst' : c.status}; only an open case backs a reveal`);
+  }
+  if (c.namesRevealer) return refusal('self_action', 'the case names your own account; another analyst must work it');
+  if (!c.covers) return refusal('case_out_of_scope', `the case does not cover waybill ${req.routing.waybill}: it names neither the waybill nor an account that accessed it`);
+  return fixedParties(rule);
+}
+
+/** A rule's parties when they do not depend on a task; `task` here grants nothing (fail closed). */
+function fixedParties(rule: Rule): PartyName[] {
+  switch (rule.parties) {
+    case 'sender':
+      return ['sender'];
+    case 'recipient':
+      return ['recipient'];
+    case 'both':
+      return [...PARTIES];
+    default:
+      return [];
   }
 }

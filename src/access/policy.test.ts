@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_POLICY, loadPolicy, mergePolicy, PolicyError } from './policy.js';
+import { DEFAULT_POLICY, loadPolicy, mergePolicy, policyHash, PolicyError } from './policy.js';
 
 const dir = mkdtempSync(join(process.env.WARDEN_TEST_TMP ?? tmpdir(), 'policy-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,6 +42,45 @@ describe('defaults', () => {
     expect(p.quotas.outlet_staff.account).toEqual({ per_minute: 15, per_hour: 40, per_day: 300 });
     expect(p.quotas.manager.account).toEqual({ per_minute: 10, per_day: 50 });
     expect(p.quotas.courier.site).toEqual({ per_minute: 400, per_hour: 1200, per_day: 8000 });
+  });
+
+  it('assignments expire 72 h after they are made; customer-service agents search 60 an hour, 300 a day', () => {
+    expect(DEFAULT_POLICY.rules.courier[0]!.expires_hours).toBe(72);
+    expect(DEFAULT_POLICY.search_quotas.customer_service).toEqual({ per_hour: 60, per_day: 300 });
+    for (const role of ['sorting', 'it_admin', 'service'] as const) expect(DEFAULT_POLICY.search_quotas[role]).toEqual({ per_day: 0 });
+  });
+});
+
+describe('rules that could only fail open are refused', () => {
+  it('a task party on a basis other than assignment', () => {
+    for (const basis of ['site', 'ticket', 'phone_search', 'city', 'case']) {
+      expect(() => mergePolicy({ rules: { outlet_staff: [{ basis, fields: ['name'], parties: 'task', purposes: ['pickup'] }] } })).toThrow(/rules\.outlet_staff\.0\.parties: "task" needs basis assignment/);
+    }
+    expect(mergePolicy({ rules: { courier: [{ basis: 'assignment', fields: ['name'], parties: 'task', purposes: ['delivery'] }] } }).rules.courier[0]!.parties).toBe('task');
+  });
+
+  it('an option of one basis written on another (it would be ignored)', () => {
+    expect(() => mergePolicy({ rules: { outlet_staff: [{ basis: 'site', fields: ['name'], parties: 'both', purposes: ['pickup'], expires_hours: 4 }] } })).toThrow(/expires_hours: applies only to basis assignment/);
+    expect(() => mergePolicy({ rules: { courier: [{ basis: 'assignment', fields: ['name'], parties: 'task', purposes: ['delivery'], within_minutes: 5 }] } })).toThrow(/within_minutes: applies only to basis phone_search/);
+  });
+});
+
+describe('search quotas and the policy hash', () => {
+  it('a role under search_quotas replaces that role\'s; an unknown role or window is refused', () => {
+    const p = mergePolicy({ search_quotas: { customer_service: { per_hour: 5 } } });
+    expect(p.search_quotas.customer_service).toEqual({ per_hour: 5 });
+    expect(p.search_quotas.courier).toEqual(DEFAULT_POLICY.search_quotas.courier);
+    expect(() => mergePolicy({ search_quotas: { agents: { per_hour: 5 } } })).toThrow(/agents/);
+    expect(() => mergePolicy({ search_quotas: { customer_service: { per_week: 5 } } })).toThrow(/search_quotas\.customer_service\.per_week/);
+  });
+
+  it('the hash is the same for the same policy whatever the key order, and moves with any change', () => {
+    const a = mergePolicy({ search_limit: 20, allow_15_digit_id: true });
+    const b = mergePolicy({ allow_15_digit_id: true, search_limit: 20 });
+    expect(policyHash(a)).toBe(policyHash(b));
+    expect(policyHash(a)).not.toBe(policyHash(DEFAULT_POLICY));
+    expect(policyHash(mergePolicy({}))).toBe(policyHash(DEFAULT_POLICY));
+    expect(policyHash(mergePolicy({ search_quotas: { courier: { per_hour: 59, per_day: 300 } } }))).not.toBe(policyHash(DEFAULT_POLICY));
   });
 });
 

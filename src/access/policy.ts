@@ -1,10 +1,12 @@
 /**
  * The access policy as data: which role may reveal which fields of which party, on what basis
- * of real work, for which purposes, and how many records per window.
+ * of real work, for which purposes, how many records per window, and how many phone searches.
  *
- * Invariant: a request no rule covers gets no data. Defaults follow the brief (§2); a YAML or
- * JSON file can override any role's rules or quotas, and is validated key by key.
+ * Invariants: a request no rule covers gets no data. Defaults follow the brief (§2); a YAML or
+ * JSON file can override any role's rules or quotas, and is validated key by key, including
+ * rules that could only fail open (a `task` party on a basis that has no task is refused).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -25,6 +27,8 @@ const RuleSchema = Type.Object(
     purposes: Type.Array(lit(PURPOSES), { minItems: 1 }),
     /** assignment: how long after the delivered / picked-up scan the assignment still counts. */
     grace_hours: Type.Optional(Type.Number({ minimum: 0, maximum: 24 * 30 })),
+    /** assignment: how long after the assignment it counts at most, delivered or not (default 72). */
+    expires_hours: Type.Optional(Type.Number({ minimum: 1, maximum: 24 * 30 })),
     /** phone_search: how long a full-number search backs a reveal. */
     within_minutes: Type.Optional(Type.Number({ minimum: 1, maximum: 24 * 60 })),
   },
@@ -53,6 +57,8 @@ export const PolicySchema = Type.Object(
     allow_15_digit_id: Type.Boolean(),
     /** Most matches a phone search returns. */
     search_limit: Type.Integer({ minimum: 1, maximum: 1000 }),
+    /** Phone searches per account (each answers "is this a customer?" and may back reveals). */
+    search_quotas: Type.Record(lit(ROLES), WindowsSchema),
   },
   { additionalProperties: false },
 );
@@ -60,7 +66,16 @@ export const PolicySchema = Type.Object(
 export type Rule = Static<typeof RuleSchema>;
 export type Windows = Static<typeof WindowsSchema>;
 export type RoleQuota = Static<typeof RoleQuotaSchema>;
-export type Policy = { rules: Record<Role, Rule[]>; quotas: Record<Role, RoleQuota>; allow_15_digit_id: boolean; search_limit: number };
+export type Policy = {
+  rules: Record<Role, Rule[]>;
+  quotas: Record<Role, RoleQuota>;
+  allow_15_digit_id: boolean;
+  search_limit: number;
+  search_quotas: Record<Role, Windows>;
+};
+
+/** Hours an assignment counts at most when its rule does not say (issue 7: assignments end). */
+export const DEFAULT_ASSIGNMENT_EXPIRES_HOURS = 72;
 
 const NONE: RoleQuota = { account: { per_day: 0 }, device: { per_day: 0 }, site: { per_day: 0 } };
 const quota = (perMinute: number, perHour: number | undefined, perDay: number, siteFactor = 20): RoleQuota => {
@@ -72,7 +87,7 @@ const quota = (perMinute: number, perHour: number | undefined, perDay: number, s
 export const DEFAULT_POLICY: Policy = {
   rules: {
     courier: [
-      { basis: 'assignment', fields: ['name', 'phone', 'address'], parties: 'task', purposes: ['delivery', 'pickup', 'returns'], grace_hours: 24 },
+      { basis: 'assignment', fields: ['name', 'phone', 'address'], parties: 'task', purposes: ['delivery', 'pickup', 'returns'], grace_hours: 24, expires_hours: DEFAULT_ASSIGNMENT_EXPIRES_HOURS },
     ],
     outlet_staff: [
       { basis: 'site', fields: ['name', 'phone'], parties: 'both', purposes: ['pickup', 'delivery', 'returns', 'customer_service', 'other'] },
@@ -99,6 +114,16 @@ export const DEFAULT_POLICY: Policy = {
   },
   allow_15_digit_id: false,
   search_limit: 50,
+  search_quotas: {
+    customer_service: { per_hour: 60, per_day: 300 },
+    courier: { per_hour: 60, per_day: 300 },
+    outlet_staff: { per_hour: 60, per_day: 300 },
+    manager: { per_hour: 30, per_day: 100 },
+    security_analyst: { per_hour: 60, per_day: 300 },
+    sorting: { per_day: 0 },
+    it_admin: { per_day: 0 },
+    service: { per_day: 0 },
+  },
 };
 
 const checker = TypeCompiler.Compile(PolicySchema);
@@ -119,12 +144,12 @@ export function loadPolicy(file?: string): Policy {
 
 export function mergePolicy(overrides: unknown, source = 'policy'): Policy {
   if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
-    throw new PolicyError(`${source}: must be a mapping with keys rules, quotas, allow_15_digit_id, search_limit`);
+    throw new PolicyError(`${source}: must be a mapping with keys ${Object.keys(PolicySchema.properties).join(', ')}`);
   }
   const o = overrides as Partial<Record<string, unknown>>;
   const unknownKeys = Object.keys(o).filter((k) => !(k in PolicySchema.properties));
   if (unknownKeys.length) throw new PolicyError(`${source}: unknown key(s) ${unknownKeys.join(', ')}`);
-  for (const section of ['rules', 'quotas'] as const) {
+  for (const section of ['rules', 'quotas', 'search_quotas'] as const) {
     const given = o[section];
     if (given === undefined) continue;
     if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new PolicyError(`${source}: ${section} must be a mapping of role to settings`);
@@ -136,10 +161,46 @@ export function mergePolicy(overrides: unknown, source = 'policy'): Policy {
     quotas: { ...DEFAULT_POLICY.quotas, ...(o.quotas as object | undefined) },
     allow_15_digit_id: o.allow_15_digit_id ?? DEFAULT_POLICY.allow_15_digit_id,
     search_limit: o.search_limit ?? DEFAULT_POLICY.search_limit,
+    search_quotas: { ...DEFAULT_POLICY.search_quotas, ...(o.search_quotas as object | undefined) },
   };
   if (!checker.Check(merged)) {
     const problems = [...checker.Errors(merged)].slice(0, 10).map((e) => `${e.path.replace(/^\//, '').replace(/\//g, '.')}: ${e.message}`);
     throw new PolicyError(`${source}: ${[...new Set(problems)].join('; ')}`);
   }
+  const misplaced = ruleProblems(merged as Policy);
+  if (misplaced.length) throw new PolicyError(`${source}: ${misplaced.slice(0, 10).join('; ')}`);
   return merged as Policy;
+}
+
+/** Options that belong to one basis: elsewhere they would be ignored, or (a task party) fail open. */
+const BASIS_OPTIONS: Record<string, Basis> = { grace_hours: 'assignment', expires_hours: 'assignment', within_minutes: 'phone_search' };
+
+function ruleProblems(policy: Policy): string[] {
+  const problems: string[] = [];
+  for (const [role, rules] of Object.entries(policy.rules)) {
+    rules.forEach((r, i) => {
+      const at = `rules.${role}.${i}`;
+      if (r.parties === 'task' && r.basis !== 'assignment') {
+        problems.push(`${at}.parties: "task" needs basis assignment (a ${r.basis} has no task; name sender, recipient or both)`);
+      }
+      for (const [option, basis] of Object.entries(BASIS_OPTIONS)) {
+        if (option in r && r.basis !== basis) problems.push(`${at}.${option}: applies only to basis ${basis}`);
+      }
+    });
+  }
+  return problems;
+}
+
+/** The policy in force, as a stable hash (keys sorted): what `policy.loaded` records. */
+export function policyHash(policy: Policy): string {
+  return createHash('sha256').update(canonical(policy)).digest('hex');
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
 }

@@ -4,8 +4,8 @@
  * rebuilt from the audit trail at start.
  */
 import { describe, expect, it } from 'vitest';
-import { createQuotaLedger, type QuotaResult, type QuotaSubject } from './quota.js';
-import { DEFAULT_POLICY, type Policy, type RoleQuota } from './policy.js';
+import { createQuotaLedger, createSearchQuotaLedger, type QuotaResult, type QuotaSubject } from './quota.js';
+import { DEFAULT_POLICY, mergePolicy, type Policy, type RoleQuota } from './policy.js';
 
 const T0 = Date.parse('2026-03-02T08:00:00Z');
 const MIN = 60_000;
@@ -201,5 +201,25 @@ describe('memory', () => {
     const q = ledger({ account: WIDE, device: WIDE, site: WIDE });
     for (let i = 0; i < 10; i++) q.tryConsume(courier(`c${i}`), 1, T0);
     expect(q.size()).toBe(21);
+  });
+});
+
+describe('search quotas (policy search_quotas: per account only)', () => {
+  it('counts searches per account against the role\'s windows; devices and sites are not limited', () => {
+    const ledger = createSearchQuotaLedger(mergePolicy({ search_quotas: { customer_service: { per_hour: 2 } } }));
+    const agent = (account: string) => ({ role: 'customer_service' as const, account, device: 'shared-desk', site: 'CS-1' });
+    expect(ledger.tryConsume(agent('cs1'), 1, T0).ok).toBe(true);
+    expect(ledger.tryConsume(agent('cs1'), 1, T0 + 1000).ok).toBe(true);
+    const over = ledger.tryConsume(agent('cs1'), 1, T0 + 2000);
+    expect(over).toMatchObject({ ok: false, scope: 'account', window: 'per_hour', limit: 2 });
+    expect(ledger.tryConsume(agent('cs2'), 1, T0 + 2000).ok).toBe(true);
+    expect(ledger.tryConsume(agent('cs1'), 1, T0 + 3_600_000 + 60_000).ok).toBe(true);
+    expect(ledger.size()).toBe(2);
+  });
+
+  it('refuses every search to a role whose quota is 0', () => {
+    const ledger = createSearchQuotaLedger(DEFAULT_POLICY);
+    expect(ledger.tryConsume({ role: 'sorting', account: 's1', device: null, site: null }, 1, T0).ok).toBe(false);
+    expect(ledger.tryConsume({ role: 'customer_service', account: 'cs1', device: null, site: null }, 1, T0).ok).toBe(true);
   });
 });

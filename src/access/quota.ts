@@ -1,13 +1,16 @@
 /**
- * Reveal quotas: records revealed (not requests), over sliding minute/hour/day windows at
- * once, per account, per device and per site, with limits by role.
+ * Quotas: reveal quotas count records revealed (not requests), over sliding minute/hour/day
+ * windows at once, per account, per device and per site, with limits by role; search quotas
+ * count phone searches per account, the same way.
  *
- * The ledger lives in memory and is rebuilt from the audit trail at start (the trail records
- * every allowed reveal), so a restart forgets nothing. Several processes each keep their own
- * ledger; see docs/decisions/0002-quota-ledger.md.
+ * Ledgers live in memory and are rebuilt from the audit trail at start (the trail records
+ * every allowed reveal and search), so a restart forgets nothing. Several processes each keep
+ * their own ledger; see docs/decisions/0002-quota-ledger.md.
  */
+import type { Kysely } from 'kysely';
 import type { Role } from '../contracts/events.js';
-import type { Policy, Windows } from './policy.js';
+import type { Database } from '../store/schema.js';
+import type { Policy, RoleQuota, Windows } from './policy.js';
 
 const WINDOWS = [
   { name: 'per_minute', spanMs: 60_000, buckets: 12 },
@@ -83,7 +86,10 @@ export interface QuotaLedger {
   size(): number;
 }
 
-export function createQuotaLedger(policy: Pick<Policy, 'quotas'>, options: { maxKeys?: number } = {}): QuotaLedger {
+/** Limits by role and scope; a scope left out is not limited (and not counted). */
+export type QuotaLimits = { quotas: Record<Role, Partial<RoleQuota>> };
+
+export function createQuotaLedger(policy: QuotaLimits, options: { maxKeys?: number } = {}): QuotaLedger {
   const counters = new Map<string, Counter>();
   const maxKeys = options.maxKeys ?? 2_000_000;
   let ops = 0;
@@ -108,9 +114,10 @@ export function createQuotaLedger(policy: Pick<Policy, 'quotas'>, options: { max
 
   const scopes = (s: QuotaSubject): Array<{ scope: QuotaScope; key: string; limits: Windows }> => {
     const q = policy.quotas[s.role];
-    const out: Array<{ scope: QuotaScope; key: string; limits: Windows }> = [{ scope: 'account', key: `a:${s.account}`, limits: q.account }];
-    if (s.device) out.push({ scope: 'device', key: `d:${s.device}`, limits: q.device });
-    if (s.site) out.push({ scope: 'site', key: `s:${s.role}:${s.site}`, limits: q.site });
+    const out: Array<{ scope: QuotaScope; key: string; limits: Windows }> = [];
+    if (q.account) out.push({ scope: 'account', key: `a:${s.account}`, limits: q.account });
+    if (s.device && q.device) out.push({ scope: 'device', key: `d:${s.device}`, limits: q.device });
+    if (s.site && q.site) out.push({ scope: 'site', key: `s:${s.role}:${s.site}`, limits: q.site });
     return out;
   };
 
@@ -169,4 +176,25 @@ export function createQuotaLedger(policy: Pick<Policy, 'quotas'>, options: { max
     },
     size: () => counters.size,
   };
+}
+
+/** Phone searches per account: the policy's `search_quotas`, as a ledger. */
+export function createSearchQuotaLedger(policy: Pick<Policy, 'search_quotas'>): QuotaLedger {
+  const quotas = Object.fromEntries(Object.entries(policy.search_quotas).map(([role, account]) => [role, { account }])) as QuotaLimits['quotas'];
+  return createQuotaLedger({ quotas });
+}
+
+/** Counts the last day's allowed searches again after a restart (one per search). */
+export async function rebuildSearchQuotas(db: Kysely<Database>, ledger: QuotaLedger, now: number): Promise<void> {
+  const rows = await db
+    .selectFrom('audit_log')
+    .select(['account', 'role', 'ts'])
+    .where('kind', '=', 'access.search')
+    .where('decision', '=', 'allowed')
+    .where('ts', '>', new Date(now - 86_400_000))
+    .orderBy('seq')
+    .execute();
+  for (const r of rows) {
+    if (r.account && r.role) ledger.record({ role: r.role as Role, account: r.account, device: null, site: null }, 1, new Date(r.ts).getTime());
+  }
 }

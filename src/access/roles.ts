@@ -24,17 +24,19 @@ export interface RoleProfile {
   readonly privileged: boolean;
   /** Works alerts, responses, exceptions, cases and the audit trail. */
   readonly analyst: boolean;
+  /** Opens, approves (another's) and closes investigation cases, the basis of case-backed reveals. */
+  readonly cases: boolean;
 }
 
 export const ROLE_PROFILES: Readonly<Record<Role, RoleProfile>> = {
-  courier: { staff: true, needsSite: true, views: true, search: 'assigned', privileged: false, analyst: false },
-  outlet_staff: { staff: true, needsSite: true, views: true, search: 'site', privileged: false, analyst: false },
-  sorting: { staff: true, needsSite: true, views: true, search: null, privileged: false, analyst: false },
-  customer_service: { staff: true, needsSite: true, views: true, search: 'all', privileged: false, analyst: false },
-  manager: { staff: true, needsSite: true, views: true, search: 'city', privileged: true, analyst: false },
-  it_admin: { staff: true, needsSite: false, views: true, search: null, privileged: false, analyst: false },
-  security_analyst: { staff: true, needsSite: false, views: true, search: 'all', privileged: true, analyst: true },
-  service: { staff: false, needsSite: false, views: false, search: null, privileged: false, analyst: false },
+  courier: { staff: true, needsSite: true, views: true, search: 'assigned', privileged: false, analyst: false, cases: false },
+  outlet_staff: { staff: true, needsSite: true, views: true, search: 'site', privileged: false, analyst: false, cases: false },
+  sorting: { staff: true, needsSite: true, views: true, search: null, privileged: false, analyst: false, cases: false },
+  customer_service: { staff: true, needsSite: true, views: true, search: 'all', privileged: false, analyst: false, cases: false },
+  manager: { staff: true, needsSite: true, views: true, search: 'city', privileged: true, analyst: false, cases: false },
+  it_admin: { staff: true, needsSite: false, views: true, search: null, privileged: false, analyst: false, cases: false },
+  security_analyst: { staff: true, needsSite: false, views: true, search: 'all', privileged: true, analyst: true, cases: true },
+  service: { staff: false, needsSite: false, views: false, search: null, privileged: false, analyst: false, cases: false },
 };
 
 export const profileOf = (role: Role): RoleProfile => ROLE_PROFILES[role];
@@ -47,6 +49,8 @@ export const STAFF_ROLES = rolesWhere((p) => p.staff);
 export const VIEW_ROLES = rolesWhere((p) => p.views);
 /** Roles that work the security side. */
 export const ANALYST_ROLES = rolesWhere((p) => p.analyst);
+/** Roles that open and approve investigation cases. */
+export const CASE_ROLES = rolesWhere((p) => p.cases);
 /** Roles whose creation or promotion needs a second analyst's approval. */
 export const PRIVILEGED_ROLES = rolesWhere((p) => p.privileged);
 

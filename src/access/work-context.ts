@@ -1,53 +1,119 @@
 /**
- * The real work that backs a reveal: assignments, tickets, and full-number searches.
- * Written by upstream systems (HTTP or contract events), read by the policy evaluator.
+ * The work context: the real work that backs a reveal — assignments, tickets, phone searches and
+ * investigation cases — with one owner. Upstream systems write it (ingest calls `assign`,
+ * `complete`, `ticket`); the search path writes grants; the reveal path asks one narrow question,
+ * "what work backs account A on waybill W (under case C)?", answered in the same round trip as
+ * the ciphertext (`workOn` is carried by the vault's fetch, see `Alongside`).
+ *
+ * Invariants:
+ * - Reassigning a waybill's task to another account ends the previous holder's assignment at the
+ *   time of the reassignment, whatever order the events arrive in (the newest assignment wins).
+ * - A search grant names the party whose phone number matched; it covers that party only.
+ * - A case's standing is read here, never inferred from the reference's shape: status, who opened
+ *   and approved it, whether it names the revealer, and whether it covers the waybill (named, or
+ *   accessed by an account it names up to its approval — the scope two analysts agreed on).
+ * This module states facts; evaluate.ts decides what they grant (expiry, grace, windows).
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
+import type { Alongside, PartyName } from '../vault/vault.js';
 
 export interface WorkContextDeps {
   db: Kysely<Database>;
 }
 
 type Handle = Kysely<Database> | Transaction<Database>;
+export type Task = 'pickup' | 'delivery';
 
-export interface AssignmentRow {
-  task: 'pickup' | 'delivery';
-  assigned_at: Date | string;
-  completed_at: Date | string | null;
+export interface AssignmentWork {
+  task: Task;
+  assignedAt: number;
+  completedAt: number | null;
+  /** When a reassignment to another account ended it. */
+  endedAt: number | null;
 }
 
-/** What the policy evaluator reads: the work one account has on one waybill. */
-export interface WorkContextReader {
-  assignments(account: string, waybill: string): Promise<AssignmentRow[]>;
-  openTicket(account: string, waybill: string, ticket: string | undefined): Promise<{ ticket: string } | null>;
-  searchGrant(account: string, waybill: string): Promise<Date | null>;
+export interface CaseStanding {
+  status: 'pending' | 'open' | 'closed';
+  openedBy: string;
+  approvedBy: string | null;
+  /** The case names the revealing account among its subjects. */
+  namesRevealer: boolean;
+  /** The case names this waybill, or an account that accessed it before the case was approved. */
+  covers: boolean;
 }
 
-/** The same answers from one prefetched row (the reveal path reads everything in one query). */
-export function workSnapshot(w: { assignments: AssignmentRow[]; openTickets: string[]; searchGrantedAt: Date | null }): WorkContextReader {
-  return {
-    assignments: async () => w.assignments,
-    openTicket: async (_a, _w, ticket) => {
-      const hit = ticket ? w.openTickets.find((t) => t === ticket) : w.openTickets[0];
-      return hit ? { ticket: hit } : null;
-    },
-    searchGrant: async () => w.searchGrantedAt,
-  };
+/** Everything one account has on one waybill (and the named case), as the evaluator reads it. */
+export interface WorkOn {
+  assignments: AssignmentWork[];
+  openTickets: string[];
+  searches: Array<{ party: PartyName; grantedAt: number }>;
+  /** Null when no case was named or it does not exist. */
+  case: CaseStanding | null;
 }
+
+export const NO_WORK: WorkOn = { assignments: [], openTickets: [], searches: [], case: null };
+
+/** Audit kinds that count as an account having accessed a waybill (for a case naming that account). */
+const ACCESS_KINDS = ['access.view', 'access.print', 'access.reveal'] as const;
 
 export function createWorkContext({ db }: WorkContextDeps) {
+  /** The reveal path's question, as one correlated expression the ciphertext fetch carries. */
+  function workOn(account: string, caseRef: string | undefined): Alongside<WorkOn> {
+    return {
+      select: (waybill) => sql`json_build_object(
+        'a', (select coalesce(json_agg(json_build_object('task', a.task, 'at', a.assigned_at, 'done', a.completed_at, 'end', a.ended_at)), '[]'::json)
+              from assignments a where a.waybill = ${waybill} and a.account = ${account}),
+        't', (select coalesce(json_agg(t.ticket order by t.ticket), '[]'::json)
+              from tickets t where t.waybill = ${waybill} and t.account = ${account} and t.status = 'open'),
+        's', (select coalesce(json_agg(json_build_object('party', g.party, 'at', g.granted_at)), '[]'::json)
+              from search_grants g where g.waybill = ${waybill} and g.account = ${account}),
+        'c', ${caseRef === undefined ? sql`null` : caseStanding(caseRef, account, waybill)}
+      )::text`,
+      parse: parseWorkOn,
+    };
+  }
+
   return {
-    async assign(a: { waybill: string; account: string; task: 'pickup' | 'delivery'; at: Date }, tx: Handle = db) {
+    workOn,
+
+    /**
+     * An account's live assignments, as a condition on a waybill number (a courier's search reach):
+     * not reassigned away, and assigned since `since` (the policy's expiry).
+     */
+    assignedTo(account: string, since: Date) {
+      return (waybill: RawBuilder<string>) =>
+        sql<boolean>`exists (select 1 from assignments a where a.waybill = ${waybill} and a.account = ${account} and a.ended_at is null and a.assigned_at >= ${since})`;
+    },
+
+    /** Gives the task to the account and ends every other account's hold on it (reassignment). */
+    async assign(a: { waybill: string; account: string; task: Task; at: Date }, tx: Handle = db) {
+      // Arrived after a newer assignment of the task to someone else: it ended when that one began.
+      const endedBy = sql<Date | null>`(select min(o.assigned_at) from assignments o
+        where o.waybill = ${a.waybill} and o.task = ${a.task} and o.account <> ${a.account} and o.assigned_at > ${a.at})`;
       await tx
         .insertInto('assignments')
-        .values({ waybill: a.waybill, account: a.account, task: a.task, assigned_at: a.at, completed_at: null })
-        .onConflict((oc) => oc.columns(['waybill', 'account', 'task']).doUpdateSet({ assigned_at: a.at, completed_at: null }))
+        .values({ waybill: a.waybill, account: a.account, task: a.task, assigned_at: a.at, completed_at: null, ended_at: endedBy })
+        .onConflict((oc) =>
+          oc
+            .columns(['waybill', 'account', 'task'])
+            .doUpdateSet({ assigned_at: a.at, completed_at: null, ended_at: endedBy })
+            .where('assignments.assigned_at', '<=', a.at),
+        )
+        .execute();
+      await tx
+        .updateTable('assignments')
+        .set({ ended_at: a.at })
+        .where('waybill', '=', a.waybill)
+        .where('task', '=', a.task)
+        .where('account', '<>', a.account)
+        .where('assigned_at', '<=', a.at)
+        .where((eb) => eb.or([eb('ended_at', 'is', null), eb('ended_at', '>', a.at)]))
         .execute();
     },
 
     /** A delivered / picked-up scan starts the grace period of the matching assignments. */
-    async complete(waybill: string, task: 'pickup' | 'delivery', at: Date, tx: Handle = db) {
+    async complete(waybill: string, task: Task, at: Date, tx: Handle = db) {
       await tx
         .updateTable('assignments')
         .set({ completed_at: at })
@@ -65,31 +131,47 @@ export function createWorkContext({ db }: WorkContextDeps) {
         .execute();
     },
 
-    /** Within the search's audit transaction, so the grant exists exactly when the search is on record. */
-    async grantSearch(account: string, waybills: string[], at: Date, tx: Handle = db) {
-      if (!waybills.length) return;
+    /** Within the search's audit transaction, so a grant exists exactly when the search is on record. */
+    async grantSearch(account: string, matches: ReadonlyArray<{ waybill: string; parties: readonly PartyName[] }>, at: Date, tx: Handle = db) {
+      const rows = matches.flatMap((m) => m.parties.map((party) => ({ account, waybill: m.waybill, party, granted_at: at })));
+      if (!rows.length) return;
       await tx
         .insertInto('search_grants')
-        .values(waybills.map((waybill) => ({ account, waybill, granted_at: at })))
-        .onConflict((oc) => oc.columns(['account', 'waybill']).doUpdateSet({ granted_at: at }))
+        .values(rows)
+        .onConflict((oc) => oc.columns(['account', 'waybill', 'party']).doUpdateSet({ granted_at: at }))
         .execute();
     },
-
-    async assignments(account: string, waybill: string) {
-      return db.selectFrom('assignments').select(['task', 'assigned_at', 'completed_at']).where('account', '=', account).where('waybill', '=', waybill).execute();
-    },
-
-    async openTicket(account: string, waybill: string, ticket: string | undefined) {
-      let q = db.selectFrom('tickets').select(['ticket']).where('account', '=', account).where('waybill', '=', waybill).where('status', '=', 'open');
-      if (ticket) q = q.where('ticket', '=', ticket);
-      return (await q.limit(1).executeTakeFirst()) ?? null;
-    },
-
-    async searchGrant(account: string, waybill: string) {
-      const row = await db.selectFrom('search_grants').select('granted_at').where('account', '=', account).where('waybill', '=', waybill).executeTakeFirst();
-      return row ? new Date(row.granted_at) : null;
-    },
-
   };
 }
 export type WorkContext = ReturnType<typeof createWorkContext>;
+
+function caseStanding(caseRef: string, account: string, waybill: RawBuilder<string>) {
+  const kinds = sql.join(ACCESS_KINDS.map((k) => sql`${k}`));
+  return sql`(select json_build_object(
+      'status', c.status, 'opened_by', c.opened_by, 'approved_by', c.approved_by,
+      'self', exists (select 1 from case_accounts s where s.case_id = c.id and s.account = ${account}),
+      'covers', exists (select 1 from case_waybills cw where cw.case_id = c.id and cw.waybill = ${waybill})
+        or exists (select 1 from case_accounts ca join audit_log l on l.account = ca.account and l.waybill = ${waybill}
+                   where ca.case_id = c.id and l.kind in (${kinds}) and l.ts <= c.approved_at))
+    from cases c where c.id = ${caseRef})`;
+}
+
+/** Times arrive as JSON renders timestamptz (ISO-8601 with an offset): cheaper to plan than converting in SQL. */
+interface RawWork {
+  a: Array<{ task: Task; at: string; done: string | null; end: string | null }>;
+  t: string[];
+  s: Array<{ party: PartyName; at: string }>;
+  c: { status: CaseStanding['status']; opened_by: string; approved_by: string | null; self: boolean; covers: boolean } | null;
+}
+
+function parseWorkOn(value: unknown): WorkOn {
+  if (value === null || value === undefined) return NO_WORK;
+  const w = (typeof value === 'string' ? JSON.parse(value) : value) as RawWork;
+  const time = (v: string | null) => (v === null ? null : Date.parse(v));
+  return {
+    assignments: (w.a ?? []).map((a) => ({ task: a.task, assignedAt: Date.parse(a.at), completedAt: time(a.done), endedAt: time(a.end) })),
+    openTickets: w.t ?? [],
+    searches: (w.s ?? []).map((g) => ({ party: g.party, grantedAt: Date.parse(g.at) })),
+    case: w.c ? { status: w.c.status, openedBy: w.c.opened_by, approvedBy: w.c.approved_by, namesRevealer: w.c.self === true, covers: w.c.covers === true } : null,
+  };
+}

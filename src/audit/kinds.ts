@@ -33,6 +33,10 @@ export const AUDIT_KINDS = {
   'admin.device_revoked': { event: null, action: null },
   'admin.admin_token_disabled': { event: null, action: null },
   'auth.device_enrolled': { event: null, action: null },
+  'case.opened': { event: null, action: null },
+  'case.approved': { event: null, action: null },
+  'case.closed': { event: null, action: null },
+  'policy.loaded': { event: null, action: null },
 } as const satisfies Record<string, { event: 'access' | 'login' | 'logout' | null; action: string | null }>;
 
 export type AuditKind = keyof typeof AUDIT_KINDS;

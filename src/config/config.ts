@@ -33,9 +33,9 @@ export const ConfigSchema = Type.Object({
   alertWebhookSecret: Type.Optional(Type.String({ minLength: 16, description: 'HMAC key for the x-warden-signature header (WARDEN_ALERT_WEBHOOK_SECRET)' })),
   trustProxy: Type.Optional(Type.String({ description: 'Take the client IP from X-Forwarded-For when the peer matches (e.g. "127.0.0.1" or "10.0.0.0/8") (WARDEN_TRUST_PROXY)' })),
   newDevicesPerDay: Type.Integer({ minimum: 1, maximum: 100, description: 'New devices an account may enrol per 24 h (logins without a device credential) (WARDEN_NEW_DEVICES_PER_DAY)', default: 3 }),
-  throttlePerHour: Type.Integer({ minimum: 0, description: 'Reveals per hour left to an account under the throttle response (WARDEN_THROTTLE_PER_HOUR)', default: 10 }),
   ingestMaxAgeSeconds: Type.Integer({ minimum: 1, description: 'Oldest event time POST /api/v1/events takes live, in seconds before now; older lines are refused (history goes through mode=backfill) (WARDEN_INGEST_MAX_AGE)', default: 24 * 3600 }),
   ingestMaxSkewSeconds: Type.Integer({ minimum: 0, maximum: 3600, description: 'How far ahead of now an event time may be, in seconds (producer clock skew); later lines are refused, in every mode (WARDEN_INGEST_MAX_SKEW)', default: 300 }),
+  throttlePerHour: Type.Integer({ minimum: 0, description: 'Records (not requests) an account under the throttle response may still reveal per hour (WARDEN_THROTTLE_PER_HOUR)', default: 10 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 

@@ -148,6 +148,8 @@ export interface AssignmentsTable {
   task: 'pickup' | 'delivery';
   assigned_at: Timestamp;
   completed_at: Timestamp | null;
+  /** When a reassignment of the task to another account ended this one's basis. */
+  ended_at: Timestamp | null;
 }
 
 export interface TicketsTable {
@@ -161,6 +163,8 @@ export interface TicketsTable {
 export interface SearchGrantsTable {
   account: string;
   waybill: string;
+  /** The party whose phone number the search matched: the grant covers that party only. */
+  party: 'sender' | 'recipient';
   granted_at: Timestamp;
 }
 
@@ -243,6 +247,11 @@ export interface AlertsTable {
   updated_by: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** The analyst working the alert. */
+  assignee: string | null;
+  /** The subject account's site and its city when the alert was stored (triage filters). */
+  site: string | null;
+  city: string | null;
 }
 
 export interface DetectExceptionsTable {
@@ -263,6 +272,30 @@ export interface AccountResponsesTable {
   reason: string;
   alert_id: string | null;
   since: Timestamp;
+}
+
+export interface CasesTable {
+  id: string;
+  title: string;
+  reason: string;
+  status: 'pending' | 'open' | 'closed';
+  opened_by: string;
+  approved_by: string | null;
+  closed_by: string | null;
+  close_note: string | null;
+  created_at: Timestamp;
+  approved_at: Timestamp | null;
+  closed_at: Timestamp | null;
+}
+
+export interface CaseWaybillsTable {
+  case_id: string;
+  waybill: string;
+}
+
+export interface CaseAccountsTable {
+  case_id: string;
+  account: string;
 }
 
 export interface Database {
@@ -289,4 +322,7 @@ export interface Database {
   devices: DevicesTable;
   account_devices: AccountDevicesTable;
   admin_token_revocations: AdminTokenRevocationsTable;
+  cases: CasesTable;
+  case_waybills: CaseWaybillsTable;
+  case_accounts: CaseAccountsTable;
 }

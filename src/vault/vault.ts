@@ -7,7 +7,7 @@
  * - PiiDecryptor: the only thing that turns ciphertext into plaintext. Handed only to the
  *   reveal service, which audits before it calls it.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database, MaskedWaybillJson } from '../store/schema.js';
 import { toBuffer } from '../store/db.js';
 import { AppError } from '../errors.js';
@@ -36,9 +36,26 @@ export interface Routing {
 
 export type SearchScope =
   | { kind: 'all' }
-  | { kind: 'assigned'; account: string }
+  /** A condition on the waybill number owned by another domain (the work context's live assignments). */
+  | { kind: 'where'; holds: (waybill: RawBuilder<string>) => RawBuilder<boolean> }
   | { kind: 'site'; site: string }
   | { kind: 'city'; city: string };
+
+/** A waybill a phone search found, and which of its parties carry that number. */
+export interface PhoneMatch {
+  waybill: string;
+  parties: PartyName[];
+}
+
+/**
+ * A correlated read another domain asks the ciphertext fetch to carry, so that a reveal stays
+ * one round trip without the vault knowing what it reads (the work context's answer).
+ */
+export interface Alongside<T> {
+  /** One scalar SQL expression over the fetched waybill's number. */
+  select(waybill: RawBuilder<string>): RawBuilder<unknown>;
+  parse(value: unknown): T;
+}
 
 export interface MaskedWaybill extends MaskedWaybillJson {
   waybill: string;
@@ -80,18 +97,23 @@ export function createVaultReader({ db, keyring }: Pick<VaultDeps, 'db' | 'keyri
    * Waybills where either party has this phone number (already normalised), within a scope,
    * limited after scoping so a busy number never hides the caller's own parcels.
    */
-  async function waybillsByPhone(normalisedPhone: string, scope: SearchScope, limit: number): Promise<string[]> {
+  async function waybillsByPhone(normalisedPhone: string, scope: SearchScope, limit: number): Promise<PhoneMatch[]> {
     const bidx = blindIndex(keyring.blindIndexKey, 'phone', normalisedPhone);
-    let q = db.selectFrom('waybill_parties as p').innerJoin('waybills as w', 'w.waybill', 'p.waybill').select('p.waybill').distinct().where('p.phone_bidx', '=', bidx);
-    if (scope.kind === 'assigned') {
-      q = q.where((eb) => eb.exists(eb.selectFrom('assignments as a').select('a.waybill').whereRef('a.waybill', '=', 'p.waybill').where('a.account', '=', scope.account)));
+    let q = db
+      .selectFrom('waybill_parties as p')
+      .innerJoin('waybills as w', 'w.waybill', 'p.waybill')
+      .select(['p.waybill', sql<string>`string_agg(p.party, ',' order by p.party)`.as('parties')])
+      .where('p.phone_bidx', '=', bidx)
+      .groupBy('p.waybill');
+    if (scope.kind === 'where') {
+      q = q.where(scope.holds(sql.ref('p.waybill')));
     } else if (scope.kind === 'site') {
       q = q.where((eb) => eb.or([eb('w.origin_site', '=', scope.site), eb('w.dest_site', '=', scope.site)]));
     } else if (scope.kind === 'city') {
       q = q.where((eb) => eb.or([eb('w.origin_city', '=', scope.city), eb('w.dest_city', '=', scope.city)]));
     }
     const rows = await q.orderBy('p.waybill').limit(limit).execute();
-    return rows.map((r) => r.waybill);
+    return rows.map((r) => ({ waybill: r.waybill, parties: r.parties.split(',') as PartyName[] }));
   }
 
   return { routing, masked, waybillsByPhone };
@@ -170,25 +192,21 @@ function maskRecord(record: WaybillRecord, profile: 'screen' | 'label'): MaskedW
 export interface SealedWaybill {
   routing: Routing;
   parties: Map<PartyName, { subjectId: Buffer; ciphertexts: Partial<Record<PartyField, Buffer>> }>;
-  /** The asking account's work on this waybill, read in the same query. */
-  work: { assignments: Array<{ task: 'pickup' | 'delivery'; assigned_at: string; completed_at: string | null }>; openTickets: string[]; searchGrantedAt: Date | null };
 }
 
 /**
- * The privileged capability. `fetch` reads routing and ciphertext in one query (no plaintext);
- * `open` decrypts the chosen fields, and is called only after the reveal's audit entry committed.
+ * The privileged capability. `fetch` reads routing and ciphertext in one query (no plaintext),
+ * with whatever the caller asks it to carry alongside (the work context's answer for this
+ * waybill); `open` decrypts the chosen fields, and is called only after the reveal's audit
+ * entry committed.
  */
 export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyring'>) {
-  async function fetch(waybill: string, account: string): Promise<SealedWaybill | null> {
+  async function fetch<T>(waybill: string, alongside: Alongside<T>): Promise<{ sealed: SealedWaybill; alongside: T } | null> {
     const rows = await db
       .selectFrom('waybills as w')
       .leftJoin('waybill_parties as p', 'p.waybill', 'w.waybill')
       .select(['w.waybill', 'w.origin_site', 'w.dest_site', 'w.origin_city', 'w.dest_city', 'p.party', 'p.subject_id', 'p.name_ct', 'p.phone_ct', 'p.address_ct', 'p.id_number_ct'])
-      .select((eb) => [
-        sql<string | null>`(select json_agg(json_build_object('task', a.task, 'assigned_at', a.assigned_at, 'completed_at', a.completed_at))::text from assignments a where a.waybill = w.waybill and a.account = ${account})`.as('assignments'),
-        sql<string[] | null>`(select array_agg(t.ticket order by t.ticket) from tickets t where t.waybill = w.waybill and t.account = ${account} and t.status = 'open')`.as('open_tickets'),
-        eb.selectFrom('search_grants as g').select('g.granted_at').whereRef('g.waybill', '=', 'w.waybill').where('g.account', '=', account).as('search_granted_at'),
-      ])
+      .select(alongside.select(sql.ref('w.waybill')).as('alongside'))
       .where('w.waybill', '=', waybill)
       .execute();
     const first = rows[0];
@@ -204,13 +222,8 @@ export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyr
       parties.set(r.party, { subjectId: toBuffer(r.subject_id), ciphertexts });
     }
     return {
-      routing: { waybill: first.waybill, origin_site: first.origin_site, dest_site: first.dest_site, origin_city: first.origin_city, dest_city: first.dest_city },
-      parties,
-      work: {
-        assignments: first.assignments ? JSON.parse(first.assignments) : [],
-        openTickets: first.open_tickets ?? [],
-        searchGrantedAt: first.search_granted_at ? new Date(first.search_granted_at) : null,
-      },
+      sealed: { routing: { waybill: first.waybill, origin_site: first.origin_site, dest_site: first.dest_site, origin_city: first.origin_city, dest_city: first.dest_city }, parties },
+      alongside: alongside.parse(first.alongside),
     };
   }
 

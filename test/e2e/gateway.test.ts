@@ -49,6 +49,7 @@ describe.each(testBackends())('gateway end to end on %s', (backend) => {
       ['m1', 'manager', 'HQ-BJ'],
       ['it1', 'it_admin', 'HQ-BJ'],
       ['sa1', 'security_analyst', 'HQ-BJ'],
+      ['sa2', 'security_analyst', 'HQ-BJ'],
       ['svc', 'service', null],
     ];
     for (const [id, role, site] of accounts) {
@@ -174,9 +175,15 @@ describe.each(testBackends())('gateway end to end on %s', (backend) => {
       expect((await reveal('m1', 'SF100000000001', ['recipient.phone'], 'delivery')).body.error.code).toBe('purpose_not_allowed');
       expect((await reveal('m1', 'SF100000000002', ['recipient.phone'], 'audit')).body.error.code).toBe('no_work_context');
     });
-    it('security analyst: only with a case reference', async () => {
+    it('security analyst: only under an open case (approved by a second analyst) that covers the waybill', async () => {
       expect((await reveal('sa1', 'SF100000000002', ['recipient.phone'], 'audit')).body.error.code).toBe('case_required');
-      expect((await reveal('sa1', 'SF100000000002', ['recipient.phone'], 'audit', { case: 'CASE-2026-11' })).status).toBe(200);
+      // Hole 3: any well-formed reference used to do.
+      expect((await reveal('sa1', 'SF100000000002', ['recipient.phone'], 'audit', { case: 'CASE-2026-11' })).body.error.code).toBe('case_required');
+      const opened = await w.api('POST', '/api/v1/cases', { token: tokens.sa1, body: { title: 'leak report', reason: 'customer reported a call', waybills: ['SF100000000002'] } });
+      expect(opened.status, opened.text).toBe(201);
+      expect((await w.api('POST', `/api/v1/cases/${opened.body.id}/approve`, { token: tokens.sa2 })).status).toBe(200);
+      expect((await reveal('sa1', 'SF100000000002', ['recipient.phone'], 'audit', { case: opened.body.id })).status).toBe(200);
+      expect((await reveal('sa1', 'SF100000000003', ['recipient.phone'], 'audit', { case: opened.body.id })).body.error.code).toBe('case_out_of_scope');
     });
     it('sorting staff and IT admins never', async () => {
       for (const who of ['s1', 'it1']) {

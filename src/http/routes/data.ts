@@ -101,11 +101,12 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
     },
   }, async (req) => access.view(req.principal!, req.params.waybill, req.query.profile ?? 'screen', requestContext(req)));
 
+  const CaseId = Type.String({ minLength: 1, maxLength: 64, description: 'an open investigation case (POST /api/v1/cases) that covers the waybill' });
   const revealBody = {
     fields: Type.Array(Field, { minItems: 1, maxItems: 8 }),
     purpose: Purpose,
     ticket: Type.Optional(Id),
-    case: Type.Optional(Id),
+    case: Type.Optional(CaseId),
   };
   app.post('/api/v1/waybills/:waybill/reveal', {
     onRequest: staff,
@@ -121,13 +122,13 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
     onRequest: staff,
     schema: {
       tags: ['vault'],
-      summary: 'Batch reveal: every item is decided, counted against the quota and audited',
+      summary: 'Batch reveal: every item is decided, counted (in records) against the quota and any throttle, and audited',
       body: Type.Object({
         items: Type.Array(Type.Object({ waybill: Waybill, fields: Type.Optional(Type.Array(Field, { minItems: 1, maxItems: 8 })) }, { additionalProperties: false }), { minItems: 1, maxItems: 500 }),
         fields: Type.Array(Field, { minItems: 1, maxItems: 8 }),
         purpose: Purpose,
         ticket: Type.Optional(Id),
-        case: Type.Optional(Id),
+        case: Type.Optional(CaseId),
       }, { additionalProperties: false }),
     },
   }, async (req) => access.revealBatch(req.principal!, req.body, requestContext(req)));
@@ -136,7 +137,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
     onRequest: staff,
     schema: {
       tags: ['vault'],
-      summary: 'Masked waybills matching a full phone number, within the caller\'s scope',
+      summary: 'Masked waybills matching a full phone number, within the caller\'s scope; counted against the search quota',
       querystring: Type.Object({ phone: Type.String({ minLength: 5, maxLength: 32 }) }, { additionalProperties: false }),
     },
   }, async (req) => access.search(req.principal!, req.query.phone, requestContext(req)));

@@ -1,13 +1,26 @@
+/**
+ * Watch over HTTP: alert triage (filters, keyset pages, review, assignment, bulk), responses
+ * and exceptions — analysts and the admin token; every change audited by the watch services,
+ * which also refuse anyone acting about themselves (403 `self_action`).
+ */
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { SEVERITIES } from '../../contracts/events.js';
-import type { IdentityService, Principal } from '../../identity/identity.js';
+import type { IdentityService } from '../../identity/identity.js';
 import type { Watch } from '../../watch/watch.js';
+import { actorOf } from '../../access/self.js';
+import { decodeCursor, encodeCursor, parseInstant } from '../params.js';
 import { ANALYSTS_OR_ADMIN, authorize, requestContext, type App } from '../server.js';
 import { IsoTime } from '../types.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 200 });
 const lit = <T extends string>(v: readonly T[]) => Type.Union(v.map((x) => Type.Literal(x))) as unknown as TUnion<TLiteral<T>[]>;
-const actorOf = (p: Principal) => (p.kind === 'admin' ? 'admin' : p.account.id);
+const Cursor = Type.String({ minLength: 1, maxLength: 400, description: 'next_cursor of the previous page' });
+const AlertChange = {
+  status: Type.Optional(lit(['acknowledged', 'resolved'] as const)),
+  verdict: Type.Optional(lit(['true_positive', 'false_positive'] as const)),
+  note: Type.Optional(Type.String({ maxLength: 2000 })),
+  assignee: Type.Optional(Type.Union([Id, Type.Null()], { description: 'an analyst account; null unassigns' })),
+};
 
 export function watchRoutes(app: App, { identity, watch }: { identity: IdentityService; watch: Watch }): void {
   const analysts = authorize(identity, ANALYSTS_OR_ADMIN);
@@ -16,62 +29,86 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     onRequest: analysts,
     schema: {
       tags: ['watch'],
-      summary: 'Alerts, newest first (filters: status, severity or min_severity, account, since/until)',
+      summary: 'Alerts, newest first; filters: status, severity or min_severity, account, detector, site, city, assignee, since/until; pages: before=<next_cursor>',
       querystring: Type.Object({
         status: Type.Optional(lit(['open', 'acknowledged', 'resolved'] as const)),
         severity: Type.Optional(lit(SEVERITIES)),
         min_severity: Type.Optional(lit(SEVERITIES)),
         account: Type.Optional(Id),
+        detector: Type.Optional(Id),
+        site: Type.Optional(Id),
+        city: Type.Optional(Id),
+        assignee: Type.Optional(Id),
         since: Type.Optional(IsoTime),
         until: Type.Optional(IsoTime),
+        before: Type.Optional(Cursor),
+        cursor: Type.Optional(Cursor),
         limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$' })),
       }, { additionalProperties: false }),
     },
-  }, async (req) => ({
-    alerts: await watch.listAlerts({
-      status: req.query.status,
-      severity: req.query.severity,
-      minSeverity: req.query.min_severity,
-      account: req.query.account,
-      since: req.query.since,
-      until: req.query.until,
-      limit: req.query.limit ? Math.min(1000, Number(req.query.limit)) : 100,
-    }),
-  }));
+  }, async (req) => {
+    const q = req.query;
+    const limit = q.limit ? Math.min(1000, Number(q.limit)) : 100;
+    const page = q.before ?? q.cursor;
+    const alerts = await watch.listAlerts({
+      status: q.status,
+      severity: q.severity,
+      minSeverity: q.min_severity,
+      account: q.account,
+      detector: q.detector,
+      site: q.site,
+      city: q.city,
+      assignee: q.assignee,
+      since: q.since === undefined ? undefined : new Date(parseInstant(q.since, 'since')).toISOString(),
+      until: q.until === undefined ? undefined : new Date(parseInstant(q.until, 'until')).toISOString(),
+      after: page === undefined ? undefined : decodeCursor(page, q.before !== undefined ? 'before' : 'cursor'),
+      limit,
+    });
+    const last = alerts.length === limit ? alerts[alerts.length - 1] : undefined;
+    return { alerts, next_cursor: last ? encodeCursor(last) : null };
+  });
 
   app.patch('/api/v1/alerts/:id', {
     onRequest: analysts,
     schema: {
       tags: ['watch'],
-      summary: 'Acknowledge or resolve an alert as a true or false positive; a false positive teaches the engine',
+      summary: 'Acknowledge, resolve (true or false positive: a false positive teaches the engine) or assign an alert; not one about yourself',
       params: Type.Object({ id: Id }),
-      body: Type.Object({
-        status: Type.Optional(lit(['acknowledged', 'resolved'] as const)),
-        verdict: Type.Optional(lit(['true_positive', 'false_positive'] as const)),
-        note: Type.Optional(Type.String({ maxLength: 2000 })),
-      }, { additionalProperties: false, minProperties: 1 }),
+      body: Type.Object(AlertChange, { additionalProperties: false, minProperties: 1 }),
     },
-  }, async (req) => watch.updateAlert(req.params.id, req.body, actorOf(req.principal!), requestContext(req)));
+  }, async (req) => watch.updateAlert(req.params.id, req.body, actorOf(req.principal!, requestContext(req))));
+
+  app.post('/api/v1/alerts/bulk', {
+    onRequest: analysts,
+    schema: {
+      tags: ['watch'],
+      summary: 'The same change to many alerts; results per id (each audited; one about yourself is refused on its own)',
+      body: Type.Object({ ids: Type.Array(Id, { minItems: 1, maxItems: 200 }), ...AlertChange }, { additionalProperties: false, minProperties: 2 }),
+    },
+  }, async (req) => {
+    const { ids, ...change } = req.body;
+    return watch.bulkUpdateAlerts(ids, change, actorOf(req.principal!, requestContext(req)));
+  });
 
   app.get('/api/v1/accounts/:id/response', {
     onRequest: analysts,
-    schema: { tags: ['watch'], summary: 'The automated response in force on an account, if any', params: Type.Object({ id: Id }) },
+    schema: { tags: ['watch'], summary: 'The response in force on an account, with its detail (reason, alert): the subject is told only a generic reason', params: Type.Object({ id: Id }) },
   }, async (req) => ({ account: req.params.id, response: watch.responseOf(req.params.id) }));
 
   app.put('/api/v1/accounts/:id/response', {
     onRequest: analysts,
     schema: {
       tags: ['watch'],
-      summary: 'Apply a response by hand: step_up (new login, with the second factor when enrolled), throttle (reveals per hour), suspend',
+      summary: 'Apply a response by hand: step_up (new login, with the second factor when enrolled), throttle (records revealed per hour), suspend; not on yourself',
       params: Type.Object({ id: Id }),
       body: Type.Object({ action: lit(['step_up', 'throttle', 'suspend'] as const), reason: Type.String({ minLength: 3, maxLength: 300 }) }, { additionalProperties: false }),
     },
-  }, async (req) => watch.setResponse(req.params.id, req.body.action, req.body.reason, actorOf(req.principal!), requestContext(req)));
+  }, async (req) => watch.setResponse(req.params.id, req.body.action, req.body.reason, actorOf(req.principal!, requestContext(req))));
 
   app.delete('/api/v1/accounts/:id/response', {
     onRequest: analysts,
-    schema: { tags: ['watch'], summary: 'Undo the automated response on an account (lifts a detection suspension too)', params: Type.Object({ id: Id }) },
-  }, async (req) => watch.clearResponse(req.params.id, actorOf(req.principal!), requestContext(req)));
+    schema: { tags: ['watch'], summary: 'Undo the response on an account (lifts a detection suspension too); not on yourself', params: Type.Object({ id: Id }) },
+  }, async (req) => watch.clearResponse(req.params.id, actorOf(req.principal!, requestContext(req))));
 
   app.get('/api/v1/exceptions', { onRequest: analysts, schema: { tags: ['watch'], summary: 'Active detection exceptions' } }, async () => ({ exceptions: await watch.listExceptions() }));
 
@@ -79,7 +116,7 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     onRequest: analysts,
     schema: {
       tags: ['watch'],
-      summary: 'Except a device, network, account or app build from detection until a date (audited, expires)',
+      summary: 'Except a device, network, account or app build from detection until a date (audited, expires); not your own',
       body: Type.Object({
         kind: lit(['device', 'network', 'account', 'app_hash'] as const),
         account: Type.Optional(Id),
@@ -88,10 +125,13 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
         reason: Type.String({ minLength: 3, maxLength: 500 }),
       }, { additionalProperties: false }),
     },
-  }, async (req, reply) => reply.code(201).send(await watch.addException(req.body, actorOf(req.principal!), requestContext(req))));
+  }, async (req, reply) => {
+    const until = new Date(parseInstant(req.body.until, 'until')).toISOString();
+    return reply.code(201).send(await watch.addException({ ...req.body, until }, actorOf(req.principal!, requestContext(req))));
+  });
 
   app.delete('/api/v1/exceptions/:id', {
     onRequest: analysts,
-    schema: { tags: ['watch'], summary: 'Remove an exception', params: Type.Object({ id: Id }) },
-  }, async (req) => watch.removeException(req.params.id, actorOf(req.principal!), requestContext(req)));
+    schema: { tags: ['watch'], summary: 'Remove an exception; not one about yourself', params: Type.Object({ id: Id }) },
+  }, async (req) => watch.removeException(req.params.id, actorOf(req.principal!, requestContext(req))));
 }

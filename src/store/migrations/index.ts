@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './0001-initial.js';
 import * as watch from './0002-watch.js';
 import * as mfa from './0003-mfa.js';
+import * as access from './0006-access.js';
 import * as auditTree from './0004-audit-tree.js';
 import * as identity from './0005-identity.js';
 import * as ingest from './0007-ingest.js';
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-mfa': mfa,
   '0004-audit-tree': auditTree,
   '0005-identity': identity,
+  '0006-access': access,
   '0007-ingest': ingest,
 };
 

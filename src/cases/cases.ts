@@ -1,0 +1,190 @@
+/**
+ * Investigation cases: the basis of a security analyst's reveals. An analyst opens a case naming
+ * the waybills and/or accounts it is about; it stays `pending` until a different analyst approves
+ * it (`open`); anyone on the security side may close it. Reveals under a case are listed from the
+ * audit trail. The reveal path reads a case's standing through the work context
+ * (src/access/work-context.ts); this module owns the cases' life.
+ *
+ * Invariants:
+ * - Granting reveal rights takes two people: nobody approves a case they opened.
+ * - Nobody opens, approves or closes a case that names their own account.
+ * - Every change is audited with its actor in the transaction that makes it; audit entries hold
+ *   ids (the case, its waybills and accounts), never the free-text title or reason (which may
+ *   name people).
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { CasesTable, Database } from '../store/schema.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { Clock } from '../ops/clock.js';
+import { AppError } from '../errors.js';
+import { refuseSelf, type Actor } from '../access/self.js';
+
+export type CaseStatus = 'pending' | 'open' | 'closed';
+
+export interface CaseInput {
+  title: string;
+  reason: string;
+  waybills?: string[] | undefined;
+  accounts?: string[] | undefined;
+}
+
+/** Most reveals a case lists (newest first); `reveals_truncated` says when there are more. */
+const REVEALS_LISTED = 1000;
+
+export interface CasesDeps {
+  db: Kysely<Database>;
+  audit: AuditWriter;
+  clock: Clock;
+}
+
+type CaseRow = Selectable<CasesTable>;
+
+const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
+
+export function createCases(deps: CasesDeps) {
+  const { db, audit, clock } = deps;
+
+  const missing = (values: string[], known: Array<{ v: string }>) => {
+    const found = new Set(known.map((r) => r.v));
+    return values.filter((v) => !found.has(v));
+  };
+  const unknownWaybills = async (values: string[]) =>
+    values.length ? missing(values, await db.selectFrom('waybills').select('waybill as v').where('waybill', 'in', values).execute()) : [];
+  const unknownAccounts = async (values: string[]) =>
+    values.length ? missing(values, await db.selectFrom('accounts').select('id as v').where('id', 'in', values).execute()) : [];
+
+  async function validate(input: CaseInput) {
+    const waybills = [...new Set(input.waybills ?? [])];
+    const accounts = [...new Set(input.accounts ?? [])];
+    if (!waybills.length && !accounts.length) {
+      throw new AppError('validation_failed', 'a case names the waybills or accounts it covers (at least one)', { fields: [{ field: 'waybills', code: 'required', message: 'name waybills or accounts' }] });
+    }
+    for (const [field, absent] of [['waybills', await unknownWaybills(waybills)], ['accounts', await unknownAccounts(accounts)]] as const) {
+      if (absent.length) {
+        throw new AppError('validation_failed', `${field}: ${absent.length} unknown (${absent.slice(0, 5).join(', ')}${absent.length > 5 ? ', …' : ''})`, { fields: [{ field, code: 'unknown', message: 'does not exist' }] });
+      }
+    }
+    return { waybills, accounts };
+  }
+
+  async function open(input: CaseInput, actor: Actor) {
+    const { waybills, accounts } = await validate(input);
+    const id = `case-${randomUUID()}`;
+    const ts = new Date(clock.now());
+    // Waybill numbers and account ids (the scope an auditor checks), never the free text.
+    const detail = { case: id, waybills, accounts, actor: actor.name };
+    if (actor.account && accounts.includes(actor.account)) {
+      await refuseSelf(audit, { kind: 'case.opened', ts, account: actor.account, detail }, actor, 'open a case that names your own account');
+    }
+    await audit.append([{ kind: 'case.opened', ts, decision: 'ok', account: actor.account, ip: actor.ctx.ip, requestId: actor.ctx.requestId, detail }], async (tx) => {
+      await tx.insertInto('cases').values({ id, title: input.title, reason: input.reason, status: 'pending', opened_by: actor.name, approved_by: null, closed_by: null, close_note: null, created_at: ts, approved_at: null, closed_at: null }).execute();
+      if (waybills.length) await tx.insertInto('case_waybills').values(waybills.map((waybill) => ({ case_id: id, waybill }))).execute();
+      if (accounts.length) await tx.insertInto('case_accounts').values(accounts.map((account) => ({ case_id: id, account }))).execute();
+    });
+    return (await get(id))!;
+  }
+
+  async function load(id: string) {
+    const row = await db.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new AppError('not_found', `case ${id} does not exist`);
+    const accounts = (await db.selectFrom('case_accounts').select('account').where('case_id', '=', id).orderBy('account').execute()).map((r) => r.account);
+    return { row, accounts };
+  }
+
+  /** Pending → open, by an analyst other than the one who opened it and not named by it. */
+  async function approve(id: string, actor: Actor) {
+    const { row, accounts } = await load(id);
+    const ts = new Date(clock.now());
+    const detail = { case: id, actor: actor.name };
+    if (actor.name === row.opened_by || (actor.account && accounts.includes(actor.account))) {
+      await refuseSelf(audit, { kind: 'case.approved', ts, account: actor.account, detail }, actor, 'approve a case you opened or one that names you');
+    }
+    if (row.status !== 'pending') throw new AppError('conflict', `case ${id} is ${row.status}; only a pending case is approved`);
+    await audit.append([{ kind: 'case.approved', ts, decision: 'ok', account: actor.account, ip: actor.ctx.ip, requestId: actor.ctx.requestId, detail: { ...detail, opened_by: row.opened_by } }], async (tx) => {
+      const moved = await tx.updateTable('cases').set({ status: 'open', approved_by: actor.name, approved_at: ts }).where('id', '=', id).where('status', '=', 'pending').returning('id').executeTakeFirst();
+      if (!moved) throw new AppError('conflict', `case ${id} is no longer pending`);
+    });
+    return (await get(id))!;
+  }
+
+  async function close(id: string, note: string | undefined, actor: Actor) {
+    const { row, accounts } = await load(id);
+    const ts = new Date(clock.now());
+    const detail = { case: id, actor: actor.name };
+    if (actor.account && accounts.includes(actor.account)) {
+      await refuseSelf(audit, { kind: 'case.closed', ts, account: actor.account, detail }, actor, 'close a case that names your own account');
+    }
+    if (row.status === 'closed') throw new AppError('conflict', `case ${id} is already closed`);
+    await audit.append([{ kind: 'case.closed', ts, decision: 'ok', account: actor.account, ip: actor.ctx.ip, requestId: actor.ctx.requestId, detail: { ...detail, was: row.status } }], async (tx) => {
+      const moved = await tx.updateTable('cases').set({ status: 'closed', closed_by: actor.name, closed_at: ts, close_note: note ?? null }).where('id', '=', id).where('status', '<>', 'closed').returning('id').executeTakeFirst();
+      if (!moved) throw new AppError('conflict', `case ${id} is already closed`);
+    });
+    return (await get(id))!;
+  }
+
+  function present(row: CaseRow, waybills: string[], accounts: string[]) {
+    return {
+      id: row.id,
+      title: row.title,
+      reason: row.reason,
+      status: row.status,
+      opened_by: row.opened_by,
+      approved_by: row.approved_by,
+      closed_by: row.closed_by,
+      close_note: row.close_note,
+      waybills,
+      accounts,
+      created_at: iso(row.created_at)!,
+      approved_at: iso(row.approved_at),
+      closed_at: iso(row.closed_at),
+    };
+  }
+
+  async function members(ids: string[]) {
+    if (!ids.length) return { waybills: new Map<string, string[]>(), accounts: new Map<string, string[]>() };
+    const [w, a] = await Promise.all([
+      db.selectFrom('case_waybills').select(['case_id', 'waybill as v']).where('case_id', 'in', ids).orderBy('waybill').execute(),
+      db.selectFrom('case_accounts').select(['case_id', 'account as v']).where('case_id', 'in', ids).orderBy('account').execute(),
+    ]);
+    const group = (rows: Array<{ case_id: string; v: string }>) => {
+      const m = new Map<string, string[]>();
+      for (const r of rows) m.set(r.case_id, [...(m.get(r.case_id) ?? []), r.v]);
+      return m;
+    };
+    return { waybills: group(w), accounts: group(a) };
+  }
+
+  async function list(q: { status?: CaseStatus | undefined; limit?: number | undefined }) {
+    let query = db.selectFrom('cases').selectAll();
+    if (q.status) query = query.where('status', '=', q.status);
+    const rows = await query.orderBy('created_at', 'desc').orderBy('id').limit(q.limit ?? 100).execute();
+    const m = await members(rows.map((r) => r.id));
+    return rows.map((r) => present(r, m.waybills.get(r.id) ?? [], m.accounts.get(r.id) ?? []));
+  }
+
+  /** The case and the reveals made under it (from the audit trail, newest first). */
+  async function get(id: string) {
+    const row = await db.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return null;
+    const m = await members([id]);
+    const reveals = await db
+      .selectFrom('audit_log')
+      .select(['seq', 'ts', 'account', 'waybill', 'fields'])
+      .where('kind', '=', 'access.reveal')
+      .where(sql<boolean>`detail ? 'case'`)
+      .where(sql<string>`detail->>'case'`, '=', id)
+      .where('decision', '=', 'allowed')
+      .orderBy('seq', 'desc')
+      .limit(REVEALS_LISTED + 1)
+      .execute();
+    return {
+      ...present(row, m.waybills.get(id) ?? [], m.accounts.get(id) ?? []),
+      reveals: reveals.slice(0, REVEALS_LISTED).map((r) => ({ seq: Number(r.seq), ts: iso(r.ts)!, account: r.account, waybill: r.waybill, fields: r.fields ? r.fields.split(',') : [] })),
+      reveals_truncated: reveals.length > REVEALS_LISTED,
+    };
+  }
+
+  return { open, approve, close, list, get };
+}
+export type Cases = ReturnType<typeof createCases>;

@@ -1,0 +1,177 @@
+/**
+ * Responses: what the gateway does to an account the engine (or an analyst) judged risky —
+ * step-up, throttle, suspend — and the gate that enforces them on the account's next request.
+ *
+ * Invariants:
+ * - A response is recorded (and audited) before the gateway enforces it; responses only
+ *   escalate automatically, only an analyst lowers or clears one, and never their own.
+ * - A throttle counts records revealed, batch included: it is asked with the number of records
+ *   and admits at most what is left of the hour; the count survives a restart (audit trail).
+ * - The subject is told a generic reason; the detector, its figures and the alert are for
+ *   analysts (`detail`).
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { IdentityService } from '../identity/identity.js';
+import type { AccountPrincipal, ResponseGate } from '../access/access.js';
+import type { Clock } from '../ops/clock.js';
+import type { Logger } from '../ops/logger.js';
+import { AppError } from '../errors.js';
+import { refuseSelf, SYSTEM_ACTOR, type Actor } from '../access/self.js';
+
+export type ResponseAction = 'step_up' | 'throttle' | 'suspend';
+const RANK: Record<ResponseAction | 'none', number> = { none: 0, step_up: 1, throttle: 2, suspend: 3 };
+const HOUR = 3_600_000;
+
+/** What the subject of a response is told: no detector, no thresholds, no alert. */
+export const SUBJECT_MESSAGES = {
+  suspend: 'this account is suspended pending review; contact your security team',
+  step_up: 'log in again to continue',
+  step_up_mfa: 'log in again with your one-time code to continue',
+  throttle: 'reveals from this account are limited pending review; contact your security team',
+} as const;
+/** The reason stored on a suspended account (identity shows it to the holder). */
+const SUSPENDED_REASON = 'pending review; contact your security team';
+
+interface ActiveResponse {
+  action: ResponseAction;
+  /** The detail, for analysts only. */
+  reason: string;
+  since: number;
+  alert: string | null;
+}
+
+export interface ResponsesDeps {
+  db: Kysely<Database>;
+  identity: IdentityService;
+  audit: AuditWriter;
+  clock: Clock;
+  logger: Logger;
+  /** Records an account under `throttle` may still reveal per hour. */
+  throttlePerHour: number;
+}
+
+export function createResponses(deps: ResponsesDeps) {
+  const { db, audit, clock, logger } = deps;
+  const active = new Map<string, ActiveResponse>();
+  /** Records admitted under a throttle in the last hour, per account. */
+  const throttled = new Map<string, Array<{ t: number; n: number }>>();
+
+  async function load(): Promise<void> {
+    const now = clock.now();
+    for (const r of await db.selectFrom('account_responses').selectAll().execute()) {
+      const since = new Date(r.since).getTime();
+      active.set(r.account, { action: r.action, reason: r.reason, since, alert: r.alert_id });
+      if (r.action === 'throttle') await recount(r.account, Math.max(since, now - HOUR));
+    }
+  }
+
+  /** After a restart, a throttle remembers what the account revealed under it this hour. */
+  async function recount(account: string, from: number): Promise<void> {
+    const rows = await db.selectFrom('audit_log').select('ts').where('account', '=', account).where('ts', '>=', new Date(from)).where('kind', '=', 'access.reveal').where('decision', '=', 'allowed').execute();
+    throttled.set(account, rows.map((r) => ({ t: new Date(r.ts).getTime(), n: 1 })));
+  }
+
+  /** Records (audited) and enforces a response. */
+  async function apply(account: string, action: ResponseAction, reason: string, alert: string | null, detail: Record<string, string | number>, actor: Actor) {
+    const since = clock.now();
+    await audit.append(
+      [{ kind: 'watch.response_applied', ts: new Date(since), decision: 'ok', account, reason: action, ip: actor.ctx.ip, requestId: actor.ctx.requestId, detail: { ...detail, actor: actor.name } }],
+      async (tx) => {
+        await tx
+          .insertInto('account_responses')
+          .values({ account, action, reason, alert_id: alert, since: new Date(since) })
+          .onConflict((oc) => oc.column('account').doUpdateSet({ action, reason, alert_id: alert, since: new Date(since) }))
+          .execute();
+      },
+    );
+    const previous = active.get(account);
+    active.set(account, { action, reason, since, alert });
+    if (action === 'throttle') throttled.set(account, []);
+    await followSuspension(account, previous?.action === 'suspend', action === 'suspend', actor);
+    logger.warn({ account, action, alert }, 'response applied');
+    return { account, action, reason, since: new Date(since).toISOString() };
+  }
+
+  /** From the engine: only ever upwards. */
+  async function escalate(account: string, action: ResponseAction, alert: { id: string; detector: string; summary: string; risk: number }): Promise<void> {
+    const current = active.get(account);
+    if (current && RANK[current.action] >= RANK[action]) return;
+    const reason = `${alert.detector}: ${alert.summary}`.slice(0, 300);
+    await apply(account, action, reason, alert.id, { alert: alert.id, detector: alert.detector, risk: Math.round(alert.risk) }, SYSTEM_ACTOR);
+  }
+
+  /** By an analyst, about someone else. */
+  async function set(account: string, action: ResponseAction, reason: string, actor: Actor) {
+    if (actor.account === account) {
+      await refuseSelf(audit, { kind: 'watch.response_applied', ts: new Date(clock.now()), account, detail: { action } }, actor, 'set a response on your own account');
+    }
+    if (!(await deps.identity.loadAccount(account))) throw new AppError('not_found', `account ${account} does not exist`);
+    return apply(account, action, reason, null, {}, actor);
+  }
+
+  /** By an analyst, about someone else; lifts a detection suspension too. */
+  async function clear(account: string, actor: Actor): Promise<{ account: string; cleared: string | null }> {
+    const ts = new Date(clock.now());
+    if (actor.account === account) {
+      await refuseSelf(audit, { kind: 'watch.response_cleared', ts, account, detail: {} }, actor, 'clear or lower the response on your own account');
+    }
+    const current = active.get(account);
+    await audit.append(
+      [{ kind: 'watch.response_cleared', ts, decision: 'ok', account, reason: current?.action ?? 'none', ip: actor.ctx.ip, requestId: actor.ctx.requestId, detail: { actor: actor.name } }],
+      async (tx) => {
+        await tx.deleteFrom('account_responses').where('account', '=', account).execute();
+      },
+    );
+    active.delete(account);
+    throttled.delete(account);
+    await followSuspension(account, current?.action === 'suspend', false, actor);
+    return { account, cleared: current?.action ?? null };
+  }
+
+  /** A suspend response suspends the account (identity refuses it from then on); lowering or clearing it lifts that. */
+  async function followSuspension(account: string, was: boolean, is: boolean, actor: Actor): Promise<void> {
+    if (!was && !is) return;
+    const info = await deps.identity.loadAccount(account);
+    if (is && info && info.status !== 'suspended') await deps.identity.setStatus(account, 'suspended', SUSPENDED_REASON, actor.name, actor.ctx);
+    if (!is && info?.status === 'suspended') await deps.identity.setStatus(account, 'active', `response lowered or cleared by ${actor.name}`, actor.name, actor.ctx);
+  }
+
+  const gate: ResponseGate = {
+    refuse(principal, _action, _now) {
+      const r = active.get(principal.account.id);
+      if (!r) return null;
+      if (r.action === 'suspend') return new AppError('account_suspended', SUBJECT_MESSAGES.suspend);
+      if (r.action === 'step_up') {
+        // A session opened after the response, with the second factor when the account has one.
+        const fresh = principal.sessionCreatedAt !== null && principal.sessionCreatedAt > r.since;
+        if (fresh && (principal.mfa || !principal.account.mfaEnrolled)) return null;
+        return new AppError('step_up_required', principal.account.mfaEnrolled ? SUBJECT_MESSAGES.step_up_mfa : SUBJECT_MESSAGES.step_up);
+      }
+      return null;
+    },
+    admit(principal: AccountPrincipal, records: number, now: number) {
+      const id = principal.account.id;
+      if (active.get(id)?.action !== 'throttle') return { admitted: records, refusal: null, release: () => {} };
+      const log = (throttled.get(id) ?? []).filter((e) => e.t > now - HOUR);
+      const used = log.reduce((sum, e) => sum + e.n, 0);
+      const admitted = Math.max(0, Math.min(records, deps.throttlePerHour - used));
+      const entry = { t: now, n: admitted };
+      if (admitted) log.push(entry);
+      throttled.set(id, log);
+      const oldest = log[0]?.t ?? now;
+      const refusal = admitted < records ? new AppError('throttled', SUBJECT_MESSAGES.throttle, { retryAfterSeconds: Math.max(1, Math.ceil((oldest + HOUR - now) / 1000)) }) : null;
+      return { admitted, refusal, release: () => void (entry.n = 0) };
+    },
+  };
+
+  /** The response in force, with its detail: for analysts (the subject sees a generic reason). */
+  function responseOf(account: string) {
+    const r = active.get(account);
+    return r ? { action: r.action, reason: r.reason, alert: r.alert, since: new Date(r.since).toISOString() } : null;
+  }
+
+  return { load, escalate, set, clear, gate, responseOf };
+}
+export type Responses = ReturnType<typeof createResponses>;
