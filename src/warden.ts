@@ -33,6 +33,11 @@ import { loadConfigFile as loadDetectConfig, resolveConfig as resolveDetectConfi
 import { createWatch, type Watch } from './watch/watch.js';
 import { createWebhookNotifier } from './watch/webhook.js';
 import { watchRoutes } from './http/routes/watch.js';
+import { createOverview } from './insight/overview.js';
+import { createInvestigation } from './insight/investigation.js';
+import { applyStoredSettings, createDetectorsInsight } from './insight/detectors.js';
+import { insightRoutes } from './http/routes/insight.js';
+import { consoleRoutes } from './http/routes/console.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -96,11 +101,18 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       mfaKey: keyring.mfaKey,
       config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount },
     });
-    const watch = config.detect
+    // Settings saved from the console (detector_settings) apply over the configured ones at start.
+    const detectConfig = applyStoredSettings(
+      options.detectConfig !== undefined ? resolveDetectConfig(options.detectConfig) : config.detectConfigFile ? loadDetectConfig(config.detectConfigFile) : resolveDetectConfig({}),
+      await db.selectFrom('detector_settings').select(['detector', 'settings']).execute(),
+      logger,
+    );
+    const engine = config.detect ? createDetectionEngine(detectConfig) : null;
+    const watch = engine
       ? createWatch({
           db,
           bus,
-          engine: createDetectionEngine(options.detectConfig !== undefined ? resolveDetectConfig(options.detectConfig) : config.detectConfigFile ? loadDetectConfig(config.detectConfigFile) : resolveDetectConfig({})),
+          engine,
           identity,
           audit,
           clock,
@@ -125,11 +137,20 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       ...(watch ? { gate: watch.gate } : {}),
     });
     const ingest = createIngest({ db, work, bus, clock });
+    const overview = createOverview({ db, audit, bus, clock, logger, risk: engine });
+    overview.start();
 
     const app = await createServer({ logger, metrics, identity, bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy });
     identityRoutes(app, { identity });
     dataRoutes(app, { identity, access, vault: createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id }), ingest, clock });
     if (watch) watchRoutes(app, { identity, watch });
+    insightRoutes(app, {
+      identity,
+      overview,
+      investigation: createInvestigation({ db, clock, risk: engine }),
+      detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
+    });
+    await consoleRoutes(app);
     opsRoutes(app, {
       identity,
       ingest,
@@ -158,6 +179,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
         closed = true;
         // Stop taking requests, let in-flight ones finish, then flush the audit queue.
         await app.close();
+        overview.stop();
         await audit.drain();
         await bus.close();
         await watch?.stop();

@@ -21,6 +21,7 @@ export const AUDIT_KINDS = {
   'watch.alert_updated': { event: null, action: null },
   'watch.exception_added': { event: null, action: null },
   'watch.exception_removed': { event: null, action: null },
+  'detect.settings_changed': { event: null, action: null },
 } as const satisfies Record<string, { event: 'access' | 'login' | 'logout' | null; action: string | null }>;
 
 export type AuditKind = keyof typeof AUDIT_KINDS;

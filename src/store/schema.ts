@@ -210,6 +210,14 @@ export interface AccountResponsesTable {
   since: Timestamp;
 }
 
+/** Detector settings saved from the console, merged over the detection config at start. */
+export interface DetectorSettingsTable {
+  detector: string;
+  settings: Json<Record<string, unknown>>;
+  updated_by: string;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   sites: SitesTable;
   accounts: AccountsTable;
@@ -230,4 +238,5 @@ export interface Database {
   alerts: AlertsTable;
   detect_exceptions: DetectExceptionsTable;
   account_responses: AccountResponsesTable;
+  detector_settings: DetectorSettingsTable;
 }
