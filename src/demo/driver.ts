@@ -92,6 +92,19 @@ export async function createCompany(http: Http, adminToken: string, world: World
   return { serviceToken: t.body.token, mfaSecrets };
 }
 
+/**
+ * The analyst who signs in to the console: an account of its own (not one the simulation drives,
+ * whose logins would end the console's session), with a TOTP second factor whose secret the demo
+ * prints so a person can add it to an authenticator app.
+ */
+export async function createConsoleAnalyst(http: Http, adminToken: string, id = 'demo.analyst'): Promise<{ id: string; password: string; totpSecret: string | null }> {
+  const password = demoPassword(id);
+  const r = await http('POST', '/api/v1/accounts', { token: adminToken, body: { id, role: 'security_analyst', password } });
+  if (r.status !== 201 && r.status !== 409) throw new Error(`creating the console analyst: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+  const m = await http('POST', `/api/v1/accounts/${encodeURIComponent(id)}/mfa`, { token: adminToken });
+  return { id, password, totpSecret: m.status === 201 ? String(m.body.secret) : null };
+}
+
 /** Turns simulated actions into the gateway requests a staff app or upstream system would send. */
 export function createActionPlayer(http: Http, world: World, serviceToken: string, mfaSecrets: Map<string, string>) {
   const sessions = new Map<string, string>();

@@ -6,7 +6,7 @@
  */
 import { useSyncExternalStore } from 'react';
 import { createParser } from 'eventsource-parser';
-import { apiUrl, session } from './client';
+import { api, apiUrl, session } from './client';
 import type { OverviewSnapshot } from './types';
 
 export type StreamStatus = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'ended';
@@ -34,7 +34,7 @@ async function connect(): Promise<void> {
   set({ status: state.snapshot ? 'reconnecting' : 'connecting' });
   try {
     const res = await fetch(apiUrl('/overview/stream'), { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: controller.signal });
-    if (res.status === 401 || res.status === 403) return set({ status: 'ended' });
+    if (res.status === 401 || res.status === 403) return sessionOver();
     if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
     const parser = createParser({
       onEvent(ev) {
@@ -42,8 +42,8 @@ async function connect(): Promise<void> {
           attempts = 0;
           set({ status: 'live', snapshot: JSON.parse(ev.data) as OverviewSnapshot, receivedAt: Date.now() });
         } else if (ev.event === 'end') {
-          set({ status: 'ended' });
           controller?.abort();
+          sessionOver();
         }
       },
     });
@@ -60,6 +60,12 @@ async function connect(): Promise<void> {
   set({ status: 'reconnecting' });
   const delay = Math.min(30_000, 1000 * 2 ** attempts++);
   retryTimer = setTimeout(() => void connect(), delay);
+}
+
+/** The server ended the stream with the session: one ordinary call lets the client's 401 handling sign out. */
+function sessionOver(): void {
+  set({ status: 'ended' });
+  void api('GET', '/overview').catch(() => undefined);
 }
 
 function subscribe(cb: () => void): () => void {

@@ -54,7 +54,7 @@ function Investigation({ id }: { id: string }) {
       <Async state={risk} rows={4}>
         {(r) => (
           <Card size="small" style={{ marginBottom: 12 }}>
-            <Descriptions size="small" column={4} title={<span data-testid="account-id">{r.account}</span>} extra={<ResponseButtons account={id} inForce={r.response?.action ?? null} onChanged={risk.reload} />}>
+            <Descriptions size="small" column={3} title={<span data-testid="account-id">{r.account}</span>} extra={<ResponseButtons account={id} inForce={r.response?.action ?? null} onChanged={risk.reload} />}>
               <Descriptions.Item label={t('common.role')}>{r.role}</Descriptions.Item>
               <Descriptions.Item label={t('common.site')}>{r.site ?? '—'}</Descriptions.Item>
               <Descriptions.Item label={t('common.city')}>{r.city ?? '—'}</Descriptions.Item>
@@ -64,7 +64,7 @@ function Investigation({ id }: { id: string }) {
               </Descriptions.Item>
               <Descriptions.Item label={t('account.riskNow')}><strong>{r.risk_now ?? '—'}</strong></Descriptions.Item>
               <Descriptions.Item label={t('account.responseDue')}>{r.response_due ?? '—'}</Descriptions.Item>
-              <Descriptions.Item label={t('account.inForce')} span={2}>
+              <Descriptions.Item label={t('account.inForce')} span={3}>
                 <span data-testid="response-in-force">{r.response ? `${r.response.action} · ${formatTime(r.response.since)} · ${r.response.reason}` : t('account.none')}</span>
               </Descriptions.Item>
             </Descriptions>
@@ -83,15 +83,15 @@ function Investigation({ id }: { id: string }) {
               <Table
                 size="small"
                 rowKey="id"
+                tableLayout="fixed"
                 pagination={{ pageSize: 5, size: 'small', hideOnSinglePage: true }}
                 dataSource={a.alerts}
                 locale={{ emptyText: <EmptyState /> }}
                 columns={[
-                  { title: t('common.time'), dataIndex: 'ts', render: formatTime, width: 160 },
-                  { title: t('alerts.severity'), dataIndex: 'severity', render: (s: Alert['severity']) => <SeverityTag severity={s} />, width: 80 },
-                  { title: t('alerts.detector'), dataIndex: 'detector', width: 110 },
-                  { title: t('alerts.status'), dataIndex: 'status', render: (s: string) => <StatusTag status={s} />, width: 100 },
-                  { title: t('alerts.summary'), dataIndex: 'summary', ellipsis: true },
+                  { title: t('common.time'), dataIndex: 'ts', render: formatTime, width: 150 },
+                  { title: t('alerts.severity'), dataIndex: 'severity', render: (s: Alert['severity'], a: Alert) => <><SeverityTag severity={s} /><StatusTag status={a.status} /></>, width: 140 },
+                  { title: t('alerts.detector'), dataIndex: 'detector', width: 100 },
+                  { title: t('alerts.summary'), dataIndex: 'summary', ellipsis: { showTitle: true } },
                 ]}
               />
             )}

@@ -104,13 +104,13 @@ export default function AlertsPage() {
   const rows = grouped ? groupByIncident(shown) : shown;
 
   const columns = [
-    { title: t('common.time'), dataIndex: 'ts', width: 170, render: (v: string, r: Row) => ('children' in r ? <strong>{t('alerts.incident', { id: r.incident?.slice(-8) })}</strong> : formatTime(v)) },
-    { title: t('alerts.severity'), dataIndex: 'severity', width: 90, render: (v: Alert['severity'], r: Row) => ('children' in r ? t('alerts.incidentCount', { count: r.children.length }) : <SeverityTag severity={v} />) },
-    { title: t('alerts.account'), dataIndex: 'account', width: 120, render: (v: string | null, r: Row) => (v ? <Link to={`/accounts/${encodeURIComponent(v)}`}>{v}</Link> : 'children' in r ? '' : r.device) },
-    { title: t('alerts.detector'), dataIndex: 'detector', width: 130 },
-    { title: t('alerts.summary'), dataIndex: 'summary', render: (v: string, r: Row) => ('children' in r ? null : <Button type="link" style={{ padding: 0, height: 'auto', whiteSpace: 'normal', textAlign: 'left' }} onClick={() => setDetail(r)}>{v}</Button>) },
-    { title: t('alerts.status'), dataIndex: 'status', width: 110, render: (v: string, r: Row) => ('children' in r ? null : <StatusTag status={v} />) },
-    { title: t('common.actions'), key: 'actions', width: 300, render: (_: unknown, r: Row) => ('children' in r ? null : <AlertActions alert={r} canAssign={canAssign} triage={triage} compact />) },
+    { title: t('common.time'), dataIndex: 'ts', width: 150, render: (v: string, r: Row) => ('children' in r ? <strong>{t('alerts.incident', { id: r.incident?.slice(-8) })}</strong> : formatTime(v)) },
+    { title: t('alerts.severity'), dataIndex: 'severity', width: 80, render: (v: Alert['severity'], r: Row) => ('children' in r ? t('alerts.incidentCount', { count: r.children.length }) : <SeverityTag severity={v} />) },
+    { title: t('alerts.account'), dataIndex: 'account', width: 105, render: (v: string | null, r: Row) => (v ? <Link to={`/accounts/${encodeURIComponent(v)}`}>{v}</Link> : 'children' in r ? '' : r.device) },
+    { title: t('alerts.detector'), dataIndex: 'detector', width: 110 },
+    { title: t('alerts.summary'), dataIndex: 'summary', render: (v: string, r: Row) => ('children' in r ? null : <Button type="link" className="summary-link" title={v} onClick={() => setDetail(r)}>{v}</Button>) },
+    { title: t('alerts.status'), dataIndex: 'status', width: 90, render: (v: string, r: Row) => ('children' in r ? null : <StatusTag status={v} />) },
+    { title: t('common.actions'), key: 'actions', width: 250, render: (_: unknown, r: Row) => ('children' in r ? null : <AlertActions alert={r} canAssign={canAssign} triage={triage} compact />) },
   ];
 
   return (
@@ -162,6 +162,7 @@ export default function AlertsPage() {
       {error !== null && <ErrorState error={error} onRetry={() => setTick((x) => x + 1)} />}
       <Table<Row>
         size="small"
+        tableLayout="fixed"
         rowKey={(r) => ('children' in r ? `incident:${r.incident}` : r.id)}
         loading={alerts === null || loading}
         dataSource={rows}

@@ -69,7 +69,7 @@ export function AlertActions({ alert, canAssign, triage, compact }: { alert: Ale
   const wrap = (node: React.ReactNode, reason: string | null) => (reason ? <Tooltip title={reason}><span>{node}</span></Tooltip> : node);
   const size = compact ? 'small' : 'middle';
   return (
-    <Space size={4} wrap>
+    <Space size={4} wrap={!compact}>
       {alert.status === 'open' && wrap(<Button size={size} disabled={disabled} onClick={() => triage.patch(alert.id, { status: 'acknowledged' })}>{t('alerts.ack')}</Button>, self ? t('common.selfAction') : null)}
       {alert.status !== 'resolved' && (
         <>
@@ -77,7 +77,7 @@ export function AlertActions({ alert, canAssign, triage, compact }: { alert: Ale
           {wrap(<Button size={size} disabled={disabled} onClick={() => setModal('false_positive')}>{t('alerts.resolveFp')}</Button>, self ? t('common.selfAction') : null)}
         </>
       )}
-      {wrap(<Button size={size} disabled={disabled || !canAssign} onClick={() => setModal('assign')}>{t('alerts.assign')}</Button>, !canAssign ? t('common.notAvailable') : self ? t('common.selfAction') : null)}
+      {!compact && wrap(<Button size={size} disabled={disabled || !canAssign} onClick={() => setModal('assign')}>{t('alerts.assign')}</Button>, !canAssign ? t('common.notAvailable') : self ? t('common.selfAction') : null)}
       <NoteModal
         open={modal !== null}
         assignee={modal === 'assign'}
