@@ -4,14 +4,14 @@
  * explained or unexplained and by what), its alerts, and the response buttons.
  */
 import { useEffect, useMemo, useState } from 'react';
-import { Button, Card, Descriptions, Input, Segmented, Space, Table, Tag, Typography } from 'antd';
+import { Button, Card, Descriptions, Input, Segmented, Space, Table, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api } from '../../api/client';
 import type { AccountRisk, ActivityEntry, Alert, Footprint, Hours } from '../../api/types';
 import { Chart } from '../../components/Chart';
 import { Async, EmptyState, ErrorState } from '../../components/States';
-import { ExplainedTag, SeverityTag, StatusTag } from '../../components/Tags';
+import { ExplainedTag, SeverityTag, StatusTag, ToneTag } from '../../components/Tags';
 import { useAsync } from '../../components/useAsync';
 import { formatTime, viewerOffsetMinutes } from '../../format';
 import { ResponseButtons } from './respond';
@@ -59,7 +59,7 @@ function Investigation({ id }: { id: string }) {
               <Descriptions.Item label={t('common.site')}>{r.site ?? '—'}</Descriptions.Item>
               <Descriptions.Item label={t('common.city')}>{r.city ?? '—'}</Descriptions.Item>
               <Descriptions.Item label={t('common.status')}>
-                <Tag color={r.status === 'suspended' ? 'red' : 'green'} data-testid="account-status">{t(`account.${r.status}`)}</Tag>
+                <ToneTag tone={r.status === 'suspended' ? 'red' : 'green'} data-testid="account-status">{t(`account.${r.status}`)}</ToneTag>
                 {r.status_reason && <Typography.Text type="secondary">{r.status_reason}</Typography.Text>}
               </Descriptions.Item>
               <Descriptions.Item label={t('account.riskNow')}><strong>{r.risk_now ?? '—'}</strong></Descriptions.Item>
@@ -224,7 +224,7 @@ function Timeline({ id }: { id: string }) {
           { title: t('account.waybill'), dataIndex: 'waybill', className: 'mono', width: 150, render: (w: string | null, e) => w ?? (e.matches !== null ? `${e.matches} ×` : '') },
           { title: t('account.fields'), dataIndex: 'fields', render: (f: string[]) => f.join(', '), width: 190 },
           { title: t('account.purpose'), dataIndex: 'purpose', width: 110, render: (p: string | null, e) => [p, e.ticket && `#${e.ticket}`, e.case && `case ${e.case}`].filter(Boolean).join(' ') },
-          { title: t('account.decision'), dataIndex: 'decision', width: 150, render: (d: string, e) => <span style={{ color: d === 'denied' ? '#cf1322' : undefined }}>{d}{e.reason ? ` · ${e.reason}` : ''}</span> },
+          { title: t('account.decision'), dataIndex: 'decision', width: 150, render: (d: string, e) => <span style={{ color: d === 'denied' ? '#a8071a' : undefined }}>{d}{e.reason ? ` · ${e.reason}` : ''}</span> },
           { title: t('account.explainedBy'), key: 'explained', render: (_, e) => <ExplainedTag explained={e.explained} by={e.explained_by} /> },
           { title: t('common.device'), dataIndex: 'device', className: 'mono', render: (d: string | null, e) => [d, e.network].filter(Boolean).join(' · ') },
         ]}

@@ -4,7 +4,8 @@
  * CSV export for an auditor. Routes the server does not offer yet are shown as unavailable.
  */
 import { useState } from 'react';
-import { App, Button, Card, DatePicker, Descriptions, Form, Input, Result, Table, Tag, Typography } from 'antd';
+import { App, Button, Card, DatePicker, Descriptions, Form, Input, Result, Table, Typography } from 'antd';
+import { ToneTag } from '../../components/Tags';
 import type { Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { api, download } from '../../api/client';
@@ -91,7 +92,7 @@ function HeadCard({ available, hasStatus }: { available: boolean | null; hasStat
                   { title: t('audit.sink'), dataIndex: 'sink' },
                   { title: t('audit.lastSize'), dataIndex: 'last_size' },
                   { title: t('audit.lastAt'), dataIndex: 'last_at', render: formatTime },
-                  { title: t('common.status'), dataIndex: 'ok', render: (ok: boolean, w) => <Tag color={ok ? 'green' : 'red'}>{ok ? t('audit.ok') : `${t('audit.failing')}${w.error ? `: ${w.error}` : ''}`}</Tag> },
+                  { title: t('common.status'), dataIndex: 'ok', render: (ok: boolean, w) => <ToneTag tone={ok ? 'green' : 'red'}>{ok ? t('audit.ok') : `${t('audit.failing')}${w.error ? `: ${w.error}` : ''}`}</ToneTag> },
                 ]}
               />
             </>

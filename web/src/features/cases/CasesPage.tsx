@@ -4,7 +4,8 @@
  * server offers it.
  */
 import { useState } from 'react';
-import { App, Button, Card, Drawer, Form, Input, Modal, Segmented, Table, Tag, Tooltip, Typography } from 'antd';
+import { App, Button, Card, Drawer, Form, Input, Modal, Segmented, Table, Tooltip, Typography } from 'antd';
+import { ToneTag } from '../../components/Tags';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, session } from '../../api/client';
 import { useCapabilities } from '../../api/capabilities';
@@ -68,7 +69,7 @@ export default function CasesPage() {
                 locale={{ emptyText: <EmptyState /> }}
                 columns={[
                   { title: t('cases.caseTitle'), dataIndex: 'title', render: (v: string, c) => <Button type="link" style={{ padding: 0 }} onClick={() => setDetail(c.id)}>{v}</Button> },
-                  { title: t('cases.status'), dataIndex: 'status', render: (s: CaseInfo['status']) => <Tag color={s === 'open' ? 'green' : s === 'pending' ? 'gold' : 'default'}>{t(`cases.${s === 'open' ? 'opened' : s}`)}</Tag> },
+                  { title: t('cases.status'), dataIndex: 'status', render: (s: CaseInfo['status']) => <ToneTag tone={s === 'open' ? 'green' : s === 'pending' ? 'gold' : 'grey'}>{t(`cases.${s === 'open' ? 'opened' : s}`)}</ToneTag> },
                   { title: t('cases.openedBy'), dataIndex: 'opened_by' },
                   { title: t('cases.approvedBy'), dataIndex: 'approved_by', render: (v: string | null) => v ?? '—' },
                   { title: t('cases.waybills'), dataIndex: 'waybills', render: (w: string[]) => w.length },

@@ -4,12 +4,12 @@
  * the next restart, which the page says plainly).
  */
 import { useMemo, useState } from 'react';
-import { Alert as Banner, App, Badge, Button, Card, Collapse, Descriptions, Input, InputNumber, Space, Statistic, Switch, Table, Tag, Typography } from 'antd';
+import { Alert as Banner, App, Button, Card, Collapse, Descriptions, Input, InputNumber, Space, Statistic, Switch, Table, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
 import type { BacktestResult, DetectorInfo } from '../../api/types';
 import { Async, ErrorState, errorText } from '../../components/States';
-import { SeverityTag } from '../../components/Tags';
+import { SeverityTag, ToneTag } from '../../components/Tags';
 import { useAsync } from '../../components/useAsync';
 import { formatTime } from '../../format';
 
@@ -30,10 +30,10 @@ export default function DetectorsPage() {
               label: (
                 <Space>
                   <strong>{d.name}</strong>
-                  <Tag color={d.enabled ? 'green' : 'default'}>{d.enabled ? t('detectors.enabled') : t('detectors.disabled')}</Tag>
+                  <ToneTag tone={d.enabled ? 'green' : 'grey'}>{d.enabled ? t('detectors.enabled') : t('detectors.disabled')}</ToneTag>
                   <span>{t('detectors.fired24h')}: {d.fired.last_24h}</span>
                   <span>{t('detectors.fired7d')}: {d.fired.last_7d}</span>
-                  {d.pending_restart && <Badge status="warning" text={t('detectors.pending')} />}
+                  {d.pending_restart && <ToneTag tone="gold">{t('detectors.pending')}</ToneTag>}
                 </Space>
               ),
               children: <DetectorEditor d={d} onSaved={list.reload} />,
@@ -93,14 +93,14 @@ function DetectorEditor({ d, onSaved }: { d: DetectorInfo; onSaved(): void }) {
         <Descriptions.Item label={t('detectors.sinceStart')}>{d.fired.since_start} ({t('detectors.folded')} {d.fired.folded_since_start})</Descriptions.Item>
         <Descriptions.Item label={t('detectors.lastFired')}>{formatTime(d.fired.last)}</Descriptions.Item>
       </Descriptions>
-      {d.saved && <Typography.Paragraph type="warning">{t('detectors.pending')} · {t('detectors.savedBy', { who: d.saved.updated_by, time: formatTime(d.saved.updated_at) })}</Typography.Paragraph>}
+      {d.saved && <Typography.Paragraph style={{ color: '#7c4a03' }}>{t('detectors.pending')} · {t('detectors.savedBy', { who: d.saved.updated_by, time: formatTime(d.saved.updated_at) })}</Typography.Paragraph>}
       <div style={{ display: 'grid', gridTemplateColumns: 'repeat(4, minmax(0, 1fr))', gap: '8px 16px', marginBottom: 12 }}>
         {Object.entries(draft).map(([k, v]) => {
           const id = `${d.name}-${k}`;
           return (
             <div key={k}>
               <label htmlFor={id} style={{ display: 'block', fontSize: 12 }}>
-                {k} {d.settings[k] !== v && <Tag color="orange" style={{ marginLeft: 4 }}>{t('detectors.changed')}: {String(d.settings[k])}</Tag>}
+                {k} {d.settings[k] !== v && <ToneTag tone="orange">{t('detectors.changed')}: {String(d.settings[k])}</ToneTag>}
               </label>
               {typeof v === 'boolean' ? (
                 <Switch id={id} checked={v} onChange={(x) => setDraft({ ...draft, [k]: x })} />

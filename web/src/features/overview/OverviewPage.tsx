@@ -3,14 +3,14 @@
  * refusals by reason, open alerts by severity, riskiest accounts, latest alerts, 24-hour trend.
  */
 import { useEffect, useMemo } from 'react';
-import { Alert, Card, List, Statistic, Table, Tag, Typography } from 'antd';
+import { Alert, Card, List, Statistic, Table, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { useOverviewStream } from '../../api/stream';
 import { SEVERITIES, type OverviewSnapshot } from '../../api/types';
 import { Chart } from '../../components/Chart';
 import { EmptyState, Loading } from '../../components/States';
-import { SeverityTag, severityColor } from '../../components/Tags';
+import { SeverityTag, ToneTag, riskTone, severityColor } from '../../components/Tags';
 import { formatHour, formatNumber, formatTime } from '../../format';
 
 const entries = (m: Record<string, number>) => Object.entries(m).sort((a, b) => b[1] - a[1]);
@@ -84,14 +84,14 @@ export function OverviewPage() {
         <Card size="small">
           <Statistic title={t('overview.revealsHour')} value={h.reveals} formatter={(v) => formatNumber(Number(v))} />
           <Typography.Text type="secondary">{t('overview.explained')} {formatNumber(h.explained)} · </Typography.Text>
-          <Typography.Text type="danger">{t('overview.unexplained')} {formatNumber(h.unexplained)}</Typography.Text>
+          <Typography.Text style={{ color: '#a8071a' }}>{t('overview.unexplained')} {formatNumber(h.unexplained)}</Typography.Text>
         </Card>
         <Card size="small"><Statistic title={t('overview.refusalsHour')} value={h.refusals} formatter={(v) => formatNumber(Number(v))} /></Card>
         <Card size="small" data-testid="open-alerts">
           <Statistic title={t('overview.openAlerts')} value={SEVERITIES.reduce((n, k) => n + s.alerts_open[k], 0)} />
           <div className="sev-counts">
             {SEVERITIES.map((k) => (
-              <span key={k} style={{ color: severityColor(k) === '#8c8c8c' ? 'rgba(0,0,0,0.65)' : severityColor(k) }}>{t(`severity.${k}`)} {s.alerts_open[k]}</span>
+              <span key={k} style={{ color: severityColor(k) }}>{t(`severity.${k}`)} {s.alerts_open[k]}</span>
             ))}
           </div>
         </Card>
@@ -120,7 +120,7 @@ export function OverviewPage() {
               { title: t('common.account'), dataIndex: 'account', render: (a: string) => <Link to={`/accounts/${encodeURIComponent(a)}`}>{a}</Link> },
               { title: t('common.role'), dataIndex: 'role' },
               { title: t('common.site'), dataIndex: 'site' },
-              { title: t('overview.risk'), dataIndex: 'risk', render: (r: number) => <Tag color={r >= 85 ? 'magenta' : r >= 65 ? 'red' : r >= 40 ? 'orange' : 'default'}>{r}</Tag> },
+              { title: t('overview.risk'), dataIndex: 'risk', render: (r: number) => <ToneTag tone={riskTone(r)}>{r}</ToneTag> },
               { title: t('overview.inForce'), dataIndex: 'in_force', render: (v: string | null) => v ?? '—' },
               { title: t('overview.alerts'), dataIndex: 'alerts' },
             ]}
