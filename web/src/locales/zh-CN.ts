@@ -1,5 +1,5 @@
 /** 简体中文消息目录（键与 en.ts 相同）。 */
-import type { Messages } from './en';
+import type { Messages } from './en.js';
 
 const zh: Messages = {
   app: { name: 'Warden', subtitle: '安全控制台', language: '语言', signOut: '退出登录', signedInAs: '当前账号 {{account}}', timeZone: '时间按 {{tz}} 显示', skip: '跳到正文' },
