@@ -168,7 +168,6 @@ export default function AlertsPage() {
         dataSource={rows}
         columns={columns as never}
         pagination={false}
-        scroll={{ y: 'calc(100vh - 330px)' }}
         locale={{ emptyText: <EmptyState /> }}
         rowSelection={{
           selectedRowKeys: selected,
