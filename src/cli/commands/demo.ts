@@ -48,7 +48,7 @@ export function registerDemo(program: Command): void {
       // The terminal view is the demo's own lines; the server's log goes to a file beside the data
       // (or to stdout with --quiet, where there is no terminal view to keep clean).
       const logFile = join(dataDir, 'warden.log');
-      const logger = createLogger({ level: config.logLevel, ...(o.quiet ? {} : { destination: pino.destination({ dest: logFile, mkdir: true, sync: false }) }) });
+      const logger = createLogger({ level: config.logLevel, ...(o.quiet ? {} : { destination: pino.destination({ dest: logFile, mkdir: true, sync: true }) }) });
       const warden = await createWarden(config, { clock, logger });
       const url = await warden.listen();
       const http = httpClient(url);
