@@ -38,6 +38,11 @@ const en = {
     responseApplied: '{{action}} applied to {{account}}', responseLifted: 'Response lifted from {{account}}', suspended: 'Suspended', active: 'Active',
     weekdays: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'],
   },
+  roles: { courier: 'courier', outlet_staff: 'outlet staff', sorting: 'sorting', customer_service: 'customer service', manager: 'manager', it_admin: 'IT admin', security_analyst: 'security analyst', service: 'service', unknown: 'unknown' },
+  reasons: {
+    no_work_context: 'no work behind it', field_not_allowed: 'field not allowed', purpose_not_allowed: 'purpose not allowed', role_not_permitted: 'role not permitted', case_required: 'case required',
+    quota_exceeded: 'quota exceeded', account_suspended: 'account suspended', step_up_required: 'step-up required', throttled: 'throttled', not_found: 'no such waybill', validation_failed: 'invalid request', unknown: 'unknown',
+  },
   basis: { assignment: 'assignment', ticket: 'ticket', phone_search: 'phone search', case: 'case', site: 'site scope only', city: 'city scope only', none: 'no basis recorded' },
   kinds: {
     'access.view': 'Viewed (masked)', 'access.reveal': 'Reveal', 'access.search': 'Search', 'access.print': 'Printed label', 'auth.login': 'Login', 'auth.logout': 'Logout',

@@ -40,6 +40,11 @@ const zh: Messages = {
     responseApplied: '已对 {{account}} 执行{{action}}', responseLifted: '已解除 {{account}} 的响应', suspended: '已停用', active: '正常',
     weekdays: ['周一', '周二', '周三', '周四', '周五', '周六', '周日'],
   },
+  roles: { courier: '快递员', outlet_staff: '网点员工', sorting: '分拣员', customer_service: '客服', manager: '经理', it_admin: 'IT 管理员', security_analyst: '安全分析员', service: '系统服务', unknown: '未知' },
+  reasons: {
+    no_work_context: '无工作依据', field_not_allowed: '字段不允许', purpose_not_allowed: '用途不允许', role_not_permitted: '角色无权限', case_required: '需要案件',
+    quota_exceeded: '超出配额', account_suspended: '账号已停用', step_up_required: '需二次验证', throttled: '已限流', not_found: '运单不存在', validation_failed: '请求无效', unknown: '未知',
+  },
   basis: { assignment: '派件', ticket: '工单', phone_search: '手机号查询', case: '案件', site: '仅凭网点范围', city: '仅凭城市范围', none: '未记录依据' },
   kinds: {
     'access.view': '查看（脱敏）', 'access.reveal': '明文查看', 'access.search': '查询', 'access.print': '打印面单', 'auth.login': '登录', 'auth.logout': '退出',

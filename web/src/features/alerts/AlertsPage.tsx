@@ -104,13 +104,13 @@ export default function AlertsPage() {
   const rows = grouped ? groupByIncident(shown) : shown;
 
   const columns = [
-    { title: t('common.time'), dataIndex: 'ts', width: 145, render: (v: string, r: Row) => ('children' in r ? <strong>{t('alerts.incident', { id: r.incident?.slice(-8) })}</strong> : formatTime(v)) },
+    { title: t('common.time'), dataIndex: 'ts', width: 120, render: (v: string, r: Row) => ('children' in r ? <strong>{t('alerts.incident', { id: r.incident?.slice(-8) })}</strong> : formatTime(v)) },
     { title: t('alerts.severity'), dataIndex: 'severity', width: 75, render: (v: Alert['severity'], r: Row) => ('children' in r ? t('alerts.incidentCount', { count: r.children.length }) : <SeverityTag severity={v} />) },
     { title: t('alerts.account'), dataIndex: 'account', width: 95, render: (v: string | null, r: Row) => (v ? <Link to={`/accounts/${encodeURIComponent(v)}`}>{v}</Link> : 'children' in r ? '' : r.device) },
-    { title: t('alerts.detector'), dataIndex: 'detector', width: 95, ellipsis: true },
+    { title: t('alerts.detector'), dataIndex: 'detector', width: 105, ellipsis: true },
     { title: t('alerts.summary'), dataIndex: 'summary', render: (v: string, r: Row) => ('children' in r ? null : <Button type="link" className="summary-link" title={v} onClick={() => setDetail(r)}>{v}</Button>) },
-    { title: t('alerts.status'), dataIndex: 'status', width: 85, render: (v: string, r: Row) => ('children' in r ? null : <StatusTag status={v} />) },
-    { title: t('common.actions'), key: 'actions', width: 300, render: (_: unknown, r: Row) => ('children' in r ? null : <AlertActions alert={r} canAssign={canAssign} triage={triage} compact />) },
+    { title: t('alerts.status'), dataIndex: 'status', width: 80, render: (v: string, r: Row) => ('children' in r ? null : <StatusTag status={v} />) },
+    { title: t('common.actions'), key: 'actions', width: 335, render: (_: unknown, r: Row) => ('children' in r ? null : <AlertActions alert={r} canAssign={canAssign} triage={triage} compact />) },
   ];
 
   return (

@@ -30,8 +30,8 @@ function useCharts(s: OverviewSnapshot | null) {
       series: [{ type: 'bar', data: rows.map(([, v]) => v), itemStyle: { color }, barMaxWidth: 22 }],
     });
     return {
-      roles: bar(roles, '#0b57d0', (k) => k),
-      reasons: bar(reasons, '#cf1322', (k) => k),
+      roles: bar(roles, '#0b57d0', (k) => t(`roles.${k}`, { defaultValue: k })),
+      reasons: bar(reasons, '#cf1322', (k) => t(`reasons.${k}`, { defaultValue: k })),
       explained: {
         tooltip: { trigger: 'item' },
         legend: { bottom: 0 },
@@ -118,7 +118,7 @@ export function OverviewPage() {
             locale={{ emptyText: <EmptyState /> }}
             columns={[
               { title: t('common.account'), dataIndex: 'account', render: (a: string) => <Link to={`/accounts/${encodeURIComponent(a)}`}>{a}</Link> },
-              { title: t('common.role'), dataIndex: 'role' },
+              { title: t('common.role'), dataIndex: 'role', render: (r: string | null) => (r ? t(`roles.${r}`, { defaultValue: r }) : '—') },
               { title: t('common.site'), dataIndex: 'site' },
               { title: t('overview.risk'), dataIndex: 'risk', render: (r: number) => <ToneTag tone={riskTone(r)}>{r}</ToneTag> },
               { title: t('overview.inForce'), dataIndex: 'in_force', render: (v: string | null) => v ?? '—' },
