@@ -19,7 +19,7 @@ const DetectorsPage = lazy(() => import('./features/detectors/DetectorsPage'));
 const CasesPage = lazy(() => import('./features/cases/CasesPage'));
 
 // Contrast: the primary colour meets WCAG AA (4.5:1) on white for text and on buttons.
-const theme = { token: { colorPrimary: '#0b57d0', colorLink: '#0b57d0', colorTextSecondary: 'rgba(0,0,0,0.65)', colorTextTertiary: 'rgba(0,0,0,0.6)', colorTextDescription: 'rgba(0,0,0,0.62)', colorTextPlaceholder: 'rgba(0,0,0,0.58)', colorTextQuaternary: 'rgba(0,0,0,0.58)', colorError: '#c41d1d', colorErrorText: '#a8071a', colorWarningText: '#7c4a03', colorSuccessText: '#135200', borderRadius: 4, fontFamily: "-apple-system, BlinkMacSystemFont, 'Segoe UI', 'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif" } };
+const theme = { token: { colorPrimary: '#0b57d0', colorPrimaryHover: '#0842a0', colorPrimaryActive: '#06357f', colorLink: '#0b57d0', colorLinkHover: '#0842a0', colorErrorHover: '#a8071a', colorTextSecondary: 'rgba(0,0,0,0.65)', colorTextTertiary: 'rgba(0,0,0,0.6)', colorTextDescription: 'rgba(0,0,0,0.62)', colorTextPlaceholder: 'rgba(0,0,0,0.58)', colorTextQuaternary: 'rgba(0,0,0,0.58)', colorError: '#c41d1d', colorErrorText: '#a8071a', colorWarningText: '#7c4a03', colorSuccessText: '#135200', borderRadius: 4, fontFamily: "-apple-system, BlinkMacSystemFont, 'Segoe UI', 'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif" } };
 
 export function App() {
   const { i18n } = useTranslation();
