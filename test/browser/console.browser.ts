@@ -45,11 +45,13 @@ describe('the security console in Chromium', () => {
     }
     await page.getByTestId('overview').waitFor({ timeout: 60_000 });
   };
+  /** Loaded: no skeleton or spinner left (the page keeps its event stream open, so the network never idles). */
+  const settled = () => page.waitForFunction(() => document.querySelectorAll('.ant-skeleton, .ant-spin-spinning').length === 0, undefined, { timeout: 30_000 });
   const goTo = async (hash: string, testId: string) => {
     if (await page.getByRole('button', { name: 'Sign in' }).isVisible()) await signIn();
     await page.evaluate((h) => (window.location.hash = h), hash);
     await page.getByTestId(testId).waitFor({ timeout: 30_000 });
-    await page.waitForLoadState('networkidle').catch(() => undefined);
+    await settled();
   };
 
   beforeAll(async () => {
@@ -108,7 +110,7 @@ describe('the security console in Chromium', () => {
     await page.locator(`[data-testid=latest-alerts] [data-account="${attacker}"] a`).first().click();
     await page.getByTestId('account-id').filter({ hasText: attacker }).waitFor({ timeout: 30_000 });
     await page.getByTestId('timeline').locator('tbody tr').first().waitFor();
-    await page.waitForLoadState('networkidle').catch(() => undefined);
+    await settled();
     await expectAccessible('03-account');
   });
 
@@ -186,7 +188,7 @@ describe('the security console in Chromium', () => {
     await expectAccessible('08-overview-zh-CN');
     await goTo(`#/accounts/${encodeURIComponent(attacker)}`, 'account-page');
     await page.getByText('活动时间线').waitFor();
-    await page.waitForLoadState('networkidle').catch(() => undefined);
+    await settled();
     await expectAccessible('09-account-zh-CN');
     await page.reload();
     await page.getByRole('menuitem', { name: '总览' }).waitFor({ timeout: 30_000 });
