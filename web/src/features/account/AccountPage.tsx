@@ -55,12 +55,12 @@ function Investigation({ id }: { id: string }) {
         {(r) => (
           <Card size="small" style={{ marginBottom: 12 }}>
             <Descriptions size="small" column={3} title={<span data-testid="account-id">{r.account}</span>} extra={<ResponseButtons account={id} inForce={r.response?.action ?? null} onChanged={risk.reload} />}>
-              <Descriptions.Item label={t('common.role')}>{r.role}</Descriptions.Item>
+              <Descriptions.Item label={t('common.role')}>{t(`roles.${r.role}`, { defaultValue: r.role })}</Descriptions.Item>
               <Descriptions.Item label={t('common.site')}>{r.site ?? '—'}</Descriptions.Item>
               <Descriptions.Item label={t('common.city')}>{r.city ?? '—'}</Descriptions.Item>
               <Descriptions.Item label={t('common.status')}>
                 <ToneTag tone={r.status === 'suspended' ? 'red' : 'green'} data-testid="account-status">{t(`account.${r.status}`)}</ToneTag>
-                {r.status_reason && <Typography.Text type="secondary">{r.status_reason}</Typography.Text>}
+                {r.status_reason && <Typography.Text type="secondary" style={{ marginLeft: 4 }}>{r.status_reason}</Typography.Text>}
               </Descriptions.Item>
               <Descriptions.Item label={t('account.riskNow')}><strong>{r.risk_now ?? '—'}</strong></Descriptions.Item>
               <Descriptions.Item label={t('account.responseDue')}>{r.response_due ?? '—'}</Descriptions.Item>
@@ -111,7 +111,9 @@ function Investigation({ id }: { id: string }) {
 function RiskChart({ r }: { r: AccountRisk }) {
   const { t } = useTranslation();
   const option = useMemo(() => {
-    const pts = r.points.filter((p) => p.risk !== null);
+    // Risk after each alert, then where it stands now (it decays between alerts).
+    const pts: Array<{ ts: string; risk: number | null }> = r.points.filter((p) => p.risk !== null);
+    if (r.risk_now !== null) pts.push({ ts: r.at, risk: r.risk_now });
     return {
       grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
       tooltip: { trigger: 'axis' },
