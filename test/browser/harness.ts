@@ -77,6 +77,8 @@ export async function launchChromium(): Promise<{ context: BrowserContext; page:
     viewport: { width: 1280, height: 800 },
     locale: 'en-US',
     timezoneId: 'Asia/Shanghai',
+    // Charts draw at once (the console honours reduced motion), so screenshots show them whole.
+    reducedMotion: 'reduce',
     // axe-core is injected as an inline script, which the console's CSP (rightly) refuses.
     bypassCSP: true,
   });

@@ -34,7 +34,9 @@ export function Chart({ option, label, height = 240 }: { option: EChartsCoreOpti
   }, []);
 
   useEffect(() => {
-    if (ready) chart.current?.setOption(option, { notMerge: true });
+    // No drawing animation for people who ask their system for reduced motion.
+    const still = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches ?? false;
+    if (ready) chart.current?.setOption(still ? { ...option, animation: false } : option, { notMerge: true });
   }, [ready, option]);
 
   return (
