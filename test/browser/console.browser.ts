@@ -172,7 +172,10 @@ describe('the security console in Chromium', () => {
     await goTo('#/detectors', 'detectors-page');
     await page.getByRole('button', { name: /credential/ }).click();
     await page.getByTestId('backtest-credential').click();
-    await page.getByTestId('backtest-result').waitFor({ timeout: 120_000 });
+    const failure = page.locator('.ant-collapse-content [role=alert]');
+    await Promise.race([page.getByTestId('backtest-result').waitFor({ timeout: 120_000 }), failure.waitFor({ timeout: 120_000 })]);
+    if (await failure.isVisible()) await screenshot(page, '06-detectors-error');
+    expect(await failure.isVisible() ? await failure.innerText() : 'ok').toBe('ok');
     await expectAccessible('06-detectors');
     await goTo('#/cases', 'cases-page');
     await expectAccessible('07-cases');
