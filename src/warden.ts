@@ -42,6 +42,11 @@ import { loadConfigFile as loadDetectConfig, resolveConfig as resolveDetectConfi
 import { createWatch, type Watch } from './watch/watch.js';
 import { createWebhookNotifier } from './watch/webhook.js';
 import { watchRoutes } from './http/routes/watch.js';
+import { createOverview } from './insight/overview.js';
+import { createInvestigation } from './insight/investigation.js';
+import { applyStoredSettings, createDetectorsInsight } from './insight/detectors.js';
+import { insightRoutes } from './http/routes/insight.js';
+import { consoleRoutes } from './http/routes/console.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -116,11 +121,18 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       onPrivilegedChange: raisePrivilegedChangeAlert,
       config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount, newDevicesPerDay: config.newDevicesPerDay },
     });
-    const watch = config.detect
+    // Settings saved from the console (detector_settings) apply over the configured ones at start.
+    const detectConfig = applyStoredSettings(
+      options.detectConfig !== undefined ? resolveDetectConfig(options.detectConfig) : config.detectConfigFile ? loadDetectConfig(config.detectConfigFile) : resolveDetectConfig({}),
+      await db.selectFrom('detector_settings').select(['detector', 'settings']).execute(),
+      logger,
+    );
+    const engine = config.detect ? createDetectionEngine(detectConfig) : null;
+    const watch = engine
       ? createWatch({
           db,
           bus,
-          engine: createDetectionEngine(options.detectConfig !== undefined ? resolveDetectConfig(options.detectConfig) : config.detectConfigFile ? loadDetectConfig(config.detectConfigFile) : resolveDetectConfig({})),
+          engine,
           identity,
           audit,
           clock,
@@ -147,6 +159,8 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     });
     const tokens = createServiceTokens({ db, audit, clock });
     const ingest = createIngest({ db, work, bus, audit, clock, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
+    const overview = createOverview({ db, audit, bus, clock, logger, risk: engine });
+    overview.start();
 
     const app = await createServer({ logger, metrics, identity, bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy });
     identityRoutes(app, { identity });
@@ -156,6 +170,13 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     if (watch) watchRoutes(app, { identity, watch });
     auditRoutes(app, { identity, trail, db });
     caseRoutes(app, { identity, cases: createCases({ db, audit, clock }) });
+    insightRoutes(app, {
+      identity,
+      overview,
+      investigation: createInvestigation({ db, clock, risk: engine }),
+      detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
+    });
+    await consoleRoutes(app);
     opsRoutes(app, {
       identity,
       audit,
@@ -182,6 +203,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
         closed = true;
         // Stop taking requests, let in-flight ones finish, then flush the audit queue.
         await app.close();
+        overview.stop();
         // Flushes the audit queue, signs a last tree head and hands it to the witnesses.
         await trail.close();
         await bus.close();

@@ -37,6 +37,7 @@ export const AUDIT_KINDS = {
   'case.approved': { event: null, action: null },
   'case.closed': { event: null, action: null },
   'policy.loaded': { event: null, action: null },
+  'detect.settings_changed': { event: null, action: null },
 } as const satisfies Record<string, { event: 'access' | 'login' | 'logout' | null; action: string | null }>;
 
 export type AuditKind = keyof typeof AUDIT_KINDS;

@@ -78,7 +78,7 @@ export const demoPassword = (account: string) => `demo-${account}-pass`;
  * for approval, which the first analyst gives (dual control: the admin token alone cannot).
  * Second factors are enrolled last, so the approving login needs no code.
  */
-export async function createCompany(http: Http, adminToken: string, world: World): Promise<{ serviceToken: string; mfaSecrets: Map<string, string> }> {
+export async function createCompany(http: Http, adminToken: string, world: World): Promise<{ serviceToken: string; mfaSecrets: Map<string, string>; consoleAnalyst: ConsoleAnalyst }> {
   for (const s of world.sites) {
     const r = await http('POST', '/api/v1/sites', { token: adminToken, body: { code: s.code, kind: s.kind, city: s.city.def.en } });
     if (r.status !== 201 && r.status !== 409) throw new Error(`creating site ${s.code}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
@@ -91,6 +91,8 @@ export async function createCompany(http: Http, adminToken: string, world: World
     if (r.body?.status === 'pending') pending.push(a.id);
     else if (r.status === 201 && a.role === 'security_analyst') approver ??= a.id;
   }
+  const consoleAnalyst = await createConsoleAnalyst(http, adminToken);
+  if (consoleAnalyst.pending) pending.push(consoleAnalyst.id);
   if (pending.length) await approveAll(http, pending, approver);
   const mfaSecrets = new Map<string, string>();
   for (const a of world.accounts) {
@@ -103,7 +105,26 @@ export async function createCompany(http: Http, adminToken: string, world: World
   // No backfill: the gateway runs on the demo clock, so even the replayed history is stamped "now".
   const t = await http('POST', '/api/v1/accounts/demo-upstream/tokens', { token: adminToken, body: { events: ['waybill', 'assign', 'ticket', 'scan'] } });
   if (t.status !== 201) throw new Error(`service token: HTTP ${t.status}`);
-  return { serviceToken: t.body.token, mfaSecrets };
+  return { serviceToken: t.body.token, mfaSecrets, consoleAnalyst: { id: consoleAnalyst.id, password: consoleAnalyst.password, totpSecret: null } };
+}
+
+export interface ConsoleAnalyst {
+  id: string;
+  password: string;
+  /** The demo's console analyst has no second factor: TOTP codes are checked on the demo's fast clock. */
+  totpSecret: string | null;
+}
+
+/**
+ * The analyst who signs in to the console: an account of its own (not one the simulation drives,
+ * whose logins would end the console's session). Privileged, so after the world's first analyst
+ * it is created pending and that analyst approves it with the others.
+ */
+async function createConsoleAnalyst(http: Http, adminToken: string, id = 'demo.analyst'): Promise<{ id: string; password: string; pending: boolean }> {
+  const password = demoPassword(id);
+  const r = await http('POST', '/api/v1/accounts', { token: adminToken, body: { id, role: 'security_analyst', password } });
+  if (r.status !== 201 && r.status !== 409) throw new Error(`creating the console analyst: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+  return { id, password, pending: r.body?.status === 'pending' };
 }
 
 /** The first analyst logs in from the console and approves each pending privileged account. */

@@ -298,6 +298,14 @@ export interface CaseAccountsTable {
   account: string;
 }
 
+/** Detector settings saved from the console, merged over the detection config at start. */
+export interface DetectorSettingsTable {
+  detector: string;
+  settings: Json<Record<string, unknown>>;
+  updated_by: string;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   sites: SitesTable;
   accounts: AccountsTable;
@@ -325,4 +333,5 @@ export interface Database {
   cases: CasesTable;
   case_waybills: CaseWaybillsTable;
   case_accounts: CaseAccountsTable;
+  detector_settings: DetectorSettingsTable;
 }

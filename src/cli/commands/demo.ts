@@ -3,11 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import pino from 'pino';
 import { loadConfig } from '../../config/config.js';
 import { createWarden } from '../../warden.js';
 import { createLogger } from '../../ops/logger.js';
 import { actions, createSimulation, resolveParams } from '../../simulate/index.js';
-import { createActionPlayer, createCompany, createDemoClock, demoPassword, httpClient } from '../../demo/driver.js';
+import { createActionPlayer, createCompany, createDemoClock, httpClient } from '../../demo/driver.js';
 
 interface DemoOptions {
   data?: string;
@@ -36,26 +37,32 @@ export function registerDemo(program: Command): void {
       if (!(o.speed > 0)) throw Object.assign(new Error('--speed must be a positive number'), { exitCode: 2 });
       const dataDir = o.data ? resolve(o.data) : mkdtempSync(join(tmpdir(), 'warden-demo-'));
       const adminToken = randomBytes(24).toString('base64url');
-      const config = loadConfig({ dataDir, port: o.port, adminToken, trustProxy: '127.0.0.1,::1', logLevel: o.quiet ? 'info' : 'warn' });
+      // Sessions live on the demo clock (60× by default): the longest lifetime keeps the console's
+      // analyst signed in for hours of real time rather than minutes.
+      const config = loadConfig({ dataDir, port: o.port, adminToken, trustProxy: '127.0.0.1,::1', logLevel: 'info', sessionTtlMinutes: 7 * 24 * 60 });
       const run = createSimulation(resolveParams({ seed: o.seed }, o.preset));
       const world = run.world;
       const firstAttack = firstAttackTime(run);
       const liveStart = (firstAttack ?? world.t0 + 86_400_000) - o.leadMinutes * 60_000;
       const clock = createDemoClock(world.t0 - 3_600_000);
-      const logger = createLogger({ level: config.logLevel });
+      // The terminal view is the demo's own lines; the server's log goes to a file beside the data
+      // (or to stdout with --quiet, where there is no terminal view to keep clean).
+      const logFile = join(dataDir, 'warden.log');
+      const logger = createLogger({ level: config.logLevel, ...(o.quiet ? {} : { destination: pino.destination({ dest: logFile, mkdir: true, sync: true }) }) });
       const warden = await createWarden(config, { clock, logger });
       const url = await warden.listen();
       const http = httpClient(url);
-      const { serviceToken, mfaSecrets } = await createCompany(http, adminToken, world);
-      const analyst = world.accounts.find((a) => a.role === 'security_analyst');
+      const { serviceToken, mfaSecrets, consoleAnalyst: analyst } = await createCompany(http, adminToken, world);
       const say = (line: string) => (o.quiet ? logger.info(line) : process.stdout.write(line + '\n'));
       say(
         [
           '',
           '  Warden demo — a simulated courier company, played through the real gateway',
+          `  console      ${url}/`,
+          `  analyst      ${analyst.id} / ${analyst.password}${analyst.totpSecret ? `   one-time codes: TOTP secret ${analyst.totpSecret}` : ''}`,
           `  API          ${url}/api/v1      docs ${url}/docs      health ${url}/healthz`,
           `  admin token  ${adminToken}`,
-          analyst ? `  analyst      ${analyst.id} / ${demoPassword(analyst.id)}  (POST /api/v1/sessions, then GET /api/v1/alerts)` : '',
+          o.quiet ? '' : `  server log   ${logFile}`,
           `  world        ${world.sites.length} sites, ${world.accounts.length} accounts, seed ${o.seed}, data in ${dataDir}`,
           `  clock        history until ${iso(liveStart)} replayed fast, then ${o.speed}× real time; first attack at ${firstAttack ? iso(firstAttack) : 'none'}`,
           '  watch for    alerts (leased accounts, harvesting, enumeration, infected scanners, rings) and refused reveals',

@@ -4,6 +4,7 @@ import * as watch from './0002-watch.js';
 import * as mfa from './0003-mfa.js';
 import * as access from './0006-access.js';
 import * as auditTree from './0004-audit-tree.js';
+import * as console_ from './0009-console.js';
 import * as identity from './0005-identity.js';
 import * as ingest from './0007-ingest.js';
 
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-identity': identity,
   '0006-access': access,
   '0007-ingest': ingest,
+  '0009-console': console_,
 };
 
 export const migrationProvider: MigrationProvider = {

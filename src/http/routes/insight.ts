@@ -1,0 +1,180 @@
+/**
+ * The console's read side over HTTP: the overview (and its server-sent-event stream), the account
+ * investigation queries, and detector settings with backtests. Analysts and the admin token only.
+ *
+ * Invariant: a stream re-checks its bearer token on every push and ends when the session is
+ * revoked or expired or the account suspended (fail closed); every stream ends when the server
+ * closes.
+ */
+import type { ServerResponse } from 'node:http';
+import { ANALYST_ROLES } from '../../access/roles.js';
+import { Type } from '@sinclair/typebox';
+import type { IdentityService, Principal } from '../../identity/identity.js';
+import type { Overview, OverviewSnapshot } from '../../insight/overview.js';
+import type { Investigation } from '../../insight/investigation.js';
+import type { DetectorsInsight } from '../../insight/detectors.js';
+import { AppError } from '../../errors.js';
+import { ANALYSTS_OR_ADMIN, authorize, requestContext, type App } from '../server.js';
+
+const Id = Type.String({ minLength: 1, maxLength: 200 });
+const IsoTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$' });
+// Query strings are not coerced (server.ts), so numbers arrive as digit strings and are range-checked here.
+const Digits = (description: string) => Type.String({ pattern: '^-?[0-9]{1,4}$', description });
+function bounded(value: string | undefined, name: string, min: number, max: number, dflt: number): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!(n >= min && n <= max)) throw new AppError('validation_failed', `querystring field "${name}" must be between ${min} and ${max}`, { fields: [{ field: name, code: 'range', message: `between ${min} and ${max}` }] });
+  return n;
+}
+const actorOf = (p: Principal) => (p.kind === 'admin' ? 'admin' : p.account.id);
+const ACTIVITY_KINDS = ['access.view', 'access.reveal', 'access.search', 'access.print', 'auth.login', 'auth.logout', 'admin.account_suspended', 'admin.account_unsuspended', 'watch.response_applied', 'watch.response_cleared', 'watch.alert_updated'];
+
+export interface InsightRouteDeps {
+  identity: IdentityService;
+  overview: Overview;
+  investigation: Investigation;
+  detectors: DetectorsInsight;
+}
+
+export function insightRoutes(app: App, deps: InsightRouteDeps): void {
+  const analysts = authorize(deps.identity, ANALYSTS_OR_ADMIN);
+  const streams = new Set<ServerResponse>();
+
+  app.get('/api/v1/overview', {
+    onRequest: analysts,
+    schema: { tags: ['insight'], summary: 'The security overview: events/s, reveals by role and basis, refusals, open alerts, riskiest accounts, 24-hour trend' },
+  }, async () => deps.overview.snapshot());
+
+  app.get('/api/v1/overview/stream', {
+    onRequest: analysts,
+    schema: {
+      tags: ['insight'],
+      summary: 'The overview as server-sent events (text/event-stream): an `overview` event at once and every few seconds; ends when the session does',
+      produces: ['text/event-stream'],
+    },
+  }, async (req, reply) => {
+    const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization))![1]!;
+    const res = reply.raw;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      off?.();
+      clearInterval(heartbeat);
+      streams.delete(res);
+      res.end();
+    };
+    const send = (s: OverviewSnapshot) => {
+      // Re-authorised on every push: a session that ended, or an account suspended or moved out of
+      // an analyst role, stops receiving at once.
+      const stop = () => {
+        if (ended) return;
+        res.write('event: end\ndata: {"reason":"session_ended"}\n\n');
+        end();
+      };
+      void deps.identity.resolvePrincipal(token).then((p) => {
+        if (ended) return;
+        if (p.kind === 'account' && !ANALYST_ROLES.includes(p.account.role)) return stop();
+        res.write(`event: overview\ndata: ${JSON.stringify(s)}\n\n`);
+      }, stop);
+    };
+    const first = await deps.overview.snapshot();
+    const off = deps.overview.listen(send);
+    if (!off) throw new AppError('rate_limited', 'too many consoles are streaming the overview; try again shortly', { retryAfterSeconds: 30 });
+    reply.hijack();
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no', connection: 'keep-alive' });
+    streams.add(res);
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    heartbeat.unref();
+    res.write('retry: 3000\n\n');
+    send(first);
+    req.raw.on('close', end);
+  });
+
+  app.addHook('preClose', async () => {
+    for (const res of [...streams]) {
+      res.end();
+      streams.delete(res);
+    }
+  });
+
+  const AccountParams = Type.Object({ id: Id });
+
+  app.get('/api/v1/accounts/:id/activity', {
+    onRequest: analysts,
+    schema: {
+      tags: ['insight'],
+      summary: 'An account\'s audited activity, newest first: each allowed reveal marked explained or not and by what (assignment, ticket, phone_search, case; site/city scope is unexplained)',
+      params: AccountParams,
+      querystring: Type.Object({
+        cursor: Type.Optional(Type.String({ maxLength: 200 })),
+        limit: Type.Optional(Digits('1..500, default 100')),
+        kind: Type.Optional(Type.String({ maxLength: 400, description: `comma-separated audit kinds (${ACTIVITY_KINDS.join(', ')})` })),
+        since: Type.Optional(IsoTime),
+        until: Type.Optional(IsoTime),
+        unexplained: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'only allowed reveals not backed by specific work' })),
+      }, { additionalProperties: false }),
+    },
+  }, async (req) => {
+    const kinds = req.query.kind ? req.query.kind.split(',').map((k) => k.trim()).filter(Boolean) : undefined;
+    const unknown = kinds?.filter((k) => !ACTIVITY_KINDS.includes(k));
+    if (unknown?.length) throw new AppError('validation_failed', `unknown kind(s): ${unknown.map((k) => k.slice(0, 40)).join(', ')}`, { fields: [{ field: 'kind', code: 'enum', message: `one of ${ACTIVITY_KINDS.join(', ')}` }] });
+    return deps.investigation.activity(req.params.id, { cursor: req.query.cursor, limit: bounded(req.query.limit, 'limit', 1, 500, 100), kinds, since: req.query.since, until: req.query.until, unexplainedOnly: req.query.unexplained === 'true' });
+  });
+
+  app.get('/api/v1/accounts/:id/risk', {
+    onRequest: analysts,
+    schema: {
+      tags: ['insight'],
+      summary: 'An account\'s risk over time (after each of its alerts), its risk now and the response in force',
+      params: AccountParams,
+      querystring: Type.Object({ days: Type.Optional(Digits('1..90, default 14')) }, { additionalProperties: false }),
+    },
+  }, async (req) => deps.investigation.risk(req.params.id, bounded(req.query.days, 'days', 1, 90, 14)));
+
+  app.get('/api/v1/accounts/:id/footprint', {
+    onRequest: analysts,
+    schema: {
+      tags: ['insight'],
+      summary: 'Devices, networks (/24, /48) and cities an account used, with first and last seen',
+      params: AccountParams,
+      querystring: Type.Object({ days: Type.Optional(Digits('1..90, default 30')) }, { additionalProperties: false }),
+    },
+  }, async (req) => deps.investigation.footprint(req.params.id, bounded(req.query.days, 'days', 1, 90, 30)));
+
+  app.get('/api/v1/accounts/:id/hours', {
+    onRequest: analysts,
+    schema: {
+      tags: ['insight'],
+      summary: 'Activity per weekday and hour (in the caller\'s time zone) for the account and the mean of its peers (same role, same site)',
+      params: AccountParams,
+      querystring: Type.Object({ days: Type.Optional(Digits('1..60, default 14')), tz_offset_minutes: Type.Optional(Digits('minutes east of UTC, -840..840 (China Standard Time = 480, the default)')) }, { additionalProperties: false }),
+    },
+  }, async (req) => deps.investigation.hours(req.params.id, bounded(req.query.days, 'days', 1, 60, 14), bounded(req.query.tz_offset_minutes, 'tz_offset_minutes', -840, 840, 480)));
+
+  app.get('/api/v1/detectors', {
+    onRequest: analysts,
+    schema: { tags: ['insight'], summary: 'Each detector\'s running settings, saved settings waiting for a restart, and how often it fired' },
+  }, async () => deps.detectors.list());
+
+  const SettingsBody = Type.Record(Type.String({ pattern: '^[a-z_]{1,64}$' }), Type.Union([Type.Number(), Type.Boolean()]), { minProperties: 1, maxProperties: 64 });
+
+  app.post('/api/v1/detectors/backtest', {
+    onRequest: analysts,
+    schema: {
+      tags: ['insight'],
+      summary: 'What candidate settings would have raised over the stored last N days, beside what the running settings raise (replayed through fresh engines; nothing stored)',
+      body: Type.Object({ detector: Type.String({ minLength: 1, maxLength: 64 }), settings: SettingsBody, days: Type.Integer({ minimum: 1, maximum: 30, description: 'replay the stored last N days' }) }, { additionalProperties: false }),
+    },
+  }, async (req) => deps.detectors.backtest(req.body.detector, req.body.settings, req.body.days));
+
+  app.put('/api/v1/detectors/:name', {
+    onRequest: analysts,
+    schema: {
+      tags: ['insight'],
+      summary: 'Save a detector\'s settings (audited); they apply when Warden next starts',
+      params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
+      body: Type.Object({ settings: SettingsBody, reason: Type.String({ minLength: 3, maxLength: 300 }) }, { additionalProperties: false }),
+    },
+  }, async (req) => deps.detectors.save(req.params.name, req.body.settings, req.body.reason, actorOf(req.principal!), requestContext(req)));
+}

@@ -1,0 +1,248 @@
+/**
+ * Detector settings from the console: what each detector is set to, how often it fired, a
+ * backtest of candidate settings over the stored last N days, and saving settings (audited).
+ *
+ * Invariants:
+ * - A backtest replays stored activity through fresh engines (`createDetectionEngine`) — one with
+ *   the running settings, one with the candidate — never through the live engine, and never
+ *   stores or notifies anything. It yields to the event loop as it goes, is bounded by days and
+ *   events, and backtests run one at a time.
+ * - Saved settings are validated by the detection config's own resolver before they are stored,
+ *   audited in the same transaction (`detect.settings_changed`, who and which keys), and applied
+ *   when the engine is next built (at start): the live engine's state is not rebuilt in place.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { RequestContext } from '../identity/identity.js';
+import type { Clock } from '../ops/clock.js';
+import type { Logger } from '../ops/logger.js';
+import { AppError } from '../errors.js';
+import { ConfigError, resolveConfig, type DetectConfig } from '../detect/config.js';
+import { createDetectionEngine, type AlertOut, type DetectionEngine } from '../detect/engine.js';
+import type { DetectionException } from '../detect/exceptions.js';
+import { storedEvents } from './stored-events.js';
+
+const DAY = 86_400_000;
+export type DetectorName = keyof DetectConfig['detectors'];
+type Settings = Record<string, number | boolean>;
+
+export interface DetectorsDeps {
+  db: Kysely<Database>;
+  audit: AuditWriter;
+  clock: Clock;
+  logger: Logger;
+  /** The config the live engine was built with (stored settings included). */
+  running: DetectConfig;
+  /** The live engine, for its counters; null when detection is off. */
+  engine: Pick<DetectionEngine, 'stats' | 'detectors'> | null;
+  maxBacktestEvents?: number;
+}
+
+export interface BacktestResult {
+  detector: string;
+  days: number;
+  from: string;
+  to: string;
+  events: number;
+  truncated: boolean;
+  ms: number;
+  current: BacktestSide;
+  candidate: BacktestSide;
+  /** Alerts of this detector the candidate raises and the running settings do not (sample). */
+  added: Array<Pick<AlertOut, 'id' | 'ts' | 'account' | 'device' | 'severity' | 'summary'>>;
+  /** Alerts of this detector the running settings raise and the candidate does not (sample). */
+  removed: Array<Pick<AlertOut, 'id' | 'ts' | 'account' | 'device' | 'severity' | 'summary'>>;
+}
+
+interface BacktestSide {
+  alerts: number;
+  by_severity: Record<string, number>;
+  accounts: number;
+  all_detectors: number;
+}
+
+const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Stored settings over a base config; a stored section that no longer validates is skipped, loudly. */
+export function applyStoredSettings(base: DetectConfig, rows: ReadonlyArray<{ detector: string; settings: unknown }>, logger?: Logger): DetectConfig {
+  let cfg = base;
+  for (const r of rows) {
+    const settings = typeof r.settings === 'string' ? (JSON.parse(r.settings) as unknown) : r.settings;
+    try {
+      cfg = withSettings(cfg, r.detector, settings);
+    } catch (err) {
+      logger?.error({ detector: r.detector, problems: err instanceof ConfigError ? err.problems : [String(err)] }, 'stored detector settings no longer valid; running with the configured ones for this detector');
+    }
+  }
+  return cfg;
+}
+
+/** The config with one detector's settings replaced by `settings` merged over them; validated. */
+export function withSettings(base: DetectConfig, detector: string, settings: unknown): DetectConfig {
+  if (!Object.hasOwn(base.detectors, detector)) throw new ConfigError([`detectors.${detector}: unknown detector`]);
+  if (!isPlain(settings)) throw new ConfigError([`detectors.${detector}: expected an object of settings`]);
+  const clone = structuredClone(base) as unknown as Record<string, unknown>;
+  const detectors = clone.detectors as Record<string, Record<string, unknown>>;
+  detectors[detector] = { ...detectors[detector], ...settings };
+  return resolveConfig(clone);
+}
+
+export function createDetectorsInsight(deps: DetectorsDeps) {
+  const { db, audit, clock } = deps;
+  const maxEvents = deps.maxBacktestEvents ?? 3_000_000;
+  let queue: Promise<unknown> = Promise.resolve();
+  let waiting = 0;
+
+  async function stored(): Promise<Map<string, { settings: Settings; updated_by: string; updated_at: string }>> {
+    const rows = await db.selectFrom('detector_settings').selectAll().execute();
+    return new Map(rows.map((r) => [r.detector, { settings: (typeof r.settings === 'string' ? JSON.parse(r.settings) : r.settings) as Settings, updated_by: r.updated_by, updated_at: new Date(r.updated_at).toISOString() }]));
+  }
+
+  async function list() {
+    const now = clock.now();
+    const [saved, fired] = await Promise.all([
+      stored(),
+      db
+        .selectFrom('alerts')
+        .select(['detector', 'severity'])
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .select((eb) => eb.fn.max('ts').as('last'))
+        .where('ts', '>', new Date(now - 7 * DAY))
+        .groupBy(['detector', 'severity'])
+        .execute(),
+    ]);
+    const dayAgo = await db.selectFrom('alerts').select('detector').select((eb) => eb.fn.countAll<number>().as('n')).where('ts', '>', new Date(now - DAY)).groupBy('detector').execute();
+    const stats = deps.engine?.stats();
+    const scopes = new Map((deps.engine?.detectors() ?? []).map((d) => [d.name, d.scope]));
+    return {
+      applies: 'restart' as const,
+      detection: deps.engine !== null,
+      detectors: (Object.keys(deps.running.detectors) as DetectorName[]).map((name) => {
+        const running = deps.running.detectors[name] as unknown as Settings;
+        const s = saved.get(name);
+        const effective = s ? { ...running, ...s.settings } : running;
+        const week = fired.filter((f) => f.detector === name);
+        return {
+          name,
+          enabled: running.enabled === true,
+          scope: scopes.get(name) ?? null,
+          settings: running,
+          saved: s ? { settings: effective, updated_by: s.updated_by, updated_at: s.updated_at } : null,
+          pending_restart: s ? Object.entries(effective).some(([k, v]) => running[k] !== v) : false,
+          fired: {
+            last_24h: Number(dayAgo.find((d) => d.detector === name)?.n ?? 0),
+            last_7d: week.reduce((n, f) => n + Number(f.n), 0),
+            by_severity_7d: Object.fromEntries(week.map((f) => [f.severity, Number(f.n)])),
+            last: week.reduce<string | null>((m, f) => {
+              const t = f.last ? new Date(f.last as string | Date).toISOString() : null;
+              return t && (!m || t > m) ? t : m;
+            }, null),
+            since_start: stats?.alertsByDetector[name] ?? 0,
+            folded_since_start: stats?.suppressedByDetector[name] ?? 0,
+          },
+        };
+      }),
+    };
+  }
+
+  async function exceptionsNow(now: number): Promise<DetectionException[]> {
+    const rows = await db.selectFrom('detect_exceptions').selectAll().where('removed_at', 'is', null).where('until', '>', new Date(now)).execute();
+    return rows.map((x) => ({ kind: x.kind, ...(x.account ? { account: x.account } : {}), value: x.value, until: new Date(x.until).toISOString(), reason: x.reason, created_by: x.created_by }));
+  }
+
+  async function runBacktest(detector: string, settings: unknown, days: number): Promise<BacktestResult> {
+    const candidateConfig = withSettingsOrError(detector, settings);
+    const started = performance.now();
+    const to = clock.now();
+    const from = to - days * DAY;
+    const exceptions = await exceptionsNow(to);
+    const engines = [createDetectionEngine(deps.running), createDetectionEngine(candidateConfig)] as const;
+    for (const e of engines) for (const x of exceptions) e.addException(x);
+    const raised: [AlertOut[], AlertOut[]] = [[], []];
+    let events = 0;
+    let truncated = false;
+    for await (const ev of storedEvents(db, new Date(from), new Date(to))) {
+      if (events >= maxEvents) {
+        truncated = true;
+        break;
+      }
+      events++;
+      raised[0].push(...engines[0].process(ev));
+      raised[1].push(...engines[1].process(ev));
+      if (events % 2000 === 0) await new Promise((r) => setImmediate(r));
+    }
+    raised[0].push(...engines[0].flush());
+    raised[1].push(...engines[1].flush());
+    const side = (alerts: AlertOut[]): BacktestSide => {
+      const mine = alerts.filter((a) => a.detector === detector);
+      const bySeverity: Record<string, number> = { low: 0, medium: 0, high: 0, critical: 0 };
+      for (const a of mine) bySeverity[a.severity] = (bySeverity[a.severity] ?? 0) + 1;
+      return { alerts: mine.length, by_severity: bySeverity, accounts: new Set(mine.map((a) => a.account ?? a.device)).size, all_detectors: alerts.length };
+    };
+    const ids = raised.map((list) => new Set(list.filter((a) => a.detector === detector).map((a) => a.id)));
+    const pick = (a: AlertOut) => ({ id: a.id, ts: a.ts, account: a.account, device: a.device, severity: a.severity, summary: a.summary });
+    return {
+      detector,
+      days,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      events,
+      truncated,
+      ms: Math.round(performance.now() - started),
+      current: side(raised[0]),
+      candidate: side(raised[1]),
+      added: raised[1].filter((a) => a.detector === detector && !ids[0]!.has(a.id)).slice(0, 50).map(pick),
+      removed: raised[0].filter((a) => a.detector === detector && !ids[1]!.has(a.id)).slice(0, 50).map(pick),
+    };
+  }
+
+  /** Backtests run one at a time; a third caller waiting is told to come back. */
+  function backtest(detector: string, settings: unknown, days: number): Promise<BacktestResult> {
+    if (waiting >= 2) return Promise.reject(new AppError('rate_limited', 'backtests are running; try again when they finish', { retryAfterSeconds: 10 }));
+    waiting++;
+    const run = queue.then(() => runBacktest(detector, settings, days));
+    queue = run.catch(() => undefined).finally(() => {
+      waiting--;
+    });
+    return run;
+  }
+
+  function withSettingsOrError(detector: string, settings: unknown): DetectConfig {
+    if (!Object.hasOwn(deps.running.detectors, detector)) throw new AppError('not_found', `no detector named ${detector}`);
+    try {
+      return withSettings(deps.running, detector, settings);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        throw new AppError('validation_failed', err.problems.join('; '), { fields: err.problems.map((p) => ({ field: p.split(':')[0]!, code: 'invalid', message: p.slice(p.indexOf(':') + 1).trim() })) });
+      }
+      throw err;
+    }
+  }
+
+  async function save(detector: string, settings: Settings, reason: string, actor: string, ctx: RequestContext) {
+    const saved = await stored();
+    const merged = { ...(saved.get(detector)?.settings ?? {}), ...settings };
+    const cfg = withSettingsOrError(detector, merged);
+    const effective = cfg.detectors[detector as DetectorName] as unknown as Settings;
+    const running = deps.running.detectors[detector as DetectorName] as unknown as Settings;
+    const changes = Object.keys(settings).sort().map((k) => `${k}: ${String(running[k])} -> ${String(effective[k])}`);
+    const now = new Date(clock.now());
+    await audit.append(
+      [{ kind: 'detect.settings_changed', ts: now, decision: 'ok', reason: reason.slice(0, 300), ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor, changes, applies: 'restart' } }],
+      async (tx) => {
+        await tx
+          .insertInto('detector_settings')
+          .values({ detector, settings: JSON.stringify(merged), updated_by: actor, updated_at: now })
+          .onConflict((oc) => oc.column('detector').doUpdateSet({ settings: JSON.stringify(merged), updated_by: actor, updated_at: now }))
+          .execute();
+      },
+    );
+    deps.logger.warn({ detector, actor, keys: Object.keys(settings) }, 'detector settings saved; they apply at the next start');
+    return { detector, settings: effective, running, applies: 'restart' as const, updated_by: actor, updated_at: now.toISOString() };
+  }
+
+  return { list, backtest, save };
+}
+
+export type DetectorsInsight = ReturnType<typeof createDetectorsInsight>;

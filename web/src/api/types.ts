@@ -1,0 +1,169 @@
+/** Shapes of the API responses the console reads (see the server's OpenAPI at /docs). */
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+export const SEVERITIES: Severity[] = ['critical', 'high', 'medium', 'low'];
+
+export interface WindowTotals {
+  events: number;
+  reveals: number;
+  explained: number;
+  unexplained: number;
+  refusals: number;
+  by_role: Record<string, number>;
+  by_basis: Record<string, number>;
+  by_reason: Record<string, number>;
+}
+
+export interface LatestAlert {
+  id: string;
+  ts: string;
+  account: string | null;
+  device: string | null;
+  detector: string;
+  severity: Severity;
+  summary: string;
+  status: string;
+}
+
+export interface OverviewSnapshot {
+  at: string;
+  events_per_second: number;
+  last_hour: WindowTotals;
+  alerts_open: Record<Severity, number>;
+  riskiest: Array<{ account: string; role: string | null; site: string | null; status: string | null; risk: number; response: string; in_force: string | null; alerts: number; last_alert: string }>;
+  latest_alerts: LatestAlert[];
+  trend: Array<{ hour: string; events: number; reveals: number; explained: number; unexplained: number; refusals: number; alerts: number }>;
+  detection: boolean;
+}
+
+export interface Alert {
+  id: string;
+  ts: string;
+  account: string | null;
+  device: string | null;
+  detector: string;
+  severity: Severity;
+  score: number;
+  summary: string;
+  incident: string | null;
+  response: string | null;
+  status: 'open' | 'acknowledged' | 'resolved';
+  verdict: 'true_positive' | 'false_positive' | null;
+  note: string | null;
+  updated_by: string | null;
+  updated_at: string;
+  evidence: Record<string, unknown>;
+  risk: number | null;
+  assignee?: string | null;
+  site?: string | null;
+  city?: string | null;
+}
+
+export interface ActivityEntry {
+  seq: number;
+  ts: string;
+  kind: string;
+  decision: string;
+  reason: string | null;
+  role: string | null;
+  site: string | null;
+  device: string | null;
+  ip: string | null;
+  network: string | null;
+  waybill: string | null;
+  fields: string[];
+  purpose: string | null;
+  ticket: string | null;
+  case: string | null;
+  basis: string | null;
+  explained: boolean | null;
+  explained_by: string | null;
+  actor: string | null;
+  matches: number | null;
+}
+
+export interface AccountRisk {
+  account: string;
+  role: string;
+  site: string | null;
+  city: string | null;
+  status: 'active' | 'suspended';
+  status_reason: string | null;
+  response: { action: string; reason: string; since: string } | null;
+  risk_now: number | null;
+  response_due: string | null;
+  at: string;
+  points: Array<{ ts: string; risk: number | null; alert: string; detector: string; severity: Severity; score: number; status: string; verdict: string | null }>;
+}
+
+export interface Footprint {
+  devices: Array<{ device: string; first: string; last: string; events: number }>;
+  networks: Array<{ network: string; first: string; last: string; events: number; addresses: number }>;
+  cities: Array<{ city: string; first: string; last: string; events: number }>;
+}
+
+export interface Hours {
+  tz_offset_minutes: number;
+  peer_group: { role: string; site: string | null; size: number; active: number };
+  account_hours: number[][];
+  peer_hours: number[][];
+}
+
+export interface DetectorInfo {
+  name: string;
+  enabled: boolean;
+  scope: string | null;
+  settings: Record<string, number | boolean>;
+  saved: { settings: Record<string, number | boolean>; updated_by: string; updated_at: string } | null;
+  pending_restart: boolean;
+  fired: { last_24h: number; last_7d: number; by_severity_7d: Record<string, number>; last: string | null; since_start: number; folded_since_start: number };
+}
+
+export interface BacktestSide {
+  alerts: number;
+  by_severity: Record<string, number>;
+  accounts: number;
+  all_detectors: number;
+}
+export interface BacktestResult {
+  detector: string;
+  days: number;
+  from: string;
+  to: string;
+  events: number;
+  truncated: boolean;
+  ms: number;
+  current: BacktestSide;
+  candidate: BacktestSide;
+  added: Array<{ id: string; ts: string; account?: string; device?: string; severity: Severity; summary: string }>;
+  removed: Array<{ id: string; ts: string; account?: string; device?: string; severity: Severity; summary: string }>;
+}
+
+export interface AuditEntry {
+  seq: number;
+  ts: string;
+  kind: string;
+  account: string | null;
+  role: string | null;
+  site: string | null;
+  device: string | null;
+  ip: string | null;
+  waybill: string | null;
+  fields: string[] | string | null;
+  purpose: string | null;
+  ticket: string | null;
+  decision: string;
+  reason: string | null;
+}
+
+export interface CaseInfo {
+  id: string;
+  title: string;
+  reason?: string;
+  status: 'pending' | 'open' | 'closed';
+  opened_by: string;
+  approved_by: string | null;
+  waybills: string[];
+  accounts: string[];
+  created_at: string;
+  reveals?: Array<{ seq: number; ts: string; account: string; waybill: string; fields: string[] | string }>;
+}

@@ -1,0 +1,76 @@
+/** The frame around every page: navigation, live status, language, who is signed in, sign out. */
+import type { ReactNode } from 'react';
+import { Badge, Button, Layout, Menu, Space, Typography } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { useLocation, useNavigate } from 'react-router';
+import { session } from '../api/client';
+import { signOut } from '../api/login';
+import { useOverviewStream } from '../api/stream';
+import { formatClock, viewerTimeZone } from '../format';
+import { LanguageSwitch } from './LanguageSwitch';
+
+const PAGES = [
+  { key: '/', label: 'nav.overview' },
+  { key: '/alerts', label: 'nav.alerts' },
+  { key: '/accounts', label: 'nav.accounts' },
+  { key: '/audit', label: 'nav.audit' },
+  { key: '/detectors', label: 'nav.detectors' },
+  { key: '/cases', label: 'nav.cases' },
+];
+
+export function LiveBadge() {
+  const { t } = useTranslation();
+  const s = useOverviewStream();
+  const status = s.status === 'live' ? 'success' : s.status === 'ended' ? 'error' : s.status === 'idle' ? 'default' : 'processing';
+  return (
+    <span role="status" aria-live="polite" data-testid="live-status" data-status={s.status}>
+      <Badge status={status} text={`${t(`stream.${s.status}`)}${s.receivedAt ? ` · ${t('stream.updated', { time: formatClock(s.receivedAt) })}` : ''}`} />
+    </span>
+  );
+}
+
+export function Shell({ children, onSignedOut }: { children: ReactNode; onSignedOut(): void }) {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const selected = PAGES.slice(1).find((p) => location.pathname.startsWith(p.key))?.key ?? '/';
+  return (
+    <Layout style={{ minHeight: '100vh' }}>
+      <a className="skip-link" href="#content" onClick={(e) => { e.preventDefault(); document.getElementById('content')?.focus(); }}>
+        {t('app.skip')}
+      </a>
+      <Layout.Sider width={184} theme="light" className="sider">
+        <div className="brand">
+          <span className="brand-name">{t('app.name')}</span>
+          <span className="brand-sub">{t('app.subtitle')}</span>
+        </div>
+        <nav aria-label={t('app.subtitle')}>
+          <Menu mode="inline" selectedKeys={[selected]} onClick={(e) => navigate(e.key)} items={PAGES.map((p) => ({ key: p.key, label: t(p.label) }))} />
+        </nav>
+      </Layout.Sider>
+      <Layout>
+        <Layout.Header className="header">
+          <LiveBadge />
+          <Space size="middle">
+            <Typography.Text type="secondary">{t('app.timeZone', { tz: viewerTimeZone() })}</Typography.Text>
+            <LanguageSwitch />
+            <Typography.Text>{t('app.signedInAs', { account: session.account() ?? '' })}</Typography.Text>
+            <Button
+              size="small"
+              onClick={() => {
+                void signOut().then(onSignedOut);
+              }}
+            >
+              {t('app.signOut')}
+            </Button>
+          </Space>
+        </Layout.Header>
+        <Layout.Content>
+          <main id="content" tabIndex={-1} className="content">
+            {children}
+          </main>
+        </Layout.Content>
+      </Layout>
+    </Layout>
+  );
+}

@@ -1,0 +1,95 @@
+/** Triage actions on one alert or several: acknowledge, resolve with a verdict and a note, assign. */
+import { useState } from 'react';
+import { App, Button, type ButtonProps, Input, Modal, Space, Tooltip } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { api, session } from '../../api/client';
+import type { Alert } from '../../api/types';
+import { errorText } from '../../components/States';
+
+export type Verdict = 'true_positive' | 'false_positive';
+
+export function useTriage(onDone: () => void) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [busy, setBusy] = useState<string | null>(null);
+  async function run(key: string, fn: () => Promise<unknown>) {
+    setBusy(key);
+    try {
+      await fn();
+      void message.success(t('common.actionDone'));
+      onDone();
+    } catch (err) {
+      void message.error(errorText(t, err));
+    } finally {
+      setBusy(null);
+    }
+  }
+  return {
+    busy,
+    patch: (id: string, body: Record<string, unknown>) => run(id, () => api('PATCH', `/alerts/${encodeURIComponent(id)}`, { body })),
+    bulk: (ids: string[], body: Record<string, unknown>) => run('bulk', () => api('POST', '/alerts/bulk', { body: { ids, ...body } })),
+  };
+}
+
+/** Asks for the note that goes with a verdict (or an assignee), then calls `onOk`. */
+export function NoteModal({ open, title, assignee, onOk, onCancel }: { open: boolean; title: string; assignee?: boolean; onOk(value: string): void; onCancel(): void }) {
+  const { t } = useTranslation();
+  const [value, setValue] = useState('');
+  return (
+    <Modal
+      open={open}
+      title={title}
+      okText={t('common.confirm')}
+      cancelText={t('common.cancel')}
+      okButtonProps={{ disabled: assignee ? value.trim().length === 0 : false, 'data-testid': 'note-ok' } as ButtonProps}
+      onOk={() => {
+        onOk(value.trim());
+        setValue('');
+      }}
+      onCancel={() => {
+        setValue('');
+        onCancel();
+      }}
+      destroyOnHidden
+    >
+      {assignee ? (
+        <Input aria-label={t('alerts.assignTo')} placeholder={t('alerts.assignTo')} value={value} onChange={(e) => setValue(e.target.value)} />
+      ) : (
+        <Input.TextArea aria-label={t('alerts.noteLabel')} data-testid="note" rows={4} maxLength={2000} placeholder={t('alerts.notePlaceholder')} value={value} onChange={(e) => setValue(e.target.value)} />
+      )}
+    </Modal>
+  );
+}
+
+export function AlertActions({ alert, canAssign, triage, compact }: { alert: Alert; canAssign: boolean; triage: ReturnType<typeof useTriage>; compact?: boolean }) {
+  const { t } = useTranslation();
+  const [modal, setModal] = useState<Verdict | 'assign' | null>(null);
+  const self = alert.account !== null && alert.account === session.account();
+  const disabled = self || triage.busy === alert.id;
+  const wrap = (node: React.ReactNode, reason: string | null) => (reason ? <Tooltip title={reason}><span>{node}</span></Tooltip> : node);
+  const size = compact ? 'small' : 'middle';
+  return (
+    <Space size={4} wrap={!compact}>
+      {alert.status === 'open' && wrap(<Button size={size} disabled={disabled} onClick={() => triage.patch(alert.id, { status: 'acknowledged' })}>{t('alerts.ack')}</Button>, self ? t('common.selfAction') : null)}
+      {alert.status !== 'resolved' && (
+        <>
+          {wrap(<Button size={size} danger disabled={disabled} onClick={() => setModal('true_positive')} data-testid={`tp-${alert.id}`}>{t('alerts.resolveTp')}</Button>, self ? t('common.selfAction') : null)}
+          {wrap(<Button size={size} disabled={disabled} onClick={() => setModal('false_positive')}>{t('alerts.resolveFp')}</Button>, self ? t('common.selfAction') : null)}
+        </>
+      )}
+      {!compact && wrap(<Button size={size} disabled={disabled || !canAssign} onClick={() => setModal('assign')}>{t('alerts.assign')}</Button>, !canAssign ? t('common.notAvailable') : self ? t('common.selfAction') : null)}
+      <NoteModal
+        open={modal !== null}
+        assignee={modal === 'assign'}
+        title={modal === 'assign' ? t('alerts.assignTo') : t('alerts.resolveTitle', { verdict: t(`verdict.${modal ?? 'true_positive'}`) })}
+        onCancel={() => setModal(null)}
+        onOk={(v) => {
+          const m = modal;
+          setModal(null);
+          if (m === 'assign') void triage.patch(alert.id, { assignee: v });
+          else if (m) void triage.patch(alert.id, { verdict: m, ...(v ? { note: v } : {}) });
+        }}
+      />
+    </Space>
+  );
+}
