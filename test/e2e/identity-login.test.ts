@@ -17,7 +17,8 @@ import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { manualClock } from '../../src/ops/clock.js';
 
 const PARTY = { name: '王小明', phone: '13900001111', address: '北京市朝阳区建国路88号3号楼2单元501室' };
-const WB = 'SF500000000001';
+/** One parcel per courier that reveals: reassigning a parcel ends the previous holder's basis. */
+const WB: Record<string, string> = { m1: 'SF500000000001', a1: 'SF500000000002', b1: 'SF500000000003', r1: 'SF500000000004' };
 const password = (id: string) => `pw-${id}-secret`;
 const POLICY = { quotas: { courier: { account: { per_minute: 100, per_hour: 1000, per_day: 4000 }, device: { per_minute: 2 }, site: { per_minute: 1000 } } } };
 
@@ -29,7 +30,8 @@ describe.each(testBackends())('login holes on %s', (backend) => {
   /** A raw login: no remembered credential unless given. */
   const login = (account: string, extra: Record<string, unknown> = {}) =>
     w.api('POST', '/api/v1/sessions', { body: { account, password: password(account), device: `${account}-pda`, device_credential: undefined, ...extra } });
-  const reveal = (token: string) => w.api('POST', `/api/v1/waybills/${WB}/reveal`, { token, body: { fields: ['recipient.phone'], purpose: 'delivery' } });
+  /** A reveal of the parcel assigned to `courier`, by whoever holds the token. */
+  const reveal = (token: string, courier: string) => w.api('POST', `/api/v1/waybills/${WB[courier]}/reveal`, { token, body: { fields: ['recipient.phone'], purpose: 'delivery' } });
   const audited = (account: string, kind = 'auth.login') =>
     w.warden.db.selectFrom('audit_log').select(['decision', 'reason', 'device', 'detail']).where('kind', '=', kind).where('account', '=', account).orderBy('seq').execute();
 
@@ -43,9 +45,9 @@ describe.each(testBackends())('login holes on %s', (backend) => {
     expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id: 'it1', role: 'it_admin', site: null, password: password('it1') } })).status).toBe(201);
     expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id: 'svc', role: 'service', site: null } })).status).toBe(201);
     service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
-    expect((await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: WB, origin_site: 'OUT-1', dest_site: 'OUT-1', sender: PARTY, recipient: PARTY } })).status).toBe(201);
-    for (const a of ['m1', 'a1', 'b1', 'r1']) {
-      expect((await w.api('POST', '/api/v1/assignments', { token: service, body: { waybill: WB, account: a, task: 'delivery' } })).status).toBe(201);
+    for (const [a, waybill] of Object.entries(WB)) {
+      expect((await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill, origin_site: 'OUT-1', dest_site: 'OUT-1', sender: PARTY, recipient: PARTY } })).status).toBe(201);
+      expect((await w.api('POST', '/api/v1/assignments', { token: service, body: { waybill, account: a, task: 'delivery' } })).status).toBe(201);
     }
   });
   afterAll(async () => {
@@ -78,7 +80,7 @@ describe.each(testBackends())('login holes on %s', (backend) => {
       const r = await login('m1', { otp: totp.generate({ timestamp: clock.now() }) });
       expect(r.status, r.text).toBe(201);
       expect(r.body.mfa).toBe(true);
-      expect((await reveal(r.body.token)).status).toBe(200);
+      expect((await reveal(r.body.token, 'm1')).status).toBe(200);
     });
 
     it('refuses the same code again within its window, and an older one; the next step\'s code works', async () => {
@@ -154,7 +156,7 @@ describe.each(testBackends())('login holes on %s', (backend) => {
 
     it('binds the session to the enrolled device: the trail records the device id, not the name', async () => {
       const r = await login('a1', { device: 'a1-pda' });
-      expect((await reveal(r.body.token)).status).toBe(200);
+      expect((await reveal(r.body.token, 'a1')).status).toBe(200);
       const entry = await w.warden.db.selectFrom('audit_log').select('device').where('kind', '=', 'access.reveal').where('account', '=', 'a1').orderBy('seq', 'desc').executeTakeFirstOrThrow();
       expect(entry.device).toBe(r.body.device_id);
     });
@@ -164,14 +166,14 @@ describe.each(testBackends())('login holes on %s', (backend) => {
       const intruder = await login('b1', { device: 'a1-pda' });
       expect(intruder.body.device_id).not.toBe(owner.body.device_id);
       // b1 uses up its own device's quota (2 a minute) ...
-      expect((await reveal(intruder.body.token)).status).toBe(200);
-      expect((await reveal(intruder.body.token)).status).toBe(200);
-      const third = await reveal(intruder.body.token);
+      expect((await reveal(intruder.body.token, 'b1')).status).toBe(200);
+      expect((await reveal(intruder.body.token, 'b1')).status).toBe(200);
+      const third = await reveal(intruder.body.token, 'b1');
       expect(third.status).toBe(403);
       expect(third.body.error.code).toBe('quota_exceeded');
       // ... and a1, on the device it enrolled under that name, is not locked out (same minute).
       const again = await login('a1', { device: 'a1-pda', device_credential: owner.body.device_credential });
-      expect((await reveal(again.body.token)).status).toBe(200);
+      expect((await reveal(again.body.token, 'a1')).status).toBe(200);
     });
 
     it('bounds new devices per account per day: the 4th enrolment in 24 h is refused (429 device_limit, audited); enrolled devices keep working', async () => {
@@ -192,7 +194,7 @@ describe.each(testBackends())('login holes on %s', (backend) => {
     it('a revoked device ends its sessions and its credential is refused; a courier may not revoke, nor anyone their own', async () => {
       const r1 = await login('r1', { device: 'r1-pda' });
       const it1 = await login('it1', { device: 'it-desk' });
-      expect((await reveal(r1.body.token)).status).toBe(200);
+      expect((await reveal(r1.body.token, 'r1')).status).toBe(200);
       const path = `/api/v1/accounts/r1/devices/${r1.body.device_id}`;
       const byCourier = await w.api('DELETE', path, { token: (await login('r2')).body.token });
       expect(byCourier.status).toBe(403);
@@ -202,7 +204,7 @@ describe.each(testBackends())('login holes on %s', (backend) => {
       const revoked = await w.api('DELETE', path, { token: it1.body.token });
       expect(revoked.status, revoked.text).toBe(200);
       expect(revoked.body.revoked_by).toBe('it1');
-      expect((await reveal(r1.body.token)).status).toBe(401);
+      expect((await reveal(r1.body.token, 'r1')).status).toBe(401);
       const relog = await login('r1', { device: 'r1-pda', device_credential: r1.body.device_credential });
       expect(relog.status).toBe(401);
       expect(relog.body.error.code).toBe('invalid_device_credential');
