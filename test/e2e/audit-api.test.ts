@@ -29,6 +29,8 @@ describe.each(testBackends())('audit API on %s', { timeout: 120_000 }, (backend)
   let t: TestStore;
   let analyst: string;
   let courier: string;
+  /** The device the server enrolled for the courier's login (the trail names it, not the client's label). */
+  let courierDevice: string;
 
   beforeAll(async () => {
     t = await createTestStore(backend);
@@ -40,7 +42,10 @@ describe.each(testBackends())('audit API on %s', { timeout: 120_000 }, (backend)
     }
     for (let i = 0; i < 20; i++) await w.api('POST', '/api/v1/accounts', { token: admin, body: { id: `svc${i}`, role: 'service', site: null } });
     analyst = (await w.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'pw-sa1-secret', device: 'pc' } })).body.token;
-    courier = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'pda' } })).body.token;
+    const c1 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'pda' } })).body;
+    courier = c1.token;
+    courierDevice = c1.device_id;
+    expect(courierDevice).toMatch(/^dev_/);
   });
   afterAll(async () => {
     await w?.warden.close();
@@ -58,7 +63,7 @@ describe.each(testBackends())('audit API on %s', { timeout: 120_000 }, (backend)
 
     const logins = await w.api('GET', '/api/v1/audit/entries?kind=auth.login&account=c1', { token: analyst });
     expect(logins.body.entries).toHaveLength(1);
-    expect(logins.body.entries[0]).toMatchObject({ kind: 'auth.login', account: 'c1', role: 'courier', site: 'OUT-1', decision: 'allowed', device: 'pda', fields: [] });
+    expect(logins.body.entries[0]).toMatchObject({ kind: 'auth.login', account: 'c1', role: 'courier', site: 'OUT-1', decision: 'allowed', device: courierDevice, fields: [] });
     expect(logins.body.next_before_seq).toBeNull();
     const none = await w.api('GET', '/api/v1/audit/entries?since=2099-01-01T00:00:00Z', { token: analyst });
     expect(none.body.entries).toEqual([]);
@@ -76,8 +81,9 @@ describe.each(testBackends())('audit API on %s', { timeout: 120_000 }, (backend)
   });
 
   it('exports the same search as CSV, bounded, continuing by header, formulas made inert', async () => {
-    // A device name is whatever the client typed: a spreadsheet must not run it.
-    expect((await w.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'wrong-password', device: '=cmd|calc' } })).status).toBe(401);
+    // A suspension's reason is whatever the caller typed: a spreadsheet must not run it. (A device
+    // name no longer reaches the trail: entries name the enrolled device id.)
+    expect((await w.api('POST', '/api/v1/accounts/svc0/suspend', { token: w.adminToken, body: { reason: '=cmd|calc' } })).status).toBe(200);
     const r = await fetch(`${w.url}/api/v1/audit/entries.csv?limit=3`, { headers: { authorization: `Bearer ${analyst}` } });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/csv/);
@@ -85,9 +91,9 @@ describe.each(testBackends())('audit API on %s', { timeout: 120_000 }, (backend)
     expect(lines[0]).toBe('seq,ts,kind,account,role,site,device,ip,session,waybill,fields,purpose,ticket,decision,reason,request_id,detail');
     expect(lines).toHaveLength(4);
     expect(Number(r.headers.get('x-next-before-seq'))).toBe(Number(lines[3]!.split(',')[0]));
-    const denied = await (await fetch(`${w.url}/api/v1/audit/entries.csv?kind=auth.login&account=sa1`, { headers: { authorization: `Bearer ${analyst}` } })).text();
-    expect(denied).toContain(",'=cmd|calc,");
-    expect(denied).not.toMatch(/,=cmd/);
+    const suspended = await (await fetch(`${w.url}/api/v1/audit/entries.csv?kind=admin.account_suspended&account=svc0`, { headers: { authorization: `Bearer ${analyst}` } })).text();
+    expect(suspended).toContain(",'=cmd|calc,");
+    expect(suspended).not.toMatch(/,=cmd/);
     expect((await w.api('GET', '/api/v1/audit/entries.csv?limit=10001', { token: analyst })).status).toBe(400);
     expect((await w.api('GET', '/api/v1/audit/entries.csv', { token: courier })).status).toBe(403);
   });
