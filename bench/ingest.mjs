@@ -6,17 +6,12 @@
 // Usage: npm run build && node bench/ingest.mjs [--lines 10000] [--requests 6]
 //   [--backends pglite,postgres] [--pg postgres://postgres@127.0.0.1:5432/test]
 //   [--warden other/bin/warden.js]   (another build, e.g. the one before a change, for a before/after)
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { api, arg, dropDatabase, freshDatabase, startChild, stopChild } from './support.mjs';
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
 const LINES = Number(arg('lines', 10_000));
 const REQUESTS = Number(arg('requests', 6));
 const BACKENDS = arg('backends', 'pglite,postgres').split(',');
@@ -25,32 +20,6 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const WARDEN = arg('warden', join(ROOT, 'bin', 'warden.js'));
 const COURIERS = 200;
 const AGENTS = 20;
-
-function startChild(args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const onData = (d) => {
-      out += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)"|LISTENING (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] ?? m[2] });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`child exited ${code}: ${out.slice(-2000)}`)));
-  });
-}
-
-async function api(url, method, path, token, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text.slice(0, 200)}`);
-  return text ? JSON.parse(text) : undefined;
-}
 
 /**
  * One request body of `LINES` contract events, the mix an upstream dispatch/ticketing feed sends:
@@ -128,14 +97,7 @@ async function benchWarden(backend) {
   const env = { WARDEN_ADMIN_TOKEN: admin, WARDEN_MASTER_KEY: randomBytes(32).toString('base64'), WARDEN_PORT: '0', WARDEN_LOG_LEVEL: 'info', WARDEN_DATA_DIR: join(dir, 'data'), WARDEN_DB_POOL: '16', WARDEN_POLICY_FILE: policy };
   if (backend === 'postgres') {
     dbName = `warden_bench_ingest_${process.pid}`;
-    const c = new pg.Client({ connectionString: PG_ADMIN });
-    await c.connect();
-    await c.query(`drop database if exists ${dbName}`);
-    await c.query(`create database ${dbName}`);
-    await c.end();
-    const u = new URL(PG_ADMIN);
-    u.pathname = `/${dbName}`;
-    env.WARDEN_DATABASE_URL = u.toString();
+    env.WARDEN_DATABASE_URL = await freshDatabase(PG_ADMIN, dbName);
   }
   const { child, url } = await startChild([WARDEN, 'serve'], env);
   try {
@@ -156,15 +118,9 @@ async function benchWarden(backend) {
     const rss = Number(/resident_memory_bytes (\d+)/.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
     return { ...result, rssMb: rss / 1048576 };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
-    if (dbName) {
-      const c = new pg.Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`drop database if exists ${dbName} with (force)`);
-      await c.end();
-    }
+    if (dbName) await dropDatabase(PG_ADMIN, dbName);
   }
 }
 

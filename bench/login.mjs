@@ -3,18 +3,13 @@
 // per second at the same concurrency (the work a login cannot skip). Also the first login of each
 // account, which enrols its device. Usage: npm run build && node bench/login.mjs [--seconds 8]
 //   [--concurrency 16] [--accounts 200] [--backends pglite,postgres] [--pg postgres://…/test]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { load } from './load.mjs';
+import { api, arg, concurrently, dropDatabase, freshDatabase, startChild, stopChild } from './support.mjs';
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
 const SECONDS = Number(arg('seconds', 8));
 const CONCURRENCY = Number(arg('concurrency', 16));
 const ACCOUNTS = Number(arg('accounts', 200));
@@ -22,39 +17,6 @@ const BACKENDS = arg('backends', 'pglite,postgres').split(',');
 const PG_ADMIN = arg('pg', 'postgres://postgres@127.0.0.1:5432/test');
 const ROOT = new URL('..', import.meta.url).pathname;
 const PASSWORD = 'bench-password';
-
-function startChild(args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const onData = (d) => {
-      out += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`child exited ${code}: ${out.slice(-2000)}`)));
-  });
-}
-
-async function api(url, method, path, token, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text.slice(0, 200)}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-async function concurrently(count, width, fn) {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < count) await fn(next++);
-  }));
-}
 
 /** The limit: scrypt verifications per second in this process, `CONCURRENCY` at a time. */
 async function benchScrypt() {
@@ -84,14 +46,7 @@ async function benchWarden(backend) {
   const env = { WARDEN_ADMIN_TOKEN: admin, WARDEN_MASTER_KEY: randomBytes(32).toString('base64'), WARDEN_PORT: '0', WARDEN_LOG_LEVEL: 'info', WARDEN_DATA_DIR: join(dir, 'data'), WARDEN_DB_POOL: '16', WARDEN_DETECT: 'off' };
   if (backend === 'postgres') {
     dbName = `warden_bench_login_${process.pid}`;
-    const c = new pg.Client({ connectionString: PG_ADMIN });
-    await c.connect();
-    await c.query(`drop database if exists ${dbName}`);
-    await c.query(`create database ${dbName}`);
-    await c.end();
-    const u = new URL(PG_ADMIN);
-    u.pathname = `/${dbName}`;
-    env.WARDEN_DATABASE_URL = u.toString();
+    env.WARDEN_DATABASE_URL = await freshDatabase(PG_ADMIN, dbName);
   }
   const { child, url } = await startChild([join(ROOT, 'bin', 'warden.js'), 'serve'], env);
   try {
@@ -112,15 +67,9 @@ async function benchWarden(backend) {
     const steady = await load({ url, seconds: SECONDS, concurrency: CONCURRENCY, makeRequest: request });
     return { steady, firstPerSecond };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
-    if (dbName) {
-      const c = new pg.Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`drop database if exists ${dbName} with (force)`);
-      await c.end();
-    }
+    if (dbName) await dropDatabase(PG_ADMIN, dbName);
   }
 }
 

@@ -2,18 +2,13 @@
 // Fastify route measured in the same run; and the cost of field encryption as a ratio to storing
 // plaintext. Usage: npm run build && node bench/reveal.mjs [--seconds 8] [--concurrency 32]
 //   [--backends pglite,postgres] [--pg postgres://postgres@127.0.0.1:5432/test]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { load } from './load.mjs';
+import { api, arg, concurrently, dropDatabase, freshDatabase, startChild, stopChild } from './support.mjs';
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
 const SECONDS = Number(arg('seconds', 8));
 const CONCURRENCY = Number(arg('concurrency', 32));
 const BACKENDS = arg('backends', 'pglite,postgres').split(',');
@@ -21,39 +16,6 @@ const PG_ADMIN = arg('pg', 'postgres://postgres@127.0.0.1:5432/test');
 const ROOT = new URL('..', import.meta.url).pathname;
 const COURIERS = 40;
 const WAYBILLS = 2000;
-
-function startChild(args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const onData = (d) => {
-      out += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)"|LISTENING (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] ?? m[2] });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`child exited ${code}: ${out.slice(-2000)}`)));
-  });
-}
-
-async function api(url, method, path, token, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text.slice(0, 200)}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-async function concurrently(count, width, fn) {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < count) await fn(next++);
-  }));
-}
 
 function phone(i) {
   return `139${String(10000000 + i).padStart(8, '0')}`;
@@ -79,14 +41,7 @@ async function benchWarden(backend) {
   const env = { WARDEN_ADMIN_TOKEN: admin, WARDEN_MASTER_KEY: randomBytes(32).toString('base64'), WARDEN_PORT: '0', WARDEN_LOG_LEVEL: 'info', WARDEN_POLICY_FILE: policy, WARDEN_DATA_DIR: join(dir, 'data'), WARDEN_DB_POOL: '16' };
   if (backend === 'postgres') {
     dbName = `warden_bench_${process.pid}`;
-    const c = new pg.Client({ connectionString: PG_ADMIN });
-    await c.connect();
-    await c.query(`drop database if exists ${dbName}`);
-    await c.query(`create database ${dbName}`);
-    await c.end();
-    const u = new URL(PG_ADMIN);
-    u.pathname = `/${dbName}`;
-    env.WARDEN_DATABASE_URL = u.toString();
+    env.WARDEN_DATABASE_URL = await freshDatabase(PG_ADMIN, dbName);
   }
   const { child, url } = await startChild([join(ROOT, 'bin', 'warden.js'), 'serve'], env);
   try {
@@ -115,15 +70,9 @@ async function benchWarden(backend) {
     await load({ url, seconds: 2, concurrency: CONCURRENCY, makeRequest: request });
     return await load({ url, seconds: SECONDS, concurrency: CONCURRENCY, makeRequest: request });
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
-    if (dbName) {
-      const c = new pg.Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`drop database if exists ${dbName} with (force)`);
-      await c.end();
-    }
+    if (dbName) await dropDatabase(PG_ADMIN, dbName);
   }
 }
 

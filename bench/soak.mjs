@@ -4,18 +4,13 @@
 // audit trail. Prints per-minute latency, errors, memory and the RSS ratio last minute / first
 // minute (flat memory ≈ 1.0), and the achieved rate as a ratio of the target.
 // Usage: npm run build && node bench/soak.mjs [--minutes 3] [--rate 200] [--backend pglite|postgres]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { api, arg, dropDatabase, freshDatabase, startChild, stopChild } from './support.mjs';
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
 const MINUTES = Number(arg('minutes', 3));
 const RATE = Number(arg('rate', 200));
 const BACKEND = arg('backend', 'pglite');
@@ -23,32 +18,6 @@ const PG_ADMIN = arg('pg', 'postgres://postgres@127.0.0.1:5432/test');
 const ROOT = new URL('..', import.meta.url).pathname;
 const CLERKS = 20;
 const WAYBILLS = 2000;
-
-function startServe(env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'warden.js'), 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const onData = (d) => {
-      out += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`warden serve exited ${code}: ${out.slice(-2000)}`)));
-  });
-}
-
-async function api(url, method, path, token, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text.slice(0, 200)}`);
-  return text ? JSON.parse(text) : undefined;
-}
 
 const rssMb = (pid) => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -69,17 +38,10 @@ const env = { WARDEN_ADMIN_TOKEN: admin, WARDEN_MASTER_KEY: randomBytes(32).toSt
 let dbName;
 if (BACKEND === 'postgres') {
   dbName = `warden_soak_${process.pid}`;
-  const c = new pg.Client({ connectionString: PG_ADMIN });
-  await c.connect();
-  await c.query(`drop database if exists ${dbName}`);
-  await c.query(`create database ${dbName}`);
-  await c.end();
-  const u = new URL(PG_ADMIN);
-  u.pathname = `/${dbName}`;
-  env.WARDEN_DATABASE_URL = u.toString();
+  env.WARDEN_DATABASE_URL = await freshDatabase(PG_ADMIN, dbName);
 }
 
-const { child, url } = await startServe(env);
+const { child, url } = await startChild([join(ROOT, 'bin', 'warden.js'), 'serve'], env);
 try {
   await api(url, 'POST', '/api/v1/sites', admin, { code: 'SOAK-1', kind: 'outlet', city: '北京' });
   await api(url, 'POST', '/api/v1/accounts', admin, { id: 'soak-svc', role: 'service', site: null });
@@ -160,13 +122,7 @@ try {
   console.log(`audit verify: ${JSON.stringify(verify)}`);
   if (!verify.ok || errors) process.exitCode = 1;
 } finally {
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  await stopChild(child);
   rmSync(dir, { recursive: true, force: true });
-  if (dbName) {
-    const c = new pg.Client({ connectionString: PG_ADMIN });
-    await c.connect();
-    await c.query(`drop database if exists ${dbName} with (force)`);
-    await c.end();
-  }
+  if (dbName) await dropDatabase(PG_ADMIN, dbName);
 }

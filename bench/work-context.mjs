@@ -7,13 +7,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { arg, dropDatabase, freshDatabase } from './support.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
 const QUERIES = Number(arg('queries', 3000));
 const BACKENDS = arg('backends', 'pglite,postgres').split(',');
 const PG_ADMIN = arg('pg', 'postgres://postgres@127.0.0.1:5432/test');
@@ -52,14 +48,7 @@ async function bench(kind) {
     store = await openStore({ dataDir: dir });
   } else {
     dbName = `warden_wc_bench_${process.pid}`;
-    const c = new pg.Client({ connectionString: PG_ADMIN });
-    await c.connect();
-    await c.query(`drop database if exists ${dbName}`);
-    await c.query(`create database ${dbName}`);
-    await c.end();
-    const u = new URL(PG_ADMIN);
-    u.pathname = `/${dbName}`;
-    store = await openStore({ databaseUrl: u.toString(), poolSize: 4 });
+    store = await openStore({ databaseUrl: await freshDatabase(PG_ADMIN, dbName), poolSize: 4 });
   }
   try {
     const db = store.db;
@@ -88,12 +77,7 @@ async function bench(kind) {
   } finally {
     await store.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    if (dbName) {
-      const c = new pg.Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`drop database if exists ${dbName} with (force)`);
-      await c.end();
-    }
+    if (dbName) await dropDatabase(PG_ADMIN, dbName);
   }
 }
 

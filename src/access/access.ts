@@ -45,7 +45,7 @@ export type AccountPrincipal = Extract<Principal, { kind: 'account' }>;
 
 /** The detection engine's responses, as the gateway consults them (src/watch). */
 export interface ResponseGate {
-  /** A response that refuses the whole request (suspend, step-up), or null. */
+  /** A response that refuses the whole request (step-up), or null. A suspension never reaches here: identity refused the caller already. */
   refuse(principal: AccountPrincipal, action: 'view' | 'search' | 'reveal', now: number): AppError | null;
   /** How many of `records` reveals a throttle admits now (all when none applies); `release` gives them back. */
   admit(principal: AccountPrincipal, records: number, now: number): { admitted: number; refusal: AppError | null; release(): void };

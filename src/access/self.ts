@@ -3,7 +3,10 @@
  * one place that knows who is acting, what counts as "themselves", and how a refusal is recorded
  * (used by watch and cases).
  *
- * Invariants: "themselves" is the acting account, the devices it has logged in from and the
+ * Who acts is identity's `Actor` (src/identity/types.ts); this file decides what is theirs.
+ *
+ * Invariants: "themselves" is the acting account, the devices it has used (by their enrolled ids,
+ * which is what the trail, events and alerts name; a client's label is no identity) and the
  * networks of the addresses it has used (including this request's); a refusal is audited with
  * the actor before the 403 leaves. The bootstrap admin token has no account, so nothing is its own.
  */
@@ -11,42 +14,32 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { AuditEntryInput } from '../audit/kinds.js';
-import type { Principal, RequestContext } from '../identity/identity.js';
+import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
+import { deviceIdsOf } from '../identity/devices.js';
 import { networkOf } from '../detect/util.js';
 import { AppError } from '../errors.js';
 
-/** Who acts: an analyst's account, or the admin token (which has none). */
-export interface Actor {
-  /** What the audit trail names as the actor. */
-  name: string;
-  /** The acting account, for the self-action rule; null for the admin token. */
-  account: string | null;
-  ctx: RequestContext;
-}
-
-export function actorOf(principal: Principal, ctx: RequestContext): Actor {
-  return principal.kind === 'admin' ? { name: 'admin', account: null, ctx } : { name: principal.account.id, account: principal.account.id, ctx };
-}
-
-/** The system acting on the engine's behalf (automatic escalation). */
-export const SYSTEM_ACTOR: Actor = { name: 'warden-detect', account: null, ctx: { ip: null, requestId: 'warden-detect' } };
-
-/** Most sessions looked at when deciding whether a device or network is the actor's own. */
+/** Most sessions looked at when deciding whether a network is the actor's own. */
 const FOOTPRINT_SESSIONS = 1000;
 
 export interface Footprint {
   account: string;
+  /** Enrolled device ids (the ids the trail, events and alerts name), never client labels. */
   devices: Set<string>;
   networks: Set<string>;
 }
 
-/** The actor's account, devices and networks (from its sessions and this request); null for the admin token. */
-export async function footprintOf(db: Kysely<Database>, actor: Actor): Promise<Footprint | null> {
-  if (!actor.account) return null;
-  const rows = await db.selectFrom('sessions').select(['device', 'ip']).where('account', '=', actor.account).orderBy('created_at', 'desc').limit(FOOTPRINT_SESSIONS).execute();
-  const networks = new Set(rows.flatMap((r) => (r.ip ? [networkOf(r.ip)] : [])));
-  if (actor.ctx.ip) networks.add(networkOf(actor.ctx.ip));
-  return { account: actor.account, devices: new Set(rows.map((r) => r.device)), networks };
+/** The actor's account, the devices it has used and its networks (from its sessions and this request); null for the admin token and Warden itself. */
+export async function footprintOf(db: Kysely<Database>, actor: Actor, ctx: RequestContext): Promise<Footprint | null> {
+  const account = actorAccount(actor);
+  if (!account) return null;
+  const [devices, sessions] = await Promise.all([
+    deviceIdsOf(db, account),
+    db.selectFrom('sessions').select('ip').where('account', '=', account).where('ip', 'is not', null).orderBy('created_at', 'desc').limit(FOOTPRINT_SESSIONS).execute(),
+  ]);
+  const networks = new Set(sessions.map((r) => networkOf(r.ip!)));
+  if (ctx.ip) networks.add(networkOf(ctx.ip));
+  return { account, devices: new Set(devices), networks };
 }
 
 /** Whether a subject (account, device, network) is the actor's own. */
@@ -58,8 +51,8 @@ export function isOwn(f: Footprint | null, subject: { account?: string | null; d
 }
 
 /** Audits the refused attempt with its actor, then raises `self_action`. */
-export async function refuseSelf(audit: AuditWriter, entry: Omit<AuditEntryInput, 'decision' | 'reason' | 'ip' | 'requestId'>, actor: Actor, what: string): Promise<never> {
+export async function refuseSelf(audit: AuditWriter, entry: Omit<AuditEntryInput, 'decision' | 'reason' | 'ip' | 'requestId'>, actor: Actor, ctx: RequestContext, what: string): Promise<never> {
   const err = new AppError('self_action', `you may not ${what}; another analyst must`);
-  await audit.append([{ ...entry, decision: 'denied', reason: err.code, ip: actor.ctx.ip, requestId: actor.ctx.requestId, detail: { ...(entry.detail ?? {}), actor: actor.name } }]);
+  await audit.append([{ ...entry, decision: 'denied', reason: err.code, ip: ctx.ip, requestId: ctx.requestId, detail: { ...(entry.detail ?? {}), actor: actorName(actor) } }]);
   throw err;
 }

@@ -18,7 +18,8 @@ import type { CasesTable, Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
-import { refuseSelf, type Actor } from '../access/self.js';
+import { refuseSelf } from '../access/self.js';
+import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 
 export type CaseStatus = 'pending' | 'open' | 'closed';
 
@@ -68,17 +69,19 @@ export function createCases(deps: CasesDeps) {
     return { waybills, accounts };
   }
 
-  async function open(input: CaseInput, actor: Actor) {
+  async function open(input: CaseInput, actor: Actor, ctx: RequestContext) {
+    const by = actorName(actor);
+    const me = actorAccount(actor);
     const { waybills, accounts } = await validate(input);
     const id = `case-${randomUUID()}`;
     const ts = new Date(clock.now());
     // Waybill numbers and account ids (the scope an auditor checks), never the free text.
-    const detail = { case: id, waybills, accounts, actor: actor.name };
-    if (actor.account && accounts.includes(actor.account)) {
-      await refuseSelf(audit, { kind: 'case.opened', ts, account: actor.account, detail }, actor, 'open a case that names your own account');
+    const detail = { case: id, waybills, accounts, actor: by };
+    if (me && accounts.includes(me)) {
+      await refuseSelf(audit, { kind: 'case.opened', ts, account: me, detail }, actor, ctx, 'open a case that names your own account');
     }
-    await audit.append([{ kind: 'case.opened', ts, decision: 'ok', account: actor.account, ip: actor.ctx.ip, requestId: actor.ctx.requestId, detail }], async (tx) => {
-      await tx.insertInto('cases').values({ id, title: input.title, reason: input.reason, status: 'pending', opened_by: actor.name, approved_by: null, closed_by: null, close_note: null, created_at: ts, approved_at: null, closed_at: null }).execute();
+    await audit.append([{ kind: 'case.opened', ts, decision: 'ok', account: me, ip: ctx.ip, requestId: ctx.requestId, detail }], async (tx) => {
+      await tx.insertInto('cases').values({ id, title: input.title, reason: input.reason, status: 'pending', opened_by: by, approved_by: null, closed_by: null, close_note: null, created_at: ts, approved_at: null, closed_at: null }).execute();
       if (waybills.length) await tx.insertInto('case_waybills').values(waybills.map((waybill) => ({ case_id: id, waybill }))).execute();
       if (accounts.length) await tx.insertInto('case_accounts').values(accounts.map((account) => ({ case_id: id, account }))).execute();
     });
@@ -93,31 +96,35 @@ export function createCases(deps: CasesDeps) {
   }
 
   /** Pending → open, by an analyst other than the one who opened it and not named by it. */
-  async function approve(id: string, actor: Actor) {
+  async function approve(id: string, actor: Actor, ctx: RequestContext) {
+    const by = actorName(actor);
+    const me = actorAccount(actor);
     const { row, accounts } = await load(id);
     const ts = new Date(clock.now());
-    const detail = { case: id, actor: actor.name };
-    if (actor.name === row.opened_by || (actor.account && accounts.includes(actor.account))) {
-      await refuseSelf(audit, { kind: 'case.approved', ts, account: actor.account, detail }, actor, 'approve a case you opened or one that names you');
+    const detail = { case: id, actor: by };
+    if (by === row.opened_by || (me && accounts.includes(me))) {
+      await refuseSelf(audit, { kind: 'case.approved', ts, account: me, detail }, actor, ctx, 'approve a case you opened or one that names you');
     }
     if (row.status !== 'pending') throw new AppError('conflict', `case ${id} is ${row.status}; only a pending case is approved`);
-    await audit.append([{ kind: 'case.approved', ts, decision: 'ok', account: actor.account, ip: actor.ctx.ip, requestId: actor.ctx.requestId, detail: { ...detail, opened_by: row.opened_by } }], async (tx) => {
-      const moved = await tx.updateTable('cases').set({ status: 'open', approved_by: actor.name, approved_at: ts }).where('id', '=', id).where('status', '=', 'pending').returning('id').executeTakeFirst();
+    await audit.append([{ kind: 'case.approved', ts, decision: 'ok', account: me, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, opened_by: row.opened_by } }], async (tx) => {
+      const moved = await tx.updateTable('cases').set({ status: 'open', approved_by: by, approved_at: ts }).where('id', '=', id).where('status', '=', 'pending').returning('id').executeTakeFirst();
       if (!moved) throw new AppError('conflict', `case ${id} is no longer pending`);
     });
     return (await get(id))!;
   }
 
-  async function close(id: string, note: string | undefined, actor: Actor) {
+  async function close(id: string, note: string | undefined, actor: Actor, ctx: RequestContext) {
+    const by = actorName(actor);
+    const me = actorAccount(actor);
     const { row, accounts } = await load(id);
     const ts = new Date(clock.now());
-    const detail = { case: id, actor: actor.name };
-    if (actor.account && accounts.includes(actor.account)) {
-      await refuseSelf(audit, { kind: 'case.closed', ts, account: actor.account, detail }, actor, 'close a case that names your own account');
+    const detail = { case: id, actor: by };
+    if (me && accounts.includes(me)) {
+      await refuseSelf(audit, { kind: 'case.closed', ts, account: me, detail }, actor, ctx, 'close a case that names your own account');
     }
     if (row.status === 'closed') throw new AppError('conflict', `case ${id} is already closed`);
-    await audit.append([{ kind: 'case.closed', ts, decision: 'ok', account: actor.account, ip: actor.ctx.ip, requestId: actor.ctx.requestId, detail: { ...detail, was: row.status } }], async (tx) => {
-      const moved = await tx.updateTable('cases').set({ status: 'closed', closed_by: actor.name, closed_at: ts, close_note: note ?? null }).where('id', '=', id).where('status', '<>', 'closed').returning('id').executeTakeFirst();
+    await audit.append([{ kind: 'case.closed', ts, decision: 'ok', account: me, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, was: row.status } }], async (tx) => {
+      const moved = await tx.updateTable('cases').set({ status: 'closed', closed_by: by, closed_at: ts, close_note: note ?? null }).where('id', '=', id).where('status', '<>', 'closed').returning('id').executeTakeFirst();
       if (!moved) throw new AppError('conflict', `case ${id} is already closed`);
     });
     return (await get(id))!;

@@ -10,7 +10,7 @@
  *   approves it. The only exception is the bootstrap admin token creating the first analyst,
  *   while no approved analyst exists (suspended ones count). Each creation, request and
  *   approval raises an alert through `onPrivilegedChange`, in the same transaction.
- * - Nobody acts on their own account (self_action). An it_admin runs systems, not people with
+ * - Nobody acts on their own account (self_action, audited through access/self.ts). An it_admin runs systems, not people with
  *   reveal rights: it may not change, enrol or revoke anything of an approved privileged account.
  * - Suspending an account ends all its live sessions in the same transaction; lifting the
  *   suspension revives none of them.
@@ -23,7 +23,9 @@ import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
 import { ADMINISTRATOR_ROLES, profileOf } from '../access/roles.js';
 import { hashPassword } from '../vault/crypto.js';
-import { actorName, type Actor, type PrivilegedChange, type RequestContext } from './types.js';
+import type { AuditEntryInput } from '../audit/kinds.js';
+import { refuseSelf } from '../access/self.js';
+import { actorAccount, actorName, type Actor, type PrivilegedChange, type RequestContext } from './types.js';
 import { approvedAnalystExists } from './account-queries.js';
 import { revokeDeviceTx } from './devices.js';
 import { accountRow, getAccount, listAccounts, toView, type AccountQuery } from './account-reads.js';
@@ -49,14 +51,15 @@ const isAdministrator = (a: Actor) => a.kind === 'account' && ADMINISTRATOR_ROLE
 /** A bootstrap creation lost the race to another analyst's creation; redo it as pending. */
 class BootstrapTaken extends Error {}
 
-function refuseSelf(actor: Actor, account: string, what: string): void {
-  if (actor.kind === 'account' && actor.id === account) throw new AppError('self_action', `nobody may ${what} their own account; ask another analyst`);
-}
-
 export function createAccountAdmin(deps: AccountsDeps) {
   const { db, audit, clock } = deps;
   const now = () => new Date(clock.now());
   const row = (id: string) => accountRow(db, id);
+
+  /** Nobody acts on their own account: the refusal is audited with its actor (the rule is access/self.ts's). */
+  async function refuseOwn(actor: Actor, ctx: RequestContext, account: string, kind: AuditEntryInput['kind'], what: string): Promise<void> {
+    if (actorAccount(actor) === account) await refuseSelf(audit, { kind, ts: now(), account, detail: {} }, actor, ctx, `${what} your own account`);
+  }
 
 
   async function checkSite(role: Role, site: string | null): Promise<void> {
@@ -125,7 +128,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
 
   /** PATCH {role?, site?}: promotion to a privileged role (or a privileged site change) waits for approval; anything else applies at once. */
   async function updateAccount(id: string, change: { role?: Role | undefined; site?: string | null | undefined }, actor: Actor, ctx: RequestContext) {
-    refuseSelf(actor, id, 'change');
+    await refuseOwn(actor, ctx, id, 'admin.account_changed', 'change');
     const r = await row(id);
     const current = r.role as Role;
     const role = change.role ?? current;
@@ -159,11 +162,11 @@ export function createAccountAdmin(deps: AccountsDeps) {
 
   async function approveAccount(id: string, actor: Actor, ctx: RequestContext) {
     if (!isAnalyst(actor)) throw new AppError('forbidden', 'only a security analyst approves a privileged account');
-    refuseSelf(actor, id, 'approve');
+    await refuseOwn(actor, ctx, id, 'admin.account_approved', 'approve');
     const r = await row(id);
     if (r.approval !== 'pending' && r.pending_role === null) throw new AppError('conflict', `account ${id} has nothing waiting for approval`);
     const by = actorName(actor);
-    if (r.requested_by === by) throw new AppError('self_action', 'you asked for this change; another analyst must approve it');
+    if (r.requested_by === by) await refuseSelf(audit, { kind: 'admin.account_approved', ts: now(), account: id, detail: { requested_by: by } }, actor, ctx, 'approve a change you asked for');
     const role = (r.pending_role ?? r.role) as Role;
     const site = r.pending_role !== null ? r.pending_site : r.site;
     await audit.append(
@@ -187,10 +190,8 @@ export function createAccountAdmin(deps: AccountsDeps) {
   }
 
   /** Suspends (ending every live session at once) or lifts a suspension (reviving none). */
-  async function setStatus(accountId: string, status: 'active' | 'suspended', reason: string | null, actor: Actor | string, ctx: RequestContext) {
-    // Watch passes the acting analyst's id (or "warden-detect") as a string.
-    const a: Actor = typeof actor === 'string' ? { kind: 'system', name: actor } : actor;
-    if (a.kind !== 'admin' && actorName(a) === accountId) throw new AppError('self_action', 'nobody may suspend or unsuspend their own account; ask another analyst');
+  async function setStatus(accountId: string, status: 'active' | 'suspended', reason: string | null, a: Actor, ctx: RequestContext) {
+    await refuseOwn(a, ctx, accountId, status === 'suspended' ? 'admin.account_suspended' : 'admin.account_unsuspended', status === 'suspended' ? 'suspend' : 'lift the suspension of');
     const r = await row(accountId);
     const at = now();
     await audit.append(
@@ -212,7 +213,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
 
   /** Enrols (or replaces) the account's TOTP second factor; the secret is shown once. */
   async function enrolMfa(accountId: string, actor: Actor, ctx: RequestContext) {
-    refuseSelf(actor, accountId, 'enrol a second factor for');
+    await refuseOwn(actor, ctx, accountId, 'admin.mfa_enrolled', 'enrol a second factor for');
     const r = await row(accountId);
     if (isAdministrator(actor) && r.approval === 'approved' && isPrivileged(r.role)) throw new AppError('forbidden', `enrolling a ${r.role}'s second factor takes the admin token`);
     const factor = deps.totp.create(accountId);
@@ -225,7 +226,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
 
   /** Revokes a device the account used: its credential is refused and every session on it ends (all accounts). */
   async function revokeDevice(accountId: string, device: string, actor: Actor, ctx: RequestContext) {
-    refuseSelf(actor, accountId, 'revoke a device of');
+    await refuseOwn(actor, ctx, accountId, 'admin.device_revoked', 'revoke a device of');
     const r = await row(accountId);
     if (isAdministrator(actor) && r.approval === 'approved' && isPrivileged(r.role)) throw new AppError('forbidden', `revoking a ${r.role}'s device takes a security analyst`);
     const link = await db.selectFrom('account_devices').select('device').where('account', '=', accountId).where('device', '=', device).executeTakeFirst();

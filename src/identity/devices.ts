@@ -94,6 +94,22 @@ export async function revokeDeviceTx(tx: Transaction<Database>, device: string, 
   return [...new Set(ended.map((s) => s.account))];
 }
 
+/** Most devices one account is taken to have used (3 new a day at most: years of them). */
+const MAX_DEVICES_OF_ACCOUNT = 5000;
+
+/** Every device the account has used (enrolled by it or presented by it), revoked ones included. */
+export async function deviceIdsOf(db: Kysely<Database>, account: string): Promise<string[]> {
+  const rows = await db.selectFrom('account_devices').select('device').where('account', '=', account).orderBy('last_seen', 'desc').limit(MAX_DEVICES_OF_ACCOUNT).execute();
+  return rows.map((r) => r.device);
+}
+
+/** The client's label for each enrolled device id given (ids Warden never enrolled are left out). */
+export async function deviceLabels(db: Kysely<Database>, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('devices').select(['id', 'label']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.label]));
+}
+
 export interface DeviceView {
   id: string;
   label: string;

@@ -25,7 +25,7 @@ import { createLogin } from './login.js';
 import { createTotpFactor } from './totp.js';
 
 export type { AccountInfo, Actor, Principal, PrivilegedChange, RequestContext } from './types.js';
-export { actorOf, actorName } from './types.js';
+export { actorOf, actorName, actorAccount } from './types.js';
 export { suspendedMessage } from './principal.js';
 
 export interface IdentityConfig {

@@ -37,13 +37,16 @@ export interface RequestContext {
   requestId: string;
 }
 
-/** Who performs an identity change: the bootstrap admin token, a logged-in account, or Warden itself. */
+/** Who acts (an identity change, a triage, a response, a case): the bootstrap admin token, a logged-in account, or Warden itself. */
 export type Actor = { kind: 'admin' } | { kind: 'account'; id: string; role: Role } | { kind: 'system'; name: string };
 
 export const actorOf = (p: Principal): Actor => (p.kind === 'admin' ? { kind: 'admin' } : { kind: 'account', id: p.account.id, role: p.account.role });
 
 /** The name an audit entry records for the actor. */
 export const actorName = (a: Actor): string => (a.kind === 'admin' ? 'admin' : a.kind === 'account' ? a.id : a.name);
+
+/** The acting account, or null for the admin token and Warden itself (which have none of their own). */
+export const actorAccount = (a: Actor): string | null => (a.kind === 'account' ? a.id : null);
 
 /** A change of who holds a privileged role, reported to the alert sink (watch) without identity importing it. */
 export interface PrivilegedChange {

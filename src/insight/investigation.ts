@@ -1,7 +1,7 @@
 /**
  * The account investigation queries behind the console's account page: the activity timeline
- * (each reveal marked explained or unexplained and by what), risk over time, devices, networks
- * and cities, and the working-hours profile against the account's peers.
+ * (each reveal marked explained or unexplained and by what), risk over time, devices (enrolled
+ * id and the client's label), networks and cities, and the working-hours profile against the account's peers.
  *
  * Invariants:
  * - Read-only, over the audit trail (which never holds PII), alerts and activity events.
@@ -13,6 +13,7 @@ import type { Database } from '../store/schema.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
 import { networkOf } from '../detect/util.js';
+import { deviceLabels } from '../identity/devices.js';
 import { explainBasis } from './explain.js';
 import type { RiskSource } from './overview.js';
 
@@ -171,6 +172,7 @@ export function createInvestigation(deps: InvestigationDeps) {
         select body->>'city' as city, min(ts) as first, max(ts) as last, count(*)::int as n from activity_events
         where account = ${id} and ts > ${since} and body->>'city' is not null group by 1 order by max(ts) desc limit 50`.execute(db),
     ]);
+    const labels = await deviceLabels(db, devices.map((d) => d.device!));
     const networks = new Map<string, { network: string; first: number; last: number; n: number; ips: number }>();
     for (const r of ips) {
       const key = networkOf(r.ip!);
@@ -185,7 +187,8 @@ export function createInvestigation(deps: InvestigationDeps) {
     return {
       account: id,
       days,
-      devices: devices.map((d) => ({ device: d.device!, first: iso(d.first), last: iso(d.last), events: Number(d.n) })),
+      // The trail names the enrolled device id; its label is the name the client gave at enrolment.
+      devices: devices.map((d) => ({ device: d.device!, label: labels.get(d.device!) ?? null, first: iso(d.first), last: iso(d.last), events: Number(d.n) })),
       networks: [...networks.values()].sort((a, b) => b.last - a.last).slice(0, 50).map((n) => ({ network: n.network, first: iso(n.first), last: iso(n.last), events: n.n, addresses: n.ips })),
       cities: cities.rows.map((c) => ({ city: c.city, first: iso(c.first), last: iso(c.last), events: Number(c.n) })),
     };

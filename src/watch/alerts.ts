@@ -15,7 +15,8 @@ import type { IdentityService } from '../identity/identity.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError, isAppError } from '../errors.js';
 import { profileOf } from '../access/roles.js';
-import { footprintOf, isOwn, refuseSelf, type Actor } from '../access/self.js';
+import { footprintOf, isOwn, refuseSelf, type Footprint } from '../access/self.js';
+import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 
 const SEVERITY_ORDER: Severity[] = ['low', 'medium', 'high', 'critical'];
 
@@ -126,26 +127,26 @@ export function createAlerts(deps: AlertsDeps) {
     }
   }
 
-  async function update(id: string, change: AlertChange, actor: Actor) {
+  async function update(id: string, change: AlertChange, actor: Actor, ctx: RequestContext) {
     await checkAssignee(change.assignee);
-    return apply(id, change, actor, await footprintOf(db, actor));
+    return apply(id, change, actor, ctx, await footprintOf(db, actor, ctx));
   }
 
-  async function apply(id: string, change: AlertChange, actor: Actor, own: Awaited<ReturnType<typeof footprintOf>>) {
+  async function apply(id: string, change: AlertChange, actor: Actor, ctx: RequestContext, own: Footprint | null) {
     const row = await db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new AppError('not_found', `alert ${id} does not exist`);
     const ts = new Date(clock.now());
     if (isOwn(own, { account: row.account, device: row.device }) || (change.assignee && change.assignee === row.account)) {
-      await refuseSelf(audit, { kind: 'watch.alert_updated', ts, account: row.account, detail: { alert: id } }, actor, 'review or assign an alert about yourself (your account or device), nor assign an alert to its subject');
+      await refuseSelf(audit, { kind: 'watch.alert_updated', ts, account: row.account, detail: { alert: id } }, actor, ctx, 'review or assign an alert about yourself (your account or device), nor assign an alert to its subject');
     }
     const status = change.status ?? (change.verdict ? 'resolved' : row.status);
     const assignee = change.assignee === undefined ? row.assignee : change.assignee;
     await audit.append(
-      [{ kind: 'watch.alert_updated', ts, decision: 'ok', account: row.account, ip: actor.ctx.ip, requestId: actor.ctx.requestId, reason: change.verdict ?? status, detail: { alert: id, actor: actor.name, status, assignee } }],
+      [{ kind: 'watch.alert_updated', ts, decision: 'ok', account: row.account, ip: ctx.ip, requestId: ctx.requestId, reason: change.verdict ?? status, detail: { alert: id, actor: actorName(actor), status, assignee } }],
       async (tx) => {
         await tx
           .updateTable('alerts')
-          .set({ status, verdict: change.verdict ?? row.verdict, note: change.note ?? row.note, assignee, updated_by: actor.name, updated_at: ts })
+          .set({ status, verdict: change.verdict ?? row.verdict, note: change.note ?? row.note, assignee, updated_by: actorName(actor), updated_at: ts })
           .where('id', '=', id)
           .execute();
       },
@@ -159,13 +160,13 @@ export function createAlerts(deps: AlertsDeps) {
   }
 
   /** The same change to many alerts; each succeeds or fails on its own (self-action, not found). */
-  async function bulk(ids: readonly string[], change: AlertChange, actor: Actor) {
+  async function bulk(ids: readonly string[], change: AlertChange, actor: Actor, ctx: RequestContext) {
     await checkAssignee(change.assignee);
-    const own = await footprintOf(db, actor);
+    const own = await footprintOf(db, actor, ctx);
     const results = [];
     for (const id of new Set(ids)) {
       try {
-        results.push({ id, ok: true as const, alert: await apply(id, change, actor, own) });
+        results.push({ id, ok: true as const, alert: await apply(id, change, actor, ctx, own) });
       } catch (err) {
         if (!isAppError(err) || (err.code !== 'self_action' && err.code !== 'not_found')) throw err;
         results.push({ id, ok: false as const, error: { code: err.code, message: err.message } });

@@ -14,7 +14,8 @@ import type { DetectionException } from '../detect/exceptions.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
-import { footprintOf, isOwn, refuseSelf, type Actor } from '../access/self.js';
+import { footprintOf, isOwn, refuseSelf } from '../access/self.js';
+import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 
 type ExceptionRow = Database['detect_exceptions'] extends infer T ? { [K in keyof T]: unknown } : never;
 
@@ -43,14 +44,14 @@ export function createExceptions(deps: ExceptionsDeps) {
     for (const x of rows) engine.addException(toException(x));
   }
 
-  async function add(input: Omit<DetectionException, 'created_by'>, actor: Actor) {
+  async function add(input: Omit<DetectionException, 'created_by'>, actor: Actor, ctx: RequestContext) {
     const ts = new Date(clock.now());
     const subject = subjectOf(input);
-    if (isOwn(await footprintOf(db, actor), subject)) {
-      await refuseSelf(audit, { kind: 'watch.exception_added', ts, account: subject.account, detail: { exception_kind: input.kind } }, actor, 'add an exception for yourself (your account, device or network)');
+    if (isOwn(await footprintOf(db, actor, ctx), subject)) {
+      await refuseSelf(audit, { kind: 'watch.exception_added', ts, account: subject.account, detail: { exception_kind: input.kind } }, actor, ctx, 'add an exception for yourself (your account, device or network)');
     }
     const id = randomUUID();
-    const x = { ...input, created_by: actor.name };
+    const x = { ...input, created_by: actorName(actor) };
     try {
       engine.addException(x);
     } catch (err) {
@@ -58,11 +59,11 @@ export function createExceptions(deps: ExceptionsDeps) {
     }
     try {
       await audit.append(
-        [{ kind: 'watch.exception_added', ts, decision: 'ok', account: input.account ?? null, ip: actor.ctx.ip, requestId: actor.ctx.requestId, reason: input.kind, detail: { exception: id, until: input.until, actor: actor.name } }],
+        [{ kind: 'watch.exception_added', ts, decision: 'ok', account: input.account ?? null, ip: ctx.ip, requestId: ctx.requestId, reason: input.kind, detail: { exception: id, until: input.until, actor: x.created_by } }],
         async (tx) => {
           await tx
             .insertInto('detect_exceptions')
-            .values({ id, kind: input.kind, account: input.account ?? null, value: input.value, until: new Date(input.until), reason: input.reason, created_by: actor.name, created_at: ts, removed_at: null })
+            .values({ id, kind: input.kind, account: input.account ?? null, value: input.value, until: new Date(input.until), reason: input.reason, created_by: x.created_by, created_at: ts, removed_at: null })
             .execute();
         },
       );
@@ -74,15 +75,15 @@ export function createExceptions(deps: ExceptionsDeps) {
     return { id, ...x };
   }
 
-  async function remove(id: string, actor: Actor) {
+  async function remove(id: string, actor: Actor, ctx: RequestContext) {
     const row = await db.selectFrom('detect_exceptions').selectAll().where('id', '=', id).where('removed_at', 'is', null).executeTakeFirst();
     if (!row) throw new AppError('not_found', `exception ${id} does not exist`);
     const ts = new Date(clock.now());
-    if (isOwn(await footprintOf(db, actor), subjectOf(row))) {
-      await refuseSelf(audit, { kind: 'watch.exception_removed', ts, account: row.account, detail: { exception: id } }, actor, 'remove an exception about yourself');
+    if (isOwn(await footprintOf(db, actor, ctx), subjectOf(row))) {
+      await refuseSelf(audit, { kind: 'watch.exception_removed', ts, account: row.account, detail: { exception: id } }, actor, ctx, 'remove an exception about yourself');
     }
     await audit.append(
-      [{ kind: 'watch.exception_removed', ts, decision: 'ok', account: row.account, ip: actor.ctx.ip, requestId: actor.ctx.requestId, reason: row.kind, detail: { exception: id, actor: actor.name } }],
+      [{ kind: 'watch.exception_removed', ts, decision: 'ok', account: row.account, ip: ctx.ip, requestId: ctx.requestId, reason: row.kind, detail: { exception: id, actor: actorName(actor) } }],
       async (tx) => {
         await tx.updateTable('detect_exceptions').set({ removed_at: ts }).where('id', '=', id).execute();
       },

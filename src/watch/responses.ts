@@ -1,10 +1,13 @@
 /**
  * Responses: what the gateway does to an account the engine (or an analyst) judged risky —
- * step-up, throttle, suspend — and the gate that enforces them on the account's next request.
+ * step-up, throttle, suspend — and the gate that enforces step-up and throttle on the account's
+ * next request. A suspension is enforced by identity: a suspend response suspends the account
+ * (which ends its sessions), and principal resolution is the one place that refuses it.
  *
  * Invariants:
- * - A response is recorded (and audited) before the gateway enforces it; responses only
- *   escalate automatically, only an analyst lowers or clears one, and never their own.
+ * - A response is recorded (and audited) before the gateway enforces it — a suspension is made
+ *   first, so a suspend response on record is always in force; responses only escalate
+ *   automatically, only an analyst lowers or clears one, and never their own.
  * - A throttle counts records revealed, batch included: it is asked with the number of records
  *   and admits at most what is left of the hour; the count survives a restart (audit trail).
  * - The subject is told a generic reason; the detector, its figures and the alert are for
@@ -13,12 +16,12 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
-import type { IdentityService } from '../identity/identity.js';
+import { actorAccount, actorName, type Actor, type IdentityService, type RequestContext } from '../identity/identity.js';
 import type { AccountPrincipal, ResponseGate } from '../access/access.js';
 import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
 import { AppError } from '../errors.js';
-import { refuseSelf, SYSTEM_ACTOR, type Actor } from '../access/self.js';
+import { refuseSelf } from '../access/self.js';
 
 export type ResponseAction = 'step_up' | 'throttle' | 'suspend';
 const RANK: Record<ResponseAction | 'none', number> = { none: 0, step_up: 1, throttle: 2, suspend: 3 };
@@ -26,12 +29,14 @@ const HOUR = 3_600_000;
 
 /** What the subject of a response is told: no detector, no thresholds, no alert. */
 export const SUBJECT_MESSAGES = {
-  suspend: 'this account is suspended pending review; contact your security team',
   step_up: 'log in again to continue',
   step_up_mfa: 'log in again with your one-time code to continue',
   throttle: 'reveals from this account are limited pending review; contact your security team',
 } as const;
-/** The reason stored on a suspended account (identity shows it to the holder). */
+/** The detection engine acting on its own (automatic escalation). */
+const DETECTION: Actor = { kind: 'system', name: 'warden-detect' };
+const DETECTION_CTX: RequestContext = { ip: null, requestId: 'warden-detect' };
+/** The reason stored on an account a suspend response suspended (identity tells the holder this, never the detector). */
 const SUSPENDED_REASON = 'pending review; contact your security team';
 
 interface ActiveResponse {
@@ -73,11 +78,17 @@ export function createResponses(deps: ResponsesDeps) {
     throttled.set(account, rows.map((r) => ({ t: new Date(r.ts).getTime(), n: 1 })));
   }
 
-  /** Records (audited) and enforces a response. */
-  async function apply(account: string, action: ResponseAction, reason: string, alert: string | null, detail: Record<string, string | number>, actor: Actor) {
+  /**
+   * Records (audited) and enforces a response. A suspension is identity's: the account is
+   * suspended first (principal resolution is the one place that refuses a suspended account), so
+   * a suspend response on record is never one that is not enforced; lowering one lifts it after.
+   */
+  async function apply(account: string, action: ResponseAction, reason: string, alert: string | null, detail: Record<string, string | number>, actor: Actor, ctx: RequestContext) {
+    const previous = active.get(account);
+    if (action === 'suspend') await suspend(account, actor, ctx);
     const since = clock.now();
     await audit.append(
-      [{ kind: 'watch.response_applied', ts: new Date(since), decision: 'ok', account, reason: action, ip: actor.ctx.ip, requestId: actor.ctx.requestId, detail: { ...detail, actor: actor.name } }],
+      [{ kind: 'watch.response_applied', ts: new Date(since), decision: 'ok', account, reason: action, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, actor: actorName(actor) } }],
       async (tx) => {
         await tx
           .insertInto('account_responses')
@@ -86,10 +97,9 @@ export function createResponses(deps: ResponsesDeps) {
           .execute();
       },
     );
-    const previous = active.get(account);
     active.set(account, { action, reason, since, alert });
     if (action === 'throttle') throttled.set(account, []);
-    await followSuspension(account, previous?.action === 'suspend', action === 'suspend', actor);
+    if (previous?.action === 'suspend' && action !== 'suspend') await lift(account, actor, ctx);
     logger.warn({ account, action, alert }, 'response applied');
     return { account, action, reason, since: new Date(since).toISOString() };
   }
@@ -97,52 +107,60 @@ export function createResponses(deps: ResponsesDeps) {
   /** From the engine: only ever upwards. */
   async function escalate(account: string, action: ResponseAction, alert: { id: string; detector: string; summary: string; risk: number }): Promise<void> {
     const current = active.get(account);
-    if (current && RANK[current.action] >= RANK[action]) return;
+    if (current && RANK[current.action] >= RANK[action] && !(await liftedMeanwhile(account, current))) return;
     const reason = `${alert.detector}: ${alert.summary}`.slice(0, 300);
-    await apply(account, action, reason, alert.id, { alert: alert.id, detector: alert.detector, risk: Math.round(alert.risk) }, SYSTEM_ACTOR);
+    await apply(account, action, reason, alert.id, { alert: alert.id, detector: alert.detector, risk: Math.round(alert.risk) }, DETECTION, DETECTION_CTX);
   }
 
   /** By an analyst, about someone else. */
-  async function set(account: string, action: ResponseAction, reason: string, actor: Actor) {
-    if (actor.account === account) {
-      await refuseSelf(audit, { kind: 'watch.response_applied', ts: new Date(clock.now()), account, detail: { action } }, actor, 'set a response on your own account');
+  async function set(account: string, action: ResponseAction, reason: string, actor: Actor, ctx: RequestContext) {
+    if (actorAccount(actor) === account) {
+      await refuseSelf(audit, { kind: 'watch.response_applied', ts: new Date(clock.now()), account, detail: { action } }, actor, ctx, 'set a response on your own account');
     }
     if (!(await deps.identity.loadAccount(account))) throw new AppError('not_found', `account ${account} does not exist`);
-    return apply(account, action, reason, null, {}, actor);
+    return apply(account, action, reason, null, {}, actor, ctx);
   }
 
   /** By an analyst, about someone else; lifts a detection suspension too. */
-  async function clear(account: string, actor: Actor): Promise<{ account: string; cleared: string | null }> {
+  async function clear(account: string, actor: Actor, ctx: RequestContext): Promise<{ account: string; cleared: string | null }> {
     const ts = new Date(clock.now());
-    if (actor.account === account) {
-      await refuseSelf(audit, { kind: 'watch.response_cleared', ts, account, detail: {} }, actor, 'clear or lower the response on your own account');
+    if (actorAccount(actor) === account) {
+      await refuseSelf(audit, { kind: 'watch.response_cleared', ts, account, detail: {} }, actor, ctx, 'clear or lower the response on your own account');
     }
     const current = active.get(account);
     await audit.append(
-      [{ kind: 'watch.response_cleared', ts, decision: 'ok', account, reason: current?.action ?? 'none', ip: actor.ctx.ip, requestId: actor.ctx.requestId, detail: { actor: actor.name } }],
+      [{ kind: 'watch.response_cleared', ts, decision: 'ok', account, reason: current?.action ?? 'none', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor) } }],
       async (tx) => {
         await tx.deleteFrom('account_responses').where('account', '=', account).execute();
       },
     );
     active.delete(account);
     throttled.delete(account);
-    await followSuspension(account, current?.action === 'suspend', false, actor);
+    if (current?.action === 'suspend') await lift(account, actor, ctx);
     return { account, cleared: current?.action ?? null };
   }
 
-  /** A suspend response suspends the account (identity refuses it from then on); lowering or clearing it lifts that. */
-  async function followSuspension(account: string, was: boolean, is: boolean, actor: Actor): Promise<void> {
-    if (!was && !is) return;
+  async function suspend(account: string, actor: Actor, ctx: RequestContext): Promise<void> {
     const info = await deps.identity.loadAccount(account);
-    if (is && info && info.status !== 'suspended') await deps.identity.setStatus(account, 'suspended', SUSPENDED_REASON, actor.name, actor.ctx);
-    if (!is && info?.status === 'suspended') await deps.identity.setStatus(account, 'active', `response lowered or cleared by ${actor.name}`, actor.name, actor.ctx);
+    if (info && info.status !== 'suspended') await deps.identity.setStatus(account, 'suspended', SUSPENDED_REASON, actor, ctx);
+  }
+
+  async function lift(account: string, actor: Actor, ctx: RequestContext): Promise<void> {
+    const info = await deps.identity.loadAccount(account);
+    if (info?.status === 'suspended') await deps.identity.setStatus(account, 'active', `response lowered or cleared by ${actorName(actor)}`, actor, ctx);
+  }
+
+  /** A suspend response whose suspension an analyst lifted through identity (POST /accounts/{id}/unsuspend) no longer holds the account: a new alert enforces again. */
+  async function liftedMeanwhile(account: string, current: ActiveResponse): Promise<boolean> {
+    return current.action === 'suspend' && (await deps.identity.loadAccount(account))?.status !== 'suspended';
   }
 
   const gate: ResponseGate = {
     refuse(principal, _action, _now) {
       const r = active.get(principal.account.id);
+      // A suspension is not checked here: a suspend response suspends the account, and identity's
+      // principal resolution refuses it before any route runs.
       if (!r) return null;
-      if (r.action === 'suspend') return new AppError('account_suspended', SUBJECT_MESSAGES.suspend);
       if (r.action === 'step_up') {
         // A session opened after the response, with the second factor when the account has one.
         const fresh = principal.sessionCreatedAt !== null && principal.sessionCreatedAt > r.since;

@@ -194,14 +194,27 @@ describe.each(testBackends())('fuzzing every route in the OpenAPI document on %s
           const payload = typeof body === 'string' && headers.contentType !== 'application/json' ? body : JSON.stringify(body ?? null);
           if (hasBody && headers.contentType) reqHeaders['content-type'] = headers.contentType;
           const logBefore = w.logs().length;
+          const ac = new AbortController();
+          const timer = setTimeout(() => ac.abort(new Error('no complete answer within 20 s')), 20_000);
           let res: Response;
+          let text: string;
           try {
-            res = await fetch(w.url + url, { method: op.method, headers: reqHeaders, signal: AbortSignal.timeout(20_000), ...(hasBody ? { body: payload } : {}) });
+            res = await fetch(w.url + url, { method: op.method, headers: reqHeaders, signal: ac.signal, ...(hasBody ? { body: payload } : {}) });
+            // A server-sent event stream never ends by itself: its status and headers are the answer,
+            // and only a 200 may open one (a refusal is a JSON error that ends, read below).
+            if (/^text\/event-stream/.test(res.headers.get('content-type') ?? '')) {
+              ac.abort();
+              if (res.status !== 200) failures.push(`${op.method} ${op.path} → ${res.status}: an event stream opened with an error status`);
+              text = '';
+            } else {
+              text = await res.text();
+            }
           } catch (err) {
             failures.push(`${op.method} ${op.path} with ${JSON.stringify(reqHeaders['content-type'] ?? null)}: no answer (${(err as Error).message})`);
             return false;
+          } finally {
+            clearTimeout(timer);
           }
-          const text = await res.text();
           const where = `${op.method} ${op.path} → ${res.status}`;
           if (res.status >= 500) failures.push(`${where}: ${text.slice(0, 200)}`);
           if (res.status >= 400 && res.status !== 404 && !/^\{"error":\{"code":"[a-z_]+","message":/.test(text)) failures.push(`${where}: error body without code/message: ${text.slice(0, 120)}`);

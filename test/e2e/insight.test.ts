@@ -16,6 +16,10 @@ describe.each(testBackends())('console read side on %s', (backend) => {
   let analyst = '';
   let courier = '';
   let clerk = '';
+  /** The analyst's device credential: its later logins are from the same enrolled device, as the console's are. */
+  let analystDevice = '';
+  /** The courier's enrolled device id (the trail names it). */
+  let courierDevice = '';
 
   beforeAll(async () => {
     w = await startTestWarden(backend, { detectConfig: { time: { reorder_window_seconds: 0 } }, config: { maxSessionsPerAccount: 10 } });
@@ -25,10 +29,14 @@ describe.each(testBackends())('console read side on %s', (backend) => {
       expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
     }
     const service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
-    const login = async (id: string, device: string) => (await w.api('POST', '/api/v1/sessions', { body: { account: id, password: `pw-${id}-secret`, device } })).body.token as string;
-    analyst = await login('sa1', 'sa-desk');
-    courier = await login('c1', 'c1-pda');
-    clerk = await login('o1', 'o1-pc');
+    const login = async (id: string, device: string) => (await w.api('POST', '/api/v1/sessions', { body: { account: id, password: `pw-${id}-secret`, device } })).body as { token: string; device_id: string; device_credential: string };
+    const sa1 = await login('sa1', 'sa-desk');
+    analyst = sa1.token;
+    analystDevice = sa1.device_credential;
+    const c1 = await login('c1', 'c1-pda');
+    courier = c1.token;
+    courierDevice = c1.device_id;
+    clerk = (await login('o1', 'o1-pc')).token;
     for (let i = 1; i <= 3; i++) {
       await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: `SF10000000000${i}`, origin_site: 'OUT-1', dest_site: 'OUT-1', sender: PARTY, recipient: PARTY } });
     }
@@ -64,7 +72,7 @@ describe.each(testBackends())('console read side on %s', (backend) => {
   it('a restarted server seeds the overview from the audit trail', async () => {
     const again = await startTestWarden(backend, { store: w.store, detectConfig: {}, config: { masterKey: w.masterKey, maxSessionsPerAccount: 10 } });
     try {
-      const token = (await again.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'pw-sa1-secret', device: 'sa-desk' } })).body.token;
+      const token = (await again.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'pw-sa1-secret', device: 'sa-desk', device_credential: analystDevice } })).body.token;
       const r = await again.api('GET', '/api/v1/overview', { token });
       expect(r.body.last_hour.explained).toBe(1);
       expect(r.body.last_hour.unexplained).toBe(1);
@@ -145,7 +153,7 @@ describe.each(testBackends())('console read side on %s', (backend) => {
     expect(risk.body).toMatchObject({ account: 'c1', role: 'courier', site: 'OUT-1', status: 'active' });
     expect(typeof risk.body.risk_now).toBe('number');
     const fp = await w.api('GET', '/api/v1/accounts/c1/footprint', { token: analyst });
-    expect(fp.body.devices.map((d: { device: string }) => d.device)).toEqual(['c1-pda']);
+    expect(fp.body.devices.map((d: { device: string; label: string }) => [d.device, d.label])).toEqual([[courierDevice, 'c1-pda']]);
     expect(fp.body.networks[0].network).toMatch(/\/(24|48)$/);
     const hours = await w.api('GET', '/api/v1/accounts/c1/hours?tz_offset_minutes=480', { token: analyst });
     expect(hours.status).toBe(200);
@@ -199,7 +207,7 @@ describe.each(testBackends())('console read side on %s', (backend) => {
 
     const again = await startTestWarden(backend, { store: w.store, detectConfig: {}, config: { masterKey: w.masterKey, maxSessionsPerAccount: 10 } });
     try {
-      const token = (await again.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'pw-sa1-secret', device: 'sa-desk' } })).body.token;
+      const token = (await again.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'pw-sa1-secret', device: 'sa-desk', device_credential: analystDevice } })).body.token;
       const after = (await again.api('GET', '/api/v1/detectors', { token })).body.detectors.find((d: { name: string }) => d.name === 'harvesting');
       expect(after.settings.burst_min_records).toBe(55);
       expect(after.pending_restart).toBe(false);

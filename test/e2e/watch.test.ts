@@ -19,10 +19,10 @@ const PARTY = { name: '王小明', phone: '13900001111', address: '北京市朝�
  * as the gateway's own trail records it: a gateway account's activity reaches detection only that
  * way (POST /api/v1/events refuses it, test/e2e/ingest.test.ts).
  */
-function harvestBurst(account: string, start: Date): AuditEntryInput[] {
+function harvestBurst(account: string, start: Date, from = 200000000000, device = 'stranger-pc'): AuditEntryInput[] {
   let t = start.getTime();
   const ts = () => new Date((t += 4000));
-  const base = { account, role: 'courier', site: 'OUT-1', device: 'stranger-pc', ip: '203.0.113.9' };
+  const base = { account, role: 'courier', site: 'OUT-1', device, ip: '203.0.113.9' };
   return [
     { ...base, kind: 'auth.login', ts: ts(), decision: 'allowed', detail: { mfa: false } },
     ...Array.from({ length: 80 }, (_, i): AuditEntryInput => ({
@@ -30,7 +30,7 @@ function harvestBurst(account: string, start: Date): AuditEntryInput[] {
       kind: 'access.reveal',
       ts: ts(),
       decision: 'allowed',
-      waybill: `SF${200000000000 + i}`,
+      waybill: `SF${from + i}`,
       fields: ['recipient.name', 'recipient.phone', 'recipient.address'],
       purpose: 'delivery',
     })),
@@ -158,6 +158,60 @@ describe.each(testBackends())('live detection on %s', (backend) => {
   });
 });
 
+describe.each(testBackends())('a suspension is identity\'s to enforce on %s', (backend) => {
+  let w: TestWarden;
+  let analyst = '';
+  beforeAll(async () => {
+    // Re-alerts after 10 minutes (not 6 h), so a second burst raises a second alert.
+    w = await startTestWarden(backend, { detectConfig: { time: { reorder_window_seconds: 0 }, response: { step_up: 40, throttle: 40, suspend: 40 }, risk: { cooldown_hours: 1 / 6 } } });
+    const admin = w.adminToken;
+    await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } });
+    for (const [id, role, site] of [['c1', 'courier', 'OUT-1'], ['sa1', 'security_analyst', null], ['svc', 'service', null]] as const) {
+      expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
+    }
+    const service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
+    analyst = (await w.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'pw-sa1-secret', device: 'sa-desk' } })).body.token;
+    await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: 'SF100000000001', origin_site: 'OUT-1', dest_site: 'OUT-1', sender: PARTY, recipient: PARTY } });
+    await w.api('POST', '/api/v1/assignments', { token: service, body: { waybill: 'SF100000000001', account: 'c1', task: 'delivery' } });
+  });
+  afterAll(() => w?.dispose());
+
+  const burst = async (entries: AuditEntryInput[]) => {
+    const published = w.warden.bus.stats().published;
+    await w.warden.audit.append(entries);
+    while (w.warden.bus.stats().published < published + entries.length) await new Promise((r) => setImmediate(r));
+    await w.warden.watch!.idle();
+  };
+  const login = () => w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda' } });
+  const reveal = (token: string) => w.api('POST', '/api/v1/waybills/SF100000000001/reveal', { token, body: { fields: ['recipient.phone'], purpose: 'delivery' } });
+  const status = async () => (await w.warden.identity.loadAccount('c1'))!.status;
+
+  it('a suspend response suspends the account; lifted in identity it holds no longer; the next alert suspends again', async () => {
+    await burst(harvestBurst('c1', new Date(Date.now() - 40 * 60_000)));
+    expect((await w.api('GET', '/api/v1/accounts/c1/response', { token: analyst })).body.response.action).toBe('suspend');
+    expect(await status()).toBe('suspended');
+    expect((await login()).body.error.code).toBe('account_suspended');
+
+    // An analyst lifts the suspension (audited): the response stays on record for review, and
+    // refuses nothing by itself.
+    expect((await w.api('POST', '/api/v1/accounts/c1/unsuspend', { token: analyst, body: { reason: 'explained by the outlet' } })).status).toBe(200);
+    const token = (await login()).body.token;
+    expect((await reveal(token)).status).toBe(200);
+
+    // A second burst raises a new alert: the account is suspended again (not skipped as "already suspended").
+    await burst(harvestBurst('c1', new Date(Date.now() - 20 * 60_000), 210000000000, 'stranger-pc-2'));
+    expect(await status()).toBe('suspended');
+    expect((await reveal(token)).status).not.toBe(200);
+    expect((await login()).body.error.code).toBe('account_suspended');
+    const suspensions = await w.warden.db.selectFrom('audit_log').select('detail').where('kind', '=', 'admin.account_suspended').where('account', '=', 'c1').execute();
+    expect(suspensions.map((e) => (typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail).actor)).toEqual(['warden-detect', 'warden-detect']);
+
+    // Clearing the response lifts the suspension it made.
+    expect((await w.api('DELETE', '/api/v1/accounts/c1/response', { token: analyst })).status).toBe(200);
+    expect(await status()).toBe('active');
+  });
+});
+
 describe.each(testBackends())('step-up and throttle on %s', (backend) => {
   let w: TestWarden;
   let analyst = '';
@@ -248,15 +302,19 @@ describe.each(testBackends())('step-up and throttle on %s', (backend) => {
 describe.each(testBackends())('nobody acts on a response or exception about themselves on %s', (backend) => {
   let w: TestWarden;
   const tokens: Record<string, string> = {};
-  const DEVICE = 'sa1-laptop';
+  /** sa1's laptop as the server enrolled it: events and alerts name this id, not the client's label. */
+  let sa1Device = '';
   beforeAll(async () => {
     w = await startTestWarden(backend);
     const admin = w.adminToken;
     await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } });
     for (const [id, role, site] of [['c1', 'courier', 'OUT-1'], ['sa1', 'security_analyst', null], ['sa2', 'security_analyst', null]] as const) {
       expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
-      tokens[id] = (await w.api('POST', '/api/v1/sessions', { body: { account: id, password: `pw-${id}-secret`, device: id === 'sa1' ? DEVICE : `${id}-dev` } })).body.token;
+      const session = (await w.api('POST', '/api/v1/sessions', { body: { account: id, password: `pw-${id}-secret`, device: id === 'sa1' ? 'sa1-laptop' : `${id}-dev` } })).body;
+      tokens[id] = session.token;
+      if (id === 'sa1') sa1Device = session.device_id;
     }
+    expect(sa1Device).toMatch(/^dev_/);
   });
   afterAll(() => w?.dispose());
 
@@ -296,7 +354,7 @@ describe.each(testBackends())('nobody acts on a response or exception about them
     const own = [
       { kind: 'account', value: 'sa1', until, reason: 'working late' },
       { kind: 'device', account: 'sa1', value: 'any-device', until, reason: 'my other laptop' },
-      { kind: 'device', value: DEVICE, until, reason: 'my laptop' },
+      { kind: 'device', value: sa1Device, until, reason: 'my laptop' },
       { kind: 'network', value: '127.0.0.0/24', until, reason: 'my office' },
       { kind: 'network', value: '127.0.0.1', until, reason: 'my address' },
     ];
@@ -313,6 +371,11 @@ describe.each(testBackends())('nobody acts on a response or exception about them
     const removeOwn = await w.api('DELETE', `/api/v1/exceptions/${bySa2.body.id}`, { token: tokens.sa1 });
     expect(removeOwn.body.error.code).toBe('self_action');
     expect((await w.api('DELETE', `/api/v1/exceptions/${bySa2.body.id}`, { token: tokens.sa2 })).status).toBe(200);
+    // sa1's enrolled device is not sa2's own: sa2 may name it.
+    const deviceBySa2 = await w.api('POST', '/api/v1/exceptions', { token: tokens.sa2, body: { kind: 'device', value: sa1Device, until, reason: 'laptop re-imaged, ticket 43' } });
+    expect(deviceBySa2.status, deviceBySa2.text).toBe(201);
+    expect((await w.api('DELETE', `/api/v1/exceptions/${deviceBySa2.body.id}`, { token: tokens.sa1 })).body.error.code).toBe('self_action');
+    expect((await w.api('DELETE', `/api/v1/exceptions/${deviceBySa2.body.id}`, { token: tokens.sa2 })).status).toBe(200);
   });
 
   it('the admin token has no account of its own: it may act on anyone', async () => {

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { IdentityService } from '../../identity/identity.js';
 import type { Cases } from '../../cases/cases.js';
 import { AppError } from '../../errors.js';
-import { actorOf } from '../../access/self.js';
+import { actorOf } from '../../identity/identity.js';
 import { CASE_ROLES } from '../../access/roles.js';
 import { authorize, requestContext, type App } from '../server.js';
 
@@ -31,12 +31,12 @@ export function caseRoutes(app: App, { identity, cases }: { identity: IdentitySe
         accounts: Type.Optional(Type.Array(Account, { maxItems: 50 })),
       }, { additionalProperties: false }),
     },
-  }, async (req, reply) => reply.code(201).send(await cases.open(req.body, actorOf(req.principal!, requestContext(req)))));
+  }, async (req, reply) => reply.code(201).send(await cases.open(req.body, actorOf(req.principal!), requestContext(req))));
 
   app.post('/api/v1/cases/:id/approve', {
     onRequest: analysts,
     schema: { tags: ['cases'], summary: 'Approve a pending case (an analyst other than the one who opened it): it becomes open', params: Type.Object({ id: Id }) },
-  }, async (req) => cases.approve(req.params.id, actorOf(req.principal!, requestContext(req))));
+  }, async (req) => cases.approve(req.params.id, actorOf(req.principal!), requestContext(req)));
 
   app.post('/api/v1/cases/:id/close', {
     onRequest: analysts,
@@ -50,7 +50,7 @@ export function caseRoutes(app: App, { identity, cases }: { identity: IdentitySe
       params: Type.Object({ id: Id }),
       body: Type.Object({ note: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
     },
-  }, async (req) => cases.close(req.params.id, req.body.note, actorOf(req.principal!, requestContext(req))));
+  }, async (req) => cases.close(req.params.id, req.body.note, actorOf(req.principal!), requestContext(req)));
 
   app.get('/api/v1/cases', {
     onRequest: analysts,

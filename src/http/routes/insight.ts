@@ -9,7 +9,7 @@
 import type { ServerResponse } from 'node:http';
 import { ANALYST_ROLES } from '../../access/roles.js';
 import { Type } from '@sinclair/typebox';
-import type { IdentityService, Principal } from '../../identity/identity.js';
+import { actorName, actorOf, type IdentityService } from '../../identity/identity.js';
 import type { Overview, OverviewSnapshot } from '../../insight/overview.js';
 import type { Investigation } from '../../insight/investigation.js';
 import type { DetectorsInsight } from '../../insight/detectors.js';
@@ -26,7 +26,6 @@ function bounded(value: string | undefined, name: string, min: number, max: numb
   if (!(n >= min && n <= max)) throw new AppError('validation_failed', `querystring field "${name}" must be between ${min} and ${max}`, { fields: [{ field: name, code: 'range', message: `between ${min} and ${max}` }] });
   return n;
 }
-const actorOf = (p: Principal) => (p.kind === 'admin' ? 'admin' : p.account.id);
 const ACTIVITY_KINDS = ['access.view', 'access.reveal', 'access.search', 'access.print', 'auth.login', 'auth.logout', 'admin.account_suspended', 'admin.account_unsuspended', 'watch.response_applied', 'watch.response_cleared', 'watch.alert_updated'];
 
 export interface InsightRouteDeps {
@@ -136,7 +135,7 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
     onRequest: analysts,
     schema: {
       tags: ['insight'],
-      summary: 'Devices, networks (/24, /48) and cities an account used, with first and last seen',
+      summary: 'Devices (enrolled id and the client\'s label), networks (/24, /48) and cities an account used, with first and last seen',
       params: AccountParams,
       querystring: Type.Object({ days: Type.Optional(Digits('1..90, default 30')) }, { additionalProperties: false }),
     },
@@ -176,5 +175,5 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
       params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
       body: Type.Object({ settings: SettingsBody, reason: Type.String({ minLength: 3, maxLength: 300 }) }, { additionalProperties: false }),
     },
-  }, async (req) => deps.detectors.save(req.params.name, req.body.settings, req.body.reason, actorOf(req.principal!), requestContext(req)));
+  }, async (req) => deps.detectors.save(req.params.name, req.body.settings, req.body.reason, actorName(actorOf(req.principal!)), requestContext(req)));
 }

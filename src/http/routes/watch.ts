@@ -7,7 +7,7 @@ import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { SEVERITIES } from '../../contracts/events.js';
 import type { IdentityService } from '../../identity/identity.js';
 import type { Watch } from '../../watch/watch.js';
-import { actorOf } from '../../access/self.js';
+import { actorOf } from '../../identity/identity.js';
 import { decodeCursor, encodeCursor, parseInstant } from '../params.js';
 import { ANALYSTS_OR_ADMIN, authorize, requestContext, type App } from '../server.js';
 import { IsoTime } from '../types.js';
@@ -76,7 +76,7 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
       params: Type.Object({ id: Id }),
       body: Type.Object(AlertChange, { additionalProperties: false, minProperties: 1 }),
     },
-  }, async (req) => watch.updateAlert(req.params.id, req.body, actorOf(req.principal!, requestContext(req))));
+  }, async (req) => watch.updateAlert(req.params.id, req.body, actorOf(req.principal!), requestContext(req)));
 
   app.post('/api/v1/alerts/bulk', {
     onRequest: analysts,
@@ -87,7 +87,7 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     },
   }, async (req) => {
     const { ids, ...change } = req.body;
-    return watch.bulkUpdateAlerts(ids, change, actorOf(req.principal!, requestContext(req)));
+    return watch.bulkUpdateAlerts(ids, change, actorOf(req.principal!), requestContext(req));
   });
 
   app.get('/api/v1/accounts/:id/response', {
@@ -103,12 +103,12 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
       params: Type.Object({ id: Id }),
       body: Type.Object({ action: lit(['step_up', 'throttle', 'suspend'] as const), reason: Type.String({ minLength: 3, maxLength: 300 }) }, { additionalProperties: false }),
     },
-  }, async (req) => watch.setResponse(req.params.id, req.body.action, req.body.reason, actorOf(req.principal!, requestContext(req))));
+  }, async (req) => watch.setResponse(req.params.id, req.body.action, req.body.reason, actorOf(req.principal!), requestContext(req)));
 
   app.delete('/api/v1/accounts/:id/response', {
     onRequest: analysts,
     schema: { tags: ['watch'], summary: 'Undo the response on an account (lifts a detection suspension too); not on yourself', params: Type.Object({ id: Id }) },
-  }, async (req) => watch.clearResponse(req.params.id, actorOf(req.principal!, requestContext(req))));
+  }, async (req) => watch.clearResponse(req.params.id, actorOf(req.principal!), requestContext(req)));
 
   app.get('/api/v1/exceptions', { onRequest: analysts, schema: { tags: ['watch'], summary: 'Active detection exceptions' } }, async () => ({ exceptions: await watch.listExceptions() }));
 
@@ -127,11 +127,11 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     },
   }, async (req, reply) => {
     const until = new Date(parseInstant(req.body.until, 'until')).toISOString();
-    return reply.code(201).send(await watch.addException({ ...req.body, until }, actorOf(req.principal!, requestContext(req))));
+    return reply.code(201).send(await watch.addException({ ...req.body, until }, actorOf(req.principal!), requestContext(req)));
   });
 
   app.delete('/api/v1/exceptions/:id', {
     onRequest: analysts,
     schema: { tags: ['watch'], summary: 'Remove an exception; not one about yourself', params: Type.Object({ id: Id }) },
-  }, async (req) => watch.removeException(req.params.id, actorOf(req.principal!, requestContext(req))));
+  }, async (req) => watch.removeException(req.params.id, actorOf(req.principal!), requestContext(req)));
 }

@@ -96,7 +96,8 @@ export interface AccountRisk {
 }
 
 export interface Footprint {
-  devices: Array<{ device: string; first: string; last: string; events: number }>;
+  /** device: the enrolled id; label: the name the client gave it (null for an id Warden did not enrol). */
+  devices: Array<{ device: string; label: string | null; first: string; last: string; events: number }>;
   networks: Array<{ network: string; first: string; last: string; events: number; addresses: number }>;
   cities: Array<{ city: string; first: string; last: string; events: number }>;
 }

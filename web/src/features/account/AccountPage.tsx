@@ -3,7 +3,7 @@
  * networks and cities, working hours against its peers, its activity timeline (every reveal marked
  * explained or unexplained and by what), its alerts, and the response buttons.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { Button, Card, Descriptions, Input, Segmented, Space, Table, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -132,14 +132,16 @@ function FootprintTables({ f }: { f: Footprint }) {
     { title: t('account.last'), dataIndex: 'last', render: formatTime },
     { title: t('account.events'), dataIndex: 'events', width: 70 },
   ];
-  const table = <T extends object>(title: string, key: keyof T & string, rows: T[]) => (
+  const table = <T extends object>(title: string, key: keyof T & string, rows: T[], render?: (value: string, row: T) => ReactNode) => (
     <Card size="small" title={title}>
-      <Table<T> size="small" rowKey={key} pagination={{ pageSize: 5, size: 'small', hideOnSinglePage: true }} dataSource={rows} locale={{ emptyText: <EmptyState /> }} columns={[{ title, dataIndex: key, className: 'mono' }, ...seen] as never} />
+      <Table<T> size="small" rowKey={key} pagination={{ pageSize: 5, size: 'small', hideOnSinglePage: true }} dataSource={rows} locale={{ emptyText: <EmptyState /> }} columns={[{ title, dataIndex: key, className: 'mono', render }, ...seen] as never} />
     </Card>
   );
+  // The trail names the enrolled device id; the client's label is shown beside it.
+  const device = (id: string, row: Footprint['devices'][number]) => (row.label ? <>{row.label} <Typography.Text type="secondary" className="mono">{id}</Typography.Text></> : id);
   return (
     <section className="grid-3">
-      {table(t('account.devices'), 'device', f.devices)}
+      {table(t('account.devices'), 'device', f.devices, device)}
       {table(t('account.networks'), 'network', f.networks)}
       {table(t('account.cities'), 'city', f.cities)}
     </section>
