@@ -12,6 +12,9 @@
  *   account is suspended its holder is told so (403), afterwards it is simply invalid (401).
  * - Resolved principals are cached ≤ PRINCIPAL_CACHE_MS; any change to an account drops its
  *   cached principals in this process at once (other processes re-read within the cache time).
+ *   With several processes on one database (PostgreSQL) the cache is off (`cacheMs` 0): every
+ *   request reads its session, so a revocation or suspension at one process holds at every
+ *   process on the next request.
  */
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -66,10 +69,13 @@ export interface PrincipalDeps {
   db: Kysely<Database>;
   clock: Clock;
   adminToken: AdminToken;
+  /** Default PRINCIPAL_CACHE_MS; 0 turns the cache off. */
+  cacheMs?: number | undefined;
 }
 
 export function createPrincipalResolver(deps: PrincipalDeps) {
   const { db, clock } = deps;
+  const cacheMs = deps.cacheMs ?? PRINCIPAL_CACHE_MS;
   const cache = new Map<string, { principal: Extract<Principal, { kind: 'account' }>; until: number; expiresAt: number }>();
   const keysByAccount = new Map<string, Set<string>>();
 
@@ -79,11 +85,12 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
   }
 
   function remember(key: string, principal: Extract<Principal, { kind: 'account' }>, now: number, expiresAt: number): void {
+    if (cacheMs <= 0) return;
     if (cache.size >= MAX_CACHED) {
       cache.clear();
       keysByAccount.clear();
     }
-    cache.set(key, { principal, until: now + PRINCIPAL_CACHE_MS, expiresAt });
+    cache.set(key, { principal, until: now + cacheMs, expiresAt });
     let keys = keysByAccount.get(principal.account.id);
     if (!keys) keysByAccount.set(principal.account.id, (keys = new Set()));
     keys.add(key);
