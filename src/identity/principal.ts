@@ -22,6 +22,8 @@ import type { Database } from '../store/schema.js';
 import type { Role } from '../contracts/events.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
+import { toBuffer } from '../store/db.js';
+import { turnBatcher } from '../store/turn-batch.js';
 import type { AccountInfo, Principal } from './types.js';
 import type { AdminToken } from './admin-token.js';
 
@@ -96,16 +98,23 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
     keys.add(key);
   }
 
-  async function sessionPrincipal(hash: Buffer, now: number) {
-    const s = await db
+  /** The session reads of one event-loop turn share one query (every request reads its session when the cache is off). */
+  const readSessions = turnBatcher(async (hashes: Buffer[]) => {
+    const rows = await db
       .selectFrom('sessions as s')
       .innerJoin('accounts as a', 'a.id', 's.account')
       .leftJoin('sites', 'sites.code', 'a.site')
       .leftJoin('devices as d', 'd.id', 's.device')
-      .select(['s.id as session', 's.created_at', 's.expires_at', 's.revoked_at', 's.revoked_reason', 's.mfa', 's.device', 'd.id as enrolled', 'd.revoked_at as device_revoked_at'])
+      .select(['s.token_hash', 's.id as session', 's.created_at', 's.expires_at', 's.revoked_at', 's.revoked_reason', 's.mfa', 's.device', 'd.id as enrolled', 'd.revoked_at as device_revoked_at'])
       .select(['a.id', 'a.role', 'a.site', 'a.status', 'a.status_reason', 'a.mfa_secret', 'a.approval', 'sites.city'])
-      .where('s.token_hash', '=', hash)
-      .executeTakeFirst();
+      .where('s.token_hash', 'in', hashes)
+      .execute();
+    const byHash = new Map(rows.map((r) => [toBuffer(r.token_hash).toString('base64'), r]));
+    return hashes.map((h) => byHash.get(h.toString('base64')));
+  });
+
+  async function sessionPrincipal(hash: Buffer, now: number) {
+    const s = await readSessions(hash);
     if (!s) throw invalid();
     const account = accountInfo(s);
     if (s.revoked_at) {
