@@ -1,8 +1,10 @@
 // Audited reveals per second and p99 latency on PGlite and PostgreSQL, each as a ratio to a bare
-// Fastify route measured in the same run; and the cost of field encryption as a ratio to storing
-// plaintext. Usage: npm run build && node bench/reveal.mjs [--seconds 8] [--concurrency 32]
+// Fastify route measured in the same run, and the server process's CPU time per request (user +
+// system, from /proc; steadier than req/s on a shared machine whose load generator runs beside the
+// server; on PostgreSQL the database server's own CPU is not included); and the cost of field
+// encryption as a ratio to storing plaintext. Usage: npm run build && node bench/reveal.mjs [--seconds 8] [--concurrency 32]
 //   [--backends pglite,postgres] [--pg postgres://postgres@127.0.0.1:5432/test]
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +19,24 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const COURIERS = 40;
 const WAYBILLS = 2000;
 
+/** CPU seconds (user + system) the process has used so far; null where /proc is not there. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** The measured run, with the server's CPU time per request in µs. */
+async function measured(child, options) {
+  const before = cpuSeconds(child.pid);
+  const r = await load(options);
+  const after = cpuSeconds(child.pid);
+  return { ...r, cpuUs: before === null || after === null ? NaN : ((after - before) * 1e6) / r.requests };
+}
+
 function phone(i) {
   return `139${String(10000000 + i).padStart(8, '0')}`;
 }
@@ -25,7 +45,7 @@ async function benchBare() {
   const { child, url } = await startChild([join(ROOT, 'bench', 'bare-server.mjs')], {});
   try {
     await load({ url, seconds: 2, concurrency: CONCURRENCY, makeRequest: () => ({ method: 'POST', path: '/bare', body: { fields: ['recipient.phone'], purpose: 'delivery' } }) });
-    return await load({ url, seconds: SECONDS, concurrency: CONCURRENCY, makeRequest: () => ({ method: 'POST', path: '/bare', body: { fields: ['recipient.phone'], purpose: 'delivery' } }) });
+    return await measured(child, { url, seconds: SECONDS, concurrency: CONCURRENCY, makeRequest: () => ({ method: 'POST', path: '/bare', body: { fields: ['recipient.phone'], purpose: 'delivery' } }) });
   } finally {
     child.kill('SIGTERM');
   }
@@ -68,7 +88,7 @@ async function benchWarden(backend) {
       return { method: 'POST', path: `/api/v1/waybills/SF${String(100000000000 + w)}/reveal`, headers: { authorization: `Bearer ${tokens[w % COURIERS]}` }, body: { fields: ['recipient.phone', 'recipient.name'], purpose: 'delivery' } };
     };
     await load({ url, seconds: 2, concurrency: CONCURRENCY, makeRequest: request });
-    return await load({ url, seconds: SECONDS, concurrency: CONCURRENCY, makeRequest: request });
+    return await measured(child, { url, seconds: SECONDS, concurrency: CONCURRENCY, makeRequest: request });
   } finally {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
@@ -110,10 +130,10 @@ for (const b of BACKENDS) {
   }
 }
 console.log(`\nconcurrency ${CONCURRENCY}, ${SECONDS} s per run, ${COURIERS} couriers over ${WAYBILLS} waybills\n`);
-console.log('| run | req/s | ratio to bare | p50 ms | p99 ms | p99 ratio | statuses |');
-console.log('|---|---:|---:|---:|---:|---:|---|');
+console.log('| run | req/s | ratio to bare | p50 ms | p99 ms | p99 ratio | server CPU µs/req | CPU ratio | statuses |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|');
 for (const [name, r] of rows) {
-  console.log(`| ${name} | ${r.rps.toFixed(0)} | ${(r.rps / bare.rps).toFixed(3)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p99 / bare.p99).toFixed(1)}× | ${JSON.stringify(r.statuses)} |`);
+  console.log(`| ${name} | ${r.rps.toFixed(0)} | ${(r.rps / bare.rps).toFixed(3)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p99 / bare.p99).toFixed(1)}× | ${r.cpuUs.toFixed(0)} | ${(r.cpuUs / bare.cpuUs).toFixed(1)}× | ${JSON.stringify(r.statuses)} |`);
 }
 const e = await benchEncryption();
 console.log(`\nfield encryption: ${e.encUs.toFixed(2)} µs per party (3 AES-256-GCM fields + 1 blind index) vs ${e.plainUs.toFixed(2)} µs storing the same plaintext bytes: ratio ${(e.encUs / e.plainUs).toFixed(1)}×`);

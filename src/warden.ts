@@ -14,8 +14,9 @@ import { resolveMasterKeys } from './vault/master-key.js';
 import { loadKeyring, rotateKeys, type Keyring } from './vault/keyring.js';
 import { createPiiDecryptor, createVaultReader, createVaultWriter } from './vault/vault.js';
 import { loadPolicy, type Policy } from './access/policy.js';
-import { createQuotaLedger, type QuotaLedger } from './access/quota.js';
-import { createSearchQuotaLedger, rebuildSearchQuotas } from './access/quota.js';
+import { createQuotaLedger, inMemoryCounter, type QuotaCounter, type QuotaLedger } from './access/quota.js';
+import { createSharedQuotaLedger, seedSharedQuotas } from './access/shared-quota.js';
+import { createSearchQuotaLedger, createSearchQuotaLimits, rebuildSearchQuotas } from './access/quota.js';
 import { recordPolicyLoaded } from './access/policy-audit.js';
 import { createCases } from './cases/cases.js';
 import { caseRoutes } from './http/routes/cases.js';
@@ -24,7 +25,7 @@ import { createAccessService } from './access/access.js';
 import { errorSummary, type AuditWriter } from './audit/writer.js';
 import { createAuditTrail, type AuditTrail } from './audit/service.js';
 import { createIdentityService, type IdentityService, type PrivilegedChange } from './identity/identity.js';
-import { createLoginThrottle } from './identity/login-throttle.js';
+import { createLoginThrottle, createSharedLoginThrottle } from './identity/login-throttle.js';
 import { createServiceTokens } from './identity/service-tokens.js';
 import { createInProcessBus, type EventBus } from './events/bus.js';
 import { eventsFromAudit } from './events/from-audit.js';
@@ -69,7 +70,7 @@ export interface Warden {
   identity: IdentityService;
   keyring: Keyring;
   policy: Policy;
-  quotas: QuotaLedger;
+  quotas: QuotaCounter;
   watch: Watch | null;
   metrics: Metrics;
   logger: Logger;
@@ -105,21 +106,34 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     });
 
     await recordPolicyLoaded({ db, audit, clock }, policy, config.policyFile ?? 'defaults');
-    const quotas = createQuotaLedger(policy);
-    await rebuildQuotas(db, quotas, clock.now());
-    const searchQuotas = createSearchQuotaLedger(policy);
-    await rebuildSearchQuotas(db, searchQuotas, clock.now());
+    // PostgreSQL may serve several processes: quotas, throttles, sessions and responses are then
+    // read and counted in the database (docs/decisions/0011-shared-ledger.md).
+    const shared = store.kind === 'postgres';
+    let quotas: QuotaCounter;
+    let searchQuotas: QuotaCounter;
+    if (shared) {
+      await seedSharedQuotas(db, clock.now());
+      quotas = createSharedQuotaLedger({ db, limits: policy, namespace: 'r' });
+      searchQuotas = createSharedQuotaLedger({ db, limits: { quotas: createSearchQuotaLimits(policy) }, namespace: 'q' });
+    } else {
+      const ledger = createQuotaLedger(policy);
+      await rebuildQuotas(db, ledger, clock.now());
+      const searchLedger = createSearchQuotaLedger(policy);
+      await rebuildSearchQuotas(db, searchLedger, clock.now());
+      quotas = inMemoryCounter(ledger);
+      searchQuotas = inMemoryCounter(searchLedger);
+    }
 
     const identity = createIdentityService({
       db,
       audit,
       clock,
-      throttle: createLoginThrottle(),
+      throttle: shared ? createSharedLoginThrottle(db) : createLoginThrottle(),
       mfaKey: keyring.mfaKey,
       identityKey: keyring.blindIndexKey,
       metrics,
       onPrivilegedChange: raisePrivilegedChangeAlert,
-      config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount, newDevicesPerDay: config.newDevicesPerDay },
+      config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount, newDevicesPerDay: config.newDevicesPerDay, ...(shared ? { principalCacheMs: 0 } : {}) },
     });
     // Settings saved from the console (detector_settings) apply over the configured ones at start.
     const detectConfig = applyStoredSettings(
@@ -138,6 +152,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
           clock,
           logger,
           throttlePerHour: config.throttlePerHour,
+          shared,
           webhook: config.alertWebhookUrl && config.alertWebhookSecret ? createWebhookNotifier({ url: config.alertWebhookUrl, secret: config.alertWebhookSecret, logger }) : undefined,
         })
       : null;

@@ -29,7 +29,7 @@ import {
   type VaultReader,
 } from '../vault/vault.js';
 import { DEFAULT_ASSIGNMENT_EXPIRES_HOURS, type Policy } from './policy.js';
-import type { QuotaLedger, QuotaResult } from './quota.js';
+import type { QuotaCounter, QuotaResult } from './quota.js';
 import type { WorkContext } from './work-context.js';
 import { evaluateReveal } from './evaluate.js';
 import { profileOf } from './roles.js';
@@ -46,9 +46,15 @@ export type AccountPrincipal = Extract<Principal, { kind: 'account' }>;
 /** The detection engine's responses, as the gateway consults them (src/watch). */
 export interface ResponseGate {
   /** A response that refuses the whole request (step-up), or null. A suspension never reaches here: identity refused the caller already. */
-  refuse(principal: AccountPrincipal, action: 'view' | 'search' | 'reveal', now: number): AppError | null;
+  refuse(principal: AccountPrincipal, action: 'view' | 'search' | 'reveal', now: number): AppError | null | Promise<AppError | null>;
   /** How many of `records` reveals a throttle admits now (all when none applies); `release` gives them back. */
-  admit(principal: AccountPrincipal, records: number, now: number): { admitted: number; refusal: AppError | null; release(): void };
+  admit(principal: AccountPrincipal, records: number, now: number): Admission | Promise<Admission>;
+}
+
+export interface Admission {
+  admitted: number;
+  refusal: AppError | null;
+  release(): void;
 }
 
 export interface AccessDeps {
@@ -56,9 +62,9 @@ export interface AccessDeps {
   vault: VaultReader;
   pii: PiiDecryptor;
   work: WorkContext;
-  quotas: QuotaLedger;
+  quotas: QuotaCounter;
   /** Phone searches per account (policy `search_quotas`). */
-  searchQuotas: QuotaLedger;
+  searchQuotas: QuotaCounter;
   audit: AuditWriter;
   clock: Clock;
   metrics: Pick<Metrics, 'accessDecisions' | 'recordsRevealed'>;
@@ -84,10 +90,10 @@ const quotaError = (q: Extract<QuotaResult, { ok: false }>, what: string) =>
 export function createAccessService(deps: AccessDeps) {
   const { policy, vault, pii, work, quotas, searchQuotas, audit, clock, metrics } = deps;
 
-  function staff(principal: Principal, what: string, action: 'view' | 'search' | 'reveal'): AccountPrincipal {
+  async function staff(principal: Principal, what: string, action: 'view' | 'search' | 'reveal'): Promise<AccountPrincipal> {
     if (principal.kind !== 'account') throw new AppError('role_not_permitted', `the admin token cannot ${what}; log in as a staff account`);
     // Suspension and pending approval were refused when the principal was resolved (identity).
-    const gated = deps.gate?.refuse(principal, action, clock.now());
+    const gated = await deps.gate?.refuse(principal, action, clock.now());
     if (gated) throw gated;
     return principal;
   }
@@ -114,7 +120,7 @@ export function createAccessService(deps: AccessDeps) {
   }
 
   async function view(principal: Principal, waybill: string, profile: 'screen' | 'label', ctx: RequestContext): Promise<MaskedWaybill> {
-    const p = staff(principal, 'view waybills', 'view');
+    const p = await staff(principal, 'view waybills', 'view');
     const entry: AuditEntryInput = { kind: profile === 'label' ? 'access.print' : 'access.view', ts: new Date(clock.now()), decision: 'allowed', waybill, ...who(p, ctx) };
     if (!profileOf(p.account.role).views) {
       return refuse(entry, new AppError('role_not_permitted', `the ${p.account.role} role does not read waybills`));
@@ -145,7 +151,7 @@ export function createAccessService(deps: AccessDeps) {
   }
 
   async function search(principal: Principal, phone: string, ctx: RequestContext): Promise<{ matches: MaskedWaybill[]; truncated: boolean }> {
-    const p = staff(principal, 'search', 'search');
+    const p = await staff(principal, 'search', 'search');
     const normalised = normaliseSearchPhone(phone);
     const now = clock.now();
     const entry: AuditEntryInput = { kind: 'access.search', ts: new Date(now), decision: 'allowed', ...who(p, ctx) };
@@ -153,7 +159,7 @@ export function createAccessService(deps: AccessDeps) {
     const scope = searchScope(p, now);
     if (!scope) return refuse(entry, new AppError('role_not_permitted', `the ${role} role may not search customers`));
     // Each search answers "is this a customer?" and may back reveals: counted per search, like records.
-    const q = searchQuotas.tryConsume({ role, account: p.account.id, device: null, site: null }, 1, now);
+    const q = await searchQuotas.tryConsume({ role, account: p.account.id, device: null, site: null }, 1, now);
     if (!q.ok) return refuse(entry, quotaError(q, 'search'));
     let found: { matches: PhoneMatch[]; truncated: boolean };
     try {
@@ -214,17 +220,19 @@ export function createAccessService(deps: AccessDeps) {
    * Counts the allowed items in records against the quota (each item one record) and then the
    * throttle (asked once, with the number of records); refuses the items beyond either.
    */
-  function admit(p: AccountPrincipal, outcomes: Outcome[], now: number): () => void {
+  async function admit(p: AccountPrincipal, outcomes: Outcome[], now: number): Promise<() => void> {
     const releases: Array<() => void> = [];
     const admitted: Array<{ o: Outcome; release: () => void }> = [];
     const subject = { role: p.account.role, account: p.account.id, device: p.device, site: p.account.site };
-    for (const o of outcomes) {
-      if (o.error) continue;
-      const q = quotas.tryConsume(subject, 1, now);
+    // Asked together (one statement on the shared ledger), decided in order.
+    const asked = outcomes.filter((o) => !o.error);
+    const answers = await Promise.all(asked.map(() => quotas.tryConsume(subject, 1, now)));
+    asked.forEach((o, i) => {
+      const q = answers[i]!;
       if (q.ok) admitted.push({ o, release: q.release });
       else o.error = quotaError(q, 'reveal');
-    }
-    const throttle = admitted.length && deps.gate ? deps.gate.admit(p, admitted.length, now) : null;
+    });
+    const throttle = admitted.length && deps.gate ? await deps.gate.admit(p, admitted.length, now) : null;
     admitted.forEach(({ o, release }, i) => {
       if (throttle && i >= throttle.admitted) {
         release();
@@ -241,7 +249,7 @@ export function createAccessService(deps: AccessDeps) {
     const now = clock.now();
     const outcomes: Outcome[] = [];
     for (const item of items) outcomes.push(await decide(p, item.waybill, { ...body, fields: item.fields }, ctx, now));
-    const release = admit(p, outcomes, now);
+    const release = await admit(p, outcomes, now);
     const entries = outcomes.map((o) => (o.error ? { ...o.entry, decision: 'denied' as const, reason: o.error.code } : o.entry));
     try {
       await audit.append(entries);
@@ -256,14 +264,14 @@ export function createAccessService(deps: AccessDeps) {
   }
 
   async function reveal(principal: Principal, waybill: string, body: RevealBody, ctx: RequestContext) {
-    const p = staff(principal, 'reveal customer data', 'reveal');
+    const p = await staff(principal, 'reveal customer data', 'reveal');
     const [o] = await revealItems(p, [{ waybill, fields: body.fields }], body, ctx);
     if (o!.error) throw o!.error;
     return { waybill, values: await pii.open(o!.sealed!, o!.fields!) };
   }
 
   async function revealBatch(principal: Principal, body: RevealBody & { waybills?: string[]; items?: Array<{ waybill: string; fields?: string[] }> }, ctx: RequestContext) {
-    const p = staff(principal, 'reveal customer data', 'reveal');
+    const p = await staff(principal, 'reveal customer data', 'reveal');
     const listed: Array<{ waybill: string; fields?: string[] | undefined }> = body.items ?? (body.waybills ?? []).map((waybill) => ({ waybill }));
     const items = listed.map((i) => ({ waybill: i.waybill, fields: i.fields ?? body.fields }));
     if (items.length === 0) throw new AppError('validation_failed', 'a batch reveal needs at least one item');

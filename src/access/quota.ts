@@ -3,16 +3,20 @@
  * windows at once, per account, per device and per site, with limits by role; search quotas
  * count phone searches per account, the same way.
  *
- * Ledgers live in memory and are rebuilt from the audit trail at start (the trail records
- * every allowed reveal and search), so a restart forgets nothing. Several processes each keep
- * their own ledger; see docs/decisions/0002-quota-ledger.md.
+ * Two ledgers, one contract (QuotaCounter, what the access service asks):
+ * - in memory (the embedded store, one process): rebuilt from the audit trail at start (the
+ *   trail records every allowed reveal and search), so a restart forgets nothing
+ *   (docs/decisions/0002-quota-ledger.md);
+ * - shared, in PostgreSQL (every `warden serve` process on one database counts in one place,
+ *   exactly): the consumptions of one event-loop turn go in one statement
+ *   (docs/decisions/0011-shared-ledger.md).
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Role } from '../contracts/events.js';
 import type { Database } from '../store/schema.js';
 import type { Policy, RoleQuota, Windows } from './policy.js';
 
-const WINDOWS = [
+export const WINDOWS = [
   { name: 'per_minute', spanMs: 60_000, buckets: 12 },
   { name: 'per_hour', spanMs: 3_600_000, buckets: 60 },
   { name: 'per_day', spanMs: 86_400_000, buckets: 96 },
@@ -89,6 +93,26 @@ export interface QuotaLedger {
 /** Limits by role and scope; a scope left out is not limited (and not counted). */
 export type QuotaLimits = { quotas: Record<Role, Partial<RoleQuota>> };
 
+/** What the access service asks: count `records` for the subject now, or say which limit refuses. */
+export interface QuotaCounter {
+  tryConsume(subject: QuotaSubject, records: number, now: number): Promise<QuotaResult>;
+}
+
+/** The scopes a subject is counted in under these limits, with their ledger keys. */
+export function scopesOf(policy: QuotaLimits, s: QuotaSubject): Array<{ scope: QuotaScope; key: string; limits: Windows }> {
+  const q = policy.quotas[s.role];
+  const out: Array<{ scope: QuotaScope; key: string; limits: Windows }> = [];
+  if (q.account) out.push({ scope: 'account', key: `a:${s.account}`, limits: q.account });
+  if (s.device && q.device) out.push({ scope: 'device', key: `d:${s.device}`, limits: q.device });
+  if (s.site && q.site) out.push({ scope: 'site', key: `s:${s.role}:${s.site}`, limits: q.site });
+  return out;
+}
+
+/** The in-memory ledger as a counter (one process). */
+export const inMemoryCounter = (ledger: QuotaLedger): QuotaCounter => ({
+  tryConsume: (subject, records, now) => Promise.resolve(ledger.tryConsume(subject, records, now)),
+});
+
 export function createQuotaLedger(policy: QuotaLimits, options: { maxKeys?: number } = {}): QuotaLedger {
   const counters = new Map<string, Counter>();
   const maxKeys = options.maxKeys ?? 2_000_000;
@@ -112,14 +136,7 @@ export function createQuotaLedger(policy: QuotaLimits, options: { maxKeys?: numb
     for (const [k, c] of counters) if (c.lastUsed < now - 86_400_000) counters.delete(k);
   };
 
-  const scopes = (s: QuotaSubject): Array<{ scope: QuotaScope; key: string; limits: Windows }> => {
-    const q = policy.quotas[s.role];
-    const out: Array<{ scope: QuotaScope; key: string; limits: Windows }> = [];
-    if (q.account) out.push({ scope: 'account', key: `a:${s.account}`, limits: q.account });
-    if (s.device && q.device) out.push({ scope: 'device', key: `d:${s.device}`, limits: q.device });
-    if (s.site && q.site) out.push({ scope: 'site', key: `s:${s.role}:${s.site}`, limits: q.site });
-    return out;
-  };
+  const scopes = (s: QuotaSubject) => scopesOf(policy, s);
 
   return {
     tryConsume(subject, records, now) {
@@ -180,8 +197,12 @@ export function createQuotaLedger(policy: QuotaLimits, options: { maxKeys?: numb
 
 /** Phone searches per account: the policy's `search_quotas`, as a ledger. */
 export function createSearchQuotaLedger(policy: Pick<Policy, 'search_quotas'>): QuotaLedger {
-  const quotas = Object.fromEntries(Object.entries(policy.search_quotas).map(([role, account]) => [role, { account }])) as QuotaLimits['quotas'];
-  return createQuotaLedger({ quotas });
+  return createQuotaLedger({ quotas: createSearchQuotaLimits(policy) });
+}
+
+/** The policy's `search_quotas` as per-account limits by role. */
+export function createSearchQuotaLimits(policy: Pick<Policy, 'search_quotas'>): QuotaLimits['quotas'] {
+  return Object.fromEntries(Object.entries(policy.search_quotas).map(([role, account]) => [role, { account }])) as QuotaLimits['quotas'];
 }
 
 /** Counts the last day's allowed searches again after a restart (one per search). */

@@ -34,6 +34,8 @@ export interface IdentityConfig {
   maxSessionsPerAccount: number;
   /** New devices an account may enrol per 24 h. */
   newDevicesPerDay?: number | undefined;
+  /** How long a resolved principal is reused (0: read on every request, as several processes need). */
+  principalCacheMs?: number | undefined;
 }
 
 export const newToken = (prefix: string) => prefix + randomBytes(32).toString('base64url');
@@ -61,7 +63,7 @@ export function createIdentityService(deps: IdentityDeps) {
   const { db, audit, clock, config } = deps;
   const totp = createTotpFactor(deps.mfaKey);
   const adminToken = createAdminToken({ db, audit, clock, token: config.adminToken, fingerprintKey: derive(deps.identityKey, 'admin-token') });
-  const principals = createPrincipalResolver({ db, clock, adminToken });
+  const principals = createPrincipalResolver({ db, clock, adminToken, cacheMs: config.principalCacheMs });
   const { dropCached } = principals;
   const accounts = createAccountAdmin({ db, audit, clock, totp, dropCached, onPrivilegedChange: deps.onPrivilegedChange });
   const { login } = createLogin({

@@ -4,7 +4,7 @@
  * lock the owner out of their own outlet.
  */
 import { describe, expect, it } from 'vitest';
-import { createLoginThrottle, DEFAULT_THROTTLE, networkOf, type LoginThrottle, type ThrottleVerdict } from './login-throttle.js';
+import { createLoginThrottle, DEFAULT_THROTTLE, networkOf, type MemoryLoginThrottle as LoginThrottle, type ThrottleVerdict } from './login-throttle.js';
 
 const T0 = Date.parse('2026-03-02T08:00:00Z');
 const HOME = '10.20.30.41'; // the owner's outlet

@@ -4,9 +4,14 @@
  * locks apply only to networks the account has never logged in from successfully, so the
  * owner at their usual outlet keeps working while someone elsewhere hammers their account.
  *
- * In memory, per process, bounded; see docs/decisions/0002-quota-ledger.md for the trade-off.
+ * Two stores, one rule: in memory, per process, bounded (the embedded store, one process; see
+ * docs/decisions/0002-quota-ledger.md), or shared in PostgreSQL (tables login_failures and
+ * login_known_good, migration 0010), so every `warden serve` process on one database counts the
+ * same failures (docs/decisions/0011-shared-ledger.md).
  */
 import { isIPv6 } from 'node:net';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
 
 export interface ThrottleSettings {
   pairThreshold: number;
@@ -34,7 +39,15 @@ interface Failures {
 
 export type ThrottleVerdict = { ok: true } | { ok: false; retryAfterSeconds: number; scope: 'account_network' | 'account' | 'network' };
 
+/** What login asks (in memory answers at once, the shared store after a round trip). */
 export interface LoginThrottle {
+  check(account: string, ip: string | null, now: number): ThrottleVerdict | Promise<ThrottleVerdict>;
+  failure(account: string, ip: string | null, now: number): void | Promise<void>;
+  success(account: string, ip: string | null, now: number): void | Promise<void>;
+}
+
+/** The in-memory throttle answers synchronously. */
+export interface MemoryLoginThrottle extends LoginThrottle {
   check(account: string, ip: string | null, now: number): ThrottleVerdict;
   failure(account: string, ip: string | null, now: number): void;
   success(account: string, ip: string | null, now: number): void;
@@ -60,7 +73,25 @@ function expandIPv6(ip: string): string[] {
   return [...h, ...fill, ...t].map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''));
 }
 
-export function createLoginThrottle(settings: ThrottleSettings = DEFAULT_THROTTLE, maxEntries = 200_000): LoginThrottle {
+/** Milliseconds a lock has left after `count` failures, the last at `last` (0: not locked). */
+function lockLeftOf(settings: ThrottleSettings, f: Failures | undefined, threshold: number, now: number): number {
+  if (!f || f.count < threshold) return 0;
+  const lockMs = Math.min(settings.baseLockMs * 2 ** (f.count - threshold), settings.maxLockMs);
+  return Math.max(0, f.last + lockMs - now);
+}
+
+/** The verdict from the three counts (pair, account, network) and whether the pair is trusted. */
+function verdictOf(settings: ThrottleSettings, counts: { pair?: Failures | undefined; account?: Failures | undefined; network?: Failures | undefined }, trusted: boolean, now: number): ThrottleVerdict {
+  const checks: Array<[number, 'account_network' | 'account' | 'network']> = [[lockLeftOf(settings, counts.pair, settings.pairThreshold, now), 'account_network']];
+  if (!trusted) {
+    checks.push([lockLeftOf(settings, counts.account, settings.accountThreshold, now), 'account']);
+    checks.push([lockLeftOf(settings, counts.network, settings.networkThreshold, now), 'network']);
+  }
+  const worst = checks.reduce((a, b) => (b[0] > a[0] ? b : a));
+  return worst[0] > 0 ? { ok: false, retryAfterSeconds: Math.ceil(worst[0] / 1000), scope: worst[1] } : { ok: true };
+}
+
+export function createLoginThrottle(settings: ThrottleSettings = DEFAULT_THROTTLE, maxEntries = 200_000): MemoryLoginThrottle {
   const pairs = new Map<string, Failures>();
   const accounts = new Map<string, Failures>();
   const networks = new Map<string, Failures>();
@@ -73,11 +104,6 @@ export function createLoginThrottle(settings: ThrottleSettings = DEFAULT_THROTTL
       return undefined;
     }
     return f;
-  };
-  const lockLeft = (f: Failures | undefined, threshold: number, now: number): number => {
-    if (!f || f.count < threshold) return 0;
-    const lockMs = Math.min(settings.baseLockMs * 2 ** (f.count - threshold), settings.maxLockMs);
-    return Math.max(0, f.last + lockMs - now);
   };
   const bump = (m: Map<string, Failures>, key: string, now: number): void => {
     const f = live(m, key, now);
@@ -95,15 +121,7 @@ export function createLoginThrottle(settings: ThrottleSettings = DEFAULT_THROTTL
       const net = networkOf(ip);
       const pairKey = `${account}|${net}`;
       const trusted = knownGood.has(pairKey);
-      const checks: Array<[number, 'account_network' | 'account' | 'network']> = [
-        [lockLeft(live(pairs, pairKey, now), settings.pairThreshold, now), 'account_network'],
-      ];
-      if (!trusted) {
-        checks.push([lockLeft(live(accounts, account, now), settings.accountThreshold, now), 'account']);
-        checks.push([lockLeft(live(networks, net, now), settings.networkThreshold, now), 'network']);
-      }
-      const worst = checks.reduce((a, b) => (b[0] > a[0] ? b : a));
-      return worst[0] > 0 ? { ok: false, retryAfterSeconds: Math.ceil(worst[0] / 1000), scope: worst[1] } : { ok: true };
+      return verdictOf(settings, { pair: live(pairs, pairKey, now), account: live(accounts, account, now), network: live(networks, net, now) }, trusted, now);
     },
     failure(account, ip, now) {
       const net = networkOf(ip);
@@ -117,6 +135,42 @@ export function createLoginThrottle(settings: ThrottleSettings = DEFAULT_THROTTL
       accounts.delete(account);
       if (knownGood.size >= maxEntries) knownGood.delete(knownGood.keys().next().value as string);
       knownGood.set(pairKey, now);
+    },
+  };
+}
+
+/**
+ * The same throttle over PostgreSQL: failures are counted with one upsert (a failure older than
+ * the window starts the count again), checked with one read; every process sees every failure.
+ */
+export function createSharedLoginThrottle(db: Kysely<Database>, settings: ThrottleSettings = DEFAULT_THROTTLE): LoginThrottle {
+  let writes = 0;
+  const keysOf = (account: string, ip: string | null) => {
+    const net = networkOf(ip);
+    return { pair: `p:${account}|${net}`, account: `a:${account}`, network: `n:${net}`, good: `${account}|${net}` };
+  };
+  return {
+    async check(account, ip, now) {
+      const k = keysOf(account, ip);
+      const rows = await sql<{ key: string; count: number; last: number }>`
+        select key, count, last from login_failures where key in (${k.pair}, ${k.account}, ${k.network}) and last >= ${now - settings.windowMs}::bigint
+        union all select 'g', 0, at from login_known_good where pair = ${k.good}`.execute(db);
+      const get = (key: string) => {
+        const r = rows.rows.find((x) => x.key === key);
+        return r ? { count: Number(r.count), last: Number(r.last) } : undefined;
+      };
+      return verdictOf(settings, { pair: get(k.pair), account: get(k.account), network: get(k.network) }, rows.rows.some((r) => r.key === 'g'), now);
+    },
+    async failure(account, ip, now) {
+      const k = keysOf(account, ip);
+      await sql`insert into login_failures as f (key, count, last) select key, 1, ${now}::bigint from unnest(${[k.pair, k.account, k.network]}::text[]) as key
+        on conflict (key) do update set count = case when excluded.last - f.last > ${settings.windowMs}::bigint then 1 else f.count + 1 end, last = greatest(f.last, excluded.last)`.execute(db);
+      if (++writes % 1000 === 0) await db.deleteFrom('login_failures').where('last', '<', now - settings.windowMs).execute();
+    },
+    async success(account, ip, now) {
+      const k = keysOf(account, ip);
+      await db.deleteFrom('login_failures').where('key', 'in', [k.pair, k.account]).execute();
+      await sql`insert into login_known_good (pair, at) values (${k.good}, ${now}::bigint) on conflict (pair) do update set at = excluded.at`.execute(db);
     },
   };
 }

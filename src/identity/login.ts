@@ -107,13 +107,13 @@ export function createLogin(deps: LoginDeps) {
     let device: string | null = null;
 
     const refuse = async (r: Refusal): Promise<never> => {
-      if (r.countsAsFailure) throttle.failure(typed, ctx.ip, now);
+      if (r.countsAsFailure) await throttle.failure(typed, ctx.ip, now);
       deps.metrics?.loginAttempts.inc({ result: r.reason });
       await audit.append([{ ...base, device, decision: 'denied', reason: r.reason, detail }]);
       throw r.error;
     };
 
-    const verdict = throttle.check(typed, ctx.ip, now);
+    const verdict = await throttle.check(typed, ctx.ip, now);
     if (!verdict.ok) {
       detail.scope = verdict.scope;
       return refuse(new Refusal('login_throttled', new AppError('login_throttled', `too many failed logins; try again in ${verdict.retryAfterSeconds} s`, { retryAfterSeconds: verdict.retryAfterSeconds }), false));
@@ -181,7 +181,7 @@ export function createLogin(deps: LoginDeps) {
       }
       throw err;
     }
-    throttle.success(typed, ctx.ip, now);
+    await throttle.success(typed, ctx.ip, now);
     deps.metrics?.loginAttempts.inc({ result: 'success' });
     deps.dropCached(row.id);
     return { token, expires_at: expiresAt.toISOString(), session: sessionId, mfa: step !== null, device_id: deviceId, ...(issued ? { device_credential: issued.credential } : {}) };

@@ -12,6 +12,9 @@
  *   account is suspended its holder is told so (403), afterwards it is simply invalid (401).
  * - Resolved principals are cached ≤ PRINCIPAL_CACHE_MS; any change to an account drops its
  *   cached principals in this process at once (other processes re-read within the cache time).
+ *   With several processes on one database (PostgreSQL) the cache is off (`cacheMs` 0): every
+ *   request reads its session, so a revocation or suspension at one process holds at every
+ *   process on the next request.
  */
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -19,6 +22,8 @@ import type { Database } from '../store/schema.js';
 import type { Role } from '../contracts/events.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
+import { toBuffer } from '../store/db.js';
+import { turnBatcher } from '../store/turn-batch.js';
 import type { AccountInfo, Principal } from './types.js';
 import type { AdminToken } from './admin-token.js';
 
@@ -66,10 +71,13 @@ export interface PrincipalDeps {
   db: Kysely<Database>;
   clock: Clock;
   adminToken: AdminToken;
+  /** Default PRINCIPAL_CACHE_MS; 0 turns the cache off. */
+  cacheMs?: number | undefined;
 }
 
 export function createPrincipalResolver(deps: PrincipalDeps) {
   const { db, clock } = deps;
+  const cacheMs = deps.cacheMs ?? PRINCIPAL_CACHE_MS;
   const cache = new Map<string, { principal: Extract<Principal, { kind: 'account' }>; until: number; expiresAt: number }>();
   const keysByAccount = new Map<string, Set<string>>();
 
@@ -79,26 +87,34 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
   }
 
   function remember(key: string, principal: Extract<Principal, { kind: 'account' }>, now: number, expiresAt: number): void {
+    if (cacheMs <= 0) return;
     if (cache.size >= MAX_CACHED) {
       cache.clear();
       keysByAccount.clear();
     }
-    cache.set(key, { principal, until: now + PRINCIPAL_CACHE_MS, expiresAt });
+    cache.set(key, { principal, until: now + cacheMs, expiresAt });
     let keys = keysByAccount.get(principal.account.id);
     if (!keys) keysByAccount.set(principal.account.id, (keys = new Set()));
     keys.add(key);
   }
 
-  async function sessionPrincipal(hash: Buffer, now: number) {
-    const s = await db
+  /** The session reads of one event-loop turn share one query (every request reads its session when the cache is off). */
+  const readSessions = turnBatcher(async (hashes: Buffer[]) => {
+    const rows = await db
       .selectFrom('sessions as s')
       .innerJoin('accounts as a', 'a.id', 's.account')
       .leftJoin('sites', 'sites.code', 'a.site')
       .leftJoin('devices as d', 'd.id', 's.device')
-      .select(['s.id as session', 's.created_at', 's.expires_at', 's.revoked_at', 's.revoked_reason', 's.mfa', 's.device', 'd.id as enrolled', 'd.revoked_at as device_revoked_at'])
+      .select(['s.token_hash', 's.id as session', 's.created_at', 's.expires_at', 's.revoked_at', 's.revoked_reason', 's.mfa', 's.device', 'd.id as enrolled', 'd.revoked_at as device_revoked_at'])
       .select(['a.id', 'a.role', 'a.site', 'a.status', 'a.status_reason', 'a.mfa_secret', 'a.approval', 'sites.city'])
-      .where('s.token_hash', '=', hash)
-      .executeTakeFirst();
+      .where('s.token_hash', 'in', hashes)
+      .execute();
+    const byHash = new Map(rows.map((r) => [toBuffer(r.token_hash).toString('base64'), r]));
+    return hashes.map((h) => byHash.get(h.toString('base64')));
+  });
+
+  async function sessionPrincipal(hash: Buffer, now: number) {
+    const s = await readSessions(hash);
     if (!s) throw invalid();
     const account = accountInfo(s);
     if (s.revoked_at) {

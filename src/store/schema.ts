@@ -306,6 +306,25 @@ export interface DetectorSettingsTable {
   updated_at: Timestamp;
 }
 
+/** The shared ledger (migration 0010): records counted per scope key, window and bucket. */
+export interface QuotaBucketsTable {
+  key: string;
+  win: number;
+  start: number;
+  n: number;
+}
+
+/** The shared login throttle: failures per key, and networks an account logged in from. */
+export interface LoginFailuresTable {
+  key: string;
+  count: number;
+  last: number;
+}
+export interface LoginKnownGoodTable {
+  pair: string;
+  at: number;
+}
+
 export interface Database {
   sites: SitesTable;
   accounts: AccountsTable;
@@ -334,4 +353,7 @@ export interface Database {
   case_waybills: CaseWaybillsTable;
   case_accounts: CaseAccountsTable;
   detector_settings: DetectorSettingsTable;
+  quota_buckets: QuotaBucketsTable;
+  login_failures: LoginFailuresTable;
+  login_known_good: LoginKnownGoodTable;
 }

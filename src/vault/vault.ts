@@ -10,6 +10,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database, MaskedWaybillJson } from '../store/schema.js';
 import { toBuffer } from '../store/db.js';
+import { turnBatcher } from '../store/turn-batch.js';
 import { AppError } from '../errors.js';
 import type { Clock } from '../ops/clock.js';
 import type { Keyring } from './keyring.js';
@@ -201,30 +202,33 @@ export interface SealedWaybill {
  * entry committed.
  */
 export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyring'>) {
-  async function fetch<T>(waybill: string, alongside: Alongside<T>): Promise<{ sealed: SealedWaybill; alongside: T } | null> {
-    const rows = await db
-      .selectFrom('waybills as w')
-      .leftJoin('waybill_parties as p', 'p.waybill', 'w.waybill')
-      .select(['w.waybill', 'w.origin_site', 'w.dest_site', 'w.origin_city', 'w.dest_city', 'p.party', 'p.subject_id', 'p.name_ct', 'p.phone_ct', 'p.address_ct', 'p.id_number_ct'])
-      .select(alongside.select(sql.ref('w.waybill')).as('alongside'))
-      .where('w.waybill', '=', waybill)
-      .execute();
-    const first = rows[0];
-    if (!first) return null;
-    const parties: SealedWaybill['parties'] = new Map();
-    for (const r of rows) {
-      if (!r.party || !r.subject_id) continue;
-      const ciphertexts: Partial<Record<PartyField, Buffer>> = {};
-      if (r.name_ct) ciphertexts.name = toBuffer(r.name_ct);
-      if (r.phone_ct) ciphertexts.phone = toBuffer(r.phone_ct);
-      if (r.address_ct) ciphertexts.address = toBuffer(r.address_ct);
-      if (r.id_number_ct) ciphertexts.id_number = toBuffer(r.id_number_ct);
-      parties.set(r.party, { subjectId: toBuffer(r.subject_id), ciphertexts });
+  /**
+   * The fetches of one event-loop turn go in one statement: each asked waybill is a row of a
+   * VALUES list carrying its own correlated read (the caller's work context), joined to its
+   * waybill and parties. Nothing is shared between rows but the round trip.
+   */
+  interface Ask {
+    waybill: string;
+    alongside: Alongside<unknown>;
+  }
+  const fetchBatch = turnBatcher<Ask, { sealed: SealedWaybill; alongside: unknown } | null>(async (asks) => {
+    const rowsOf = sql.join(asks.map((a, i) => sql`(${i}::int, ${a.waybill}::text, ${a.alongside.select(sql`${a.waybill}::text`)})`));
+    const result = await sql<FetchRow>`
+      select r.i, w.waybill, w.origin_site, w.dest_site, w.origin_city, w.dest_city, p.party, p.subject_id, p.name_ct, p.phone_ct, p.address_ct, p.id_number_ct, r.alongside
+      from (values ${rowsOf}) as r(i, waybill, alongside)
+      join waybills w on w.waybill = r.waybill
+      left join waybill_parties p on p.waybill = w.waybill`.execute(db);
+    const byAsk = new Map<number, FetchRow[]>();
+    for (const row of result.rows) {
+      const list = byAsk.get(row.i);
+      if (list) list.push(row);
+      else byAsk.set(row.i, [row]);
     }
-    return {
-      sealed: { routing: { waybill: first.waybill, origin_site: first.origin_site, dest_site: first.dest_site, origin_city: first.origin_city, dest_city: first.dest_city }, parties },
-      alongside: alongside.parse(first.alongside),
-    };
+    return asks.map((a, i) => sealedOf(byAsk.get(i) ?? [], a.alongside));
+  });
+
+  async function fetch<T>(waybill: string, alongside: Alongside<T>): Promise<{ sealed: SealedWaybill; alongside: T } | null> {
+    return (await fetchBatch({ waybill, alongside })) as { sealed: SealedWaybill; alongside: T } | null;
   }
 
   async function open(sealed: SealedWaybill, fields: readonly QualifiedField[]): Promise<Partial<Record<QualifiedField, string | null>>> {
@@ -247,6 +251,41 @@ export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyr
   return { fetch, open };
 }
 export type PiiDecryptor = ReturnType<typeof createPiiDecryptor>;
+
+interface FetchRow {
+  i: number;
+  waybill: string;
+  origin_site: string;
+  dest_site: string;
+  origin_city: string | null;
+  dest_city: string | null;
+  party: PartyName | null;
+  subject_id: Uint8Array | null;
+  name_ct: Uint8Array | null;
+  phone_ct: Uint8Array | null;
+  address_ct: Uint8Array | null;
+  id_number_ct: Uint8Array | null;
+  alongside: unknown;
+}
+
+function sealedOf<T>(rows: FetchRow[], alongside: Alongside<T>): { sealed: SealedWaybill; alongside: T } | null {
+  const first = rows[0];
+  if (!first) return null;
+  const parties: SealedWaybill['parties'] = new Map();
+  for (const r of rows) {
+    if (!r.party || !r.subject_id) continue;
+    const ciphertexts: Partial<Record<PartyField, Buffer>> = {};
+    if (r.name_ct) ciphertexts.name = toBuffer(r.name_ct);
+    if (r.phone_ct) ciphertexts.phone = toBuffer(r.phone_ct);
+    if (r.address_ct) ciphertexts.address = toBuffer(r.address_ct);
+    if (r.id_number_ct) ciphertexts.id_number = toBuffer(r.id_number_ct);
+    parties.set(r.party, { subjectId: toBuffer(r.subject_id), ciphertexts });
+  }
+  return {
+    sealed: { routing: { waybill: first.waybill, origin_site: first.origin_site, dest_site: first.dest_site, origin_city: first.origin_city, dest_city: first.dest_city }, parties },
+    alongside: alongside.parse(first.alongside),
+  };
+}
 
 export function normaliseSearchPhone(input: string): string {
   const r = normalizePhone(input);

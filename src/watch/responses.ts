@@ -12,6 +12,10 @@
  *   and admits at most what is left of the hour; the count survives a restart (audit trail).
  * - The subject is told a generic reason; the detector, its figures and the alert are for
  *   analysts (`detail`).
+ * - `shared` (PostgreSQL, several processes): the response in force is read from
+ *   account_responses on every request (the reads of one event-loop turn in one query), and the
+ *   throttle counts in the shared ledger, so a response set at one process holds at every
+ *   process on the next request (docs/decisions/0011-shared-ledger.md).
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -22,6 +26,8 @@ import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
 import { AppError } from '../errors.js';
 import { refuseSelf } from '../access/self.js';
+import { createSharedQuotaLedger } from '../access/shared-quota.js';
+import { turnBatcher } from '../store/turn-batch.js';
 
 export type ResponseAction = 'step_up' | 'throttle' | 'suspend';
 const RANK: Record<ResponseAction | 'none', number> = { none: 0, step_up: 1, throttle: 2, suspend: 3 };
@@ -55,6 +61,8 @@ export interface ResponsesDeps {
   logger: Logger;
   /** Records an account under `throttle` may still reveal per hour. */
   throttlePerHour: number;
+  /** Several processes on one database: read responses and count throttles there. */
+  shared?: boolean | undefined;
 }
 
 export function createResponses(deps: ResponsesDeps) {
@@ -62,6 +70,18 @@ export function createResponses(deps: ResponsesDeps) {
   const active = new Map<string, ActiveResponse>();
   /** Records admitted under a throttle in the last hour, per account. */
   const throttled = new Map<string, Array<{ t: number; n: number }>>();
+  const shared = deps.shared === true;
+  const readResponses = turnBatcher<string, ActiveResponse | undefined>(async (accounts) => {
+    const rows = await db.selectFrom('account_responses').selectAll().where('account', 'in', [...new Set(accounts)]).execute();
+    const byAccount = new Map(rows.map((r) => [r.account, { action: r.action, reason: r.reason, since: new Date(r.since).getTime(), alert: r.alert_id }]));
+    return accounts.map((a) => byAccount.get(a));
+  });
+  /** The response in force: this process's map, or the database when processes share it. */
+  const current = (account: string): Promise<ActiveResponse | undefined> => (shared ? readResponses(account) : Promise.resolve(active.get(account)));
+  /** Under a throttle, each record is one count in the shared ledger, per response (a new response starts afresh). */
+  const throttleLedger = shared
+    ? createSharedQuotaLedger({ db, namespace: 't', limits: { quotas: { courier: { account: { per_hour: deps.throttlePerHour } } } as never } })
+    : null;
 
   async function load(): Promise<void> {
     const now = clock.now();
@@ -84,7 +104,7 @@ export function createResponses(deps: ResponsesDeps) {
    * a suspend response on record is never one that is not enforced; lowering one lifts it after.
    */
   async function apply(account: string, action: ResponseAction, reason: string, alert: string | null, detail: Record<string, string | number>, actor: Actor, ctx: RequestContext) {
-    const previous = active.get(account);
+    const previous = await current(account);
     if (action === 'suspend') await suspend(account, actor, ctx);
     const since = clock.now();
     await audit.append(
@@ -106,8 +126,8 @@ export function createResponses(deps: ResponsesDeps) {
 
   /** From the engine: only ever upwards. */
   async function escalate(account: string, action: ResponseAction, alert: { id: string; detector: string; summary: string; risk: number }): Promise<void> {
-    const current = active.get(account);
-    if (current && RANK[current.action] >= RANK[action] && !(await liftedMeanwhile(account, current))) return;
+    const now = await current(account);
+    if (now && RANK[now.action] >= RANK[action] && !(await liftedMeanwhile(account, now))) return;
     const reason = `${alert.detector}: ${alert.summary}`.slice(0, 300);
     await apply(account, action, reason, alert.id, { alert: alert.id, detector: alert.detector, risk: Math.round(alert.risk) }, DETECTION, DETECTION_CTX);
   }
@@ -127,17 +147,17 @@ export function createResponses(deps: ResponsesDeps) {
     if (actorAccount(actor) === account) {
       await refuseSelf(audit, { kind: 'watch.response_cleared', ts, account, detail: {} }, actor, ctx, 'clear or lower the response on your own account');
     }
-    const current = active.get(account);
+    const was = await current(account);
     await audit.append(
-      [{ kind: 'watch.response_cleared', ts, decision: 'ok', account, reason: current?.action ?? 'none', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor) } }],
+      [{ kind: 'watch.response_cleared', ts, decision: 'ok', account, reason: was?.action ?? 'none', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor) } }],
       async (tx) => {
         await tx.deleteFrom('account_responses').where('account', '=', account).execute();
       },
     );
     active.delete(account);
     throttled.delete(account);
-    if (current?.action === 'suspend') await lift(account, actor, ctx);
-    return { account, cleared: current?.action ?? null };
+    if (was?.action === 'suspend') await lift(account, actor, ctx);
+    return { account, cleared: was?.action ?? null };
   }
 
   async function suspend(account: string, actor: Actor, ctx: RequestContext): Promise<void> {
@@ -156,8 +176,8 @@ export function createResponses(deps: ResponsesDeps) {
   }
 
   const gate: ResponseGate = {
-    refuse(principal, _action, _now) {
-      const r = active.get(principal.account.id);
+    async refuse(principal, _action, _now) {
+      const r = await current(principal.account.id);
       // A suspension is not checked here: a suspend response suspends the account, and identity's
       // principal resolution refuses it before any route runs.
       if (!r) return null;
@@ -169,9 +189,11 @@ export function createResponses(deps: ResponsesDeps) {
       }
       return null;
     },
-    admit(principal: AccountPrincipal, records: number, now: number) {
+    async admit(principal: AccountPrincipal, records: number, now: number) {
       const id = principal.account.id;
-      if (active.get(id)?.action !== 'throttle') return { admitted: records, refusal: null, release: () => {} };
+      const r = await current(id);
+      if (r?.action !== 'throttle') return { admitted: records, refusal: null, release: () => {} };
+      if (throttleLedger) return admitShared(`${id}@${r.since}`, records, now, throttleLedger);
       const log = (throttled.get(id) ?? []).filter((e) => e.t > now - HOUR);
       const used = log.reduce((sum, e) => sum + e.n, 0);
       const admitted = Math.max(0, Math.min(records, deps.throttlePerHour - used));
@@ -184,9 +206,19 @@ export function createResponses(deps: ResponsesDeps) {
     },
   };
 
+  /** Each record asked alone, in one statement: the first ones that fit the hour are admitted. */
+  async function admitShared(key: string, records: number, now: number, ledger: NonNullable<typeof throttleLedger>) {
+    const subject = { role: 'courier' as const, account: key, device: null, site: null };
+    const results = await Promise.all(Array.from({ length: records }, () => ledger.tryConsume(subject, 1, now)));
+    const admitted = results.filter((q) => q.ok).length;
+    const refused = results.find((q) => !q.ok);
+    const refusal = refused && !refused.ok ? new AppError('throttled', SUBJECT_MESSAGES.throttle, { retryAfterSeconds: refused.retryAfterSeconds }) : null;
+    return { admitted, refusal, release: () => results.forEach((q) => q.ok && q.release()) };
+  }
+
   /** The response in force, with its detail: for analysts (the subject sees a generic reason). */
-  function responseOf(account: string) {
-    const r = active.get(account);
+  async function responseOf(account: string) {
+    const r = await current(account);
     return r ? { action: r.action, reason: r.reason, alert: r.alert, since: new Date(r.since).toISOString() } : null;
   }
 

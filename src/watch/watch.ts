@@ -41,6 +41,8 @@ export interface WatchDeps {
   throttlePerHour?: number;
   /** How often the live engine is told that time moved on (releases its reorder buffer). */
   tickMs?: number;
+  /** Several processes on one database: responses are read and throttles counted there. */
+  shared?: boolean;
 }
 
 export function createWatch(deps: WatchDeps) {

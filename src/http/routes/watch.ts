@@ -93,7 +93,7 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
   app.get('/api/v1/accounts/:id/response', {
     onRequest: analysts,
     schema: { tags: ['watch'], summary: 'The response in force on an account, with its detail (reason, alert): the subject is told only a generic reason', params: Type.Object({ id: Id }) },
-  }, async (req) => ({ account: req.params.id, response: watch.responseOf(req.params.id) }));
+  }, async (req) => ({ account: req.params.id, response: await watch.responseOf(req.params.id) }));
 
   app.put('/api/v1/accounts/:id/response', {
     onRequest: analysts,
