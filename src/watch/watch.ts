@@ -41,6 +41,11 @@ export interface WatchDeps {
   throttlePerHour?: number;
   /** How often the live engine is told that time moved on (releases its reorder buffer). */
   tickMs?: number;
+  /**
+   * Whether this process runs detection on the bus (default). A gateway on NATS JetStream does
+   * not: `warden watch` workers do, and the gateway keeps the gate, alerts and responses.
+   */
+  consume?: boolean;
 }
 
 export function createWatch(deps: WatchDeps) {
@@ -56,6 +61,7 @@ export function createWatch(deps: WatchDeps) {
   async function start(): Promise<void> {
     await responses.load();
     await exceptions.load();
+    if (deps.consume === false) return;
     unsubscribe = deps.bus.subscribe('detect', (events) => {
       // Serialised: the engine is single-threaded state, and alerts must be stored in order.
       processing = processing.then(() => handle(events));
@@ -110,6 +116,7 @@ export function createWatch(deps: WatchDeps) {
       if (timer) clearInterval(timer);
       unsubscribe?.();
       await processing;
+      if (deps.consume === false) return void (await deps.webhook?.drain());
       try {
         await persist(engine.flush());
       } catch (err) {
