@@ -90,10 +90,12 @@ export async function createPartitionConsumer(opts: PartitionConsumerOptions): P
   async function replayAcknowledged(feed: (events: ActivityEvent[]) => void): Promise<number> {
     const floor = (await jsm.consumers.info(opts.stream, durable)).ack_floor.stream_seq;
     if (floor === 0) return 0;
-    const ordered = await js.consumers.get(opts.stream, { filterSubjects: filter, deliver_policy: DeliverPolicy.All });
+    // An ephemeral consumer on the same subject (not the client's ordered consumer: on a 2.9
+    // server its filtered form never delivers), in memory, gone 30 s after the replay.
+    const eph = await jsm.consumers.add(opts.stream, { filter_subject: filter, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, inactive_threshold: 30e9, mem_storage: true });
     let n = 0;
     let buf: ActivityEvent[] = [];
-    const iter = await ordered.consume({ max_messages: 1024 });
+    const iter = await (await js.consumers.get(opts.stream, eph.name)).consume({ max_messages: 1024 });
     for await (const m of iter) {
       if (m.seq > floor) break;
       const e = decode(m);
@@ -102,6 +104,7 @@ export async function createPartitionConsumer(opts: PartitionConsumerOptions): P
       if (m.seq === floor || m.info.pending === 0) break;
     }
     iter.stop();
+    await jsm.consumers.delete(opts.stream, eph.name).catch(() => undefined);
     if (buf.length) (feed(buf), (n += buf.length));
     return n;
   }
