@@ -29,6 +29,9 @@ import { createLoginThrottle, createSharedLoginThrottle } from './identity/login
 import { createServiceTokens } from './identity/service-tokens.js';
 import { createInProcessBus, type EventBus } from './events/bus.js';
 import { eventsFromAudit } from './events/from-audit.js';
+import { createNatsBus, type NatsBus } from './events/nats-bus.js';
+import { registerPublisherMetrics } from './events/nats-metrics.js';
+import { storedEvents } from './insight/stored-events.js';
 import { createIngest } from './events/ingest.js';
 import { createServer, type App } from './http/server.js';
 import { identityRoutes } from './http/routes/identity.js';
@@ -86,11 +89,14 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
   const policy = loadPolicy(config.policyFile);
   const ownStore = !options.store;
   let closeTrail: (() => Promise<void>) | null = null;
+  let closeBus: (() => Promise<void>) | null = null;
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize }));
   try {
     const db = store.db;
     const keyring = await loadKeyring(db, resolveMasterKeys(config, logger));
-    const bus = options.bus ?? createInProcessBus({ onHandlerError: (name, err) => {
+    const nats = !options.bus && config.bus ? await createNatsBus({ url: config.bus, stream: config.busStream, subject: config.busSubject, partitions: config.busPartitions, onPublishError: (err) => logger.warn({ err: errorSummary(err) }, 'publishing to JetStream failed; retrying') }) : null;
+    closeBus = nats ? () => nats.close() : null;
+    const bus = options.bus ?? nats ?? createInProcessBus({ onHandlerError: (name, err) => {
       metrics.busDropped.inc();
       logger.error({ subscriber: name, err: errorSummary(err) }, 'event subscriber failed; events counted as dropped');
     } });
@@ -104,6 +110,10 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       // Not awaited: a reveal never waits for detection. Nothing is dropped; the lag is a metric.
       void bus.publish(events);
     });
+    if (nats) {
+      registerPublisherMetrics(metrics.registry, nats);
+      await republishOutbox(db, nats, clock.now(), logger);
+    }
 
     await recordPolicyLoaded({ db, audit, clock }, policy, config.policyFile ?? 'defaults');
     // PostgreSQL may serve several processes: quotas, throttles, sessions and responses are then
@@ -153,6 +163,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
           logger,
           throttlePerHour: config.throttlePerHour,
           shared,
+          consume: !nats,
           webhook: config.alertWebhookUrl && config.alertWebhookSecret ? createWebhookNotifier({ url: config.alertWebhookUrl, secret: config.alertWebhookSecret, logger }) : undefined,
         })
       : null;
@@ -228,6 +239,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     };
   } catch (err) {
     await closeTrail?.().catch(() => undefined);
+    await closeBus?.().catch(() => undefined);
     if (ownStore) await store.close();
     throw err;
   }
@@ -248,6 +260,22 @@ async function raisePrivilegedChangeAlert(c: PrivilegedChange, tx: Transaction<D
     .insertInto('alerts')
     .values({ id, ts: c.at, account: c.account, device: null, detector: alert.detector, severity: alert.severity, score: alert.score, summary, incident: null, response: null, body: JSON.stringify(alert), status: 'open', verdict: null, note: null, updated_by: null, created_at: c.at, updated_at: c.at })
     .execute();
+}
+
+/**
+ * At least once from the outbox: a gateway that stopped between an audit commit and its publish
+ * left events unsent; at start the last 5 minutes of the trail (and of produced events) go to
+ * JetStream again. Whatever was already there is dropped by id (duplicate window 10 minutes).
+ */
+async function republishOutbox(db: Kysely<Database>, bus: NatsBus, now: number, logger: Logger): Promise<void> {
+  let chunk: import('./contracts/events.js').ActivityEvent[] = [];
+  let n = 0;
+  for await (const e of storedEvents(db, new Date(now - 5 * 60_000), new Date(now + 60_000))) {
+    chunk.push(e);
+    if (chunk.length >= 500) (await bus.republish(chunk), (n += chunk.length), (chunk = []));
+  }
+  if (chunk.length) (await bus.republish(chunk), (n += chunk.length));
+  if (n) logger.info({ events: n, duplicates: bus.duplicates() }, 'outbox window sent to JetStream again (duplicates dropped by id)');
 }
 
 /** The audit trail records every allowed reveal, so the last day's quota usage survives a restart. */

@@ -36,6 +36,10 @@ export const ConfigSchema = Type.Object({
   ingestMaxAgeSeconds: Type.Integer({ minimum: 1, description: 'Oldest event time POST /api/v1/events takes live, in seconds before now; older lines are refused (history goes through mode=backfill) (WARDEN_INGEST_MAX_AGE)', default: 24 * 3600 }),
   ingestMaxSkewSeconds: Type.Integer({ minimum: 0, maximum: 3600, description: 'How far ahead of now an event time may be, in seconds (producer clock skew); later lines are refused, in every mode (WARDEN_INGEST_MAX_SKEW)', default: 300 }),
   throttlePerHour: Type.Integer({ minimum: 0, description: 'Records (not requests) an account under the throttle response may still reveal per hour (WARDEN_THROTTLE_PER_HOUR)', default: 10 }),
+  bus: Type.Optional(Type.String({ pattern: '^nats://', description: 'Event bus: unset = in-process (embedded default); nats://host:port = NATS JetStream, detection in `warden watch` workers (WARDEN_BUS)' })),
+  busStream: Type.String({ pattern: '^[A-Za-z0-9_-]+$', description: 'JetStream stream of activity events (WARDEN_BUS_STREAM)', default: 'WARDEN_EVENTS' }),
+  busSubject: Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', description: 'Subject prefix of the stream; partition p is <prefix>.<p> (WARDEN_BUS_SUBJECT)', default: 'warden.events' }),
+  busPartitions: Type.Integer({ minimum: 1, maximum: 1024, description: 'Partitions of the stream (by account); fixed when the stream is created (WARDEN_BUS_PARTITIONS)', default: 4 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -71,6 +75,10 @@ const ENV: Record<string, keyof Config> = {
   WARDEN_INGEST_MAX_AGE: 'ingestMaxAgeSeconds',
   WARDEN_INGEST_MAX_SKEW: 'ingestMaxSkewSeconds',
   WARDEN_NEW_DEVICES_PER_DAY: 'newDevicesPerDay',
+  WARDEN_BUS: 'bus',
+  WARDEN_BUS_STREAM: 'busStream',
+  WARDEN_BUS_SUBJECT: 'busSubject',
+  WARDEN_BUS_PARTITIONS: 'busPartitions',
 };
 
 const checker = TypeCompiler.Compile(ConfigSchema);

@@ -43,6 +43,11 @@ export interface WatchDeps {
   tickMs?: number;
   /** Several processes on one database: responses are read and throttles counted there. */
   shared?: boolean;
+  /**
+   * Whether this process runs detection on the bus (default). A gateway on NATS JetStream does
+   * not: `warden watch` workers do, and the gateway keeps the gate, alerts and responses.
+   */
+  consume?: boolean;
 }
 
 export function createWatch(deps: WatchDeps) {
@@ -58,6 +63,7 @@ export function createWatch(deps: WatchDeps) {
   async function start(): Promise<void> {
     await responses.load();
     await exceptions.load();
+    if (deps.consume === false) return;
     unsubscribe = deps.bus.subscribe('detect', (events) => {
       // Serialised: the engine is single-threaded state, and alerts must be stored in order.
       processing = processing.then(() => handle(events));
@@ -112,6 +118,7 @@ export function createWatch(deps: WatchDeps) {
       if (timer) clearInterval(timer);
       unsubscribe?.();
       await processing;
+      if (deps.consume === false) return void (await deps.webhook?.drain());
       try {
         await persist(engine.flush());
       } catch (err) {
