@@ -147,8 +147,9 @@ export interface DetectConfig {
       enabled: boolean;
       /** Fleet posture needs this many devices reporting an app hash before "unknown" means anything. */
       min_fleet_devices: number;
-      /** A new hash adopted by this many devices ... */
+      /** A new hash adopted by this many devices (or `adoption_share` of the fleet, at least 3, if fewer) ... */
       adoption_devices: number;
+      adoption_share: number;
       /** ... within this many hours is a fleet update, not a rogue build. */
       adoption_hours: number;
       /** Unexplained reveals from a device on an unadopted hash that alert before the adoption window ends. */
@@ -182,6 +183,62 @@ export interface DetectConfig {
       min_records: number;
       /** With no history at all, a single export/search at least this large alerts. */
       first_min_records: number;
+      /** Score of a privileged account's login at an hour it never worked and its role company-wide (almost) never works. */
+      off_hours_login: number;
+      /** "Almost never": below this share of the role's activity ... */
+      role_hour_share: number;
+      /** ... once the role has at least this many (member, day, hour) slots on record. */
+      role_hour_slots: number;
+    };
+    work_harvest: {
+      enabled: boolean;
+      /** A full reveal (name, phone and address) of an assigned parcel this soon after the assignment is "early". */
+      early_minutes: number;
+      /** Early full reveals today before anything is said ... */
+      min_records: number;
+      /** ... and their share of today's assignments ... */
+      min_share: number;
+      /** ... at least this many times the peers' median share (or the role prior). */
+      peer_factor: number;
+      /** Role prior for the share when fewer than `min_peers` peers have a full day on record. */
+      prior_share: number;
+      /** The peers' share is taken as at least this (a median of 0 would make any share infinite). */
+      floor_share: number;
+      /** Peers with a closed day on record needed to trust a tier (site, then city, then company). */
+      min_peers: number;
+      /** A day counts as a peer sample with at least this many assignments. */
+      min_day_assignments: number;
+      /** Assignments remembered per account (their time) until revealed or a day old. */
+      max_open_assignments: number;
+    };
+    search_harvest: {
+      enabled: boolean;
+      /** A full reveal of a waybill a search returned this soon after the search is "quick". */
+      quick_seconds: number;
+      min_records: number;
+      /** Quick full reveals as a share of today's searches. */
+      min_share: number;
+      peer_factor: number;
+      prior_share: number;
+      floor_share: number;
+      min_peers: number;
+      min_day_searches: number;
+    };
+    trickle: {
+      enabled: boolean;
+      /** CUSUM of daily unexplained records minus (role rate + allowance) at which an alert is raised. */
+      threshold: number;
+      /** Records a day above the role's honest rate that add no evidence. */
+      allowance: number;
+      /** Carried evidence is multiplied by this every day (old evidence fades). */
+      decay: number;
+      /** Days with evidence (including today) before an alert. */
+      min_days: number;
+      /** Role rate (unexplained records per active day) until `min_role_days` account-days are on record. */
+      prior_rate: number;
+      min_role_days: number;
+      /** One account-day counts at most this many records towards its role's rate. */
+      winsorise: number;
     };
   };
   /** Extra city coordinates: name -> [lat, lon]. */
@@ -262,6 +319,7 @@ export const DEFAULT_CONFIG: DetectConfig = {
       enabled: true,
       min_fleet_devices: 20,
       adoption_devices: 5,
+      adoption_share: 0.05,
       adoption_hours: 12,
       unexplained_reveals: 3,
     },
@@ -274,7 +332,31 @@ export const DEFAULT_CONFIG: DetectConfig = {
       network_accounts: 5,
       success_after_failures: 3,
     },
-    privileged_bulk: { enabled: true, factor: 5, min_records: 200, first_min_records: 500 },
+    privileged_bulk: { enabled: true, factor: 5, min_records: 200, first_min_records: 500, off_hours_login: 45, role_hour_share: 0.01, role_hour_slots: 40 },
+    work_harvest: {
+      enabled: true,
+      early_minutes: 10,
+      min_records: 12,
+      min_share: 0.5,
+      peer_factor: 3,
+      prior_share: 0.15,
+      floor_share: 0.05,
+      min_peers: 3,
+      min_day_assignments: 8,
+      max_open_assignments: 2000,
+    },
+    search_harvest: {
+      enabled: true,
+      quick_seconds: 60,
+      min_records: 10,
+      min_share: 0.5,
+      peer_factor: 3,
+      prior_share: 0.15,
+      floor_share: 0.05,
+      min_peers: 3,
+      min_day_searches: 8,
+    },
+    trickle: { enabled: true, threshold: 6, allowance: 1, decay: 0.9, min_days: 2, prior_rate: 0.5, min_role_days: 10, winsorise: 5 },
   },
   cities: {},
 };

@@ -128,6 +128,11 @@ export class Simulation {
   readonly revealCount = new Map<string, number>();
   /** per-device app-build overrides (malware), from a day on */
   readonly appOverride = new Map<string, { fromDay: number; hash: string; tag: number }>();
+  /**
+   * Scenario hooks on an account's assignments (after the assign action is pushed). Hooks draw
+   * from their own random streams, so the rest of the world stays the same with or without them.
+   */
+  readonly assignHooks = new Map<string, (assign: SimAction, plan: DayPlan) => void>();
   /** day currently being generated */
   day = 0;
 
@@ -562,6 +567,7 @@ export class Simulation {
       as.waybill = parcel.waybill;
       as.task = 'pickup';
       this.push(as);
+      this.assignHooks.get(p.account.id)?.(as, p);
       let tScan = Math.min(tAssign + r.range(20, 200) * MINUTE, p.end - r.range(1, 15) * MINUTE);
       if (tScan <= tAssign) tScan = tAssign + r.range(2, 10) * MINUTE;
       if (r.chance(0.85)) {
@@ -694,6 +700,7 @@ export class Simulation {
     as.waybill = parcel.waybill;
     as.task = 'delivery';
     this.push(as);
+    this.assignHooks.get(p.account.id)?.(as, p);
     const wave = tAssign > base + 12.5 * HOUR || r.chance(0.3) ? 13 + r.next() : 8.4 + r.next();
     const tOut = Math.max(this.clamp(p, base + Math.floor(wave * HOUR), r), tAssign + MINUTE);
     const sOut = this.sessionAt(p, tOut);

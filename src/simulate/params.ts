@@ -43,6 +43,12 @@ export interface AttackParams {
   courier_ring: Planned & { days: number; members: number; perDay: number; startHour: number; hourlyLimit: number; dailyLimit: number; margin: number };
   credential_stuffing: Planned & { attempts: number; accountsTried: number; exports: number; exportSize: number; hour: number };
   manager_dump: Planned & { exports: number; exportSize: number; hour: number; lookbackDays: number };
+  /** a courier reveals name, phone and address of every parcel assigned to him, minutes after each assignment */
+  work_harvest: Planned & { days: number; minDelayMinutes: number; maxDelayMinutes: number };
+  /** an agent searches a buyer's list of phone numbers, each search followed within a minute by a full reveal */
+  search_harvest: Planned & { days: number; recordsPerDay: number };
+  /** an agent reveals a handful of records a day with no work behind them, every working day */
+  trickle: Planned & { days: number; minPerDay: number; maxPerDay: number };
 }
 export type AttackName = keyof AttackParams;
 export const ATTACK_NAMES: readonly AttackName[] = [
@@ -53,6 +59,9 @@ export const ATTACK_NAMES: readonly AttackName[] = [
   'courier_ring',
   'credential_stuffing',
   'manager_dump',
+  'work_harvest',
+  'search_harvest',
+  'trickle',
 ];
 
 export interface LookalikeParams {
@@ -62,6 +71,14 @@ export interface LookalikeParams {
   manager_travel: Planned & { count: number; days: number };
   app_update: Planned & { spreadDays: number };
   busy_agent: Planned & { count: number; days: number; factor: number };
+  /** couriers on a rural route call ahead: the phone of every parcel soon after assignment (one field) */
+  rural_route: Planned & { count: number; days: number };
+  /** a courier new to a route reveals name and address of most parcels, close to delivery */
+  new_route: Planned & { count: number; days: number; share: number };
+  /** an agent on a complaint campaign: a ticket per case, then search and full reveal */
+  complaint_campaign: Planned & { count: number; days: number; casesPerDay: number };
+  /** an honest agent's occasional favour: one unexplained lookup every few days */
+  favour: Planned & { count: number; everyDays: number };
 }
 export type LookalikeName = keyof LookalikeParams | 'surge';
 export const LOOKALIKE_NAMES: readonly LookalikeName[] = [
@@ -71,6 +88,10 @@ export const LOOKALIKE_NAMES: readonly LookalikeName[] = [
   'manager_travel',
   'app_update',
   'busy_agent',
+  'rural_route',
+  'new_route',
+  'complaint_campaign',
+  'favour',
   'surge',
 ];
 
@@ -128,6 +149,9 @@ function defaultPlan(days: number): { attacks: AttackParams; lookalikes: Lookali
       courier_ring: { enabled: true, day: at(1), days: 3, members: 4, perDay: 150, startHour: 21, hourlyLimit: 60, dailyLimit: 400, margin: 0.9 },
       credential_stuffing: { enabled: true, day: at(3), attempts: 400, accountsTried: 120, exports: 3, exportSize: 1500, hour: 2 },
       manager_dump: { enabled: true, day: at(4), exports: 6, exportSize: 2000, hour: 23, lookbackDays: 3 },
+      work_harvest: { enabled: true, day: at(2), days: 3, minDelayMinutes: 1, maxDelayMinutes: 8 },
+      search_harvest: { enabled: true, day: at(1), days: 3, recordsPerDay: 150 },
+      trickle: { enabled: true, day: Math.min(days - 1, 1), days: Math.max(1, days - 1), minPerDay: 3, maxPerDay: 5 },
     },
     lookalikes: {
       new_hire: { enabled: true, day: at(1), couriers: 2, outlet_staff: 1, customer_service: 1 },
@@ -136,6 +160,10 @@ function defaultPlan(days: number): { attacks: AttackParams; lookalikes: Lookali
       manager_travel: { enabled: true, day: at(2), count: 1, days: 2 },
       app_update: { enabled: true, day: at(1), spreadDays: 2 },
       busy_agent: { enabled: true, day: at(1), count: 1, days: 3, factor: 2.5 },
+      rural_route: { enabled: true, day: 0, count: 1, days: days },
+      new_route: { enabled: true, day: at(0), count: 1, days: 3, share: 0.8 },
+      complaint_campaign: { enabled: true, day: at(2), count: 1, days: 3, casesPerDay: 40 },
+      favour: { enabled: true, day: 0, count: 2, everyDays: 4 },
     },
   };
 }

@@ -6,6 +6,7 @@
 import type { Role } from '../contracts/events.js';
 import { type SimAction, F_ALL, F_NONE, F_NPA } from './action.js';
 import { type DayPlan, type Session, Simulation } from './engine.js';
+import { type PlanKit, planEvidenceAttacks, planEvidenceLookalikes } from './evidence-scenarios.js';
 import { Rng, hashString } from './rng.js';
 import { HOUR, MINUTE } from './time.js';
 import { type Account, type City, type Device, type World, addAccount, dayStart, deviceOn, newDevice, surgeDayIndex } from './world.js';
@@ -515,6 +516,15 @@ export function planScenarios(w: World): Plan {
 
   // ---------------------------------------------------------------- look-alikes
   const windowOf = (day: number, days: number) => ({ start: dayStart(w, day), end: dayStart(w, Math.min(p.days, day + days)) });
+  const kit: PlanKit = {
+    w,
+    regulars,
+    take,
+    add,
+    skip: (scenario, reason) => skipped.push({ scenario, reason }),
+    windowOf,
+    tagOf: (name) => this_tag(name),
+  };
 
   if (L.new_hire.enabled) {
     const c = L.new_hire;
@@ -680,6 +690,10 @@ export function planScenarios(w: World): Plan {
       );
     }
   }
+
+  // issue 9's scenarios choose their people last, so the earlier scenarios' choices stay as they were
+  planEvidenceAttacks(kit);
+  planEvidenceLookalikes(kit);
 
   // scenario objects look their own tag up by name at run time (labels are numbered after planning)
   const tags = new Map(scenarios.map((s) => [s.label.scenario, s.tag] as const));

@@ -146,7 +146,7 @@ describe('warden simulate output', () => {
 });
 
 describe('labelled attacks', () => {
-  const expected = ['leased_night', 'leased_remote', 'cs_insider', 'scanner_malware', 'courier_ring', 'credential_stuffing', 'manager_dump'];
+  const expected = ['leased_night', 'leased_remote', 'cs_insider', 'scanner_malware', 'courier_ring', 'credential_stuffing', 'manager_dump', 'work_harvest', 'search_harvest', 'trickle'];
 
   it('are all present, with accounts, window and event ids that exist in the output', () => {
     expect(truth.attacks.map((a) => a.scenario).sort()).toEqual([...expected].sort());
@@ -267,12 +267,56 @@ describe('labelled attacks', () => {
     const w = destCity.get(wb)!;
     expect(w.dest_city === city.def.en || w.origin_site.startsWith(city.def.abbr)).toBe(true);
   });
+
+  const assignedAt = () => {
+    const m = new Map<string, number[]>();
+    for (const e of events) if (e.type === 'assign') m.set(`${e.account}|${e.waybill}`, [...(m.get(`${e.account}|${e.waybill}`) ?? []), Date.parse(e.ts)]);
+    return m;
+  };
+
+  it('work_harvest: full reveals of the courier\'s own assigned parcels, minutes after each assignment', () => {
+    const { a, evs } = attack('work_harvest');
+    const at = assignedAt();
+    const reveals = evs.filter((e) => e.type === 'access' && e.action === 'reveal') as (ActivityEvent & { waybill: string; fields: string[] })[];
+    expect(reveals.length).toBeGreaterThan(10);
+    const delays: number[] = [];
+    for (const e of reveals) {
+      const ts = (at.get(`${a.accounts[0]}|${e.waybill}`) ?? []).filter((t) => t <= Date.parse(e.ts));
+      expect(ts.length).toBeGreaterThan(0); // backed by an assignment made before it
+      delays.push((Date.parse(e.ts) - Math.max(...ts)) / 60_000);
+      expect([...e.fields].sort()).toEqual(['address', 'name', 'phone']);
+    }
+    delays.sort((x, y) => x - y);
+    expect(delays[delays.length >> 1]).toBeLessThanOrEqual(10); // minutes after the assignment (a few clamped into the shift)
+  });
+
+  it('search_harvest: one search per number, each followed within a minute by a full reveal of what it found, no ticket', () => {
+    const { evs } = attack('search_harvest');
+    const searches = evs.filter((e) => e.type === 'access' && e.action === 'search') as (ActivityEvent & { waybills: string[] })[];
+    const reveals = evs.filter((e) => e.type === 'access' && e.action === 'reveal') as (ActivityEvent & { waybill: string; ticket?: string })[];
+    expect(searches.length).toBeGreaterThan(50);
+    expect(reveals.length).toBe(searches.length);
+    searches.forEach((s, i) => {
+      expect(s.waybills).toEqual([reveals[i]!.waybill]);
+      expect(Date.parse(reveals[i]!.ts) - Date.parse(s.ts)).toBeLessThanOrEqual(60_000);
+      expect(reveals[i]!.ticket).toBeUndefined();
+    });
+  });
+
+  it('trickle: a handful of unexplained reveals a day, on several days', () => {
+    const { a, evs } = attack('trickle');
+    const perDay = new Map<string, number>();
+    for (const e of evs) if (e.type === 'access') perDay.set(new Date(Date.parse(e.ts) + CST).toISOString().slice(0, 10), (perDay.get(new Date(Date.parse(e.ts) + CST).toISOString().slice(0, 10)) ?? 0) + 1);
+    expect(perDay.size).toBeGreaterThanOrEqual(3);
+    for (const n of perDay.values()) expect(n >= (a.params.minPerDay as number) && n <= (a.params.maxPerDay as number)).toBe(true);
+    for (const e of evs) expect((e as { ticket?: string }).ticket).toBeUndefined();
+  });
 });
 
 describe('labelled look-alikes', () => {
   it('cover every kind, with windows inside the run', () => {
     const kinds = new Set(truth.lookalikes.map((l) => l.kind));
-    for (const k of ['new_hire', 'new_phone', 'covering_route', 'manager_travel', 'app_update', 'busy_agent', 'surge']) expect(kinds.has(k)).toBe(true);
+    for (const k of ['new_hire', 'new_phone', 'covering_route', 'manager_travel', 'app_update', 'busy_agent', 'surge', 'rural_route', 'new_route', 'complaint_campaign']) expect(kinds.has(k)).toBe(true);
     for (const l of truth.lookalikes) {
       expect(l.window.start >= truth.start && l.window.end <= truth.end && l.window.start < l.window.end).toBe(true);
       expect(l.accounts.length > 0 || l.all_accounts).toBe(true);
@@ -298,6 +342,17 @@ describe('labelled look-alikes', () => {
     const away = events.filter((e) => e.account === helper && e.type === 'assign' && (e as { task: string }).task === 'delivery' && dest.get(e.waybill) !== home);
     expect(away.length).toBeGreaterThan(5);
     for (const e of away) expect(e.ts >= l.window.start && e.ts < l.window.end).toBe(true);
+  });
+
+  it('rural route calls ahead with the phone only; a complaint campaign cites a ticket on every reveal', () => {
+    const rural = truth.lookalikes.find((x) => x.kind === 'rural_route')!.accounts[0]!;
+    const phoneOnly = events.filter((e) => e.account === rural && e.type === 'access' && e.action === 'reveal' && (e as { fields: string[] }).fields.join() === 'phone');
+    expect(phoneOnly.length).toBeGreaterThan(10);
+    const agent = truth.lookalikes.find((x) => x.kind === 'complaint_campaign')!;
+    const start = agent.window.start;
+    const end = agent.window.end;
+    const cited = events.filter((e) => e.account === agent.accounts[0] && e.type === 'access' && e.action === 'reveal' && e.ts >= start && e.ts < end && (e as { ticket?: string }).ticket?.startsWith('TK'));
+    expect(cited.length).toBeGreaterThan(10);
   });
 
   it('the fleet app update moves every courier device to the new build within its window', () => {

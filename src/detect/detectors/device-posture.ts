@@ -35,7 +35,10 @@ export function createDevicePostureDetector(env: DetectorEnv): Detector {
 
   function pendingVerdict(info: HashInfo, t: number): 'known' | 'pending' | 'rogue' {
     if (info.known) return 'known';
-    if (info.devices.size >= c.adoption_devices && t - info.first <= adoptionMs) {
+    // A small fleet (one city, two outlets) has only a handful of devices of a kind: a share of
+    // the fleet (at least 3 devices) is an update too.
+    const needed = Math.min(c.adoption_devices, Math.max(3, Math.ceil(c.adoption_share * fleetDevices)));
+    if (info.devices.size >= needed && t - info.first <= adoptionMs) {
       info.known = true;
       updates++;
       return 'known';

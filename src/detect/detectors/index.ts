@@ -3,6 +3,7 @@ import type { DetectorFactory } from '../types.js';
 import { createCredentialDetector } from './credential.js';
 import { createDevicePostureDetector } from './device-posture.js';
 import { createEnumerationDetector } from './enumeration.js';
+import { createSearchHarvestDetector, createTrickleDetector, createWorkHarvestDetector } from './evidence.js';
 import { createHarvestingDetector } from './harvesting.js';
 import { createPrivilegedBulkDetector } from './privileged-bulk.js';
 import { createRingsDetector } from './rings.js';
@@ -18,6 +19,9 @@ export const ALL_DETECTORS: readonly DetectorFactory[] = [
   createDevicePostureDetector,
   createRingsDetector,
   createPrivilegedBulkDetector,
+  createWorkHarvestDetector,
+  createSearchHarvestDetector,
+  createTrickleDetector,
 ];
 
 export const DETECTOR_NAMES = [
@@ -29,5 +33,8 @@ export const DETECTOR_NAMES = [
   'device_posture',
   'rings',
   'privileged_bulk',
+  'work_harvest',
+  'search_harvest',
+  'trickle',
 ] as const;
 export type DetectorName = (typeof DETECTOR_NAMES)[number];

@@ -1,8 +1,18 @@
 /**
  * privileged_bulk — an export or search far larger than anything in the account's history
  * (a manager dumping a city, a stolen account's first export). Per account.
+ *
+ * A privileged account (dual-controlled roles: city-wide reveals, exports) can take thousands of
+ * records in one request, so waiting for the request is too late. Its login from a network or
+ * device it never used, at an hour it never worked and its whole role company-wide (all sites: a small company has one or two per site)
+ * spends under `role_hour_share` of its activity in alerts at once, even for a new account with
+ * no baseline of its own: the role's hours are the prior. This part needs role-wide state, so the
+ * detector is global.
  */
-import type { Detector, DetectorEnv, EventContext, Emit } from '../types.js';
+import { PRIVILEGED_ROLES } from '../../access/roles.js';
+import type { Role } from '../../contracts/events.js';
+import type { Detector, DetectorEnv, EventContext, Emit, PeerGroup } from '../types.js';
+import { round } from '../util.js';
 
 interface BulkState {
   max: number;
@@ -15,8 +25,56 @@ export function createPrivilegedBulkDetector(env: DetectorEnv): Detector {
   const c = env.config.detectors.privileged_bulk;
   let seen = 0;
 
+  /** The role's activity (member-day-hour slots) in `hour` and in all, over every site. */
+  function roleHours(role: string, hour: number): { share: number; total: number; groups: number; members: number } {
+    let inHour = 0;
+    let total = 0;
+    let groups = 0;
+    let members = 0;
+    const prefix = `${role}|`;
+    for (const g of env.state.peers.values() as Iterable<PeerGroup>) {
+      if (!g.key.startsWith(prefix)) continue;
+      groups++;
+      members += g.members.size;
+      inHour += g.hours[hour] ?? 0;
+      total += g.hoursTotal;
+    }
+    return { share: total > 0 ? inHour / total : 0, total, groups, members };
+  }
+
+  function onLogin(ctx: EventContext, emit: Emit): void {
+    const ev = ctx.event;
+    if (ev.type !== 'login' || ev.result !== 'success') return;
+    const a = ctx.account!;
+    // From a network (or device) it never used: a manager working late from the office is not this.
+    if (!PRIVILEGED_ROLES.includes(a.role as Role) || (a.hourDays[ctx.hour] ?? 0) > 0 || !(ctx.novelNetwork || ctx.novelDevice)) return;
+    const r = roleHours(a.role, ctx.hour);
+    if (r.total < c.role_hour_slots || r.share >= c.role_hour_share) return;
+    emit({
+      account: a.id,
+      device: ev.device,
+      score: c.off_hours_login,
+      subject: 'off_hours_login',
+      summary: `Privileged account ${a.id} (${a.role}) logged in from a${ctx.novelDevice ? ' device' : ' network'} it never used at ${String(ctx.hour).padStart(2, '0')}:00, an hour it never worked and its role company-wide (${r.members} accounts at ${r.groups} sites) spends ${round(r.share * 100, 1)} % of its activity in; one export can take thousands of records.`,
+      evidence: {
+        event_ids: [ev.id],
+        hour_local: ctx.hour,
+        account_days_seen: a.activeDays,
+        peer_tier: 'role_company_wide',
+        peer_group_size: r.members,
+        peer_hour_share: round(r.share, 4),
+        role_hour_slots: r.total,
+        first_seen_device: ctx.novelDevice,
+        first_seen_network: ctx.novelNetwork,
+        ...(ctx.network ? { network: ctx.network.key } : {}),
+        ...(ev.device !== undefined ? { device: ev.device } : {}),
+      },
+    });
+  }
+
   function onEvent(ctx: EventContext, emit: Emit): void {
     const ev = ctx.event;
+    if (ev.type === 'login') return onLogin(ctx, emit);
     if (ev.type !== 'access' || (ev.action !== 'export' && ev.action !== 'search')) return;
     const size = ev.waybills?.length ?? 0;
     if (size === 0) return;
@@ -60,5 +118,5 @@ export function createPrivilegedBulkDetector(env: DetectorEnv): Detector {
     });
   }
 
-  return { name: PRIVILEGED_BULK, scope: 'account', types: ['access'], onEvent, stats: () => ({ bulk_events: seen }) };
+  return { name: PRIVILEGED_BULK, scope: 'global', types: ['access', 'login'], onEvent, stats: () => ({ bulk_events: seen }) };
 }

@@ -1,0 +1,413 @@
+/**
+ * Abuse the access policy lets through (issue 9): every reveal has a reason the policy accepts,
+ * so these detectors judge *how* an account uses its reasons against what its peers do.
+ *
+ * - work_harvest: the share of an account's assigned parcels it reveals in full (name, phone and
+ *   address) within `early_minutes` of the assignment — long before the parcel can need it —
+ *   against the same share of its peers (same role at the same site, else city, else company,
+ *   else the role prior when too few peers have a full day on record).
+ * - search_harvest: searches each followed within `quick_seconds` by a full reveal of what the
+ *   search returned (the reveal the search "explains"), as a share of the account's searches,
+ *   against its peers' share. Ticket-backed reveals never count.
+ * - trickle: per-account evidence that accumulates across days — a one-sided CUSUM on the daily
+ *   count of records revealed with no work behind them, against the role's honest rate plus an
+ *   allowance, decaying by `decay` a day. It does not reset at midnight.
+ *
+ * Every alert says against whom it compared (tier and group size, or "role prior"), the ratio,
+ * the share of work-backed reveals that were needed (timed near the work) and the days of evidence.
+ */
+import type { ActivityEvent } from '../../contracts/events.js';
+import type { AccountProfile, Detector, DetectorEnv, Emit, EventContext } from '../types.js';
+import { dayLabel, MINUTE, round } from '../util.js';
+
+export const WORK_HARVEST = 'work_harvest';
+export const SEARCH_HARVEST = 'search_harvest';
+export const TRICKLE = 'trickle';
+
+const isFull = (ev: ActivityEvent): boolean => {
+  if (ev.type !== 'access' || ev.fields === undefined) return false;
+  const f = ev.fields;
+  return f.includes('name') && f.includes('phone') && f.includes('address');
+};
+
+// ------------------------------------------------------------------ peer tiers
+
+export interface PeerVerdict {
+  /** The peers' median share, or the role prior. */
+  median: number;
+  /** 'site' | 'city' | 'company' | 'role_prior' */
+  tier: string;
+  /** Distinct peer accounts behind the median (0 for the prior). */
+  peers: number;
+  /** Peer account-days behind the median. */
+  days: number;
+}
+
+/**
+ * Recent closed account-days of a per-day share, kept per tier (role at site, role in city, role
+ * company-wide) in rings of `RING` samples. The median of the narrowest tier that has at least
+ * `minPeers` other accounts decides; otherwise the role prior — and the alert says which.
+ */
+export class PeerShares {
+  private static readonly RING = 96;
+  private readonly rings = new Map<string, { acc: string[]; val: number[]; next: number }>();
+  constructor(private readonly minPeers: number) {}
+
+  static keys(role: string, site: string | undefined, city: string | undefined): [string, string, string] {
+    return [`${role}|s:${site ?? '?'}`, `${role}|c:${city ?? '?'}`, `${role}|*`];
+  }
+
+  add(keys: readonly string[], account: string, value: number): void {
+    for (const k of keys) {
+      let r = this.rings.get(k);
+      if (!r) {
+        r = { acc: [], val: [], next: 0 };
+        this.rings.set(k, r);
+      }
+      if (r.acc.length < PeerShares.RING) {
+        r.acc.push(account);
+        r.val.push(value);
+      } else {
+        r.acc[r.next] = account;
+        r.val[r.next] = value;
+        r.next = (r.next + 1) % PeerShares.RING;
+      }
+    }
+  }
+
+  verdict(keys: readonly string[], self: string, prior: number): PeerVerdict {
+    const tiers = ['site', 'city', 'company'];
+    for (let i = 0; i < keys.length; i++) {
+      const r = this.rings.get(keys[i]!);
+      if (!r) continue;
+      const vals: number[] = [];
+      const who = new Set<string>();
+      for (let j = 0; j < r.acc.length; j++) {
+        if (r.acc[j] === self) continue;
+        who.add(r.acc[j]!);
+        vals.push(r.val[j]!);
+      }
+      if (who.size < this.minPeers) continue;
+      vals.sort((a, b) => a - b);
+      return { median: vals[vals.length >> 1]!, tier: tiers[i]!, peers: who.size, days: vals.length };
+    }
+    return { median: prior, tier: 'role_prior', peers: 0, days: 0 };
+  }
+
+  get size(): number {
+    return this.rings.size;
+  }
+}
+
+function peerKeys(env: DetectorEnv, a: AccountProfile): [string, string, string] {
+  const city = a.site !== undefined ? env.state.siteCity.get(a.site) : undefined;
+  return PeerShares.keys(a.role, a.site, city ?? env.state.homeCity(a));
+}
+
+/** Days (local day numbers) on which the account showed the pattern, most recent last, at most 14. */
+function noteDay(days: number[], day: number): number {
+  if (days[days.length - 1] !== day) days.push(day);
+  while (days.length > 14 || (days.length > 0 && days[0]! < day - 13)) days.shift();
+  return days.length;
+}
+
+function peerText(p: PeerVerdict): string {
+  return p.tier === 'role_prior'
+    ? 'the role prior (too few peers with a full day on record)'
+    : `the median of ${p.peers} peers (same role, ${p.tier === 'company' ? 'company-wide' : `same ${p.tier}`})`;
+}
+
+// ------------------------------------------------------------------ work_harvest
+
+interface WorkState {
+  day: number;
+  assigned: number;
+  /** full reveals of assigned parcels today, and those within early_minutes of the assignment */
+  full: number;
+  early: number;
+  ids: string[];
+  /** waybill -> assignment time (until revealed or a day old) */
+  assignedAt: Map<string, number>;
+  evidenceDays: number[];
+}
+
+export function createWorkHarvestDetector(env: DetectorEnv): Detector {
+  const c = env.config.detectors.work_harvest;
+  const earlyMs = c.early_minutes * MINUTE;
+  const book = new PeerShares(c.min_peers);
+  let alerts = 0;
+
+  function stateOf(ctx: EventContext): WorkState {
+    const a = ctx.account!;
+    let s = a.slots[env.slot] as WorkState | undefined;
+    if (!s) {
+      s = { day: ctx.day, assigned: 0, full: 0, early: 0, ids: [], assignedAt: new Map(), evidenceDays: [] };
+      a.slots[env.slot] = s;
+    }
+    if (ctx.day > s.day) {
+      if (s.assigned >= c.min_day_assignments) book.add(peerKeys(env, a), a.id, s.early / s.assigned);
+      s.day = ctx.day;
+      s.assigned = s.full = s.early = 0;
+      s.ids = [];
+      for (const [wb, at] of s.assignedAt) if (ctx.t - at > 24 * 60 * MINUTE) s.assignedAt.delete(wb);
+    }
+    return s;
+  }
+
+  function onEvent(ctx: EventContext, emit: Emit): void {
+    const ev = ctx.event;
+    if (ev.type === 'assign') {
+      const s = stateOf(ctx);
+      s.assigned++;
+      if (s.assignedAt.size < c.max_open_assignments) s.assignedAt.set(ev.waybill, ctx.t);
+      return;
+    }
+    if (ev.type !== 'access' || ev.action !== 'reveal' || ctx.records === 0 || ctx.explanation !== 'assignment' || !isFull(ev)) return;
+    const s = stateOf(ctx);
+    s.full++;
+    const at = s.assignedAt.get(ev.waybill!);
+    if (at === undefined) return;
+    s.assignedAt.delete(ev.waybill!);
+    if (ctx.t - at > earlyMs || ctx.t < at) return;
+    s.early++;
+    if (s.ids.length < 20) s.ids.push(ev.id);
+    if (s.early < c.min_records) return;
+    const a = ctx.account!;
+    const share = s.early / Math.max(s.assigned, s.early);
+    if (share < c.min_share) return;
+    const peers = book.verdict(peerKeys(env, a), a.id, c.prior_share);
+    const ratio = share / Math.max(peers.median, c.floor_share);
+    if (ratio < c.peer_factor) return;
+    const days = noteDay(s.evidenceDays, ctx.day);
+    alerts++;
+    const needed = (s.full - s.early) / s.full;
+    emit({
+      account: a.id,
+      device: ev.device,
+      score: Math.min(95, 50 + (s.early - c.min_records) + 10 * (days - 1)),
+      subject: 'work_harvest',
+      summary:
+        `Account ${a.id} (${a.role}) revealed name, phone and address of ${s.early} of its ${s.assigned} assigned parcels today within ${c.early_minutes} min of the assignment ` +
+        `(${round(share * 100, 0)} %, ${round(ratio, 1)}x ${peerText(peers)}); ${round(needed * 100, 0)} % of its full reveals came close to the work; ${days} day(s) of evidence.`,
+      evidence: {
+        event_ids: s.ids.slice(-10),
+        records_early: s.early,
+        assigned_today: s.assigned,
+        share_early: round(share, 3),
+        peer_median_share: round(peers.median, 3),
+        ratio_vs_peers: round(ratio, 2),
+        peer_tier: peers.tier,
+        peer_group_size: peers.peers,
+        peer_account_days: peers.days,
+        needed_share: round(needed, 3),
+        early_minutes: c.early_minutes,
+        days_of_evidence: days,
+      },
+    });
+  }
+
+  return { name: WORK_HARVEST, scope: 'global', types: ['assign', 'access'], onEvent, stats: () => ({ alerts, peer_tiers: book.size }) };
+}
+
+// ------------------------------------------------------------------ search_harvest
+
+interface SearchState {
+  day: number;
+  searches: number;
+  quick: number;
+  reveals: number;
+  ticketBacked: number;
+  ids: string[];
+  evidenceDays: number[];
+}
+
+export function createSearchHarvestDetector(env: DetectorEnv): Detector {
+  const c = env.config.detectors.search_harvest;
+  const quickMs = c.quick_seconds * 1000;
+  const book = new PeerShares(c.min_peers);
+  let alerts = 0;
+
+  function stateOf(ctx: EventContext): SearchState {
+    const a = ctx.account!;
+    let s = a.slots[env.slot] as SearchState | undefined;
+    if (!s) {
+      s = { day: ctx.day, searches: 0, quick: 0, reveals: 0, ticketBacked: 0, ids: [], evidenceDays: [] };
+      a.slots[env.slot] = s;
+    }
+    if (ctx.day > s.day) {
+      if (s.searches >= c.min_day_searches) book.add(peerKeys(env, a), a.id, s.quick / s.searches);
+      s.day = ctx.day;
+      s.searches = s.quick = s.reveals = s.ticketBacked = 0;
+      s.ids = [];
+    }
+    return s;
+  }
+
+  function onEvent(ctx: EventContext, emit: Emit): void {
+    const ev = ctx.event;
+    if (ev.type !== 'access' || ctx.denied) return;
+    if (ev.action === 'search') {
+      stateOf(ctx).searches++;
+      return;
+    }
+    if (ev.action !== 'reveal' || ctx.records === 0) return;
+    const s = stateOf(ctx);
+    s.reveals++;
+    if (ctx.explanation === 'ticket') s.ticketBacked++;
+    if (ctx.explanation !== 'search' || !isFull(ev)) return;
+    const a = ctx.account!;
+    const at = a.searches?.get(ev.waybill!);
+    if (at === undefined || ctx.t - at > quickMs || ctx.t < at) return;
+    s.quick++;
+    if (s.ids.length < 20) s.ids.push(ev.id);
+    if (s.quick < c.min_records) return;
+    const share = s.quick / Math.max(s.searches, s.quick);
+    if (share < c.min_share) return;
+    const peers = book.verdict(peerKeys(env, a), a.id, c.prior_share);
+    const ratio = share / Math.max(peers.median, c.floor_share);
+    if (ratio < c.peer_factor) return;
+    const days = noteDay(s.evidenceDays, ctx.day);
+    alerts++;
+    const ticketShare = s.ticketBacked / s.reveals;
+    emit({
+      account: a.id,
+      device: ev.device,
+      score: Math.min(95, 50 + (s.quick - c.min_records) + 10 * (days - 1)),
+      subject: 'search_harvest',
+      summary:
+        `Account ${a.id} (${a.role}) followed ${s.quick} of its ${s.searches} searches today with a full reveal within ${c.quick_seconds} s ` +
+        `(${round(share * 100, 0)} %, ${round(ratio, 1)}x ${peerText(peers)}); ${round(ticketShare * 100, 0)} % of its reveals today cite a ticket; ${days} day(s) of evidence.`,
+      evidence: {
+        event_ids: s.ids.slice(-10),
+        records_quick: s.quick,
+        searches_today: s.searches,
+        share_quick: round(share, 3),
+        peer_median_share: round(peers.median, 3),
+        ratio_vs_peers: round(ratio, 2),
+        peer_tier: peers.tier,
+        peer_group_size: peers.peers,
+        peer_account_days: peers.days,
+        needed_share: round(ticketShare, 3),
+        ticket_backed_share: round(ticketShare, 3),
+        quick_seconds: c.quick_seconds,
+        days_of_evidence: days,
+      },
+    });
+  }
+
+  return { name: SEARCH_HARVEST, scope: 'global', types: ['access'], onEvent, stats: () => ({ alerts, peer_tiers: book.size }) };
+}
+
+// ------------------------------------------------------------------ trickle
+
+interface TrickleState {
+  day: number;
+  /** CUSUM carried from closed days */
+  s: number;
+  /** distinct unexplained records today */
+  today: Set<string>;
+  ids: string[];
+  /** closed days that added evidence (count above the allowance) since the CUSUM was last 0 */
+  evidenceDays: number;
+  firstEvidenceDay: number;
+}
+
+export function createTrickleDetector(env: DetectorEnv): Detector {
+  const c = env.config.detectors.trickle;
+  /**
+   * role -> its members' recent closed account-days (unexplained records each, winsorised), and
+   * the honest rate derived from them: the mean of the lower three quarters, so that a few
+   * thieves in a small role (a tiny company has five agents) do not raise the bar for themselves.
+   */
+  const roles = new Map<string, { counts: number[]; next: number; days: number; rate: number; rateDay: number }>();
+  const RING = 512;
+  let alerts = 0;
+
+  const roleRate = (role: string, day: number): { rate: number; prior: boolean; days: number } => {
+    const r = roles.get(role);
+    if (!r || r.days < c.min_role_days) return { rate: c.prior_rate, prior: true, days: r?.days ?? 0 };
+    if (r.rateDay !== day) {
+      const sorted = [...r.counts].sort((a, b) => a - b);
+      const keep = Math.max(1, Math.ceil(sorted.length * 0.75));
+      let sum = 0;
+      for (let i = 0; i < keep; i++) sum += sorted[i]!;
+      r.rate = sum / keep;
+      r.rateDay = day;
+    }
+    return { rate: r.rate, prior: false, days: r.days };
+  };
+
+  function stateOf(ctx: EventContext): TrickleState {
+    const a = ctx.account!;
+    let s = a.slots[env.slot] as TrickleState | undefined;
+    if (!s) {
+      s = { day: ctx.day, s: 0, today: new Set(), ids: [], evidenceDays: 0, firstEvidenceDay: -1 };
+      a.slots[env.slot] = s;
+    }
+    if (ctx.day > s.day) {
+      const x = s.today.size;
+      let r = roles.get(a.role);
+      if (!r) roles.set(a.role, (r = { counts: [], next: 0, days: 0, rate: 0, rateDay: -1 }));
+      r.days++;
+      if (r.counts.length < RING) r.counts.push(Math.min(x, c.winsorise));
+      else {
+        r.counts[r.next] = Math.min(x, c.winsorise);
+        r.next = (r.next + 1) % RING;
+      }
+      const allowance = roleRate(a.role, s.day).rate + c.allowance;
+      const next = Math.max(0, s.s * c.decay + x - allowance);
+      if (x > allowance) {
+        if (s.evidenceDays === 0) s.firstEvidenceDay = s.day;
+        s.evidenceDays++;
+      }
+      s.s = next * Math.pow(c.decay, ctx.day - s.day - 1);
+      if (s.s === 0) s.evidenceDays = 0;
+      s.day = ctx.day;
+      s.today.clear();
+    }
+    return s;
+  }
+
+  function onEvent(ctx: EventContext, emit: Emit): void {
+    const ev = ctx.event;
+    if (ev.type !== 'access') return;
+    const s = stateOf(ctx); // every active account-day counts towards its role's honest rate
+    if (ctx.records === 0 || ctx.explanation !== 'none' || ev.waybill === undefined) return;
+    if (s.today.has(ev.waybill)) return;
+    s.today.add(ev.waybill);
+    if (s.ids.length >= 20) s.ids.shift();
+    s.ids.push(ev.id);
+    const z = s.s + s.today.size;
+    const days = s.evidenceDays + 1;
+    if (z < c.threshold || s.evidenceDays < c.min_days - 1) return;
+    const a = ctx.account!;
+    const rate = roleRate(a.role, ctx.day);
+    alerts++;
+    emit({
+      account: a.id,
+      device: ev.device,
+      score: Math.min(90, 50 + 2 * (z - c.threshold) + 5 * (days - c.min_days)),
+      subject: 'trickle',
+      summary:
+        `Account ${a.id} (${a.role}) has revealed records with no work behind them on ${days} day(s) running: evidence ${round(z, 1)} against ` +
+        `${round(rate.rate, 2)} a day that ${rate.prior ? 'the role prior allows (too few role account-days on record)' : `the role's honest members show (lower three quarters of ${Math.min(rate.days, RING)} recent account-days)`} ` +
+        `plus ${c.allowance}; ${s.today.size} today, each under the daily thresholds.`,
+      evidence: {
+        event_ids: s.ids.slice(-10),
+        cusum: round(z, 2),
+        threshold: c.threshold,
+        records_today: s.today.size,
+        role_rate_per_day: round(rate.rate, 3),
+        peer_tier: rate.prior ? 'role_prior' : 'role',
+        peer_account_days: rate.days,
+        ratio_vs_peers: round(s.today.size / Math.max(rate.rate, 0.1), 1),
+        needed_share: 0,
+        days_of_evidence: days,
+        evidence_since: s.firstEvidenceDay >= 0 ? dayLabel(s.firstEvidenceDay) : dayLabel(ctx.day),
+        decay_per_day: c.decay,
+      },
+    });
+  }
+
+  return { name: TRICKLE, scope: 'global', types: ['access'], onEvent, stats: () => ({ alerts, roles: roles.size }) };
+}
