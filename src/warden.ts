@@ -47,6 +47,8 @@ import { createInvestigation } from './insight/investigation.js';
 import { applyStoredSettings, createDetectorsInsight } from './insight/detectors.js';
 import { insightRoutes } from './http/routes/insight.js';
 import { consoleRoutes } from './http/routes/console.js';
+import { createTrace } from './trace/trace.js';
+import { traceRoutes } from './http/routes/trace.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -85,6 +87,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
   const policy = loadPolicy(config.policyFile);
   const ownStore = !options.store;
   let closeTrail: (() => Promise<void>) | null = null;
+  let closeTrace: (() => Promise<void>) | null = null;
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize }));
   try {
     const db = store.db;
@@ -145,6 +148,9 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     await watch?.start();
     const work = createWorkContext({ db });
     const vaultReader = createVaultReader({ db, keyring });
+    const vaultWriter = createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id });
+    const trace = await createTrace({ db, audit, clock, logger, vault: vaultWriter, identity, raise: watch ? (alerts) => watch.raise(alerts) : null });
+    closeTrace = () => trace.close();
     const access = createAccessService({
       policy,
       vault: vaultReader,
@@ -155,7 +161,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       audit,
       clock,
       metrics,
-      ...(watch ? { gate: watch.gate } : {}),
+      gate: trace.gate(watch?.gate),
     });
     const tokens = createServiceTokens({ db, audit, clock });
     const ingest = createIngest({ db, work, bus, audit, clock, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
@@ -164,7 +170,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
 
     const app = await createServer({ logger, metrics, identity, bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy });
     identityRoutes(app, { identity });
-    dataRoutes(app, { identity, access, vault: createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id }), ingest, tokens, clock });
+    dataRoutes(app, { identity, access, vault: vaultWriter, ingest, tokens, clock });
     serviceTokenRoutes(app, { identity, tokens });
     eventsRoutes(app, { identity, tokens, ingest, metrics, ingestLimitBytes: config.ingestLimitBytes });
     if (watch) watchRoutes(app, { identity, watch });
@@ -176,6 +182,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       investigation: createInvestigation({ db, clock, risk: engine }),
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
     });
+    traceRoutes(app, { identity, trace });
     await consoleRoutes(app);
     opsRoutes(app, {
       identity,
@@ -204,6 +211,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
         // Stop taking requests, let in-flight ones finish, then flush the audit queue.
         await app.close();
         overview.stop();
+        await trace.close();
         // Flushes the audit queue, signs a last tree head and hands it to the witnesses.
         await trail.close();
         await bus.close();
@@ -212,6 +220,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       },
     };
   } catch (err) {
+    await closeTrace?.().catch(() => undefined);
     await closeTrail?.().catch(() => undefined);
     if (ownStore) await store.close();
     throw err;
