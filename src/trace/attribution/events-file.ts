@@ -11,19 +11,7 @@ import { openSync, readSync, closeSync } from 'node:fs';
 import type { Exposure, History } from './score.js';
 
 const CHUNK = 8 * 1024 * 1024;
-const REVEAL = Buffer.from('"reveal"');
-const EXPORT = Buffer.from('"export"');
-const ACTION = Buffer.from('"action":');
-const ACCOUNT = Buffer.from('"account":"');
-const WAYBILL = Buffer.from('"waybill":"');
-const DENIED = Buffer.from('"denied"');
 const BITS = 1 << 24;
-
-function fnv(buf: Buffer, from: number, to: number): number {
-  let h = 0x811c9dc5;
-  for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-  return h >>> 0;
-}
 
 export interface ScanStats {
   lines: number;
@@ -32,45 +20,37 @@ export interface ScanStats {
   bad: number;
 }
 
-/** Reads every byte once, counting lines: the baseline the scan is measured against. */
-export function bareRead(path: string): { bytes: number; lines: number } {
+/** Reads every byte once and nothing more: the baseline the scan is measured against. */
+export function bareRead(path: string): { bytes: number } {
   const fd = openSync(path, 'r');
   const buf = Buffer.allocUnsafe(CHUNK);
   let bytes = 0;
-  let lines = 0;
   try {
-    for (let n; (n = readSync(fd, buf, 0, CHUNK, null)) > 0; ) {
-      bytes += n;
-      for (let i = buf.indexOf(10, 0); i !== -1 && i < n; i = buf.indexOf(10, i + 1)) lines++;
-    }
+    for (let n; (n = readSync(fd, buf, 0, CHUNK, null)) > 0; ) bytes += n;
   } finally {
     closeSync(fd);
   }
-  return { bytes, lines };
+  return { bytes };
 }
 
+/** A string hash (FNV-1a over UTF-16 code units) for the distinct-records estimate. */
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Chunks are decoded as latin1 (one byte, one character: fast, and the byte offsets survive), so
+ * field search is V8's string search; a line read in full is decoded again as UTF-8.
+ */
 export function historyFromFile(path: string, leaked: ReadonlySet<string>): History & { stats: ScanStats } {
-  const wanted = new Map<number, string[]>();
-  for (const w of leaked) {
-    const b = Buffer.from(w);
-    const h = fnv(b, 0, b.length);
-    wanted.set(h, [...(wanted.get(h) ?? []), w]);
-  }
-  const accounts = new Map<number, Array<{ bytes: Buffer; n: number }>>();
+  const latinVolume = new Map<string, number>();
   const volume = new Map<string, number>();
   const seen = new Uint8Array(BITS / 8);
   let set = 0;
   const exposures: Exposure[] = [];
   const stats: ScanStats = { lines: 0, reveals: 0, parsed: 0, bad: 0 };
-
-  const countAccount = (buf: Buffer, from: number, to: number, by: number): void => {
-    const h = fnv(buf, from, to);
-    let list = accounts.get(h);
-    if (!list) accounts.set(h, (list = []));
-    let entry = list.find((e) => e.bytes.length === to - from && buf.compare(e.bytes, 0, e.bytes.length, from, to) === 0);
-    if (!entry) list.push((entry = { bytes: Buffer.from(buf.subarray(from, to)), n: 0 }));
-    entry.n += by;
-  };
   const markSeen = (h: number) => {
     const i = h & (BITS - 1);
     const bit = 1 << (i & 7);
@@ -79,17 +59,13 @@ export function historyFromFile(path: string, leaked: ReadonlySet<string>): Hist
       set++;
     }
   };
-  const isLeaked = (buf: Buffer, from: number, to: number, h: number) => {
-    const c = wanted.get(h);
-    return c !== undefined && c.includes(buf.toString('latin1', from, to));
-  };
 
   /** A whole line as JSON: the slow, always-right path. */
-  const parsedLine = (buf: Buffer, start: number, end: number, only: 'reveal' | 'export'): void => {
+  const parsedLine = (text: string, start: number, end: number, only: 'reveal' | 'export'): void => {
     stats.parsed++;
     let e: Record<string, unknown>;
     try {
-      e = JSON.parse(buf.toString('utf8', start, end)) as Record<string, unknown>;
+      e = JSON.parse(Buffer.from(text.slice(start, end), 'latin1').toString('utf8')) as Record<string, unknown>;
     } catch {
       stats.bad++;
       return;
@@ -102,36 +78,39 @@ export function historyFromFile(path: string, leaked: ReadonlySet<string>): Hist
     volume.set(e.account, (volume.get(e.account) ?? 0) + list.length);
     const ts = Date.parse(String(e.ts));
     for (const w of list) {
-      const b = Buffer.from(w);
-      markSeen(fnv(b, 0, b.length));
+      markSeen(hashString(w));
       if (leaked.has(w)) exposures.push({ account: e.account, waybill: w, ts, device: typeof e.device === 'string' ? e.device : null, ip: typeof e.ip === 'string' ? e.ip : null, via: e.action === 'export' ? 'export' : 'reveal' });
     }
   };
 
-  const lineAt = (buf: Buffer, pos: number, limit: number): [number, number] => [buf.lastIndexOf(10, pos) + 1, Math.min(limit, (buf.indexOf(10, pos) + 1 || limit + 1) - 1)];
+  /** A field's value on the fast path: [from, to) inside the line, or null (absent, or escaped). */
+  const field = (text: string, key: string, start: number, end: number): [number, number] | null => {
+    const k = text.indexOf(key, start);
+    if (k === -1 || k >= end) return null;
+    const from = k + key.length;
+    const to = text.indexOf('"', from);
+    if (to === -1 || to > end || text.charCodeAt(to - 1) === 92) return null;
+    return [from, to];
+  };
 
   /** One reveal line on the fast path; false when it must be parsed instead. */
-  const fast = (buf: Buffer, start: number, end: number, at: number): boolean => {
-    if (at < start + ACTION.length || buf.compare(ACTION, 0, ACTION.length, at - ACTION.length, at) !== 0) return false;
-    const d = buf.indexOf(DENIED, start);
-    if (d !== -1 && d < end) return false;
-    const a = buf.indexOf(ACCOUNT, start);
-    const w = buf.indexOf(WAYBILL, start);
-    if (a === -1 || a >= end || w === -1 || w >= end) return false;
-    const a0 = a + ACCOUNT.length;
-    const a1 = buf.indexOf(34, a0);
-    const w0 = w + WAYBILL.length;
-    const w1 = buf.indexOf(34, w0);
-    if (a1 >= end || w1 >= end || buf[a1 - 1] === 92 || buf[w1 - 1] === 92) return false;
-    // An empty `fields` (a masked answer) is not a record shown in full.
-    const f = buf.indexOf('"fields":[]', start);
-    if (f !== -1 && f < end) return true;
-    const h = fnv(buf, w0, w1);
+  const fast = (text: string, start: number, end: number, at: number): boolean => {
+    if (!text.startsWith('"action":', at - 9) || at - 9 < start) return false;
+    const result = field(text, '"result":"', start, end);
+    if (!result) return false;
+    if (text.charCodeAt(result[0]) !== 97) return true; // not "allowed": nothing was shown
+    const f = text.indexOf('"fields":', start);
+    if (f !== -1 && f < end && text.startsWith('[]', f + 9)) return true; // a masked answer
+    const a = field(text, '"account":"', start, end);
+    const w = field(text, '"waybill":"', start, end);
+    if (!a || !w) return false;
+    const waybill = text.slice(w[0], w[1]);
     // A leaked record's line is read in full (time, device, network): the JSON path.
-    if (isLeaked(buf, w0, w1, h)) return false;
+    if (leaked.has(waybill)) return false;
     stats.reveals++;
-    countAccount(buf, a0, a1, 1);
-    markSeen(h);
+    const account = text.slice(a[0], a[1]);
+    latinVolume.set(account, (latinVolume.get(account) ?? 0) + 1);
+    markSeen(hashString(waybill));
     return true;
   };
 
@@ -143,9 +122,8 @@ export function historyFromFile(path: string, leaked: ReadonlySet<string>): Hist
       const n = readSync(fd, buf, carry, buf.length - carry, null);
       const total = carry + n;
       if (total === 0) break;
-      const lastNl = n === 0 ? total : buf.lastIndexOf(10, total - 1);
+      const lastNl = n === 0 ? total - 1 : buf.lastIndexOf(10, total - 1);
       if (lastNl === -1) {
-        if (n === 0) break;
         // A line longer than the buffer: grow it.
         const bigger = Buffer.allocUnsafe(buf.length * 2);
         buf.copy(bigger, 0, 0, total);
@@ -153,17 +131,20 @@ export function historyFromFile(path: string, leaked: ReadonlySet<string>): Hist
         carry = total;
         continue;
       }
-      const limit = n === 0 ? total : lastNl + 1;
-      for (let i = buf.indexOf(10, 0); i !== -1 && i < limit; i = buf.indexOf(10, i + 1)) stats.lines++;
-      if (n === 0 && total > 0 && buf[total - 1] !== 10) stats.lines++;
-      for (const needle of [REVEAL, EXPORT]) {
+      const limit = lastNl + 1;
+      const text = buf.toString('latin1', 0, limit);
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) stats.lines++;
+      if (n === 0 && text.charCodeAt(text.length - 1) !== 10) stats.lines++;
+      for (const needle of ['"reveal"', '"export"']) {
         let done = -1;
-        for (let at = buf.indexOf(needle, 0); at !== -1 && at < limit; at = buf.indexOf(needle, at + 1)) {
+        for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + 1)) {
           if (at < done) continue;
-          const [start, end] = lineAt(buf, at, limit);
+          const start = text.lastIndexOf('\n', at) + 1;
+          const nl = text.indexOf('\n', at);
+          const end = nl === -1 ? text.length : nl;
           done = end;
-          if (needle === EXPORT) parsedLine(buf, start, end, 'export');
-          else if (!fast(buf, start, end, at)) parsedLine(buf, start, end, 'reveal');
+          if (needle === '"export"') parsedLine(text, start, end, 'export');
+          else if (!fast(text, start, end, at)) parsedLine(text, start, end, 'reveal');
         }
       }
       if (n === 0) break;
@@ -173,11 +154,9 @@ export function historyFromFile(path: string, leaked: ReadonlySet<string>): Hist
   } finally {
     closeSync(fd);
   }
-  for (const list of accounts.values()) {
-    for (const e of list) {
-      const name = e.bytes.toString('utf8');
-      if (e.n) volume.set(name, (volume.get(name) ?? 0) + e.n);
-    }
+  for (const [k, n] of latinVolume) {
+    const name = Buffer.from(k, 'latin1').toString('utf8');
+    volume.set(name, (volume.get(name) ?? 0) + n);
   }
   // Linear counting: distinct ≈ −m·ln(empty / m).
   const universe = Math.round(-BITS * Math.log(Math.max(1, BITS - set) / BITS));
