@@ -51,6 +51,8 @@ import { createInvestigation } from './insight/investigation.js';
 import { applyStoredSettings, createDetectorsInsight } from './insight/detectors.js';
 import { insightRoutes } from './http/routes/insight.js';
 import { consoleRoutes } from './http/routes/console.js';
+import { createTrace } from './trace/trace.js';
+import { traceRoutes } from './http/routes/trace.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -90,6 +92,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
   const ownStore = !options.store;
   let closeTrail: (() => Promise<void>) | null = null;
   let closeBus: (() => Promise<void>) | null = null;
+  let closeTrace: (() => Promise<void>) | null = null;
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize }));
   try {
     const db = store.db;
@@ -171,6 +174,9 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     await watch?.start();
     const work = createWorkContext({ db });
     const vaultReader = createVaultReader({ db, keyring });
+    const vaultWriter = createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id });
+    const trace = await createTrace({ db, audit, clock, logger, vault: vaultWriter, identity, raise: watch ? (alerts) => watch.raise(alerts) : null });
+    closeTrace = () => trace.close();
     const access = createAccessService({
       policy,
       vault: vaultReader,
@@ -181,7 +187,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       audit,
       clock,
       metrics,
-      ...(watch ? { gate: watch.gate } : {}),
+      gate: trace.gate(watch?.gate),
     });
     const tokens = createServiceTokens({ db, audit, clock });
     const ingest = createIngest({ db, work, bus, audit, clock, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
@@ -190,7 +196,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
 
     const app = await createServer({ logger, metrics, identity, bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy });
     identityRoutes(app, { identity });
-    dataRoutes(app, { identity, access, vault: createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id }), ingest, tokens, clock });
+    dataRoutes(app, { identity, access, vault: vaultWriter, ingest, tokens, clock });
     serviceTokenRoutes(app, { identity, tokens });
     eventsRoutes(app, { identity, tokens, ingest, metrics, ingestLimitBytes: config.ingestLimitBytes });
     if (watch) watchRoutes(app, { identity, watch });
@@ -202,6 +208,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       investigation: createInvestigation({ db, clock, risk: engine }),
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
     });
+    traceRoutes(app, { identity, trace });
     await consoleRoutes(app);
     opsRoutes(app, {
       identity,
@@ -230,6 +237,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
         // Stop taking requests, let in-flight ones finish, then flush the audit queue.
         await app.close();
         overview.stop();
+        await trace.close();
         // Flushes the audit queue, signs a last tree head and hands it to the witnesses.
         await trail.close();
         await bus.close();
@@ -238,6 +246,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       },
     };
   } catch (err) {
+    await closeTrace?.().catch(() => undefined);
     await closeTrail?.().catch(() => undefined);
     await closeBus?.().catch(() => undefined);
     if (ownStore) await store.close();

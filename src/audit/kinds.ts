@@ -38,6 +38,13 @@ export const AUDIT_KINDS = {
   'case.closed': { event: null, action: null },
   'policy.loaded': { event: null, action: null },
   'detect.settings_changed': { event: null, action: null },
+  // Leak tracing (src/trace/): a marked export is an access the detectors see; the rest is administration.
+  'access.export': { event: 'access', action: 'export' },
+  'trace.canaries_planted': { event: null, action: null },
+  'trace.canaries_listed': { event: null, action: null },
+  'trace.canaries_rotated': { event: null, action: null },
+  'trace.privacy_routed': { event: null, action: null },
+  'trace.attribution_run': { event: null, action: null },
 } as const satisfies Record<string, { event: 'access' | 'login' | 'logout' | null; action: string | null }>;
 
 export type AuditKind = keyof typeof AUDIT_KINDS;

@@ -325,6 +325,42 @@ export interface LoginKnownGoodTable {
   at: number;
 }
 
+/** Canary waybills (migration 0012): planted in the vault like any other; this table alone says which. */
+export interface TraceCanariesTable {
+  waybill: string;
+  batch: string;
+  /** Set for the rows planted into one marked export (that export's own canaries). */
+  export_id: string | null;
+  planted_at: Timestamp;
+  planted_by: string;
+  retired_at: Timestamp | null;
+}
+
+/** Marked exports: who received which rows, in which order (migration 0012). */
+export interface TraceExportsTable {
+  id: string;
+  account: string;
+  device: string | null;
+  ip: string | null;
+  created_at: Timestamp;
+  row_order: Json<string[]>;
+  rows: number;
+}
+
+/** Privacy-number bindings: (viewer, waybill, party) → virtual number (migration 0012). */
+export interface PrivacyBindingsTable {
+  id: string;
+  virtual_number: string;
+  viewer: string;
+  waybill: string;
+  party: 'sender' | 'recipient';
+  created_at: Timestamp;
+  /** The latest the binding lives, delivered or not. */
+  expires_at: Timestamp;
+  /** Unbound early (recycled, or expired after delivery and noticed). */
+  ended_at: Timestamp | null;
+}
+
 export interface Database {
   sites: SitesTable;
   accounts: AccountsTable;
@@ -356,4 +392,7 @@ export interface Database {
   quota_buckets: QuotaBucketsTable;
   login_failures: LoginFailuresTable;
   login_known_good: LoginKnownGoodTable;
+  trace_canaries: TraceCanariesTable;
+  trace_exports: TraceExportsTable;
+  privacy_bindings: PrivacyBindingsTable;
 }

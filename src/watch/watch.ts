@@ -109,6 +109,15 @@ export function createWatch(deps: WatchDeps) {
     addException: exceptions.add,
     removeException: exceptions.remove,
     listExceptions: exceptions.list,
+    /**
+     * Alerts raised outside the engine (the canary tripwire, the privacy-number pool): stored and
+     * their responses applied in order with the engine's own, through the same machinery.
+     */
+    raise(extra: AlertOut[]): Promise<void> {
+      const run = processing.then(() => persist(extra));
+      processing = run.catch(() => undefined);
+      return run;
+    },
     stats: () => ({ alertsRaised, engine: engine.stats() }),
     /** Waits for queued events to be processed (tests, shutdown). */
     async idle() {

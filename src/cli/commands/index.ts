@@ -8,6 +8,7 @@ import { registerEval } from './eval.js';
 import { registerDemo } from './demo.js';
 import { registerWitness } from './witness.js';
 import { registerWatch } from './watch.js';
+import { registerTrace } from './trace.js';
 
 /** Each verb lives in its own file and declares only what it uses. */
 export function registerCommands(program: Command): void {
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerDemo(program);
   registerWitness(program);
   registerWatch(program);
+  registerTrace(program);
 }

@@ -8,6 +8,7 @@ import * as console_ from './0009-console.js';
 import * as identity from './0005-identity.js';
 import * as ingest from './0007-ingest.js';
 import * as sharedLedger from './0010-shared-ledger.js';
+import * as trace from './0012-trace.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-ingest': ingest,
   '0009-console': console_,
   '0010-shared-ledger': sharedLedger,
+  '0012-trace': trace,
 };
 
 export const migrationProvider: MigrationProvider = {

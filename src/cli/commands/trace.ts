@@ -1,0 +1,131 @@
+/**
+ * `warden canary plant|list|rotate` and `warden attribute --leak FILE` — leak tracing from the
+ * operator's shell, against the configured store. Every act is audited with its actor (default
+ * os:<operating-system account>), like `warden keys rotate`.
+ */
+import type { Command } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadKeyring } from '../../vault/keyring.js';
+import { resolveMasterKeys } from '../../vault/master-key.js';
+import { createPiiDecryptor, createVaultWriter } from '../../vault/vault.js';
+import { loadPolicy } from '../../access/policy.js';
+import { createLogger } from '../../ops/logger.js';
+import { createMetrics } from '../../ops/metrics.js';
+import { systemClock } from '../../ops/clock.js';
+import { createAuditTrail, operator } from '../../audit/service.js';
+import type { Config } from '../../config/config.js';
+import type { Store } from '../../store/db.js';
+import type { AuditWriter } from '../../audit/writer.js';
+import type { Keyring } from '../../vault/keyring.js';
+import { createCanaries } from '../../trace/canaries.js';
+import { readDump } from '../../trace/attribution/dump.js';
+import { attribute, type Attribution } from '../../trace/attribution/attribute.js';
+import { historyFromStore, storeResolver } from '../../trace/attribution/store.js';
+import { historyFromFile } from '../../trace/attribution/events-file.js';
+import { openConfiguredStore, withStoreOptions } from './store-command.js';
+
+const positive = (name: string) => (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${name} must be a positive integer`);
+  return Number(v);
+};
+
+/** Opens the store, keyring and audit trail for one verb, and closes them after. */
+async function withTrace<T>(opts: { data?: string }, work: (ctx: { config: Config; store: Store; keyring: Keyring; audit: AuditWriter }) => Promise<T>): Promise<T> {
+  const { config, store } = await openConfiguredStore(opts);
+  const logger = createLogger({ level: 'error' });
+  try {
+    const keyring = await loadKeyring(store.db, resolveMasterKeys(config, logger));
+    const trail = await createAuditTrail({ db: store.db, config, metrics: createMetrics(), logger, clock: systemClock, timer: false });
+    try {
+      return await work({ config, store, keyring, audit: trail.writer });
+    } finally {
+      await trail.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+const ctx = { ip: null, requestId: 'cli' };
+
+export function registerTrace(program: Command): void {
+  const canary = program.command('canary').description('Canary waybills: realistic fake records no real work touches; any access raises a critical alert');
+  const canaryDeps = (c: { config: Config; store: Store; keyring: Keyring; audit: AuditWriter }) =>
+    createCanaries({ db: c.store.db, audit: c.audit, clock: systemClock, vault: createVaultWriter({ db: c.store.db, keyring: c.keyring, clock: systemClock, allow15DigitId: loadPolicy(c.config.policyFile).allow_15_digit_id }) });
+
+  withStoreOptions(canary.command('plant'))
+    .description('Plant N canaries through the vault (audited; a running server picks them up within 15 s)')
+    .requiredOption('--count <n>', 'how many', positive('--count'))
+    .option('--phone-range <prefix>', 'a mobile-number prefix the company controls (3–10 digits)')
+    .option('--actor <name>', 'who plants, recorded in the audit trail (default os:<user>)')
+    .action(async (opts: { data?: string; count: number; phoneRange?: string; actor?: string }) => {
+      const out = await withTrace(opts, (c) => canaryDeps(c).plant(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: opts.actor ?? operator() }, ctx));
+      console.log(`planted ${out.planted} canaries (batch ${out.batch})`);
+      process.exitCode = 0;
+    });
+
+  withStoreOptions(canary.command('list'))
+    .description('The protected canary list (audited)')
+    .option('--all', 'include retired canaries (still watched)')
+    .option('--json', 'print JSON')
+    .option('--actor <name>', 'who reads, recorded in the audit trail (default os:<user>)')
+    .action(async (opts: { data?: string; all?: boolean; json?: boolean; actor?: string }) => {
+      const out = await withTrace(opts, (c) => canaryDeps(c).list({ kind: 'system', name: opts.actor ?? operator() }, ctx, { includeRetired: opts.all, limit: 10_000 }));
+      if (opts.json) console.log(JSON.stringify(out));
+      else for (const r of out.canaries) console.log(`${r.waybill}\t${r.planted_at}\t${r.retired_at ? `retired ${r.retired_at}` : 'live'}${r.export_id ? `\texport ${r.export_id}` : ''}`);
+      process.exitCode = 0;
+    });
+
+  withStoreOptions(canary.command('rotate'))
+    .description('Retire the live canaries (still watched) and plant fresh ones (audited)')
+    .option('--count <n>', 'how many to plant (default: as many as were live)', positive('--count'))
+    .option('--phone-range <prefix>', 'a mobile-number prefix the company controls')
+    .option('--actor <name>', 'who rotates (default os:<user>)')
+    .action(async (opts: { data?: string; count?: number; phoneRange?: string; actor?: string }) => {
+      const out = await withTrace(opts, (c) => canaryDeps(c).rotate(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: opts.actor ?? operator() }, ctx));
+      console.log(`retired ${out.retired}, planted ${out.planted} canaries (batch ${out.batch})`);
+      process.exitCode = 0;
+    });
+
+  withStoreOptions(program.command('attribute'))
+    .description('Who leaked this dump? Match a leaked CSV/XLSX to waybills and rank the accounts whose access history explains it (audited)')
+    .requiredOption('--leak <file>', 'the leaked file (CSV or XLSX)')
+    .option('--events <file>', 'access history as contract NDJSON (default: the stored trail)')
+    .option('--json <file>', 'write the result as JSON here')
+    .option('--found-at <iso>', 'when the dump was found (the end of the leak window; default now)')
+    .option('--limit <n>', 'suspects listed', positive('--limit'), 20)
+    .option('--actor <name>', 'who runs it, recorded in the audit trail (default os:<user>)')
+    .action(async (opts: { data?: string; leak: string; events?: string; json?: string; foundAt?: string; limit: number; actor?: string }) => {
+      const foundAt = opts.foundAt ? Date.parse(opts.foundAt) : Date.now();
+      if (Number.isNaN(foundAt)) throw Object.assign(new Error('--found-at must be an ISO-8601 time'), { exitCode: 2 });
+      let buffer: Buffer;
+      try {
+        buffer = readFileSync(opts.leak);
+      } catch (err) {
+        throw Object.assign(new Error(`cannot read --leak ${opts.leak}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`), { exitCode: 2 });
+      }
+      const dump = await readDump(buffer);
+      const result = await withTrace(opts, async (c) => {
+        const resolver = storeResolver({ db: c.store.db, keyring: c.keyring, pii: createPiiDecryptor({ db: c.store.db, keyring: c.keyring }) });
+        // An outside history names records the store may not hold: every well-formed number counts.
+        const r = opts.events ? { ...resolver, existing: async (ws: string[]) => new Set(ws) } : resolver;
+        const events = opts.events;
+        const out = await attribute(dump, r, async (leaked) => (events ? historyFromFile(events, leaked) : historyFromStore(c.store.db, leaked)), { foundAt, limit: opts.limit });
+        // Audited before any result leaves (it may have opened names and addresses to compare them).
+        await c.audit.append([{ kind: 'trace.attribution_run', ts: new Date(), decision: 'ok', requestId: 'cli', detail: { actor: opts.actor ?? operator(), rows: dump.rows.length, matched: out.matched, unmatched: out.unmatched, sources: out.sources.length, history: events ? 'file' : 'store' } }]);
+        return out;
+      });
+      if (opts.json) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
+      print(result);
+      process.exitCode = 0;
+    });
+}
+
+function print(r: Attribution): void {
+  console.log(`rows matched ${r.matched}, unmatched ${r.unmatched} (junk ${r.junk}); ${r.records} records; matched by ${Object.entries(r.by).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  console.log(`sources: ${r.sources.join(', ') || 'none stands out'}; leak window ${r.window.from ?? '?'} … ${r.window.to}`);
+  for (const x of r.exports) console.log(`marked export ${x.id} made for ${x.account} at ${x.created_at}: ${x.canaries} of its canary rows in the dump, row order kept ${x.order_agreement ?? 'n/a'}`);
+  for (const s of r.suspects.slice(0, 20)) {
+    console.log(`${s.source ? '*' : ' '} ${s.account.padEnd(20)} score ${s.score.toFixed(1).padStart(8)}  matched ${String(s.matched).padStart(6)} of volume ${s.volume}  ${s.first ?? ''} … ${s.last ?? ''}  devices ${s.devices.join(',')}`);
+  }
+}

@@ -1,0 +1,54 @@
+/** Leak tracing over HTTP (src/trace/): the protected canary list and its upkeep. */
+import { Type } from '@sinclair/typebox';
+import type { IdentityService } from '../../identity/identity.js';
+import { actorOf } from '../../identity/identity.js';
+import { ANALYST_ROLES } from '../../access/roles.js';
+import type { Trace } from '../../trace/trace.js';
+import { MAX_PLANT } from '../../trace/canaries.js';
+import { authorize, requestContext, type App } from '../server.js';
+
+export interface TraceRouteDeps {
+  identity: IdentityService;
+  trace: Trace;
+}
+
+const PhoneRange = Type.String({ pattern: '^1[3-9][0-9]{1,8}$', description: 'a mobile-number prefix the company controls (3–10 digits): canary phones are drawn from it' });
+
+export function traceRoutes(app: App, deps: TraceRouteDeps): void {
+  const { identity, trace } = deps;
+  // Security analysts only: not the admin token, not managers (the list is what makes canaries work).
+  const analysts = authorize(identity, ANALYST_ROLES);
+
+  app.post('/api/v1/canaries', {
+    onRequest: analysts,
+    schema: {
+      tags: ['trace'],
+      summary: 'Plant canary waybills: realistic fake records no real work touches; any access to one raises a critical alert (security analysts; audited)',
+      body: Type.Object({ count: Type.Integer({ minimum: 1, maximum: MAX_PLANT }), phone_range: Type.Optional(PhoneRange) }, { additionalProperties: false }),
+    },
+  }, async (req, reply) => {
+    const out = await trace.canaries.plant(req.body.count, { phoneRange: req.body.phone_range }, actorOf(req.principal!), requestContext(req));
+    return reply.code(201).send(out);
+  });
+
+  app.get('/api/v1/canaries', {
+    onRequest: analysts,
+    schema: {
+      tags: ['trace'],
+      summary: 'The protected canary list (security analysts; every read audited)',
+      querystring: Type.Object({ include_retired: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])), limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$' })) }, { additionalProperties: false }),
+    },
+  }, async (req) => trace.canaries.list(actorOf(req.principal!), requestContext(req), { includeRetired: req.query.include_retired === 'true', limit: req.query.limit ? Number(req.query.limit) : undefined }));
+
+  app.post('/api/v1/canaries/rotate', {
+    onRequest: analysts,
+    schema: {
+      tags: ['trace'],
+      summary: 'Retire the live canaries (still watched) and plant fresh ones (security analysts; audited)',
+      body: Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PLANT })), phone_range: Type.Optional(PhoneRange) }, { additionalProperties: false }),
+    },
+  }, async (req, reply) => {
+    const out = await trace.canaries.rotate(req.body.count, { phoneRange: req.body.phone_range }, actorOf(req.principal!), requestContext(req));
+    return reply.code(201).send(out);
+  });
+}

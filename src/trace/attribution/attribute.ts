@@ -1,0 +1,151 @@
+/**
+ * Leak attribution: which accounts' access history best explains a leaked dump.
+ *
+ * 1. Match each row to waybills: the waybill number; phone and ID number through the vault's blind
+ *    indexes; a virtual number through its bindings (which name the viewer outright); name plus
+ *    address fuzzily (masked prefilter, then the full values compared). A marked export's own
+ *    canary row names its recipient outright.
+ * 2. Read the access history (an events file, or the stored trail): every account's volume and
+ *    its exposures to the matched records.
+ * 3. Rank (./score.ts): likelihood ratio against each account's base rate, merged sources
+ *    separated greedily, and the window in which the leak must have happened.
+ */
+import type { Dump, DumpRow } from './dump.js';
+import { rank, type Exposure, type History, type Suspect } from './score.js';
+
+export interface Binding {
+  viewer: string;
+  waybill: string;
+  created_at: number;
+}
+
+export interface MarkedExport {
+  id: string;
+  account: string;
+  created_at: number;
+  device: string | null;
+  ip: string | null;
+  row_order: string[];
+}
+
+/** How rows find waybills; the store's version reads the vault's blind indexes (./store.ts). */
+export interface Resolver {
+  existing(waybills: string[]): Promise<Set<string>>;
+  byPhone(phones: string[]): Promise<Map<string, string[]>>;
+  byIdNumber(ids: string[]): Promise<Map<string, string[]>>;
+  bindings(numbers: string[]): Promise<Map<string, Binding[]>>;
+  byNameAddress(rows: Array<{ name: string; address: string }>): Promise<string[][]>;
+  /** Canary rows planted into marked exports, by waybill, with the export they were made for. */
+  exportCanaries(waybills: string[]): Promise<Map<string, MarkedExport>>;
+}
+
+export interface Attribution {
+  matched: number;
+  unmatched: number;
+  junk: number;
+  records: number;
+  suspects: Suspect[];
+  sources: string[];
+  /** The leak happened after `from` (the last record the sources first saw) and before `to` (when the dump was found). */
+  window: { from: string | null; to: string };
+  exports: Array<{ id: string; account: string; created_at: string; canaries: number; order_agreement: number | null }>;
+  by: Record<string, number>;
+}
+
+interface RowMatch {
+  waybills: string[];
+  strong: Exposure[];
+  by: string;
+}
+
+async function matchRows(rows: DumpRow[], r: Resolver): Promise<RowMatch[]> {
+  const uniq = <T>(xs: T[]) => [...new Set(xs)];
+  const existing = await r.existing(uniq(rows.flatMap((x) => (x.waybill ? [x.waybill] : []))));
+  const phones = uniq(rows.flatMap((x) => (x.phone ? [x.phone] : [])));
+  const bindings = await r.bindings(phones);
+  const byPhone = await r.byPhone(phones.filter((p) => !bindings.has(p)));
+  const byId = await r.byIdNumber(uniq(rows.flatMap((x) => (x.id_number ? [x.id_number] : []))));
+  const out: RowMatch[] = rows.map((row) => {
+    if (row.waybill && existing.has(row.waybill)) return { waybills: [row.waybill], strong: [], by: 'waybill' };
+    if (row.id_number && byId.get(row.id_number)?.length) return { waybills: byId.get(row.id_number)!, strong: [], by: 'id_number' };
+    if (row.phone && byPhone.get(row.phone)?.length) return { waybills: byPhone.get(row.phone)!, strong: [], by: 'phone' };
+    return { waybills: [], strong: [], by: 'none' };
+  });
+  // Virtual numbers: the binding for this row's waybill (when the row names one), or the number's only binding.
+  rows.forEach((row, i) => {
+    const bs = row.phone ? bindings.get(row.phone) : undefined;
+    if (!bs?.length) return;
+    const known = out[i]!.waybills;
+    const chosen = known.length ? bs.filter((b) => known.includes(b.waybill)) : bs.length === 1 ? bs : [];
+    const links = chosen.length ? chosen : bs;
+    out[i] = {
+      waybills: known.length ? known : [...new Set(links.map((b) => b.waybill))],
+      strong: chosen.map((b) => ({ account: b.viewer, waybill: b.waybill, ts: b.created_at, device: null, ip: null, via: 'virtual_number' as const })),
+      by: 'virtual_number',
+    };
+  });
+  const fuzzy = rows.map((row, i) => ({ row, i })).filter(({ row, i }) => !out[i]!.waybills.length && row.name && row.address);
+  if (fuzzy.length) {
+    const found = await r.byNameAddress(fuzzy.map(({ row }) => ({ name: row.name!, address: row.address! })));
+    fuzzy.forEach(({ i }, j) => {
+      if (found[j]?.length) out[i] = { waybills: found[j]!, strong: [], by: 'name_address' };
+    });
+  }
+  return out;
+}
+
+/** Fraction of consecutive dump rows (among those in the export) that keep the export's order. */
+export function orderAgreement(dumpOrder: string[], exportOrder: string[]): number | null {
+  const pos = new Map(exportOrder.map((w, i) => [w, i]));
+  const seq = dumpOrder.map((w) => pos.get(w)).filter((x): x is number => x !== undefined);
+  if (seq.length < 3) return null;
+  let kept = 0;
+  for (let i = 1; i < seq.length; i++) if (seq[i]! > seq[i - 1]!) kept++;
+  return Math.round((kept / (seq.length - 1)) * 1000) / 1000;
+}
+
+export async function attribute(dump: Dump, resolver: Resolver, loadHistory: (leaked: Set<string>) => Promise<History>, opts: { foundAt: number; limit?: number }): Promise<Attribution> {
+  const matches = await matchRows(dump.rows, resolver);
+  const leaked = new Set(matches.flatMap((m) => m.waybills));
+  const history = await loadHistory(leaked);
+  const exposures = [...history.exposures, ...matches.flatMap((m) => m.strong)];
+
+  // A marked export's own canary rows name the recipient and the moment.
+  const canaries = await resolver.exportCanaries([...leaked]);
+  const dumpOrder = matches.flatMap((m) => m.waybills);
+  const exports = new Map<string, Attribution['exports'][number]>();
+  for (const [waybill, x] of canaries) {
+    exposures.push({ account: x.account, waybill, ts: x.created_at, device: x.device, ip: x.ip, via: 'export_canary' });
+    const e = exports.get(x.id) ?? { id: x.id, account: x.account, created_at: new Date(x.created_at).toISOString(), canaries: 0, order_agreement: orderAgreement(dumpOrder, x.row_order) };
+    e.canaries++;
+    exports.set(x.id, e);
+  }
+
+  const suspects = rank(leaked, { ...history, exposures }, { limit: opts.limit ?? 100 });
+  const sources = suspects.filter((s) => s.source);
+  const after = sources.map((s) => s.leak_after).filter((x): x is string => x !== null).sort();
+  const by: Record<string, number> = {};
+  for (const m of matches) by[m.by] = (by[m.by] ?? 0) + 1;
+  const matchedRows = matches.filter((m) => m.waybills.length).length;
+  return {
+    matched: matchedRows,
+    unmatched: dump.rows.length - matchedRows + dump.junk,
+    junk: dump.junk,
+    records: leaked.size,
+    suspects,
+    sources: sources.map((s) => s.account),
+    window: { from: after.at(-1) ?? null, to: new Date(opts.foundAt).toISOString() },
+    exports: [...exports.values()],
+    by,
+  };
+}
+
+/** Resolves waybill numbers only (no store): every well-formed number is taken as a record. */
+export const waybillOnlyResolver: Resolver = {
+  existing: async (ws) => new Set(ws),
+  byPhone: async () => new Map(),
+  byIdNumber: async () => new Map(),
+  bindings: async () => new Map(),
+  byNameAddress: async (rows) => rows.map(() => []),
+  exportCanaries: async () => new Map(),
+};

@@ -1,0 +1,146 @@
+/**
+ * Ranks the accounts whose access history best explains a leaked dump.
+ *
+ * For an innocent account that was shown V records in full out of a universe of U, any one leaked
+ * record is among them with probability p = V / U (its base rate, given its volume). Of the d
+ * matched records it would hold about d·p; holding k of them, the likelihood ratio of "this account
+ * is the source of its share" (rate k/d) against "innocent" (rate p) is the binomial ratio
+ *   LR = (k / dp)^k · ((d − k) / d(1 − p))^(d − k),
+ * and an account's score is log10 LR (0 when k ≤ dp). Links that name one account outright — a
+ * virtual number issued only to it, a marked export's own canary row — add STRONG_LINK each.
+ *
+ * Merged sources are separated greedily: the best-scoring account is taken as a source, the records
+ * it explains are removed, and the rest are scored again on what is left, until nothing scores
+ * MIN_SOURCE_SCORE. Every other account is scored on the residual (what no source explains), so a
+ * busy innocent who saw the same records ranks below the sources.
+ */
+export const STRONG_LINK = 6;
+export const MIN_SOURCE_SCORE = 3;
+const MAX_SOURCES = 25;
+
+export type ExposureVia = 'reveal' | 'export' | 'virtual_number' | 'export_canary';
+
+export interface Exposure {
+  account: string;
+  waybill: string;
+  ts: number;
+  device: string | null;
+  ip: string | null;
+  via: ExposureVia;
+}
+
+export interface History {
+  /** Records each account was shown in full (its volume), over the whole history read. */
+  volume: Map<string, number>;
+  /** Distinct records the history covers (U). */
+  universe: number;
+  /** Exposures of the matched records only. */
+  exposures: Exposure[];
+}
+
+export interface Suspect {
+  account: string;
+  matched: number;
+  score: number;
+  first: string | null;
+  last: string | null;
+  devices: string[];
+  networks: string[];
+  /** Judged a source of this dump (greedy separation), and how many matched records it explains beyond earlier sources. */
+  source: boolean;
+  explains: number;
+  volume: number;
+  /** The leak happened after this: the latest of the first times this account saw each matched record. */
+  leak_after: string | null;
+  /** Direct links: virtual numbers issued to it, canary rows of exports made for it. */
+  links: number;
+}
+
+export function log10LR(k: number, d: number, p: number): number {
+  if (k <= 0 || d <= 0 || p >= 1 || k <= d * p) return 0;
+  const a = k * Math.log(k / (d * p));
+  const b = d - k > 0 ? (d - k) * Math.log((d - k) / (d * (1 - p))) : 0;
+  return (a + b) / Math.LN10;
+}
+
+interface AccountView {
+  waybills: Set<string>;
+  strong: Set<string>;
+  exposures: Exposure[];
+}
+
+export function rank(matched: ReadonlySet<string>, history: History, opts: { limit?: number; minSourceScore?: number } = {}): Suspect[] {
+  const universe = Math.max(history.universe, matched.size, 1);
+  const by = new Map<string, AccountView>();
+  for (const e of history.exposures) {
+    if (!matched.has(e.waybill)) continue;
+    let v = by.get(e.account);
+    if (!v) by.set(e.account, (v = { waybills: new Set(), strong: new Set(), exposures: [] }));
+    v.waybills.add(e.waybill);
+    if (e.via === 'virtual_number' || e.via === 'export_canary') v.strong.add(e.waybill);
+    v.exposures.push(e);
+  }
+  const p = (account: string, v: AccountView) => Math.min(1, Math.max(history.volume.get(account) ?? 0, v.waybills.size, 1) / universe);
+  const scoreOn = (account: string, v: AccountView, residual: ReadonlySet<string>) => {
+    let k = 0;
+    let strong = 0;
+    for (const w of v.waybills) if (residual.has(w)) k++;
+    for (const w of v.strong) if (residual.has(w)) strong++;
+    return { k, score: log10LR(k, residual.size, p(account, v)) + STRONG_LINK * strong };
+  };
+
+  const residual = new Set(matched);
+  const sources = new Map<string, { score: number; explains: number }>();
+  for (let round = 0; round < MAX_SOURCES && residual.size; round++) {
+    let best: { account: string; score: number; k: number } | null = null;
+    for (const [account, v] of by) {
+      if (sources.has(account)) continue;
+      const s = scoreOn(account, v, residual);
+      if (s.k && (!best || s.score > best.score || (s.score === best.score && account < best.account))) best = { account, score: s.score, k: s.k };
+    }
+    if (!best || best.score < (opts.minSourceScore ?? MIN_SOURCE_SCORE)) break;
+    sources.set(best.account, { score: best.score, explains: best.k });
+    for (const w of by.get(best.account)!.waybills) residual.delete(w);
+  }
+
+  const suspects: Suspect[] = [];
+  for (const [account, v] of by) {
+    const src = sources.get(account);
+    const score = src ? src.score : scoreOn(account, v, residual).score;
+    suspects.push(describe(account, v, score, src, history.volume.get(account) ?? v.waybills.size));
+  }
+  // Score, highest first: sources scored ≥ MIN_SOURCE_SCORE, everyone else < it on the residual, so sources lead.
+  suspects.sort((a, b) => b.score - a.score || Number(b.source) - Number(a.source) || b.matched - a.matched || (a.account < b.account ? -1 : 1));
+  return suspects.slice(0, opts.limit ?? 100);
+}
+
+function describe(account: string, v: AccountView, score: number, src: { explains: number } | undefined, volume: number): Suspect {
+  let first = Infinity;
+  let last = -Infinity;
+  const firstSeen = new Map<string, number>();
+  const devices = new Set<string>();
+  const networks = new Set<string>();
+  for (const e of v.exposures) {
+    first = Math.min(first, e.ts);
+    last = Math.max(last, e.ts);
+    firstSeen.set(e.waybill, Math.min(firstSeen.get(e.waybill) ?? Infinity, e.ts));
+    if (e.device) devices.add(e.device);
+    if (e.ip) networks.add(e.ip);
+  }
+  const leakAfter = Math.max(...firstSeen.values());
+  const iso = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString() : null);
+  return {
+    account,
+    matched: v.waybills.size,
+    score: Math.round(score * 100) / 100,
+    first: iso(first),
+    last: iso(last),
+    devices: [...devices].sort(),
+    networks: [...networks].sort(),
+    source: Boolean(src),
+    explains: src?.explains ?? 0,
+    volume,
+    leak_after: iso(leakAfter),
+    links: v.strong.size,
+  };
+}

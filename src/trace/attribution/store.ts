@@ -1,0 +1,158 @@
+/**
+ * Attribution against the store: rows resolved through the vault's blind indexes (phone, ID
+ * number), privacy-number bindings and marked-export canaries; name plus address compared by
+ * masked prefilter (the masks stored at ingest) and then the full values, opened through the
+ * vault's decryptor — this is a reveal for an investigation, so the run is audited by its caller
+ * (`trace.attribution_run`) before any result leaves. The history is the stored trail: gateway
+ * reveals (audit_log), other producers' reveals (activity_events) and marked exports.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../store/schema.js';
+import type { Keyring } from '../../vault/keyring.js';
+import { blindIndex } from '../../vault/crypto.js';
+import { maskAddress, maskName } from '../../vault/masking.js';
+import type { PiiDecryptor } from '../../vault/vault.js';
+import type { Binding, MarkedExport, Resolver } from './attribute.js';
+import type { Exposure, History } from './score.js';
+
+const CHUNK = 1000;
+/** Most name+address rows compared per run, and candidates opened per row (bounded work). */
+const MAX_FUZZY_ROWS = 5000;
+const MAX_CANDIDATES = 50;
+
+async function chunked<T, R>(items: T[], f: (part: T[]) => Promise<R[]>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(...(await f(items.slice(i, i + CHUNK))));
+  return out;
+}
+
+/** Dice coefficient over character bigrams: 1 for the same text, robust to small edits. */
+export function similarity(a: string, b: string): number {
+  const grams = (s: string) => {
+    const t = s.normalize('NFKC').replace(/[\s,，]/g, '');
+    const m = new Map<string, number>();
+    for (let i = 0; i < t.length - 1; i++) m.set(t.slice(i, i + 2), (m.get(t.slice(i, i + 2)) ?? 0) + 1);
+    return m;
+  };
+  const x = grams(a);
+  const y = grams(b);
+  let both = 0;
+  let total = 0;
+  for (const n of x.values()) total += n;
+  for (const n of y.values()) total += n;
+  for (const [g, n] of x) both += Math.min(n, y.get(g) ?? 0);
+  return total ? (2 * both) / total : a === b ? 1 : 0;
+}
+
+export function storeResolver(deps: { db: Kysely<Database>; keyring: Keyring; pii: PiiDecryptor }): Resolver {
+  const { db, keyring } = deps;
+  const byIndex = async (column: 'phone_bidx' | 'id_bidx', domain: 'phone' | 'id_number', values: string[]) => {
+    const index = new Map(values.map((v) => [blindIndex(keyring.blindIndexKey, domain, v).toString('hex'), v]));
+    const rows = await chunked([...index.keys()], (part) =>
+      db.selectFrom('waybill_parties').select(['waybill', column]).where(column, 'in', part.map((h) => Buffer.from(h, 'hex'))).execute(),
+    );
+    const out = new Map<string, string[]>();
+    for (const r of rows) {
+      const v = index.get(Buffer.from(r[column] as Uint8Array).toString('hex'));
+      if (v) out.set(v, [...new Set([...(out.get(v) ?? []), r.waybill])]);
+    }
+    return out;
+  };
+  const nothing = { select: () => sql`null`, parse: () => null };
+
+  return {
+    async existing(waybills) {
+      const rows = await chunked(waybills, (part) => db.selectFrom('waybills').select('waybill').where('waybill', 'in', part).execute());
+      return new Set(rows.map((r) => r.waybill));
+    },
+    byPhone: (phones) => byIndex('phone_bidx', 'phone', phones),
+    byIdNumber: (ids) => byIndex('id_bidx', 'id_number', ids),
+    async bindings(numbers) {
+      const rows = await chunked(numbers, (part) => db.selectFrom('privacy_bindings').select(['virtual_number', 'viewer', 'waybill', 'created_at']).where('virtual_number', 'in', part).execute());
+      const out = new Map<string, Binding[]>();
+      for (const r of rows) out.set(r.virtual_number, [...(out.get(r.virtual_number) ?? []), { viewer: r.viewer, waybill: r.waybill, created_at: new Date(r.created_at).getTime() }]);
+      return out;
+    },
+    async byNameAddress(rows) {
+      const out: string[][] = [];
+      for (const [i, row] of rows.entries()) {
+        if (i >= MAX_FUZZY_ROWS) {
+          out.push([]);
+          continue;
+        }
+        const name = maskName(row.name);
+        const address = maskAddress(row.address);
+        const candidates = await db
+          .selectFrom('waybills')
+          .select('waybill')
+          .where((eb) =>
+            eb.or([
+              eb.and([eb(sql`masked->'recipient'->>'name'`, '=', name), eb(sql`masked->'recipient'->>'address'`, '=', address)]),
+              eb.and([eb(sql`masked->'sender'->>'name'`, '=', name), eb(sql`masked->'sender'->>'address'`, '=', address)]),
+            ]),
+          )
+          .limit(MAX_CANDIDATES)
+          .execute();
+        const found: string[] = [];
+        for (const c of candidates) {
+          const sealed = await deps.pii.fetch(c.waybill, nothing);
+          if (!sealed) continue;
+          const v = await deps.pii.open(sealed.sealed, ['recipient.name', 'recipient.address', 'sender.name', 'sender.address']);
+          const same = (n: string | null | undefined, a: string | null | undefined) => n?.trim() === row.name.trim() && !!a && similarity(a, row.address) >= 0.8;
+          if (same(v['recipient.name'], v['recipient.address']) || same(v['sender.name'], v['sender.address'])) found.push(c.waybill);
+        }
+        out.push(found);
+      }
+      return out;
+    },
+    async exportCanaries(waybills) {
+      const rows = await chunked(waybills, (part) =>
+        db
+          .selectFrom('trace_canaries as c')
+          .innerJoin('trace_exports as e', 'e.id', 'c.export_id')
+          .select(['c.waybill', 'e.id', 'e.account', 'e.created_at', 'e.device', 'e.ip', 'e.row_order'])
+          .where('c.waybill', 'in', part)
+          .execute(),
+      );
+      const out = new Map<string, MarkedExport>();
+      for (const r of rows) {
+        const order = (typeof r.row_order === 'string' ? JSON.parse(r.row_order) : r.row_order) as string[];
+        out.set(r.waybill, { id: r.id, account: r.account, created_at: new Date(r.created_at).getTime(), device: r.device, ip: r.ip, row_order: order });
+      }
+      return out;
+    },
+  };
+}
+
+/** The stored trail as the history: volumes of every account, exposures of the leaked records. */
+export async function historyFromStore(db: Kysely<Database>, leaked: Set<string>): Promise<History> {
+  const volume = new Map<string, number>();
+  const add = (account: string | null, n: number) => {
+    if (account) volume.set(account, (volume.get(account) ?? 0) + n);
+  };
+  for (const r of await db.selectFrom('audit_log').select(['account', sql<string>`count(*)`.as('n')]).where('kind', '=', 'access.reveal').where('decision', '=', 'allowed').groupBy('account').execute()) add(r.account, Number(r.n));
+  const external = sql<boolean>`body->>'action' = 'reveal' and coalesce(body->>'result', 'allowed') = 'allowed'`;
+  for (const r of await db.selectFrom('activity_events').select(['account', sql<string>`count(*)`.as('n')]).where('type', '=', 'access').where(external).groupBy('account').execute()) add(r.account, Number(r.n));
+  const exportRows = await db.selectFrom('trace_exports').select(['account', 'created_at', 'device', 'ip', 'row_order', 'rows']).execute();
+  for (const e of exportRows) add(e.account, e.rows);
+  const universe = Number((await db.selectFrom('waybills').select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+
+  const list = [...leaked];
+  const exposures: Exposure[] = [];
+  const gateway = await chunked(list, (part) =>
+    db.selectFrom('audit_log').select(['account', 'waybill', 'ts', 'device', 'ip']).where('kind', '=', 'access.reveal').where('decision', '=', 'allowed').where('waybill', 'in', part).execute(),
+  );
+  for (const r of gateway) if (r.account && r.waybill) exposures.push({ account: r.account, waybill: r.waybill, ts: new Date(r.ts).getTime(), device: r.device, ip: r.ip, via: 'reveal' });
+  const others = await chunked(list, (part) =>
+    db.selectFrom('activity_events').select(['account', 'ts', 'body']).where('type', '=', 'access').where(external).where(sql`body->>'waybill'`, 'in', part).execute(),
+  );
+  for (const r of others) {
+    const b = (typeof r.body === 'string' ? JSON.parse(r.body) : r.body) as Record<string, unknown>;
+    if (r.account) exposures.push({ account: r.account, waybill: String(b.waybill), ts: new Date(r.ts).getTime(), device: typeof b.device === 'string' ? b.device : null, ip: typeof b.ip === 'string' ? b.ip : null, via: 'reveal' });
+  }
+  for (const e of exportRows) {
+    const order = (typeof e.row_order === 'string' ? JSON.parse(e.row_order) : e.row_order) as string[];
+    for (const w of order) if (leaked.has(w)) exposures.push({ account: e.account, waybill: w, ts: new Date(e.created_at).getTime(), device: e.device, ip: e.ip, via: 'export' });
+  }
+  return { volume, universe, exposures };
+}

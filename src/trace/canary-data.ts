@@ -1,0 +1,86 @@
+/**
+ * What a canary waybill holds: a realistic sender and recipient drawn with the simulator's own
+ * generators (real surname frequencies, mainland mobile numbers, GB 11643 ID numbers with valid
+ * check characters, addresses on real divisions), and a waybill number next to real ones.
+ *
+ * Invariant: nothing in the record says "canary". Phones may come from a number range the company
+ * controls (a call or SMS to one proves the data left); that range is configuration, not data.
+ */
+import { randomInt } from 'node:crypto';
+import { OPERATING_CITIES, type CityDef } from '../simulate/data/cities.js';
+import { NameGenerator, address, cityDivisions, formatAddress, idNumber, mobileNumber } from '../simulate/pii.js';
+import { Rng } from '../simulate/rng.js';
+
+export interface CanaryRecord {
+  waybill: string;
+  origin_site: string;
+  dest_site: string;
+  sender: { name: string; phone: string; address: string; id_number?: string };
+  recipient: { name: string; phone: string; address: string };
+}
+
+/** A real waybill to sit next to (its number, origin and destination), or a site pair. */
+export interface Neighbour {
+  waybill: string | null;
+  origin_site: string;
+  dest_site: string;
+  origin_city: string | null;
+  dest_city: string | null;
+}
+
+let names: NameGenerator | undefined;
+
+/** A fresh, unpredictable generator (canaries must not be guessable from a seed in the repo). */
+export const freshRng = (): Rng => new Rng(randomInt(2 ** 31), randomInt(2 ** 31), randomInt(2 ** 31));
+
+/** The operating city a site's city names (Chinese or English), or any city. */
+export function cityFor(city: string | null, rng: Rng): CityDef {
+  const c = (city ?? '').trim();
+  const found = c ? OPERATING_CITIES.find((d) => d.zh.startsWith(c) || c.startsWith(d.zh.replace(/市$/, '')) || d.en.toLowerCase() === c.toLowerCase()) : undefined;
+  return found ?? rng.pick(OPERATING_CITIES);
+}
+
+/**
+ * A waybill number that looks allocated in sequence next to a real one (same prefix and length,
+ * trailing digits a little further on); without one, the simulator's carrier format.
+ */
+export function neighbourNumber(real: string | null, rng: Rng): string {
+  const m = real ? /^([A-Z]{0,4})(\d{10,20})$/.exec(real) : null;
+  if (!m) return `SF7${3000 + rng.int(400)}${String(rng.int(1e8)).padStart(8, '0')}`;
+  const digits = m[2]!;
+  const tail = Math.min(8, digits.length - 2);
+  const head = digits.slice(0, digits.length - tail);
+  const next = (Number(digits.slice(-tail)) + 1 + rng.int(5000)) % 10 ** tail;
+  return `${m[1]}${head}${String(next).padStart(tail, '0')}`;
+}
+
+/** A phone number: from the controlled range when given (prefix of 3–10 digits), else any mobile. */
+export function canaryPhone(rng: Rng, range?: string | null): string {
+  if (!range) return mobileNumber(rng);
+  if (!/^1[3-9]\d{1,8}$/.test(range)) throw new Error(`canary phone range ${range} must be a mobile-number prefix of 3 to 10 digits`);
+  let n = range;
+  while (n.length < 11) n += String(rng.int(10));
+  return n;
+}
+
+export function canaryRecord(rng: Rng, at: Neighbour, phoneRange?: string | null): CanaryRecord {
+  names ??= new NameGenerator();
+  const from = cityFor(at.origin_city, rng);
+  const to = cityFor(at.dest_city, rng);
+  const partyAt = (city: CityDef) => {
+    const div = cityDivisions(city);
+    const district = rng.pick(div.districts);
+    return formatAddress(address(rng, { province: div.province, city: div.city, district }));
+  };
+  const s = names.draw(rng);
+  const r = names.draw(rng);
+  const sender: CanaryRecord['sender'] = { name: s.name, phone: canaryPhone(rng, phoneRange), address: partyAt(from) };
+  if (rng.chance(0.7)) sender.id_number = idNumber(rng, { male: s.male, provinceCode: from.code.slice(0, 2) });
+  return {
+    waybill: neighbourNumber(at.waybill, rng),
+    origin_site: at.origin_site,
+    dest_site: at.dest_site,
+    sender,
+    recipient: { name: r.name, phone: canaryPhone(rng, phoneRange), address: partyAt(to) },
+  };
+}
