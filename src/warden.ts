@@ -47,6 +47,9 @@ import { createInvestigation } from './insight/investigation.js';
 import { applyStoredSettings, createDetectorsInsight } from './insight/detectors.js';
 import { insightRoutes } from './http/routes/insight.js';
 import { consoleRoutes } from './http/routes/console.js';
+import { piplRoutes } from './http/routes/pipl.js';
+import { createSubjects } from './pipl/subjects.js';
+import { createAccessReports } from './pipl/access-report.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -176,6 +179,8 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       investigation: createInvestigation({ db, clock, risk: engine }),
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
     });
+    const subjects = createSubjects({ db, audit, clock, keyring });
+    piplRoutes(app, { identity, subjects, accessReports: createAccessReports({ db, audit, clock, subjects }) });
     await consoleRoutes(app);
     opsRoutes(app, {
       identity,

@@ -7,6 +7,7 @@ import * as auditTree from './0004-audit-tree.js';
 import * as console_ from './0009-console.js';
 import * as identity from './0005-identity.js';
 import * as ingest from './0007-ingest.js';
+import * as pipl from './0013-pipl.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-access': access,
   '0007-ingest': ingest,
   '0009-console': console_,
+  '0013-pipl': pipl,
 };
 
 export const migrationProvider: MigrationProvider = {
