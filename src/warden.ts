@@ -50,6 +50,7 @@ import { consoleRoutes } from './http/routes/console.js';
 import { piplRoutes } from './http/routes/pipl.js';
 import { createSubjects } from './pipl/subjects.js';
 import { createAccessReports } from './pipl/access-report.js';
+import { createRetention, loadRetentionPolicy, scheduleRetention } from './pipl/retention.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -88,6 +89,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
   const policy = loadPolicy(config.policyFile);
   const ownStore = !options.store;
   let closeTrail: (() => Promise<void>) | null = null;
+  let stopRetention: () => Promise<void> = async () => undefined;
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize }));
   try {
     const db = store.db;
@@ -180,7 +182,10 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
     });
     const subjects = createSubjects({ db, audit, clock, keyring });
-    piplRoutes(app, { identity, subjects, accessReports: createAccessReports({ db, audit, clock, subjects }) });
+    const retention = createRetention({ db, audit, clock, policy: loadRetentionPolicy(config.retentionFile) });
+    piplRoutes(app, { identity, subjects, accessReports: createAccessReports({ db, audit, clock, subjects }), retention });
+    const retentionSchedule = scheduleRetention(retention, config.retentionEveryMinutes, (err) => logger.error({ err: errorSummary(err) }, 'scheduled retention run failed; it runs again next period'));
+    stopRetention = () => retentionSchedule.stop();
     await consoleRoutes(app);
     opsRoutes(app, {
       identity,
@@ -209,6 +214,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
         // Stop taking requests, let in-flight ones finish, then flush the audit queue.
         await app.close();
         overview.stop();
+        await stopRetention();
         // Flushes the audit queue, signs a last tree head and hands it to the witnesses.
         await trail.close();
         await bus.close();

@@ -7,6 +7,7 @@ import { registerSimulate } from './simulate.js';
 import { registerEval } from './eval.js';
 import { registerDemo } from './demo.js';
 import { registerWitness } from './witness.js';
+import { registerPipl } from './pipl.js';
 
 /** Each verb lives in its own file and declares only what it uses. */
 export function registerCommands(program: Command): void {
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerEval(program);
   registerDemo(program);
   registerWitness(program);
+  registerPipl(program);
 }

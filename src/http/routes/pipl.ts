@@ -10,19 +10,22 @@ import { PRIVACY_ROLES } from '../../access/roles.js';
 import { AppError } from '../../errors.js';
 import type { Subjects } from '../../pipl/subjects.js';
 import { accessReportMarkdown, type AccessReports } from '../../pipl/access-report.js';
+import type { Retention } from '../../pipl/retention.js';
+import { actorAccount, actorName } from '../../identity/types.js';
 import { authorize, requestContext, type App } from '../server.js';
 
 export interface PiplRouteDeps {
   identity: IdentityService;
   subjects: Subjects;
   accessReports: AccessReports;
+  retention: Retention;
 }
 
 const Id = Type.String({ minLength: 1, maxLength: 200 });
 const Format = Type.Union([Type.Literal('json'), Type.Literal('md')]);
 
 export function piplRoutes(app: App, deps: PiplRouteDeps): void {
-  const { identity, subjects, accessReports } = deps;
+  const { identity, subjects, accessReports, retention } = deps;
   const privacy = authorize(identity, PRIVACY_ROLES);
 
   app.post('/api/v1/subjects/requests', {
@@ -76,4 +79,30 @@ export function piplRoutes(app: App, deps: PiplRouteDeps): void {
     if (req.query.format === 'md') return reply.type('text/markdown; charset=utf-8').send(accessReportMarkdown(report));
     return report;
   });
+
+  app.get('/api/v1/retention/policy', {
+    onRequest: privacy,
+    schema: { tags: ['pipl'], summary: 'The retention policy in force: days after delivery per party and field, the audit trail\'s own period' },
+  }, async () => retention.policy);
+
+  app.post('/api/v1/retention/run', {
+    onRequest: privacy,
+    preValidation: async (req) => {
+      if (req.body === undefined || req.body === null) req.body = {};
+    },
+    schema: {
+      tags: ['pipl'],
+      summary: 'Purge the personal data whose retention period ended (dry_run: only count it), in batches; audited per batch',
+      body: Type.Object({ dry_run: Type.Optional(Type.Boolean()), batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })) }, { additionalProperties: false }),
+    },
+  }, async (req) => {
+    const actor = actorOf(req.principal!);
+    const ctx = requestContext(req);
+    return retention.run({ dryRun: req.body.dry_run ?? false, batchSize: req.body.batch_size ?? 500, actor: actorName(actor), account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId });
+  });
+
+  app.get('/api/v1/retention/runs', {
+    onRequest: privacy,
+    schema: { tags: ['pipl'], summary: 'Retention runs, newest first: when, by whom, what was purged (counts per field)' },
+  }, async () => ({ runs: await retention.runs() }));
 }
