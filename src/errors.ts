@@ -30,6 +30,7 @@ export const ERROR_STATUS = {
   conflict: 409,
   head_refused: 409,
   audit_inconsistent: 409,
+  subject_erased: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
   login_throttled: 429,

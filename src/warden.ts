@@ -53,6 +53,10 @@ import { insightRoutes } from './http/routes/insight.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { createTrace } from './trace/trace.js';
 import { traceRoutes } from './http/routes/trace.js';
+import { piplRoutes } from './http/routes/pipl.js';
+import { createSubjects } from './pipl/subjects.js';
+import { createAccessReports } from './pipl/access-report.js';
+import { createRetention, loadRetentionPolicy, scheduleRetention } from './pipl/retention.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -93,6 +97,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
   let closeTrail: (() => Promise<void>) | null = null;
   let closeBus: (() => Promise<void>) | null = null;
   let closeTrace: (() => Promise<void>) | null = null;
+  let stopRetention: () => Promise<void> = async () => undefined;
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize }));
   try {
     const db = store.db;
@@ -209,6 +214,11 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
     });
     traceRoutes(app, { identity, trace });
+    const subjects = createSubjects({ db, audit, clock, keyring });
+    const retention = createRetention({ db, audit, clock, policy: loadRetentionPolicy(config.retentionFile) });
+    piplRoutes(app, { identity, subjects, accessReports: createAccessReports({ db, audit, clock, subjects }), retention });
+    const retentionSchedule = scheduleRetention(retention, config.retentionEveryMinutes, (err) => logger.error({ err: errorSummary(err) }, 'scheduled retention run failed; it runs again next period'));
+    stopRetention = () => retentionSchedule.stop();
     await consoleRoutes(app);
     opsRoutes(app, {
       identity,
@@ -238,6 +248,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
         await app.close();
         overview.stop();
         await trace.close();
+        await stopRetention();
         // Flushes the audit queue, signs a last tree head and hands it to the witnesses.
         await trail.close();
         await bus.close();

@@ -27,6 +27,7 @@ import {
   type SealedWaybill,
   type SearchScope,
   type VaultReader,
+  touchesErased,
 } from '../vault/vault.js';
 import { DEFAULT_ASSIGNMENT_EXPIRES_HOURS, type Policy } from './policy.js';
 import type { QuotaCounter, QuotaResult } from './quota.js';
@@ -212,6 +213,10 @@ export function createAccessService(deps: AccessDeps) {
       now,
     );
     if (!decision.allowed) return { waybill, entry, error: new AppError(decision.code, decision.message) };
+    // Erased on the person's request (PIPL Art. 47): nothing left to show, and the caller is told so.
+    if (touchesErased(found.sealed, fields as QualifiedField[])) {
+      return { waybill, entry, error: new AppError('subject_erased', `the person behind the requested field(s) of waybill ${waybill} asked for deletion; their data was erased`) };
+    }
     entry.detail = { ...(entry.detail ?? {}), basis: decision.bases.join(',') };
     return { waybill, entry, error: null, sealed: found.sealed, fields: fields as QualifiedField[] };
   }

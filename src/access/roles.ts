@@ -65,3 +65,10 @@ export const BACKFILL_ROLES: readonly Role[] = ['it_admin'];
  * account (which a security analyst then approves). Never reveals.
  */
 export const ADMINISTRATOR_ROLES: readonly Role[] = ['it_admin'];
+/**
+ * PIPL duties (src/pipl/): data-subject requests (access, correction, deletion — a deletion
+ * approved by a second of them), retention runs, breach and compliance reports. The security
+ * side, which already works cases and the audit trail; never the systems' administrators (who
+ * run the systems without seeing customer data) nor front-line staff.
+ */
+export const PRIVACY_ROLES: readonly Role[] = rolesWhere((p) => p.analyst);

@@ -45,6 +45,16 @@ export const AUDIT_KINDS = {
   'trace.canaries_rotated': { event: null, action: null },
   'trace.privacy_routed': { event: null, action: null },
   'trace.attribution_run': { event: null, action: null },
+  // PIPL (src/pipl/): data-subject requests, erasure, retention, reports. Never the person's data.
+  'pipl.request_filed': { event: null, action: null },
+  'pipl.request_approved': { event: null, action: null },
+  'pipl.subject_erased': { event: null, action: null },
+  'pipl.subject_corrected': { event: null, action: null },
+  'pipl.access_report': { event: null, action: null },
+  'pipl.retention_purged': { event: null, action: null },
+  'pipl.breach_report': { event: null, action: null },
+  'pipl.compliance_report': { event: null, action: null },
+  'pipl.pia_recorded': { event: null, action: null },
 } as const satisfies Record<string, { event: 'access' | 'login' | 'logout' | null; action: string | null }>;
 
 export type AuditKind = keyof typeof AUDIT_KINDS;

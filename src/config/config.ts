@@ -35,6 +35,8 @@ export const ConfigSchema = Type.Object({
   newDevicesPerDay: Type.Integer({ minimum: 1, maximum: 100, description: 'New devices an account may enrol per 24 h (logins without a device credential) (WARDEN_NEW_DEVICES_PER_DAY)', default: 3 }),
   ingestMaxAgeSeconds: Type.Integer({ minimum: 1, description: 'Oldest event time POST /api/v1/events takes live, in seconds before now; older lines are refused (history goes through mode=backfill) (WARDEN_INGEST_MAX_AGE)', default: 24 * 3600 }),
   ingestMaxSkewSeconds: Type.Integer({ minimum: 0, maximum: 3600, description: 'How far ahead of now an event time may be, in seconds (producer clock skew); later lines are refused, in every mode (WARDEN_INGEST_MAX_SKEW)', default: 300 }),
+  retentionFile: Type.Optional(Type.String({ description: 'PII retention policy YAML/JSON: days after delivery per party and field, ID numbers shortest (WARDEN_RETENTION_FILE; docs/pipl.md)' })),
+  retentionEveryMinutes: Type.Integer({ minimum: 0, maximum: 7 * 24 * 60, description: 'Run the retention purge every N minutes, 0 = only by `warden retention run` (WARDEN_RETENTION_EVERY_MINUTES)', default: 60 }),
   throttlePerHour: Type.Integer({ minimum: 0, description: 'Records (not requests) an account under the throttle response may still reveal per hour (WARDEN_THROTTLE_PER_HOUR)', default: 10 }),
   bus: Type.Optional(Type.String({ pattern: '^nats://', description: 'Event bus: unset = in-process (embedded default); nats://host:port = NATS JetStream, detection in `warden watch` workers (WARDEN_BUS)' })),
   busStream: Type.String({ pattern: '^[A-Za-z0-9_-]+$', description: 'JetStream stream of activity events (WARDEN_BUS_STREAM)', default: 'WARDEN_EVENTS' }),
@@ -79,6 +81,8 @@ const ENV: Record<string, keyof Config> = {
   WARDEN_BUS_STREAM: 'busStream',
   WARDEN_BUS_SUBJECT: 'busSubject',
   WARDEN_BUS_PARTITIONS: 'busPartitions',
+  WARDEN_RETENTION_FILE: 'retentionFile',
+  WARDEN_RETENTION_EVERY_MINUTES: 'retentionEveryMinutes',
 };
 
 const checker = TypeCompiler.Compile(ConfigSchema);

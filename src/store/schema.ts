@@ -134,12 +134,15 @@ export interface WaybillPartiesTable {
   waybill: string;
   party: 'sender' | 'recipient';
   subject_id: Bytes;
-  name_ct: Bytes;
-  phone_ct: Bytes;
-  address_ct: Bytes;
+  /** Null once purged by retention or erased (migration 0013). */
+  name_ct: Bytes | null;
+  phone_ct: Bytes | null;
+  address_ct: Bytes | null;
   id_number_ct: Bytes | null;
   phone_bidx: Bytes;
   id_bidx: Bytes | null;
+  /** When the person's data key was shredded (src/pipl/subjects.ts); migration 0013. */
+  erased_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface AssignmentsTable {
@@ -361,6 +364,53 @@ export interface PrivacyBindingsTable {
   ended_at: Timestamp | null;
 }
 
+/** Subjects whose data key was shredded (src/pipl/), migration 0013. */
+export interface PiplErasuresTable {
+  subject_id: Bytes;
+  erased_at: Timestamp;
+  request_id: string;
+}
+
+export interface PiplRequestsTable {
+  id: string;
+  kind: 'access' | 'correction' | 'deletion';
+  lookup: 'phone' | 'id_number';
+  lookup_bidx: Bytes;
+  state: 'pending_approval' | 'completed' | 'rejected';
+  received_at: Timestamp;
+  due_at: Timestamp;
+  requested_by: string;
+  approved_by: string | null;
+  completed_at: Timestamp | null;
+  /** Encrypted correction (field + new value sealed under the keyring), never plaintext. */
+  correction: Json<Record<string, unknown>> | null;
+  result: Json<Record<string, unknown>> | null;
+}
+
+export interface PiplRetentionRunsTable {
+  id: string;
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
+  actor: string;
+  dry_run: boolean;
+  policy: Json<Record<string, unknown>>;
+  purged: Json<Record<string, number>>;
+  batches: number;
+}
+
+export interface PiplPiaTable {
+  id: string;
+  title: string;
+  scope: string;
+  risk: 'low' | 'medium' | 'high';
+  measures: string;
+  created_by: string;
+  created_at: Timestamp;
+  reviewed_by: string | null;
+  reviewed_at: Timestamp | null;
+  keep_until: Timestamp;
+}
+
 export interface Database {
   sites: SitesTable;
   accounts: AccountsTable;
@@ -395,4 +445,8 @@ export interface Database {
   trace_canaries: TraceCanariesTable;
   trace_exports: TraceExportsTable;
   privacy_bindings: PrivacyBindingsTable;
+  pipl_erasures: PiplErasuresTable;
+  pipl_requests: PiplRequestsTable;
+  pipl_retention_runs: PiplRetentionRunsTable;
+  pipl_pia: PiplPiaTable;
 }

@@ -15,7 +15,7 @@ import { AppError } from '../errors.js';
 import type { Clock } from '../ops/clock.js';
 import type { Keyring } from './keyring.js';
 import { blindIndex, decryptField, encryptField } from './crypto.js';
-import { maskParty } from './masking.js';
+import { maskAddress, maskName, maskParty } from './masking.js';
 import { normalizePhone, validateWaybillInput, type WaybillRecord } from './validate.js';
 
 export const PARTIES = ['sender', 'recipient'] as const;
@@ -192,7 +192,12 @@ function maskRecord(record: WaybillRecord, profile: 'screen' | 'label'): MaskedW
 
 export interface SealedWaybill {
   routing: Routing;
-  parties: Map<PartyName, { subjectId: Buffer; ciphertexts: Partial<Record<PartyField, Buffer>> }>;
+  parties: Map<PartyName, { subjectId: Buffer; ciphertexts: Partial<Record<PartyField, Buffer>>; erased: boolean }>;
+}
+
+/** Whether any of these fields belongs to a party whose person was erased (crypto-shredded). */
+export function touchesErased(sealed: SealedWaybill, fields: readonly QualifiedField[]): boolean {
+  return fields.some((q) => sealed.parties.get(q.split('.')[0] as PartyName)?.erased === true);
 }
 
 /**
@@ -214,7 +219,7 @@ export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyr
   const fetchBatch = turnBatcher<Ask, { sealed: SealedWaybill; alongside: unknown } | null>(async (asks) => {
     const rowsOf = sql.join(asks.map((a, i) => sql`(${i}::int, ${a.waybill}::text, ${a.alongside.select(sql`${a.waybill}::text`)})`));
     const result = await sql<FetchRow>`
-      select r.i, w.waybill, w.origin_site, w.dest_site, w.origin_city, w.dest_city, p.party, p.subject_id, p.name_ct, p.phone_ct, p.address_ct, p.id_number_ct, r.alongside
+      select r.i, w.waybill, w.origin_site, w.dest_site, w.origin_city, w.dest_city, p.party, p.subject_id, p.name_ct, p.phone_ct, p.address_ct, p.id_number_ct, p.erased_at, r.alongside
       from (values ${rowsOf}) as r(i, waybill, alongside)
       join waybills w on w.waybill = r.waybill
       left join waybill_parties p on p.waybill = w.waybill`.execute(db);
@@ -237,7 +242,7 @@ export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyr
       const [party, field] = q.split('.') as [PartyName, PartyField];
       const p = sealed.parties.get(party);
       const ct = p?.ciphertexts[field];
-      if (!p || !ct) {
+      if (!p || !ct || p.erased) {
         values[q] = null;
         continue;
       }
@@ -265,6 +270,7 @@ interface FetchRow {
   phone_ct: Uint8Array | null;
   address_ct: Uint8Array | null;
   id_number_ct: Uint8Array | null;
+  erased_at: Date | null;
   alongside: unknown;
 }
 
@@ -279,12 +285,73 @@ function sealedOf<T>(rows: FetchRow[], alongside: Alongside<T>): { sealed: Seale
     if (r.phone_ct) ciphertexts.phone = toBuffer(r.phone_ct);
     if (r.address_ct) ciphertexts.address = toBuffer(r.address_ct);
     if (r.id_number_ct) ciphertexts.id_number = toBuffer(r.id_number_ct);
-    parties.set(r.party, { subjectId: toBuffer(r.subject_id), ciphertexts });
+    parties.set(r.party, { subjectId: toBuffer(r.subject_id), ciphertexts, erased: r.erased_at !== null });
   }
   return {
     sealed: { routing: { waybill: first.waybill, origin_site: first.origin_site, dest_site: first.dest_site, origin_city: first.origin_city, dest_city: first.dest_city }, parties },
     alongside: alongside.parse(first.alongside),
   };
+}
+
+/** What erasure writes over an erased party's masked views: nothing of the person is left. */
+export const ERASED_MARK = '[已删除]';
+
+/**
+ * Crypto-shreds people (PIPL Art. 47), inside the caller's transaction: their data keys are
+ * deleted — every copy of their ciphertext, backups included, stops decrypting — and their
+ * rows lose ciphertext, ID index and masked views. Returns the rows touched (waybill, party).
+ */
+export async function shredSubjects(tx: Kysely<Database>, subjectIds: Buffer[], at: Date): Promise<Array<{ waybill: string; party: PartyName }>> {
+  if (subjectIds.length === 0) return [];
+  await tx.deleteFrom('subject_keys').where('subject_id', 'in', subjectIds).execute();
+  const rows = await tx
+    .updateTable('waybill_parties')
+    .set({ name_ct: null, phone_ct: null, address_ct: null, id_number_ct: null, id_bidx: null, erased_at: at })
+    .where('subject_id', 'in', subjectIds)
+    .where('erased_at', 'is', null)
+    .returning(['waybill', 'party'])
+    .execute();
+  const erased = { name: ERASED_MARK, phone: ERASED_MARK, address: ERASED_MARK };
+  for (const waybill of new Set(rows.map((r) => r.waybill))) {
+    const parties = rows.filter((r) => r.waybill === waybill).map((r) => r.party);
+    const w = await tx.selectFrom('waybills').select(['masked', 'label']).where('waybill', '=', waybill).executeTakeFirstOrThrow();
+    const masked = parseJson<MaskedWaybillJson>(w.masked);
+    const label = parseJson<MaskedWaybillJson>(w.label);
+    for (const party of parties) masked[party] = label[party] = { ...erased };
+    await tx.updateTable('waybills').set({ masked: JSON.stringify(masked), label: JSON.stringify(label) }).where('waybill', '=', waybill).execute();
+  }
+  return rows;
+}
+
+export const CORRECTABLE_FIELDS = ['name', 'address'] as const;
+export type CorrectableField = (typeof CORRECTABLE_FIELDS)[number];
+
+/**
+ * Corrects one field of a person on every waybill they are on (PIPL Art. 46), inside the
+ * caller's transaction: re-encrypted under their data key, masked views recomputed. The phone
+ * number is the person's identity here (their key is bound to it), so it is not corrected.
+ */
+export async function correctSubjectField(tx: Kysely<Database>, keyring: Keyring, subjectIds: Buffer[], field: CorrectableField, value: string): Promise<number> {
+  if (subjectIds.length === 0) return 0;
+  const rows = await tx.selectFrom('waybill_parties').select(['waybill', 'party', 'subject_id']).where('subject_id', 'in', subjectIds).where('erased_at', 'is', null).execute();
+  for (const r of rows) {
+    const subjectId = toBuffer(r.subject_id);
+    const dek = await keyring.dataKeyForWrite(tx, subjectId);
+    const ct = encryptField(dek, value, fieldAad(r.waybill, r.party, field));
+    await tx.updateTable('waybill_parties').set(field === 'name' ? { name_ct: ct } : { address_ct: ct }).where('waybill', '=', r.waybill).where('party', '=', r.party).execute();
+    const w = await tx.selectFrom('waybills').select(['masked', 'label']).where('waybill', '=', r.waybill).executeTakeFirstOrThrow();
+    const masked = parseJson<MaskedWaybillJson>(w.masked);
+    const label = parseJson<MaskedWaybillJson>(w.label);
+    masked[r.party] = { ...masked[r.party], [field]: field === 'name' ? maskName(value, 'screen') : maskAddress(value, 'screen') };
+    label[r.party] = { ...label[r.party], [field]: field === 'name' ? maskName(value, 'label') : maskAddress(value, 'label') };
+    await tx.updateTable('waybills').set({ masked: JSON.stringify(masked), label: JSON.stringify(label) }).where('waybill', '=', r.waybill).execute();
+  }
+  return rows.length;
+}
+
+/** Decrypts one stored field blob with a given data key (tests and the erasure proof: a backup copy). */
+export function openFieldBlob(dek: Buffer, blob: Buffer, waybill: string, party: PartyName, field: PartyField): string {
+  return decryptField(dek, blob, fieldAad(waybill, party, field));
 }
 
 export function normaliseSearchPhone(input: string): string {

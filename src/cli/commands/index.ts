@@ -9,6 +9,7 @@ import { registerDemo } from './demo.js';
 import { registerWitness } from './witness.js';
 import { registerWatch } from './watch.js';
 import { registerTrace } from './trace.js';
+import { registerPipl } from './pipl.js';
 
 /** Each verb lives in its own file and declares only what it uses. */
 export function registerCommands(program: Command): void {
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerWitness(program);
   registerWatch(program);
   registerTrace(program);
+  registerPipl(program);
 }

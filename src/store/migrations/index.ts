@@ -9,6 +9,7 @@ import * as identity from './0005-identity.js';
 import * as ingest from './0007-ingest.js';
 import * as sharedLedger from './0010-shared-ledger.js';
 import * as trace from './0012-trace.js';
+import * as pipl from './0013-pipl.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-console': console_,
   '0010-shared-ledger': sharedLedger,
   '0012-trace': trace,
+  '0013-pipl': pipl,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,200 @@
+/**
+ * Data-subject requests (PIPL Art. 44–47): a person, identified by phone or ID number after the
+ * company's own identity check, asks what Warden holds about them (access), to correct it, or
+ * to delete it. Requests are tracked with their state and a deadline of 15 working days.
+ *
+ * Invariants:
+ * - The person is named by blind index only: no request row, audit entry, log or error carries
+ *   the phone or ID number.
+ * - Deletion takes two people: one files it, a different one approves it; approval crypto-shreds
+ *   the person's data keys in the transaction that records the audit entry (fail closed).
+ * - A person is the phone-number subject of the vault (src/vault/vault.ts: one data key per
+ *   phone number). An ID number finds the phone subjects it was registered with.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, PiplRequestsTable } from '../store/schema.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { AuditEntryInput } from '../audit/kinds.js';
+import type { Clock } from '../ops/clock.js';
+import type { Keyring } from '../vault/keyring.js';
+import { blindIndex } from '../vault/crypto.js';
+import { normalizePhone, validateIdNumber } from '../vault/validate.js';
+import { CORRECTABLE_FIELDS, correctSubjectField, shredSubjects, type CorrectableField } from '../vault/vault.js';
+import { toBuffer } from '../store/db.js';
+import { AppError } from '../errors.js';
+import { refuseSelf } from '../access/self.js';
+import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
+import { REQUEST_WORKING_DAYS, addWorkingDays } from './working-days.js';
+
+export type RequestKind = 'access' | 'correction' | 'deletion';
+
+export interface RequestInput {
+  kind: RequestKind;
+  phone?: string | undefined;
+  id_number?: string | undefined;
+  /** The company checked the person's identity (Art. 50 lets a handler verify first). */
+  identity_verified: boolean;
+  correction?: { field: string; value: string } | undefined;
+}
+
+export interface SubjectsDeps {
+  db: Kysely<Database>;
+  audit: AuditWriter;
+  clock: Clock;
+  keyring: Keyring;
+}
+
+type RequestRow = Selectable<PiplRequestsTable>;
+const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
+const parse = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+
+export function createSubjects(deps: SubjectsDeps) {
+  const { db, audit, clock, keyring } = deps;
+
+  /** The blind index naming the person; validation errors name the field, never the value. */
+  function identify(input: Pick<RequestInput, 'phone' | 'id_number'>): { lookup: 'phone' | 'id_number'; bidx: Buffer } {
+    if ((input.phone === undefined) === (input.id_number === undefined)) {
+      throw new AppError('validation_failed', 'name the person by exactly one of phone or id_number', { fields: [{ field: 'phone', code: 'required', message: 'phone or id_number' }] });
+    }
+    if (input.phone !== undefined) {
+      const r = normalizePhone(input.phone);
+      if (!r.ok) throw new AppError('validation_failed', `phone ${r.error.message}`, { fields: [{ field: 'phone', code: r.error.code, message: r.error.message }] });
+      return { lookup: 'phone', bidx: blindIndex(keyring.blindIndexKey, 'phone', r.value.value) };
+    }
+    const r = validateIdNumber(input.id_number, { allow15: true, now: new Date(clock.now()) });
+    if (!r.ok) throw new AppError('validation_failed', `id_number ${r.error.message}`, { fields: [{ field: 'id_number', code: r.error.code, message: r.error.message }] });
+    return { lookup: 'id_number', bidx: blindIndex(keyring.blindIndexKey, 'id_number', r.value.value) };
+  }
+
+  /** The vault subjects (phone blind indexes) behind a lookup, erased ones included. */
+  async function subjectIds(dbh: Kysely<Database>, lookup: 'phone' | 'id_number', bidx: Buffer): Promise<Buffer[]> {
+    if (lookup === 'phone') return [bidx];
+    const live = await dbh.selectFrom('waybill_parties').select('subject_id').distinct().where('id_bidx', '=', bidx).execute();
+    const ids = live.map((r) => toBuffer(r.subject_id));
+    return ids;
+  }
+
+  async function isErased(dbh: Kysely<Database>, bidx: Buffer): Promise<boolean> {
+    return Boolean(await dbh.selectFrom('pipl_erasures').select('erased_at').where('subject_id', '=', bidx).executeTakeFirst());
+  }
+
+  function checkCorrection(c: RequestInput['correction']): { field: CorrectableField; value: string } {
+    if (!c || !(CORRECTABLE_FIELDS as readonly string[]).includes(c.field)) {
+      throw new AppError('validation_failed', `a correction names a field among ${CORRECTABLE_FIELDS.join(', ')} (the phone number is the person's identity: delete and register again)`, { fields: [{ field: 'correction.field', code: 'invalid', message: 'not correctable' }] });
+    }
+    const value = c.value.normalize('NFKC').trim();
+    const [min, max] = c.field === 'name' ? [1, 64] : [4, 200];
+    if (value.length < min || value.length > max) {
+      throw new AppError('validation_failed', `correction.value must be ${min} to ${max} characters`, { fields: [{ field: 'correction.value', code: 'length', message: `${min}-${max} characters` }] });
+    }
+    return { field: c.field as CorrectableField, value };
+  }
+
+  async function file(input: RequestInput, actor: Actor, ctx: RequestContext) {
+    if (input.identity_verified !== true) {
+      throw new AppError('validation_failed', "file a request only after checking the person's identity (identity_verified: true)", { fields: [{ field: 'identity_verified', code: 'required', message: 'must be true' }] });
+    }
+    const { lookup, bidx } = identify(input);
+    const correction = input.kind === 'correction' ? checkCorrection(input.correction) : null;
+    const id = `dsr-${randomUUID()}`;
+    const ts = new Date(clock.now());
+    const by = actorName(actor);
+    const state = input.kind === 'deletion' ? 'pending_approval' : 'completed';
+    const erased = await isErased(db, bidx);
+    if (erased && input.kind !== 'access') throw new AppError('subject_erased', 'this person was already erased; nothing is left to correct or delete');
+    const entries: AuditEntryInput[] = [{ kind: 'pipl.request_filed', ts, decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { request: id, request_kind: input.kind, lookup, actor: by } }];
+    let corrected = 0;
+    if (correction) entries.push({ kind: 'pipl.subject_corrected', ts, decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { request: id, field: correction.field, actor: by } });
+    await audit.append(entries, async (tx) => {
+      if (correction) corrected = await correctSubjectField(tx, keyring, await subjectIds(tx, lookup, bidx), correction.field, correction.value);
+      await tx.insertInto('pipl_requests').values({
+        id, kind: input.kind, lookup, lookup_bidx: bidx, state, received_at: ts, due_at: addWorkingDays(ts, REQUEST_WORKING_DAYS), requested_by: by, approved_by: null,
+        completed_at: state === 'completed' ? ts : null,
+        correction: correction ? JSON.stringify({ field: correction.field }) : null,
+        result: state === 'completed' ? JSON.stringify(correction ? { records_corrected: corrected } : { erased }) : null,
+      }).execute();
+    });
+    return (await get(id))!;
+  }
+
+  /** A deletion request, approved by someone other than who filed it: crypto-shreds the person. */
+  async function approve(id: string, actor: Actor, ctx: RequestContext) {
+    const row = await db.selectFrom('pipl_requests').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new AppError('not_found', `request ${id} does not exist`);
+    const ts = new Date(clock.now());
+    const by = actorName(actor);
+    const detail = { request: id, actor: by };
+    if (by === row.requested_by) await refuseSelf(audit, { kind: 'pipl.request_approved', ts, account: actorAccount(actor), detail }, actor, ctx, 'approve a deletion you filed');
+    if (row.kind !== 'deletion' || row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending deletion is approved`);
+    const bidx = toBuffer(row.lookup_bidx);
+    const subjects = await subjectIds(db, row.lookup, bidx);
+    const records = await countRecords(subjects);
+    const who = { ts, decision: 'ok' as const, account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId };
+    await audit.append(
+      [
+        { kind: 'pipl.request_approved', ...who, detail: { ...detail, filed_by: row.requested_by } },
+        { kind: 'pipl.subject_erased', ...who, detail: { request: id, actor: by, subjects: subjects.length, records } },
+      ],
+      async (tx) => {
+        const moved = await tx.updateTable('pipl_requests').set({ state: 'completed', approved_by: by, completed_at: ts }).where('id', '=', id).where('state', '=', 'pending_approval').returning('id').executeTakeFirst();
+        if (!moved) throw new AppError('conflict', `request ${id} is no longer pending`);
+        const idIndexes = subjects.length
+          ? (await tx.selectFrom('waybill_parties').select('id_bidx').distinct().where('subject_id', 'in', subjects).where('id_bidx', 'is not', null).execute()).map((r) => toBuffer(r.id_bidx!))
+          : [];
+        const shredded = await shredSubjects(tx, subjects, ts);
+        const marks = [...new Map([bidx, ...subjects, ...idIndexes].map((b) => [b.toString('hex'), b])).values()];
+        await tx.insertInto('pipl_erasures').values(marks.map((subject_id) => ({ subject_id, erased_at: ts, request_id: id }))).onConflict((oc) => oc.column('subject_id').doNothing()).execute();
+        await tx.updateTable('pipl_requests').set({ result: JSON.stringify({ subjects: subjects.length, records: shredded.length }) }).where('id', '=', id).execute();
+      },
+    );
+    for (const s of subjects) keyring.forget(s);
+    return (await get(id))!;
+  }
+
+  async function countRecords(subjects: Buffer[]): Promise<number> {
+    if (!subjects.length) return 0;
+    const r = await db.selectFrom('waybill_parties').select((eb) => eb.fn.countAll<number>().as('n')).where('subject_id', 'in', subjects).where('erased_at', 'is', null).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  function present(row: RequestRow) {
+    return {
+      id: row.id,
+      kind: row.kind,
+      lookup: row.lookup,
+      state: row.state,
+      received_at: iso(row.received_at)!,
+      due_at: iso(row.due_at)!,
+      overdue: row.state === 'pending_approval' && new Date(row.due_at).getTime() < clock.now(),
+      requested_by: row.requested_by,
+      approved_by: row.approved_by,
+      completed_at: iso(row.completed_at),
+      correction: row.correction ? parse<{ field: string }>(row.correction) : null,
+      result: row.result ? parse<Record<string, unknown>>(row.result) : null,
+    };
+  }
+
+  async function get(id: string) {
+    const row = await db.selectFrom('pipl_requests').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? present(row) : null;
+  }
+
+  async function list(q: { state?: RequestRow['state'] | undefined; limit?: number | undefined }) {
+    let query = db.selectFrom('pipl_requests').selectAll();
+    if (q.state) query = query.where('state', '=', q.state);
+    return (await query.orderBy('received_at', 'desc').orderBy('id').limit(q.limit ?? 100).execute()).map(present);
+  }
+
+  /** The request's row and the subjects it names (for the access report). */
+  async function subjectsOfRequest(id: string) {
+    const row = await db.selectFrom('pipl_requests').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new AppError('not_found', `request ${id} does not exist`);
+    const bidx = toBuffer(row.lookup_bidx);
+    return { request: present(row), subjects: await subjectIds(db, row.lookup, bidx), erased: await isErased(db, bidx) };
+  }
+
+  return { identify, file, approve, get, list, subjectsOfRequest };
+}
+export type Subjects = ReturnType<typeof createSubjects>;
+
