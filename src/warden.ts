@@ -105,7 +105,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     });
 
     await recordPolicyLoaded({ db, audit, clock }, policy, config.policyFile ?? 'defaults');
-    const quotas = createQuotaLedger(policy);
+    const quotas = createQuotaLedger(policy, { onSaturation: (scope, window, ratio) => metrics.quotaSaturation.observe({ scope, window }, ratio) });
     await rebuildQuotas(db, quotas, clock.now());
     const searchQuotas = createSearchQuotaLedger(policy);
     await rebuildSearchQuotas(db, searchQuotas, clock.now());
@@ -138,6 +138,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
           clock,
           logger,
           throttlePerHour: config.throttlePerHour,
+          metrics,
           webhook: config.alertWebhookUrl && config.alertWebhookSecret ? createWebhookNotifier({ url: config.alertWebhookUrl, secret: config.alertWebhookSecret, logger }) : undefined,
         })
       : null;

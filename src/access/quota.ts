@@ -89,7 +89,10 @@ export interface QuotaLedger {
 /** Limits by role and scope; a scope left out is not limited (and not counted). */
 export type QuotaLimits = { quotas: Record<Role, Partial<RoleQuota>> };
 
-export function createQuotaLedger(policy: QuotaLimits, options: { maxKeys?: number } = {}): QuotaLedger {
+export function createQuotaLedger(
+  policy: QuotaLimits,
+  options: { maxKeys?: number; /** Told the share of each limit in use after an allowed consume (a metric). */ onSaturation?: (scope: QuotaScope, window: WindowName, ratio: number) => void } = {},
+): QuotaLedger {
   const counters = new Map<string, Counter>();
   const maxKeys = options.maxKeys ?? 2_000_000;
   let ops = 0;
@@ -121,6 +124,16 @@ export function createQuotaLedger(policy: QuotaLimits, options: { maxKeys?: numb
     return out;
   };
 
+  const reportSaturation = (targets: ReturnType<typeof scopes>, now: number, report: (scope: QuotaScope, window: WindowName, ratio: number) => void): void => {
+    for (const t of targets) {
+      const c = counterFor(t.key, now);
+      for (const w of WINDOWS) {
+        const limit = t.limits[w.name];
+        if (limit) report(t.scope, w.name, c.windows[w.name].sum(now) / limit);
+      }
+    }
+  };
+
   return {
     tryConsume(subject, records, now) {
       sweep(now);
@@ -147,6 +160,7 @@ export function createQuotaLedger(policy: QuotaLimits, options: { maxKeys?: numb
         const c = counterFor(t.key, now);
         for (const w of WINDOWS) c.windows[w.name].add(now, records);
       }
+      if (options.onSaturation) reportSaturation(targets, now, options.onSaturation);
       let released = false;
       return {
         ok: true,
