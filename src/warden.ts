@@ -37,7 +37,7 @@ import { eventsRoutes } from './http/routes/events.js';
 import { serviceTokenRoutes } from './http/routes/service-tokens.js';
 import { auditRoutes } from './http/routes/audit.js';
 import type { Role } from './contracts/events.js';
-import { createDetectionEngine } from './detect/engine.js';
+import { createDetectionEngine, type AlertOut } from './detect/engine.js';
 import { loadConfigFile as loadDetectConfig, resolveConfig as resolveDetectConfig } from './detect/config.js';
 import { createWatch, type Watch } from './watch/watch.js';
 import { createWebhookNotifier } from './watch/webhook.js';
@@ -47,6 +47,7 @@ import { createInvestigation } from './insight/investigation.js';
 import { applyStoredSettings, createDetectorsInsight } from './insight/detectors.js';
 import { insightRoutes } from './http/routes/insight.js';
 import { consoleRoutes } from './http/routes/console.js';
+import { createSiem, type SiemForwarder } from './siem/index.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -71,6 +72,7 @@ export interface Warden {
   policy: Policy;
   quotas: QuotaLedger;
   watch: Watch | null;
+  siem: SiemForwarder | null;
   metrics: Metrics;
   logger: Logger;
   listen(): Promise<string>;
@@ -85,6 +87,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
   const policy = loadPolicy(config.policyFile);
   const ownStore = !options.store;
   let closeTrail: (() => Promise<void>) | null = null;
+  let closeSiem: () => Promise<void> = () => Promise.resolve();
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize }));
   try {
     const db = store.db;
@@ -103,6 +106,11 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       // Not awaited: a reveal never waits for detection. Nothing is dropped; the lag is a metric.
       void bus.publish(events);
     });
+
+    // SIEM export: fed after each commit, never awaited by a request (src/siem/).
+    const siem = await createSiem(config, { db, metrics, logger });
+    closeSiem = () => siem?.close() ?? Promise.resolve();
+    if (siem) audit.onCommitted((records) => siem.enqueueAudit(records));
 
     await recordPolicyLoaded({ db, audit, clock }, policy, config.policyFile ?? 'defaults');
     const quotas = createQuotaLedger(policy, { onSaturation: (scope, window, ratio) => metrics.quotaSaturation.observe({ scope, window }, ratio) });
@@ -139,6 +147,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
           logger,
           throttlePerHour: config.throttlePerHour,
           metrics,
+          ...(siem ? { onAlerts: (alerts: AlertOut[]) => siem.enqueueAlerts(alerts) } : {}),
           webhook: config.alertWebhookUrl && config.alertWebhookSecret ? createWebhookNotifier({ url: config.alertWebhookUrl, secret: config.alertWebhookSecret, logger }) : undefined,
         })
       : null;
@@ -195,7 +204,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
 
     let closed = false;
     return {
-      app, store, db, bus, audit, trail, identity, keyring, policy, quotas, watch, metrics, logger,
+      app, store, db, bus, audit, trail, identity, keyring, policy, quotas, watch, siem, metrics, logger,
       async listen() {
         return app.listen({ host: config.host, port: config.port });
       },
@@ -209,11 +218,13 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
         await trail.close();
         await bus.close();
         await watch?.stop();
+        await closeSiem();
         if (ownStore) await store.close();
       },
     };
   } catch (err) {
     await closeTrail?.().catch(() => undefined);
+    await closeSiem().catch(() => undefined);
     if (ownStore) await store.close();
     throw err;
   }

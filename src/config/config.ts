@@ -36,6 +36,11 @@ export const ConfigSchema = Type.Object({
   ingestMaxAgeSeconds: Type.Integer({ minimum: 1, description: 'Oldest event time POST /api/v1/events takes live, in seconds before now; older lines are refused (history goes through mode=backfill) (WARDEN_INGEST_MAX_AGE)', default: 24 * 3600 }),
   ingestMaxSkewSeconds: Type.Integer({ minimum: 0, maximum: 3600, description: 'How far ahead of now an event time may be, in seconds (producer clock skew); later lines are refused, in every mode (WARDEN_INGEST_MAX_SKEW)', default: 300 }),
   throttlePerHour: Type.Integer({ minimum: 0, description: 'Records (not requests) an account under the throttle response may still reveal per hour (WARDEN_THROTTLE_PER_HOUR)', default: 10 }),
+  siem: Type.Optional(Type.String({ description: 'SIEM sinks, comma-separated: syslog+tls://host:port, syslog+tcp://host:port, syslog+udp://host:port (RFC 5424 + CEF), http(s)://… (OCSF JSON POST), file:PATH (OCSF JSON lines) (WARDEN_SIEM)' })),
+  siemAudit: Type.Union([Type.Literal('all'), Type.Literal('changes'), Type.Literal('none')], { description: 'Audit entries forwarded to the SIEM: all, changes (all but allowed views and searches), none (WARDEN_SIEM_AUDIT)', default: 'changes' }),
+  siemQueueDir: Type.Optional(Type.String({ description: 'Directory of the SIEM on-disk queues (WARDEN_SIEM_QUEUE_DIR); default <dataDir>/siem-queue' })),
+  siemQueueMaxBytes: Type.Integer({ minimum: 65536, description: 'Largest on-disk queue per SIEM sink; beyond it new events are counted and not forwarded (WARDEN_SIEM_QUEUE_MAX_BYTES)', default: 256 * 1024 * 1024 }),
+  siemTlsCaFile: Type.Optional(Type.String({ description: 'PEM CA bundle trusted for syslog over TLS (WARDEN_SIEM_TLS_CA_FILE); the system CAs otherwise' })),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -71,6 +76,11 @@ const ENV: Record<string, keyof Config> = {
   WARDEN_INGEST_MAX_AGE: 'ingestMaxAgeSeconds',
   WARDEN_INGEST_MAX_SKEW: 'ingestMaxSkewSeconds',
   WARDEN_NEW_DEVICES_PER_DAY: 'newDevicesPerDay',
+  WARDEN_SIEM: 'siem',
+  WARDEN_SIEM_AUDIT: 'siemAudit',
+  WARDEN_SIEM_QUEUE_DIR: 'siemQueueDir',
+  WARDEN_SIEM_QUEUE_MAX_BYTES: 'siemQueueMaxBytes',
+  WARDEN_SIEM_TLS_CA_FILE: 'siemTlsCaFile',
 };
 
 const checker = TypeCompiler.Compile(ConfigSchema);

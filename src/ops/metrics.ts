@@ -122,6 +122,36 @@ export function createMetrics(sources: { busPending?: () => number } = {}) {
       buckets: [0.25, 0.5, 0.75, 0.9, 1],
       registers: [registry],
     }),
+    siemDelivered: new Counter({
+      name: 'warden_siem_delivered_total',
+      help: 'Events handed to a SIEM sink (at-least-once: a redelivery counts again), by configured sink (kind#position in WARDEN_SIEM)',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    siemFailures: new Counter({
+      name: 'warden_siem_failures_total',
+      help: 'Failed deliveries to a SIEM sink (retried from its on-disk queue)',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    siemDropped: new Counter({
+      name: 'warden_siem_dropped_total',
+      help: 'Events refused because a SIEM sink\'s on-disk queue was full (WARDEN_SIEM_QUEUE_MAX_BYTES)',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    siemHealthy: new Gauge({
+      name: 'warden_siem_healthy',
+      help: '1 when the last delivery to the SIEM sink succeeded, 0 while it fails',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    siemQueueBytes: new Gauge({
+      name: 'warden_siem_queue_bytes',
+      help: 'Bytes waiting in a SIEM sink\'s on-disk queue',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
     busDropped: new Counter({
       name: 'warden_bus_dropped_total',
       help: 'Events a bus subscriber could not take (counted, never silent)',

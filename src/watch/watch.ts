@@ -40,6 +40,8 @@ export interface WatchDeps {
   webhook?: WebhookNotifier | undefined;
   /** Records an account under `throttle` may still reveal per hour. */
   throttlePerHour?: number;
+  /** Told of alerts once stored (the SIEM export); must not block. */
+  onAlerts?: (alerts: AlertOut[]) => void;
   /** Detection latency (live events only). */
   metrics?: Pick<Metrics, 'detectionLatency'>;
   /** How often the live engine is told that time moved on (releases its reorder buffer). */
@@ -87,6 +89,7 @@ export function createWatch(deps: WatchDeps) {
     try {
       await alerts.store(raised);
       alertsRaised += raised.length;
+      deps.onAlerts?.(raised);
       for (const a of raised) {
         if (a.severity !== 'low') deps.webhook?.notify(a);
         if (a.account && a.response && a.response !== 'none') await responses.escalate(a.account, a.response, a);
