@@ -48,6 +48,8 @@ import { applyStoredSettings, createDetectorsInsight } from './insight/detectors
 import { insightRoutes } from './http/routes/insight.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { createSiem, type SiemForwarder } from './siem/index.js';
+import { createOidc, parseOidcMapping } from './identity/oidc.js';
+import { ssoRoutes } from './http/routes/sso.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -127,7 +129,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       identityKey: keyring.blindIndexKey,
       metrics,
       onPrivilegedChange: raisePrivilegedChangeAlert,
-      config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount, newDevicesPerDay: config.newDevicesPerDay },
+      config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount, newDevicesPerDay: config.newDevicesPerDay, localPasswords: config.localPasswords },
     });
     // Settings saved from the console (detector_settings) apply over the configured ones at start.
     const detectConfig = applyStoredSettings(
@@ -174,6 +176,13 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
 
     const app = await createServer({ logger, metrics, identity, bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy });
     identityRoutes(app, { identity });
+    if (config.oidcIssuer) {
+      if (!config.oidcClientId || !config.oidcRedirectUri) throw new Error('WARDEN_OIDC_ISSUER needs WARDEN_OIDC_CLIENT_ID and WARDEN_OIDC_REDIRECT_URI');
+      const oidc = await createOidc({ issuer: config.oidcIssuer, clientId: config.oidcClientId, clientSecret: config.oidcClientSecret, redirectUri: config.oidcRedirectUri, mapping: parseOidcMapping(config.oidcMapping), audit, clock, ssoLogin: identity.ssoLogin });
+      ssoRoutes(app, { oidc });
+    } else if (!config.localPasswords) {
+      throw new Error('WARDEN_LOCAL_PASSWORDS=off needs single sign-on (WARDEN_OIDC_ISSUER): nobody could log in');
+    }
     dataRoutes(app, { identity, access, vault: createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id }), ingest, tokens, clock });
     serviceTokenRoutes(app, { identity, tokens });
     eventsRoutes(app, { identity, tokens, ingest, metrics, ingestLimitBytes: config.ingestLimitBytes });
