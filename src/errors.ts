@@ -39,6 +39,12 @@ export const ERROR_STATUS = {
   internal: 500,
   audit_unavailable: 503,
   unavailable: 503,
+  password_login_disabled: 403,
+  /** Single sign-on: the provider's answer did not hold (state, code, token checks). */
+  sso_failed: 401,
+  /** Single sign-on: the provider signed the person in, but Warden does not let them in. */
+  sso_refused: 403,
+  sso_not_configured: 404,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -41,7 +41,7 @@ import { eventsRoutes } from './http/routes/events.js';
 import { serviceTokenRoutes } from './http/routes/service-tokens.js';
 import { auditRoutes } from './http/routes/audit.js';
 import type { Role } from './contracts/events.js';
-import { createDetectionEngine } from './detect/engine.js';
+import { createDetectionEngine, type AlertOut } from './detect/engine.js';
 import { loadConfigFile as loadDetectConfig, resolveConfig as resolveDetectConfig } from './detect/config.js';
 import { createWatch, type Watch } from './watch/watch.js';
 import { createWebhookNotifier } from './watch/webhook.js';
@@ -57,6 +57,9 @@ import { piplRoutes } from './http/routes/pipl.js';
 import { createSubjects } from './pipl/subjects.js';
 import { createAccessReports } from './pipl/access-report.js';
 import { createRetention, loadRetentionPolicy, scheduleRetention } from './pipl/retention.js';
+import { createSiem, type SiemForwarder } from './siem/index.js';
+import { createOidc, parseOidcMapping } from './identity/oidc.js';
+import { ssoRoutes } from './http/routes/sso.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -81,6 +84,7 @@ export interface Warden {
   policy: Policy;
   quotas: QuotaCounter;
   watch: Watch | null;
+  siem: SiemForwarder | null;
   metrics: Metrics;
   logger: Logger;
   listen(): Promise<string>;
@@ -98,6 +102,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
   let closeBus: (() => Promise<void>) | null = null;
   let closeTrace: (() => Promise<void>) | null = null;
   let stopRetention: () => Promise<void> = async () => undefined;
+  let closeSiem: () => Promise<void> = () => Promise.resolve();
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize }));
   try {
     const db = store.db;
@@ -123,6 +128,11 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       await republishOutbox(db, nats, clock.now(), logger);
     }
 
+    // SIEM export: fed after each commit, never awaited by a request (src/siem/).
+    const siem = await createSiem(config, { db, metrics, logger });
+    closeSiem = () => siem?.close() ?? Promise.resolve();
+    if (siem) audit.onCommitted((records) => siem.enqueueAudit(records));
+
     await recordPolicyLoaded({ db, audit, clock }, policy, config.policyFile ?? 'defaults');
     // PostgreSQL may serve several processes: quotas, throttles, sessions and responses are then
     // read and counted in the database (docs/decisions/0011-shared-ledger.md).
@@ -134,7 +144,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       quotas = createSharedQuotaLedger({ db, limits: policy, namespace: 'r' });
       searchQuotas = createSharedQuotaLedger({ db, limits: { quotas: createSearchQuotaLimits(policy) }, namespace: 'q' });
     } else {
-      const ledger = createQuotaLedger(policy);
+      const ledger = createQuotaLedger(policy, { onSaturation: (scope, window, ratio) => metrics.quotaSaturation.observe({ scope, window }, ratio) });
       await rebuildQuotas(db, ledger, clock.now());
       const searchLedger = createSearchQuotaLedger(policy);
       await rebuildSearchQuotas(db, searchLedger, clock.now());
@@ -151,7 +161,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       identityKey: keyring.blindIndexKey,
       metrics,
       onPrivilegedChange: raisePrivilegedChangeAlert,
-      config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount, newDevicesPerDay: config.newDevicesPerDay, ...(shared ? { principalCacheMs: 0 } : {}) },
+      config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount, newDevicesPerDay: config.newDevicesPerDay, localPasswords: config.localPasswords, ...(shared ? { principalCacheMs: 0 } : {}) },
     });
     // Settings saved from the console (detector_settings) apply over the configured ones at start.
     const detectConfig = applyStoredSettings(
@@ -172,6 +182,8 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
           throttlePerHour: config.throttlePerHour,
           shared,
           consume: !nats,
+          metrics,
+          ...(siem ? { onAlerts: (alerts: AlertOut[]) => siem.enqueueAlerts(alerts) } : {}),
           webhook: config.alertWebhookUrl && config.alertWebhookSecret ? createWebhookNotifier({ url: config.alertWebhookUrl, secret: config.alertWebhookSecret, logger }) : undefined,
         })
       : null;
@@ -201,6 +213,13 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
 
     const app = await createServer({ logger, metrics, identity, bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy });
     identityRoutes(app, { identity });
+    if (config.oidcIssuer) {
+      if (!config.oidcClientId || !config.oidcRedirectUri) throw new Error('WARDEN_OIDC_ISSUER needs WARDEN_OIDC_CLIENT_ID and WARDEN_OIDC_REDIRECT_URI');
+      const oidc = await createOidc({ issuer: config.oidcIssuer, clientId: config.oidcClientId, clientSecret: config.oidcClientSecret, redirectUri: config.oidcRedirectUri, mapping: parseOidcMapping(config.oidcMapping), audit, clock, ssoLogin: identity.ssoLogin });
+      ssoRoutes(app, { oidc });
+    } else if (!config.localPasswords) {
+      throw new Error('WARDEN_LOCAL_PASSWORDS=off needs single sign-on (WARDEN_OIDC_ISSUER): nobody could log in');
+    }
     dataRoutes(app, { identity, access, vault: vaultWriter, ingest, tokens, clock });
     serviceTokenRoutes(app, { identity, tokens });
     eventsRoutes(app, { identity, tokens, ingest, metrics, ingestLimitBytes: config.ingestLimitBytes });
@@ -237,7 +256,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
 
     let closed = false;
     return {
-      app, store, db, bus, audit, trail, identity, keyring, policy, quotas, watch, metrics, logger,
+      app, store, db, bus, audit, trail, identity, keyring, policy, quotas, watch, siem, metrics, logger,
       async listen() {
         return app.listen({ host: config.host, port: config.port });
       },
@@ -253,6 +272,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
         await trail.close();
         await bus.close();
         await watch?.stop();
+        await closeSiem();
         if (ownStore) await store.close();
       },
     };
@@ -260,6 +280,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     await closeTrace?.().catch(() => undefined);
     await closeTrail?.().catch(() => undefined);
     await closeBus?.().catch(() => undefined);
+    await closeSiem().catch(() => undefined);
     if (ownStore) await store.close();
     throw err;
   }

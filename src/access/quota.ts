@@ -113,7 +113,10 @@ export const inMemoryCounter = (ledger: QuotaLedger): QuotaCounter => ({
   tryConsume: (subject, records, now) => Promise.resolve(ledger.tryConsume(subject, records, now)),
 });
 
-export function createQuotaLedger(policy: QuotaLimits, options: { maxKeys?: number } = {}): QuotaLedger {
+export function createQuotaLedger(
+  policy: QuotaLimits,
+  options: { maxKeys?: number; /** Told the share of each limit in use after an allowed consume (a metric). */ onSaturation?: (scope: QuotaScope, window: WindowName, ratio: number) => void } = {},
+): QuotaLedger {
   const counters = new Map<string, Counter>();
   const maxKeys = options.maxKeys ?? 2_000_000;
   let ops = 0;
@@ -137,6 +140,16 @@ export function createQuotaLedger(policy: QuotaLimits, options: { maxKeys?: numb
   };
 
   const scopes = (s: QuotaSubject) => scopesOf(policy, s);
+
+  const reportSaturation = (targets: ReturnType<typeof scopes>, now: number, report: (scope: QuotaScope, window: WindowName, ratio: number) => void): void => {
+    for (const t of targets) {
+      const c = counterFor(t.key, now);
+      for (const w of WINDOWS) {
+        const limit = t.limits[w.name];
+        if (limit) report(t.scope, w.name, c.windows[w.name].sum(now) / limit);
+      }
+    }
+  };
 
   return {
     tryConsume(subject, records, now) {
@@ -164,6 +177,7 @@ export function createQuotaLedger(policy: QuotaLimits, options: { maxKeys?: numb
         const c = counterFor(t.key, now);
         for (const w of WINDOWS) c.windows[w.name].add(now, records);
       }
+      if (options.onSaturation) reportSaturation(targets, now, options.onSaturation);
       let released = false;
       return {
         ok: true,

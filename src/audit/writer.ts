@@ -50,7 +50,7 @@ interface Pending {
 export interface AuditWriterDeps {
   db: Kysely<Database>;
   signer: HeadSigner;
-  metrics: Pick<Metrics, 'auditEntries' | 'auditWriteFailures' | 'auditBatchSize' | 'auditHealthy'>;
+  metrics: Pick<Metrics, 'auditEntries' | 'auditWriteFailures' | 'auditBatchSize' | 'auditHealthy' | 'auditCommitSeconds'>;
   logger: Logger;
   /** A signed tree head at every multiple of this tree size (default 1000). */
   headEveryEntries?: number;
@@ -113,7 +113,10 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
         size += next.entries.length;
       }
       try {
-        settle(batch, await commit(batch));
+        const started = performance.now();
+        const ext = await commit(batch);
+        deps.metrics.auditCommitSeconds.observe((performance.now() - started) / 1000);
+        settle(batch, ext);
       } catch (err) {
         if (batch.length === 1) {
           fail(batch[0]!, err);

@@ -42,6 +42,17 @@ export const ConfigSchema = Type.Object({
   busStream: Type.String({ pattern: '^[A-Za-z0-9_-]+$', description: 'JetStream stream of activity events (WARDEN_BUS_STREAM)', default: 'WARDEN_EVENTS' }),
   busSubject: Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', description: 'Subject prefix of the stream; partition p is <prefix>.<p> (WARDEN_BUS_SUBJECT)', default: 'warden.events' }),
   busPartitions: Type.Integer({ minimum: 1, maximum: 1024, description: 'Partitions of the stream (by account); fixed when the stream is created (WARDEN_BUS_PARTITIONS)', default: 4 }),
+  siem: Type.Optional(Type.String({ description: 'SIEM sinks, comma-separated: syslog+tls://host:port, syslog+tcp://host:port, syslog+udp://host:port (RFC 5424 + CEF), http(s)://… (OCSF JSON POST), file:PATH (OCSF JSON lines) (WARDEN_SIEM)' })),
+  siemAudit: Type.Union([Type.Literal('all'), Type.Literal('changes'), Type.Literal('none')], { description: 'Audit entries forwarded to the SIEM: all, changes (all but allowed views and searches), none (WARDEN_SIEM_AUDIT)', default: 'changes' }),
+  siemQueueDir: Type.Optional(Type.String({ description: 'Directory of the SIEM on-disk queues (WARDEN_SIEM_QUEUE_DIR); default <dataDir>/siem-queue' })),
+  siemQueueMaxBytes: Type.Integer({ minimum: 65536, description: 'Largest on-disk queue per SIEM sink; beyond it new events are counted and not forwarded (WARDEN_SIEM_QUEUE_MAX_BYTES)', default: 256 * 1024 * 1024 }),
+  siemTlsCaFile: Type.Optional(Type.String({ description: 'PEM CA bundle trusted for syslog over TLS (WARDEN_SIEM_TLS_CA_FILE); the system CAs otherwise' })),
+  localPasswords: Type.Boolean({ description: 'Accept local account passwords on POST /api/v1/sessions (WARDEN_LOCAL_PASSWORDS=off: single sign-on only)', default: true }),
+  oidcIssuer: Type.Optional(Type.String({ description: 'OpenID Connect issuer URL for single sign-on (WARDEN_OIDC_ISSUER); discovery at <issuer>/.well-known/openid-configuration' })),
+  oidcClientId: Type.Optional(Type.String({ description: 'Warden\'s client id at the identity provider (WARDEN_OIDC_CLIENT_ID)' })),
+  oidcClientSecret: Type.Optional(Type.String({ description: 'Client secret (WARDEN_OIDC_CLIENT_SECRET); unset: a public client (PKCE only)' })),
+  oidcRedirectUri: Type.Optional(Type.String({ description: 'Redirect URI registered at the provider, ending in /api/v1/sso/callback (WARDEN_OIDC_REDIRECT_URI)' })),
+  oidcMapping: Type.Optional(Type.String({ description: 'Claim and group mapping as JSON (WARDEN_OIDC_MAPPING): {"account_claim","groups_claim","role_claim","site_claim","groups":{GROUP:{"role","site"}},"mfa_acr":[…],"step_up_acr"}; see docs/integrations.md' })),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -83,6 +94,17 @@ const ENV: Record<string, keyof Config> = {
   WARDEN_BUS_PARTITIONS: 'busPartitions',
   WARDEN_RETENTION_FILE: 'retentionFile',
   WARDEN_RETENTION_EVERY_MINUTES: 'retentionEveryMinutes',
+  WARDEN_LOCAL_PASSWORDS: 'localPasswords',
+  WARDEN_OIDC_ISSUER: 'oidcIssuer',
+  WARDEN_OIDC_CLIENT_ID: 'oidcClientId',
+  WARDEN_OIDC_CLIENT_SECRET: 'oidcClientSecret',
+  WARDEN_OIDC_REDIRECT_URI: 'oidcRedirectUri',
+  WARDEN_OIDC_MAPPING: 'oidcMapping',
+  WARDEN_SIEM: 'siem',
+  WARDEN_SIEM_AUDIT: 'siemAudit',
+  WARDEN_SIEM_QUEUE_DIR: 'siemQueueDir',
+  WARDEN_SIEM_QUEUE_MAX_BYTES: 'siemQueueMaxBytes',
+  WARDEN_SIEM_TLS_CA_FILE: 'siemTlsCaFile',
 };
 
 const checker = TypeCompiler.Compile(ConfigSchema);

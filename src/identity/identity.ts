@@ -36,6 +36,8 @@ export interface IdentityConfig {
   newDevicesPerDay?: number | undefined;
   /** How long a resolved principal is reused (0: read on every request, as several processes need). */
   principalCacheMs?: number | undefined;
+  /** false: password logins are refused (single sign-on only). */
+  localPasswords?: boolean | undefined;
 }
 
 export const newToken = (prefix: string) => prefix + randomBytes(32).toString('base64url');
@@ -66,12 +68,12 @@ export function createIdentityService(deps: IdentityDeps) {
   const principals = createPrincipalResolver({ db, clock, adminToken, cacheMs: config.principalCacheMs });
   const { dropCached } = principals;
   const accounts = createAccountAdmin({ db, audit, clock, totp, dropCached, onPrivilegedChange: deps.onPrivilegedChange });
-  const { login } = createLogin({
+  const { login, ssoLogin } = createLogin({
     db, audit, clock, totp, dropCached,
     throttle: deps.throttle,
     accountTagKey: derive(deps.identityKey, 'account-tag'),
     metrics: deps.metrics,
-    config: { sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount, newDevicesPerDay: config.newDevicesPerDay ?? 3 },
+    config: { sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount, newDevicesPerDay: config.newDevicesPerDay ?? 3, localPasswords: config.localPasswords ?? true },
   });
 
   async function loadAccount(id: string): Promise<AccountInfo | null> {
@@ -102,6 +104,7 @@ export function createIdentityService(deps: IdentityDeps) {
   return {
     ...accounts,
     login,
+    ssoLogin,
     logout,
     loadAccount,
     /** Bearer token → principal, or throws (401 unauthenticated, 403 account_suspended / approval_pending). */

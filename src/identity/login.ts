@@ -60,7 +60,7 @@ export interface LoginDeps {
   totp: TotpFactor;
   accountTagKey: Buffer;
   metrics?: Pick<Metrics, 'loginAttempts'> | undefined;
-  config: { sessionTtlMinutes: number; maxSessionsPerAccount: number; newDevicesPerDay: number };
+  config: { sessionTtlMinutes: number; maxSessionsPerAccount: number; newDevicesPerDay: number; /** false: only single sign-on logs in (WARDEN_LOCAL_PASSWORDS=off). */ localPasswords?: boolean };
   dropCached(account: string): void;
 }
 
@@ -113,6 +113,9 @@ export function createLogin(deps: LoginDeps) {
       throw r.error;
     };
 
+    if (config.localPasswords === false) {
+      return refuse(new Refusal('password_login_disabled', new AppError('password_login_disabled', 'local passwords are switched off here: sign in through single sign-on (GET /api/v1/sso/start)'), false));
+    }
     const verdict = await throttle.check(typed, ctx.ip, now);
     if (!verdict.ok) {
       detail.scope = verdict.scope;
@@ -136,20 +139,41 @@ export function createLogin(deps: LoginDeps) {
       return refuse(new Refusal((err as AppError).code, err as AppError, false));
     }
 
+    return openSession({ row, input, ctx, now, base, detail, mfa: step !== null, step, typed, refuse, setDevice: (d) => (device = d) });
+  }
+
+  /**
+   * The second half of every login (password or single sign-on): the device (its credential, or
+   * a new one enrolled within the daily limit), then a session bound to it, the oldest beyond the
+   * limit ended — one transaction with the audit entries.
+   */
+  async function openSession(a: {
+    row: { id: string; role: string; site: string | null };
+    input: Pick<LoginInput, 'device' | 'device_credential' | 'app_hash'>;
+    ctx: RequestContext;
+    now: number;
+    base: Omit<AuditEntryInput, 'decision'>;
+    detail: Record<string, string | boolean>;
+    mfa: boolean;
+    /** A TOTP step to use up in the transaction (password logins). */
+    step: number | null;
+    typed: string;
+    refuse: (r: Refusal) => Promise<never>;
+    setDevice: (d: string | null) => void;
+  }): Promise<LoginResult> {
+    const { row, input, ctx, now, base, detail, step, refuse, setDevice } = a;
     let issued: IssuedDevice | null = null;
+    const known = input.device_credential !== undefined ? await findDevice(db, input.device_credential) : null;
     if (input.device_credential !== undefined) {
-      const known = await findDevice(db, input.device_credential);
       if (!known || known.revoked) {
-        device = known?.id ?? null;
+        setDevice(known?.id ?? null);
         const reason = known ? 'device_revoked' : 'device_unknown';
         return refuse(new Refusal(reason, new AppError('invalid_device_credential', known ? 'this device was revoked; log in without a device credential to enrol a new one' : 'the device credential is not one Warden issued'), true));
       }
-      device = known.id;
-    } else {
-      issued = issueDevice();
-      device = issued.id;
     }
-    const deviceId = device;
+    issued = known ? null : issueDevice();
+    const deviceId = known?.id ?? issued!.id;
+    setDevice(deviceId);
 
     const token = SESSION_PREFIX + randomBytes(32).toString('base64url');
     const sessionId = randomUUID();
@@ -168,24 +192,70 @@ export function createLogin(deps: LoginDeps) {
         }
         await tx
           .insertInto('sessions')
-          .values({ id: sessionId, token_hash: tokenHash(token), account: row.id, device: deviceId, ip: ctx.ip, app_hash: input.app_hash ?? null, mfa: step !== null, created_at: new Date(now), expires_at: expiresAt, revoked_at: null, revoked_reason: null })
+          .values({ id: sessionId, token_hash: tokenHash(token), account: row.id, device: deviceId, ip: ctx.ip, app_hash: input.app_hash ?? null, mfa: a.mfa, created_at: new Date(now), expires_at: expiresAt, revoked_at: null, revoked_reason: null })
           .execute();
         await endExcessSessions(tx, row.id, sessionId, now);
       });
     } catch (err) {
       // A device issued by this login was never stored (the transaction rolled back).
-      if (issued) device = null;
+      if (issued) setDevice(null);
       if (err instanceof Refusal) return refuse(err);
       if (err instanceof DeviceLimitReached) {
         return refuse(new Refusal('device_limit', new AppError('device_limit', `this account enrolled ${config.newDevicesPerDay} new devices in the last 24 h; log in with an enrolled device's credential, or try again in ${err.retryAfterSeconds} s`, { retryAfterSeconds: err.retryAfterSeconds }), false));
       }
       throw err;
     }
-    await throttle.success(typed, ctx.ip, now);
+    await throttle.success(a.typed, ctx.ip, now);
     deps.metrics?.loginAttempts.inc({ result: 'success' });
     deps.dropCached(row.id);
-    return { token, expires_at: expiresAt.toISOString(), session: sessionId, mfa: step !== null, device_id: deviceId, ...(issued ? { device_credential: issued.credential } : {}) };
+    return { token, expires_at: expiresAt.toISOString(), session: sessionId, mfa: a.mfa, device_id: deviceId, ...(issued ? { device_credential: issued.credential } : {}) };
   }
 
-  return { login };
+  /**
+   * A login whose first factor was the organisation's identity provider (src/identity/oidc.ts):
+   * the provider said who it is and which role and site its claims map to. The account must
+   * exist here with that role and site (role changes go through account administration, with
+   * its dual control); then the same device and session rules as a password login.
+   */
+  async function ssoLogin(input: SsoLoginInput, ctx: RequestContext): Promise<LoginResult> {
+    const now = clock.now();
+    const typed = accountTag(deps.accountTagKey, input.account);
+    const row = await db
+      .selectFrom('accounts')
+      .leftJoin('sites', 'sites.code', 'accounts.site')
+      .select(['accounts.id', 'accounts.password_hash', 'accounts.status', 'accounts.status_reason', 'accounts.role', 'accounts.site', 'accounts.mfa_secret', 'accounts.approval', 'sites.city'])
+      .where('accounts.id', '=', input.account)
+      .executeTakeFirst();
+    const detail: Record<string, string | boolean> = { method: 'oidc', mfa: input.mfa, ...(input.acr ? { acr: input.acr } : {}) };
+    const base = { kind: 'auth.login' as const, ts: new Date(now), account: row?.id ?? typed, role: row?.role ?? null, site: row?.site ?? null, ip: ctx.ip, requestId: ctx.requestId };
+    let device: string | null = null;
+    const refuse = async (r: Refusal): Promise<never> => {
+      deps.metrics?.loginAttempts.inc({ result: r.reason });
+      await audit.append([{ ...base, device, decision: 'denied', reason: r.reason, detail }]);
+      throw r.error;
+    };
+    if (!row) return refuse(new Refusal('sso_account_unknown', new AppError('sso_refused', 'the identity provider signed you in, but there is no Warden account for you; ask your administrator'), false));
+    if (row.role !== input.role || (row.site ?? null) !== (input.site ?? null)) {
+      return refuse(new Refusal('sso_role_mismatch', new AppError('sso_refused', `your identity provider's groups give role ${input.role}${input.site ? ` at ${input.site}` : ''}, but this Warden account is ${row.role}${row.site ? ` at ${row.site}` : ''}; ask your administrator to align them`), false));
+    }
+    try {
+      assertMayAct(accountInfo(row));
+    } catch (err) {
+      return refuse(new Refusal((err as AppError).code, err as AppError, false));
+    }
+    return openSession({ row, input, ctx, now, base, detail, mfa: input.mfa, step: null, typed, refuse, setDevice: (d) => (device = d) });
+  }
+
+  return { login, ssoLogin };
+}
+
+export interface SsoLoginInput {
+  account: string;
+  role: string;
+  site: string | null;
+  /** The provider authenticated with a second factor (acr/amr as configured). */
+  mfa: boolean;
+  acr?: string | undefined;
+  device: string;
+  device_credential?: string | undefined;
 }

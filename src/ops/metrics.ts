@@ -97,6 +97,61 @@ export function createMetrics(sources: { busPending?: () => number } = {}) {
         if (sources.busPending) this.set(sources.busPending());
       },
     }),
+    auditCommitSeconds: new Histogram({
+      name: 'warden_audit_commit_duration_seconds',
+      help: 'Time to commit one audit group (a reveal waits for it: audit-write latency)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    witnessLastSuccess: new Gauge({
+      name: 'warden_audit_witness_last_success_timestamp_seconds',
+      help: 'Unix time of the last signed tree head a witness accepted (or already had), by configured sink',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    detectionLatency: new Histogram({
+      name: 'warden_detection_latency_seconds',
+      help: 'From a live event\'s timestamp to the detection engine having processed it (backfill excluded)',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    quotaSaturation: new Histogram({
+      name: 'warden_quota_saturation_ratio',
+      help: 'Share of a reveal quota in use after an allowed reveal, by scope and window (1 = at the limit)',
+      labelNames: ['scope', 'window'] as const,
+      buckets: [0.25, 0.5, 0.75, 0.9, 1],
+      registers: [registry],
+    }),
+    siemDelivered: new Counter({
+      name: 'warden_siem_delivered_total',
+      help: 'Events handed to a SIEM sink (at-least-once: a redelivery counts again), by configured sink (kind#position in WARDEN_SIEM)',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    siemFailures: new Counter({
+      name: 'warden_siem_failures_total',
+      help: 'Failed deliveries to a SIEM sink (retried from its on-disk queue)',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    siemDropped: new Counter({
+      name: 'warden_siem_dropped_total',
+      help: 'Events refused because a SIEM sink\'s on-disk queue was full (WARDEN_SIEM_QUEUE_MAX_BYTES)',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    siemHealthy: new Gauge({
+      name: 'warden_siem_healthy',
+      help: '1 when the last delivery to the SIEM sink succeeded, 0 while it fails',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    siemQueueBytes: new Gauge({
+      name: 'warden_siem_queue_bytes',
+      help: 'Bytes waiting in a SIEM sink\'s on-disk queue',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
     busDropped: new Counter({
       name: 'warden_bus_dropped_total',
       help: 'Events a bus subscriber could not take (counted, never silent)',

@@ -11,7 +11,7 @@
  * one batch at a time (the engine is single-threaded state).
  */
 import type { Kysely } from 'kysely';
-import type { ActivityEvent } from '../contracts/events.js';
+import { eventTime, type ActivityEvent } from '../contracts/events.js';
 import type { Database } from '../store/schema.js';
 import type { DetectionEngine, AlertOut } from '../detect/engine.js';
 import type { EventBus } from '../events/bus.js';
@@ -20,6 +20,7 @@ import { errorSummary } from '../audit/writer.js';
 import type { IdentityService } from '../identity/identity.js';
 import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
 import type { WebhookNotifier } from './webhook.js';
 import { createResponses } from './responses.js';
 import { createAlerts } from './alerts.js';
@@ -39,6 +40,10 @@ export interface WatchDeps {
   webhook?: WebhookNotifier | undefined;
   /** Records an account under `throttle` may still reveal per hour. */
   throttlePerHour?: number;
+  /** Told of alerts once stored (the SIEM export); must not block. */
+  onAlerts?: (alerts: AlertOut[]) => void;
+  /** Detection latency (live events only). */
+  metrics?: Pick<Metrics, 'detectionLatency'>;
   /** How often the live engine is told that time moved on (releases its reorder buffer). */
   tickMs?: number;
   /** Several processes on one database: responses are read and throttles counted there. */
@@ -79,6 +84,11 @@ export function createWatch(deps: WatchDeps) {
     const raised: AlertOut[] = [];
     for (const e of events) raised.push(...engine.process(e));
     raised.push(...engine.advanceTo(clock.now()));
+    const latency = deps.metrics?.detectionLatency;
+    if (latency) {
+      const now = clock.now();
+      for (const e of events) if (!e.backfill) latency.observe(Math.max(0, now - eventTime(e)) / 1000);
+    }
     await persist(raised);
   }
 
@@ -87,6 +97,7 @@ export function createWatch(deps: WatchDeps) {
     try {
       await alerts.store(raised);
       alertsRaised += raised.length;
+      deps.onAlerts?.(raised);
       for (const a of raised) {
         if (a.severity !== 'low') deps.webhook?.notify(a);
         if (a.account && a.response && a.response !== 'none') await responses.escalate(a.account, a.response, a);

@@ -44,7 +44,7 @@ interface SinkState {
 export function createWitnessPublisher(deps: {
   sinks: WitnessSink[];
   proofs: ProofSource;
-  metrics: Pick<Metrics, 'witnessPublished' | 'witnessFailures' | 'witnessHealthy'>;
+  metrics: Pick<Metrics, 'witnessPublished' | 'witnessFailures' | 'witnessHealthy' | 'witnessLastSuccess'>;
   logger: Logger;
   retryBaseMs?: number;
 }): WitnessPublisher {
@@ -76,6 +76,7 @@ export function createWitnessPublisher(deps: {
         s.lastSize = Math.max(s.lastSize ?? 0, outcome.witnessSize);
       }
       deps.metrics.witnessHealthy.set({ sink: s.sink.metricLabel }, 1);
+      deps.metrics.witnessLastSuccess.set({ sink: s.sink.metricLabel }, Date.now() / 1000);
     } catch (err) {
       s.failures++;
       deps.metrics.witnessFailures.inc({ sink: s.sink.metricLabel });

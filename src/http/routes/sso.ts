@@ -1,0 +1,54 @@
+/**
+ * Single sign-on over HTTP (src/identity/oidc.ts): start sends the browser to the provider,
+ * callback takes it back and answers with a session, as POST /api/v1/sessions does.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Oidc } from '../../identity/oidc.js';
+import { requestContext, type App } from '../server.js';
+
+const Session = Type.Object({
+  token: Type.String(),
+  expires_at: Type.String(),
+  mfa: Type.Boolean(),
+  device_id: Type.String(),
+  device_credential: Type.Optional(Type.String({ description: 'only when this sign-in enrolled the device: shown once' })),
+});
+
+export function ssoRoutes(app: App, { oidc }: { oidc: Oidc }): void {
+  app.get('/api/v1/sso/start', {
+    schema: {
+      tags: ['identity'],
+      summary: 'Begin single sign-on: redirects to the identity provider (authorization code + PKCE); format=json answers with the URL instead',
+      security: [],
+      querystring: Type.Object({
+        device: Type.String({ minLength: 1, maxLength: 128, description: 'a label for the device, as on password logins' }),
+        step_up: Type.Optional(Type.Literal('true', { description: 'ask the provider for a fresh, stronger authentication (max_age=0, acr_values)' })),
+        return_to: Type.Optional(Type.String({ maxLength: 200, pattern: '^/[A-Za-z0-9/_-]*$', description: 'a path on this server; the callback redirects there with the session in the URL fragment' })),
+        format: Type.Optional(Type.Literal('json')),
+      }, { additionalProperties: false }),
+      headers: Type.Object({ 'x-warden-device-credential': Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'the enrolled device credential (never in the URL)' })) }),
+      response: { 200: Type.Object({ url: Type.String() }) },
+    },
+  }, async (req, reply) => {
+    const q = req.query;
+    const { url } = await oidc.start({ device: q.device, deviceCredential: req.headers['x-warden-device-credential'], stepUp: q.step_up === 'true', returnTo: q.return_to });
+    if (q.format === 'json') return { url };
+    return reply.redirect(url, 302);
+  });
+
+  app.get('/api/v1/sso/callback', {
+    schema: {
+      tags: ['identity'],
+      summary: 'The identity provider returns here: the code is exchanged and checked, claims mapped, and a session opened on the device',
+      security: [],
+      querystring: Type.Object({}, { additionalProperties: true }),
+      response: { 201: Session },
+    },
+  }, async (req, reply) => {
+    const s = await oidc.callback(new URL(req.url, 'http://callback.invalid').search, requestContext(req));
+    const body = { token: s.token, expires_at: s.expires_at, mfa: s.mfa, device_id: s.device_id, ...(s.device_credential ? { device_credential: s.device_credential } : {}) };
+    reply.header('cache-control', 'no-store');
+    if (s.return_to) return reply.redirect(`${s.return_to}#sso=${Buffer.from(JSON.stringify(body)).toString('base64url')}`, 302);
+    return reply.code(201).send(body);
+  });
+}
