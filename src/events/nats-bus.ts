@@ -23,12 +23,11 @@
  */
 import { connect, headers, type JetStreamClient, type JetStreamManager, type NatsConnection, RetentionPolicy, StorageType } from 'nats';
 import type { ActivityEvent } from '../contracts/events.js';
+import { partition } from '../detect/engine.js';
 import { createInProcessBus, type EventBus } from './bus.js';
 
 export const DEFAULT_STREAM = 'WARDEN_EVENTS';
 export const DEFAULT_SUBJECT = 'warden.events';
-/** Types every partition needs whatever account they name. */
-export const BROADCAST_TYPES: ReadonlySet<string> = new Set(['waybill', 'scan']);
 
 export interface StreamSettings {
   /** JetStream stream name. */
@@ -57,10 +56,10 @@ export interface Route {
   msgId: string;
 }
 
-/** Where an event goes: its account's partition, or every partition. */
+/** Where an event goes: its account's partition, or every partition (the engine's `partition()` decides which). */
 export function routeEvent(e: ActivityEvent, subject: string, partitions: number): Route[] {
-  const account = 'account' in e ? e.account : undefined;
-  if (!account || BROADCAST_TYPES.has(e.type)) {
+  const account = partition(e);
+  if (!account) {
     return Array.from({ length: partitions }, (_, p) => ({ subject: `${subject}.${p}`, msgId: `${e.id}@${p}` }));
   }
   return [{ subject: `${subject}.${partitionOf(account, partitions)}`, msgId: e.id }];
