@@ -51,6 +51,8 @@ import { piplRoutes } from './http/routes/pipl.js';
 import { createSubjects } from './pipl/subjects.js';
 import { createAccessReports } from './pipl/access-report.js';
 import { createRetention, loadRetentionPolicy, scheduleRetention } from './pipl/retention.js';
+import { createBreachReports } from './pipl/breach.js';
+import { createCompliance } from './pipl/compliance.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -182,8 +184,16 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
     });
     const subjects = createSubjects({ db, audit, clock, keyring });
-    const retention = createRetention({ db, audit, clock, policy: loadRetentionPolicy(config.retentionFile) });
-    piplRoutes(app, { identity, subjects, accessReports: createAccessReports({ db, audit, clock, subjects }), retention });
+    const retentionPolicy = loadRetentionPolicy(config.retentionFile);
+    const retention = createRetention({ db, audit, clock, policy: retentionPolicy });
+    piplRoutes(app, {
+      identity,
+      subjects,
+      accessReports: createAccessReports({ db, audit, clock, subjects }),
+      retention,
+      breach: createBreachReports({ db, audit, clock }),
+      compliance: createCompliance({ db, audit, clock, verify: () => trail.verify(), retentionPolicy }),
+    });
     const retentionSchedule = scheduleRetention(retention, config.retentionEveryMinutes, (err) => logger.error({ err: errorSummary(err) }, 'scheduled retention run failed; it runs again next period'));
     stopRetention = () => retentionSchedule.stop();
     await consoleRoutes(app);
