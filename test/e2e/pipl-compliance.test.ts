@@ -76,4 +76,18 @@ describe.each(testBackends())('PIPL compliance report on %s', (backend) => {
     const bad = await w.api('GET', `/api/v1/reports/compliance?from=${to}&to=${from}`, { token: tokens.sa1 });
     expect(bad.status).toBe(400);
   });
+
+  it('the breach report also starts from a case or an alert naming the account', async () => {
+    const c = await w.api('POST', '/api/v1/cases', { token: tokens.sa1, body: { title: 'manager looked up a customer', reason: 'complaint', accounts: ['m1'] } });
+    expect((await w.api('POST', `/api/v1/cases/${c.body.id}/approve`, { token: tokens.sa2 })).status).toBe(200);
+    const byCase = await w.api('POST', '/api/v1/reports/breach', { token: tokens.sa1, body: { case: c.body.id } });
+    expect(byCase.status, byCase.text).toBe(200);
+    expect(byCase.body).toMatchObject({ records: 1, people: 1, fields: { 'recipient.phone': 1 }, accounts: [{ account: 'm1', role: 'manager', records: 1 }] });
+    expect(byCase.body.actions.some((a: any) => a.what === '立案调查')).toBe(true);
+    const now = new Date();
+    await w.warden.db.insertInto('alerts').values({ id: 'alert-pipl-1', ts: now, account: 'm1', device: null, detector: 'test', severity: 'high', score: 80, summary: 'test', incident: null, response: null, body: JSON.stringify({}), status: 'open', verdict: null, note: null, updated_by: null, created_at: now, updated_at: now, assignee: null, site: null, city: null }).execute();
+    const byAlert = await w.api('POST', '/api/v1/reports/breach', { token: tokens.sa1, body: { alert: 'alert-pipl-1' } });
+    expect(byAlert.body).toMatchObject({ records: 1, accounts: [{ account: 'm1' }] });
+    expect((await w.api('POST', '/api/v1/reports/breach', { token: tokens.sa1, body: { alert: 'nope' } })).status).toBe(404);
+  });
 });
