@@ -60,6 +60,8 @@ import { createRetention, loadRetentionPolicy, scheduleRetention } from './pipl/
 import { createSiem, type SiemForwarder } from './siem/index.js';
 import { createOidc, parseOidcMapping } from './identity/oidc.js';
 import { ssoRoutes } from './http/routes/sso.js';
+import { createBreachReports } from './pipl/breach.js';
+import { createCompliance } from './pipl/compliance.js';
 
 export interface WardenOptions {
   clock?: Clock;
@@ -234,8 +236,16 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     });
     traceRoutes(app, { identity, trace });
     const subjects = createSubjects({ db, audit, clock, keyring });
-    const retention = createRetention({ db, audit, clock, policy: loadRetentionPolicy(config.retentionFile) });
-    piplRoutes(app, { identity, subjects, accessReports: createAccessReports({ db, audit, clock, subjects }), retention });
+    const retentionPolicy = loadRetentionPolicy(config.retentionFile);
+    const retention = createRetention({ db, audit, clock, policy: retentionPolicy });
+    piplRoutes(app, {
+      identity,
+      subjects,
+      accessReports: createAccessReports({ db, audit, clock, subjects }),
+      retention,
+      breach: createBreachReports({ db, audit, clock }),
+      compliance: createCompliance({ db, audit, clock, verify: () => trail.verify(), retentionPolicy }),
+    });
     const retentionSchedule = scheduleRetention(retention, config.retentionEveryMinutes, (err) => logger.error({ err: errorSummary(err) }, 'scheduled retention run failed; it runs again next period'));
     stopRetention = () => retentionSchedule.stop();
     await consoleRoutes(app);

@@ -17,6 +17,11 @@ import { createSubjects, type RequestKind } from '../../pipl/subjects.js';
 import { accessReportMarkdown, createAccessReports } from '../../pipl/access-report.js';
 import { createRetention, loadRetentionPolicy } from '../../pipl/retention.js';
 import type { Actor } from '../../identity/types.js';
+import { breachReportDoc, createBreachReports, type BreachSource } from '../../pipl/breach.js';
+import { complianceReportDoc, createCompliance } from '../../pipl/compliance.js';
+import { toMarkdown, type Doc } from '../../pipl/document.js';
+import { toDocx } from '../../pipl/docx.js';
+import { toPdf } from '../../pipl/pdf.js';
 import { openConfiguredStore, withStoreOptions } from './store-command.js';
 import type { Config } from '../../config/config.js';
 import type { Store } from '../../store/db.js';
@@ -124,4 +129,49 @@ export function registerPipl(program: Command): void {
         console.log(JSON.stringify(result));
       });
     });
+
+  const report = program.command('report').description('PIPL reports, in Chinese: breach (Art. 57) and compliance audit (Art. 54)');
+  withStoreOptions(report.command('breach'))
+    .description('Draft the breach report from an alert, a case, or accounts and a window')
+    .option('--alert <id>', 'an alert id')
+    .option('--case <id>', 'a case id')
+    .option('--accounts <list>', 'comma-separated accounts (with --from and --to)')
+    .option('--from <iso>', 'window start')
+    .option('--to <iso>', 'window end')
+    .option('--format <f>', 'md, docx, pdf or json', 'md')
+    .option('--out <file>', 'write here (required for docx and pdf)')
+    .option('--actor <name>', 'who drafts it (default: os:<the operating-system account>)')
+    .action(async (opts: { data?: string; alert?: string; case?: string; accounts?: string; from?: string; to?: string; format: string; out?: string; actor?: string }) => {
+      const sources = [opts.alert, opts.case, opts.accounts].filter((x) => x !== undefined).length;
+      if (sources !== 1) throw Object.assign(new Error('name exactly one of --alert, --case or --accounts'), { exitCode: 2 });
+      if (opts.accounts && (!opts.from || !opts.to)) throw Object.assign(new Error('--accounts needs --from and --to'), { exitCode: 2 });
+      const source: BreachSource = opts.alert ? { kind: 'alert', alert: opts.alert } : opts.case ? { kind: 'case', case: opts.case } : { kind: 'accounts', accounts: opts.accounts!.split(',').map((a) => a.trim()).filter(Boolean), from: opts.from!, to: opts.to! };
+      await withPipl(opts, async ({ store, trail }) => {
+        const r = await createBreachReports({ db: store.db, audit: trail.writer, clock: systemClock }).read(source, cliActor(opts.actor), ctx);
+        await emit(opts.format, r, breachReportDoc(r), opts.out);
+        console.error(`breach report: ${r.records} records, ${r.people} people, ${r.accounts.length} accounts`);
+      });
+    });
+  withStoreOptions(report.command('compliance'))
+    .description('The compliance audit report for a period')
+    .requiredOption('--from <iso>', 'period start')
+    .option('--to <iso>', 'period end (default: now)')
+    .option('--format <f>', 'md, docx, pdf or json', 'md')
+    .option('--out <file>', 'write here (required for docx and pdf)')
+    .option('--actor <name>', 'who runs it (default: os:<the operating-system account>)')
+    .action(async (opts: { data?: string; from: string; to?: string; format: string; out?: string; actor?: string }) => {
+      await withPipl(opts, async ({ config, store, trail }) => {
+        const c = createCompliance({ db: store.db, audit: trail.writer, clock: systemClock, verify: () => trail.verify(), retentionPolicy: loadRetentionPolicy(config.retentionFile) });
+        const r = await c.read(new Date(opts.from), opts.to ? new Date(opts.to) : new Date(), cliActor(opts.actor), ctx);
+        await emit(opts.format, r, complianceReportDoc(r), opts.out);
+      });
+    });
+}
+
+async function emit(format: string, data: unknown, doc: Doc, out: string | undefined): Promise<void> {
+  if (!['md', 'docx', 'pdf', 'json'].includes(format)) throw Object.assign(new Error('--format must be md, docx, pdf or json'), { exitCode: 2 });
+  if ((format === 'docx' || format === 'pdf') && !out) throw Object.assign(new Error(`--format ${format} needs --out <file>`), { exitCode: 2 });
+  const body = format === 'md' ? toMarkdown(doc) : format === 'json' ? JSON.stringify(data, null, 2) + '\n' : format === 'docx' ? await toDocx(doc) : await toPdf(doc);
+  if (out) writeFileSync(out, body);
+  else process.stdout.write(body);
 }

@@ -4,6 +4,7 @@
  * and not the admin token: a deletion takes two people with accounts, and reports name who asked.
  */
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
 import type { IdentityService } from '../../identity/identity.js';
 import { actorOf } from '../../identity/identity.js';
 import { PRIVACY_ROLES } from '../../access/roles.js';
@@ -11,6 +12,11 @@ import { AppError } from '../../errors.js';
 import type { Subjects } from '../../pipl/subjects.js';
 import { accessReportMarkdown, type AccessReports } from '../../pipl/access-report.js';
 import type { Retention } from '../../pipl/retention.js';
+import { breachReportDoc, type BreachReports, type BreachSource } from '../../pipl/breach.js';
+import { toMarkdown, type Doc } from '../../pipl/document.js';
+import { complianceReportDoc, type Compliance } from '../../pipl/compliance.js';
+import { toDocx } from '../../pipl/docx.js';
+import { toPdf } from '../../pipl/pdf.js';
 import { actorAccount, actorName } from '../../identity/types.js';
 import { authorize, requestContext, type App } from '../server.js';
 
@@ -19,13 +25,30 @@ export interface PiplRouteDeps {
   subjects: Subjects;
   accessReports: AccessReports;
   retention: Retention;
+  breach: BreachReports;
+  compliance: Compliance;
 }
 
 const Id = Type.String({ minLength: 1, maxLength: 200 });
 const Format = Type.Union([Type.Literal('json'), Type.Literal('md')]);
+const DocFormat = Type.Union([Type.Literal('json'), Type.Literal('md'), Type.Literal('docx'), Type.Literal('pdf')]);
+
+/** Sends a drafted document in the asked format (json: the data itself). */
+export async function sendDocument(reply: FastifyReply, format: string, data: unknown, doc: Doc, name: string) {
+  if (format === 'md') return reply.type('text/markdown; charset=utf-8').send(toMarkdown(doc));
+  if (format === 'docx') {
+    reply.header('content-disposition', `attachment; filename="${name}.docx"`);
+    return reply.type('application/vnd.openxmlformats-officedocument.wordprocessingml.document').send(await toDocx(doc));
+  }
+  if (format === 'pdf') {
+    reply.header('content-disposition', `attachment; filename="${name}.pdf"`);
+    return reply.type('application/pdf').send(await toPdf(doc));
+  }
+  return reply.send(data);
+}
 
 export function piplRoutes(app: App, deps: PiplRouteDeps): void {
-  const { identity, subjects, accessReports, retention } = deps;
+  const { identity, subjects, accessReports, retention, breach, compliance } = deps;
   const privacy = authorize(identity, PRIVACY_ROLES);
 
   app.post('/api/v1/subjects/requests', {
@@ -105,4 +128,69 @@ export function piplRoutes(app: App, deps: PiplRouteDeps): void {
     onRequest: privacy,
     schema: { tags: ['pipl'], summary: 'Retention runs, newest first: when, by whom, what was purged (counts per field)' },
   }, async () => ({ runs: await retention.runs() }));
+
+  app.post('/api/v1/reports/breach', {
+    onRequest: privacy,
+    schema: {
+      tags: ['pipl'],
+      summary: 'Draft the breach report (PIPL Art. 57) from an alert, a case, or accounts and a window: records, people, fields, accounts, devices, actions taken, people to notify, notices per channel — in Chinese (format: json, md, docx, pdf); audited',
+      body: Type.Object({
+        alert: Type.Optional(Id),
+        case: Type.Optional(Id),
+        accounts: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 200 })),
+        from: Type.Optional(Type.String({ format: 'date-time' })),
+        to: Type.Optional(Type.String({ format: 'date-time' })),
+        format: Type.Optional(DocFormat),
+      }, { additionalProperties: false }),
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    const given = [b.alert !== undefined, b.case !== undefined, b.accounts !== undefined].filter(Boolean).length;
+    if (given !== 1) throw new AppError('validation_failed', 'name exactly one source: alert, case, or accounts (with from and to)');
+    let source: BreachSource;
+    if (b.alert !== undefined) source = { kind: 'alert', alert: b.alert };
+    else if (b.case !== undefined) source = { kind: 'case', case: b.case };
+    else {
+      if (!b.from || !b.to) throw new AppError('validation_failed', 'accounts need a window: from and to (ISO times)');
+      source = { kind: 'accounts', accounts: b.accounts!, from: b.from, to: b.to };
+    }
+    const report = await breach.read(source, actorOf(req.principal!), requestContext(req));
+    return sendDocument(reply, b.format ?? 'json', report, breachReportDoc(report), 'breach-report');
+  });
+
+  app.get('/api/v1/reports/compliance', {
+    onRequest: privacy,
+    schema: {
+      tags: ['pipl'],
+      summary: 'The compliance audit report (PIPL Art. 54) for a period: policy and its changes, reveal volumes by role and basis, unexplained reveals, refusals and quota refusals, alerts and outcomes, key rotations, requests, retention, audit chain and witnesses, impact assessments (format: json, md, docx, pdf); audited',
+      querystring: Type.Object({ from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }), format: Type.Optional(DocFormat) }, { additionalProperties: false }),
+    },
+  }, async (req, reply) => {
+    const report = await compliance.read(new Date(req.query.from), new Date(req.query.to), actorOf(req.principal!), requestContext(req));
+    return sendDocument(reply, req.query.format ?? 'json', report, complianceReportDoc(report), 'compliance-report');
+  });
+
+  app.post('/api/v1/pia', {
+    onRequest: privacy,
+    schema: {
+      tags: ['pipl'],
+      summary: 'Record a personal-information impact assessment (Art. 55–56); kept at least 3 years',
+      body: Type.Object({
+        title: Type.String({ minLength: 1, maxLength: 200 }),
+        scope: Type.String({ minLength: 1, maxLength: 4000 }),
+        risk: Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]),
+        measures: Type.String({ minLength: 1, maxLength: 8000 }),
+      }, { additionalProperties: false }),
+    },
+  }, async (req, reply) => reply.code(201).send(await compliance.recordPia(req.body, actorOf(req.principal!), requestContext(req))));
+
+  app.post('/api/v1/pia/:id/review', {
+    onRequest: privacy,
+    schema: { tags: ['pipl'], summary: 'Review an impact assessment (someone other than its author)', params: Type.Object({ id: Id }) },
+  }, async (req) => compliance.reviewPia(req.params.id, actorOf(req.principal!), requestContext(req)));
+
+  app.get('/api/v1/pia', {
+    onRequest: privacy,
+    schema: { tags: ['pipl'], summary: 'Impact assessments, newest first' },
+  }, async () => ({ pia: await compliance.listPia() }));
 }
