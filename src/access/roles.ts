@@ -65,3 +65,9 @@ export const BACKFILL_ROLES: readonly Role[] = ['it_admin'];
  * account (which a security analyst then approves). Never reveals.
  */
 export const ADMINISTRATOR_ROLES: readonly Role[] = ['it_admin'];
+
+/**
+ * May take a bulk export of masked records of their scope (src/trace/exports.ts): every export is
+ * marked for its recipient (canary rows, a recorded row order).
+ */
+export const EXPORT_ROLES: readonly Role[] = ['manager'];

@@ -71,12 +71,13 @@ async function matchRows(rows: DumpRow[], r: Resolver): Promise<RowMatch[]> {
     if (row.phone && byPhone.get(row.phone)?.length) return { waybills: byPhone.get(row.phone)!, strong: [], by: 'phone' };
     return { waybills: [], strong: [], by: 'none' };
   });
-  // Virtual numbers: the binding for this row's waybill (when the row names one), or the number's only binding.
+  // Virtual numbers: the binding for this row's waybill (when the row names one), or the number's only viewer.
   rows.forEach((row, i) => {
     const bs = row.phone ? bindings.get(row.phone) : undefined;
     if (!bs?.length) return;
     const known = out[i]!.waybills;
-    const chosen = known.length ? bs.filter((b) => known.includes(b.waybill)) : bs.length === 1 ? bs : [];
+    // Without a waybill on the row, the number names its viewer when every binding of it was that viewer's.
+    const chosen = known.length ? bs.filter((b) => known.includes(b.waybill)) : new Set(bs.map((b) => b.viewer)).size === 1 ? bs : [];
     const links = chosen.length ? chosen : bs;
     out[i] = {
       waybills: known.length ? known : [...new Set(links.map((b) => b.waybill))],
