@@ -105,10 +105,22 @@ export function orderAgreement(dumpOrder: string[], exportOrder: string[]): numb
   return Math.round((kept / (seq.length - 1)) * 1000) / 1000;
 }
 
-export async function attribute(dump: Dump, resolver: Resolver, loadHistory: (leaked: Set<string>) => Promise<History>, opts: { foundAt: number; limit?: number }): Promise<Attribution> {
-  const matches = await matchRows(dump.rows, resolver);
-  const leaked = new Set(matches.flatMap((m) => m.waybills));
+export async function attribute(
+  dump: Dump,
+  resolver: Resolver,
+  loadHistory: (leaked: Set<string>) => Promise<History>,
+  /** seenOnly: a waybill counts only if the history shows it (an outside events file, where the vault cannot say which numbers exist). */
+  opts: { foundAt: number; limit?: number; seenOnly?: boolean },
+): Promise<Attribution> {
+  let matches = await matchRows(dump.rows, resolver);
+  let leaked = new Set(matches.flatMap((m) => m.waybills));
   const history = await loadHistory(leaked);
+  if (opts.seenOnly) {
+    const seen = new Set(history.exposures.map((e) => e.waybill));
+    matches = matches.map((m) => ({ ...m, waybills: m.waybills.filter((w) => seen.has(w) || m.strong.some((s) => s.waybill === w)) }));
+    matches = matches.map((m) => (m.waybills.length ? m : { ...m, by: 'none' }));
+    leaked = new Set(matches.flatMap((m) => m.waybills));
+  }
   const exposures = [...history.exposures, ...matches.flatMap((m) => m.strong)];
 
   // A marked export's own canary rows name the recipient and the moment.
