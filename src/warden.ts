@@ -194,19 +194,21 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     const work = createWorkContext({ db });
     const vaultReader = createVaultReader({ db, keyring });
     const vaultWriter = createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id });
-    const trace = await createTrace({ db, audit, clock, logger, vault: vaultWriter, identity, raise: watch ? (alerts) => watch.raise(alerts) : null });
+    const pii = createPiiDecryptor({ db, keyring });
+    const trace = await createTrace({ db, audit, clock, logger, vault: vaultWriter, reader: vaultReader, pii, identity, privacyNumbers: policy.privacy_numbers, watchGate: watch?.gate, raise: watch ? (alerts) => watch.raise(alerts) : null });
     closeTrace = () => trace.close();
     const access = createAccessService({
       policy,
       vault: vaultReader,
-      pii: createPiiDecryptor({ db, keyring }),
+      pii,
       work,
       quotas,
       searchQuotas,
       audit,
       clock,
       metrics,
-      gate: trace.gate(watch?.gate),
+      gate: trace.gate,
+      ...(trace.privacy ? { privacy: trace.privacy } : {}),
     });
     const tokens = createServiceTokens({ db, audit, clock });
     const ingest = createIngest({ db, work, bus, audit, clock, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });

@@ -70,6 +70,14 @@ export interface AccessDeps {
   clock: Clock;
   metrics: Pick<Metrics, 'accessDecisions' | 'recordsRevealed'>;
   gate?: ResponseGate | undefined;
+  /** Per-viewer privacy numbers (src/trace/privacy.ts): phone reveals by the roles it names answer a virtual number. */
+  privacy?: PrivacyNumberIssuer | undefined;
+}
+
+/** Issues the virtual number a viewer is shown instead of a party's real phone. */
+export interface PrivacyNumberIssuer {
+  applies(role: AccountPrincipal['account']['role']): boolean;
+  bind(viewer: string, waybill: string, party: 'sender' | 'recipient'): Promise<string>;
 }
 
 /** One item of a reveal on its way: decided, counted, audited, then opened. */
@@ -218,6 +226,8 @@ export function createAccessService(deps: AccessDeps) {
       return { waybill, entry, error: new AppError('subject_erased', `the person behind the requested field(s) of waybill ${waybill} asked for deletion; their data was erased`) };
     }
     entry.detail = { ...(entry.detail ?? {}), basis: decision.bases.join(',') };
+    // The trail says when a phone reveal showed a virtual number, not the real one.
+    if (deps.privacy?.applies(a.role) && fields.some((f) => f.endsWith('.phone'))) entry.detail.phone = 'virtual';
     return { waybill, entry, error: null, sealed: found.sealed, fields: fields as QualifiedField[] };
   }
 
@@ -268,11 +278,22 @@ export function createAccessService(deps: AccessDeps) {
     return outcomes;
   }
 
+  /** Opens the fields; a phone becomes the viewer's virtual number when the policy says so (after the audit entry). */
+  async function opened(p: AccountPrincipal, o: Outcome) {
+    const values = await pii.open(o.sealed!, o.fields!);
+    if (!deps.privacy?.applies(p.account.role)) return values;
+    for (const f of o.fields!) {
+      if (!f.endsWith('.phone') || !values[f]) continue;
+      values[f] = await deps.privacy.bind(p.account.id, o.waybill, f.startsWith('sender.') ? 'sender' : 'recipient');
+    }
+    return values;
+  }
+
   async function reveal(principal: Principal, waybill: string, body: RevealBody, ctx: RequestContext) {
     const p = await staff(principal, 'reveal customer data', 'reveal');
     const [o] = await revealItems(p, [{ waybill, fields: body.fields }], body, ctx);
     if (o!.error) throw o!.error;
-    return { waybill, values: await pii.open(o!.sealed!, o!.fields!) };
+    return { waybill, values: await opened(p, o!) };
   }
 
   async function revealBatch(principal: Principal, body: RevealBody & { waybills?: string[]; items?: Array<{ waybill: string; fields?: string[] }> }, ctx: RequestContext) {
@@ -283,7 +304,7 @@ export function createAccessService(deps: AccessDeps) {
     const outcomes = await revealItems(p, items, body, ctx);
     const results = [];
     for (const o of outcomes) {
-      results.push(o.error ? { waybill: o.waybill, error: { code: o.error.code, message: o.error.message } } : { waybill: o.waybill, values: await pii.open(o.sealed!, o.fields!) });
+      results.push(o.error ? { waybill: o.waybill, error: { code: o.error.code, message: o.error.message } } : { waybill: o.waybill, values: await opened(p, o) });
     }
     return { results };
   }

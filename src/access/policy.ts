@@ -49,6 +49,30 @@ const RoleQuotaSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Per-viewer privacy numbers (src/trace/privacy.ts): phone reveals by these roles answer a virtual
+ * number bound to (viewer, waybill); every other role keeps the real number. Off unless named.
+ */
+export const PrivacyNumbersSchema = Type.Object(
+  {
+    roles: Type.Array(lit(ROLES)),
+    /** Virtual numbers: single mobile numbers or ranges "17100000000-17100000999" (≤ 100,000 in all). */
+    pool: Type.Array(Type.String({ pattern: '^1[3-9][0-9]{9}(-1[3-9][0-9]{9})?$' }), { minItems: 1 }),
+    /** A binding ends this long after the parcel's delivered / picked-up scan. */
+    expiry_hours_after_delivery: Type.Number({ minimum: 0, maximum: 24 * 30 }),
+    /** ... and at the latest this long after it was made, delivered or not. */
+    max_hours: Type.Number({ minimum: 1, maximum: 24 * 60 }),
+    /** A number is not given to the same viewer again until this long after its last binding ended. */
+    cooldown_hours: Type.Number({ minimum: 0, maximum: 24 * 90 }),
+    /** Fewer free numbers than this for a viewer raises a pool-low alert. */
+    low_water: Type.Integer({ minimum: 0 }),
+    /** Service accounts (the telephony platform) that may ask POST /api/v1/privacy-numbers/route. */
+    telephony_accounts: Type.Array(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+export type PrivacyNumbers = Static<typeof PrivacyNumbersSchema>;
+
 export const PolicySchema = Type.Object(
   {
     rules: Type.Record(lit(ROLES), Type.Array(RuleSchema)),
@@ -59,6 +83,8 @@ export const PolicySchema = Type.Object(
     search_limit: Type.Integer({ minimum: 1, maximum: 1000 }),
     /** Phone searches per account (each answers "is this a customer?" and may back reveals). */
     search_quotas: Type.Record(lit(ROLES), WindowsSchema),
+    /** Per-viewer privacy numbers; absent: every phone reveal answers the real number. */
+    privacy_numbers: Type.Optional(PrivacyNumbersSchema),
   },
   { additionalProperties: false },
 );
@@ -72,6 +98,7 @@ export type Policy = {
   allow_15_digit_id: boolean;
   search_limit: number;
   search_quotas: Record<Role, Windows>;
+  privacy_numbers?: PrivacyNumbers;
 };
 
 /** Hours an assignment counts at most when its rule does not say (issue 7: assignments end). */
@@ -162,6 +189,7 @@ export function mergePolicy(overrides: unknown, source = 'policy'): Policy {
     allow_15_digit_id: o.allow_15_digit_id ?? DEFAULT_POLICY.allow_15_digit_id,
     search_limit: o.search_limit ?? DEFAULT_POLICY.search_limit,
     search_quotas: { ...DEFAULT_POLICY.search_quotas, ...(o.search_quotas as object | undefined) },
+    ...(o.privacy_numbers !== undefined ? { privacy_numbers: o.privacy_numbers } : {}),
   };
   if (!checker.Check(merged)) {
     const problems = [...checker.Errors(merged)].slice(0, 10).map((e) => `${e.path.replace(/^\//, '').replace(/\//g, '.')}: ${e.message}`);

@@ -72,3 +72,9 @@ export const ADMINISTRATOR_ROLES: readonly Role[] = ['it_admin'];
  * run the systems without seeing customer data) nor front-line staff.
  */
 export const PRIVACY_ROLES: readonly Role[] = rolesWhere((p) => p.analyst);
+
+/**
+ * May take a bulk export of masked records of their scope (src/trace/exports.ts): every export is
+ * marked for its recipient (canary rows, a recorded row order).
+ */
+export const EXPORT_ROLES: readonly Role[] = ['manager'];

@@ -44,6 +44,8 @@ export interface PlantOptions {
   phoneRange?: string | null | undefined;
   /** The marked export these rows are planted for (its own canaries). */
   exportId?: string | undefined;
+  /** Real waybills to sit next to (an export's own rows); default: recent waybills. */
+  near?: Neighbour[] | undefined;
 }
 
 export function createCanaries(deps: CanariesDeps) {
@@ -80,7 +82,7 @@ export function createCanaries(deps: CanariesDeps) {
   async function store(count: number, opts: PlantOptions): Promise<string[]> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_PLANT) throw new AppError('validation_failed', `count must be an integer from 1 to ${MAX_PLANT}`);
     const rng = freshRng();
-    const near = await neighbours();
+    const near = opts.near?.length ? opts.near : await neighbours();
     const planted: string[] = [];
     for (let i = 0; i < count; i++) {
       for (let attempt = 0; ; attempt++) {

@@ -7,13 +7,16 @@ import type { Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
-import type { VaultWriter } from '../vault/vault.js';
+import type { PiiDecryptor, VaultReader, VaultWriter } from '../vault/vault.js';
+import type { PrivacyNumbers } from '../access/policy.js';
 import type { IdentityService } from '../identity/identity.js';
 import type { AlertOut } from '../detect/engine.js';
 import type { ResponseGate } from '../access/access.js';
 import { errorSummary } from '../audit/writer.js';
 import { createCanaries } from './canaries.js';
 import { composeGates, createTripwire, raiseWithoutWatch } from './tripwire.js';
+import { createPrivacyNumbers } from './privacy.js';
+import { createExports } from './exports.js';
 
 export interface TraceDeps {
   db: Kysely<Database>;
@@ -24,6 +27,12 @@ export interface TraceDeps {
   identity: IdentityService;
   /** The watch's alert path (store + response policy); null when live detection is off. */
   raise: ((alerts: AlertOut[]) => Promise<void>) | null;
+  reader: Pick<VaultReader, 'masked' | 'routing'>;
+  pii: Pick<PiiDecryptor, 'fetch' | 'open'>;
+  /** The policy's privacy_numbers section; absent: phone reveals answer the real number. */
+  privacyNumbers?: PrivacyNumbers | undefined;
+  /** The watch's gate (step-up, throttle), asked after the tripwire's. */
+  watchGate?: ResponseGate | undefined;
   /** How often canaries planted elsewhere (the CLI) are picked up. */
   refreshMs?: number;
 }
@@ -33,7 +42,13 @@ export async function createTrace(deps: TraceDeps) {
   const canaries = createCanaries({ db, vault: deps.vault, audit, clock });
   await canaries.refresh();
   const raise = deps.raise;
-  const tripwire = createTripwire({ canaries, raise: raise ? (a) => raise([a]) : raiseWithoutWatch({ db, identity: deps.identity }), logger });
+  const raiseAll = raise ?? (async (alerts: AlertOut[]) => {
+    for (const a of alerts) await raiseWithoutWatch({ db, identity: deps.identity })(a);
+  });
+  const tripwire = createTripwire({ canaries, raise: (a) => raiseAll([a]), logger });
+  const gate = composeGates(tripwire.gate, deps.watchGate);
+  const privacy = deps.privacyNumbers ? createPrivacyNumbers({ db, audit, clock, pii: deps.pii, settings: deps.privacyNumbers, raise: raiseAll }) : null;
+  const exports = createExports({ db, audit, clock, vault: deps.reader, canaries, gate: () => gate });
   audit.onCommitted(tripwire.onCommitted);
   const timer = setInterval(() => {
     canaries.refresh().catch((err) => logger.error({ err: errorSummary(err) }, 'canary list refresh failed; the last list stays in force'));
@@ -43,8 +58,10 @@ export async function createTrace(deps: TraceDeps) {
   return {
     canaries,
     tripwire,
+    privacy,
+    exports,
     /** The gate the access service asks: the tripwire's refusal, then the watch's. */
-    gate: (watchGate: ResponseGate | undefined): ResponseGate => composeGates(tripwire.gate, watchGate),
+    gate,
     async close() {
       clearInterval(timer);
       await tripwire.idle();

@@ -110,7 +110,7 @@ export function registerTrace(program: Command): void {
         // An outside history names records the store may not hold: every well-formed number counts.
         const r = opts.events ? { ...resolver, existing: async (ws: string[]) => new Set(ws) } : resolver;
         const events = opts.events;
-        const out = await attribute(dump, r, async (leaked) => (events ? historyFromFile(events, leaked) : historyFromStore(c.store.db, leaked)), { foundAt, limit: opts.limit });
+        const out = await attribute(dump, r, async (leaked) => (events ? historyFromFile(events, leaked) : historyFromStore(c.store.db, leaked)), { foundAt, limit: opts.limit, seenOnly: Boolean(events) });
         // Audited before any result leaves (it may have opened names and addresses to compare them).
         await c.audit.append([{ kind: 'trace.attribution_run', ts: new Date(), decision: 'ok', requestId: 'cli', detail: { actor: opts.actor ?? operator(), rows: dump.rows.length, matched: out.matched, unmatched: out.unmatched, sources: out.sources.length, history: events ? 'file' : 'store' } }]);
         return out;

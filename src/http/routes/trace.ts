@@ -5,7 +5,9 @@ import { actorOf } from '../../identity/identity.js';
 import { ANALYST_ROLES } from '../../access/roles.js';
 import type { Trace } from '../../trace/trace.js';
 import { MAX_PLANT } from '../../trace/canaries.js';
-import { authorize, requestContext, type App } from '../server.js';
+import { MAX_EXPORT_ROWS } from '../../trace/exports.js';
+import { AppError } from '../../errors.js';
+import { ALL_STAFF, authorize, requestContext, type App } from '../server.js';
 
 export interface TraceRouteDeps {
   identity: IdentityService;
@@ -50,5 +52,33 @@ export function traceRoutes(app: App, deps: TraceRouteDeps): void {
   }, async (req, reply) => {
     const out = await trace.canaries.rotate(req.body.count, { phoneRange: req.body.phone_range }, actorOf(req.principal!), requestContext(req));
     return reply.code(201).send(out);
+  });
+
+  app.post('/api/v1/exports', {
+    onRequest: authorize(identity, ALL_STAFF),
+    schema: {
+      tags: ['trace'],
+      summary: 'Bulk export of masked waybills of your scope (managers); every export is marked for its recipient and audited (access.export)',
+      body: Type.Object({ waybills: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: MAX_EXPORT_ROWS }) }, { additionalProperties: false }),
+    },
+  }, async (req, reply) => reply.code(201).send(await trace.exports.create(req.principal!, req.body.waybills, requestContext(req))));
+
+  app.post('/api/v1/privacy-numbers/route', {
+    // The telephony platform: a service token of an account the policy names (privacy_numbers.telephony_accounts).
+    onRequest: authorize(identity, ['service']),
+    schema: {
+      tags: ['trace'],
+      summary: 'For the telephony platform: the real number a caller reaches through a virtual number, or a refusal (unknown_number, wrong_caller, expired); audited',
+      body: Type.Object({
+        virtual_number: Type.String({ pattern: '^1[3-9][0-9]{9}$' }),
+        caller: Type.String({ minLength: 1, maxLength: 64, description: 'the account the platform knows the calling staff phone as' }),
+      }, { additionalProperties: false }),
+    },
+  }, async (req) => {
+    const p = req.principal!;
+    if (p.kind !== 'account' || p.via !== 'service_token' || !trace.privacy?.telephony(p.account.id)) {
+      throw new AppError('forbidden', trace.privacy ? 'this service account is not the telephony platform (policy privacy_numbers.telephony_accounts)' : 'privacy numbers are not enabled (policy privacy_numbers)');
+    }
+    return trace.privacy.route(req.body.virtual_number, req.body.caller, p.account.id, requestContext(req));
   });
 }

@@ -32,6 +32,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
        expires_at timestamptz not null,
        ended_at timestamptz)`).execute(db);
   await sql.raw(`create index privacy_bindings_number on privacy_bindings (virtual_number, viewer)`).execute(db);
+  // Never two live bindings of one virtual number for the same caller: the platform could not tell them apart.
+  await sql.raw(`create unique index privacy_bindings_live on privacy_bindings (virtual_number, viewer) where ended_at is null`).execute(db);
   await sql.raw(`create index privacy_bindings_viewer on privacy_bindings (viewer, waybill, party)`).execute(db);
 }
 

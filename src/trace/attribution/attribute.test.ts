@@ -172,6 +172,17 @@ describe('leak attribution on simulated leaks', () => {
     expect(Math.abs(fast.universe - distinct) / distinct).toBeLessThan(0.02);
   });
 
+  it('with an outside history (no vault to ask), numbers the history never shows are unmatched', async () => {
+    const { rng, reveals } = world(8);
+    const events = eventsFile(dir, reveals, 'seen.ndjson');
+    const leak = leakOf(reveals, 'acct-20', 60, rng);
+    const dump = await readDump(Buffer.from(csv([...leak, 'SF79999999999', 'SF78888888888'], rng)));
+    const out = await attribute(dump, waybillOnlyResolver, async (leaked) => historyFromFile(events, leaked), { foundAt: T0 + 120 * DAY, seenOnly: true });
+    expect(out.matched).toBe(leak.length);
+    expect(out.unmatched).toBe(2);
+    expect(out.suspects[0]!.account).toBe('acct-20');
+  });
+
   it('the likelihood ratio is 0 at or below the base rate and grows with the excess', () => {
     expect(log10LR(1, 100, 0.01)).toBe(0);
     expect(log10LR(0, 100, 0.5)).toBe(0);

@@ -71,12 +71,13 @@ async function matchRows(rows: DumpRow[], r: Resolver): Promise<RowMatch[]> {
     if (row.phone && byPhone.get(row.phone)?.length) return { waybills: byPhone.get(row.phone)!, strong: [], by: 'phone' };
     return { waybills: [], strong: [], by: 'none' };
   });
-  // Virtual numbers: the binding for this row's waybill (when the row names one), or the number's only binding.
+  // Virtual numbers: the binding for this row's waybill (when the row names one), or the number's only viewer.
   rows.forEach((row, i) => {
     const bs = row.phone ? bindings.get(row.phone) : undefined;
     if (!bs?.length) return;
     const known = out[i]!.waybills;
-    const chosen = known.length ? bs.filter((b) => known.includes(b.waybill)) : bs.length === 1 ? bs : [];
+    // Without a waybill on the row, the number names its viewer when every binding of it was that viewer's.
+    const chosen = known.length ? bs.filter((b) => known.includes(b.waybill)) : new Set(bs.map((b) => b.viewer)).size === 1 ? bs : [];
     const links = chosen.length ? chosen : bs;
     out[i] = {
       waybills: known.length ? known : [...new Set(links.map((b) => b.waybill))],
@@ -104,10 +105,22 @@ export function orderAgreement(dumpOrder: string[], exportOrder: string[]): numb
   return Math.round((kept / (seq.length - 1)) * 1000) / 1000;
 }
 
-export async function attribute(dump: Dump, resolver: Resolver, loadHistory: (leaked: Set<string>) => Promise<History>, opts: { foundAt: number; limit?: number }): Promise<Attribution> {
-  const matches = await matchRows(dump.rows, resolver);
-  const leaked = new Set(matches.flatMap((m) => m.waybills));
+export async function attribute(
+  dump: Dump,
+  resolver: Resolver,
+  loadHistory: (leaked: Set<string>) => Promise<History>,
+  /** seenOnly: a waybill counts only if the history shows it (an outside events file, where the vault cannot say which numbers exist). */
+  opts: { foundAt: number; limit?: number; seenOnly?: boolean },
+): Promise<Attribution> {
+  let matches = await matchRows(dump.rows, resolver);
+  let leaked = new Set(matches.flatMap((m) => m.waybills));
   const history = await loadHistory(leaked);
+  if (opts.seenOnly) {
+    const seen = new Set(history.exposures.map((e) => e.waybill));
+    matches = matches.map((m) => ({ ...m, waybills: m.waybills.filter((w) => seen.has(w) || m.strong.some((s) => s.waybill === w)) }));
+    matches = matches.map((m) => (m.waybills.length ? m : { ...m, by: 'none' }));
+    leaked = new Set(matches.flatMap((m) => m.waybills));
+  }
   const exposures = [...history.exposures, ...matches.flatMap((m) => m.strong)];
 
   // A marked export's own canary rows name the recipient and the moment.

@@ -127,7 +127,8 @@ function describe(account: string, v: AccountView, score: number, src: { explain
     if (e.device) devices.add(e.device);
     if (e.ip) networks.add(e.ip);
   }
-  const leakAfter = Math.max(...firstSeen.values());
+  let leakAfter = -Infinity;
+  for (const t of firstSeen.values()) leakAfter = Math.max(leakAfter, t);
   const iso = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString() : null);
   return {
     account,
