@@ -33,7 +33,10 @@ function startServe(env: Record<string, string>, cwd: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'serve'], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`warden serve did not start: ${out.slice(-2000)}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`warden serve did not start: ${out.slice(-2000)}`));
+    }, 60_000);
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
