@@ -12,6 +12,12 @@ export interface DetectConfig {
     utc_offset_hours: number;
     /** Event-time disorder tolerated before an event counts as late (contract: 60 s). */
     reorder_window_seconds: number;
+    /** An event further than this ahead of the engine's clock is held aside and never moves it ... */
+    max_future_minutes: number;
+    /** ... at most this many (past it, the furthest is dropped and counted). */
+    max_future_events: number;
+    /** This many held events mean the stream really moved on: the clock goes to their median time. */
+    future_confirm_events: number;
   };
   state: {
     /** Forget an account/device/network profile after this long without activity. */
@@ -246,7 +252,7 @@ export interface DetectConfig {
 }
 
 export const DEFAULT_CONFIG: DetectConfig = {
-  time: { utc_offset_hours: 8, reorder_window_seconds: 60 },
+  time: { utc_offset_hours: 8, reorder_window_seconds: 60, max_future_minutes: 360, max_future_events: 10000, future_confirm_events: 50 },
   state: {
     profile_ttl_days: 45,
     waybill_ttl_days: 7,

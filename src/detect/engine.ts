@@ -15,6 +15,7 @@ import type { AccessEvent, ActivityEvent, Alert, EventType, LoginEvent, Severity
 import { buildCityTable } from './cities.js';
 import { isResolvedConfig, resolveConfig, type DetectConfig } from './config.js';
 import { ExceptionSet, type DetectionException } from './exceptions.js';
+import { FutureHold } from './future.js';
 import { RISK_WEIGHT, RiskBook, responseFor, severityFor, type ResponseAction } from './risk.js';
 import type {
   AccountProfile,
@@ -56,6 +57,10 @@ export interface EngineStats {
   byType: Record<string, number>;
   late: number;
   reordered: number;
+  /** Events more than `time.max_future_minutes` ahead of the engine's clock: held aside (never moving it), and dropped past the cap. */
+  future_held: number;
+  future_waiting: number;
+  future_dropped: number;
   buffered: number;
   maxBuffered: number;
   alerts: number;
@@ -249,6 +254,9 @@ export function createDetectionEngine(
     events: 0,
     late: 0,
     reordered: 0,
+    future_held: 0,
+    future_waiting: 0,
+    future_dropped: 0,
     maxBuffered: 0,
     alerts: 0,
     alertsByDetector: {} as Record<string, number>,
@@ -268,6 +276,9 @@ export function createDetectionEngine(
   let ringN = 0;
   let maxT = -Infinity;
   let lastProcessedT = -Infinity;
+  /** Events further than `max_future_minutes` ahead of the engine's clock: held, never moving it. */
+  const future = new FutureHold(cfg.time.max_future_events);
+  const futureMs = cfg.time.max_future_minutes * MINUTE;
   let nextSweep = -Infinity;
   // Most events raise nothing: hand back one shared frozen empty array instead of allocating.
   const NONE: AlertOut[] = Object.freeze([]) as unknown as AlertOut[];
@@ -372,14 +383,29 @@ export function createDetectionEngine(
       handle(event, t);
       return out;
     }
+    if (maxT !== -Infinity && t > maxT + futureMs) {
+      future.add(event, t);
+      // Many events agreeing on a later time: the stream really moved on (after a quiet spell or
+      // an outage). The clock moves to the median held time, never to a lone outlier.
+      if (future.size < cfg.time.future_confirm_events) return out;
+      maxT = future.medianTime();
+      future.takeUpTo(maxT + futureMs, insert);
+      release(maxT - windowMs);
+      return out;
+    }
     insert(event, t);
-    if (t > maxT) maxT = t;
+    if (t > maxT) {
+      maxT = t;
+      if (future.size > 0) future.takeUpTo(maxT + futureMs, insert);
+    }
     release(maxT - windowMs);
     return out;
   }
 
   function flush(): AlertOut[] {
     out = NONE;
+    // The held far-future events, in their own time, after everything else.
+    future.takeUpTo(Infinity, insert);
     release(Infinity);
     return out;
   }
@@ -387,6 +413,7 @@ export function createDetectionEngine(
   function advanceTo(t: number): AlertOut[] {
     out = NONE;
     if (t > maxT) maxT = t;
+    if (future.size > 0) future.takeUpTo(maxT + futureMs, insert);
     release(maxT - windowMs);
     return out;
   }
@@ -1101,6 +1128,9 @@ export function createDetectionEngine(
       alertsBySeverity: { ...stats.alertsBySeverity },
       suppressedByDetector: { ...stats.suppressedByDetector },
       buffered: ringN,
+      future_held: future.held,
+      future_waiting: future.size,
+      future_dropped: future.dropped,
       evicted: { ...evicted },
       state: {
         accounts: accounts.size,

@@ -25,6 +25,7 @@ import type { WebhookNotifier } from './webhook.js';
 import { createResponses } from './responses.js';
 import { createAlerts } from './alerts.js';
 import { createExceptions } from './exceptions.js';
+import { restoreEngine } from './restore.js';
 
 export type { ResponseAction } from './responses.js';
 export type { AlertQuery, AlertChange } from './alerts.js';
@@ -53,6 +54,8 @@ export interface WatchDeps {
    * not: `warden watch` workers do, and the gateway keeps the gate, alerts and responses.
    */
   consume?: boolean;
+  /** Rebuild the engine's learned state from stored events at start (default true). */
+  restore?: boolean;
 }
 
 export function createWatch(deps: WatchDeps) {
@@ -69,6 +72,10 @@ export function createWatch(deps: WatchDeps) {
     await responses.load();
     await exceptions.load();
     if (deps.consume === false) return;
+    if (deps.restore !== false) {
+      const r = await restoreEngine(deps.db, engine, clock.now());
+      if (r.events > 0) logger.info({ events: r.events, alerts_already_raised: r.discardedAlerts }, 'detection state rebuilt from stored events');
+    }
     unsubscribe = deps.bus.subscribe('detect', (events) => {
       // Serialised: the engine is single-threaded state, and alerts must be stored in order.
       processing = processing.then(() => handle(events));

@@ -34,6 +34,24 @@ describe('enumeration detector', () => {
     expect(alerts.filter((a) => a.account === 'c2')).toEqual([]);
   });
 
+  it('does not count quota refusals of consecutive parcels the courier is assigned (work behind them)', () => {
+    const c2 = courier(2);
+    const batch: ActivityEvent[] = [];
+    for (let i = 0; i < 30; i++) {
+      const wb = `YT${1_000_090_000_000 + i}`;
+      batch.push(ev(local(3, 9, 0), { type: 'waybill', waybill: wb, origin_site: 'OUT-A', dest_site: 'OUT-Q', dest_city: '北京' }));
+      batch.push(ev(local(3, 9, 1), { type: 'assign', account: 'c2', role: 'courier', waybill: wb, task: 'pickup' }));
+      batch.push(ev(local(3, 10, i), { type: 'access', ...actor(c2), action: 'reveal', waybill: wb, fields: ['name', 'phone'], purpose: 'pickup', result: 'denied', reason: 'quota' }));
+    }
+    const { alerts } = run(sortByTime([...base, ...batch]));
+    expect(alerts.filter((a) => a.account === 'c2' && a.detector === 'enumeration')).toEqual([]);
+    expect(actionable(alerts, undefined, 'c2')).toEqual([]);
+    // the same refusals of numbers with no work behind them are a walk
+    const walk = batch.filter((e) => e.type === 'access').map((e) => ({ ...e, id: `${e.id}-x`, account: 'k1', role: 'outlet_staff', device: 'pc-k1' }) as ActivityEvent);
+    const r2 = run(sortByTime([...base, ...walk]));
+    expect(actionable(r2.alerts, 'enumeration', 'k1').length).toBeGreaterThan(0);
+  });
+
   it('ignores numbers far apart and different carrier prefixes', () => {
     const spread: ActivityEvent[] = [];
     for (let i = 0; i < 12; i++) {

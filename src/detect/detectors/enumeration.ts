@@ -49,7 +49,9 @@ export function createEnumerationDetector(env: DetectorEnv): Detector {
     const ev = ctx.event;
     if (ev.type !== 'access' || ev.waybill === undefined) return;
     if (ev.action !== 'reveal' && ev.action !== 'view' && ev.action !== 'print') return;
-    if (ctx.explanation !== 'none' && !ctx.denied) return;
+    // Work behind it (assignment, ticket, search, own site) means it is not a walk — also when the
+    // request was refused (a courier hitting a quota on his own consecutive merchant batch).
+    if (ctx.explanation !== 'none') return;
     const { prefix, num } = splitWaybill(ev.waybill);
     if (Number.isNaN(num)) return;
     checked++;
