@@ -39,7 +39,7 @@ export function createExports(deps: ExportsDeps) {
   async function create(principal: Principal, waybills: string[], ctx: RequestContext): Promise<{ id: string; rows: MaskedWaybill[] }> {
     if (principal.kind !== 'account') throw new AppError('role_not_permitted', 'the admin token cannot export; log in as a staff account');
     const p: AccountPrincipal = principal;
-    const refused = deps.gate()?.refuse(p, 'view', clock.now());
+    const refused = await deps.gate()?.refuse(p, 'view', clock.now());
     if (refused) throw refused;
     if (!EXPORT_ROLES.includes(p.account.role)) throw new AppError('role_not_permitted', `the ${p.account.role} role may not export`);
     const wanted = [...new Set(waybills)];

@@ -102,7 +102,7 @@ export type Tripwire = ReturnType<typeof createTripwire>;
 /** The tripwire's refusal first, then the watch's gate (step-up, throttle). */
 export function composeGates(first: Pick<ResponseGate, 'refuse'>, then: ResponseGate | undefined): ResponseGate {
   return {
-    refuse: (p, action, now) => first.refuse(p, action, now) ?? then?.refuse(p, action, now) ?? null,
+    refuse: async (p, action, now) => (await first.refuse(p, action, now)) ?? (await then?.refuse(p, action, now)) ?? null,
     admit: (p, records, now) => (then ? then.admit(p, records, now) : { admitted: records, refusal: null, release: () => {} }),
   };
 }

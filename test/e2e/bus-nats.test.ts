@@ -24,7 +24,18 @@ import { createTestStore, testAuditKey, testBackends, type TestStore } from '../
 
 const NATS = '127.0.0.1:4222';
 const BIN = new URL('../../bin/warden.js', import.meta.url).pathname;
-const DETECT = { detectors: { harvesting: { enabled: false }, device_posture: { enabled: false }, rings: { enabled: false } } };
+const DETECT = {
+  detectors: {
+    harvesting: { enabled: false },
+    device_posture: { enabled: false },
+    rings: { enabled: false },
+    // Peer shares and the role's company-wide hours (privileged_bulk) are cross-account state too.
+    work_harvest: { enabled: false },
+    search_harvest: { enabled: false },
+    trickle: { enabled: false },
+    privileged_bulk: { enabled: false },
+  },
+};
 
 async function natsReachable(): Promise<NatsConnection | null> {
   try {
