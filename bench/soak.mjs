@@ -34,7 +34,7 @@ const admin = randomBytes(16).toString('hex');
 const policy = join(dir, 'policy.json');
 const big = { per_minute: 1_000_000, per_hour: 10_000_000, per_day: 100_000_000 };
 writeFileSync(policy, JSON.stringify({ quotas: { outlet_staff: { account: big, device: big, site: big } } }));
-const env = { WARDEN_ADMIN_TOKEN: admin, WARDEN_MASTER_KEY: randomBytes(32).toString('base64'), WARDEN_PORT: '0', WARDEN_LOG_LEVEL: 'warn', WARDEN_POLICY_FILE: policy, WARDEN_DATA_DIR: join(dir, 'data'), WARDEN_DETECT: 'on' };
+const env = { WARDEN_ADMIN_TOKEN: admin, WARDEN_MASTER_KEY: randomBytes(32).toString('base64'), WARDEN_PORT: '0', WARDEN_LOG_LEVEL: 'info', WARDEN_POLICY_FILE: policy, WARDEN_DATA_DIR: join(dir, 'data'), WARDEN_DETECT: 'on' };
 let dbName;
 if (BACKEND === 'postgres') {
   dbName = `warden_soak_${process.pid}`;

@@ -14,10 +14,15 @@ export function startChild(args, env) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let started = false;
     const onData = (d) => {
-      out += d.toString();
+      if (started) return; // keep draining the pipe, keep nothing
+      out = (out + d.toString()).slice(-64_000);
       const m = /"url":"(http:\/\/[^"]+)"|LISTENING (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] ?? m[2] });
+      if (m) {
+        started = true;
+        resolve({ child, url: m[1] ?? m[2] });
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
