@@ -7,12 +7,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadKeyring } from '../../vault/keyring.js';
-import { resolveMasterKeys } from '../../vault/master-key.js';
-import { createLogger } from '../../ops/logger.js';
-import { createMetrics } from '../../ops/metrics.js';
 import { systemClock } from '../../ops/clock.js';
-import { createAuditTrail, operator } from '../../audit/service.js';
+import { operator } from '../../audit/service.js';
 import { createSubjects, type RequestKind } from '../../pipl/subjects.js';
 import { accessReportMarkdown, createAccessReports } from '../../pipl/access-report.js';
 import { createRetention, loadRetentionPolicy } from '../../pipl/retention.js';
@@ -22,34 +18,8 @@ import { complianceReportDoc, createCompliance } from '../../pipl/compliance.js'
 import { toMarkdown, type Doc } from '../../pipl/document.js';
 import { toDocx } from '../../pipl/docx.js';
 import { toPdf } from '../../pipl/pdf.js';
-import { openConfiguredStore, withStoreOptions } from './store-command.js';
-import type { Config } from '../../config/config.js';
-import type { Store } from '../../store/db.js';
-import type { AuditTrail } from '../../audit/service.js';
-import type { Keyring } from '../../vault/keyring.js';
+import { withOpenedVault, withStoreOptions } from './store-command.js';
 
-interface Opened {
-  config: Config;
-  store: Store;
-  trail: AuditTrail;
-  keyring: Keyring;
-}
-
-export async function withPipl<T>(opts: { data?: string }, work: (o: Opened) => Promise<T>): Promise<T> {
-  const { config, store } = await openConfiguredStore(opts);
-  const logger = createLogger({ level: 'error' });
-  try {
-    const keyring = await loadKeyring(store.db, resolveMasterKeys(config, logger));
-    const trail = await createAuditTrail({ db: store.db, config, metrics: createMetrics(), logger, clock: systemClock, timer: false });
-    try {
-      return await work({ config, store, trail, keyring });
-    } finally {
-      await trail.close();
-    }
-  } finally {
-    await store.close();
-  }
-}
 
 const cliActor = (name?: string): Actor => ({ kind: 'system', name: name ?? operator() });
 const ctx = { ip: null, requestId: 'cli' };
@@ -69,7 +39,7 @@ export function registerPipl(program: Command): void {
   subjectVerb(subject, 'access', 'File an access request and print the Chinese access report (Markdown; --out to write a file)')
     .option('--out <file>', 'write the report here instead of stdout')
     .action(async (opts: { data?: string; phone?: string; idNumber?: string; actor?: string; identityVerified?: boolean; out?: string }) => {
-      await withPipl(opts, async ({ store, trail, keyring }) => {
+      await withOpenedVault(opts, async ({ store, trail, keyring }) => {
         const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring });
         const req = await subjects.file({ kind: 'access', phone: fromStdin(opts.phone), id_number: fromStdin(opts.idNumber), identity_verified: opts.identityVerified === true }, cliActor(opts.actor), ctx);
         const report = await createAccessReports({ db: store.db, audit: trail.writer, clock: systemClock, subjects }).read(req.id, cliActor(opts.actor), ctx);
@@ -83,7 +53,7 @@ export function registerPipl(program: Command): void {
     .requiredOption('--field <field>', 'name or address')
     .requiredOption('--value <value>', 'the corrected value ("-": read from stdin)')
     .action(async (opts: { data?: string; phone?: string; idNumber?: string; actor?: string; identityVerified?: boolean; field: string; value: string }) => {
-      await withPipl(opts, async ({ store, trail, keyring }) => {
+      await withOpenedVault(opts, async ({ store, trail, keyring }) => {
         const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring });
         const req = await subjects.file({ kind: 'correction', phone: fromStdin(opts.phone), id_number: fromStdin(opts.idNumber), identity_verified: opts.identityVerified === true, correction: { field: opts.field, value: fromStdin(opts.value)! } }, cliActor(opts.actor), ctx);
         console.log(JSON.stringify(req));
@@ -91,7 +61,7 @@ export function registerPipl(program: Command): void {
     });
   subjectVerb(subject, 'deletion', 'File a deletion request (pending until `warden subject approve` by another actor)')
     .action(async (opts: { data?: string; phone?: string; idNumber?: string; actor?: string; identityVerified?: boolean }) => {
-      await withPipl(opts, async ({ store, trail, keyring }) => {
+      await withOpenedVault(opts, async ({ store, trail, keyring }) => {
         const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring });
         console.log(JSON.stringify(await subjects.file({ kind: 'deletion', phone: fromStdin(opts.phone), id_number: fromStdin(opts.idNumber), identity_verified: opts.identityVerified === true }, cliActor(opts.actor), ctx)));
       });
@@ -100,7 +70,7 @@ export function registerPipl(program: Command): void {
     .description('Approve a pending deletion (a different actor from who filed it): the person\'s data keys are destroyed')
     .option('--actor <name>', 'who approves (default: os:<the operating-system account>)')
     .action(async (request: string, opts: { data?: string; actor?: string }) => {
-      await withPipl(opts, async ({ store, trail, keyring }) => {
+      await withOpenedVault(opts, async ({ store, trail, keyring }) => {
         const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring });
         console.log(JSON.stringify(await subjects.approve(request, cliActor(opts.actor), ctx)));
       });
@@ -108,7 +78,7 @@ export function registerPipl(program: Command): void {
   withStoreOptions(subject.command('list'))
     .description('Requests with their state and deadline')
     .action(async (opts: { data?: string }) => {
-      await withPipl(opts, async ({ store, trail, keyring }) => {
+      await withOpenedVault(opts, async ({ store, trail, keyring }) => {
         for (const r of await createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring }).list({ limit: 500 })) console.log(JSON.stringify(r));
       });
     });
@@ -122,7 +92,7 @@ export function registerPipl(program: Command): void {
     .action(async (opts: { data?: string; dryRun?: boolean; batch: string; actor?: string }) => {
       const batchSize = Number(opts.batch);
       if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw Object.assign(new Error('--batch must be a whole number from 1 to 5000'), { exitCode: 2 });
-      await withPipl(opts, async ({ config, store, trail }) => {
+      await withOpenedVault(opts, async ({ config, store, trail }) => {
         const r = createRetention({ db: store.db, audit: trail.writer, clock: systemClock, policy: loadRetentionPolicy(config.retentionFile) });
         const result = await r.run({ dryRun: opts.dryRun ?? false, batchSize, actor: opts.actor ?? operator(), onBatch: (n) => void process.stderr.write(`\r${n} records`) });
         process.stderr.write('\n');
@@ -146,7 +116,7 @@ export function registerPipl(program: Command): void {
       if (sources !== 1) throw Object.assign(new Error('name exactly one of --alert, --case or --accounts'), { exitCode: 2 });
       if (opts.accounts && (!opts.from || !opts.to)) throw Object.assign(new Error('--accounts needs --from and --to'), { exitCode: 2 });
       const source: BreachSource = opts.alert ? { kind: 'alert', alert: opts.alert } : opts.case ? { kind: 'case', case: opts.case } : { kind: 'accounts', accounts: opts.accounts!.split(',').map((a) => a.trim()).filter(Boolean), from: opts.from!, to: opts.to! };
-      await withPipl(opts, async ({ store, trail }) => {
+      await withOpenedVault(opts, async ({ store, trail }) => {
         const r = await createBreachReports({ db: store.db, audit: trail.writer, clock: systemClock }).read(source, cliActor(opts.actor), ctx);
         await emit(opts.format, r, breachReportDoc(r), opts.out);
         console.error(`breach report: ${r.records} records, ${r.people} people, ${r.accounts.length} accounts`);
@@ -160,7 +130,7 @@ export function registerPipl(program: Command): void {
     .option('--out <file>', 'write here (required for docx and pdf)')
     .option('--actor <name>', 'who runs it (default: os:<the operating-system account>)')
     .action(async (opts: { data?: string; from: string; to?: string; format: string; out?: string; actor?: string }) => {
-      await withPipl(opts, async ({ config, store, trail }) => {
+      await withOpenedVault(opts, async ({ config, store, trail }) => {
         const c = createCompliance({ db: store.db, audit: trail.writer, clock: systemClock, verify: () => trail.verify(), retentionPolicy: loadRetentionPolicy(config.retentionFile) });
         const r = await c.read(new Date(opts.from), opts.to ? new Date(opts.to) : new Date(), cliActor(opts.actor), ctx);
         await emit(opts.format, r, complianceReportDoc(r), opts.out);

@@ -5,53 +5,29 @@
  */
 import type { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { loadKeyring } from '../../vault/keyring.js';
-import { resolveMasterKeys } from '../../vault/master-key.js';
 import { createPiiDecryptor, createVaultWriter } from '../../vault/vault.js';
 import { loadPolicy } from '../../access/policy.js';
-import { createLogger } from '../../ops/logger.js';
-import { createMetrics } from '../../ops/metrics.js';
 import { systemClock } from '../../ops/clock.js';
-import { createAuditTrail, operator } from '../../audit/service.js';
-import type { Config } from '../../config/config.js';
-import type { Store } from '../../store/db.js';
-import type { AuditWriter } from '../../audit/writer.js';
-import type { Keyring } from '../../vault/keyring.js';
+import { operator } from '../../audit/service.js';
 import { createCanaries } from '../../trace/canaries.js';
 import { readDump } from '../../trace/attribution/dump.js';
 import { attribute, type Attribution } from '../../trace/attribution/attribute.js';
 import { historyFromStore, storeResolver } from '../../trace/attribution/store.js';
 import { historyFromFile } from '../../trace/attribution/events-file.js';
-import { openConfiguredStore, withStoreOptions } from './store-command.js';
+import { withOpenedVault, withStoreOptions, type OpenedVault } from './store-command.js';
 
 const positive = (name: string) => (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${name} must be a positive integer`);
   return Number(v);
 };
 
-/** Opens the store, keyring and audit trail for one verb, and closes them after. */
-async function withTrace<T>(opts: { data?: string }, work: (ctx: { config: Config; store: Store; keyring: Keyring; audit: AuditWriter }) => Promise<T>): Promise<T> {
-  const { config, store } = await openConfiguredStore(opts);
-  const logger = createLogger({ level: 'error' });
-  try {
-    const keyring = await loadKeyring(store.db, resolveMasterKeys(config, logger));
-    const trail = await createAuditTrail({ db: store.db, config, metrics: createMetrics(), logger, clock: systemClock, timer: false });
-    try {
-      return await work({ config, store, keyring, audit: trail.writer });
-    } finally {
-      await trail.close();
-    }
-  } finally {
-    await store.close();
-  }
-}
 
 const ctx = { ip: null, requestId: 'cli' };
 
 export function registerTrace(program: Command): void {
   const canary = program.command('canary').description('Canary waybills: realistic fake records no real work touches; any access raises a critical alert');
-  const canaryDeps = (c: { config: Config; store: Store; keyring: Keyring; audit: AuditWriter }) =>
-    createCanaries({ db: c.store.db, audit: c.audit, clock: systemClock, vault: createVaultWriter({ db: c.store.db, keyring: c.keyring, clock: systemClock, allow15DigitId: loadPolicy(c.config.policyFile).allow_15_digit_id }) });
+  const canaryDeps = (c: OpenedVault) =>
+    createCanaries({ db: c.store.db, audit: c.trail.writer, clock: systemClock, vault: createVaultWriter({ db: c.store.db, keyring: c.keyring, clock: systemClock, allow15DigitId: loadPolicy(c.config.policyFile).allow_15_digit_id }) });
 
   withStoreOptions(canary.command('plant'))
     .description('Plant N canaries through the vault (audited; a running server picks them up within 15 s)')
@@ -59,7 +35,7 @@ export function registerTrace(program: Command): void {
     .option('--phone-range <prefix>', 'a mobile-number prefix the company controls (3–10 digits)')
     .option('--actor <name>', 'who plants, recorded in the audit trail (default os:<user>)')
     .action(async (opts: { data?: string; count: number; phoneRange?: string; actor?: string }) => {
-      const out = await withTrace(opts, (c) => canaryDeps(c).plant(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: opts.actor ?? operator() }, ctx));
+      const out = await withOpenedVault(opts, (c) => canaryDeps(c).plant(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: opts.actor ?? operator() }, ctx));
       console.log(`planted ${out.planted} canaries (batch ${out.batch})`);
       process.exitCode = 0;
     });
@@ -70,7 +46,7 @@ export function registerTrace(program: Command): void {
     .option('--json', 'print JSON')
     .option('--actor <name>', 'who reads, recorded in the audit trail (default os:<user>)')
     .action(async (opts: { data?: string; all?: boolean; json?: boolean; actor?: string }) => {
-      const out = await withTrace(opts, (c) => canaryDeps(c).list({ kind: 'system', name: opts.actor ?? operator() }, ctx, { includeRetired: opts.all, limit: 10_000 }));
+      const out = await withOpenedVault(opts, (c) => canaryDeps(c).list({ kind: 'system', name: opts.actor ?? operator() }, ctx, { includeRetired: opts.all, limit: 10_000 }));
       if (opts.json) console.log(JSON.stringify(out));
       else for (const r of out.canaries) console.log(`${r.waybill}\t${r.planted_at}\t${r.retired_at ? `retired ${r.retired_at}` : 'live'}${r.export_id ? `\texport ${r.export_id}` : ''}`);
       process.exitCode = 0;
@@ -82,7 +58,7 @@ export function registerTrace(program: Command): void {
     .option('--phone-range <prefix>', 'a mobile-number prefix the company controls')
     .option('--actor <name>', 'who rotates (default os:<user>)')
     .action(async (opts: { data?: string; count?: number; phoneRange?: string; actor?: string }) => {
-      const out = await withTrace(opts, (c) => canaryDeps(c).rotate(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: opts.actor ?? operator() }, ctx));
+      const out = await withOpenedVault(opts, (c) => canaryDeps(c).rotate(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: opts.actor ?? operator() }, ctx));
       console.log(`retired ${out.retired}, planted ${out.planted} canaries (batch ${out.batch})`);
       process.exitCode = 0;
     });
@@ -105,14 +81,14 @@ export function registerTrace(program: Command): void {
         throw Object.assign(new Error(`cannot read --leak ${opts.leak}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`), { exitCode: 2 });
       }
       const dump = await readDump(buffer);
-      const result = await withTrace(opts, async (c) => {
+      const result = await withOpenedVault(opts, async (c) => {
         const resolver = storeResolver({ db: c.store.db, keyring: c.keyring, pii: createPiiDecryptor({ db: c.store.db, keyring: c.keyring }) });
         // An outside history names records the store may not hold: every well-formed number counts.
         const r = opts.events ? { ...resolver, existing: async (ws: string[]) => new Set(ws) } : resolver;
         const events = opts.events;
         const out = await attribute(dump, r, async (leaked) => (events ? historyFromFile(events, leaked) : historyFromStore(c.store.db, leaked)), { foundAt, limit: opts.limit, seenOnly: Boolean(events) });
         // Audited before any result leaves (it may have opened names and addresses to compare them).
-        await c.audit.append([{ kind: 'trace.attribution_run', ts: new Date(), decision: 'ok', requestId: 'cli', detail: { actor: opts.actor ?? operator(), rows: dump.rows.length, matched: out.matched, unmatched: out.unmatched, sources: out.sources.length, history: events ? 'file' : 'store' } }]);
+        await c.trail.writer.append([{ kind: 'trace.attribution_run', ts: new Date(), decision: 'ok', requestId: 'cli', detail: { actor: opts.actor ?? operator(), rows: dump.rows.length, matched: out.matched, unmatched: out.unmatched, sources: out.sources.length, history: events ? 'file' : 'store' } }]);
         return out;
       });
       if (opts.json) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
