@@ -48,6 +48,7 @@ export const AUDIT_KINDS = {
   // PIPL (src/pipl/): data-subject requests, erasure, retention, reports. Never the person's data.
   'pipl.request_filed': { event: null, action: null },
   'pipl.request_approved': { event: null, action: null },
+  'pipl.request_rejected': { event: null, action: null },
   'pipl.subject_erased': { event: null, action: null },
   'pipl.subject_corrected': { event: null, action: null },
   'pipl.access_report': { event: null, action: null },

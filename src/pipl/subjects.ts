@@ -152,6 +152,31 @@ export function createSubjects(deps: SubjectsDeps) {
     return (await get(id))!;
   }
 
+  /**
+   * Refuses a pending deletion (the person's identity did not hold, a legal hold, a duplicate…):
+   * like approval it is someone other than who filed it. The reason's code is audited; the
+   * free-text note stays on the request (it may quote the person) and never enters the trail.
+   */
+  async function reject(id: string, input: { reason: RejectReason; note?: string | undefined }, actor: Actor, ctx: RequestContext) {
+    const row = await db.selectFrom('pipl_requests').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new AppError('not_found', `request ${id} does not exist`);
+    const ts = new Date(clock.now());
+    const by = actorName(actor);
+    const detail = { request: id, actor: by, reason: input.reason };
+    if (by === row.requested_by) await refuseSelf(audit, { kind: 'pipl.request_rejected', ts, account: actorAccount(actor), detail }, actor, ctx, 'reject a request you filed');
+    if (row.kind !== 'deletion' || row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending deletion is rejected`);
+    await audit.append(
+      [{ kind: 'pipl.request_rejected', ts, decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, filed_by: row.requested_by } }],
+      async (tx) => {
+        const moved = await tx.updateTable('pipl_requests')
+          .set({ state: 'rejected', approved_by: by, completed_at: ts, result: JSON.stringify({ rejected: input.reason, note: input.note ?? null }) })
+          .where('id', '=', id).where('state', '=', 'pending_approval').returning('id').executeTakeFirst();
+        if (!moved) throw new AppError('conflict', `request ${id} is no longer pending`);
+      },
+    );
+    return (await get(id))!;
+  }
+
   async function countRecords(subjects: Buffer[]): Promise<number> {
     if (!subjects.length) return 0;
     const r = await db.selectFrom('waybill_parties').select((eb) => eb.fn.countAll<number>().as('n')).where('subject_id', 'in', subjects).where('erased_at', 'is', null).executeTakeFirstOrThrow();
@@ -194,7 +219,11 @@ export function createSubjects(deps: SubjectsDeps) {
     return { request: present(row), subjects: await subjectIds(db, row.lookup, bidx), erased: await isErased(db, bidx) };
   }
 
-  return { identify, file, approve, get, list, subjectsOfRequest };
+  return { identify, file, approve, reject, get, list, subjectsOfRequest };
 }
 export type Subjects = ReturnType<typeof createSubjects>;
+
+/** Why a deletion was refused (PIPL Art. 47 lets a handler keep data it must keep by law). */
+export const REJECT_REASONS = ['identity_not_verified', 'legal_retention', 'duplicate', 'withdrawn_by_subject', 'other'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 

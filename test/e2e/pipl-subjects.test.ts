@@ -107,6 +107,35 @@ describe.each(testBackends())('PIPL data-subject requests on %s', (backend) => {
     expect(phone.status).toBe(400);
   });
 
+  it('rejection: someone other than the filer refuses a pending deletion with a reason; the data stays, the note stays out of the trail', async () => {
+    const filed = await file('sa1', { kind: 'deletion', phone: PERSON.phone });
+    expect(filed.status, filed.text).toBe(201);
+    const id = filed.body.id;
+    const reject = (who: string, body: Record<string, unknown>) => w.api('POST', `/api/v1/subjects/requests/${id}/reject`, { token: tokens[who] ?? who, body });
+    const self = await reject('sa1', { reason: 'identity_not_verified' });
+    expect(self.status).toBe(403);
+    expect(self.body.error.code).toBe('self_action');
+    expect((await reject('cs1', { reason: 'identity_not_verified' })).status).toBe(403);
+    expect((await reject('it1', { reason: 'identity_not_verified' })).status).toBe(403);
+    const bad = await reject('sa2', { reason: 'because' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/reason/);
+    const note = `caller could not confirm ${PERSON.phone}`;
+    const ok = await reject('sa2', { reason: 'identity_not_verified', note });
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.body).toMatchObject({ state: 'rejected', approved_by: 'sa2', result: { rejected: 'identity_not_verified', note } });
+    // Decided once: neither a second rejection nor an approval moves it.
+    expect((await reject('sa2', { reason: 'duplicate' })).status).toBe(409);
+    expect((await w.api('POST', `/api/v1/subjects/requests/${id}/approve`, { token: tokens.sa2 })).status).toBe(409);
+    expect((await w.api('GET', '/api/v1/subjects/requests?state=rejected', { token: tokens.sa1 })).body.requests.map((r: { id: string }) => r.id)).toEqual([id]);
+    expect((await reveal(W(1), 'recipient.phone')).body.values['recipient.phone']).toBe(PERSON.phone);
+    const entry = await w.warden.db.selectFrom('audit_log').selectAll().where('kind', '=', 'pipl.request_rejected').where('decision', '=', 'ok').executeTakeFirstOrThrow();
+    expect(entry.account).toBe('sa2');
+    expect(JSON.stringify(entry)).toContain('identity_not_verified');
+    expect(JSON.stringify(entry)).not.toContain(PERSON.phone);
+    expect(w.logs()).not.toContain(PERSON.phone);
+  });
+
   it('deletion: two people; after it no copy decrypts, reveals answer subject_erased, the trail verifies', async () => {
     const subjectRows = await w.warden.db.selectFrom('waybill_parties').selectAll().where('waybill', 'in', [W(1), W(2)]).execute();
     // A backup taken before the deletion: the person's rows, ciphertext and all.

@@ -9,7 +9,7 @@ import type { IdentityService } from '../../identity/identity.js';
 import { actorOf } from '../../identity/identity.js';
 import { PRIVACY_ROLES } from '../../access/roles.js';
 import { AppError } from '../../errors.js';
-import type { Subjects } from '../../pipl/subjects.js';
+import { REJECT_REASONS, type Subjects } from '../../pipl/subjects.js';
 import { accessReportMarkdown, type AccessReports } from '../../pipl/access-report.js';
 import type { Retention } from '../../pipl/retention.js';
 import { breachReportDoc, type BreachReports, type BreachSource } from '../../pipl/breach.js';
@@ -70,6 +70,19 @@ export function piplRoutes(app: App, deps: PiplRouteDeps): void {
     onRequest: privacy,
     schema: { tags: ['pipl'], summary: 'Approve a pending deletion (someone other than who filed it): the person\'s data keys are destroyed', params: Type.Object({ id: Id }) },
   }, async (req) => subjects.approve(req.params.id, actorOf(req.principal!), requestContext(req)));
+
+  app.post('/api/v1/subjects/requests/:id/reject', {
+    onRequest: privacy,
+    schema: {
+      tags: ['pipl'],
+      summary: 'Refuse a pending deletion (someone other than who filed it), with a reason code; the note stays on the request, never in the audit trail',
+      params: Type.Object({ id: Id }),
+      body: Type.Object({
+        reason: Type.Union(REJECT_REASONS.map((r) => Type.Literal(r))),
+        note: Type.Optional(Type.String({ maxLength: 400 })),
+      }, { additionalProperties: false }),
+    },
+  }, async (req) => subjects.reject(req.params.id, req.body, actorOf(req.principal!), requestContext(req)));
 
   app.get('/api/v1/subjects/requests', {
     onRequest: privacy,
