@@ -54,6 +54,7 @@ async function main() {
     const keyring = await loadKeyring(db, [masterKeyFrom(randomBytes(32))]);
     const audit = createAuditWriter({ db, signer, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), checkpointEvery: 1000, headEveryEntries: 1000 });
     await audit.init?.();
+    let t = 0;
     console.log(`PIPL bench on PostgreSQL (load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 
     // ---- 2. retention purge (first: it appends real, chained audit entries)
@@ -66,7 +67,7 @@ async function main() {
     }
     await sql`analyze`.execute(db);
     const retention = createRetention({ db, audit, clock, policy: DEFAULT_RETENTION });
-    let t = performance.now();
+    t = performance.now();
     const purged = await retention.run({ actor: 'bench', batchSize: 500 });
     const purgeMs = ms(t);
     const fields = Object.values(purged.purged).reduce((a, b) => a + b, 0);

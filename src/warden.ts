@@ -55,6 +55,7 @@ import { createTrace } from './trace/trace.js';
 import { traceRoutes } from './http/routes/trace.js';
 import { piplRoutes } from './http/routes/pipl.js';
 import { createSubjects } from './pipl/subjects.js';
+import { loadWorkCalendar } from './pipl/working-days.js';
 import { createAccessReports } from './pipl/access-report.js';
 import { createRetention, loadRetentionPolicy, scheduleRetention } from './pipl/retention.js';
 import { createSiem, type SiemForwarder } from './siem/index.js';
@@ -237,7 +238,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
     });
     traceRoutes(app, { identity, trace });
-    const subjects = createSubjects({ db, audit, clock, keyring });
+    const subjects = createSubjects({ db, audit, clock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) });
     const retentionPolicy = loadRetentionPolicy(config.retentionFile);
     const retention = createRetention({ db, audit, clock, policy: retentionPolicy });
     piplRoutes(app, {

@@ -25,7 +25,7 @@ import { toBuffer } from '../store/db.js';
 import { AppError } from '../errors.js';
 import { refuseSelf } from '../access/self.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
-import { REQUEST_WORKING_DAYS, addWorkingDays } from './working-days.js';
+import { CHINA_CALENDAR, REQUEST_WORKING_DAYS, addWorkingDays, type WorkCalendar } from './working-days.js';
 
 export type RequestKind = 'access' | 'correction' | 'deletion';
 
@@ -43,6 +43,8 @@ export interface SubjectsDeps {
   audit: AuditWriter;
   clock: Clock;
   keyring: Keyring;
+  /** Working days for deadlines (default: the State Council's calendar built in). */
+  calendar?: WorkCalendar | undefined;
 }
 
 type RequestRow = Selectable<PiplRequestsTable>;
@@ -51,6 +53,7 @@ const parse = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) 
 
 export function createSubjects(deps: SubjectsDeps) {
   const { db, audit, clock, keyring } = deps;
+  const calendar = deps.calendar ?? CHINA_CALENDAR;
 
   /** The blind index naming the person; validation errors name the field, never the value. */
   function identify(input: Pick<RequestInput, 'phone' | 'id_number'>): { lookup: 'phone' | 'id_number'; bidx: Buffer } {
@@ -109,7 +112,7 @@ export function createSubjects(deps: SubjectsDeps) {
     await audit.append(entries, async (tx) => {
       if (correction) corrected = await correctSubjectField(tx, keyring, await subjectIds(tx, lookup, bidx), correction.field, correction.value);
       await tx.insertInto('pipl_requests').values({
-        id, kind: input.kind, lookup, lookup_bidx: bidx, state, received_at: ts, due_at: addWorkingDays(ts, REQUEST_WORKING_DAYS), requested_by: by, approved_by: null,
+        id, kind: input.kind, lookup, lookup_bidx: bidx, state, received_at: ts, due_at: addWorkingDays(ts, REQUEST_WORKING_DAYS, calendar), requested_by: by, approved_by: null,
         completed_at: state === 'completed' ? ts : null,
         correction: correction ? JSON.stringify({ field: correction.field }) : null,
         result: state === 'completed' ? JSON.stringify(correction ? { records_corrected: corrected } : { erased }) : null,

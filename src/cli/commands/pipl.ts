@@ -12,6 +12,7 @@ import { operator } from '../../audit/service.js';
 import { createSubjects, type RequestKind } from '../../pipl/subjects.js';
 import { accessReportMarkdown, createAccessReports } from '../../pipl/access-report.js';
 import { createRetention, loadRetentionPolicy } from '../../pipl/retention.js';
+import { loadWorkCalendar } from '../../pipl/working-days.js';
 import type { Actor } from '../../identity/types.js';
 import { breachReportDoc, createBreachReports, type BreachSource } from '../../pipl/breach.js';
 import { complianceReportDoc, createCompliance } from '../../pipl/compliance.js';
@@ -39,8 +40,8 @@ export function registerPipl(program: Command): void {
   subjectVerb(subject, 'access', 'File an access request and print the Chinese access report (Markdown; --out to write a file)')
     .option('--out <file>', 'write the report here instead of stdout')
     .action(async (opts: { data?: string; phone?: string; idNumber?: string; actor?: string; identityVerified?: boolean; out?: string }) => {
-      await withOpenedVault(opts, async ({ store, trail, keyring }) => {
-        const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring });
+      await withOpenedVault(opts, async ({ config, store, trail, keyring }) => {
+        const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) });
         const req = await subjects.file({ kind: 'access', phone: fromStdin(opts.phone), id_number: fromStdin(opts.idNumber), identity_verified: opts.identityVerified === true }, cliActor(opts.actor), ctx);
         const report = await createAccessReports({ db: store.db, audit: trail.writer, clock: systemClock, subjects }).read(req.id, cliActor(opts.actor), ctx);
         const md = accessReportMarkdown(report);
@@ -53,16 +54,16 @@ export function registerPipl(program: Command): void {
     .requiredOption('--field <field>', 'name or address')
     .requiredOption('--value <value>', 'the corrected value ("-": read from stdin)')
     .action(async (opts: { data?: string; phone?: string; idNumber?: string; actor?: string; identityVerified?: boolean; field: string; value: string }) => {
-      await withOpenedVault(opts, async ({ store, trail, keyring }) => {
-        const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring });
+      await withOpenedVault(opts, async ({ config, store, trail, keyring }) => {
+        const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) });
         const req = await subjects.file({ kind: 'correction', phone: fromStdin(opts.phone), id_number: fromStdin(opts.idNumber), identity_verified: opts.identityVerified === true, correction: { field: opts.field, value: fromStdin(opts.value)! } }, cliActor(opts.actor), ctx);
         console.log(JSON.stringify(req));
       });
     });
   subjectVerb(subject, 'deletion', 'File a deletion request (pending until `warden subject approve` by another actor)')
     .action(async (opts: { data?: string; phone?: string; idNumber?: string; actor?: string; identityVerified?: boolean }) => {
-      await withOpenedVault(opts, async ({ store, trail, keyring }) => {
-        const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring });
+      await withOpenedVault(opts, async ({ config, store, trail, keyring }) => {
+        const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) });
         console.log(JSON.stringify(await subjects.file({ kind: 'deletion', phone: fromStdin(opts.phone), id_number: fromStdin(opts.idNumber), identity_verified: opts.identityVerified === true }, cliActor(opts.actor), ctx)));
       });
     });
@@ -70,16 +71,16 @@ export function registerPipl(program: Command): void {
     .description('Approve a pending deletion (a different actor from who filed it): the person\'s data keys are destroyed')
     .option('--actor <name>', 'who approves (default: os:<the operating-system account>)')
     .action(async (request: string, opts: { data?: string; actor?: string }) => {
-      await withOpenedVault(opts, async ({ store, trail, keyring }) => {
-        const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring });
+      await withOpenedVault(opts, async ({ config, store, trail, keyring }) => {
+        const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) });
         console.log(JSON.stringify(await subjects.approve(request, cliActor(opts.actor), ctx)));
       });
     });
   withStoreOptions(subject.command('list'))
     .description('Requests with their state and deadline')
     .action(async (opts: { data?: string }) => {
-      await withOpenedVault(opts, async ({ store, trail, keyring }) => {
-        for (const r of await createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring }).list({ limit: 500 })) console.log(JSON.stringify(r));
+      await withOpenedVault(opts, async ({ config, store, trail, keyring }) => {
+        for (const r of await createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) }).list({ limit: 500 })) console.log(JSON.stringify(r));
       });
     });
 
