@@ -93,15 +93,20 @@ export function createLogin(deps: LoginDeps) {
     if (excess.length) await tx.updateTable('sessions').set({ revoked_at: new Date(now), revoked_reason: 'session_limit' }).where('id', 'in', excess).execute();
   }
 
-  async function login(input: LoginInput, ctx: RequestContext): Promise<LoginResult> {
-    const now = clock.now();
-    const typed = accountTag(deps.accountTagKey, input.account);
-    const row = await db
+  /** What a login (password or single sign-on) checks of the account, with its site's city. */
+  function accountForLogin(account: string) {
+    return db
       .selectFrom('accounts')
       .leftJoin('sites', 'sites.code', 'accounts.site')
       .select(['accounts.id', 'accounts.password_hash', 'accounts.status', 'accounts.status_reason', 'accounts.role', 'accounts.site', 'accounts.mfa_secret', 'accounts.approval', 'sites.city'])
-      .where('accounts.id', '=', input.account)
+      .where('accounts.id', '=', account)
       .executeTakeFirst();
+  }
+
+  async function login(input: LoginInput, ctx: RequestContext): Promise<LoginResult> {
+    const now = clock.now();
+    const typed = accountTag(deps.accountTagKey, input.account);
+    const row = await accountForLogin(input.account);
     const detail: Record<string, string | boolean> = input.app_hash ? { app_hash: input.app_hash, mfa: false } : { mfa: false };
     const base = { kind: 'auth.login' as const, ts: new Date(now), account: row?.id ?? typed, role: row?.role ?? null, site: row?.site ?? null, ip: ctx.ip, requestId: ctx.requestId };
     let device: string | null = null;
@@ -220,12 +225,7 @@ export function createLogin(deps: LoginDeps) {
   async function ssoLogin(input: SsoLoginInput, ctx: RequestContext): Promise<LoginResult> {
     const now = clock.now();
     const typed = accountTag(deps.accountTagKey, input.account);
-    const row = await db
-      .selectFrom('accounts')
-      .leftJoin('sites', 'sites.code', 'accounts.site')
-      .select(['accounts.id', 'accounts.password_hash', 'accounts.status', 'accounts.status_reason', 'accounts.role', 'accounts.site', 'accounts.mfa_secret', 'accounts.approval', 'sites.city'])
-      .where('accounts.id', '=', input.account)
-      .executeTakeFirst();
+    const row = await accountForLogin(input.account);
     const detail: Record<string, string | boolean> = { method: 'oidc', mfa: input.mfa, ...(input.acr ? { acr: input.acr } : {}) };
     const base = { kind: 'auth.login' as const, ts: new Date(now), account: row?.id ?? typed, role: row?.role ?? null, site: row?.site ?? null, ip: ctx.ip, requestId: ctx.requestId };
     let device: string | null = null;
