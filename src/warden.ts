@@ -60,7 +60,7 @@ import { createAccessReports } from './pipl/access-report.js';
 import { createRetention, loadRetentionPolicy, scheduleRetention } from './pipl/retention.js';
 import { createSiem, type SiemForwarder } from './siem/index.js';
 import { createOidc, parseOidcMapping } from './identity/oidc.js';
-import { ssoRoutes } from './http/routes/sso.js';
+import { signInMethodsRoute, ssoRoutes } from './http/routes/sso.js';
 import { createBreachReports } from './pipl/breach.js';
 import { createCompliance } from './pipl/compliance.js';
 
@@ -225,6 +225,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     } else if (!config.localPasswords) {
       throw new Error('WARDEN_LOCAL_PASSWORDS=off needs single sign-on (WARDEN_OIDC_ISSUER): nobody could log in');
     }
+    signInMethodsRoute(app, { password: config.localPasswords, sso: Boolean(config.oidcIssuer) });
     dataRoutes(app, { identity, access, vault: vaultWriter, ingest, tokens, clock });
     serviceTokenRoutes(app, { identity, tokens });
     eventsRoutes(app, { identity, tokens, ingest, metrics, ingestLimitBytes: config.ingestLimitBytes });

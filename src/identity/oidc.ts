@@ -107,9 +107,13 @@ export async function createOidc(deps: OidcDeps) {
   // Plain http only for a provider on this machine (tests, a local dev provider).
   const config = await client.discovery(issuer, deps.clientId, metadata, auth, loopback && issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : undefined);
   const pending = new Map<string, Pending>();
+  /** A refusal's audited reason, and where the browser that started the sign-in wants to land. */
+  const reasons = new WeakMap<AppError, string>();
+  const landings = new WeakMap<AppError, string>();
 
   const refuse = async (reason: string, error: AppError, ctx: RequestContext): Promise<never> => {
     await deps.audit.append([{ kind: 'auth.login', ts: new Date(deps.clock.now()), decision: 'denied', reason, ip: ctx.ip, requestId: ctx.requestId, detail: { method: 'oidc' } }]);
+    reasons.set(error, reason);
     throw error;
   };
 
@@ -147,13 +151,23 @@ export async function createOidc(deps: OidcDeps) {
   }
 
   /** The provider sent the browser back: code → tokens (checked), claims → account, then a session. */
-  async function callback(search: string, ctx: RequestContext): Promise<LoginResult & { return_to: string | null }> {
+  async function callback(search: string, ctx: RequestContext): Promise<LoginResult & { account: string; return_to: string | null }> {
     // The URL the provider redirected to: the registered redirect URI with the callback's query.
     const currentUrl = new URL(deps.redirectUri);
     currentUrl.search = search;
     const state = currentUrl.searchParams.get('state') ?? '';
     const p = pending.get(state);
     pending.delete(state);
+    try {
+      return await finish(currentUrl, state, p, ctx);
+    } catch (err) {
+      // A browser that started with return_to is sent back there with the refusal, not left on a JSON page.
+      if (err instanceof AppError && p?.returnTo) landings.set(err, p.returnTo);
+      throw err;
+    }
+  }
+
+  async function finish(currentUrl: URL, state: string, p: Pending | undefined, ctx: RequestContext): Promise<LoginResult & { account: string; return_to: string | null }> {
     if (currentUrl.searchParams.get('error')) {
       return refuse('sso_provider_error', new AppError('sso_failed', 'the identity provider did not sign you in; start again'), ctx);
     }
@@ -189,10 +203,17 @@ export async function createOidc(deps: OidcDeps) {
       return refuse('sso_step_up_not_met', new AppError('sso_refused', 'the identity provider did not confirm the stronger sign-in this step-up asks for'), ctx);
     }
     const result = await deps.ssoLogin({ account: who.account, role: who.role, site: who.site, mfa, acr, device: p.device, device_credential: p.deviceCredential }, ctx);
-    return { ...result, return_to: p.returnTo };
+    return { ...result, account: who.account, return_to: p.returnTo };
   }
 
-  return { start, callback };
+  /** For a refused callback: where its browser lands, the error code, and the audited reason (when this module refused). */
+  function landingOf(err: unknown): { returnTo: string; code: string; reason: string | null } | null {
+    if (!(err instanceof AppError)) return null;
+    const returnTo = landings.get(err);
+    return returnTo ? { returnTo, code: err.code, reason: reasons.get(err) ?? null } : null;
+  }
+
+  return { start, callback, landingOf };
 }
 
 export type Oidc = Awaited<ReturnType<typeof createOidc>>;

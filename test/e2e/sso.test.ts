@@ -10,9 +10,7 @@
  * role the provider gives that the Warden account does not have. Local passwords can be off.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import http from 'node:http';
-import net from 'node:net';
-import Provider from 'oidc-provider';
+import { freePort, startProvider, type TestProvider } from '../support/oidc-test-provider.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 
 const USERS: Record<string, { preferred_username: string; groups: string[] }> = {
@@ -25,53 +23,6 @@ const MAPPING = {
   mfa_acr: ['urn:warden:mfa'],
   step_up_acr: 'urn:warden:mfa',
 };
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** Who signs in at the provider next, and how strongly. */
-const next = { sub: 'u-c1', acr: 'urn:warden:mfa', amr: ['pwd', 'otp'] };
-
-async function startProvider(port: number, redirectUri: string): Promise<{ issuer: string; close(): Promise<void> }> {
-  const issuer = `http://127.0.0.1:${port}`;
-  const provider = new Provider(issuer, {
-    clients: [
-      { client_id: 'warden', client_secret: 'warden-client-secret-0123456789', redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'] },
-      { client_id: 'other-app', client_secret: 'other-client-secret-0123456789', redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'] },
-    ],
-    pkce: { required: () => true },
-    acrValues: ['urn:warden:pwd', 'urn:warden:mfa'],
-    claims: { acr: null, amr: null, auth_time: null, sid: null, openid: ['sub'], profile: ['preferred_username', 'groups'] },
-    features: { devInteractions: { enabled: false } },
-    cookies: { keys: ['test-cookie-key-0123456789abcdef'] },
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-    findAccount: async (_ctx: unknown, sub: string) => (USERS[sub] ? { accountId: sub, claims: async () => ({ sub, ...USERS[sub] }) } : undefined),
-  });
-  const callback = provider.callback();
-  const server = http.createServer(async (req, res) => {
-    if (req.url?.startsWith('/interaction/')) {
-      try {
-        const details = await provider.interactionDetails(req, res);
-        const grant = new provider.Grant({ accountId: next.sub, clientId: String(details.params.client_id) });
-        grant.addOIDCScope('openid profile email');
-        const grantId = await grant.save();
-        await provider.interactionFinished(req, res, { login: { accountId: next.sub, acr: next.acr, amr: next.amr }, consent: { grantId } }, { mergeWithLastSubmission: false });
-      } catch (err) {
-        res.statusCode = 500;
-        res.end(String(err));
-      }
-      return;
-    }
-    callback(req, res);
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return { issuer, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
-}
 
 /** A browser with a cookie jar: follows the provider's redirects until it is sent to Warden's callback. */
 async function browse(url: string, redirectUri: string, rewrite?: (u: URL) => void): Promise<string> {
@@ -103,7 +54,8 @@ async function setUpAccounts(w: TestWarden): Promise<void> {
 
 describe('single sign-on through a real OpenID provider', () => {
   let w: TestWarden;
-  let op: { issuer: string; close(): Promise<void> };
+  let op: TestProvider;
+  let next: TestProvider['next'];
   let redirectUri = '';
   const lastDenied = async (reason: string) =>
     w.warden.db.selectFrom('audit_log').selectAll().where('kind', '=', 'auth.login').where('decision', '=', 'denied').where('reason', '=', reason).orderBy('seq', 'desc').executeTakeFirst();
@@ -111,7 +63,8 @@ describe('single sign-on through a real OpenID provider', () => {
   beforeAll(async () => {
     const wardenPort = await freePort();
     redirectUri = `http://127.0.0.1:${wardenPort}/api/v1/sso/callback`;
-    op = await startProvider(await freePort(), redirectUri);
+    op = await startProvider({ port: await freePort(), redirectUri, users: USERS });
+    next = op.next;
     w = await startTestWarden('pglite', {
       config: { port: wardenPort, localPasswords: false, oidcIssuer: op.issuer, oidcClientId: 'warden', oidcClientSecret: 'warden-client-secret-0123456789', oidcRedirectUri: redirectUri, oidcMapping: JSON.stringify(MAPPING), detect: false },
     });
@@ -141,7 +94,7 @@ describe('single sign-on through a real OpenID provider', () => {
     const search = await browse(start.body.url, redirectUri);
     const res = await w.api('GET', `/api/v1/sso/callback${search}`);
     expect(res.status, res.text).toBe(201);
-    expect(res.body).toMatchObject({ mfa: true, device_id: expect.any(String), device_credential: expect.any(String) });
+    expect(res.body).toMatchObject({ account: 'c1', mfa: true, device_id: expect.any(String), device_credential: expect.any(String) });
     const session = await w.warden.db.selectFrom('sessions').selectAll().where('account', '=', 'c1').executeTakeFirstOrThrow();
     expect(session).toMatchObject({ device: res.body.device_id, mfa: true });
     const entry = await w.warden.db.selectFrom('audit_log').selectAll().where('kind', '=', 'auth.login').where('decision', '=', 'allowed').where('account', '=', 'c1').executeTakeFirstOrThrow();
@@ -153,6 +106,34 @@ describe('single sign-on through a real OpenID provider', () => {
     expect(replay.status).toBe(401);
     expect(replay.body.error).toMatchObject({ code: 'sso_failed', message: expect.stringMatching(/already used/) });
     expect(await lastDenied('sso_state_unknown')).toBeTruthy();
+  });
+
+  it('says how people sign in here (anonymous): single sign-on only', async () => {
+    const r = await w.api('GET', '/api/v1/sign-in/methods');
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ password: false, sso: true });
+  });
+
+  it('a console sign-in (return_to) lands back on its page: the session in the fragment, or the refusal as code and reason only', async () => {
+    const land = async (sub: string) => {
+      next.sub = sub;
+      const start = await w.api('GET', '/api/v1/sso/start?device=console-1&format=json&return_to=/');
+      const search = await browse(start.body.url, redirectUri);
+      const res = await fetch(`${w.url}/api/v1/sso/callback${search}`, { redirect: 'manual' });
+      expect(res.status).toBe(302);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      return new URL(res.headers.get('location')!, w.url);
+    };
+    const ok = await land('u-c1');
+    expect(ok.pathname).toBe('/');
+    const session = JSON.parse(Buffer.from(ok.hash.replace(/^#sso=/, ''), 'base64url').toString('utf8'));
+    expect(session).toMatchObject({ account: 'c1', token: expect.any(String), device_id: expect.any(String) });
+    expect((await w.api('DELETE', '/api/v1/sessions/current', { token: session.token })).status).toBe(204);
+
+    const refused = await land('u-c9');
+    expect(refused.pathname).toBe('/');
+    expect(Object.fromEntries(new URLSearchParams(refused.hash.slice(1)))).toEqual({ sso_error: 'sso_refused', reason: 'sso_unmapped' });
+    expect(await lastDenied('sso_unmapped')).toBeTruthy();
   });
 
   it('local passwords are switched off', async () => {
@@ -212,7 +193,8 @@ describe('single sign-on with an expired ID token', () => {
   it('is refused when Warden\'s clock is past the token\'s expiry', async () => {
     const wardenPort = await freePort();
     const redirectUri = `http://127.0.0.1:${wardenPort}/api/v1/sso/callback`;
-    const op = await startProvider(await freePort(), redirectUri);
+    const op = await startProvider({ port: await freePort(), redirectUri, users: USERS });
+    const next = op.next;
     // Warden's clock runs two hours ahead: every ID token the provider issues (1 h) is expired to it.
     const w = await startTestWarden('pglite', {
       warden: { clock: { now: () => Date.now() + 2 * 3600_000 } },

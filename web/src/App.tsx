@@ -6,6 +6,7 @@ import enUS from 'antd/locale/en_US';
 import { HashRouter, Navigate, Route, Routes } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { session } from './api/client';
+import { takeSsoReturn } from './api/login';
 import { stopStream } from './api/stream';
 import { Shell } from './components/Shell';
 import { Loading } from './components/States';
@@ -18,12 +19,18 @@ const AuditPage = lazy(() => import('./features/audit/AuditPage'));
 const DetectorsPage = lazy(() => import('./features/detectors/DetectorsPage'));
 const CasesPage = lazy(() => import('./features/cases/CasesPage'));
 
+// Before the router reads the URL: a single sign-on the server sent back in the fragment.
+const ssoReturn = takeSsoReturn();
+if (ssoReturn?.kind === 'refused') session.clear();
+
 // Contrast: the primary colour meets WCAG AA (4.5:1) on white for text and on buttons.
 const theme = { token: { colorPrimary: '#0b57d0', colorPrimaryHover: '#0842a0', colorPrimaryActive: '#06357f', colorLink: '#0b57d0', colorLinkHover: '#0842a0', colorErrorHover: '#a8071a', colorTextSecondary: 'rgba(0,0,0,0.65)', colorTextTertiary: 'rgba(0,0,0,0.6)', colorTextDescription: 'rgba(0,0,0,0.62)', colorTextPlaceholder: 'rgba(0,0,0,0.58)', colorTextQuaternary: 'rgba(0,0,0,0.58)', colorError: '#c41d1d', colorErrorText: '#a8071a', colorWarningText: '#7c4a03', colorSuccessText: '#135200', borderRadius: 4, fontFamily: "-apple-system, BlinkMacSystemFont, 'Segoe UI', 'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif" } };
 
 export function App() {
   const { i18n } = useTranslation();
-  const [signedIn, setSignedIn] = useState(() => session.token() !== null);
+  const [signedIn, setSignedIn] = useState(() => session.token() !== null && ssoReturn?.kind !== 'signed_in');
+  // The sign-in the page was opened with is used once.
+  const [sso, setSso] = useState(ssoReturn);
   useEffect(
     () =>
       session.onUnauthorised(() => {
@@ -36,7 +43,13 @@ export function App() {
     <ConfigProvider locale={i18n.language === 'zh-CN' ? zhCN : enUS} theme={theme}>
       <AntApp>
         {!signedIn ? (
-          <LoginPage onSignedIn={() => setSignedIn(true)} />
+          <LoginPage
+            sso={sso}
+            onSignedIn={() => {
+              setSso(null);
+              setSignedIn(true);
+            }}
+          />
         ) : (
           <HashRouter>
             <Shell

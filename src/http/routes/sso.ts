@@ -8,6 +8,7 @@ import { requestContext, type App } from '../server.js';
 
 const Session = Type.Object({
   token: Type.String(),
+  account: Type.String({ description: 'the Warden account the provider\'s claims named' }),
   expires_at: Type.String(),
   mfa: Type.Boolean(),
   device_id: Type.String(),
@@ -45,10 +46,35 @@ export function ssoRoutes(app: App, { oidc }: { oidc: Oidc }): void {
       response: { 201: Session },
     },
   }, async (req, reply) => {
-    const s = await oidc.callback(new URL(req.url, 'http://callback.invalid').search, requestContext(req));
-    const body = { token: s.token, expires_at: s.expires_at, mfa: s.mfa, device_id: s.device_id, ...(s.device_credential ? { device_credential: s.device_credential } : {}) };
     reply.header('cache-control', 'no-store');
+    let s: Awaited<ReturnType<Oidc['callback']>>;
+    try {
+      s = await oidc.callback(new URL(req.url, 'http://callback.invalid').search, requestContext(req));
+    } catch (err) {
+      // Already audited. A console sign-in lands back on its page with the code and reason only
+      // (never a message: the fragment must not carry text an attacker could write into the page).
+      const landing = oidc.landingOf(err);
+      if (!landing) throw err;
+      const q = new URLSearchParams({ sso_error: landing.code, ...(landing.reason ? { reason: landing.reason } : {}) });
+      return reply.redirect(`${landing.returnTo}#${q.toString()}`, 302);
+    }
+    const body = { token: s.token, account: s.account, expires_at: s.expires_at, mfa: s.mfa, device_id: s.device_id, ...(s.device_credential ? { device_credential: s.device_credential } : {}) };
     if (s.return_to) return reply.redirect(`${s.return_to}#sso=${Buffer.from(JSON.stringify(body)).toString('base64url')}`, 302);
     return reply.code(201).send(body);
   });
+}
+
+/**
+ * How people sign in here, for the console's login page (always registered, anonymous): local
+ * passwords (unless WARDEN_LOCAL_PASSWORDS=off) and single sign-on (when an issuer is configured).
+ */
+export function signInMethodsRoute(app: App, methods: { password: boolean; sso: boolean }): void {
+  app.get('/api/v1/sign-in/methods', {
+    schema: {
+      tags: ['identity'],
+      summary: 'How people sign in to this server: local passwords, single sign-on (GET /api/v1/sso/start), or both',
+      security: [],
+      response: { 200: Type.Object({ password: Type.Boolean(), sso: Type.Boolean() }) },
+    },
+  }, async () => methods);
 }

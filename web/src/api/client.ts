@@ -50,6 +50,10 @@ export interface RequestOptions {
   anonymous?: boolean;
   /** Non-2xx statuses whose body is an answer, not an error (audit verify answers 409 for a broken chain). */
   answerStatuses?: number[];
+  /** Extra request headers (e.g. the device credential, never put in a URL). */
+  headers?: Record<string, string>;
+  /** A body sent as it is (an uploaded file) with its media type, instead of JSON. */
+  raw?: { body: Blob; type: string };
 }
 
 export function apiUrl(path: string, query?: RequestOptions['query']): string {
@@ -60,25 +64,27 @@ export function apiUrl(path: string, query?: RequestOptions['query']): string {
 }
 
 export async function api<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (!opts.anonymous && token) headers.authorization = `Bearer ${token}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (opts.raw) headers['content-type'] = opts.raw.type;
+  const body = opts.raw ? opts.raw.body : opts.body !== undefined ? JSON.stringify(opts.body) : undefined;
   let res: Response;
   try {
-    res = await fetch(apiUrl(path, opts.query), { method, headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    res = await fetch(apiUrl(path, opts.query), { method, headers, ...(body !== undefined ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network', 'the server cannot be reached');
   }
   const text = await res.text();
-  let body: unknown = undefined;
+  let answer: unknown = undefined;
   try {
-    body = text ? JSON.parse(text) : undefined;
+    answer = text ? JSON.parse(text) : undefined;
   } catch {
-    body = undefined;
+    answer = undefined;
   }
   if (!res.ok && !opts.answerStatuses?.includes(res.status)) {
-    const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const e = (answer as { error?: { code?: string; message?: string } } | undefined)?.error;
     const err = new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? res.statusText);
     if (res.status === 401 && !opts.anonymous) {
       session.clear();
@@ -86,7 +92,7 @@ export async function api<T>(method: string, path: string, opts: RequestOptions 
     }
     throw err;
   }
-  return body as T;
+  return answer as T;
 }
 
 /** Downloads an API response (e.g. CSV) with the session's token, as a file. */

@@ -11,6 +11,15 @@ const en = {
   login: {
     title: 'Sign in to the security console', account: 'Account', password: 'Password', otp: 'One-time code', otpHint: 'Enter the 6-digit code from your authenticator app',
     submit: 'Sign in', required: 'Required', otpFormat: 'Six digits', notAnalyst: 'This console is for security analysts. The account {{account}} may not use it.', device: 'This browser signs in as device {{device}}',
+    sso: 'Sign in with SSO', or: 'or', passwordsOff: 'Sign-in with a Warden password is switched off here: use your organisation\'s single sign-on.', ssoFailed: 'Single sign-on did not complete; start again.',
+    ssoReasons: {
+      sso_unmapped: 'Your identity provider signed you in, but none of your groups is mapped to a Warden role. Ask your administrator.',
+      sso_no_account_claim: 'Your identity provider did not say which Warden account you are. Ask your administrator.',
+      sso_step_up_not_met: 'Your identity provider did not confirm the stronger sign-in Warden asked for.',
+      sso_token_invalid: 'The identity provider\'s answer did not pass Warden\'s checks; start again.',
+      sso_state_unknown: 'This sign-in expired or was already used; start again.',
+      sso_provider_error: 'The identity provider did not sign you in; start again.',
+    },
   },
   stream: { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…', ended: 'Stream ended', idle: 'Paused', updated: 'Updated {{time}}' },
   overview: {
@@ -65,6 +74,8 @@ const en = {
   errors: {
     network: 'The server cannot be reached', invalid_credentials: 'Account, password or one-time code is wrong', login_throttled: 'Too many failed sign-ins; try again later', account_suspended: 'This account is suspended',
     forbidden: 'Not allowed for your role', self_action: 'You cannot act on your own account, alert or case', not_found: 'Not found', validation_failed: 'Check the input: {{message}}', unauthenticated: 'Your session has ended; sign in again', generic: '{{message}}',
+    sso_refused: 'Your identity provider signed you in, but Warden does not let you in: no Warden account with that role and site. Ask your administrator.', sso_failed: 'Single sign-on did not complete; start again.',
+    invalid_device_credential: 'This browser\'s device enrolment is no longer accepted; sign in again to enrol it anew.', device_limit: 'Too many new devices for this account today; try again later.', password_login_disabled: 'Passwords are switched off here: use single sign-on.',
   },
 };
 export default en;

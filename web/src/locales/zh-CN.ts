@@ -13,6 +13,15 @@ const zh: Messages = {
   login: {
     title: '登录安全控制台', account: '账号', password: '密码', otp: '动态验证码', otpHint: '请输入身份验证器中的 6 位验证码',
     submit: '登录', required: '必填', otpFormat: '6 位数字', notAnalyst: '此控制台仅供安全分析员使用，账号 {{account}} 无权使用。', device: '此浏览器以设备 {{device}} 登录',
+    sso: '使用单点登录（SSO）', or: '或', passwordsOff: '此处已关闭 Warden 密码登录，请使用本单位的单点登录。', ssoFailed: '单点登录未完成，请重新开始。',
+    ssoReasons: {
+      sso_unmapped: '身份提供方已确认您的身份，但您所在的用户组均未映射到 Warden 角色。请联系管理员。',
+      sso_no_account_claim: '身份提供方未说明您对应的 Warden 账号。请联系管理员。',
+      sso_step_up_not_met: '身份提供方未确认 Warden 要求的更强认证。',
+      sso_token_invalid: '身份提供方的应答未通过 Warden 的校验，请重新开始。',
+      sso_state_unknown: '此次登录已过期或已被使用，请重新开始。',
+      sso_provider_error: '身份提供方未完成登录，请重新开始。',
+    },
   },
   stream: { live: '实时', connecting: '连接中…', reconnecting: '重新连接中…', ended: '推送已结束', idle: '已暂停', updated: '更新于 {{time}}' },
   overview: {
@@ -67,6 +76,8 @@ const zh: Messages = {
   errors: {
     network: '无法连接服务器', invalid_credentials: '账号、密码或验证码错误', login_throttled: '登录失败次数过多，请稍后再试', account_suspended: '该账号已停用',
     forbidden: '您的角色无权执行此操作', self_action: '不能对自己的账号、告警或案件执行操作', not_found: '未找到', validation_failed: '请检查输入：{{message}}', unauthenticated: '会话已结束，请重新登录', generic: '{{message}}',
+    sso_refused: '身份提供方已确认您的身份，但 Warden 未允许登录：没有对应角色和站点的 Warden 账号。请联系管理员。', sso_failed: '单点登录未完成，请重新开始。',
+    invalid_device_credential: '此浏览器的设备登记已失效，请重新登录以重新登记。', device_limit: '该账号今日新设备过多，请稍后再试。', password_login_disabled: '此处已关闭密码登录，请使用单点登录。',
   },
 };
 export default zh;
