@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import cookie from '@fastify/cookie';
 import { randomUUID } from 'node:crypto';
 import { AppError, isAppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
@@ -50,6 +51,8 @@ export async function createServer(deps: ServerDeps): Promise<App> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Cookies only carry single sign-on's browser binding (src/http/routes/sso.ts); sessions are bearer tokens.
+  await app.register(cookie);
   // Text bodies are for POST /api/v1/events alone (its own parser, src/http/routes/events.ts): a 415 anywhere else.
   app.removeContentTypeParser('text/plain');
 

@@ -13,6 +13,7 @@
  * Every refusal is audited (auth.login denied, reason sso_*); no claim value other than the
  * account id is stored, and provider error texts are not echoed.
  */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -80,8 +81,19 @@ interface Pending {
   deviceCredential: string | undefined;
   stepUp: boolean;
   returnTo: string | null;
+  /** SHA-256 of the secret in the starting browser's cookie: a session goes back only to that browser. */
+  browser: string;
+  ip: string | null;
   expires: number;
 }
+
+/**
+ * Where a console sign-in may land: a path on this server. `//host` (a protocol-relative URL:
+ * another site) and `/\host` never match, so the session in the fragment cannot be sent away.
+ */
+export const RETURN_PATH = '^/(?:[A-Za-z0-9_-]+/?)*$';
+const RETURN_PATH_RE = new RegExp(RETURN_PATH);
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export interface OidcDeps {
   issuer: string;
@@ -96,6 +108,8 @@ export interface OidcDeps {
 
 const PENDING_TTL_MS = 10 * 60_000;
 const MAX_PENDING = 10_000;
+/** Sign-ins one address may have in progress: nobody fills the table and locks everyone out. */
+const MAX_PENDING_PER_IP = 20;
 
 export async function createOidc(deps: OidcDeps) {
   const issuer = new URL(deps.issuer);
@@ -122,15 +136,19 @@ export async function createOidc(deps: OidcDeps) {
   }
 
   /** The provider URL to send the browser to; remembers PKCE verifier, nonce and device for the callback. */
-  async function start(input: { device: string; deviceCredential?: string | undefined; stepUp?: boolean; returnTo?: string | undefined }): Promise<{ url: string; state: string }> {
+  async function start(input: { device: string; deviceCredential?: string | undefined; stepUp?: boolean; returnTo?: string | undefined; ip?: string | null }): Promise<{ url: string; state: string; browser: string }> {
     const now = deps.clock.now();
     sweep(now);
-    if (pending.size >= MAX_PENDING) throw new AppError('rate_limited', 'too many sign-ins in progress; try again shortly', { retryAfterSeconds: 60 });
+    const ip = input.ip ?? null;
+    let fromIp = 0;
+    for (const p of pending.values()) if (p.ip === ip) fromIp++;
+    if (pending.size >= MAX_PENDING || fromIp >= MAX_PENDING_PER_IP) throw new AppError('rate_limited', 'too many sign-ins in progress; try again shortly', { retryAfterSeconds: 60 });
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
-    const returnTo = input.returnTo && /^\/[A-Za-z0-9/_-]*$/.test(input.returnTo) ? input.returnTo : null;
-    pending.set(state, { verifier, nonce, device: input.device, deviceCredential: input.deviceCredential, stepUp: !!input.stepUp, returnTo, expires: now + PENDING_TTL_MS });
+    const browser = randomBytes(32).toString('base64url');
+    const returnTo = input.returnTo && RETURN_PATH_RE.test(input.returnTo) ? input.returnTo : null;
+    pending.set(state, { verifier, nonce, device: input.device, deviceCredential: input.deviceCredential, stepUp: !!input.stepUp, returnTo, browser: sha256(browser), ip, expires: now + PENDING_TTL_MS });
     const params: Record<string, string> = {
       redirect_uri: deps.redirectUri,
       scope: 'openid profile email',
@@ -147,11 +165,16 @@ export async function createOidc(deps: OidcDeps) {
       params['prompt'] = 'login';
       if (deps.mapping.step_up_acr) params['acr_values'] = deps.mapping.step_up_acr;
     }
-    return { url: client.buildAuthorizationUrl(config, params).href, state };
+    return { url: client.buildAuthorizationUrl(config, params).href, state, browser };
   }
 
   /** The provider sent the browser back: code → tokens (checked), claims → account, then a session. */
-  async function callback(search: string, ctx: RequestContext): Promise<LoginResult & { account: string; return_to: string | null }> {
+  /**
+   * `browser`: the secret of the cookie set by `start` in the browser that began the sign-in. A
+   * session that goes back by redirect (return_to) is handed only to that browser: someone who
+   * starts a sign-in and sends its provider link to a colleague gets nothing.
+   */
+  async function callback(search: string, ctx: RequestContext, browser?: string | undefined): Promise<LoginResult & { account: string; return_to: string | null }> {
     // The URL the provider redirected to: the registered redirect URI with the callback's query.
     const currentUrl = new URL(deps.redirectUri);
     currentUrl.search = search;
@@ -159,7 +182,7 @@ export async function createOidc(deps: OidcDeps) {
     const p = pending.get(state);
     pending.delete(state);
     try {
-      return await finish(currentUrl, state, p, ctx);
+      return await finish(currentUrl, state, p, ctx, browser);
     } catch (err) {
       // A browser that started with return_to is sent back there with the refusal, not left on a JSON page.
       if (err instanceof AppError && p?.returnTo) landings.set(err, p.returnTo);
@@ -167,12 +190,15 @@ export async function createOidc(deps: OidcDeps) {
     }
   }
 
-  async function finish(currentUrl: URL, state: string, p: Pending | undefined, ctx: RequestContext): Promise<LoginResult & { account: string; return_to: string | null }> {
+  async function finish(currentUrl: URL, state: string, p: Pending | undefined, ctx: RequestContext, browser: string | undefined): Promise<LoginResult & { account: string; return_to: string | null }> {
     if (currentUrl.searchParams.get('error')) {
       return refuse('sso_provider_error', new AppError('sso_failed', 'the identity provider did not sign you in; start again'), ctx);
     }
     if (!p || p.expires <= deps.clock.now()) {
       return refuse('sso_state_unknown', new AppError('sso_failed', 'this sign-in is unknown, expired or was already used (a replayed or stale callback); start again'), ctx);
+    }
+    if (p.returnTo && !timingSafeEqual(Buffer.from(sha256(browser ?? '')), Buffer.from(p.browser))) {
+      return refuse('sso_browser_mismatch', new AppError('sso_failed', 'this sign-in was started in another browser; start again from the sign-in page'), ctx);
     }
     let claims: client.IDToken | undefined;
     let profile: Record<string, unknown> = {};

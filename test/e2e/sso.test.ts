@@ -44,6 +44,9 @@ async function browse(url: string, redirectUri: string, rewrite?: (u: URL) => vo
   throw new Error('too many redirects');
 }
 
+/** The single sign-on browser-binding cookie a start answer set, as a request's Cookie header. */
+const browserCookie = (headers: Headers) => headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+
 async function setUpAccounts(w: TestWarden): Promise<void> {
   const admin = w.adminToken;
   expect((await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } })).status).toBe(201);
@@ -119,7 +122,7 @@ describe('single sign-on through a real OpenID provider', () => {
       next.sub = sub;
       const start = await w.api('GET', '/api/v1/sso/start?device=console-1&format=json&return_to=/');
       const search = await browse(start.body.url, redirectUri);
-      const res = await fetch(`${w.url}/api/v1/sso/callback${search}`, { redirect: 'manual' });
+      const res = await fetch(`${w.url}/api/v1/sso/callback${search}`, { redirect: 'manual', headers: { cookie: browserCookie(start.headers) } });
       expect(res.status).toBe(302);
       expect(res.headers.get('cache-control')).toBe('no-store');
       return new URL(res.headers.get('location')!, w.url);
@@ -134,6 +137,32 @@ describe('single sign-on through a real OpenID provider', () => {
     expect(refused.pathname).toBe('/');
     expect(Object.fromEntries(new URLSearchParams(refused.hash.slice(1)))).toEqual({ sso_error: 'sso_refused', reason: 'sso_unmapped' });
     expect(await lastDenied('sso_unmapped')).toBeTruthy();
+  });
+
+  it('a console sign-in is handed back only to the browser that started it, and only to a path on this server', async () => {
+    // Someone starts a sign-in and sends its provider link to a colleague: the colleague signs in,
+    // but their browser lacks the starter's cookie, so no session is made or sent anywhere.
+    next.sub = 'u-c1';
+    const before = (await w.warden.db.selectFrom('sessions').select('id').execute()).length;
+    for (const cookie of [undefined, 'warden_sso=someone-elses-secret']) {
+      const start = await w.api('GET', '/api/v1/sso/start?device=console-1&format=json&return_to=/');
+      expect(start.headers.getSetCookie().join(';')).toMatch(/warden_sso=[^;]+;.*HttpOnly/i);
+      const search = await browse(start.body.url, redirectUri);
+      const res = await fetch(`${w.url}/api/v1/sso/callback${search}`, { redirect: 'manual', ...(cookie ? { headers: { cookie } } : {}) });
+      expect(res.status).toBe(302);
+      const to = new URL(res.headers.get('location')!, w.url);
+      expect(to.origin).toBe(w.url);
+      expect(to.hash).not.toMatch(/sso=/);
+    }
+    expect(await lastDenied('sso_browser_mismatch')).toBeTruthy();
+    expect((await w.warden.db.selectFrom('sessions').select('id').execute()).length).toBe(before);
+    // Protocol-relative and backslash paths name another site: refused at the start.
+    for (const to of ['//evil.example/steal', '//2130706433/x', '/\\evil.example', 'https://evil.example/']) {
+      const r = await w.api('GET', `/api/v1/sso/start?device=console-1&format=json&return_to=${encodeURIComponent(to)}`);
+      expect(r.status, to).toBe(400);
+      expect(r.body.error.code).toBe('validation_failed');
+    }
+    expect((await w.api('GET', `/api/v1/sso/start?device=console-1&format=json&return_to=${encodeURIComponent('/alerts/a-1')}`)).status).toBe(200);
   });
 
   it('local passwords are switched off', async () => {
@@ -210,6 +239,11 @@ describe('single sign-on with an expired ID token', () => {
       const denied = await w.warden.db.selectFrom('audit_log').select(['reason']).where('kind', '=', 'auth.login').where('decision', '=', 'denied').execute();
       expect(denied.map((d) => d.reason)).toContain('sso_token_invalid');
       expect(await w.warden.db.selectFrom('sessions').select('id').execute()).toEqual([]);
+      // Sign-ins left unfinished from one address are bounded: nobody fills the table for everyone.
+      const started = [];
+      for (let i = 0; i < 25; i++) started.push((await w.api('GET', '/api/v1/sso/start?device=pda-1&format=json')).status);
+      expect(started.filter((s) => s === 200).length).toBeLessThanOrEqual(20);
+      expect(started.at(-1)).toBe(429);
     } finally {
       await w.dispose();
       await op.close();

@@ -3,8 +3,11 @@
  * callback takes it back and answers with a session, as POST /api/v1/sessions does.
  */
 import { Type } from '@sinclair/typebox';
-import type { Oidc } from '../../identity/oidc.js';
+import { RETURN_PATH, type Oidc } from '../../identity/oidc.js';
 import { requestContext, type App } from '../server.js';
+
+/** The cookie tying a sign-in to the browser that started it (HttpOnly, this path only, 10 minutes). */
+const BROWSER_COOKIE = 'warden_sso';
 
 const Session = Type.Object({
   token: Type.String(),
@@ -24,7 +27,7 @@ export function ssoRoutes(app: App, { oidc }: { oidc: Oidc }): void {
       querystring: Type.Object({
         device: Type.String({ minLength: 1, maxLength: 128, description: 'a label for the device, as on password logins' }),
         step_up: Type.Optional(Type.Literal('true', { description: 'ask the provider for a fresh, stronger authentication (max_age=0, acr_values)' })),
-        return_to: Type.Optional(Type.String({ maxLength: 200, pattern: '^/[A-Za-z0-9/_-]*$', description: 'a path on this server; the callback redirects there with the session in the URL fragment' })),
+        return_to: Type.Optional(Type.String({ maxLength: 200, pattern: RETURN_PATH, description: 'a path on this server; the callback redirects there with the session in the URL fragment' })),
         format: Type.Optional(Type.Literal('json')),
       }, { additionalProperties: false }),
       headers: Type.Object({ 'x-warden-device-credential': Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'the enrolled device credential (never in the URL)' })) }),
@@ -32,7 +35,9 @@ export function ssoRoutes(app: App, { oidc }: { oidc: Oidc }): void {
     },
   }, async (req, reply) => {
     const q = req.query;
-    const { url } = await oidc.start({ device: q.device, deviceCredential: req.headers['x-warden-device-credential'], stepUp: q.step_up === 'true', returnTo: q.return_to });
+    const { url, browser } = await oidc.start({ device: q.device, deviceCredential: req.headers['x-warden-device-credential'], stepUp: q.step_up === 'true', returnTo: q.return_to, ip: req.ip });
+    // Binds the sign-in to this browser (the callback hands a redirected session only to it).
+    reply.setCookie(BROWSER_COOKIE, browser, { path: '/api/v1/sso', httpOnly: true, sameSite: 'lax', secure: req.protocol === 'https', maxAge: 600 });
     if (q.format === 'json') return { url };
     return reply.redirect(url, 302);
   });
@@ -47,9 +52,10 @@ export function ssoRoutes(app: App, { oidc }: { oidc: Oidc }): void {
     },
   }, async (req, reply) => {
     reply.header('cache-control', 'no-store');
+    reply.clearCookie(BROWSER_COOKIE, { path: '/api/v1/sso' });
     let s: Awaited<ReturnType<Oidc['callback']>>;
     try {
-      s = await oidc.callback(new URL(req.url, 'http://callback.invalid').search, requestContext(req));
+      s = await oidc.callback(new URL(req.url, 'http://callback.invalid').search, requestContext(req), req.cookies[BROWSER_COOKIE]);
     } catch (err) {
       // Already audited. A console sign-in lands back on its page with the code and reason only
       // (never a message: the fragment must not carry text an attacker could write into the page).
