@@ -14,6 +14,7 @@ export const AUDIT_KINDS = {
   'admin.account_suspended': { event: null, action: null },
   'admin.account_unsuspended': { event: null, action: null },
   'admin.service_token_created': { event: null, action: null },
+  'admin.service_token_approved': { event: null, action: null },
   'admin.mfa_enrolled': { event: null, action: null },
   'keys.rotated': { event: null, action: null },
   'keys.audit_signing_key_changed': { event: null, action: null },

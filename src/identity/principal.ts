@@ -130,6 +130,7 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
   async function serviceTokenPrincipal(hash: Buffer) {
     const t = await db.selectFrom('service_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
     if (!t || t.revoked_at) throw invalid();
+    if (t.approval === 'pending') throw new AppError('approval_pending', 'this service token grants work and waits for a second person\'s approval');
     const a = await db
       .selectFrom('accounts')
       .leftJoin('sites', 'sites.code', 'accounts.site')

@@ -19,6 +19,8 @@ import type { Clock } from '../ops/clock.js';
 import { AppError, type FieldError } from '../errors.js';
 import { EVENT_TYPES, type EventType } from '../contracts/events.js';
 import { newToken, SERVICE_PREFIX, tokenHash, type RequestContext } from './identity.js';
+import { actorName, type Actor } from './types.js';
+import { refuseSelf } from '../access/self.js';
 
 /** What one producer may send to POST /api/v1/events and the upstream routes. */
 export interface TokenRegistration {
@@ -57,7 +59,13 @@ export interface ServiceTokenInfo {
   created_at: string;
   revoked_at: string | null;
   registration: TokenRegistration;
+  approval: 'pending' | 'approved';
+  requested_by: string | null;
+  approved_by: string | null;
 }
+
+/** Assignments and tickets back reveals: a token that may send them grants work to whoever it names. */
+export const grantsWork = (r: TokenRegistration): boolean => r.events.includes('assign') || r.events.includes('ticket');
 
 export interface ServiceTokensDeps {
   db: Kysely<Database>;
@@ -114,9 +122,13 @@ export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
   }
 
   /** Issues a token for a service account, registered for `input` (UPSTREAM_DEFAULT when empty); shown once. */
-  async function create(accountId: string, input: RegistrationInput, actor: string, ctx: RequestContext) {
+  async function create(accountId: string, input: RegistrationInput, by: Actor, ctx: RequestContext) {
     await serviceAccount(accountId);
     const registration = await resolve(input);
+    const actor = actorName(by);
+    // A person granting work waits for a second person; the admin token is the installation's own
+    // (switch it off after setup: POST /api/v1/admin-token/disable).
+    const approval = by.kind === 'account' && grantsWork(registration) ? ('pending' as const) : ('approved' as const);
     const token = newToken(SERVICE_PREFIX);
     const id = randomUUID();
     const now = new Date(clock.now());
@@ -137,25 +149,46 @@ export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
           accounts_prefix: registration.accounts_prefix,
           accounts: registration.accounts,
           backfill: registration.backfill,
+          approval,
         },
       }],
       async (tx) => {
-        await tx.insertInto('service_tokens').values({ id, token_hash: tokenHash(token), account: accountId, created_at: now, revoked_at: null, registration: JSON.stringify(registration) }).execute();
+        await tx.insertInto('service_tokens').values({ id, token_hash: tokenHash(token), account: accountId, created_at: now, revoked_at: null, registration: JSON.stringify(registration), approval, requested_by: approval === 'pending' ? actor : null }).execute();
       },
     );
     cache.set(id, registration);
-    return { id, token, account: accountId, created_at: now.toISOString(), registration };
+    return { id, token, account: accountId, created_at: now.toISOString(), registration, approval };
+  }
+
+  /** A second person lets a pending token that grants work be used (never who asked for it). */
+  async function approve(accountId: string, tokenId: string, by: Actor, ctx: RequestContext): Promise<ServiceTokenInfo> {
+    await serviceAccount(accountId);
+    const row = await db.selectFrom('service_tokens').select(['id', 'approval', 'requested_by', 'revoked_at']).where('id', '=', tokenId).where('account', '=', accountId).executeTakeFirst();
+    if (!row || row.revoked_at) throw new AppError('not_found', `account ${accountId} has no live token ${tokenId}`);
+    const now = new Date(clock.now());
+    const actor = actorName(by);
+    const entry = { kind: 'admin.service_token_approved' as const, ts: now, account: accountId, role: 'service' as const, detail: { actor, token_id: tokenId, requested_by: row.requested_by } };
+    if (row.requested_by === actor) await refuseSelf(audit, entry, by, ctx, 'approve a token you asked for');
+    if (row.approval !== 'pending') throw new AppError('conflict', `token ${tokenId} is not waiting for approval`);
+    await audit.append([{ ...entry, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId }], async (tx) => {
+      const moved = await tx.updateTable('service_tokens').set({ approval: 'approved', approved_by: actor }).where('id', '=', tokenId).where('approval', '=', 'pending').returning('id').executeTakeFirst();
+      if (!moved) throw new AppError('conflict', `token ${tokenId} is no longer pending`);
+    });
+    return (await list(accountId)).find((t) => t.id === tokenId)!;
   }
 
   async function list(accountId: string): Promise<ServiceTokenInfo[]> {
     await serviceAccount(accountId);
-    const rows = await db.selectFrom('service_tokens').select(['id', 'account', 'created_at', 'revoked_at', 'registration']).where('account', '=', accountId).orderBy('created_at').orderBy('id').execute();
+    const rows = await db.selectFrom('service_tokens').select(['id', 'account', 'created_at', 'revoked_at', 'registration', 'approval', 'requested_by', 'approved_by']).where('account', '=', accountId).orderBy('created_at').orderBy('id').execute();
     return rows.map((r) => ({
       id: r.id,
       account: r.account,
       created_at: new Date(r.created_at).toISOString(),
       revoked_at: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
       registration: parseRegistration(r.registration),
+      approval: r.approval,
+      requested_by: r.requested_by,
+      approved_by: r.approved_by,
     }));
   }
 
@@ -185,7 +218,7 @@ export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
     return reg;
   }
 
-  return { create, list, revoke, registration };
+  return { create, approve, list, revoke, registration };
 }
 
 export type ServiceTokens = ReturnType<typeof createServiceTokens>;

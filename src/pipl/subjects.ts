@@ -18,7 +18,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { AuditEntryInput } from '../audit/kinds.js';
 import type { Clock } from '../ops/clock.js';
 import type { Keyring } from '../vault/keyring.js';
-import { blindIndex } from '../vault/crypto.js';
+import { blindIndex, decryptField, encryptField } from '../vault/crypto.js';
 import { normalizePhone, validateIdNumber } from '../vault/validate.js';
 import { CORRECTABLE_FIELDS, correctSubjectField, shredSubjects, type CorrectableField } from '../vault/vault.js';
 import { toBuffer } from '../store/db.js';
@@ -48,6 +48,9 @@ export interface SubjectsDeps {
 }
 
 type RequestRow = Selectable<PiplRequestsTable>;
+/** A correction waiting for approval: the new value sealed under the person's data key. */
+interface SealedCorrection { field: CorrectableField; subject: string; sealed: string }
+const correctionAad = (request: string, field: string) => `pipl-correction:${request}:${field}`;
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
 const parse = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
 
@@ -103,60 +106,94 @@ export function createSubjects(deps: SubjectsDeps) {
     const id = `dsr-${randomUUID()}`;
     const ts = new Date(clock.now());
     const by = actorName(actor);
-    const state = input.kind === 'deletion' ? 'pending_approval' : 'completed';
+    // Deletion and correction change the person's data: a second person approves (like reveal rights).
+    const state = input.kind === 'access' ? 'completed' : 'pending_approval';
     const erased = await isErased(db, bidx);
     if (erased && input.kind !== 'access') throw new AppError('subject_erased', 'this person was already erased; nothing is left to correct or delete');
     const entries: AuditEntryInput[] = [{ kind: 'pipl.request_filed', ts, decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { request: id, request_kind: input.kind, lookup, actor: by } }];
-    let corrected = 0;
-    if (correction) entries.push({ kind: 'pipl.subject_corrected', ts, decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { request: id, field: correction.field, actor: by } });
     await audit.append(entries, async (tx) => {
-      if (correction) corrected = await correctSubjectField(tx, keyring, await subjectIds(tx, lookup, bidx), correction.field, correction.value);
+      const pending = correction ? await sealCorrection(tx, id, await subjectIds(tx, lookup, bidx), correction) : null;
       await tx.insertInto('pipl_requests').values({
         id, kind: input.kind, lookup, lookup_bidx: bidx, state, received_at: ts, due_at: addWorkingDays(ts, REQUEST_WORKING_DAYS, calendar), requested_by: by, approved_by: null,
         completed_at: state === 'completed' ? ts : null,
-        correction: correction ? JSON.stringify({ field: correction.field }) : null,
-        result: state === 'completed' ? JSON.stringify(correction ? { records_corrected: corrected } : { erased }) : null,
+        correction: pending ? JSON.stringify(pending) : null,
+        result: state === 'completed' ? JSON.stringify({ erased }) : null,
       }).execute();
     });
     return (await get(id))!;
   }
 
-  /** A deletion request, approved by someone other than who filed it: crypto-shreds the person. */
+  /**
+   * The corrected value waits for approval sealed under the person's own data key (bound to the
+   * request): the request row holds no plaintext, and erasing the person makes it unreadable too.
+   */
+  async function sealCorrection(tx: Kysely<Database>, id: string, subjects: Buffer[], c: { field: CorrectableField; value: string }): Promise<SealedCorrection> {
+    const subject = subjects[0];
+    if (!subject) throw new AppError('not_found', 'no record of this person to correct');
+    const dek = await keyring.dataKeyForWrite(tx, subject);
+    return { field: c.field, subject: subject.toString('hex'), sealed: encryptField(dek, c.value, correctionAad(id, c.field)).toString('base64') };
+  }
+
+  async function openCorrection(tx: Kysely<Database>, id: string, raw: unknown): Promise<{ field: CorrectableField; value: string }> {
+    const c = parse<SealedCorrection>(raw);
+    const dek = await keyring.dataKeyForRead(tx, Buffer.from(c.subject, 'hex'));
+    if (!dek) throw new AppError('subject_erased', 'this person was erased since the correction was filed; nothing is left to correct');
+    return { field: c.field, value: decryptField(dek, Buffer.from(c.sealed, 'base64'), correctionAad(id, c.field)) };
+  }
+
+  /** A deletion or correction, approved by someone other than who filed it, is carried out. */
   async function approve(id: string, actor: Actor, ctx: RequestContext) {
     const row = await db.selectFrom('pipl_requests').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new AppError('not_found', `request ${id} does not exist`);
     const ts = new Date(clock.now());
     const by = actorName(actor);
     const detail = { request: id, actor: by };
-    if (by === row.requested_by) await refuseSelf(audit, { kind: 'pipl.request_approved', ts, account: actorAccount(actor), detail }, actor, ctx, 'approve a deletion you filed');
-    if (row.kind !== 'deletion' || row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending deletion is approved`);
+    if (by === row.requested_by) await refuseSelf(audit, { kind: 'pipl.request_approved', ts, account: actorAccount(actor), detail }, actor, ctx, `approve a ${row.kind} you filed`);
+    if (row.kind === 'access' || row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending deletion or correction is approved`);
+    const who = { ts, decision: 'ok' as const, account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId };
+    const approved = { kind: 'pipl.request_approved' as const, ...who, detail: { ...detail, filed_by: row.requested_by } };
+    if (row.kind === 'correction') await applyCorrection(row, approved, by);
+    else await erase(row, approved, by);
+    return (await get(id))!;
+  }
+
+  async function applyCorrection(row: RequestRow, approved: AuditEntryInput, by: string): Promise<void> {
+    const field = parse<SealedCorrection>(row.correction).field;
+    await audit.append([approved, { ...approved, kind: 'pipl.subject_corrected', detail: { request: row.id, field, actor: by, filed_by: row.requested_by } }], async (tx) => {
+      const moved = await tx.updateTable('pipl_requests').set({ state: 'completed', approved_by: by, completed_at: approved.ts }).where('id', '=', row.id).where('state', '=', 'pending_approval').returning('id').executeTakeFirst();
+      if (!moved) throw new AppError('conflict', `request ${row.id} is no longer pending`);
+      const c = await openCorrection(tx, row.id, row.correction);
+      const corrected = await correctSubjectField(tx, keyring, await subjectIds(tx, row.lookup, toBuffer(row.lookup_bidx)), c.field, c.value);
+      // The sealed value has done its work: only the field's name stays on the request.
+      await tx.updateTable('pipl_requests').set({ correction: JSON.stringify({ field: c.field }), result: JSON.stringify({ records_corrected: corrected }) }).where('id', '=', row.id).execute();
+    });
+  }
+
+  /** Crypto-shreds the person of an approved deletion. */
+  async function erase(row: RequestRow, approved: AuditEntryInput, by: string): Promise<void> {
+    const id = row.id;
     const bidx = toBuffer(row.lookup_bidx);
     const subjects = await subjectIds(db, row.lookup, bidx);
     const records = await countRecords(subjects);
-    const who = { ts, decision: 'ok' as const, account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId };
     await audit.append(
-      [
-        { kind: 'pipl.request_approved', ...who, detail: { ...detail, filed_by: row.requested_by } },
-        { kind: 'pipl.subject_erased', ...who, detail: { request: id, actor: by, subjects: subjects.length, records } },
-      ],
+      [approved, { ...approved, kind: 'pipl.subject_erased', detail: { request: id, actor: by, subjects: subjects.length, records } }],
       async (tx) => {
-        const moved = await tx.updateTable('pipl_requests').set({ state: 'completed', approved_by: by, completed_at: ts }).where('id', '=', id).where('state', '=', 'pending_approval').returning('id').executeTakeFirst();
+        const moved = await tx.updateTable('pipl_requests').set({ state: 'completed', approved_by: by, completed_at: approved.ts }).where('id', '=', id).where('state', '=', 'pending_approval').returning('id').executeTakeFirst();
         if (!moved) throw new AppError('conflict', `request ${id} is no longer pending`);
         const idIndexes = subjects.length
           ? (await tx.selectFrom('waybill_parties').select('id_bidx').distinct().where('subject_id', 'in', subjects).where('id_bidx', 'is not', null).execute()).map((r) => toBuffer(r.id_bidx!))
           : [];
-        const shredded = await shredSubjects(tx, subjects, ts);
+        const shredded = await shredSubjects(tx, subjects, approved.ts);
         const marks = [...new Map([bidx, ...subjects, ...idIndexes].map((b) => [b.toString('hex'), b])).values()];
-        await tx.insertInto('pipl_erasures').values(marks.map((subject_id) => ({ subject_id, erased_at: ts, request_id: id }))).onConflict((oc) => oc.column('subject_id').doNothing()).execute();
+        await tx.insertInto('pipl_erasures').values(marks.map((subject_id) => ({ subject_id, erased_at: approved.ts, request_id: id }))).onConflict((oc) => oc.column('subject_id').doNothing()).execute();
         await tx.updateTable('pipl_requests').set({ result: JSON.stringify({ subjects: subjects.length, records: shredded.length }) }).where('id', '=', id).execute();
       },
     );
     for (const s of subjects) keyring.forget(s);
-    return (await get(id))!;
   }
 
   /**
-   * Refuses a pending deletion (the person's identity did not hold, a legal hold, a duplicate…):
+   * Refuses a pending deletion or correction (the person's identity did not hold, a legal hold, a duplicate…):
    * like approval it is someone other than who filed it. The reason's code is audited; the
    * free-text note stays on the request (it may quote the person) and never enters the trail.
    */
@@ -167,12 +204,12 @@ export function createSubjects(deps: SubjectsDeps) {
     const by = actorName(actor);
     const detail = { request: id, actor: by, reason: input.reason };
     if (by === row.requested_by) await refuseSelf(audit, { kind: 'pipl.request_rejected', ts, account: actorAccount(actor), detail }, actor, ctx, 'reject a request you filed');
-    if (row.kind !== 'deletion' || row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending deletion is rejected`);
+    if (row.kind === 'access' || row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending deletion or correction is rejected`);
     await audit.append(
       [{ kind: 'pipl.request_rejected', ts, decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, filed_by: row.requested_by } }],
       async (tx) => {
         const moved = await tx.updateTable('pipl_requests')
-          .set({ state: 'rejected', approved_by: by, completed_at: ts, result: JSON.stringify({ rejected: input.reason, note: input.note ?? null }) })
+          .set({ state: 'rejected', approved_by: by, completed_at: ts, result: JSON.stringify({ rejected: input.reason, note: input.note ?? null }), ...(row.correction ? { correction: JSON.stringify({ field: parse<SealedCorrection>(row.correction).field }) } : {}) })
           .where('id', '=', id).where('state', '=', 'pending_approval').returning('id').executeTakeFirst();
         if (!moved) throw new AppError('conflict', `request ${id} is no longer pending`);
       },
@@ -198,7 +235,7 @@ export function createSubjects(deps: SubjectsDeps) {
       requested_by: row.requested_by,
       approved_by: row.approved_by,
       completed_at: iso(row.completed_at),
-      correction: row.correction ? parse<{ field: string }>(row.correction) : null,
+      correction: row.correction ? { field: parse<{ field: string }>(row.correction).field } : null,
       result: row.result ? parse<Record<string, unknown>>(row.result) : null,
     };
   }

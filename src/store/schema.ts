@@ -83,6 +83,10 @@ export interface ServiceTokensTable {
   revoked_at: Timestamp | null;
   /** What the token may send (src/identity/service-tokens.ts TokenRegistration); migration 0007. */
   registration: ColumnType<unknown, string | undefined, string>;
+  /** A token that grants work (assign, ticket) issued by a person waits for a second one; migration 0014. */
+  approval: ColumnType<'pending' | 'approved', 'pending' | 'approved' | undefined, 'pending' | 'approved'>;
+  requested_by: ColumnType<string | null, string | null | undefined, string | null>;
+  approved_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface KeksTable {

@@ -152,6 +152,38 @@ describe.each(testBackends())('accounts and dual control on %s', (backend) => {
       expect((await w.api('POST', '/api/v1/sites', { token: tokens.c1, body: { code: 'OUT-8', kind: 'outlet', city: '北京' } })).status).toBe(403);
     });
 
+    it('hole (round two): one it_admin cannot grant work alone — a token that sends assignments waits for a second person', async () => {
+      // The attack: create a courier, a service account and a token for it, assign a parcel, reveal.
+      expect((await create(tokens.it1, 'ghost', 'courier', 'OUT-1')).status).toBe(201);
+      expect((await create(tokens.it1, 'itsvc', 'service', null)).status).toBe(201);
+      const issued = await w.api('POST', '/api/v1/accounts/itsvc/tokens', { token: tokens.it1, body: { events: ['assign'], sites: ['OUT-1'] } });
+      expect(issued.status, issued.text).toBe(201);
+      expect(issued.body.approval).toBe('pending');
+      const feed = (await w.api('POST', '/api/v1/accounts/itsvc/tokens', { token: w.adminToken, body: { events: ['waybill'] } })).body.token;
+      const parcel = { name: '张三', phone: '13800000001', address: '北京市朝阳区建国路1号' };
+      expect((await w.api('POST', '/api/v1/waybills', { token: feed, body: { waybill: 'SF9900000000001', origin_site: 'OUT-1', dest_site: 'OUT-1', sender: parcel, recipient: parcel } })).status).toBe(201);
+      const assign = () => w.api('POST', '/api/v1/assignments', { token: issued.body.token, body: { waybill: 'SF9900000000001', account: 'ghost', task: 'delivery' } });
+      const refused = await assign();
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.code).toBe('approval_pending');
+      const approve = (token: string | undefined) => w.api('POST', `/api/v1/accounts/itsvc/tokens/${issued.body.id}/approve`, { token });
+      const self = await approve(tokens.it1);
+      expect(self.status).toBe(403);
+      expect(self.body.error.code).toBe('self_action');
+      expect((await approve(tokens.c1)).status).toBe(403);
+      expect((await approve(w.adminToken)).status).toBe(403);
+      expect((await assign()).status).toBe(403);
+      // Tokens that grant no work (scans) and the installation's admin token are not held.
+      expect((await w.api('POST', '/api/v1/accounts/itsvc/tokens', { token: tokens.it1, body: { events: ['scan'] } })).body.approval).toBe('approved');
+      const ok = await approve(tokens.sa1);
+      expect(ok.status, ok.text).toBe(200);
+      expect(ok.body).toMatchObject({ approval: 'approved', requested_by: 'it1', approved_by: 'sa1' });
+      expect((await approve(tokens.sa2)).status).toBe(409);
+      expect((await assign()).status).toBe(201);
+      const audited = await w.warden.db.selectFrom('audit_log').select(['kind', 'decision', 'detail']).where('kind', '=', 'admin.service_token_approved').execute();
+      expect(audited.map((a) => a.decision).sort()).toEqual(['denied', 'ok']);
+    });
+
     it('suspending every analyst does not reopen the bootstrap path for the admin token', async () => {
       for (const id of ['sa1', 'sa2']) expect((await w.api('POST', `/api/v1/accounts/${id}/suspend`, { token: w.adminToken, body: { reason: 'test' } })).status).toBe(200);
       const r = await create(w.adminToken, 'sa3', 'security_analyst', 'HQ-1');

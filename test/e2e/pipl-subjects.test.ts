@@ -100,7 +100,24 @@ describe.each(testBackends())('PIPL data-subject requests on %s', (backend) => {
   it('correction: the new name is stored encrypted and masked; the phone cannot be corrected', async () => {
     const r = await file('sa1', { kind: 'correction', phone: PERSON.phone, correction: { field: 'name', value: '李晓红' } });
     expect(r.status, r.text).toBe(201);
-    expect(r.body.result).toEqual({ records_corrected: 2 });
+    // Hole (round-two review): one analyst rewrote a person's records alone. A second person approves.
+    expect(r.body).toMatchObject({ state: 'pending_approval', correction: { field: 'name' }, result: null });
+    expect(r.text).not.toContain('李晓红');
+    const waiting = await w.warden.db.selectFrom('pipl_requests').selectAll().where('id', '=', r.body.id).executeTakeFirstOrThrow();
+    expect(JSON.stringify(waiting)).not.toContain('李晓红');
+    expect((await reveal(W(2), 'sender.name')).body.values['sender.name']).toBe(PERSON.name);
+    const self = await w.api('POST', `/api/v1/subjects/requests/${r.body.id}/approve`, { token: tokens.sa1 });
+    expect(self.status).toBe(403);
+    expect(self.body.error.code).toBe('self_action');
+    expect((await w.api('POST', `/api/v1/subjects/requests/${r.body.id}/approve`, { token: tokens.cs1 })).status).toBe(403);
+    const ok = await w.api('POST', `/api/v1/subjects/requests/${r.body.id}/approve`, { token: tokens.sa2 });
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.body).toMatchObject({ state: 'completed', approved_by: 'sa2', result: { records_corrected: 2 }, correction: { field: 'name' } });
+    const done = await w.warden.db.selectFrom('pipl_requests').select('correction').where('id', '=', r.body.id).executeTakeFirstOrThrow();
+    expect(JSON.stringify(done.correction)).not.toContain('sealed');
+    const corrected = await w.warden.db.selectFrom('audit_log').selectAll().where('kind', '=', 'pipl.subject_corrected').executeTakeFirstOrThrow();
+    expect(corrected.account).toBe('sa2');
+    expect(JSON.stringify(corrected)).not.toContain('李晓红');
     const v = await reveal(W(2), 'sender.name');
     expect(v.body.values['sender.name']).toBe('李晓红');
     const phone = await file('sa1', { kind: 'correction', phone: PERSON.phone, correction: { field: 'phone', value: '13800000000' } });

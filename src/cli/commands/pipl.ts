@@ -36,7 +36,7 @@ function subjectVerb(subject: Command, kind: RequestKind, description: string): 
 }
 
 export function registerPipl(program: Command): void {
-  const subject = program.command('subject').description('Data-subject requests (PIPL Art. 44–47): access, correction, deletion (deletion approved by a second person)');
+  const subject = program.command('subject').description('Data-subject requests (PIPL Art. 44–47): access, correction, deletion (correction and deletion approved by a second person)');
   subjectVerb(subject, 'access', 'File an access request and print the Chinese access report (Markdown; --out to write a file)')
     .option('--out <file>', 'write the report here instead of stdout')
     .action(async (opts: { data?: string; phone?: string; idNumber?: string; actor?: string; identityVerified?: boolean; out?: string }) => {
@@ -50,7 +50,7 @@ export function registerPipl(program: Command): void {
         console.error(`request ${req.id}: ${report.records.length} records, ${report.reveals.length} reveals`);
       });
     });
-  subjectVerb(subject, 'correction', 'Correct the person\'s name or address on every waybill they are on')
+  subjectVerb(subject, 'correction', 'File a correction of the person\'s name or address on every waybill they are on (pending until `warden subject approve` by another actor)')
     .requiredOption('--field <field>', 'name or address')
     .requiredOption('--value <value>', 'the corrected value ("-": read from stdin)')
     .action(async (opts: { data?: string; phone?: string; idNumber?: string; actor?: string; identityVerified?: boolean; field: string; value: string }) => {
@@ -68,7 +68,7 @@ export function registerPipl(program: Command): void {
       });
     });
   withStoreOptions(subject.command('approve <request>'))
-    .description('Approve a pending deletion (a different actor from who filed it): the person\'s data keys are destroyed')
+    .description('Approve a pending deletion (the person\'s data keys are destroyed) or correction (applied), as a different actor from who filed it')
     .option('--actor <name>', 'who approves (default: os:<the operating-system account>)')
     .action(async (request: string, opts: { data?: string; actor?: string }) => {
       await withOpenedVault(opts, async ({ config, store, trail, keyring }) => {

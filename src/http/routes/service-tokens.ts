@@ -25,7 +25,8 @@ const RegistrationBody = Type.Object({
   backfill: Type.Optional(Type.Boolean({ description: 'may import history through POST /api/v1/events?mode=backfill (audited); default false' })),
 }, { additionalProperties: false });
 
-const TokenInfo = Type.Object({ id: Type.String(), account: Type.String(), created_at: Type.String(), revoked_at: Type.Union([Type.String(), Type.Null()]), registration: Registration });
+const Approval = Type.Union([Type.Literal('pending'), Type.Literal('approved')], { description: 'a token that may send assign or ticket events, issued by a person, is refused (403 approval_pending) until a second person approves it' });
+const TokenInfo = Type.Object({ id: Type.String(), account: Type.String(), created_at: Type.String(), revoked_at: Type.Union([Type.String(), Type.Null()]), registration: Registration, approval: Approval, requested_by: Type.Union([Type.String(), Type.Null()]), approved_by: Type.Union([Type.String(), Type.Null()]) });
 
 export function serviceTokenRoutes(app: App, deps: { identity: IdentityService; tokens: ServiceTokens }): void {
   const admin = authorize(deps.identity, ['admin', ...ADMINISTRATOR_ROLES]);
@@ -38,9 +39,19 @@ export function serviceTokenRoutes(app: App, deps: { identity: IdentityService; 
       summary: 'Issue a service token for a service account, registered for the event types, sites and (for login/logout/access) non-Warden accounts it may send; the token is shown once (admin, it_admin)',
       params: Type.Object({ id: Id }),
       body: Type.Union([RegistrationBody, Type.Null()]),
-      response: { 201: Type.Object({ id: Type.String(), token: Type.String(), account: Type.String(), created_at: Type.String(), registration: Registration }) },
+      response: { 201: Type.Object({ id: Type.String(), token: Type.String(), account: Type.String(), created_at: Type.String(), registration: Registration, approval: Approval }) },
     },
-  }, async (req, reply) => reply.code(201).send(await deps.tokens.create(req.params.id, (req.body ?? {}) as RegistrationInput, actorName(actorOf(req.principal!)), requestContext(req))));
+  }, async (req, reply) => reply.code(201).send(await deps.tokens.create(req.params.id, (req.body ?? {}) as RegistrationInput, actorOf(req.principal!), requestContext(req))));
+
+  app.post('/api/v1/accounts/:id/tokens/:token/approve', {
+    onRequest: authorize(deps.identity, [...ADMINISTRATOR_ROLES, 'security_analyst']),
+    schema: {
+      tags: ['identity'],
+      summary: 'Approve a pending token that grants work (assign, ticket): a second person, never who asked for it (it_admin, security_analyst)',
+      params: Type.Object({ id: Id, token: Type.String({ minLength: 1, maxLength: 64 }) }),
+      response: { 200: TokenInfo },
+    },
+  }, async (req) => deps.tokens.approve(req.params.id, req.params.token, actorOf(req.principal!), requestContext(req)));
 
   app.get('/api/v1/accounts/:id/tokens', {
     onRequest: admin,

@@ -10,6 +10,7 @@ import * as ingest from './0007-ingest.js';
 import * as sharedLedger from './0010-shared-ledger.js';
 import * as trace from './0012-trace.js';
 import * as pipl from './0013-pipl.js';
+import * as tokenApproval from './0014-token-approval.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-shared-ledger': sharedLedger,
   '0012-trace': trace,
   '0013-pipl': pipl,
+  '0014-token-approval': tokenApproval,
 };
 
 export const migrationProvider: MigrationProvider = {
