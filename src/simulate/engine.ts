@@ -10,9 +10,14 @@ import { type SimAction, F_NA, F_NONE, F_NP, F_NPA, blankAction } from './action
 import { Rng, hashString, mix } from './rng.js';
 import { DayArena } from './arena.js';
 import { resetFragmentCache } from './serialize.js';
-import type { Scenario } from './scenarios.js';
 import { DAY, HOUR, MINUTE, cstDate } from './time.js';
 import { type Account, type City, type Device, type Site, type World, dayStart, deviceOn, surgeDayIndex, weekdayOf, worksOn } from './world.js';
+
+/** What the engine calls on a planned scenario (src/simulate/scenarios/): once at start, then once a day. */
+export interface ScenarioHooks {
+  prepare?(sim: Simulation): void;
+  run?(sim: Simulation, d: number): void;
+}
 
 export interface Session {
   id: string;
@@ -103,7 +108,7 @@ export function parcelRoute(w: World, origin: Site, seq: number): Parcel {
 
 export class Simulation {
   readonly world: World;
-  readonly scenarios: Scenario[];
+  readonly scenarios: readonly ScenarioHooks[];
   private readonly buckets = new Map<number, SimAction[]>();
   private readonly arenas = new Map<number, DayArena>();
   private lastArenaDay = -1;
@@ -136,7 +141,7 @@ export class Simulation {
   /** day currently being generated */
   day = 0;
 
-  constructor(world: World, scenarios: Scenario[], mode: 'objects' | 'bytes' = 'objects') {
+  constructor(world: World, scenarios: readonly ScenarioHooks[], mode: 'objects' | 'bytes' = 'objects') {
     this.world = world;
     this.mode = mode;
     this.scenarios = scenarios;

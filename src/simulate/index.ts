@@ -18,7 +18,7 @@ import type { Writable } from 'node:stream';
 import type { SimAction } from './action.js';
 import { type SimDay, type SimDayBytes, Simulation } from './engine.js';
 import type { SimParams } from './params.js';
-import { planScenarios, type Label, type Scenario } from './scenarios.js';
+import { planScenarios, type Label, type Scenario } from './scenarios/registry.js';
 import { LineAssembler, copyBytes } from './line-writer.js';
 import { DAY } from './time.js';
 import { TRUTH_FORMAT, type TruthAttack, type TruthFile, iso, lookalikeOf } from './truth.js';
@@ -29,7 +29,7 @@ export type { SimParams, DeepPartial, AttackName, LookalikeName } from './params
 export type { SimAction, ActionType } from './action.js';
 export type { SimDay, DayPlan, Session } from './engine.js';
 export type { World, Account, Site, City, Device } from './world.js';
-export type { Label } from './scenarios.js';
+export type { Label } from './scenarios/registry.js';
 export type { TruthFile, TruthAttack, TruthLookalike } from './truth.js';
 export { TRUTH_FORMAT } from './truth.js';
 export { parcelPii, parseWaybill, type ParcelPii } from './parcel.js';

@@ -1,6 +1,6 @@
 /** The ground-truth file written beside the events (format: docs/truth-format.md). */
 import type { SimParams } from './params.js';
-import type { Label } from './scenarios.js';
+import type { Label } from './scenarios/types.js';
 
 export const TRUTH_FORMAT = 'warden-truth/1';
 
