@@ -6,7 +6,8 @@
  */
 import type { PiiField } from '../../contracts/events.js';
 import { type SimAction, F_NONE, F_NPA } from '../action.js';
-import type { DayPlan, Session, Simulation } from '../engine.js';
+import type { Simulation } from '../engine.js';
+import type { DayPlan, Session } from '../sim-types.js';
 import { Rng, hashString } from '../rng.js';
 import type { Account, City, World } from '../world.js';
 

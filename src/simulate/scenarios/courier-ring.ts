@@ -4,7 +4,8 @@
  * city, each keeping under a margin of the per-account limits counting his own daytime reveals.
  */
 import { F_NPA } from '../action.js';
-import { type Session, Simulation } from '../engine.js';
+import { Simulation } from '../engine.js';
+import type { Session } from '../sim-types.js';
 import { Rng } from '../rng.js';
 import { HOUR, MINUTE } from '../time.js';
 import { type Account, dayStart, deviceOn } from '../world.js';

@@ -4,7 +4,7 @@
  * device, a search, then exports of the city's recent parcels.
  */
 import { F_NONE, F_NPA } from '../action.js';
-import type { Session } from '../engine.js';
+import type { Session } from '../sim-types.js';
 import { Rng } from '../rng.js';
 import { HOUR, MINUTE } from '../time.js';
 import { type Account, dayStart, newDevice } from '../world.js';

@@ -4,7 +4,8 @@
  * network-wide, some with the sender's ID number.
  */
 import { F_ALL, F_NPA } from '../action.js';
-import { type Session, Simulation } from '../engine.js';
+import { Simulation } from '../engine.js';
+import type { Session } from '../sim-types.js';
 import { Rng } from '../rng.js';
 import { HOUR, MINUTE } from '../time.js';
 import { dayStart, newDevice } from '../world.js';

@@ -3,7 +3,7 @@
  * device, office network and MFA habit) and walks consecutive waybill numbers of other outlets.
  */
 import { F_NPA } from '../action.js';
-import type { Session } from '../engine.js';
+import type { Session } from '../sim-types.js';
 import { Rng } from '../rng.js';
 import { HOUR, MINUTE } from '../time.js';
 import { type Device, dayStart, deviceOn } from '../world.js';

@@ -3,7 +3,7 @@
  * /24), exports every recent parcel of the city in chunks.
  */
 import { F_NPA } from '../action.js';
-import type { Session } from '../engine.js';
+import type { Session } from '../sim-types.js';
 import { Rng } from '../rng.js';
 import { HOUR, MINUTE } from '../time.js';
 import { dayStart, deviceOn } from '../world.js';
