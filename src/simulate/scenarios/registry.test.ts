@@ -14,7 +14,7 @@ describe('scenario registry', () => {
     for (const m of SCENARIOS) if (m.reserve) expect(SCENARIOS.map((x) => x.key)).toContain(m.reserve.before);
   });
 
-  it.each(SCENARIOS.map((m) => [m.key, m] as const))('%s plans on the default world, alone, with the labels the registry says', (_key, m) => {
+  it.each(SCENARIOS.map((m) => [m.key, m] as const))('%s plans on the default world alone, labelled as the registry says (attacks with their accounts, look-alikes with a window)', (_key, m) => {
     const plan = planScenarios(defaultWorld(), [m]);
     expect(plan.skipped).toEqual([]);
     expect(plan.scenarios.length).toBeGreaterThan(0);
@@ -30,6 +30,15 @@ describe('scenario registry', () => {
         expect(s.label.window).toBeDefined();
       }
     }
+  });
+
+  it('plans nothing when the parameters turn every attack, look-alike and the surge off', () => {
+    const params = resolveParams({ seed: 1, surge: { enabled: false } }, 'default');
+    for (const name of ATTACK_NAMES) params.attacks[name].enabled = false;
+    for (const name of LOOKALIKE_NAMES) if (name !== 'surge') params.lookalikes[name].enabled = false;
+    const plan = planScenarios(buildWorld(params));
+    expect(plan.scenarios).toEqual([]);
+    expect(plan.skipped).toEqual([]);
   });
 
   it('plans every module with the others on the default world, each person in at most one attack, tags 1..n in label order', () => {
@@ -48,10 +57,24 @@ describe('scenario registry', () => {
     const world = buildWorld(resolveParams({ seed: 1 }, 'tiny'));
     const plan = planScenarios(world);
     const counts = new Map<number, number>();
-    for (const day of new Simulation(world, plan.scenarios).run()) for (const a of day.actions) if (a.tag !== 0) counts.set(a.tag, (counts.get(a.tag) ?? 0) + 1);
+    const actors = new Map<number, Set<string>>();
+    for (const day of new Simulation(world, plan.scenarios).run()) {
+      for (const a of day.actions) {
+        if (a.tag === 0) continue;
+        counts.set(a.tag, (counts.get(a.tag) ?? 0) + 1);
+        if (!actors.has(a.tag)) actors.set(a.tag, new Set());
+        actors.get(a.tag)!.add(a.account!);
+      }
+    }
     for (const s of plan.scenarios) {
-      if (s.label.kind === 'attack') expect(counts.get(s.tag) ?? 0, s.label.scenario).toBeGreaterThan(0);
-      else expect(counts.get(s.tag) ?? 0, s.label.scenario).toBe(0);
+      if (s.label.kind === 'lookalike') {
+        expect(counts.get(s.tag) ?? 0, s.label.scenario).toBe(0);
+        continue;
+      }
+      expect(counts.get(s.tag) ?? 0, s.label.scenario).toBeGreaterThan(0);
+      // an attack's actions are its labelled accounts' (or, for stuffing, the accounts it tried)
+      const named = new Set([...s.label.accounts, ...s.label.related_accounts]);
+      for (const who of actors.get(s.tag)!) expect(named.has(who), `${s.label.scenario}: ${who}`).toBe(true);
     }
   }, 60_000);
 });
