@@ -16,20 +16,20 @@ import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import type { SimAction } from './action.js';
-import { type SimDay, type SimDayBytes, Simulation } from './engine.js';
+import { Simulation } from './engine.js';
+import type { SimDay, SimDayBytes } from './sim-types.js';
 import type { SimParams } from './params.js';
-import { planScenarios, type Label, type Scenario } from './scenarios.js';
+import { planScenarios, type Scenario } from './scenarios/registry.js';
 import { LineAssembler, copyBytes } from './line-writer.js';
-import { DAY } from './time.js';
-import { TRUTH_FORMAT, type TruthAttack, type TruthFile, iso, lookalikeOf } from './truth.js';
+import { type TagStats, type TruthFile, buildTruth, iso } from './truth.js';
 import { type World, buildWorld } from './world.js';
 
 export { resolveParams, validateParams, PRESETS, ATTACK_NAMES, LOOKALIKE_NAMES } from './params.js';
 export type { SimParams, DeepPartial, AttackName, LookalikeName } from './params.js';
 export type { SimAction, ActionType } from './action.js';
-export type { SimDay, DayPlan, Session } from './engine.js';
+export type { SimDay, DayPlan, Session } from './sim-types.js';
 export type { World, Account, Site, City, Device } from './world.js';
-export type { Label } from './scenarios.js';
+export type { Label } from './scenarios/registry.js';
 export type { TruthFile, TruthAttack, TruthLookalike } from './truth.js';
 export { TRUTH_FORMAT } from './truth.js';
 export { parcelPii, parseWaybill, type ParcelPii } from './parcel.js';
@@ -220,12 +220,6 @@ function playDays(run: SimulationRun, threads: boolean): { days: AsyncGenerator<
   return { days: remote(), exposed };
 }
 
-interface TagStats {
-  ids: string[];
-  first: number;
-  last: number;
-}
-
 /** Turns a day's sorted bodies into output buffers of about 1 MB, numbering events as it goes. */
 class DayAssembler {
   n = 0;
@@ -329,44 +323,7 @@ export async function writeSimulation(run: SimulationRun, opts: WriteOptions): P
   await done();
   const seconds = (performance.now() - started) / 1000;
 
-  const labels: Label[] = run.scenarios.map((s) => s.label);
-  const w = run.world;
-  const attacks: TruthAttack[] = [];
-  for (const s of run.scenarios) {
-    if (s.label.kind !== 'attack') continue;
-    const st = stats.get(s.tag);
-    if (!st) continue; // planned but fell outside the run (e.g. a start day past the end)
-    const l = s.label;
-    attacks.push({
-      id: l.id,
-      scenario: l.scenario,
-      description: l.description,
-      accounts: l.accounts,
-      related_accounts: l.related_accounts,
-      devices: l.devices,
-      networks: l.networks,
-      window: { start: iso(st.first), end: iso(st.last) },
-      event_count: st.ids.length,
-      records_exposed: play.exposed.get(s.tag) ?? 0,
-      event_ids: st.ids,
-      params: l.params,
-    });
-  }
-  const truth: TruthFile = {
-    format: TRUTH_FORMAT,
-    generator: GENERATOR,
-    seed: w.seed,
-    timezone: '+08:00',
-    start: iso(w.t0),
-    end: iso(w.t0 + w.params.days * DAY),
-    days: w.params.days,
-    events: n,
-    params: w.params,
-    attacks,
-    lookalikes: labels.filter((l) => l.kind === 'lookalike').map(lookalikeOf),
-    skipped: run.skipped,
-    accounts: w.accounts.map((a) => ({ id: a.id, role: a.role, site: a.site.code, city: a.city.def.en, start_day: a.startDay })),
-  };
+  const truth = buildTruth({ world: run.world, scenarios: run.scenarios, skipped: run.skipped, generator: GENERATOR, events: n, tags: stats, exposed: play.exposed });
   if (opts.truth) {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(opts.truth, `${JSON.stringify(truth, null, 1)}\n`);
@@ -377,7 +334,7 @@ export async function writeSimulation(run: SimulationRun, opts: WriteOptions): P
     seconds,
     eventsPerSecond: n / Math.max(seconds, 1e-9),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-    attacks: attacks.length,
+    attacks: truth.attacks.length,
     lookalikes: truth.lookalikes.length,
   };
   return { summary, truth };

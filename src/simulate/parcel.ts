@@ -3,7 +3,7 @@
  * senders) the registered ID number. Derived from the seed and the number alone, so a live driver
  * can ask for any parcel's PII without the simulator storing millions of records.
  */
-import { parcelRoute } from './engine.js';
+import { parcelRoute } from './route.js';
 import { type Address, type Sender, type Party, address, idNumber, landline, mobileNumber } from './pii.js';
 import { Rng } from './rng.js';
 import type { Site, World } from './world.js';
