@@ -78,6 +78,9 @@ describe('leak tracing and PIPL pages in Chromium', () => {
 
   it('a manager may not use these pages: refused at sign-in, and their links lead back to it', async () => {
     await page.goto(`${w.url}/`);
+    // No single sign-on configured here: the password form only.
+    await page.getByLabel('Account').waitFor();
+    expect(await page.getByTestId('sso').count()).toBe(0);
     await signIn('m1');
     await page.getByText('This console is for security analysts. The account m1 may not use it.').waitFor();
     for (const hash of ['#/leaks', '#/canaries', '#/subjects']) {
