@@ -53,6 +53,7 @@ import { insightRoutes } from './http/routes/insight.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { createTrace } from './trace/trace.js';
 import { traceRoutes } from './http/routes/trace.js';
+import { createAttributions } from './trace/attributions.js';
 import { piplRoutes } from './http/routes/pipl.js';
 import { createSubjects } from './pipl/subjects.js';
 import { loadWorkCalendar } from './pipl/working-days.js';
@@ -238,7 +239,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       investigation: createInvestigation({ db, clock, risk: engine }),
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
     });
-    traceRoutes(app, { identity, trace });
+    traceRoutes(app, { identity, trace, attributions: createAttributions({ db, keyring, pii, audit, clock }) });
     const subjects = createSubjects({ db, audit, clock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) });
     const retentionPolicy = loadRetentionPolicy(config.retentionFile);
     const retention = createRetention({ db, audit, clock, policy: retentionPolicy });

@@ -230,6 +230,8 @@ describe('single sign-on with an expired ID token', () => {
       config: { port: wardenPort, oidcIssuer: op.issuer, oidcClientId: 'warden', oidcClientSecret: 'warden-client-secret-0123456789', oidcRedirectUri: redirectUri, oidcMapping: JSON.stringify(MAPPING), detect: false },
     });
     try {
+      // Passwords stay on beside single sign-on unless switched off.
+      expect((await w.api('GET', '/api/v1/sign-in/methods')).body).toEqual({ password: true, sso: true });
       await setUpAccounts(w);
       next.sub = 'u-c1';
       const start = await w.api('GET', '/api/v1/sso/start?device=pda-1&format=json');

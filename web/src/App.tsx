@@ -18,6 +18,9 @@ const AccountPage = lazy(() => import('./features/account/AccountPage'));
 const AuditPage = lazy(() => import('./features/audit/AuditPage'));
 const DetectorsPage = lazy(() => import('./features/detectors/DetectorsPage'));
 const CasesPage = lazy(() => import('./features/cases/CasesPage'));
+const LeakPage = lazy(() => import('./features/leaks/LeakPage'));
+const CanariesPage = lazy(() => import('./features/leaks/CanariesPage'));
+const SubjectsPage = lazy(() => import('./features/subjects/SubjectsPage'));
 
 // Before the router reads the URL: a single sign-on the server sent back in the fragment.
 const ssoReturn = takeSsoReturn();
@@ -67,6 +70,9 @@ export function App() {
                   <Route path="/audit" element={<AuditPage />} />
                   <Route path="/detectors" element={<DetectorsPage />} />
                   <Route path="/cases" element={<CasesPage />} />
+                  <Route path="/leaks" element={<LeakPage />} />
+                  <Route path="/canaries" element={<CanariesPage />} />
+                  <Route path="/subjects" element={<SubjectsPage />} />
                   <Route path="*" element={<Navigate to="/" replace />} />
                 </Routes>
               </Suspense>

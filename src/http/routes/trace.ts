@@ -1,18 +1,50 @@
-/** Leak tracing over HTTP (src/trace/): the protected canary list and its upkeep. */
+/** Leak tracing over HTTP (src/trace/): the protected canary list and its upkeep, and leak attribution. */
 import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { IdentityService } from '../../identity/identity.js';
 import { actorOf } from '../../identity/identity.js';
 import { ANALYST_ROLES } from '../../access/roles.js';
 import type { Trace } from '../../trace/trace.js';
 import { MAX_PLANT } from '../../trace/canaries.js';
 import { MAX_EXPORT_ROWS } from '../../trace/exports.js';
+import { MAX_DUMP_BYTES, MAX_SUSPECTS, type Attributions } from '../../trace/attributions.js';
 import { AppError } from '../../errors.js';
 import { ALL_STAFF, authorize, requestContext, type App } from '../server.js';
 
 export interface TraceRouteDeps {
   identity: IdentityService;
   trace: Trace;
+  attributions: Attributions;
 }
+
+/** The media types a leaked file is sent as (the body is the file itself). */
+const DUMP_TYPES = ['text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'application/octet-stream'];
+
+const Iso = Type.Union([Type.String(), Type.Null()]);
+const AttributionAnswer = Type.Object({
+  matched: Type.Integer({ description: 'rows matched to at least one waybill' }),
+  unmatched: Type.Integer({ description: 'rows that matched nothing, junk rows included' }),
+  junk: Type.Integer({ description: 'rows with nothing usable (totals, notes, blank lines)' }),
+  records: Type.Integer({ description: 'distinct waybills the matched rows name' }),
+  suspects: Type.Array(Type.Object({
+    account: Type.String(),
+    matched: Type.Integer({ description: 'matched records this account was shown in full' }),
+    score: Type.Number({ description: 'log10 likelihood ratio against its base rate, plus direct links' }),
+    first: Iso,
+    last: Iso,
+    devices: Type.Array(Type.String()),
+    networks: Type.Array(Type.String()),
+    source: Type.Boolean({ description: 'judged a source of this dump' }),
+    explains: Type.Integer(),
+    volume: Type.Integer({ description: 'records it was shown in full, all told' }),
+    leak_after: Iso,
+    links: Type.Integer({ description: 'direct links: virtual numbers issued to it, canary rows of exports made for it' }),
+  }), { description: 'highest score first' }),
+  sources: Type.Array(Type.String()),
+  window: Type.Object({ from: Iso, to: Type.String() }, { description: 'the leak happened after `from` and before `to` (when the dump was found)' }),
+  exports: Type.Array(Type.Object({ id: Type.String(), account: Type.String(), created_at: Type.String(), canaries: Type.Integer(), order_agreement: Type.Union([Type.Number(), Type.Null()]) })),
+  by: Type.Record(Type.String(), Type.Integer(), { description: 'matched rows by how they matched (waybill, phone, id_number, virtual_number, name_address; none)' }),
+});
 
 const PhoneRange = Type.String({ pattern: '^1[3-9][0-9]{1,8}$', description: 'a mobile-number prefix the company controls (3–10 digits): canary phones are drawn from it' });
 
@@ -52,6 +84,34 @@ export function traceRoutes(app: App, deps: TraceRouteDeps): void {
   }, async (req, reply) => {
     const out = await trace.canaries.rotate(req.body.count, { phoneRange: req.body.phone_range }, actorOf(req.principal!), requestContext(req));
     return reply.code(201).send(out);
+  });
+
+  app.register(async (plugin) => {
+    const scope = plugin.withTypeProvider<TypeBoxTypeProvider>();
+    // Inside this plugin only: the body is the leaked file itself, read whole (bounded) into memory.
+    scope.removeContentTypeParser(['application/json', 'text/plain']);
+    scope.addContentTypeParser(DUMP_TYPES, { parseAs: 'buffer', bodyLimit: MAX_DUMP_BYTES }, (_req, body, done) => done(null, body));
+
+    scope.post('/api/v1/attributions', {
+      onRequest: analysts,
+      bodyLimit: MAX_DUMP_BYTES,
+      schema: {
+        tags: ['trace'],
+        summary: `Who leaked this dump? The leaked file (CSV or XLSX, at most ${MAX_DUMP_BYTES / 1024 / 1024} MiB) as the body: rows matched to waybills, and the accounts whose stored access history best explains it, ranked (security analysts; audited)`,
+        consumes: DUMP_TYPES,
+        body: Type.Unknown({ description: 'the leaked file itself: CSV (UTF-8) or an XLSX workbook' }),
+        querystring: Type.Object({
+          found_at: Type.Optional(Type.String({ format: 'date-time', description: 'when the dump was found: the end of the leak window (default now)' })),
+          limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: `suspects listed (default 50, at most ${MAX_SUSPECTS})` })),
+        }, { additionalProperties: false }),
+        response: { 200: AttributionAnswer },
+      },
+    }, async (req) => {
+      const limit = req.query.limit ? Number(req.query.limit) : undefined;
+      if (limit !== undefined && limit > MAX_SUSPECTS) throw new AppError('validation_failed', `limit is at most ${MAX_SUSPECTS}`, { fields: [{ field: 'limit', code: 'range', message: `at most ${MAX_SUSPECTS}` }] });
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      return deps.attributions.run(body, { foundAt: req.query.found_at ? Date.parse(req.query.found_at) : undefined, limit }, actorOf(req.principal!), requestContext(req));
+    });
   });
 
   app.post('/api/v1/exports', {

@@ -168,3 +168,64 @@ export interface CaseInfo {
   created_at: string;
   reveals?: Array<{ seq: number; ts: string; account: string; waybill: string; fields: string[] | string }>;
 }
+
+/** POST /api/v1/attributions: who leaked this dump. */
+export interface AttributionSuspect {
+  account: string;
+  matched: number;
+  score: number;
+  first: string | null;
+  last: string | null;
+  devices: string[];
+  networks: string[];
+  source: boolean;
+  explains: number;
+  volume: number;
+  leak_after: string | null;
+  links: number;
+}
+export interface AttributionResult {
+  matched: number;
+  unmatched: number;
+  junk: number;
+  records: number;
+  suspects: AttributionSuspect[];
+  sources: string[];
+  window: { from: string | null; to: string };
+  exports: Array<{ id: string; account: string; created_at: string; canaries: number; order_agreement: number | null }>;
+  by: Record<string, number>;
+}
+
+export interface Canary {
+  waybill: string;
+  batch: string;
+  export_id: string | null;
+  planted_at: string;
+  planted_by: string;
+  retired_at: string | null;
+}
+
+/** A data-subject request (PIPL Art. 44–47). */
+export interface SubjectRequest {
+  id: string;
+  kind: 'access' | 'correction' | 'deletion';
+  lookup: 'phone' | 'id_number';
+  state: 'pending_approval' | 'completed' | 'rejected';
+  received_at: string;
+  due_at: string;
+  overdue: boolean;
+  requested_by: string;
+  approved_by: string | null;
+  completed_at: string | null;
+  correction: { field: string } | null;
+  result: Record<string, unknown> | null;
+}
+
+export interface AccessReport {
+  request: { id: string; kind: string; received_at: string; due_at: string };
+  generated_at: string;
+  erased: boolean;
+  records: Array<{ waybill: string; party: 'sender' | 'recipient'; created_at: string; masked: { name: string; phone: string; address: string; id_number?: string } | null; status: 'held' | 'erased' | 'partly_purged'; gone: string[] }>;
+  reveals: Array<{ ts: string; account: string | null; role: string | null; site: string | null; waybill: string; fields: string[]; purpose: string | null; basis: string | null; ticket: string | null; case: string | null }>;
+  truncated: boolean;
+}

@@ -3,19 +3,27 @@ import type { ReactNode } from 'react';
 import { Badge, Button, Layout, Menu, Space, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { useLocation, useNavigate } from 'react-router';
+import { useCapabilities } from '../api/capabilities';
 import { session } from '../api/client';
 import { signOut } from '../api/login';
 import { useOverviewStream } from '../api/stream';
 import { formatClock, viewerTimeZone } from '../format';
 import { LanguageSwitch } from './LanguageSwitch';
 
-const PAGES = [
+/**
+ * Every page is for security analysts (the only role the console signs in). A page whose API the
+ * server does not offer to them (`needs`, read from its OpenAPI document) is left out of the menu.
+ */
+const PAGES: Array<{ key: string; label: string; needs?: [string, string] }> = [
   { key: '/', label: 'nav.overview' },
   { key: '/alerts', label: 'nav.alerts' },
   { key: '/accounts', label: 'nav.accounts' },
   { key: '/audit', label: 'nav.audit' },
   { key: '/detectors', label: 'nav.detectors' },
   { key: '/cases', label: 'nav.cases' },
+  { key: '/leaks', label: 'nav.leaks', needs: ['POST', '/attributions'] },
+  { key: '/canaries', label: 'nav.canaries', needs: ['GET', '/canaries'] },
+  { key: '/subjects', label: 'nav.subjects', needs: ['GET', '/subjects/requests'] },
 ];
 
 export function LiveBadge() {
@@ -33,6 +41,8 @@ export function Shell({ children, onSignedOut }: { children: ReactNode; onSigned
   const { t } = useTranslation();
   const navigate = useNavigate();
   const location = useLocation();
+  const caps = useCapabilities();
+  const pages = PAGES.filter((p) => !p.needs || caps?.has(...p.needs));
   const selected = PAGES.slice(1).find((p) => location.pathname.startsWith(p.key))?.key ?? '/';
   return (
     <Layout style={{ minHeight: '100vh' }}>
@@ -45,7 +55,7 @@ export function Shell({ children, onSignedOut }: { children: ReactNode; onSigned
           <span className="brand-sub">{t('app.subtitle')}</span>
         </div>
         <nav aria-label={t('app.subtitle')}>
-          <Menu mode="inline" selectedKeys={[selected]} onClick={(e) => navigate(e.key)} items={PAGES.map((p) => ({ key: p.key, label: t(p.label) }))} />
+          <Menu mode="inline" selectedKeys={[selected]} onClick={(e) => navigate(e.key)} items={pages.map((p) => ({ key: p.key, label: t(p.label) }))} />
         </nav>
       </Layout.Sider>
       <Layout>

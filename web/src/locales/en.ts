@@ -1,7 +1,7 @@
 /** English message catalogue (the keys every other language must have; a test checks zh-CN has them all). */
 const en = {
   app: { name: 'Warden', subtitle: 'Security console', language: 'Language', signOut: 'Sign out', signedInAs: 'Signed in as {{account}}', timeZone: 'Times in {{tz}}', skip: 'Skip to content' },
-  nav: { overview: 'Overview', alerts: 'Alerts', accounts: 'Account', audit: 'Audit', detectors: 'Detectors', cases: 'Cases' },
+  nav: { overview: 'Overview', alerts: 'Alerts', accounts: 'Account', audit: 'Audit', detectors: 'Detectors', cases: 'Cases', leaks: 'Leak attribution', canaries: 'Canaries', subjects: 'Subject requests' },
   common: {
     loading: 'Loading…', retry: 'Retry', empty: 'Nothing here yet', error: 'Could not load: {{message}}', refresh: 'Refresh', loadMore: 'Load more', end: 'No more entries',
     cancel: 'Cancel', confirm: 'Confirm', save: 'Save', apply: 'Apply', reset: 'Reset', search: 'Search', open: 'Open', all: 'All', yes: 'Yes', no: 'No', note: 'Note', reason: 'Reason',
@@ -71,11 +71,41 @@ const en = {
     title: 'Cases', open: 'Open a case', caseTitle: 'Title', reason: 'Reason', waybills: 'Waybills (one per line)', accounts: 'Accounts (one per line)', status: 'Status', openedBy: 'Opened by', approvedBy: 'Approved by', created: 'Created',
     approve: 'Approve', close: 'Close', pending: 'Pending approval', opened: 'Open', closed: 'Closed', reveals: 'Case-backed reveals', ownCase: 'Another analyst must approve your case', unavailable: 'Cases are not available on this server yet.', created_ok: 'Case opened; another analyst must approve it',
   },
+  leaks: {
+    title: 'Leak attribution', upload: 'The leaked file', hint: 'A file as found in the wild: any of the columns waybill, name, phone, address, ID number, with Chinese or English headers; junk rows are fine. It is matched against our records and the stored access trail.',
+    drop: 'Click or drag the leaked file here', formats: 'CSV (UTF-8) or XLSX, at most {{mib}} MiB', run: 'Attribute', audited: 'Each run is recorded in the audit trail.', tooLarge: 'The file is larger than {{mib}} MiB.',
+    matched: 'Rows matched', unmatched: 'Rows unmatched', records: 'Records named', junk: 'Junk rows', window: 'Leak window', windowText: 'after {{from}} and before {{to}}', unknown: 'unknown',
+    sources: 'Judged sources', noSource: 'No account stands out', matchedBy: 'Matched by', suspects: 'Suspects, highest score first', noSuspects: 'No account saw the matched records',
+    rank: '#', source: 'Source', score: 'Score', matchedRecords: 'Matched records', ofVolume: '{{matched}} of {{volume}} seen',
+    exportsFound: 'Rows of marked exports are in this dump', exportLine: 'Export {{id}} made for {{account}} at {{time}}: {{canaries}} of its marker rows',
+    by: { waybill: 'waybill number', phone: 'phone', id_number: 'ID number', virtual_number: 'virtual number', name_address: 'name and address', none: 'nothing' },
+  },
+  canaries: {
+    title: 'Canary records', includeRetired: 'Include retired', plant: 'Plant canaries', rotate: 'Rotate', rotateConfirm: 'Retire the live canaries (still watched) and plant as many fresh ones?',
+    note: 'Fake waybills no real work touches: any view, reveal, search hit or export of one raises a critical alert. This list is for security analysts only; each read is audited.',
+    none: 'No canaries planted', batch: 'Batch', kind: 'Kind', vault: 'In the vault', forExport: 'Marker row of export {{id}}', plantedAt: 'Planted', plantedBy: 'Planted by', live: 'Live', retiredAt: 'Retired {{time}}',
+    count: 'How many', phoneRange: 'Phone number range (optional)', phoneRangeHint: 'A mobile-number prefix the company controls (3–10 digits): a call or SMS to one proves the data left.', phoneRangeFormat: 'A mobile prefix of 3 to 10 digits, starting 13–19',
+    planted: '{{count}} canaries planted', rotated: '{{retired}} retired, {{planted}} planted',
+  },
+  subjects: {
+    title: 'Data-subject requests', note: 'Requests from people about their own data (PIPL Art. 44–47), answered within 15 working days. A deletion takes effect only when a second person approves it.',
+    new: 'New request', file: 'File request', kind: 'Request', lookup: 'Person identified by', state: 'State', received: 'Received', due: 'Deadline', overdue: 'Overdue since {{time}}', requestedBy: 'Filed by', approvedBy: 'Approved by',
+    approve: 'Approve deletion', approved: 'Deletion approved: the person\'s data keys are destroyed', refused: 'Refused: {{reason}}', report: 'Access report',
+    filed: 'Request filed', filedPending: 'Deletion filed: it waits for a second person\'s approval', verified: 'I checked the person\'s identity', verifyFirst: 'File a request only after checking the person\'s identity',
+    deletionNote: 'A deletion destroys the person\'s data keys, so every copy, backups included, becomes unreadable. Someone other than you must approve it.',
+    field: 'Field to correct', newValue: 'Corrected value',
+    kinds: { access: 'Access', correction: 'Correction', deletion: 'Deletion' }, lookups: { phone: 'Phone number', id_number: 'ID number' },
+    states: { pending_approval: 'Awaiting approval', completed: 'Completed', rejected: 'Rejected' }, fields: { name: 'name', address: 'address' },
+    reportTitle: 'Access report', download: 'Download (Markdown, Chinese)', generated: 'Generated', erased: 'This person was erased at their request: nothing of theirs can be read any more.', truncated: 'Many entries: only the first ones are listed.',
+    records: 'Records held (masked)', noRecords: 'No records held', party: 'As', parties: { sender: 'sender', recipient: 'recipient' }, maskedName: 'Name', maskedPhone: 'Phone', maskedAddress: 'Address',
+    recordStatus: { held: 'Held', partly_purged: 'Partly purged', erased: 'Erased' }, reveals: 'Who saw them in full', noReveals: 'Nobody saw them in full', basis: 'Basis',
+  },
   errors: {
     network: 'The server cannot be reached', invalid_credentials: 'Account, password or one-time code is wrong', login_throttled: 'Too many failed sign-ins; try again later', account_suspended: 'This account is suspended',
-    forbidden: 'Not allowed for your role', self_action: 'You cannot act on your own account, alert or case', not_found: 'Not found', validation_failed: 'Check the input: {{message}}', unauthenticated: 'Your session has ended; sign in again', generic: '{{message}}',
+    forbidden: 'Not allowed for your role', self_action: 'You cannot act on your own account, alert, case or request', not_found: 'Not found', validation_failed: 'Check the input: {{message}}', unauthenticated: 'Your session has ended; sign in again', generic: '{{message}}',
     sso_refused: 'Your identity provider signed you in, but Warden does not let you in: no Warden account with that role and site. Ask your administrator.', sso_failed: 'Single sign-on did not complete; start again.',
     invalid_device_credential: 'This browser\'s device enrolment is no longer accepted; sign in again to enrol it anew.', device_limit: 'Too many new devices for this account today; try again later.', password_login_disabled: 'Passwords are switched off here: use single sign-on.',
+    payload_too_large: 'The file is larger than the server accepts', unsupported_media_type: 'The server does not take this kind of file', subject_erased: 'This person was already erased', conflict: 'Not possible in the current state',
   },
 };
 export default en;

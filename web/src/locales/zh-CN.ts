@@ -3,7 +3,7 @@ import type { Messages } from './en.js';
 
 const zh: Messages = {
   app: { name: 'Warden', subtitle: '安全控制台', language: '语言', signOut: '退出登录', signedInAs: '当前账号 {{account}}', timeZone: '时间按 {{tz}} 显示', skip: '跳到正文' },
-  nav: { overview: '总览', alerts: '告警', accounts: '账号调查', audit: '审计', detectors: '检测器', cases: '案件' },
+  nav: { overview: '总览', alerts: '告警', accounts: '账号调查', audit: '审计', detectors: '检测器', cases: '案件', leaks: '泄露溯源', canaries: '诱饵记录', subjects: '个人信息权利请求' },
   common: {
     loading: '加载中…', retry: '重试', empty: '暂无数据', error: '加载失败：{{message}}', refresh: '刷新', loadMore: '加载更多', end: '没有更多记录',
     cancel: '取消', confirm: '确认', save: '保存', apply: '应用', reset: '重置', search: '搜索', open: '打开', all: '全部', yes: '是', no: '否', note: '备注', reason: '原因',
@@ -73,11 +73,41 @@ const zh: Messages = {
     title: '案件', open: '新建案件', caseTitle: '标题', reason: '原因', waybills: '运单号（每行一个）', accounts: '账号（每行一个）', status: '状态', openedBy: '发起人', approvedBy: '批准人', created: '创建时间',
     approve: '批准', close: '关闭', pending: '待批准', opened: '进行中', closed: '已关闭', reveals: '基于案件的明文查看', ownCase: '您的案件需由其他分析员批准', unavailable: '此服务器暂不支持案件。', created_ok: '案件已创建，需由其他分析员批准',
   },
+  leaks: {
+    title: '泄露溯源', upload: '泄露文件', hint: '按发现时的原样上传：可包含运单号、姓名、电话、地址、身份证号中的任意列，中英文表头均可，夹杂无关行也没关系。系统会将其与我们的记录及存储的访问审计轨迹比对。',
+    drop: '点击或将泄露文件拖到此处', formats: 'CSV（UTF-8）或 XLSX，最大 {{mib}} MiB', run: '开始溯源', audited: '每次溯源都会记入审计轨迹。', tooLarge: '文件超过 {{mib}} MiB。',
+    matched: '已匹配行', unmatched: '未匹配行', records: '涉及记录', junk: '无效行', window: '泄露时间窗', windowText: '晚于 {{from}}，早于 {{to}}', unknown: '未知',
+    sources: '判定来源', noSource: '没有突出的可疑账号', matchedBy: '匹配方式', suspects: '可疑账号（按得分从高到低）', noSuspects: '没有账号查看过匹配到的记录',
+    rank: '序号', source: '来源', score: '得分', matchedRecords: '匹配记录', ofVolume: '{{matched}} / 共查看 {{volume}}',
+    exportsFound: '此文件中含有带标记导出的行', exportLine: '导出 {{id}}（导出给 {{account}}，时间 {{time}}）：其中 {{canaries}} 条标记行',
+    by: { waybill: '运单号', phone: '电话', id_number: '身份证号', virtual_number: '隐私号', name_address: '姓名和地址', none: '未匹配' },
+  },
+  canaries: {
+    title: '诱饵记录', includeRetired: '包括已退役', plant: '投放诱饵', rotate: '轮换', rotateConfirm: '退役当前在用的诱饵（仍受监控）并投放同样数量的新诱饵？',
+    note: '真实业务不会触及的虚构运单：任何查看、明文查看、搜索命中或导出都会触发严重告警。此列表仅供安全分析员查看，每次读取均记入审计。',
+    none: '尚未投放诱饵', batch: '批次', kind: '类型', vault: '数据库诱饵', forExport: '导出 {{id}} 的标记行', plantedAt: '投放时间', plantedBy: '投放人', live: '在用', retiredAt: '已于 {{time}} 退役',
+    count: '数量', phoneRange: '电话号段（可选）', phoneRangeHint: '本公司掌握的手机号前缀（3–10 位）：对其拨打电话或发送短信即可证明数据已外泄。', phoneRangeFormat: '以 13–19 开头的 3 到 10 位手机号前缀',
+    planted: '已投放 {{count}} 条诱饵', rotated: '已退役 {{retired}} 条，新投放 {{planted}} 条',
+  },
+  subjects: {
+    title: '个人信息权利请求', note: '个人就其本人信息提出的请求（《个人信息保护法》第四十四至四十七条），须在 15 个工作日内答复。删除请求须经另一人批准后才生效。',
+    new: '新建请求', file: '提交请求', kind: '请求类型', lookup: '个人识别方式', state: '状态', received: '受理时间', due: '答复期限', overdue: '已于 {{time}} 逾期', requestedBy: '提交人', approvedBy: '批准人',
+    approve: '批准删除', approved: '已批准删除：该个人的数据密钥已销毁', refused: '被拒绝：{{reason}}', report: '查阅报告',
+    filed: '请求已提交', filedPending: '删除请求已提交，等待另一人批准', verified: '我已核实此人身份', verifyFirst: '须先核实此人身份才能提交请求',
+    deletionNote: '删除将销毁此人的数据密钥，包括备份在内的所有副本都将无法解密。须由您以外的人批准。',
+    field: '更正字段', newValue: '更正后的内容',
+    kinds: { access: '查阅', correction: '更正', deletion: '删除' }, lookups: { phone: '手机号', id_number: '身份证号' },
+    states: { pending_approval: '待批准', completed: '已完成', rejected: '已拒绝' }, fields: { name: '姓名', address: '地址' },
+    reportTitle: '查阅报告', download: '下载（Markdown，中文）', generated: '生成时间', erased: '此人已应其请求被删除：其信息均已无法读取。', truncated: '记录较多，仅列出前若干条。',
+    records: '保存的记录（已脱敏）', noRecords: '未保存任何记录', party: '身份', parties: { sender: '寄件人', recipient: '收件人' }, maskedName: '姓名', maskedPhone: '电话', maskedAddress: '地址',
+    recordStatus: { held: '保存中', partly_purged: '部分已清除', erased: '已删除' }, reveals: '查看过完整信息的账号', noReveals: '没有账号查看过完整信息', basis: '依据',
+  },
   errors: {
     network: '无法连接服务器', invalid_credentials: '账号、密码或验证码错误', login_throttled: '登录失败次数过多，请稍后再试', account_suspended: '该账号已停用',
-    forbidden: '您的角色无权执行此操作', self_action: '不能对自己的账号、告警或案件执行操作', not_found: '未找到', validation_failed: '请检查输入：{{message}}', unauthenticated: '会话已结束，请重新登录', generic: '{{message}}',
+    forbidden: '您的角色无权执行此操作', self_action: '不能对自己的账号、告警、案件或申请执行操作', not_found: '未找到', validation_failed: '请检查输入：{{message}}', unauthenticated: '会话已结束，请重新登录', generic: '{{message}}',
     sso_refused: '身份提供方已确认您的身份，但 Warden 未允许登录：没有对应角色和站点的 Warden 账号。请联系管理员。', sso_failed: '单点登录未完成，请重新开始。',
     invalid_device_credential: '此浏览器的设备登记已失效，请重新登录以重新登记。', device_limit: '该账号今日新设备过多，请稍后再试。', password_login_disabled: '此处已关闭密码登录，请使用单点登录。',
+    payload_too_large: '文件超过服务器接受的大小', unsupported_media_type: '服务器不接受此类文件', subject_erased: '此人已被删除', conflict: '当前状态下无法执行',
   },
 };
 export default zh;
