@@ -203,6 +203,18 @@ describe('leak tracing and PIPL pages in Chromium', () => {
     await page.getByTestId(`approve-${id}`).click();
     await page.locator(`tr[data-request="${id}"]`).getByText('Completed').waitFor({ timeout: 30_000 });
     expect(await page.locator(`tr[data-request="${id}"]`).innerText()).toContain('sa2');
+
+    // A correction sa1 filed (through the API) waits too; sa2 refuses it with a reason.
+    const sa1 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: password('sa1'), device: 'sa1-api' } })).body.token;
+    const filed = await w.api('POST', '/api/v1/subjects/requests', { token: sa1, body: { kind: 'correction', phone: phone(3), identity_verified: true, correction: { field: 'address', value: '上海市浦东新区世纪大道1号' } } });
+    expect(filed.status, filed.text).toBe(201);
+    await goTo('#/leaks', 'leaks-page');
+    await goTo('#/subjects', 'subjects-page');
+    await page.getByTestId(`reject-${filed.body.id}`).click({ timeout: 30_000 });
+    await page.getByTestId('reject-form').locator('.ant-select').click();
+    await page.locator('.ant-select-item-option').filter({ hasText: 'Identity not verified' }).click();
+    await page.locator('.ant-modal').getByRole('button', { name: 'Reject' }).click();
+    await page.locator(`tr[data-request="${filed.body.id}"]`).getByText('Rejected').waitFor({ timeout: 30_000 });
   });
 
   it('every new page in Chinese, without serious accessibility violations', async () => {

@@ -27,6 +27,7 @@ export default function SubjectsPage() {
   const [filing, setFiling] = useState(false);
   const [report, setReport] = useState<string | null>(null);
   const [refusal, setRefusal] = useState<string | null>(null);
+  const [rejecting, setRejecting] = useState<string | null>(null);
   const available = caps ? caps.has('GET', '/subjects/requests') : null;
   const list = useAsync(async (signal) => {
     if (!available) return null;
@@ -38,11 +39,11 @@ export default function SubjectsPage() {
     }
   }, [available, state]);
 
-  async function approve(id: string) {
+  async function approve(r: SubjectRequest) {
     setRefusal(null);
     try {
-      await api('POST', `/subjects/requests/${encodeURIComponent(id)}/approve`);
-      void message.success(t('subjects.approved'));
+      await api('POST', `/subjects/requests/${encodeURIComponent(r.id)}/approve`);
+      void message.success(t(`subjects.approvedKind.${r.kind}`));
       list.reload();
     } catch (err) {
       setRefusal(t('subjects.refused', { reason: errorText(t, err) }));
@@ -89,8 +90,11 @@ export default function SubjectsPage() {
                     key: 'actions',
                     render: (_v, r) => (
                       <Space size={4}>
-                        {r.kind === 'deletion' && r.state === 'pending_approval' && (
-                          <Button size="small" danger onClick={() => void approve(r.id)} data-testid={`approve-${r.id}`}>{t('subjects.approve')}</Button>
+                        {r.kind !== 'access' && r.state === 'pending_approval' && (
+                          <>
+                            <Button size="small" danger onClick={() => void approve(r)} data-testid={`approve-${r.id}`}>{t(`subjects.approveKind.${r.kind}`)}</Button>
+                            <Button size="small" onClick={() => setRejecting(r.id)} data-testid={`reject-${r.id}`}>{t('subjects.reject')}</Button>
+                          </>
                         )}
                         {r.kind === 'access' && (
                           <Button size="small" onClick={() => setReport(r.id)} data-testid={`report-${r.id}`}>{t('subjects.report')}</Button>
@@ -104,6 +108,18 @@ export default function SubjectsPage() {
           </Async>
         </Card>
       )}
+      <RejectRequest
+        id={rejecting}
+        onClose={() => setRejecting(null)}
+        onDone={(err) => {
+          setRejecting(null);
+          if (err) setRefusal(t('subjects.refused', { reason: errorText(t, err) }));
+          else {
+            void message.success(t('subjects.rejected'));
+            list.reload();
+          }
+        }}
+      />
       <NewRequest
         open={filing}
         onClose={() => setFiling(false)}
@@ -189,6 +205,40 @@ function NewRequest({ open, onClose, onFiled }: { open: boolean; onClose(): void
         {kind === 'deletion' && <Alert type="warning" showIcon title={t('subjects.deletionNote')} style={{ marginBottom: 12 }} />}
         <Form.Item name="identity_verified" valuePropName="checked" rules={[{ validator: (_r, v) => (v ? Promise.resolve() : Promise.reject(new Error(t('subjects.verifyFirst')))) }]}>
           <Checkbox data-testid="subject-verified">{t('subjects.verified')}</Checkbox>
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}
+
+const REJECT_REASONS = ['identity_not_verified', 'legal_retention', 'duplicate', 'withdrawn_by_subject', 'other'] as const;
+
+/** Refusing a pending deletion or correction: a reason code (audited) and a note kept on the request only. */
+function RejectRequest({ id, onClose, onDone }: { id: string | null; onClose: () => void; onDone: (err: unknown) => void }) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<{ reason: (typeof REJECT_REASONS)[number]; note?: string }>();
+  const [busy, setBusy] = useState(false);
+  async function submit() {
+    const v = await form.validateFields();
+    setBusy(true);
+    try {
+      await api('POST', `/subjects/requests/${encodeURIComponent(id!)}/reject`, { body: { reason: v.reason, ...(v.note ? { note: v.note } : {}) } });
+      form.resetFields();
+      onDone(null);
+    } catch (err) {
+      onDone(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <Modal open={id !== null} title={t('subjects.rejectTitle')} onCancel={onClose} onOk={() => void submit()} okText={t('subjects.reject')} confirmLoading={busy} destroyOnHidden>
+      <Form form={form} layout="vertical" data-testid="reject-form">
+        <Form.Item name="reason" label={t('subjects.reason')} rules={[{ required: true, message: t('subjects.reasonRequired') }]}>
+          <Select options={REJECT_REASONS.map((r) => ({ value: r, label: t(`subjects.reasons.${r}`) }))} />
+        </Form.Item>
+        <Form.Item name="note" label={t('subjects.rejectNote')} extra={t('subjects.rejectNoteHint')} rules={[{ max: 400 }]}>
+          <Input.TextArea rows={3} maxLength={400} />
         </Form.Item>
       </Form>
     </Modal>
