@@ -8,7 +8,8 @@
  *   rest; accepted lines are kept. Only the first MAX_REPORTED_REJECTIONS are listed, with the
  *   total, so junk cannot blow up the answer; lines are read as they arrive, never as one string.
  * - Who may send what is ./producer.ts; here the store decides the rest: login/logout/access
- *   about a Warden account is refused, the site of an assignee is its Warden site.
+ *   about a Warden account is refused; for a producer registered for some sites, the sites of a
+ *   work event's parcel are the vault's (origin, destination) and an assignee's is its Warden site.
  * - Accepted events are stored with their producer, their work context applied, and every
  *   assignment and ticket audited (`work.assigned`, `work.ticket`) in the same transaction (one
  *   audit append per slice of WORK_SLICE work events, never one per event); only then does the
@@ -36,7 +37,9 @@ import {
   gatewayAccountRefusal,
   isStaffActivity,
   isWork,
+  workWaybill,
   type IngestMode,
+  type ParcelSites,
   type Producer,
   type RejectCode,
   type Refusal,
@@ -156,16 +159,20 @@ export function createIngest(deps: IngestDeps) {
   async function screen(producer: Producer, candidates: Candidate[], refuse: (c: Candidate, r: Refusal) => void): Promise<Candidate[]> {
     const wantSite = producer.registration.sites !== null;
     const needed = new Set<string>();
+    const waybills = new Set<string>();
     for (const { event: e } of candidates) {
       if (isStaffActivity(e) || (wantSite && isWork(e))) needed.add((e as { account: string }).account);
+      const waybill = wantSite ? workWaybill(e) : null;
+      if (waybill !== null) waybills.add(waybill);
     }
     if (!needed.size) return candidates;
     const accounts = await accountSites([...needed]);
+    const parcels = waybills.size ? await parcelSites([...waybills]) : new Map<string, ParcelSites>();
     return candidates.filter((c) => {
       const e = c.event;
       const r = isStaffActivity(e)
         ? accounts.has((e as { account: string }).account) ? gatewayAccountRefusal(e) : null
-        : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null) : null;
+        : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null, parcels.get(workWaybill(e) ?? '') ?? null) : null;
       if (r) refuse(c, r);
       return r === null;
     });
@@ -177,6 +184,16 @@ export function createIngest(deps: IngestDeps) {
     for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
       const rows = await db.selectFrom('accounts').select(['id', 'site']).where('id', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
       for (const r of rows) out.set(r.id, r.site);
+    }
+    return out;
+  }
+
+  /** The vault's waybills among `ids`, with their origin and destination sites. */
+  async function parcelSites(ids: string[]): Promise<Map<string, ParcelSites>> {
+    const out = new Map<string, ParcelSites>();
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const rows = await db.selectFrom('waybills').select(['waybill', 'origin_site', 'dest_site']).where('waybill', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) out.set(r.waybill, { origin_site: r.origin_site, dest_site: r.dest_site });
     }
     return out;
   }
