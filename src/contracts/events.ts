@@ -3,7 +3,9 @@
  *
  * This is a public contract: other teams write producers for it. Extend it compatibly
  * (new optional fields, new enum members only with a version note), never break it.
- * Unknown fields are kept and ignored, so parsing never strips them.
+ * Unknown fields are accepted, so parsing never refuses or strips them; what Warden stores and
+ * publishes carries only the contract's fields and the documented extensions (contractFieldsOnly,
+ * docs/contract-extensions.md 1.2): anything else could be plaintext PII or junk.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -156,6 +158,31 @@ export type ActivityEvent = (
   | ScanEvent
   | AccessEvent
 ) & Provenance;
+
+const schemas = { login: LoginEvent, logout: LogoutEvent, waybill: WaybillEvent, assign: AssignEvent, ticket: TicketEvent, scan: ScanEvent, access: AccessEvent } satisfies Record<EventType, { properties: object }>;
+
+/** Warden's own fields on every event it stores or publishes (extension 1.1, Provenance). */
+export const PROVENANCE_FIELDS = ['producer', 'backfill'] as const;
+
+/** Per type: the fields Warden stores and publishes (the schema's, then the provenance fields). */
+export const KNOWN_FIELDS: Readonly<Record<EventType, ReadonlySet<string>>> = Object.fromEntries(
+  EVENT_TYPES.map((t) => [t, new Set([...Object.keys(schemas[t].properties), ...PROVENANCE_FIELDS])]),
+) as unknown as Record<EventType, ReadonlySet<string>>;
+
+/**
+ * A valid event with only its known fields, and how many others it carried (dropped). The same
+ * object when nothing is dropped; a new one otherwise (so `__proto__` and the like never land).
+ */
+export function contractFieldsOnly(e: ActivityEvent): { event: ActivityEvent; dropped: number } {
+  const known = KNOWN_FIELDS[e.type];
+  const keys = Object.keys(e);
+  let dropped = 0;
+  for (const k of keys) if (!known.has(k)) dropped++;
+  if (dropped === 0) return { event: e, dropped };
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (known.has(k)) out[k] = (e as unknown as Record<string, unknown>)[k];
+  return { event: out as unknown as ActivityEvent, dropped };
+}
 
 const checkers = {
   login: TypeCompiler.Compile(LoginEvent),

@@ -8,12 +8,17 @@
  *   rest; accepted lines are kept. Only the first MAX_REPORTED_REJECTIONS are listed, with the
  *   total, so junk cannot blow up the answer; lines are read as they arrive, never as one string.
  * - Who may send what is ./producer.ts; here the store decides the rest: login/logout/access
- *   about a Warden account is refused, the site of an assignee is its Warden site.
+ *   about a Warden account is refused; for a producer registered for some sites, the sites of a
+ *   work event's parcel are the vault's (origin, destination) and an assignee's is its Warden site.
  * - Accepted events are stored with their producer, their work context applied, and every
  *   assignment and ticket audited (`work.assigned`, `work.ticket`) in the same transaction (one
  *   audit append per slice of WORK_SLICE work events, never one per event); only then does the
  *   answer say "accepted" and are they published. The contract assign/ticket events are the bus events for
  *   that work, so the audit kinds are not published.
+ * - Only the contract's fields (and Warden's documented extensions) are stored and published:
+ *   anything else a line carries is dropped before it is checked, stored or put on the bus (it
+ *   could be plaintext PII, which belongs in the vault only), counted per line in the answer; a
+ *   line is never refused for it (docs/contract-extensions.md 1.2).
  * - Idempotent by id: an event whose id is already stored is counted as a duplicate and neither
  *   applied, audited nor published again.
  * - Backfill (history import) keeps each event's own time, marks it `backfill`, grants no work
@@ -21,7 +26,7 @@
  *   and time span.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { validateEvent, type ActivityEvent } from '../contracts/events.js';
+import { contractFieldsOnly, validateEvent, type ActivityEvent } from '../contracts/events.js';
 import type { Database } from '../store/schema.js';
 import type { WorkContext } from '../access/work-context.js';
 import type { AuditWriter } from '../audit/writer.js';
@@ -36,7 +41,9 @@ import {
   gatewayAccountRefusal,
   isStaffActivity,
   isWork,
+  workWaybill,
   type IngestMode,
+  type ParcelSites,
   type Producer,
   type RejectCode,
   type Refusal,
@@ -53,6 +60,12 @@ export interface Rejection {
   reason: string;
 }
 
+export interface DroppedFields {
+  line: number;
+  /** How many fields outside the contract the line carried (not stored, not published). */
+  count: number;
+}
+
 export interface IngestResult {
   accepted: number;
   /** The first MAX_REPORTED_REJECTIONS refused lines, by line number. */
@@ -61,6 +74,10 @@ export interface IngestResult {
   /** Accepted lines whose id was already stored (not applied or published again). */
   duplicates: number;
   mode: IngestMode;
+  /** The first MAX_REPORTED_REJECTIONS accepted lines that had fields dropped, by line number. */
+  dropped_fields: DroppedFields[];
+  /** Every accepted line that had fields dropped. */
+  dropped_fields_lines: number;
 }
 
 export interface IngestDeps {
@@ -75,6 +92,8 @@ export interface IngestDeps {
 interface Candidate {
   event: ActivityEvent;
   line: number;
+  /** Fields outside the contract the line carried. */
+  dropped: number;
 }
 
 const INSERT_CHUNK = 500;
@@ -143,29 +162,34 @@ export function createIngest(deps: IngestDeps) {
       }
       const parsed = validateEvent(value);
       if (!parsed.ok) return rejected.add(line, { code: 'invalid_event', reason: parsed.reason });
-      const refusal = checkEvent(producer, parsed.event, mode, now, window);
+      const { event, dropped } = contractFieldsOnly(parsed.event);
+      const refusal = checkEvent(producer, event, mode, now, window);
       if (refusal) return rejected.add(line, refusal);
-      candidates.push({ event: parsed.event, line });
+      candidates.push({ event, line, dropped });
     });
     const admitted = await screen(producer, candidates, (c, r) => rejected.add(c.line, r));
     const { duplicates } = await commit(producer, admitted.map((c) => c.event), mode, opts.ctx, { rejected: rejected.count });
-    return { accepted: admitted.length, rejected: rejected.list(), rejected_count: rejected.count, duplicates, mode };
+    return { accepted: admitted.length, rejected: rejected.list(), rejected_count: rejected.count, duplicates, mode, ...droppedReport(admitted) };
   }
 
   /** The checks that need the store; refused candidates go to `refuse`, the rest are returned. */
   async function screen(producer: Producer, candidates: Candidate[], refuse: (c: Candidate, r: Refusal) => void): Promise<Candidate[]> {
     const wantSite = producer.registration.sites !== null;
     const needed = new Set<string>();
+    const waybills = new Set<string>();
     for (const { event: e } of candidates) {
       if (isStaffActivity(e) || (wantSite && isWork(e))) needed.add((e as { account: string }).account);
+      const waybill = wantSite ? workWaybill(e) : null;
+      if (waybill !== null) waybills.add(waybill);
     }
     if (!needed.size) return candidates;
     const accounts = await accountSites([...needed]);
+    const parcels = waybills.size ? await parcelSites([...waybills]) : new Map<string, ParcelSites>();
     return candidates.filter((c) => {
       const e = c.event;
       const r = isStaffActivity(e)
         ? accounts.has((e as { account: string }).account) ? gatewayAccountRefusal(e) : null
-        : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null) : null;
+        : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null, parcels.get(workWaybill(e) ?? '') ?? null) : null;
       if (r) refuse(c, r);
       return r === null;
     });
@@ -181,15 +205,26 @@ export function createIngest(deps: IngestDeps) {
     return out;
   }
 
+  /** The vault's waybills among `ids`, with their origin and destination sites. */
+  async function parcelSites(ids: string[]): Promise<Map<string, ParcelSites>> {
+    const out = new Map<string, ParcelSites>();
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const rows = await db.selectFrom('waybills').select(['waybill', 'origin_site', 'dest_site']).where('waybill', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) out.set(r.waybill, { origin_site: r.origin_site, dest_site: r.dest_site });
+    }
+    return out;
+  }
+
   /** One event from an upstream route, checked like a line; refused → 403 producer_not_registered. */
   async function admit(producer: Producer, event: ActivityEvent): Promise<void> {
     let refusal = checkEvent(producer, event, 'live', clock.now(), window);
-    if (!refusal) await screen(producer, [{ event, line: 1 }], (_c, r) => (refusal = r));
+    if (!refusal) await screen(producer, [{ event, line: 1, dropped: 0 }], (_c, r) => (refusal = r));
     if (refusal) throw new AppError('producer_not_registered', (refusal as Refusal).reason);
   }
 
   /** admit() then commit(): the route's event is stored, applied, audited and published, or refused. */
-  async function submit(producer: Producer, event: ActivityEvent, ctx: RequestContext): Promise<void> {
+  async function submit(producer: Producer, routeEvent: ActivityEvent, ctx: RequestContext): Promise<void> {
+    const { event } = contractFieldsOnly(routeEvent); // the routes' bodies admit no extra field; kept as a guarantee
     await admit(producer, event);
     // The route made the id (a random UUID): nothing can have stored it yet, so no lookup.
     await commit(producer, [event], 'live', ctx, { rejected: 0 }, { newIds: true });
@@ -297,6 +332,18 @@ export function createIngest(deps: IngestDeps) {
   return { ingestStream, admit, submit };
 }
 export type Ingest = ReturnType<typeof createIngest>;
+
+/** The accepted lines that had fields dropped: the first MAX_REPORTED_REJECTIONS (lines arrive in order), and how many. */
+function droppedReport(admitted: readonly Candidate[]): Pick<IngestResult, 'dropped_fields' | 'dropped_fields_lines'> {
+  const list: DroppedFields[] = [];
+  let lines = 0;
+  for (const c of admitted) {
+    if (c.dropped === 0) continue;
+    lines++;
+    if (list.length < MAX_REPORTED_REJECTIONS) list.push({ line: c.line, count: c.dropped });
+  }
+  return { dropped_fields: list, dropped_fields_lines: lines };
+}
 
 /** Events whose storing changes the work context (who may see what, or until when). */
 function changesWork(e: ActivityEvent): boolean {

@@ -7,6 +7,11 @@
  *   them; the account check against the store is the ingest's (it needs the database).
  * - A service token sends only the event types, sites and (for login/logout/access) accounts it
  *   was registered for (src/identity/service-tokens.ts).
+ * - Work (assignments, tickets naming a waybill) from a token registered for some sites is for a
+ *   parcel of those sites only: the waybill's origin or destination in the vault (the parcel's
+ *   sites, as the access policy's `site` basis defines them) must be on its list, and so must the
+ *   assignee's site. A waybill the vault does not know is refused the same way (fail closed, and
+ *   no answer tells a producer whether a waybill exists or where it goes).
  * - An event time outside the window around Warden's clock is refused: older than maxAge unless
  *   backfilling, later than maxSkew always.
  * - Each refusal names the rule (a stable code) and the reason, never the event's PII.
@@ -76,12 +81,13 @@ export async function producerFor(principal: Principal, tokens: Pick<ServiceToke
 }
 
 export const isStaffActivity = (e: ActivityEvent): boolean => STAFF_ACTIVITY_TYPES.includes(e.type);
-/** Assignments and tickets: their site is the assignee's Warden site when the account is known. */
+/** Assignments and tickets: scoped by the parcel's sites and the assignee's (checkWorkSite). */
 export const isWork = (e: ActivityEvent): e is Extract<ActivityEvent, { type: 'assign' | 'ticket' }> => e.type === 'assign' || e.type === 'ticket';
 
 /**
  * Every rule that needs only the event, the producer and the clock. What remains for the store:
- * is a login/logout/access account a Warden account (refused), and the site of a work assignee.
+ * is a login/logout/access account a Warden account (refused), and the sites of a work event's
+ * parcel and assignee (checkWorkSite).
  */
 export function checkEvent(p: Producer, e: ActivityEvent, mode: IngestMode, now: number, window: TimeWindow): Refusal | null {
   if (e.id.startsWith(RESERVED_ID_PREFIX)) return { code: 'reserved_id', reason: `event ids starting with "${RESERVED_ID_PREFIX}" are Warden's own trail` };
@@ -108,14 +114,30 @@ function checkStatedSites(sites: readonly string[], e: ActivityEvent): Refusal |
   });
   if (e.site !== undefined && !sites.includes(e.site)) return refuse(e.site);
   if (e.type === 'waybill') return e.origin_site !== undefined && sites.includes(e.origin_site) ? null : refuse(e.origin_site);
-  if (isWork(e)) return null; // the assignee's site decides (checkWorkSite)
+  if (isWork(e)) return null; // the parcel's and the assignee's sites decide (checkWorkSite)
   return e.site === undefined ? refuse(undefined) : null;
 }
 
-/** An assignment or ticket: the assignee's Warden site (else the event's own site) must be on the list. */
-export function checkWorkSite(p: Producer, e: ActivityEvent, accountSite: string | null): Refusal | null {
+/** Where a parcel goes, from the vault; null when the vault does not know the waybill. */
+export interface ParcelSites {
+  origin_site: string;
+  dest_site: string;
+}
+
+/** The work events the parcel rule applies to: every assignment, and a ticket that names a waybill. */
+export const workWaybill = (e: ActivityEvent): string | null => (isWork(e) && e.waybill ? e.waybill : null);
+
+/**
+ * An assignment or ticket from a producer registered for some sites: the parcel's origin or
+ * destination must be on its list (an unknown waybill fails the same way), and the assignee's
+ * Warden site (else the event's own site) too. The reason names the rule, never the parcel's sites.
+ */
+export function checkWorkSite(p: Producer, e: ActivityEvent, accountSite: string | null, parcel: ParcelSites | null): Refusal | null {
   const sites = p.registration.sites;
   if (!sites || !isWork(e)) return null;
+  if (workWaybill(e) !== null && !(parcel && (sites.includes(parcel.origin_site) || sites.includes(parcel.dest_site)))) {
+    return { code: 'site_not_registered', reason: `this producer is registered for some sites only: its ${e.type} events must name a waybill whose origin or destination is one of them` };
+  }
   const site = accountSite ?? e.site;
   if (site !== undefined && sites.includes(site)) return null;
   return { code: 'site_not_registered', reason: site === undefined ? `account ${e.account} has no site this producer is registered for` : `this producer is not registered for site ${site} (account ${e.account})` };

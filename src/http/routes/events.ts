@@ -39,6 +39,11 @@ const IngestAnswer = Type.Object({
   rejected_count: Type.Integer({ description: 'every refused line' }),
   duplicates: Type.Integer({ description: 'accepted lines whose id was already stored: not applied or published again' }),
   mode: Type.Union([Type.Literal('live'), Type.Literal('backfill')]),
+  dropped_fields: Type.Array(
+    Type.Object({ line: Type.Integer(), count: Type.Integer({ description: 'fields outside the contract on this line: accepted, neither stored nor published' }) }),
+    { description: 'the first 100 accepted lines that had fields dropped, by line number' },
+  ),
+  dropped_fields_lines: Type.Integer({ description: 'every accepted line that had fields dropped' }),
 });
 
 export function eventsRoutes(app: App, deps: EventsRouteDeps): void {
