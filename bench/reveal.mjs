@@ -3,7 +3,7 @@
 // system, from /proc; steadier than req/s on a shared machine whose load generator runs beside the
 // server; on PostgreSQL the database server's own CPU is not included); and the cost of field
 // encryption as a ratio to storing plaintext. Usage: npm run build && node bench/reveal.mjs [--seconds 8] [--concurrency 32]
-//   [--backends pglite,postgres] [--pg postgres://postgres@127.0.0.1:5432/test]
+//   [--backends pglite,postgres] [--pg postgres://postgres@127.0.0.1:5432/test] [--profile DIR]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ const CONCURRENCY = Number(arg('concurrency', 32));
 const BACKENDS = arg('backends', 'pglite,postgres').split(',');
 const PG_ADMIN = arg('pg', 'postgres://postgres@127.0.0.1:5432/test');
 const ROOT = new URL('..', import.meta.url).pathname;
+const PROFILE = arg('profile', '');
 const COURIERS = 40;
 const WAYBILLS = 2000;
 
@@ -63,7 +64,9 @@ async function benchWarden(backend) {
     dbName = `warden_bench_${process.pid}`;
     env.WARDEN_DATABASE_URL = await freshDatabase(PG_ADMIN, dbName);
   }
-  const { child, url } = await startChild([join(ROOT, 'bin', 'warden.js'), 'serve'], env);
+  // --profile DIR: the server writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
+  const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
+  const { child, url } = await startChild([...prof, join(ROOT, 'bin', 'warden.js'), 'serve'], env);
   try {
     await api(url, 'POST', '/api/v1/sites', admin, { code: 'OUT-1', kind: 'outlet', city: '北京' });
     const tokens = [];

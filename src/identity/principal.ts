@@ -15,6 +15,11 @@
  *   With several processes on one database (PostgreSQL) the cache is off (`cacheMs` 0): every
  *   request reads its session, so a revocation or suspension at one process holds at every
  *   process on the next request.
+ * - With the cache off, the account's response (step-up, throttle, suspend: account_responses)
+ *   is read in the same statement as its session and kept with that principal object, which
+ *   lives for one request: the response gate uses it instead of reading again
+ *   (`responseReadWith`; docs/decisions/0015-reveal-statements.md). A cached principal carries
+ *   none, and the gate reads.
  */
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -36,6 +41,17 @@ export const tokenHash = (token: string) => createHash('sha256').update(token).d
 
 /** The 403 names the reason, so the holder knows whom to ask and why. */
 export const suspendedMessage = (reason: string | null) => (reason ? `this account is suspended: ${reason}` : 'this account is suspended');
+
+/** The account's response row as read with its session (null: none in force). */
+export interface ResponseRead {
+  action: 'step_up' | 'throttle' | 'suspend';
+  reason: string;
+  since: number;
+  alert: string | null;
+}
+const responsesRead = new WeakMap<object, ResponseRead | null>();
+/** The response read with this principal's session in this request; undefined when it was not (cached principal, service token). */
+export const responseReadWith = (principal: object): ResponseRead | null | undefined => responsesRead.get(principal);
 
 const invalid = () => new AppError('unauthenticated', 'token is invalid, expired or revoked');
 
@@ -105,8 +121,10 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
       .innerJoin('accounts as a', 'a.id', 's.account')
       .leftJoin('sites', 'sites.code', 'a.site')
       .leftJoin('devices as d', 'd.id', 's.device')
+      .leftJoin('account_responses as r', 'r.account', 's.account')
       .select(['s.token_hash', 's.id as session', 's.created_at', 's.expires_at', 's.revoked_at', 's.revoked_reason', 's.mfa', 's.device', 'd.id as enrolled', 'd.revoked_at as device_revoked_at'])
       .select(['a.id', 'a.role', 'a.site', 'a.status', 'a.status_reason', 'a.mfa_secret', 'a.approval', 'sites.city'])
+      .select(['r.action as response_action', 'r.reason as response_reason', 'r.since as response_since', 'r.alert_id as response_alert'])
       .where('s.token_hash', 'in', hashes)
       .execute();
     const byHash = new Map(rows.map((r) => [toBuffer(r.token_hash).toString('base64'), r]));
@@ -124,6 +142,11 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
     const expiresAt = new Date(s.expires_at).getTime();
     if (expiresAt <= now || !s.enrolled || s.device_revoked_at) throw invalid();
     const principal = { kind: 'account' as const, account, sessionId: s.session, sessionCreatedAt: new Date(s.created_at).getTime(), mfa: s.mfa, device: s.device, via: 'session' as const };
+    // Only an object that lives for this request may carry what was read now (see the header).
+    if (cacheMs <= 0) {
+      const r = s.response_action ? { action: s.response_action, reason: s.response_reason ?? '', since: new Date(s.response_since!).getTime(), alert: s.response_alert ?? null } : null;
+      responsesRead.set(principal, r);
+    }
     return { principal, expiresAt };
   }
 

@@ -13,7 +13,8 @@
  * - The subject is told a generic reason; the detector, its figures and the alert are for
  *   analysts (`detail`).
  * - `shared` (PostgreSQL, several processes): the response in force is read from
- *   account_responses on every request (the reads of one event-loop turn in one query), and the
+ *   account_responses on every request (with the caller's session, in the same statement:
+ *   identity/principal.ts; otherwise the reads of one event-loop turn in one query), and the
  *   throttle counts in the shared ledger, so a response set at one process holds at every
  *   process on the next request (docs/decisions/0011-shared-ledger.md).
  */
@@ -28,6 +29,7 @@ import { AppError } from '../errors.js';
 import { refuseSelf } from '../access/self.js';
 import { createSharedQuotaLedger } from '../access/shared-quota.js';
 import { turnBatcher } from '../store/turn-batch.js';
+import { responseReadWith } from '../identity/principal.js';
 
 export type ResponseAction = 'step_up' | 'throttle' | 'suspend';
 const RANK: Record<ResponseAction | 'none', number> = { none: 0, step_up: 1, throttle: 2, suspend: 3 };
@@ -78,6 +80,15 @@ export function createResponses(deps: ResponsesDeps) {
   });
   /** The response in force: this process's map, or the database when processes share it. */
   const current = (account: string): Promise<ActiveResponse | undefined> => (shared ? readResponses(account) : Promise.resolve(active.get(account)));
+  /**
+   * The response in force for a request: when processes share the database, the one read with
+   * the caller's session at the start of this request (same statement, same moment), else read.
+   */
+  const currentFor = (principal: AccountPrincipal): Promise<ActiveResponse | undefined> => {
+    if (!shared) return Promise.resolve(active.get(principal.account.id));
+    const seen = responseReadWith(principal);
+    return seen === undefined ? readResponses(principal.account.id) : Promise.resolve(seen ?? undefined);
+  };
   /** Under a throttle, each record is one count in the shared ledger, per response (a new response starts afresh). */
   const throttleLedger = shared
     ? createSharedQuotaLedger({ db, namespace: 't', limits: { quotas: { courier: { account: { per_hour: deps.throttlePerHour } } } as never } })
@@ -177,7 +188,7 @@ export function createResponses(deps: ResponsesDeps) {
 
   const gate: ResponseGate = {
     async refuse(principal, _action, _now) {
-      const r = await current(principal.account.id);
+      const r = await currentFor(principal);
       // A suspension is not checked here: a suspend response suspends the account, and identity's
       // principal resolution refuses it before any route runs.
       if (!r) return null;
@@ -191,7 +202,7 @@ export function createResponses(deps: ResponsesDeps) {
     },
     async admit(principal: AccountPrincipal, records: number, now: number) {
       const id = principal.account.id;
-      const r = await current(id);
+      const r = await currentFor(principal);
       if (r?.action !== 'throttle') return { admitted: records, refusal: null, release: () => {} };
       if (throttleLedger) return admitShared(`${id}@${r.since}`, records, now, throttleLedger);
       const log = (throttled.get(id) ?? []).filter((e) => e.t > now - HOUR);

@@ -115,6 +115,9 @@ export async function startWatchWorker(config: Config, opts: WatchWorkerOptions)
       clock,
       logger,
       throttlePerHour: config.throttlePerHour,
+      // The gateways (and analysts there) change responses too: read them where they are kept,
+      // so an escalation compares with the response in force now, not with this process's memory.
+      shared: store.kind === 'postgres',
       webhook: config.alertWebhookUrl && config.alertWebhookSecret ? createWebhookNotifier({ url: config.alertWebhookUrl, secret: config.alertWebhookSecret, logger }) : undefined,
     });
     await watch.start();
