@@ -6,7 +6,7 @@
  * its durable consumer without losing an alert or applying a response twice; the gateway's own
  * activity reaches the stream through the audit outbox.
  *
- * The traffic is the simulator's small company (src/simulate), sent as history (mode=backfill)
+ * The traffic is the detection benchmark's synthetic courier world, sent as history (mode=backfill)
  * in chunks alternating between the two gateways. The detectors whose state is cross-account
  * (harvesting's peer baselines, device posture's fleet, rings' networks) are off here: with
  * partitions they see one partition's slice (docs/scale.md says so and what it costs).
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, DeliverPolicy, type NatsConnection } from 'nats';
-import { simulatedWorld } from '../../src/detect/test-support/simulated.js';
+import { generateWorld } from '../../src/detect/synthetic.js';
 import { partitionOf } from '../../src/events/nats-bus.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { createTestStore, testAuditKey, testBackends, type TestStore } from '../support/stores.js';
@@ -55,7 +55,8 @@ if (!postgres) console.warn('[bus-nats] PostgreSQL is unavailable: the multi-pro
 
 /** The world, in chunks of whole lines, in event-time order. */
 function traffic(): string[][] {
-  const { lines } = simulatedWorld({ preset: 'tiny', seed: 7, days: 3, attacks: ['leased_remote', 'cs_insider', 'manager_dump', 'leased_night'], lookalikes: 'none' });
+  const lines: string[] = [];
+  generateWorld({ seed: 7, days: 3, cities: 2, outletsPerCity: 2, couriersPerOutlet: 3, agents: 3, parcelsPerCourier: [30, 45], eventDay: 2, attacks: ['remote_enum', 'cs_insider', 'manager_dump', 'leased_night'] }, (l) => lines.push(l));
   const chunks: string[][] = [];
   for (let i = 0; i < lines.length; i += 1500) chunks.push(lines.slice(i, i + 1500));
   return chunks;
