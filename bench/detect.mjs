@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Detection benchmark: `npm run build && node bench/detect.mjs [--events 1000000] [--big 4000000] [--rounds 3] [--keep] [--no-rss]`
 //
-// 1. Generates ~N realistic contract events with the deterministic synthetic world (seed 7) into
-//    bench/out/ (not committed).
+// 1. Generates N contract events of the simulator's default company (src/simulate, seed 7, as many
+//    days as it takes, cut at N) into bench/out/ (not committed).
 // 2. In one run, measures a bare "split lines + JSON.parse" pass and the full `warden detect`
 //    path (split + parse + contract validation + engine + alert NDJSON to a null sink) on the
 //    same file, alternating, for --rounds rounds; prints events/s of both (best and median, wall
@@ -11,7 +11,7 @@
 // 3. Measures peak RSS of the full path in fresh child processes at N and at the big size.
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { createWriteStream, existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, truncateSync, unlinkSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -22,7 +22,7 @@ if (!existsSync(join(dist, 'detect', 'engine.js'))) {
   console.error('bench/detect.mjs: dist/ is missing; run `npm run build` first');
   process.exit(2);
 }
-const { generateWorld } = await import(join(dist, 'detect', 'synthetic.js'));
+const sim = await import(join(dist, 'simulate', 'index.js'));
 const { createDetectionEngine } = await import(join(dist, 'detect', 'engine.js'));
 const { forEachLine, openInput, replay } = await import(join(dist, 'detect', 'replay.js'));
 
@@ -57,35 +57,37 @@ function nullSink() {
   return new Writable({ write(_c, _e, cb) { cb(); }, writev(_c, cb) { cb(); } });
 }
 
-/** Writes at least `target` events of the synthetic world (whole days) to a file. */
+/** Writes the first `target` events of the simulated default company (seed 7) to a file. */
 async function makeFile(target) {
   const file = join(outDir, `detect-${target}.ndjson`);
   if (existsSync(file) && statSync(file).size > 0 && !args.includes('--regen')) return file;
-  const ws = createWriteStream(file);
-  let n = 0;
-  let buf = [];
-  const world = {
-    seed: 7, cities: 5, outletsPerCity: 4, couriersPerOutlet: 8, clerksPerOutlet: 2, agents: 20,
-    lookalikes: ['new_phone', 'covering', 'business_trip', 'new_hire', 'surge', 'fleet_update', 'busy_agent'],
-    attacks: ['leased_night', 'remote_enum', 'cs_insider', 'malware_scanner', 'ring', 'cred_stuffing', 'manager_dump'],
-  };
-  // ~150k events a day: pick the number of days that reaches the target, then cut at it.
-  const days = Math.ceil(target / 140_000) + 1;
-  const pending = [];
-  generateWorld({ ...world, days, eventDay: Math.max(3, days - 2) }, (line) => {
-    if (n >= target) return;
-    n++;
-    buf.push(line);
-    if (buf.length >= 10_000) {
-      pending.push(buf.join('\n') + '\n');
-      buf = [];
-      if (pending.length > 8) ws.write(pending.splice(0).join(''));
-    }
-  });
-  if (buf.length) pending.push(buf.join('\n') + '\n');
-  ws.write(pending.join(''));
-  await new Promise((r) => ws.end(r));
+  // The default company makes ~63k events a day: simulate whole days past the target, then cut.
+  const days = Math.ceil(target / 55_000) + 1;
+  const tmp = `${file}.tmp`;
+  const { summary } = await sim.writeSimulation(sim.createSimulation(sim.resolveParams({ seed: 7, days }, 'default')), { out: tmp });
+  if (summary.events < target) throw new Error(`simulated ${summary.events} events, fewer than ${target}`);
+  truncateSync(tmp, byteOffsetAfterLine(tmp, target));
+  renameSync(tmp, file);
   return file;
+}
+
+/** Byte offset just past the n-th newline of a file. */
+function byteOffsetAfterLine(file, n) {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 22);
+  let pos = 0;
+  let seen = 0;
+  try {
+    for (;;) {
+      const got = readSync(fd, buf, 0, buf.length, pos);
+      if (got === 0) return pos;
+      let i = -1;
+      while ((i = buf.indexOf(10, i + 1)) >= 0 && i < got) if (++seen === n) return pos + i + 1;
+      pos += got;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function bare(file) {

@@ -28,7 +28,7 @@ const NATS = arg('nats', 'nats://127.0.0.1:4222');
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin', 'warden.js');
 const { routeEvent } = await import(join(ROOT, 'dist', 'events', 'nats-bus.js'));
-const { generateWorld } = await import(join(ROOT, 'dist', 'detect', 'synthetic.js'));
+const sim = await import(join(ROOT, 'dist', 'simulate', 'index.js'));
 const { createDetectionEngine } = await import(join(ROOT, 'dist', 'detect', 'engine.js'));
 const { resolveConfig } = await import(join(ROOT, 'dist', 'detect', 'config.js'));
 
@@ -184,9 +184,15 @@ async function benchGateways() {
 }
 
 function worldEvents(n) {
-  const lines = [];
-  generateWorld({ seed: 11, days: 4, cities: 3, outletsPerCity: 3, couriersPerOutlet: 6, agents: 6, parcelsPerCourier: [60, 90], attacks: ['remote_enum', 'cs_insider', 'manager_dump', 'leased_night'] }, (l) => lines.push(l));
-  return lines.slice(0, n).map((l) => JSON.parse(l));
+  // The simulator's default company (seed 11), its first n events (days enough to hold them).
+  const run = sim.createSimulation(sim.resolveParams({ seed: 11, days: Math.max(2, Math.ceil(n / 50_000) + 1) }, 'default'));
+  const ser = new sim.LineSerializer();
+  const events = [];
+  for (const a of sim.actions(run)) {
+    if (events.length >= n) break;
+    events.push(JSON.parse(ser.line(a, `e${events.length + 1}`)));
+  }
+  return events;
 }
 
 async function consumerInfos(jsm, stream, parts) {

@@ -9,11 +9,11 @@ import { createDetectionEngine } from './engine.js';
 import { forEachLine, openInput, replay } from './replay.js';
 import { ConfigError, loadConfigFile, resolveConfig } from './config.js';
 import { parseEventLine } from '../contracts/events.js';
-import { generateWorld } from './synthetic.js';
+import { simulatedWorld } from './test-support/simulated.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-detect-'));
-const lines: string[] = [];
-generateWorld({ seed: 11, days: 4, cities: 2, outletsPerCity: 2, couriersPerOutlet: 3, clerksPerOutlet: 1, agents: 2, attacks: ['leased_night', 'remote_enum'] }, (l) => lines.push(l));
+// The simulator's small company, 4 days, with two attacks (so that there are alerts to compare).
+const { lines } = simulatedWorld({ preset: 'tiny', seed: 11, days: 4, attacks: ['leased_night', 'leased_remote'], lookalikes: 'none' });
 const good = `${lines.join('\n')}\n`;
 const withBad = [lines[0], '{not json', lines[1], '', '{"id":"x","type":"login","account":"a"}', lines[2], '{"id":"y","ts":"2026-11-01T00:00:00.000Z","type":"teleport","account":"a"}', ...lines.slice(3)].join('\n');
 

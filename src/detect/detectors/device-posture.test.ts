@@ -43,4 +43,31 @@ describe('device_posture detector', () => {
     const { alerts } = run(sortByTime([...base, ...workDay(victim, 2, 5, { appHash: 'app-odd' }), ...workDay(victim, 3, 5, { appHash: 'app-odd' })]), {}, r.engine);
     expect(alerts.filter((a) => a.detector === 'device_posture')).toEqual([]);
   });
+
+  // Adoption scales with the fleet: in a small fleet (24 devices here) a share of it, at least 3
+  // devices, is a fleet update; in a big one it takes `adoption_devices` (5).
+  it('treats a build 4 of a small fleet\'s devices adopt within hours as a fleet update', () => {
+    const update = fleet.slice(0, 4).map((p) => [...workDay(p, 2, 5, { appHash: 'app-1.2' }), ...workDay(p, 3, 5, { appHash: 'app-1.2' })]).flat();
+    const rest = fleet.slice(4).map((p) => workDay(p, 2, 5, { appHash: 'app-1.0' })).flat();
+    const { alerts, engine } = run(sortByTime([...base, ...rest, ...update]));
+    expect(alerts.filter((a) => a.detector === 'device_posture')).toEqual([]);
+    expect(engine.stats().detectors.device_posture!.fleet_updates).toBe(1);
+  });
+
+  it('still alerts on a build only 2 devices of a small fleet run', () => {
+    const two = fleet.slice(0, 2).map((p) => [...workDay(p, 2, 5, { appHash: 'app-odd' }), ...workDay(p, 3, 5, { appHash: 'app-odd' })]).flat();
+    const { alerts, engine } = run(sortByTime([...base, ...two]));
+    expect(alerts.filter((a) => a.detector === 'device_posture').length).toBeGreaterThan(0);
+    expect(engine.stats().detectors.device_posture!.fleet_updates).toBe(0);
+  });
+
+  it('needs adoption_devices (not 3) in a big fleet', () => {
+    const big = Array.from({ length: 120 }, (_, i) => courier(i + 1));
+    const bigBase = history(big, 2, 1, 0, { appHash: 'app-1.0' });
+    const four = big.slice(0, 4).map((p) => [...workDay(p, 2, 1, { appHash: 'app-1.2' }), ...workDay(p, 3, 1, { appHash: 'app-1.2' })]).flat();
+    const { alerts, engine } = run(sortByTime([...bigBase, ...four]));
+    expect(engine.stats().detectors.device_posture!.fleet_updates).toBe(0);
+    expect(alerts.filter((a) => a.detector === 'device_posture').length).toBeGreaterThan(0);
+  });
 });
+

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import type { AccessEvent, ActivityEvent, TicketEvent } from '../contracts/events.js';
+import { buildCityTable } from './cities.js';
+import { resolveConfig } from './config.js';
+import { emptyContext } from './context.js';
+import { ProfileStore } from './state.js';
+import { DAY, HOUR, MINUTE } from './util.js';
+import { WorkLinks } from './work-links.js';
+
+const cfg = resolveConfig({});
+const actor = (account: string, role: string, site: string): ActivityEvent =>
+  ({ id: 'x', ts: '2026-11-02T00:00:00.000Z', type: 'login', account, role, site, result: 'success' }) as ActivityEvent;
+const reveal = (account: string, waybill: string, ticket?: string): AccessEvent =>
+  ({ id: 'r', ts: '2026-11-02T00:00:00.000Z', type: 'access', account, action: 'reveal', waybill, result: 'allowed', ...(ticket ? { ticket } : {}) }) as AccessEvent;
+const ticket = (account: string, id: string, status: 'open' | 'closed', waybill?: string): TicketEvent =>
+  ({ id: 't', ts: '2026-11-02T00:00:00.000Z', type: 'ticket', account, ticket: id, status, ...(waybill ? { waybill } : {}) }) as TicketEvent;
+
+function setup() {
+  const store = new ProfileStore(cfg, buildCityTable(), 0);
+  const links = new WorkLinks(cfg, store);
+  const courier = store.getAccount('c1', actor('c1', 'courier', 'OUT-A'), 0);
+  const other = store.getAccount('c2', actor('c2', 'courier', 'OUT-C'), 0);
+  const manager = store.getAccount('m1', actor('m1', 'manager', 'HQ-SH'), 0);
+  store.siteCity.set('HQ-SH', '上海');
+  const why = (a: typeof courier, wb: string, t: number, tk?: string) => {
+    const ctx = emptyContext();
+    return { e: links.explain(a, wb, reveal(a.id, wb, tk), t, ctx), ctx };
+  };
+  return { store, links, courier, other, manager, why };
+}
+
+describe('WorkLinks', () => {
+  it('an assignment backs its account\'s access until it expires, and only that account\'s', () => {
+    const { links, courier, other, why } = setup();
+    links.onWaybill('SF100000000001', 'OUT-Z', 'OUT-B', '杭州', 0);
+    links.onAssign('SF100000000001', 'c1', 0);
+    expect(why(courier, 'SF100000000001', HOUR).e).toBe('assignment');
+    expect(why(other, 'SF100000000001', HOUR).e).toBe('none');
+    expect(why(courier, 'SF100000000001', cfg.state.assignment_ttl_hours * HOUR + 1).e).toBe('none');
+  });
+
+  it('a delivery ends the assignment after_delivery_hours later', () => {
+    const { links, courier, why } = setup();
+    links.onAssign('SF100000000002', 'c1', 0);
+    links.onDelivered('SF100000000002', HOUR);
+    const end = HOUR + cfg.state.after_delivery_hours * HOUR;
+    expect(why(courier, 'SF100000000002', end).e).toBe('assignment');
+    expect(why(courier, 'SF100000000002', end + 1).e).toBe('none');
+  });
+
+  it('an open ticket backs its agent\'s access; closing it ends that', () => {
+    const { links, courier, why } = setup();
+    links.onTicket(ticket('c1', 'T1', 'open', 'SF100000000003'), 0);
+    expect(why(courier, 'SF100000000003', HOUR).e).toBe('ticket');
+    links.onTicket(ticket('c1', 'T1', 'closed'), 2 * HOUR);
+    expect(why(courier, 'SF100000000003', 3 * HOUR).e).toBe('none');
+    // A ticket named on the access itself, with no waybill of its own.
+    links.onTicket(ticket('c1', 'T2', 'open'), 4 * HOUR);
+    expect(why(courier, 'SF100000000009', 5 * HOUR, 'T2').e).toBe('ticket');
+    expect(why(courier, 'SF100000000009', 5 * HOUR, 'T9').e).toBe('none');
+  });
+
+  it('keeps several accounts\' links on one waybill and drops expired ones', () => {
+    const { links, store, why } = setup();
+    const wb = 'SF100000000004';
+    for (let i = 0; i < 6; i++) {
+      store.getAccount(`x${i}`, actor(`x${i}`, 'courier', 'OUT-A'), 0);
+      links.onAssign(wb, `x${i}`, i * DAY);
+    }
+    const w = links.waybills.get(wb)!;
+    expect((w.a0 ? 1 : 0) + (w.more?.length ?? 0)).toBeLessThan(6);
+    expect(why(store.accounts.get('x5')!, wb, 5 * DAY + HOUR).e).toBe('assignment');
+  });
+
+  it('a recent search backs the access; then the site, then a manager\'s city; records the parcel\'s city and distance', () => {
+    const { links, courier, manager, why } = setup();
+    courier.searches = new Map([['SF100000000005', 0]]);
+    expect(why(courier, 'SF100000000005', MINUTE).e).toBe('search');
+    expect(why(courier, 'SF100000000005', cfg.state.search_ttl_minutes * MINUTE + 1).e).toBe('none');
+    links.onWaybill('SF100000000006', 'OUT-A', 'OUT-B', '杭州', 0);
+    expect(why(courier, 'SF100000000006', 0).e).toBe('site');
+    links.onWaybill('SF100000000007', 'OUT-X', 'OUT-Y', '上海', 0);
+    const m = why(manager, 'SF100000000007', 0);
+    expect(m.e).toBe('city');
+    expect(m.ctx.parcelCity).toBe('上海');
+    expect(m.ctx.parcelKm).toBe(0);
+  });
+
+  it('an unrouted waybill: unknown, unless its number range belongs to the account\'s site', () => {
+    const { links, courier, other, why } = setup();
+    links.onWaybill('SF100000000100', 'OUT-A', 'OUT-B', '杭州', 0);
+    const r = why(courier, 'SF100000000155', 0);
+    expect(r.e).toBe('site');
+    expect(r.ctx.unknownWaybill).toBe(true);
+    expect(why(other, 'SF100000000155', 0).e).toBe('none');
+  });
+
+  it('expires untouched waybills and lapsed tickets', () => {
+    const { links } = setup();
+    links.onWaybill('SF100000000008', 'OUT-A', 'OUT-B', '杭州', 0);
+    links.onTicket(ticket('c1', 'T3', 'open'), 0);
+    links.sweep(cfg.state.waybill_ttl_days * DAY - 1);
+    expect(links.waybills.size).toBe(1);
+    links.sweep(Math.max(cfg.state.waybill_ttl_days, cfg.state.ticket_ttl_days) * DAY + 1);
+    expect(links.waybills.size).toBe(0);
+    expect(links.tickets.size).toBe(0);
+  });
+});

@@ -1,0 +1,252 @@
+/**
+ * Work links: what the engine knows about each waybill (its route, and which accounts were given
+ * work on it — assignments and tickets — until when), open tickets, and which origin site each
+ * waybill number range belongs to. `explain` says what, if anything, backs an account's access
+ * to a waybill. Entries expire by event time (`sweep`) and the waybill map has a hard cap.
+ */
+import type { AccessEvent, TicketEvent } from '../contracts/events.js';
+import type { DetectConfig } from './config.js';
+import type { ProfileStore } from './state.js';
+import type { AccountProfile, EventContext, Explanation } from './types.js';
+import { DAY, HOUR, MINUTE } from './util.js';
+
+export interface WorkLink {
+  account: string;
+  kind: 'assignment' | 'ticket';
+  until: number;
+  ticket: string | undefined;
+}
+
+/**
+ * What the engine knows about a waybill. Its work links (assignment/ticket) are a set, unique by
+ * (account, kind, ticket), order without meaning: the first is stored inline (most waybills get
+ * one assignment and nothing else; no array and link object per waybill to allocate, keep and
+ * chase), any further ones in `more`.
+ */
+export interface WaybillCtx {
+  origin: string | undefined;
+  dest: string | undefined;
+  city: string | undefined;
+  touched: number;
+  /** When the entry was (re)inserted; map order is by `born`, and touched <= born + 1 day. */
+  born: number;
+  /** A work link was ever added (even if every link has expired and been dropped since). */
+  linked: boolean;
+  /** Inline link: its account (undefined = slot empty), kind, until and ticket. */
+  a0: string | undefined;
+  k0: WorkLink['kind'];
+  u0: number;
+  t0: string | undefined;
+  more: WorkLink[] | undefined;
+}
+
+interface TicketCtx {
+  account: string;
+  waybill: string | undefined;
+  until: number;
+}
+
+function newWaybill(origin: string | undefined, dest: string | undefined, city: string | undefined, t: number): WaybillCtx {
+  return { origin, dest, city, touched: t, born: t, linked: false, a0: undefined, k0: 'assignment', u0: -Infinity, t0: undefined, more: undefined };
+}
+
+export class WorkLinks {
+  readonly waybills = new Map<string, WaybillCtx>();
+  readonly tickets = new Map<string, TicketCtx>();
+  /** Waybill number range (all but the last `waybill_range_digits` digits) -> origin site; '' = mixed. */
+  readonly rangeOrigin = new Map<string, string>();
+  private readonly st: DetectConfig['state'];
+  private readonly rangeDigits: number;
+  private readonly waybillTtl: number;
+  private readonly searchTtl: number;
+
+  constructor(
+    cfg: DetectConfig,
+    private readonly store: ProfileStore,
+  ) {
+    this.st = cfg.state;
+    this.rangeDigits = Math.floor(cfg.state.waybill_range_digits);
+    this.waybillTtl = cfg.state.waybill_ttl_days * DAY;
+    this.searchTtl = cfg.state.search_ttl_minutes * MINUTE;
+  }
+
+  /** A routing event: the waybill's origin, destination and city; the destination site's city; the range's origin. */
+  onWaybill(wb: string, origin: string | undefined, dest: string | undefined, city: string | undefined, t: number): void {
+    const store = this.store;
+    let w = this.waybills.get(wb);
+    if (!w) {
+      store.capMap(this.waybills, this.st.max_waybills, 'waybills');
+      w = newWaybill(origin, dest, city === undefined ? undefined : store.cityOf(city), t);
+      this.waybills.set(wb, w);
+    } else {
+      if (origin !== undefined) w.origin = origin;
+      if (dest !== undefined) w.dest = dest;
+      if (city !== undefined) w.city = store.cityOf(city);
+      this.touch(wb, w, t);
+    }
+    if (dest !== undefined && city !== undefined && !store.siteCity.has(dest)) store.siteCity.set(dest, store.cityOf(city));
+    const digits = this.rangeDigits;
+    if (origin !== undefined && digits > 0 && wb.length > digits) {
+      const r = wb.slice(0, wb.length - digits);
+      const o = this.rangeOrigin.get(r);
+      if (o === undefined) {
+        store.capMap(this.rangeOrigin, Math.max(1, Math.floor(this.st.max_waybills / 10)), 'waybill_ranges');
+        this.rangeOrigin.set(r, origin);
+      } else if (o !== origin && o !== '') this.rangeOrigin.set(r, '');
+    }
+  }
+
+  /** An assignment: the account may work the waybill for `assignment_ttl_hours` (less once delivered). */
+  onAssign(wb: string, account: string, t: number): void {
+    this.link(wb, account, 'assignment', t + this.st.assignment_ttl_hours * HOUR, undefined, t);
+  }
+
+  onTicket(ev: TicketEvent, t: number): void {
+    if (ev.status === 'open') {
+      const until = t + this.st.ticket_ttl_days * DAY;
+      this.tickets.set(ev.ticket, { account: ev.account, waybill: ev.waybill, until });
+      if (ev.waybill) this.link(ev.waybill, ev.account, 'ticket', until, ev.ticket, t);
+    } else {
+      const open = this.tickets.get(ev.ticket);
+      this.tickets.delete(ev.ticket);
+      const wb = ev.waybill ?? open?.waybill;
+      const w = wb === undefined ? undefined : this.waybills.get(wb);
+      if (w !== undefined) {
+        if (w.a0 !== undefined && w.k0 === 'ticket' && w.t0 === ev.ticket) w.u0 = t;
+        if (w.more !== undefined) for (const l of w.more) if (l.kind === 'ticket' && l.ticket === ev.ticket) l.until = t;
+      }
+    }
+  }
+
+  /** Delivered or picked up: assignments on it end `after_delivery_hours` later at the latest. */
+  onDelivered(wb: string, t: number): void {
+    const w = this.waybills.get(wb);
+    if (w === undefined) return;
+    const cap = t + this.st.after_delivery_hours * HOUR;
+    if (w.a0 !== undefined && w.k0 === 'assignment' && w.u0 > cap) w.u0 = cap;
+    if (w.more !== undefined) for (const l of w.more) if (l.kind === 'assignment' && l.until > cap) l.until = cap;
+  }
+
+  link(wb: string, account: string, kind: WorkLink['kind'], until: number, ticket: string | undefined, t: number): void {
+    const w = this.entry(wb, t);
+    w.linked = true;
+    if (w.a0 === account && w.k0 === kind && w.t0 === ticket) {
+      if (until > w.u0) w.u0 = until;
+      return;
+    }
+    let more = w.more;
+    if (more !== undefined) {
+      for (const l of more) {
+        if (l.account === account && l.kind === kind && l.ticket === ticket) {
+          if (until > l.until) l.until = until;
+          return;
+        }
+      }
+    }
+    // Drop links that have expired so a long-lived waybill does not accumulate them.
+    if ((w.a0 !== undefined ? 1 : 0) + (more === undefined ? 0 : more.length) >= 4) {
+      if (w.a0 !== undefined && w.u0 < t) ((w.a0 = undefined), (w.t0 = undefined));
+      if (more !== undefined) for (let i = more.length - 1; i >= 0; i--) if (more[i]!.until < t) more.splice(i, 1);
+    }
+    if (w.a0 === undefined) {
+      w.a0 = account;
+      w.k0 = kind;
+      w.u0 = until;
+      w.t0 = ticket;
+    } else (more ??= w.more = []).push({ account, kind, until, ticket });
+  }
+
+  /**
+   * What backs account `a`'s access to waybill `wb` at `t`: its assignment, a ticket, a recent
+   * search, its site or (a manager) its city; else 'none'. Records on `ctx` the parcel's city and
+   * distance, and whether the waybill is unknown.
+   */
+  explain(a: AccountProfile, wb: string, ev: AccessEvent, t: number, ctx: EventContext): Explanation {
+    const w = this.waybills.get(wb);
+    if (w !== undefined) {
+      let best: Explanation | undefined;
+      if (w.a0 === a.id && w.u0 >= t) {
+        if (w.k0 === 'assignment') return 'assignment';
+        best = 'ticket';
+      }
+      if (w.more !== undefined) {
+        for (const l of w.more) {
+          if (l.account === a.id && l.until >= t) {
+            if (l.kind === 'assignment') return 'assignment';
+            best = 'ticket';
+          }
+        }
+      }
+      if (best) return best;
+    }
+    if (ev.ticket !== undefined) {
+      const tk = this.tickets.get(ev.ticket);
+      if (tk && tk.account === a.id && tk.until >= t && (tk.waybill === undefined || tk.waybill === wb)) return 'ticket';
+    }
+    const s = a.searches?.get(wb);
+    if (s !== undefined && t - s <= this.searchTtl) return 'search';
+    return w === undefined || (w.origin === undefined && w.dest === undefined) ? this.unrouted(a, wb, w, ctx) : this.routed(a, w, ctx);
+  }
+
+  /** Not routed yet (a parcel taken in at a counter before its order is entered): the number's range tells its origin. */
+  private unrouted(a: AccountProfile, wb: string, w: WaybillCtx | undefined, ctx: EventContext): Explanation {
+    if (!w || !w.linked) ctx.unknownWaybill = true;
+    const digits = this.rangeDigits;
+    const o = digits > 0 && wb.length > digits ? this.rangeOrigin.get(wb.slice(0, wb.length - digits)) : undefined;
+    if (o) {
+      if (o === a.site) return 'site';
+      if (a.role === 'manager') {
+        const home = this.store.homeCity(a);
+        if (home !== undefined && this.store.siteCity.get(o) === home) return 'city';
+      }
+    }
+    return 'none';
+  }
+
+  private routed(a: AccountProfile, w: WaybillCtx, ctx: EventContext): Explanation {
+    const store = this.store;
+    ctx.parcelCity = w.city;
+    if (a.site !== undefined && (w.origin === a.site || w.dest === a.site)) return 'site';
+    const home = store.homeCity(a);
+    if (w.city !== undefined && home !== undefined) ctx.parcelKm = store.distanceKm(home, w.city);
+    // Managers oversee their city: parcels going to it or sent from it.
+    if (a.role === 'manager' && home !== undefined && (w.city === home || (w.origin !== undefined && store.siteCity.get(w.origin) === home))) {
+      return 'city';
+    }
+    return 'none';
+  }
+
+  /** Expires waybills untouched for `waybill_ttl_days` and closed-out tickets. */
+  sweep(t: number): void {
+    const ttl = this.waybillTtl;
+    // Entries are in `born` order and touched <= born + 1 day: stop at the first that may be live.
+    for (const [k, w] of this.waybills) {
+      if (t - w.touched > ttl) this.waybills.delete(k);
+      else if (t - w.born <= ttl + DAY) break;
+    }
+    this.tickets.forEach((tk, k) => {
+      if (tk.until < t) this.tickets.delete(k);
+    });
+  }
+
+  private entry(wb: string, t: number): WaybillCtx {
+    let w = this.waybills.get(wb);
+    if (!w) {
+      this.store.capMap(this.waybills, this.st.max_waybills, 'waybills');
+      w = newWaybill(undefined, undefined, undefined, t);
+      this.waybills.set(wb, w);
+    } else this.touch(wb, w, t);
+    return w;
+  }
+
+  /** Keeps the map roughly ordered by last touch so expiry can stop at the first live entry. */
+  private touch(wb: string, w: WaybillCtx, t: number): void {
+    if (t <= w.touched) return;
+    w.touched = t;
+    if (t - w.born > DAY) {
+      this.waybills.delete(wb);
+      w.born = t;
+      this.waybills.set(wb, w);
+    }
+  }
+}
