@@ -162,8 +162,9 @@ describe.each(testBackends())('warden canary and warden attribute on %s', (backe
     expect(badZip.code).toBe(2);
     expect(badZip.err).toMatch(/not a readable XLSX workbook/);
 
-    const prose = join(dir, 'notes.csv');
-    writeFileSync(prose, '备注,说明\n第一页,无\n');
+    // An events file handed over as the dump: text, but no column reads as any of the five.
+    const prose = join(dir, 'events-as-dump.json');
+    writeFileSync(prose, '{"a": 1}\n{"b": [2, 3]}\n');
     const nothing = cli(['attribute', '--leak', prose]);
     expect(nothing.code).toBe(2);
     expect(nothing.err).toMatch(/no column of the leaked file reads as a waybill number/);
