@@ -4,14 +4,14 @@
  * os:<operating-system account>), like `warden keys rotate`.
  */
 import type { Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isAppError } from '../../errors.js';
 import { createPiiDecryptor, createVaultWriter } from '../../vault/vault.js';
 import { loadPolicy } from '../../access/policy.js';
 import { systemClock } from '../../ops/clock.js';
 import { operator } from '../../audit/service.js';
 import { createCanaries } from '../../trace/canaries.js';
-import { readDump } from '../../trace/attribution/dump.js';
-import { attribute, type Attribution } from '../../trace/attribution/attribute.js';
+import { attributeLeak, type Attribution } from '../../trace/attribution/attribute.js';
 import { historyFromStore, storeResolver } from '../../trace/attribution/store.js';
 import { historyFromFile } from '../../trace/attribution/events-file.js';
 import { withOpenedVault, withStoreOptions, type OpenedVault } from './store-command.js';
@@ -66,30 +66,45 @@ export function registerTrace(program: Command): void {
   withStoreOptions(program.command('attribute'))
     .description('Who leaked this dump? Match a leaked CSV/XLSX to waybills and rank the accounts whose access history explains it (audited)')
     .requiredOption('--leak <file>', 'the leaked file (CSV or XLSX)')
-    .option('--events <file>', 'access history as contract NDJSON (default: the stored trail)')
+    .option('--events <file>', 'access history as contract NDJSON, plain or gzip-compressed (default: the stored trail)')
     .option('--json <file>', 'write the result as JSON here')
     .option('--found-at <iso>', 'when the dump was found (the end of the leak window; default now)')
     .option('--limit <n>', 'suspects listed', positive('--limit'), 20)
+    .option('--threads <n>', 'byte ranges of a plain events file scanned at once (default: one per core, up to 2, from 64 MiB)', positive('--threads'))
     .option('--actor <name>', 'who runs it, recorded in the audit trail (default os:<user>)')
-    .action(async (opts: { data?: string; leak: string; events?: string; json?: string; foundAt?: string; limit: number; actor?: string }) => {
+    .action(async (opts: { data?: string; leak: string; events?: string; json?: string; foundAt?: string; limit: number; threads?: number; actor?: string }) => {
       const foundAt = opts.foundAt ? Date.parse(opts.foundAt) : Date.now();
       if (Number.isNaN(foundAt)) throw Object.assign(new Error('--found-at must be an ISO-8601 time'), { exitCode: 2 });
+      const usage = (message: string) => Object.assign(new Error(message), { exitCode: 2 });
       let buffer: Buffer;
       try {
         buffer = readFileSync(opts.leak);
       } catch (err) {
-        throw Object.assign(new Error(`cannot read --leak ${opts.leak}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`), { exitCode: 2 });
+        throw usage(`cannot read --leak ${opts.leak}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
       }
-      const dump = await readDump(buffer);
+      const events = opts.events;
+      if (events) {
+        try {
+          if (!statSync(events).isFile()) throw Object.assign(new Error(), { code: 'not a file' });
+        } catch (err) {
+          throw usage(`cannot read --events ${events}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+        }
+      }
       const result = await withOpenedVault(opts, async (c) => {
         const resolver = storeResolver({ db: c.store.db, keyring: c.keyring, pii: createPiiDecryptor({ db: c.store.db, keyring: c.keyring }) });
         // An outside history names records the store may not hold: every well-formed number counts.
-        const r = opts.events ? { ...resolver, existing: async (ws: string[]) => new Set(ws) } : resolver;
-        const events = opts.events;
-        const out = await attribute(dump, r, async (leaked) => (events ? historyFromFile(events, leaked) : historyFromStore(c.store.db, leaked)), { foundAt, limit: opts.limit, seenOnly: Boolean(events) });
+        const r = events ? { ...resolver, existing: async (ws: string[]) => new Set(ws) } : resolver;
+        let out: Attribution & { rows: number };
+        try {
+          out = await attributeLeak(buffer, { resolver: r, loadHistory: async (leaked) => (events ? historyFromFile(events, leaked, { threads: opts.threads }) : historyFromStore(c.store.db, leaked)) }, { foundAt, limit: opts.limit, seenOnly: Boolean(events) });
+        } catch (err) {
+          if (isAppError(err)) throw usage(`--leak ${opts.leak}: ${err.message}`);
+          throw err;
+        }
         // Audited before any result leaves (it may have opened names and addresses to compare them).
-        await c.trail.writer.append([{ kind: 'trace.attribution_run', ts: new Date(), decision: 'ok', requestId: 'cli', detail: { actor: opts.actor ?? operator(), rows: dump.rows.length, matched: out.matched, unmatched: out.unmatched, sources: out.sources.length, history: events ? 'file' : 'store' } }]);
-        return out;
+        await c.trail.writer.append([{ kind: 'trace.attribution_run', ts: new Date(), decision: 'ok', requestId: 'cli', detail: { actor: opts.actor ?? operator(), rows: out.rows, matched: out.matched, unmatched: out.unmatched, sources: out.sources.length, history: events ? 'file' : 'store' } }]);
+        const { rows: _rows, ...result } = out;
+        return result;
       });
       if (opts.json) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
       print(result);

@@ -153,11 +153,11 @@ describe('leak attribution on simulated leaks', () => {
     expect(bare.suspects[0]!.account).toBe('acct-90');
   });
 
-  it('the events scanner counts what a full JSON parse counts, and reads every line', () => {
+  it('the events scanner counts what a full JSON parse counts, and reads every line', async () => {
     const { rng, reveals } = world(7);
     const events = eventsFile(dir, reveals, 'scan.ndjson');
     const leak = new Set(leakOf(reveals, 'acct-9', 50, rng));
-    const fast = historyFromFile(events, leak);
+    const fast = await historyFromFile(events, leak);
     const volume = new Map<string, number>();
     let exposures = 0;
     for (const r of reveals) {

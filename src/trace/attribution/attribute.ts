@@ -10,7 +10,7 @@
  * 3. Rank (./score.ts): likelihood ratio against each account's base rate, merged sources
  *    separated greedily, and the window in which the leak must have happened.
  */
-import type { Dump, DumpRow } from './dump.js';
+import { readDump, type Dump, type DumpRow } from './dump.js';
 import { rank, type Exposure, type History, type Suspect } from './score.js';
 
 export interface Binding {
@@ -109,8 +109,7 @@ export async function attribute(
   dump: Dump,
   resolver: Resolver,
   loadHistory: (leaked: Set<string>) => Promise<History>,
-  /** seenOnly: a waybill counts only if the history shows it (an outside events file, where the vault cannot say which numbers exist). */
-  opts: { foundAt: number; limit?: number; seenOnly?: boolean },
+  opts: AttributeOptions,
 ): Promise<Attribution> {
   let matches = await matchRows(dump.rows, resolver);
   let leaked = new Set(matches.flatMap((m) => m.waybills));
@@ -151,6 +150,28 @@ export async function attribute(
     exports: [...exports.values()],
     by,
   };
+}
+
+export interface AttributeOptions {
+  foundAt: number;
+  limit?: number;
+  /** seenOnly: a waybill counts only if the history shows it (an outside events file, where the vault cannot say which numbers exist). */
+  seenOnly?: boolean;
+}
+
+/**
+ * The whole run from a leaked file's bytes, as the CLI and an upload route take it: read (CSV or
+ * XLSX), match, read the history, rank. A file that is not a readable dump is an AppError
+ * (`unsupported_media_type`, `validation_failed`) before anything is looked up.
+ */
+export async function attributeLeak(
+  bytes: Buffer,
+  deps: { resolver: Resolver; loadHistory: (leaked: Set<string>) => Promise<History> },
+  opts: AttributeOptions,
+): Promise<Attribution & { rows: number }> {
+  const dump = await readDump(bytes);
+  const out = await attribute(dump, deps.resolver, deps.loadHistory, opts);
+  return { ...out, rows: dump.rows.length };
 }
 
 /** Resolves waybill numbers only (no store): every well-formed number is taken as a record. */

@@ -7,6 +7,7 @@
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { normalizePhone, validateIdNumber, WAYBILL_RE } from '../../vault/validate.js';
+import { AppError } from '../../errors.js';
 
 export const DUMP_COLUMNS = ['waybill', 'name', 'phone', 'address', 'id_number'] as const;
 export type DumpColumn = (typeof DUMP_COLUMNS)[number];
@@ -160,15 +161,44 @@ export async function parseXlsx(buffer: Buffer): Promise<Array<{ sheet: string; 
 
 const isZip = (b: Buffer) => b.length > 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
 
-/** Reads a dump: XLSX by its zip signature, otherwise CSV text (UTF-8). */
-export async function readDump(buffer: Buffer): Promise<Dump> {
-  if (!isZip(buffer)) return rowsFromTable(parseCsv(buffer.toString('utf8')));
-  const out: Dump = { rows: [], junk: 0, columns: {} };
-  for (const { sheet, table } of await parseXlsx(buffer)) {
-    const d = rowsFromTable(table, sheet);
-    out.rows.push(...d.rows);
-    out.junk += d.junk;
-    out.columns = { ...d.columns, ...out.columns };
+/**
+ * The dump's text: UTF-8, else GB 18030 (a superset of GBK, what Chinese spreadsheet software
+ * saves CSV as). Binary content (NUL or other control bytes) is not a CSV: refused, never read
+ * as junk rows.
+ */
+export function dumpText(buffer: Buffer): string {
+  const head = buffer.subarray(0, 64 * 1024);
+  let control = 0;
+  for (const b of head) if (b === 0 || (b < 0x20 && b !== 9 && b !== 10 && b !== 13)) control++;
+  if (control > 0) throw new AppError('unsupported_media_type', 'the leaked file is neither CSV text nor an XLSX workbook (it holds binary data)');
+  for (const encoding of ['utf-8', 'gb18030']) {
+    try {
+      return new TextDecoder(encoding, { fatal: true }).decode(buffer);
+    } catch {
+      // the next encoding
+    }
   }
+  throw new AppError('unsupported_media_type', 'the leaked file is neither CSV text (UTF-8 or GB 18030) nor an XLSX workbook');
+}
+
+/** Reads a dump: XLSX by its zip signature, otherwise CSV text. A file with no recognisable column is refused. */
+export async function readDump(buffer: Buffer): Promise<Dump> {
+  const out: Dump = { rows: [], junk: 0, columns: {} };
+  if (!isZip(buffer)) Object.assign(out, rowsFromTable(parseCsv(dumpText(buffer))));
+  else {
+    let sheets: Awaited<ReturnType<typeof parseXlsx>>;
+    try {
+      sheets = await parseXlsx(buffer);
+    } catch {
+      throw new AppError('unsupported_media_type', 'the leaked file is a zip archive but not a readable XLSX workbook');
+    }
+    for (const { sheet, table } of sheets) {
+      const d = rowsFromTable(table, sheet);
+      out.rows.push(...d.rows);
+      out.junk += d.junk;
+      out.columns = { ...d.columns, ...out.columns };
+    }
+  }
+  if (!Object.keys(out.columns).length) throw new AppError('validation_failed', 'no column of the leaked file reads as a waybill number, name, phone, address or ID number');
   return out;
 }
