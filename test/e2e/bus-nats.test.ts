@@ -16,13 +16,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, DeliverPolicy, type NatsConnection } from 'nats';
+import { DeliverPolicy } from 'nats';
 import { generateWorld } from '../../src/detect/synthetic.js';
 import { partitionOf } from '../../src/events/nats-bus.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { createTestStore, testAuditKey, testBackends, type TestStore } from '../support/stores.js';
+import { NATS_SERVER, natsReachable } from '../support/services.js';
 
-const NATS = '127.0.0.1:4222';
 const BIN = new URL('../../bin/warden.js', import.meta.url).pathname;
 const DETECT = {
   detectors: {
@@ -37,20 +37,9 @@ const DETECT = {
   },
 };
 
-async function natsReachable(): Promise<NatsConnection | null> {
-  try {
-    const nc = await connect({ servers: NATS, timeout: 2000 });
-    await (await nc.jetstreamManager()).getAccountInfo();
-    return nc;
-  } catch (err) {
-    if (process.env.CI === 'true') throw new Error(`CI=true but NATS JetStream at ${NATS} is unreachable: ${(err as Error).message}`);
-    return null;
-  }
-}
-
 const nc = await natsReachable();
 const postgres = testBackends().includes('postgres');
-if (!nc) console.warn(`[bus-nats] NATS JetStream at ${NATS} is unreachable: the JetStream bus tests are SKIPPED (they run under CI=true).`);
+if (!nc) console.warn(`[bus-nats] NATS JetStream at ${NATS_SERVER} is unreachable: the JetStream bus tests are SKIPPED (they run under CI=true).`);
 if (!postgres) console.warn('[bus-nats] PostgreSQL is unavailable: the multi-process bus tests are SKIPPED (they run under CI=true).');
 
 /** The world, in chunks of whole lines, in event-time order. */
@@ -137,7 +126,7 @@ describe.skipIf(!nc || !postgres)('the bus on NATS JetStream: two gateways, two 
       WARDEN_ADMIN_TOKEN: adminToken,
       WARDEN_MASTER_KEY: randomBytes(32).toString('base64'),
       WARDEN_DETECT_CONFIG: join(dir, 'detect.json'),
-      WARDEN_BUS: `nats://${NATS}`,
+      WARDEN_BUS: `nats://${NATS_SERVER}`,
       WARDEN_BUS_STREAM: stream,
       WARDEN_BUS_SUBJECT: subject,
       WARDEN_BUS_PARTITIONS: '2',

@@ -15,6 +15,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import YAML from 'yaml';
 import { createTestStore, testBackends, type TestStore } from '../support/stores.js';
+import { callJson as api } from '../support/services.js';
 import { releaseForCli, reopen } from '../support/cli.js';
 
 const BIN = new URL('../../bin/warden.js', import.meta.url).pathname;
@@ -57,16 +58,6 @@ function kill(s: Server, signal: NodeJS.Signals): Promise<void> {
     s.child.once('exit', () => resolve());
     s.child.kill(signal);
   });
-}
-
-async function api(url: string, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(url + path, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
 /** One reveal on its own connection; a connection cut by the kill is an error, not an answer. */

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import YAML from 'yaml';
 import { createTestStore, testAuditKey, testBackends, type TestStore } from '../support/stores.js';
+import { callJson as call } from '../support/services.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 
 const BIN = new URL('../../bin/warden.js', import.meta.url).pathname;
@@ -60,16 +61,6 @@ function stop(s: Server | undefined): Promise<void> {
     s.child.once('exit', () => resolve());
     s.child.kill('SIGTERM');
   });
-}
-
-async function call(url: string, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(url + path, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
 const waybillNo = (i: number) => `SF7${String(i).padStart(11, '0')}`;

@@ -15,28 +15,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from 'nats';
 import { createTestStore, testAuditKey, testBackends, type TestStore } from '../support/stores.js';
+import { NATS_SERVER, natsReachable, callJson as call } from '../support/services.js';
 
-const NATS = '127.0.0.1:4222';
 const BIN = new URL('../../bin/warden.js', import.meta.url).pathname;
 /** Any enumeration alert (5 near-sequential numbers) is answered with a suspension. */
 const DETECT = { time: { reorder_window_seconds: 0 }, response: { step_up: 30, throttle: 30, suspend: 30 } };
 
-async function natsReachable(): Promise<NatsConnection | null> {
-  try {
-    const nc = await connect({ servers: NATS, timeout: 2000 });
-    await (await nc.jetstreamManager()).getAccountInfo();
-    return nc;
-  } catch (err) {
-    if (process.env.CI === 'true') throw new Error(`CI=true but NATS JetStream at ${NATS} is unreachable: ${(err as Error).message}`);
-    return null;
-  }
-}
-
 const nc = await natsReachable();
 const postgres = testBackends().includes('postgres');
-if (!nc || !postgres) console.warn(`[worker-response] ${!nc ? `NATS JetStream at ${NATS}` : 'PostgreSQL'} is unreachable: the worker-response tests are SKIPPED (they run under CI=true).`);
+if (!nc || !postgres) console.warn(`[worker-response] ${!nc ? `NATS JetStream at ${NATS_SERVER}` : 'PostgreSQL'} is unreachable: the worker-response tests are SKIPPED (they run under CI=true).`);
 
 interface Proc {
   child: ChildProcess;
@@ -71,16 +59,6 @@ function start(args: string[], env: Record<string, string>): Proc {
   };
 }
 
-async function call(url: string, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(url + path, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
 const waybillNo = (i: number) => `SF8${String(i).padStart(11, '0')}`;
 const WALK = [100, 101, 102, 103, 104, 105];
 const party = (i: number) => ({ name: '王小明', phone: `1370${String(i).padStart(7, '0')}`, address: '北京市朝阳区建国路88号' });
@@ -104,7 +82,7 @@ describe.skipIf(!nc || !postgres)('a response applied by a detection worker, at 
       WARDEN_ADMIN_TOKEN: admin,
       WARDEN_MASTER_KEY: randomBytes(32).toString('base64'),
       WARDEN_DETECT_CONFIG: join(dir, 'detect.json'),
-      WARDEN_BUS: `nats://${NATS}`,
+      WARDEN_BUS: `nats://${NATS_SERVER}`,
       WARDEN_BUS_STREAM: stream,
       WARDEN_BUS_SUBJECT: `wresp${suffix}.events`,
       WARDEN_BUS_PARTITIONS: '1',
