@@ -196,7 +196,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     const vaultReader = createVaultReader({ db, keyring });
     const vaultWriter = createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id });
     const pii = createPiiDecryptor({ db, keyring });
-    const trace = await createTrace({ db, audit, clock, logger, vault: vaultWriter, reader: vaultReader, pii, identity, privacyNumbers: policy.privacy_numbers, watchGate: watch?.gate, raise: watch ? (alerts) => watch.raise(alerts) : null });
+    const trace = await createTrace({ db, audit, clock, logger, vault: vaultWriter, reader: vaultReader, pii, identity, policy, work, watchGate: watch?.gate, raise: watch ? (alerts) => watch.raise(alerts) : null });
     closeTrace = () => trace.close();
     const access = createAccessService({
       policy,
