@@ -52,6 +52,7 @@ import { applyStoredSettings, createDetectorsInsight } from './insight/detectors
 import { insightRoutes } from './http/routes/insight.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { createTrace } from './trace/trace.js';
+import { realWaybillsFirst } from './trace/canaries.js';
 import { traceRoutes } from './http/routes/trace.js';
 import { piplRoutes } from './http/routes/pipl.js';
 import { createSubjects } from './pipl/subjects.js';
@@ -225,7 +226,8 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     } else if (!config.localPasswords) {
       throw new Error('WARDEN_LOCAL_PASSWORDS=off needs single sign-on (WARDEN_OIDC_ISSUER): nobody could log in');
     }
-    dataRoutes(app, { identity, access, vault: vaultWriter, ingest, tokens, clock });
+    // A real waybill takes precedence over a canary holding its number (src/trace/canaries.ts).
+    dataRoutes(app, { identity, access, vault: realWaybillsFirst(vaultWriter, trace.canaries), ingest, tokens, clock });
     serviceTokenRoutes(app, { identity, tokens });
     eventsRoutes(app, { identity, tokens, ingest, metrics, ingestLimitBytes: config.ingestLimitBytes });
     if (watch) watchRoutes(app, { identity, watch });

@@ -1,0 +1,65 @@
+/**
+ * Attacks on leak tracing found by review, tried again through the real gateway (each fix's
+ * allowed and denied cases): a real waybill arriving with a canary's number.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testBackends } from '../support/stores.js';
+import { startTestWarden, type TestWarden } from '../support/warden.js';
+
+const PARTY = { name: '赵小明', phone: '13900002222', address: '北京市海淀区中关村大街18号5号楼301室' };
+const REAL = ['SF300000001000', 'SF300000001040'];
+
+describe.each(testBackends())('leak-tracing attacks on %s', (backend) => {
+  let w: TestWarden;
+  let analyst = '';
+  let service = '';
+  const login = async (account: string) => (await w.api('POST', '/api/v1/sessions', { body: { account, password: `pw-${account}-secret`, device: `${account}-dev` } })).body.token as string;
+  const store = (waybill: string) => w.api('POST', '/api/v1/waybills', { token: service, body: { waybill, origin_site: 'OUT-1', dest_site: 'OUT-1', sender: PARTY, recipient: PARTY } });
+
+  beforeAll(async () => {
+    w = await startTestWarden(backend);
+    const admin = w.adminToken;
+    await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } });
+    for (const [id, role, site] of [['sa1', 'security_analyst', null], ['o1', 'outlet_staff', 'OUT-1'], ['svc', 'service', null]] as const) {
+      expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
+    }
+    service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
+    analyst = await login('sa1');
+    for (const waybill of REAL) expect((await store(waybill)).status).toBe(201);
+  });
+  afterAll(async () => {
+    await w?.dispose();
+  });
+
+  describe('a real waybill issued later with a canary’s number', () => {
+    it('canary numbers are drawn below the newest real number, not where upstream issues next', async () => {
+      const planted = await w.api('POST', '/api/v1/canaries', { token: analyst, body: { count: 3 } });
+      expect(planted.status).toBe(201);
+      for (const c of planted.body.waybills as string[]) {
+        expect(c).toMatch(/^SF\d{12}$/);
+        expect(BigInt(c.slice(2))).toBeLessThan(BigInt(REAL[1]!.slice(2)));
+      }
+    });
+
+    it('is stored (201), the canary retired and out of the watch, audited without the number; a real duplicate is still 409', async () => {
+      const [canary] = (await w.api('GET', '/api/v1/canaries', { token: analyst })).body.canaries;
+      const stored = await store(canary.waybill);
+      expect(stored.status).toBe(201);
+      expect(stored.body.waybill).toBe(canary.waybill);
+      // Staff working the real parcel are not tripped.
+      const o1 = await login('o1');
+      expect((await w.api('GET', `/api/v1/waybills/${canary.waybill}`, { token: o1 })).status).toBe(200);
+      expect((await w.api('GET', `/api/v1/waybills/${REAL[0]}`, { token: o1 })).status).toBe(200);
+      const live = (await w.api('GET', '/api/v1/canaries', { token: analyst })).body.canaries.map((c: { waybill: string }) => c.waybill);
+      expect(live).not.toContain(canary.waybill);
+      const all = (await w.api('GET', '/api/v1/canaries?include_retired=true', { token: analyst })).body.canaries;
+      expect(all.find((c: { waybill: string }) => c.waybill === canary.waybill)).toMatchObject({ superseded: true, retired_at: expect.any(String) });
+      const trail = await w.warden.db.selectFrom('audit_log').select(['kind', 'detail']).where('kind', '=', 'trace.canary_superseded').execute();
+      expect(trail).toHaveLength(1);
+      expect(JSON.stringify(trail)).not.toContain(canary.waybill);
+      // Denied: a number a real waybill already holds is refused as before.
+      expect((await store(REAL[0]!)).status).toBe(409);
+      expect((await store(canary.waybill)).status).toBe(409);
+    });
+  });
+});
