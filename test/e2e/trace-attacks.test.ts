@@ -8,6 +8,7 @@ import { startTestWarden, type TestWarden } from '../support/warden.js';
 
 const PARTY = { name: '赵小明', phone: '13900002222', address: '北京市海淀区中关村大街18号5号楼301室' };
 const REAL = ['SF300000001000', 'SF300000001040'];
+const ELSEWHERE = 'SF300000001020';
 
 describe.each(testBackends())('leak-tracing attacks on %s', (backend) => {
   let w: TestWarden;
@@ -20,12 +21,14 @@ describe.each(testBackends())('leak-tracing attacks on %s', (backend) => {
     w = await startTestWarden(backend);
     const admin = w.adminToken;
     await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } });
-    for (const [id, role, site] of [['sa1', 'security_analyst', null], ['o1', 'outlet_staff', 'OUT-1'], ['svc', 'service', null]] as const) {
+    await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-2', kind: 'outlet', city: '上海' } });
+    for (const [id, role, site] of [['sa1', 'security_analyst', null], ['o1', 'outlet_staff', 'OUT-1'], ['o2', 'outlet_staff', 'OUT-1'], ['m1', 'manager', 'OUT-1'], ['svc', 'service', null]] as const) {
       expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
     }
     service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
     analyst = await login('sa1');
     for (const waybill of REAL) expect((await store(waybill)).status).toBe(201);
+    expect((await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: ELSEWHERE, origin_site: 'OUT-2', dest_site: 'OUT-2', sender: PARTY, recipient: PARTY } })).status).toBe(201);
   });
   afterAll(async () => {
     await w?.dispose();
@@ -60,6 +63,27 @@ describe.each(testBackends())('leak-tracing attacks on %s', (backend) => {
       // Denied: a number a real waybill already holds is refused as before.
       expect((await store(REAL[0]!)).status).toBe(409);
       expect((await store(canary.waybill)).status).toBe(409);
+    });
+  });
+
+  describe('canary numbers in alert evidence', () => {
+    it('are shown to security analysts and withheld from the admin token', async () => {
+      const live = (await w.api('GET', '/api/v1/canaries', { token: analyst })).body.canaries as Array<{ waybill: string }>;
+      const canary = live[0]!.waybill;
+      const o2 = await login('o2');
+      expect((await w.api('GET', `/api/v1/waybills/${canary}`, { token: o2 })).status).toBe(200);
+      await w.warden.watch!.idle();
+      const seen = await w.api('GET', '/api/v1/alerts?detector=canary_touched&account=o2', { token: analyst });
+      expect(seen.body.alerts).toHaveLength(1);
+      expect(seen.body.alerts[0].evidence.waybills).toEqual([canary]);
+      const admin = await w.api('GET', '/api/v1/alerts?detector=canary_touched&account=o2', { token: w.adminToken });
+      expect(admin.status).toBe(200);
+      expect(admin.body.alerts).toHaveLength(1);
+      expect(admin.body.alerts[0]).toMatchObject({ detector: 'canary_touched', account: 'o2', evidence: { waybills: null, canaries: 1 } });
+      expect(admin.text).not.toContain(canary);
+      const patched = await w.api('PATCH', `/api/v1/alerts/${admin.body.alerts[0].id}`, { token: w.adminToken, body: { status: 'acknowledged' } });
+      expect(patched.status).toBe(200);
+      expect(patched.text).not.toContain(canary);
     });
   });
 });
