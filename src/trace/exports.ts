@@ -6,7 +6,9 @@
  *
  * Invariants: rows are masked (a bulk export of full values is out of scope here); the answer and
  * the audit entry never say which rows are canaries; the export is audited (`access.export`, with
- * the real waybills it holds) in the transaction that records it, before any row leaves.
+ * the real waybills it holds) in the transaction that records it, before any row leaves. A refused
+ * export is audited too (denied, reason, count — no numbers), and its answer does not tell a
+ * number that does not exist from one outside the caller's city.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -41,15 +43,20 @@ export function createExports(deps: ExportsDeps) {
     const p: AccountPrincipal = principal;
     const refused = await deps.gate()?.refuse(p, 'view', clock.now());
     if (refused) throw refused;
-    if (!EXPORT_ROLES.includes(p.account.role)) throw new AppError('role_not_permitted', `the ${p.account.role} role may not export`);
     const wanted = [...new Set(waybills)];
-    if (!wanted.length || wanted.length > MAX_EXPORT_ROWS) throw new AppError('validation_failed', `an export holds 1 to ${MAX_EXPORT_ROWS} waybills`);
+    // Every refusal below is audited (a denied access.export: the detectors count it as an attempt).
+    const refuse = async (err: AppError): Promise<never> => {
+      const entry = { kind: 'access.export' as const, ts: new Date(clock.now()), decision: 'denied' as const, reason: err.code, account: p.account.id, role: p.account.role, site: p.account.site, device: p.device, ip: ctx.ip, session: p.sessionId, requestId: ctx.requestId, fields: [], detail: { rows: wanted.length } };
+      await audit.append([entry]);
+      throw err;
+    };
+    if (!EXPORT_ROLES.includes(p.account.role)) return refuse(new AppError('role_not_permitted', `the ${p.account.role} role may not export`));
+    if (!wanted.length || wanted.length > MAX_EXPORT_ROWS) return refuse(new AppError('validation_failed', `an export holds 1 to ${MAX_EXPORT_ROWS} waybills`));
     const routes = await Promise.all(wanted.map((w) => vault.routing(w)));
-    const missing = wanted.filter((_, i) => !routes[i]);
-    if (missing.length) throw new AppError('not_found', `${missing.length} waybill(s) do not exist, e.g. ${missing[0]}`);
     const city = p.account.siteCity;
-    const outside = routes.filter((r) => r!.origin_city !== city && r!.dest_city !== city);
-    if (outside.length) throw new AppError('role_not_permitted', `${outside.length} waybill(s) are outside your city`);
+    // One answer for "does not exist" and "outside your city", naming no number: not an existence oracle.
+    const unavailable = routes.filter((r) => !r || (r.origin_city !== city && r.dest_city !== city)).length;
+    if (unavailable) return refuse(new AppError('forbidden', `${unavailable} of ${wanted.length} waybill(s) cannot be exported by you (unknown, or outside your city); nothing was exported`));
 
     const id = randomUUID();
     const planted = await deps.canaries.plant(EXPORT_CANARIES, { exportId: id, near: routes.map((r) => ({ ...r!, waybill: r!.waybill })) }, { kind: 'system', name: 'warden-trace' }, ctx);

@@ -66,6 +66,29 @@ describe.each(testBackends())('leak-tracing attacks on %s', (backend) => {
     });
   });
 
+  describe('an export as an existence and location oracle', () => {
+    it('a missing and an out-of-city waybill get one and the same refusal, naming no number, each audited as a denied export', async () => {
+      const m1 = await login('m1');
+      const missing = await w.api('POST', '/api/v1/exports', { token: m1, body: { waybills: ['SF399999999999'] } });
+      const away = await w.api('POST', '/api/v1/exports', { token: m1, body: { waybills: [ELSEWHERE] } });
+      expect(missing.status).toBe(403);
+      expect(away.status).toBe(403);
+      expect(away.body).toEqual(missing.body);
+      expect(missing.text).not.toContain('SF399999999999');
+      expect(away.text).not.toContain(ELSEWHERE);
+      const o1 = await login('o1');
+      expect((await w.api('POST', '/api/v1/exports', { token: o1, body: { waybills: [REAL[0]] } })).status).toBe(403);
+      const denied = await w.warden.db.selectFrom('audit_log').select(['account', 'reason', 'detail', 'waybill']).where('kind', '=', 'access.export').where('decision', '=', 'denied').orderBy('seq').execute();
+      expect(denied.map((d) => `${d.account}:${d.reason}`)).toEqual(['m1:forbidden', 'm1:forbidden', 'o1:role_not_permitted']);
+      expect(JSON.stringify(denied)).not.toMatch(/SF399999999999|SF300000001020/);
+      // Allowed: a waybill of the manager's city exports, audited as allowed.
+      const ok = await w.api('POST', '/api/v1/exports', { token: m1, body: { waybills: [REAL[0]] } });
+      expect(ok.status).toBe(201);
+      const allowed = await w.warden.db.selectFrom('audit_log').select('account').where('kind', '=', 'access.export').where('decision', '=', 'allowed').execute();
+      expect(allowed.map((a) => a.account)).toEqual(['m1']);
+    });
+  });
+
   describe('canary numbers in alert evidence', () => {
     it('are shown to security analysts and withheld from the admin token', async () => {
       const live = (await w.api('GET', '/api/v1/canaries', { token: analyst })).body.canaries as Array<{ waybill: string }>;
