@@ -101,7 +101,9 @@ export function createCanaries(deps: CanariesDeps) {
     for (let i = 0; i < count; i++) {
       for (let attempt = 0; ; attempt++) {
         const at = rng.pick(near);
-        const number = neighbourNumber(at.waybill, rng, [...known, ...planted], opts.inside === true);
+        const taken = [...known, ...planted];
+        // No gap below this one (consecutive numbers): below the lowest known, unless held inside the block.
+        const number = neighbourNumber(at.waybill, rng, taken, opts.inside === true) ?? (opts.inside ? null : neighbourNumber([...taken].sort()[0] ?? null, rng, taken, false));
         try {
           if (number === null) throw new AppError('conflict', 'no free number next to this waybill');
           planted.push((await deps.vault.ingest(canaryRecord(rng, at, opts.phoneRange ?? deps.phoneRange, number))).waybill);

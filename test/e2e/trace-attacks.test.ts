@@ -5,6 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
+import { readDump } from '../../src/trace/attribution/dump.js';
+import { attribute } from '../../src/trace/attribution/attribute.js';
+import { historyFromStore, storeResolver } from '../../src/trace/attribution/store.js';
+import { createPiiDecryptor } from '../../src/vault/vault.js';
 
 const PARTY = { name: '赵小明', phone: '13900002222', address: '北京市海淀区中关村大街18号5号楼301室' };
 const REAL = ['SF300000001000', 'SF300000001040'];
@@ -107,6 +111,45 @@ describe.each(testBackends())('leak-tracing attacks on %s', (backend) => {
       const patched = await w.api('PATCH', `/api/v1/alerts/${admin.body.alerts[0].id}`, { token: w.adminToken, body: { status: 'acknowledged' } });
       expect(patched.status).toBe(200);
       expect(patched.text).not.toContain(canary);
+    });
+  });
+
+  describe('a marked export whose canary rows the recipient could pick out', () => {
+    it('a filter export mixes in canaries inside its number block and window, in number order; attribution names its recipient', async () => {
+      // Twenty parcels of the manager's city, numbers spaced as a busy outlet's are.
+      const block = Array.from({ length: 20 }, (_, i) => `SF3000002${String(10000 + i * 9).padStart(5, '0')}`);
+      for (const waybill of block) expect((await store(waybill)).status).toBe(201);
+      const m1 = await login('m1');
+      const now = Date.now();
+      const window = { from: new Date(now - 3_600_000).toISOString(), to: new Date(now + 3_600_000).toISOString() };
+      // Denied: another city, a window too wide.
+      expect((await w.api('POST', '/api/v1/exports', { token: m1, body: { filter: { ...window, city: '上海' } } })).status).toBe(403);
+      expect((await w.api('POST', '/api/v1/exports', { token: m1, body: { filter: { from: '2026-01-01T00:00:00Z', to: '2026-03-01T00:00:00Z' } } })).status).toBe(400);
+      const exp = await w.api('POST', '/api/v1/exports', { token: m1, body: { filter: { ...window, site: 'OUT-1' } } });
+      expect(exp.status).toBe(201);
+      const numbers = exp.body.rows.map((r: { waybill: string }) => r.waybill) as string[];
+      expect(numbers).toEqual([...numbers].sort());
+      const planted = (await w.warden.db.selectFrom('trace_canaries').select('waybill').where('export_id', '=', exp.body.id).execute()).map((c) => c.waybill);
+      expect(planted.length).toBeGreaterThanOrEqual(1);
+      for (const c of planted) expect(numbers).toContain(c);
+      const real = numbers.filter((n) => !planted.includes(n));
+      expect(real).toEqual(expect.arrayContaining(block));
+      const rows = await w.warden.db.selectFrom('waybills').select(['waybill', 'created_at', 'origin_site']).where('waybill', 'in', planted).execute();
+      for (const r of rows) {
+        // Inside the block's number range and the asked window, on the filter's site: nothing to tell them apart by.
+        expect(r.waybill > real[0]! && r.waybill < real[real.length - 1]!).toBe(true);
+        expect(new Date(r.created_at).getTime()).toBeGreaterThanOrEqual(Date.parse(window.from));
+        expect(new Date(r.created_at).getTime()).toBeLessThan(Date.parse(window.to));
+        expect(r.origin_site).toBe('OUT-1');
+      }
+      expect(exp.text).not.toMatch(/canary/i);
+      const csv = ['waybill,name,phone,address', ...exp.body.rows.map((r: any) => `${r.waybill},${r.recipient.name},${r.recipient.phone},${r.recipient.address}`)].join('\n');
+      const db = w.warden.db;
+      const resolver = storeResolver({ db, keyring: w.warden.keyring, pii: createPiiDecryptor({ db, keyring: w.warden.keyring }) });
+      const out = await attribute(await readDump(Buffer.from(csv)), resolver, (leaked) => historyFromStore(db, leaked), { foundAt: Date.now() });
+      expect(out.exports).toEqual([expect.objectContaining({ id: exp.body.id, account: 'm1', canaries: planted.length })]);
+      // The manager is not tripped by its own export's marks.
+      expect((await w.api('GET', `/api/v1/waybills/${REAL[0]}`, { token: m1 })).status).toBe(200);
     });
   });
 });
