@@ -52,6 +52,7 @@ import { applyStoredSettings, createDetectorsInsight } from './insight/detectors
 import { insightRoutes } from './http/routes/insight.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { createTrace } from './trace/trace.js';
+import { realWaybillsFirst } from './trace/canaries.js';
 import { traceRoutes } from './http/routes/trace.js';
 import { createAttributions } from './trace/attributions.js';
 import { piplRoutes } from './http/routes/pipl.js';
@@ -197,7 +198,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     const vaultReader = createVaultReader({ db, keyring });
     const vaultWriter = createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id });
     const pii = createPiiDecryptor({ db, keyring });
-    const trace = await createTrace({ db, audit, clock, logger, vault: vaultWriter, reader: vaultReader, pii, identity, privacyNumbers: policy.privacy_numbers, watchGate: watch?.gate, raise: watch ? (alerts) => watch.raise(alerts) : null });
+    const trace = await createTrace({ db, audit, clock, logger, vault: vaultWriter, reader: vaultReader, pii, identity, policy, work, watchGate: watch?.gate, raise: watch ? (alerts) => watch.raise(alerts) : null });
     closeTrace = () => trace.close();
     const access = createAccessService({
       policy,
@@ -227,7 +228,8 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       throw new Error('WARDEN_LOCAL_PASSWORDS=off needs single sign-on (WARDEN_OIDC_ISSUER): nobody could log in');
     }
     signInMethodsRoute(app, { password: config.localPasswords, sso: Boolean(config.oidcIssuer) });
-    dataRoutes(app, { identity, access, vault: vaultWriter, ingest, tokens, clock });
+    // A real waybill takes precedence over a canary holding its number (src/trace/canaries.ts).
+    dataRoutes(app, { identity, access, vault: realWaybillsFirst(vaultWriter, trace.canaries), ingest, tokens, clock });
     serviceTokenRoutes(app, { identity, tokens });
     eventsRoutes(app, { identity, tokens, ingest, metrics, ingestLimitBytes: config.ingestLimitBytes });
     if (watch) watchRoutes(app, { identity, watch });

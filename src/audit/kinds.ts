@@ -44,6 +44,7 @@ export const AUDIT_KINDS = {
   'trace.canaries_planted': { event: null, action: null },
   'trace.canaries_listed': { event: null, action: null },
   'trace.canaries_rotated': { event: null, action: null },
+  'trace.canary_superseded': { event: null, action: null },
   'trace.privacy_routed': { event: null, action: null },
   'trace.attribution_run': { event: null, action: null },
   // PIPL (src/pipl/): data-subject requests, erasure, retention, reports. Never the person's data.

@@ -9,8 +9,12 @@
  *   and a batch id, never the waybill numbers (the trail is read more widely than the list).
  * - Rotation retires canaries but keeps watching them: touching a retired canary still means the
  *   data left (nobody has a reason to look at it).
+ * - A real waybill takes precedence: one arriving with a canary's number replaces it (the canary
+ *   leaves the vault and the watched set, its row is renamed and retired, `trace.canary_superseded`
+ *   is audited) and the producer gets the ordinary answer. Numbers are drawn from gaps below real
+ *   ones so this stays rare.
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
@@ -18,7 +22,10 @@ import type { Clock } from '../ops/clock.js';
 import type { VaultWriter } from '../vault/vault.js';
 import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 import { AppError, isAppError } from '../errors.js';
-import { canaryRecord, freshRng, type Neighbour } from './canary-data.js';
+import { canaryRecord, freshRng, neighbourNumber, type Neighbour } from './canary-data.js';
+
+/** How a superseded canary's row is renamed (its number now belongs to a real parcel). */
+const SUPERSEDED = '~superseded~';
 
 export const MAX_PLANT = 1000;
 
@@ -38,6 +45,8 @@ export interface CanaryRow {
   planted_at: string;
   planted_by: string;
   retired_at: string | null;
+  /** A real waybill took this number; the canary left the vault. */
+  superseded: boolean;
 }
 
 export interface PlantOptions {
@@ -46,6 +55,10 @@ export interface PlantOptions {
   exportId?: string | undefined;
   /** Real waybills to sit next to (an export's own rows); default: recent waybills. */
   near?: Neighbour[] | undefined;
+  /** Numbers strictly inside the range of `near`'s, and at most as many as fit (an export's block). */
+  inside?: boolean | undefined;
+  /** A creation time drawn inside this window (an export's date filter); default now. */
+  within?: { from: Date; to: Date } | undefined;
 }
 
 export function createCanaries(deps: CanariesDeps) {
@@ -54,7 +67,7 @@ export function createCanaries(deps: CanariesDeps) {
   const known = new Map<string, string | null>();
 
   async function refresh(): Promise<void> {
-    const rows = await db.selectFrom('trace_canaries').select(['waybill', 'export_id']).execute();
+    const rows = await db.selectFrom('trace_canaries').select(['waybill', 'export_id']).where('waybill', 'not like', `%${SUPERSEDED}%`).execute();
     known.clear();
     for (const r of rows) known.set(r.waybill, r.export_id);
   }
@@ -78,25 +91,58 @@ export function createCanaries(deps: CanariesDeps) {
     });
   }
 
-  /** Stores `count` canaries through the vault; returns their numbers. Audited by the caller's entry. */
+  /** Stores up to `count` canaries through the vault; returns their numbers. Audited by the caller's entry. */
   async function store(count: number, opts: PlantOptions): Promise<string[]> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_PLANT) throw new AppError('validation_failed', `count must be an integer from 1 to ${MAX_PLANT}`);
     const rng = freshRng();
     const near = opts.near?.length ? opts.near : await neighbours();
+    const known = near.flatMap((n) => (n.waybill ? [n.waybill] : []));
     const planted: string[] = [];
     for (let i = 0; i < count; i++) {
       for (let attempt = 0; ; attempt++) {
-        const record = canaryRecord(rng, rng.pick(near), opts.phoneRange ?? deps.phoneRange);
+        const at = rng.pick(near);
+        const taken = [...known, ...planted];
+        // No gap below this one (consecutive numbers): below the lowest known, unless held inside the block.
+        const number = neighbourNumber(at.waybill, rng, taken, opts.inside === true) ?? (opts.inside ? null : neighbourNumber([...taken].sort()[0] ?? null, rng, taken, false));
         try {
-          planted.push((await deps.vault.ingest(record)).waybill);
+          if (number === null) throw new AppError('conflict', 'no free number next to this waybill');
+          planted.push((await deps.vault.ingest(canaryRecord(rng, at, opts.phoneRange ?? deps.phoneRange, number))).waybill);
           break;
         } catch (err) {
           // A number already taken: draw another (a handful of tries; anything else is real trouble).
-          if (!isAppError(err) || err.code !== 'conflict' || attempt >= 8) throw err;
+          if (!isAppError(err) || err.code !== 'conflict') throw err;
+          if (attempt >= 8 && opts.inside) return planted; // the block has no room left: fewer marks
+          if (attempt >= 8) throw err;
         }
       }
     }
+    if (opts.within && planted.length) {
+      const from = opts.within.from.getTime();
+      const span = Math.max(1, opts.within.to.getTime() - from);
+      // Dated inside the window the export asked for, like the real rows beside it.
+      for (const w of planted) await db.updateTable('waybills').set({ created_at: new Date(from + randomInt(Math.min(span, 2 ** 47))) }).where('waybill', '=', w).execute();
+    }
     return planted;
+  }
+
+  /**
+   * A real waybill arrived with this number: if it is a canary, retire it for good — out of the
+   * vault and the watched set, its row renamed — so the real one can be stored. Audited without
+   * the number (the trail is read more widely than the list). True when a canary made room.
+   */
+  async function supersede(waybill: string, ctx: RequestContext): Promise<boolean> {
+    const row = await db.selectFrom('trace_canaries').select(['batch', 'export_id']).where('waybill', '=', waybill).executeTakeFirst();
+    if (!row) return false;
+    const now = new Date(clock.now());
+    await audit.append(
+      [{ kind: 'trace.canary_superseded', ts: now, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: 'warden-trace', batch: row.batch, export: row.export_id, count: 1 } }],
+      async (tx) => {
+        await tx.updateTable('trace_canaries').set({ waybill: `${waybill}${SUPERSEDED}${now.getTime()}`, retired_at: now }).where('waybill', '=', waybill).execute();
+        await tx.deleteFrom('waybills').where('waybill', '=', waybill).execute();
+      },
+    );
+    known.delete(waybill);
+    return true;
   }
 
   async function plant(count: number, opts: PlantOptions, actor: Actor, ctx: RequestContext) {
@@ -123,7 +169,12 @@ export function createCanaries(deps: CanariesDeps) {
     const rows = await query.orderBy('planted_at', 'desc').orderBy('waybill').limit(Math.min(q.limit ?? 1000, 10_000)).execute();
     await audit.append([{ kind: 'trace.canaries_listed', ts: new Date(clock.now()), decision: 'ok', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor), count: rows.length } }]);
     const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
-    return { canaries: rows.map((r) => ({ waybill: r.waybill, batch: r.batch, export_id: r.export_id, planted_at: iso(r.planted_at)!, planted_by: r.planted_by, retired_at: iso(r.retired_at) })) };
+    return {
+      canaries: rows.map((r) => {
+        const [waybill, superseded] = r.waybill.split(SUPERSEDED) as [string, string | undefined];
+        return { waybill, batch: r.batch, export_id: r.export_id, planted_at: iso(r.planted_at)!, planted_by: r.planted_by, retired_at: iso(r.retired_at), superseded: superseded !== undefined };
+      }),
+    };
   }
 
   /** Retires the live vault canaries (still watched) and plants as many fresh ones (or `count`). */
@@ -149,9 +200,30 @@ export function createCanaries(deps: CanariesDeps) {
     plant,
     list,
     rotate,
+    supersede,
     /** Synchronous: is this waybill a canary, and for which export (undefined: not a canary). */
     lookup: (waybill: string): string | null | undefined => known.get(waybill),
     size: () => known.size,
   };
 }
 export type Canaries = ReturnType<typeof createCanaries>;
+
+/**
+ * The vault writer as upstream producers reach it: a real waybill whose number a canary holds
+ * replaces the canary (see `supersede`) instead of being refused as a duplicate.
+ */
+export function realWaybillsFirst<V extends Pick<VaultWriter, 'ingest'>>(vault: V, canaries: Pick<Canaries, 'supersede'>): V {
+  return {
+    ...vault,
+    async ingest(input: unknown) {
+      try {
+        return await vault.ingest(input);
+      } catch (err) {
+        const waybill = (input as { waybill?: unknown } | null)?.waybill;
+        if (!isAppError(err) || err.code !== 'conflict' || typeof waybill !== 'string') throw err;
+        if (!(await canaries.supersede(waybill, { ip: null, requestId: 'waybill-ingest' }))) throw err;
+        return vault.ingest(input);
+      }
+    },
+  };
+}

@@ -1,7 +1,7 @@
 /**
  * What a canary waybill holds: a realistic sender and recipient drawn with the simulator's own
  * generators (real surname frequencies, mainland mobile numbers, GB 11643 ID numbers with valid
- * check characters, addresses on real divisions), and a waybill number next to real ones.
+ * check characters, addresses on real divisions), and a waybill number in a gap among real ones.
  *
  * Invariant: nothing in the record says "canary". Phones may come from a number range the company
  * controls (a call or SMS to one proves the data left); that range is configuration, not data.
@@ -40,18 +40,34 @@ export function cityFor(city: string | null, rng: Rng): CityDef {
   return found ?? rng.pick(OPERATING_CITIES);
 }
 
+const NUMBER = /^([A-Z]{0,4})(\d{10,20})$/;
+
 /**
- * A waybill number that looks allocated in sequence next to a real one (same prefix and length,
- * trailing digits a little further on); without one, the simulator's carrier format.
+ * A waybill number that looks allocated in sequence among real ones, taken from a gap *below* a
+ * real number (between it and the next lower real number known), never beyond the newest: numbers
+ * above the newest are the ones upstream will issue next, numbers in gaps behind it mostly never
+ * are (skipped, voided, or issued long ago). `known` are real numbers (any order); with `inside`,
+ * the number stays inside their range (above the lowest too), or none is given. Without a real
+ * number, the simulator's carrier format.
  */
-export function neighbourNumber(real: string | null, rng: Rng): string {
-  const m = real ? /^([A-Z]{0,4})(\d{10,20})$/.exec(real) : null;
-  if (!m) return `SF7${3000 + rng.int(400)}${String(rng.int(1e8)).padStart(8, '0')}`;
-  const digits = m[2]!;
-  const tail = Math.min(8, digits.length - 2);
-  const head = digits.slice(0, digits.length - tail);
-  const next = (Number(digits.slice(-tail)) + 1 + rng.int(5000)) % 10 ** tail;
-  return `${m[1]}${head}${String(next).padStart(tail, '0')}`;
+export function neighbourNumber(real: string | null, rng: Rng, known: readonly string[] = [], inside = false): string | null {
+  const m = real ? NUMBER.exec(real) : null;
+  if (!m) return inside ? null : `SF7${3000 + rng.int(400)}${String(rng.int(1e8)).padStart(8, '0')}`;
+  const [, prefix, digits] = m as unknown as [string, string, string];
+  const value = BigInt(digits);
+  let lower: bigint | null = null;
+  for (const k of known) {
+    const n = NUMBER.exec(k);
+    if (!n || n[1] !== prefix || n[2]!.length !== digits.length) continue;
+    const v = BigInt(n[2]!);
+    if (v < value && (lower === null || v > lower)) lower = v;
+  }
+  if (lower === null && inside) return null;
+  const floor = lower ?? (value > 5001n ? value - 5001n : 0n);
+  const room = value - floor - 1n;
+  if (room < 1n) return null;
+  const pick = value - 1n - BigInt(rng.int(Number(room > 5000n ? 5000n : room)));
+  return `${prefix}${pick.toString().padStart(digits.length, '0')}`;
 }
 
 /** A phone number: from the controlled range when given (prefix of 3–10 digits), else any mobile. */
@@ -63,7 +79,8 @@ export function canaryPhone(rng: Rng, range?: string | null): string {
   return n;
 }
 
-export function canaryRecord(rng: Rng, at: Neighbour, phoneRange?: string | null): CanaryRecord {
+/** A canary record on a real route; `waybill` its number (see neighbourNumber). */
+export function canaryRecord(rng: Rng, at: Neighbour, phoneRange: string | null | undefined, waybill: string): CanaryRecord {
   names ??= new NameGenerator();
   const from = cityFor(at.origin_city, rng);
   const to = cityFor(at.dest_city, rng);
@@ -77,7 +94,7 @@ export function canaryRecord(rng: Rng, at: Neighbour, phoneRange?: string | null
   const sender: CanaryRecord['sender'] = { name: s.name, phone: canaryPhone(rng, phoneRange), address: partyAt(from) };
   if (rng.chance(0.7)) sender.id_number = idNumber(rng, { male: s.male, provinceCode: from.code.slice(0, 2) });
   return {
-    waybill: neighbourNumber(at.waybill, rng),
+    waybill,
     origin_site: at.origin_site,
     dest_site: at.dest_site,
     sender,

@@ -12,6 +12,10 @@
  * - A pool running low is an alert, not an outage: the cool-down is relaxed first, then the
  *   viewer's oldest live binding is recycled — a reveal is never refused for want of a number.
  * - Routing is a reveal to the platform: audited (`trace.privacy_routed`) before the number is opened.
+ * - A binding connects only while the caller's right to the number lasts: the account is active and
+ *   the work context (src/access/work-context.ts, judged by the same evaluator as a reveal) still
+ *   backs a phone reveal of that party — a reassignment, a closed ticket or case, a suspension ends
+ *   it at once, whatever the binding's own expiry says.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
@@ -19,7 +23,11 @@ import type { Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import type { Role } from '../contracts/events.js';
-import type { PrivacyNumbers } from '../access/policy.js';
+import { PURPOSES } from '../contracts/events.js';
+import type { Policy, PrivacyNumbers } from '../access/policy.js';
+import type { WorkContext } from '../access/work-context.js';
+import { evaluateReveal } from '../access/evaluate.js';
+import type { AccountInfo } from '../identity/types.js';
 import type { AlertOut } from '../detect/engine.js';
 import type { PartyName, PiiDecryptor } from '../vault/vault.js';
 import type { RequestContext } from '../identity/identity.js';
@@ -51,9 +59,16 @@ export interface PrivacyDeps {
   pii: Pick<PiiDecryptor, 'fetch' | 'open'>;
   settings: PrivacyNumbers;
   raise(alerts: AlertOut[]): Promise<void>;
+  /** The access policy: a route is judged by the rules a reveal is. */
+  policy: Policy;
+  /** The one owner of the work context: what still backs the caller on the bound waybill. */
+  work: Pick<WorkContext, 'workOn'>;
+  /** The caller's account as it stands now (status, role, site). */
+  loadAccount(id: string): Promise<Pick<AccountInfo, 'role' | 'site' | 'siteCity' | 'status' | 'approval'> | null>;
 }
 
-export type RouteAnswer = { action: 'connect'; number: string; waybill: string } | { action: 'refuse'; reason: 'unknown_number' | 'wrong_caller' | 'expired' };
+export type RefuseReason = 'unknown_number' | 'wrong_caller' | 'expired' | 'account_suspended' | 'work_ended';
+export type RouteAnswer = { action: 'connect'; number: string; waybill: string } | { action: 'refuse'; reason: RefuseReason };
 
 interface Row {
   id: string;
@@ -159,18 +174,35 @@ export function createPrivacyNumbers(deps: PrivacyDeps) {
     const rows = (await bindingsWhere().where('b.virtual_number', '=', virtualNumber).where('b.viewer', '=', caller).execute()) as Row[];
     const any = rows.length ? true : Boolean(await db.selectFrom('privacy_bindings').select('id').where('virtual_number', '=', virtualNumber).limit(1).executeTakeFirst());
     const live = rows.find((r) => !r.ended_at && endOf(r) > now);
-    const answer: RouteAnswer | null = !any ? { action: 'refuse', reason: 'unknown_number' } : !rows.length ? { action: 'refuse', reason: 'wrong_caller' } : !live ? { action: 'refuse', reason: 'expired' } : null;
+    const field = live ? (`${live.party}.phone` as 'recipient.phone' | 'sender.phone') : null;
+    const found = live ? await standing(caller, live, field!, now) : null;
+    const reason: RefuseReason | null = !any ? 'unknown_number' : !rows.length ? 'wrong_caller' : !live ? 'expired' : found?.refuse ?? null;
     const entry = { kind: 'trace.privacy_routed' as const, ts: new Date(now), account: caller, ip: ctx.ip, requestId: ctx.requestId, waybill: live?.waybill ?? null, detail: { platform, binding: live?.id ?? null } };
-    if (answer) {
-      await audit.append([{ ...entry, decision: 'denied', reason: answer.reason }]);
-      return answer;
+    if (reason) {
+      // The right ended: so does the binding (it never connects again, even if work resumes).
+      if (live && (reason === 'work_ended' || reason === 'account_suspended')) await db.updateTable('privacy_bindings').set({ ended_at: new Date(now) }).where('id', '=', live.id).execute();
+      await audit.append([{ ...entry, decision: 'denied', reason }]);
+      return { action: 'refuse', reason };
     }
-    await audit.append([{ ...entry, decision: 'allowed', fields: [`${live!.party}.phone`] }]);
-    const found = await deps.pii.fetch(live!.waybill, { select: () => sql`null`, parse: () => null });
-    const field = `${live!.party}.phone` as 'recipient.phone' | 'sender.phone';
-    const number = found ? (await deps.pii.open(found.sealed, [field]))[field] : null;
+    await audit.append([{ ...entry, decision: 'allowed', fields: [field!] }]);
+    const sealed = found?.sealed ?? null;
+    const number = sealed ? (await deps.pii.open(sealed, [field!]))[field!] : null;
     if (!number) throw new AppError('not_found', 'the bound number is no longer held (erased)');
     return { action: 'connect', number, waybill: live!.waybill };
+  }
+
+  /**
+   * Whether the caller may still reach this party: an active account, and work the reveal
+   * evaluator would accept for a phone reveal of that party now (any purpose its rules allow).
+   */
+  async function standing(caller: string, live: Row, field: 'recipient.phone' | 'sender.phone', now: number) {
+    const account = await deps.loadAccount(caller);
+    if (!account || account.status !== 'active' || account.approval !== 'approved') return { refuse: 'account_suspended' as const, sealed: null };
+    const found = await deps.pii.fetch(live.waybill, deps.work.workOn(caller, undefined));
+    if (!found) return { refuse: null, sealed: null };
+    const subject = { account: caller, role: account.role, site: account.site, siteCity: account.siteCity };
+    const backed = PURPOSES.some((purpose) => evaluateReveal(deps.policy, subject, { routing: found.sealed.routing, fields: [field], purpose }, found.alongside, now).allowed);
+    return backed ? { refuse: null, sealed: found.sealed } : { refuse: 'work_ended' as const, sealed: null };
   }
 
   return {

@@ -8,7 +8,8 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
 import type { PiiDecryptor, VaultReader, VaultWriter } from '../vault/vault.js';
-import type { PrivacyNumbers } from '../access/policy.js';
+import type { Policy } from '../access/policy.js';
+import type { WorkContext } from '../access/work-context.js';
 import type { IdentityService } from '../identity/identity.js';
 import type { AlertOut } from '../detect/engine.js';
 import type { ResponseGate } from '../access/access.js';
@@ -29,8 +30,10 @@ export interface TraceDeps {
   raise: ((alerts: AlertOut[]) => Promise<void>) | null;
   reader: Pick<VaultReader, 'masked' | 'routing'>;
   pii: Pick<PiiDecryptor, 'fetch' | 'open'>;
-  /** The policy's privacy_numbers section; absent: phone reveals answer the real number. */
-  privacyNumbers?: PrivacyNumbers | undefined;
+  /** The access policy; its privacy_numbers section absent: phone reveals answer the real number. */
+  policy: Policy;
+  /** The work context's owner: a privacy number connects only while the caller's work lasts. */
+  work: Pick<WorkContext, 'workOn'>;
   /** The watch's gate (step-up, throttle), asked after the tripwire's. */
   watchGate?: ResponseGate | undefined;
   /** How often canaries planted elsewhere (the CLI) are picked up. */
@@ -47,7 +50,10 @@ export async function createTrace(deps: TraceDeps) {
   });
   const tripwire = createTripwire({ canaries, raise: (a) => raiseAll([a]), logger });
   const gate = composeGates(tripwire.gate, deps.watchGate);
-  const privacy = deps.privacyNumbers ? createPrivacyNumbers({ db, audit, clock, pii: deps.pii, settings: deps.privacyNumbers, raise: raiseAll }) : null;
+  const settings = deps.policy.privacy_numbers;
+  const privacy = settings
+    ? createPrivacyNumbers({ db, audit, clock, pii: deps.pii, settings, raise: raiseAll, policy: deps.policy, work: deps.work, loadAccount: (id) => deps.identity.loadAccount(id) })
+    : null;
   const exports = createExports({ db, audit, clock, vault: deps.reader, canaries, gate: () => gate });
   audit.onCommitted(tripwire.onCommitted);
   const timer = setInterval(() => {

@@ -65,6 +65,17 @@ export function canaryAlert(r: AuditRecord, hits: string[]): AlertOut {
   } as AlertOut;
 }
 
+/**
+ * An alert as a reader may see it: the canary numbers in a `canary_touched` alert's evidence are
+ * for security analysts (the readers of the canary list); anyone else — the admin token, other
+ * roles — gets the alert without them (a count stands in).
+ */
+export function redactCanaryEvidence<T extends { detector: string; evidence?: unknown }>(alert: T, analyst: boolean): T {
+  if (analyst || alert.detector !== CANARY_DETECTOR || !alert.evidence || typeof alert.evidence !== 'object') return alert;
+  const { waybills, ...rest } = alert.evidence as Record<string, unknown>;
+  return { ...alert, evidence: { ...rest, waybills: null, canaries: Array.isArray(waybills) ? waybills.length : 0 } };
+}
+
 export function createTripwire(deps: TripwireDeps) {
   /** Accounts refused from the moment they touched a canary until their suspension is in force. */
   const tripped = new Set<string>();

@@ -46,6 +46,16 @@ const AttributionAnswer = Type.Object({
   by: Type.Record(Type.String(), Type.Integer(), { description: 'matched rows by how they matched (waybill, phone, id_number, virtual_number, name_address; none)' }),
 });
 
+// A filter export (src/trace/exports.ts): your city or one of its sites, created in [from, to), ≤ 31 days, ≤ 500 rows.
+const ExportFilterBody = Type.Object({
+  filter: Type.Object({
+    site: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    city: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    from: Type.String({ minLength: 1, maxLength: 40, description: 'ISO-8601 instant' }),
+    to: Type.String({ minLength: 1, maxLength: 40, description: 'ISO-8601 instant, after from, at most 31 days later' }),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false });
+
 const PhoneRange = Type.String({ pattern: '^1[3-9][0-9]{1,8}$', description: 'a mobile-number prefix the company controls (3–10 digits): canary phones are drawn from it' });
 
 export function traceRoutes(app: App, deps: TraceRouteDeps): void {
@@ -118,10 +128,13 @@ export function traceRoutes(app: App, deps: TraceRouteDeps): void {
     onRequest: authorize(identity, ALL_STAFF),
     schema: {
       tags: ['trace'],
-      summary: 'Bulk export of masked waybills of your scope (managers); every export is marked for its recipient and audited (access.export)',
-      body: Type.Object({ waybills: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: MAX_EXPORT_ROWS }) }, { additionalProperties: false }),
+      summary: 'Bulk export of masked waybills of your scope (managers): an explicit list (traced by its recorded access) or a filter of your city or site and a window of ≤ 31 days (marked with canary rows that match it); every export and every refusal audited (access.export), a refusal names no waybill',
+      body: Type.Union([
+        Type.Object({ waybills: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: MAX_EXPORT_ROWS }) }, { additionalProperties: false }),
+        ExportFilterBody,
+      ]),
     },
-  }, async (req, reply) => reply.code(201).send(await trace.exports.create(req.principal!, req.body.waybills, requestContext(req))));
+  }, async (req, reply) => reply.code(201).send(await trace.exports.create(req.principal!, req.body, requestContext(req))));
 
   app.post('/api/v1/privacy-numbers/route', {
     // The telephony platform: a service token of an account the policy names (privacy_numbers.telephony_accounts).

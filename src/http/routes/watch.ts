@@ -11,6 +11,9 @@ import { actorOf } from '../../identity/identity.js';
 import { decodeCursor, encodeCursor, parseInstant } from '../params.js';
 import { ANALYSTS_OR_ADMIN, authorize, requestContext, type App } from '../server.js';
 import { IsoTime } from '../types.js';
+import type { Principal } from '../../identity/identity.js';
+import { profileOf } from '../../access/roles.js';
+import { redactCanaryEvidence } from '../../trace/tripwire.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 200 });
 const lit = <T extends string>(v: readonly T[]) => Type.Union(v.map((x) => Type.Literal(x))) as unknown as TUnion<TLiteral<T>[]>;
@@ -21,6 +24,10 @@ const AlertChange = {
   note: Type.Optional(Type.String({ maxLength: 2000 })),
   assignee: Type.Optional(Type.Union([Id, Type.Null()], { description: 'an analyst account; null unassigns' })),
 };
+
+/** Canary numbers in alert evidence are for security analysts only (not the admin token). */
+const forReader = <T extends { detector: string; evidence?: unknown }>(p: Principal | undefined, alert: T): T =>
+  redactCanaryEvidence(alert, p?.kind === 'account' && profileOf(p.account.role).analyst);
 
 export function watchRoutes(app: App, { identity, watch }: { identity: IdentityService; watch: Watch }): void {
   const analysts = authorize(identity, ANALYSTS_OR_ADMIN);
@@ -65,7 +72,7 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
       limit,
     });
     const last = alerts.length === limit ? alerts[alerts.length - 1] : undefined;
-    return { alerts, next_cursor: last ? encodeCursor(last) : null };
+    return { alerts: alerts.map((a) => forReader(req.principal, a)), next_cursor: last ? encodeCursor(last) : null };
   });
 
   app.patch('/api/v1/alerts/:id', {
@@ -76,7 +83,7 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
       params: Type.Object({ id: Id }),
       body: Type.Object(AlertChange, { additionalProperties: false, minProperties: 1 }),
     },
-  }, async (req) => watch.updateAlert(req.params.id, req.body, actorOf(req.principal!), requestContext(req)));
+  }, async (req) => forReader(req.principal, await watch.updateAlert(req.params.id, req.body, actorOf(req.principal!), requestContext(req))));
 
   app.post('/api/v1/alerts/bulk', {
     onRequest: analysts,
@@ -87,7 +94,8 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     },
   }, async (req) => {
     const { ids, ...change } = req.body;
-    return watch.bulkUpdateAlerts(ids, change, actorOf(req.principal!), requestContext(req));
+    const out = await watch.bulkUpdateAlerts(ids, change, actorOf(req.principal!), requestContext(req));
+    return { results: out.results.map((r) => (r.ok ? { ...r, alert: forReader(req.principal, r.alert) } : r)) };
   });
 
   app.get('/api/v1/accounts/:id/response', {
