@@ -180,8 +180,15 @@ describe('leak tracing and PIPL pages in Chromium', () => {
 
   it('data-subject requests: the filer\'s own approval is refused in place; a second analyst approves the deletion', async () => {
     await page.getByTestId('subject-new').click();
-    await page.locator('.ant-modal').getByText('Deletion', { exact: true }).click();
-    await page.locator('.ant-modal').getByText('A deletion destroys the person\'s data keys').waitFor();
+    // The modal opens with an animation: on a busy machine a click can land before it settles, so
+    // the choice is made until the page shows it (the note only a deletion shows).
+    const modal = page.locator('.ant-modal:visible');
+    const note = modal.getByText('A deletion destroys the person\'s data keys');
+    for (let attempt = 0; attempt < 5 && !(await note.isVisible()); attempt++) {
+      await modal.getByText('Deletion', { exact: true }).click();
+      await note.waitFor({ timeout: 5_000 }).catch(() => undefined);
+    }
+    await note.waitFor();
     await page.getByTestId('subject-value').fill(phone(2));
     await page.getByTestId('subject-verified').check();
     await page.getByTestId('subject-file').click();
@@ -218,6 +225,9 @@ describe('leak tracing and PIPL pages in Chromium', () => {
   });
 
   it('every new page in Chinese, without serious accessibility violations', async () => {
+    // Independent of how the test before it ended: no dialog left open over the header.
+    await page.keyboard.press('Escape');
+    await page.locator('.ant-modal:visible').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
     await page.getByTestId('language').click();
     await page.locator('.ant-select-item-option').filter({ hasText: '简体中文' }).click();
     await page.getByRole('menuitem', { name: '泄露溯源' }).waitFor();
