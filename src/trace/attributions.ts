@@ -6,7 +6,7 @@
  * Invariants: the run is audited (`trace.attribution_run`: who, row counts, how many sources —
  * never a value from the file) before any result leaves, because matching opens names and
  * addresses to compare them; the file is read from memory only, never stored or logged; a file
- * that is neither CSV nor a readable XLSX workbook is a clear 400, not a 500.
+ * that is not a readable dump is the clear 4xx `attributeLeak` gives it (the same path as the CLI).
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -16,8 +16,7 @@ import type { Keyring } from '../vault/keyring.js';
 import type { PiiDecryptor } from '../vault/vault.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/identity.js';
 import { AppError } from '../errors.js';
-import { attribute, type Attribution } from './attribution/attribute.js';
-import { readDump } from './attribution/dump.js';
+import { attributeLeak, type Attribution } from './attribution/attribute.js';
 import { historyFromStore, storeResolver } from './attribution/store.js';
 
 /** Largest leaked file taken over HTTP (a 100,000-row CSV is about 10 MiB). */
@@ -37,15 +36,8 @@ export function createAttributions(deps: AttributionsDeps) {
 
   async function run(file: Buffer, opts: { foundAt?: number | undefined; limit?: number | undefined }, actor: Actor, ctx: RequestContext): Promise<Attribution> {
     if (file.length === 0) throw new AppError('validation_failed', 'send the leaked file (CSV or XLSX) as the request body');
-    let dump: Awaited<ReturnType<typeof readDump>>;
-    try {
-      dump = await readDump(file);
-    } catch {
-      throw new AppError('validation_failed', 'the file could not be read as CSV (UTF-8) or as an XLSX workbook');
-    }
-    const foundAt = opts.foundAt ?? clock.now();
     const resolver = storeResolver({ db, keyring: deps.keyring, pii: deps.pii });
-    const out = await attribute(dump, resolver, (leaked) => historyFromStore(db, leaked), { foundAt, limit: opts.limit ?? 50 });
+    const { rows, ...out } = await attributeLeak(file, { resolver, loadHistory: (leaked) => historyFromStore(db, leaked) }, { foundAt: opts.foundAt ?? clock.now(), limit: opts.limit ?? 50 });
     await audit.append([{
       kind: 'trace.attribution_run',
       ts: new Date(clock.now()),
@@ -53,7 +45,7 @@ export function createAttributions(deps: AttributionsDeps) {
       account: actorAccount(actor),
       ip: ctx.ip,
       requestId: ctx.requestId,
-      detail: { actor: actorName(actor), rows: dump.rows.length, matched: out.matched, unmatched: out.unmatched, sources: out.sources.length, history: 'store', via: 'api' },
+      detail: { actor: actorName(actor), rows, matched: out.matched, unmatched: out.unmatched, sources: out.sources.length, history: 'store', via: 'api' },
     }]);
     return out;
   }

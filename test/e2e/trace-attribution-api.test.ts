@@ -96,6 +96,14 @@ describe.each(testBackends())('leak attribution over HTTP on %s', (backend) => {
     expect(broken.status).toBe(400);
     expect(broken.body.error).toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/could not be read/) });
     expect((await upload('{"rows":[]}', tokens.sa1, 'application/json')).status).toBe(415);
+    // A binary file sent as CSV: the library's own 415 (the same answer the CLI gives), not a generic 400.
+    const photo = await upload(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), tokens.sa1);
+    expect(photo.status).toBe(415);
+    expect(photo.body.error).toMatchObject({ code: 'unsupported_media_type', message: expect.stringMatching(/neither CSV text nor an XLSX workbook/) });
+    // Text with no column that reads as any of the five: a 400 that says so.
+    const prose = await upload('{"a": 1}\n{"b": [2, 3]}\n', tokens.sa1);
+    expect(prose.status).toBe(400);
+    expect(prose.body.error.message).toMatch(/no column of the leaked file/);
     const huge = await upload(Buffer.alloc(MAX_DUMP_BYTES + 1, 0x31), tokens.sa1);
     expect(huge.status).toBe(413);
     expect(huge.body.error.code).toBe('payload_too_large');

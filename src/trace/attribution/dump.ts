@@ -190,7 +190,8 @@ export async function readDump(buffer: Buffer): Promise<Dump> {
     try {
       sheets = await parseXlsx(buffer);
     } catch {
-      throw new AppError('unsupported_media_type', 'the leaked file is a zip archive but not a readable XLSX workbook');
+      // The right kind of file, damaged: bad content (400), not a media type the server does not take.
+      throw new AppError('validation_failed', 'the leaked file could not be read: a zip archive, but not a readable XLSX workbook');
     }
     for (const { sheet, table } of sheets) {
       const d = rowsFromTable(table, sheet);
