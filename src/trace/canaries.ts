@@ -21,6 +21,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import type { VaultWriter } from '../vault/vault.js';
 import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
+import type { AlertOut } from '../detect/engine.js';
 import { AppError, isAppError } from '../errors.js';
 import { canaryRecord, freshRng, neighbourNumber, type Neighbour } from './canary-data.js';
 
@@ -36,7 +37,11 @@ export interface CanariesDeps {
   clock: Clock;
   /** A mobile-number prefix the company controls (calls to it prove the data left); optional. */
   phoneRange?: string | null | undefined;
+  /** The watch's alert path: a superseded canary is raised (`canary_superseded`); absent, audited only. */
+  raise?: ((alerts: AlertOut[]) => Promise<void>) | undefined;
 }
+
+export const SUPERSEDED_DETECTOR = 'canary_superseded';
 
 export interface CanaryRow {
   waybill: string;
@@ -142,7 +147,33 @@ export function createCanaries(deps: CanariesDeps) {
       },
     );
     known.delete(waybill);
+    await alertSuperseded(row.batch, now.getTime());
     return true;
+  }
+
+  /**
+   * Each superseded canary is a tripwire gone. Rare by design (numbers come from gaps below real
+   * ones), so a run of them means a producer is sending guessed numbers to retire the watch: the
+   * analysts hear of it. One alert per hour, counting that hour's supersedes; no number in it.
+   */
+  let hourly = { hour: -1, count: 0 };
+  async function alertSuperseded(batch: string, now: number): Promise<void> {
+    const hour = Math.floor(now / 3_600_000);
+    hourly = hourly.hour === hour ? { hour, count: hourly.count + 1 } : { hour, count: 1 };
+    if (!deps.raise || hourly.count > 1) return;
+    await deps.raise([{
+      id: `canary-superseded-${hour}`,
+      ts: new Date(now).toISOString(),
+      detector: SUPERSEDED_DETECTOR,
+      severity: 'medium',
+      score: 50,
+      summary: 'A real waybill arrived with a canary\'s number and replaced it (the canary is retired). Rare by design: several in an hour mean someone may be sending guessed numbers to retire canaries; see trace.canary_superseded in the audit trail and plant fresh ones.',
+      evidence: { batch },
+      incident: 'canary-superseded',
+      risk: 0,
+      response: 'none',
+      event_id: `canary-superseded-${hour}`,
+    } as unknown as AlertOut]);
   }
 
   async function plant(count: number, opts: PlantOptions, actor: Actor, ctx: RequestContext) {

@@ -42,12 +42,12 @@ export interface TraceDeps {
 
 export async function createTrace(deps: TraceDeps) {
   const { db, audit, clock, logger } = deps;
-  const canaries = createCanaries({ db, vault: deps.vault, audit, clock });
-  await canaries.refresh();
   const raise = deps.raise;
   const raiseAll = raise ?? (async (alerts: AlertOut[]) => {
     for (const a of alerts) await raiseWithoutWatch({ db, identity: deps.identity })(a);
   });
+  const canaries = createCanaries({ db, vault: deps.vault, audit, clock, raise: raiseAll });
+  await canaries.refresh();
   const tripwire = createTripwire({ canaries, raise: (a) => raiseAll([a]), logger });
   const gate = composeGates(tripwire.gate, deps.watchGate);
   const settings = deps.policy.privacy_numbers;

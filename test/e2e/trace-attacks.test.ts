@@ -64,9 +64,15 @@ describe.each(testBackends())('leak-tracing attacks on %s', (backend) => {
       const trail = await w.warden.db.selectFrom('audit_log').select(['kind', 'detail']).where('kind', '=', 'trace.canary_superseded').execute();
       expect(trail).toHaveLength(1);
       expect(JSON.stringify(trail)).not.toContain(canary.waybill);
+      // A tripwire gone is news for the analysts (a producer sending guessed numbers retires canaries this way).
+      const alerts = (await w.api('GET', '/api/v1/alerts?detector=canary_superseded', { token: analyst })).body.alerts;
+      expect(alerts).toHaveLength(1);
+      expect(JSON.stringify(alerts)).not.toContain(canary.waybill);
       // Denied: a number a real waybill already holds is refused as before.
       expect((await store(REAL[0]!)).status).toBe(409);
       expect((await store(canary.waybill)).status).toBe(409);
+      // A real duplicate retires nothing and raises nothing.
+      expect((await w.api('GET', '/api/v1/alerts?detector=canary_superseded', { token: analyst })).body.alerts).toHaveLength(1);
     });
   });
 
