@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
+import { loginAs, staff } from './trace-setup.js';
 import { readDump } from '../../src/trace/attribution/dump.js';
 import { attribute } from '../../src/trace/attribution/attribute.js';
 import { historyFromStore, storeResolver } from '../../src/trace/attribution/store.js';
@@ -18,18 +19,12 @@ describe.each(testBackends())('leak-tracing attacks on %s', (backend) => {
   let w: TestWarden;
   let analyst = '';
   let service = '';
-  const login = async (account: string) => (await w.api('POST', '/api/v1/sessions', { body: { account, password: `pw-${account}-secret`, device: `${account}-dev` } })).body.token as string;
+  const login = (account: string) => loginAs(w, account);
   const store = (waybill: string) => w.api('POST', '/api/v1/waybills', { token: service, body: { waybill, origin_site: 'OUT-1', dest_site: 'OUT-1', sender: PARTY, recipient: PARTY } });
 
   beforeAll(async () => {
     w = await startTestWarden(backend);
-    const admin = w.adminToken;
-    await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } });
-    await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-2', kind: 'outlet', city: '上海' } });
-    for (const [id, role, site] of [['sa1', 'security_analyst', null], ['o1', 'outlet_staff', 'OUT-1'], ['o2', 'outlet_staff', 'OUT-1'], ['m1', 'manager', 'OUT-1'], ['svc', 'service', null]] as const) {
-      expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
-    }
-    service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
+    service = (await staff(w, [{ code: 'OUT-1', city: '北京' }, { code: 'OUT-2', city: '上海' }], [['sa1', 'security_analyst', null], ['o1', 'outlet_staff', 'OUT-1'], ['o2', 'outlet_staff', 'OUT-1'], ['m1', 'manager', 'OUT-1'], ['svc', 'service', null]])).svc!;
     analyst = await login('sa1');
     for (const waybill of REAL) expect((await store(waybill)).status).toBe(201);
     expect((await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: ELSEWHERE, origin_site: 'OUT-2', dest_site: 'OUT-2', sender: PARTY, recipient: PARTY } })).status).toBe(201);

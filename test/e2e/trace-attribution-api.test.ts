@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
+import { loginAs, staff } from './trace-setup.js';
 import { MAX_DUMP_BYTES } from '../../src/trace/attributions.js';
 
 const W = (i: number) => `SF2000000000${String(i).padStart(2, '0')}`;
@@ -23,13 +24,8 @@ describe.each(testBackends())('leak attribution over HTTP on %s', (backend) => {
 
   beforeAll(async () => {
     w = await startTestWarden(backend);
-    const admin = w.adminToken;
-    await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '上海' } });
-    for (const [id, role, site] of [['sa1', 'security_analyst', null], ['c1', 'courier', 'OUT-1'], ['c2', 'courier', 'OUT-1'], ['c3', 'courier', 'OUT-1'], ['m1', 'manager', 'OUT-1'], ['svc', 'service', null]] as const) {
-      expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
-    }
-    const service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
-    for (const a of ['sa1', 'c1', 'c2', 'c3', 'm1']) tokens[a] = (await w.api('POST', '/api/v1/sessions', { body: { account: a, password: `pw-${a}-secret`, device: `${a}-dev` } })).body.token;
+    const service = (await staff(w, [{ code: 'OUT-1', city: '上海' }], [['sa1', 'security_analyst', null], ['c1', 'courier', 'OUT-1'], ['c2', 'courier', 'OUT-1'], ['c3', 'courier', 'OUT-1'], ['m1', 'manager', 'OUT-1'], ['svc', 'service', null]])).svc!;
+    for (const a of ['sa1', 'c1', 'c2', 'c3', 'm1']) tokens[a] = await loginAs(w, a);
     // 40 waybills: c1 is shown 10 in full, c2 and c3 15 each (within the per-minute reveal quota).
     for (let i = 1; i <= 40; i++) {
       expect((await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: W(i), origin_site: 'OUT-1', dest_site: 'OUT-1', sender: party(0), recipient: party(i) } })).status).toBe(201);

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
+import { loginAs, staff } from './trace-setup.js';
 import { manualClock } from '../../src/ops/clock.js';
 import { readDump } from '../../src/trace/attribution/dump.js';
 import { attribute } from '../../src/trace/attribution/attribute.js';
@@ -25,7 +26,7 @@ describe.each(testBackends())('leak tracing on %s', (backend) => {
   let service = '';
   let telephony = '';
   const tokens: Record<string, string> = {};
-  const login = async (account: string) => (tokens[account] = (await w.api('POST', '/api/v1/sessions', { body: { account, password: `pw-${account}-secret`, device: `${account}-dev` } })).body.token);
+  const login = async (account: string) => (tokens[account] = await loginAs(w, account));
   // Each reveal a second apart, so "oldest binding" is well defined.
   const reveal = (account: string, i: number, purpose = 'delivery') => (clock.advance(1000), w.api)('POST', `/api/v1/waybills/${W(i)}/reveal`, { token: tokens[account], body: { fields: ['recipient.phone'], purpose } });
   const route = (virtual_number: string, caller: string, token = telephony) => w.api('POST', '/api/v1/privacy-numbers/route', { token, body: { virtual_number, caller } });
@@ -36,13 +37,9 @@ describe.each(testBackends())('leak tracing on %s', (backend) => {
       warden: { clock },
       policy: { privacy_numbers: { roles: ['courier'], pool: ['17100000000-17100000002'], expiry_hours_after_delivery: 1, max_hours: 72, cooldown_hours: 24, low_water: 1, telephony_accounts: ['tel'] } },
     });
-    const admin = w.adminToken;
-    await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } });
-    for (const [id, role, site] of [['sa1', 'security_analyst', null], ['c1', 'courier', 'OUT-1'], ['c2', 'courier', 'OUT-1'], ['m1', 'manager', 'OUT-1'], ['svc', 'service', null], ['tel', 'service', null]] as const) {
-      expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
-    }
-    service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
-    telephony = (await w.api('POST', '/api/v1/accounts/tel/tokens', { token: admin })).body.token;
+    const services = await staff(w, [{ code: 'OUT-1', city: '北京' }], [['sa1', 'security_analyst', null], ['c1', 'courier', 'OUT-1'], ['c2', 'courier', 'OUT-1'], ['m1', 'manager', 'OUT-1'], ['svc', 'service', null], ['tel', 'service', null]]);
+    service = services.svc!;
+    telephony = services.tel!;
     for (let i = 1; i <= 6; i++) {
       expect((await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: W(i), origin_site: 'OUT-1', dest_site: 'OUT-1', sender: party(0), recipient: party(i) } })).status).toBe(201);
       await w.api('POST', '/api/v1/assignments', { token: service, body: { waybill: W(i), account: i === 5 ? 'c2' : 'c1', task: 'delivery' } });

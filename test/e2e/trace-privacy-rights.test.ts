@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
+import { loginAs, staff } from './trace-setup.js';
 import { manualClock } from '../../src/ops/clock.js';
 
 const party = (i: number) => ({ name: `李小${'一二三四五六七八'[i]}`, phone: `1380000000${i}`, address: `上海市浦东新区世纪大道${10 + i}号${i}栋301室` });
@@ -18,7 +19,7 @@ describe.each(testBackends())('privacy numbers end with the caller’s right on 
   let service = '';
   let telephony = '';
   const tokens: Record<string, string> = {};
-  const login = async (account: string) => (tokens[account] = (await w.api('POST', '/api/v1/sessions', { body: { account, password: `pw-${account}-secret`, device: `${account}-dev` } })).body.token);
+  const login = async (account: string) => (tokens[account] = await loginAs(w, account));
   const step = () => clock.advance(1000);
   const reveal = (account: string, i: number, purpose = 'delivery', ticket?: string) => (step(), w.api)('POST', `/api/v1/waybills/${W(i)}/reveal`, { token: tokens[account], body: { fields: ['recipient.phone'], purpose, ...(ticket ? { ticket } : {}) } });
   const route = (virtual_number: string, caller: string) => (step(), w.api)('POST', '/api/v1/privacy-numbers/route', { token: telephony, body: { virtual_number, caller } });
@@ -29,13 +30,9 @@ describe.each(testBackends())('privacy numbers end with the caller’s right on 
       warden: { clock },
       policy: { privacy_numbers: { roles: ['courier', 'customer_service'], pool: ['17100000000-17100000019'], expiry_hours_after_delivery: 24, max_hours: 72, cooldown_hours: 24, low_water: 0, telephony_accounts: ['tel'] } },
     });
-    const admin = w.adminToken;
-    await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-SH', kind: 'outlet', city: '上海' } });
-    for (const [id, role, site] of [['c1', 'courier', 'OUT-SH'], ['c2', 'courier', 'OUT-SH'], ['c3', 'courier', 'OUT-SH'], ['cs1', 'customer_service', 'OUT-SH'], ['svc', 'service', null], ['tel', 'service', null]] as const) {
-      expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
-    }
-    service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
-    telephony = (await w.api('POST', '/api/v1/accounts/tel/tokens', { token: admin })).body.token;
+    const services = await staff(w, [{ code: 'OUT-SH', city: '上海' }], [['c1', 'courier', 'OUT-SH'], ['c2', 'courier', 'OUT-SH'], ['c3', 'courier', 'OUT-SH'], ['cs1', 'customer_service', 'OUT-SH'], ['svc', 'service', null], ['tel', 'service', null]]);
+    service = services.svc!;
+    telephony = services.tel!;
     for (let i = 1; i <= 3; i++) {
       expect((await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: W(i), origin_site: 'OUT-SH', dest_site: 'OUT-SH', sender: party(0), recipient: party(i) } })).status).toBe(201);
     }
