@@ -4,12 +4,13 @@
  * they told apart.
  */
 import { useState } from 'react';
-import { App, Button, Card, Form, InputNumber, Input, Modal, Popconfirm, Space, Switch, Table, Typography } from 'antd';
+import { App, Button, Card, Form, InputNumber, Input, Popconfirm, Space, Switch, Table, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../../api/client';
 import { useCapabilities } from '../../api/capabilities';
 import type { Canary } from '../../api/types';
 import { Async, EmptyState, Unavailable, errorText } from '../../components/States';
+import { FormModal } from '../../components/FormModal';
 import { ToneTag } from '../../components/Tags';
 import { useAsync } from '../../components/useAsync';
 import { formatTime } from '../../format';
@@ -95,29 +96,15 @@ export default function CanariesPage() {
 function Plant({ open, onClose, onPlanted }: { open: boolean; onClose(): void; onPlanted(n: number): void }) {
   const { t } = useTranslation();
   const [form] = Form.useForm<{ count: number; phone_range?: string }>();
-  const [error, setError] = useState<string | null>(null);
   return (
-    <Modal
+    <FormModal
       open={open}
       title={t('canaries.plant')}
-      okText={t('common.confirm')}
-      cancelText={t('common.cancel')}
-      onCancel={onClose}
-      destroyOnHidden
-      onOk={() =>
-        void form.validateFields().then(async (v) => {
-          try {
-            const r = await api<{ planted: number }>('POST', '/canaries', { body: { count: v.count, ...(v.phone_range ? { phone_range: v.phone_range } : {}) } });
-            form.resetFields();
-            setError(null);
-            onPlanted(r.planted);
-          } catch (err) {
-            setError(errorText(t, err));
-          }
-        })
-      }
+      form={form}
+      onClose={onClose}
+      submit={(v) => api<{ planted: number }>('POST', '/canaries', { body: { count: v.count, ...(v.phone_range ? { phone_range: v.phone_range } : {}) } })}
+      onDone={(r) => onPlanted(r.planted)}
     >
-      {error && <Typography.Paragraph type="danger" role="alert">{error}</Typography.Paragraph>}
       <Form form={form} layout="vertical" initialValues={{ count: 5 }}>
         <Form.Item label={t('canaries.count')} name="count" rules={[{ required: true, message: t('login.required') }]}>
           <InputNumber min={1} max={1000} precision={0} />
@@ -126,6 +113,6 @@ function Plant({ open, onClose, onPlanted }: { open: boolean; onClose(): void; o
           <Input inputMode="numeric" maxLength={10} />
         </Form.Item>
       </Form>
-    </Modal>
+    </FormModal>
   );
 }
