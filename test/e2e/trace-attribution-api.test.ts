@@ -10,6 +10,7 @@ import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { loginAs, staff } from './trace-setup.js';
 import { MAX_DUMP_BYTES } from '../../src/trace/attributions.js';
+import { zipBomb } from '../support/zip-bomb.js';
 
 const W = (i: number) => `SF2000000000${String(i).padStart(2, '0')}`;
 const phone = (i: number) => `1391000${String(i).padStart(4, '0')}`;
@@ -91,6 +92,10 @@ describe.each(testBackends())('leak attribution over HTTP on %s', (backend) => {
     const broken = await upload(Buffer.from([0x50, 0x4b, 0x03, 0x04, 1, 2, 3, 4, 5, 6]), tokens.sa1, XLSX);
     expect(broken.status).toBe(400);
     expect(broken.body.error).toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/could not be read/) });
+    // A zip bomb (300 KiB that unpacks to 300 MiB) is refused before the workbook reader inflates it.
+    const bomb = await upload(zipBomb(300), tokens.sa1, XLSX);
+    expect(bomb.status).toBe(413);
+    expect(bomb.body.error).toMatchObject({ code: 'payload_too_large', message: expect.stringMatching(/unpacks to more than 256 MiB/) });
     expect((await upload('{"rows":[]}', tokens.sa1, 'application/json')).status).toBe(415);
     // A binary file sent as CSV: the library's own 415 (the same answer the CLI gives), not a generic 400.
     const photo = await upload(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), tokens.sa1);

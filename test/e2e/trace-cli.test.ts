@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createTestStore, testBackends, type TestStore } from '../support/stores.js';
 import { startTestWarden } from '../support/warden.js';
 import { releaseForCli, reopen, runWarden } from '../support/cli.js';
+import { zipBomb } from '../support/zip-bomb.js';
 
 const PARTY = { name: '王小明', phone: '13900001111', address: '北京市朝阳区建国路88号3号楼2单元501室' };
 const W = (n: number) => `SF7${String(3_000_000_000 + n)}`;
@@ -161,6 +162,11 @@ describe.each(testBackends())('warden canary and warden attribute on %s', (backe
     const badZip = cli(['attribute', '--leak', zip]);
     expect(badZip.code).toBe(2);
     expect(badZip.err).toMatch(/not a readable XLSX workbook/);
+    const bombFile = join(dir, 'bomb.xlsx');
+    writeFileSync(bombFile, zipBomb(300));
+    const bomb = cli(['attribute', '--leak', bombFile]);
+    expect(bomb.code).toBe(2);
+    expect(bomb.err).toMatch(/unpacks to more than 256 MiB/);
 
     // An events file handed over as the dump: text, but no column reads as any of the five.
     const prose = join(dir, 'events-as-dump.json');

@@ -6,6 +6,8 @@
  */
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
+import { Unzip } from 'fflate';
+import { inflateRawSync } from 'node:zlib';
 import { normalizePhone, validateIdNumber, WAYBILL_RE } from '../../vault/validate.js';
 import { AppError } from '../../errors.js';
 
@@ -141,7 +143,55 @@ export function parseCsv(text: string): string[][] {
   return parse(text, { delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, skip_records_with_error: true, trim: true }) as string[][];
 }
 
+/** The most a workbook may unpack to (its XML, all parts together) before it is read. */
+export const MAX_XLSX_UNPACKED_BYTES = 256 * 1024 * 1024;
+const MAX_XLSX_PARTS = 10_000;
+
+/**
+ * Refuses a zip bomb before ExcelJS inflates it in memory. fflate walks the archive's entries; each
+ * deflated entry is inflated by zlib with `maxOutputLength` set to what is left of the cap, so the
+ * bytes really unpacked are what is counted (the sizes a zip declares are the sender's to choose)
+ * and inflation stops at the first byte over the cap.
+ */
+export function checkUnpackedSize(buffer: Buffer, cap = MAX_XLSX_UNPACKED_BYTES): void {
+  const tooLarge = () => new AppError('payload_too_large', `the workbook unpacks to more than ${cap / 1024 / 1024} MiB (or holds more than ${MAX_XLSX_PARTS} parts); split it or save it as CSV`);
+  let total = 0;
+  let parts = 0;
+  const count = (bytes: number) => {
+    total += bytes;
+    if (total > cap) throw tooLarge();
+  };
+  class Inflate {
+    static compression = 8;
+    ondata: (err: Error | null, data: Uint8Array, final: boolean) => void = () => {};
+    private readonly chunks: Uint8Array[] = [];
+    push(chunk: Uint8Array, final: boolean): void {
+      this.chunks.push(chunk);
+      if (!final) return;
+      let out: Buffer;
+      try {
+        out = inflateRawSync(Buffer.concat(this.chunks), { maxOutputLength: cap - total + 1 });
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
+        throw err;
+      }
+      this.ondata(null, out, true);
+    }
+  }
+  const unzip = new Unzip((file) => {
+    if (++parts > MAX_XLSX_PARTS) throw tooLarge();
+    file.ondata = (err, data) => {
+      if (err) throw err;
+      count(data.length);
+    };
+    file.start();
+  });
+  unzip.register(Inflate);
+  unzip.push(buffer, true);
+}
+
 export async function parseXlsx(buffer: Buffer): Promise<Array<{ sheet: string; table: string[][] }>> {
+  checkUnpackedSize(buffer);
   const wb = new ExcelJS.Workbook();
   await wb.xlsx.load(buffer as unknown as ArrayBuffer);
   const sheets: Array<{ sheet: string; table: string[][] }> = [];
@@ -189,7 +239,8 @@ export async function readDump(buffer: Buffer): Promise<Dump> {
     let sheets: Awaited<ReturnType<typeof parseXlsx>>;
     try {
       sheets = await parseXlsx(buffer);
-    } catch {
+    } catch (err) {
+      if (err instanceof AppError) throw err;
       // The right kind of file, damaged: bad content (400), not a media type the server does not take.
       throw new AppError('validation_failed', 'the leaked file could not be read: a zip archive, but not a readable XLSX workbook');
     }
