@@ -132,15 +132,16 @@ export function createCanaries(deps: CanariesDeps) {
 
   /**
    * A real waybill arrived with this number: if it is a canary, retire it for good — out of the
-   * vault and the watched set, its row renamed — so the real one can be stored. Audited without
-   * the number (the trail is read more widely than the list). True when a canary made room.
+   * vault and the watched set, its row renamed — so the real one can be stored. Audited with the
+   * producer that sent it (a run of these names who is guessing numbers) and without the number (the
+   * trail is read more widely than the list). True when a canary made room.
    */
-  async function supersede(waybill: string, ctx: RequestContext): Promise<boolean> {
+  async function supersede(waybill: string, by: Superseder): Promise<boolean> {
     const row = await db.selectFrom('trace_canaries').select(['batch', 'export_id']).where('waybill', '=', waybill).executeTakeFirst();
     if (!row) return false;
     const now = new Date(clock.now());
     await audit.append(
-      [{ kind: 'trace.canary_superseded', ts: now, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: 'warden-trace', batch: row.batch, export: row.export_id, count: 1 } }],
+      [{ kind: 'trace.canary_superseded', ts: now, decision: 'ok', ip: by.ip, requestId: by.requestId, account: by.account ?? undefined, detail: { actor: by.actor, batch: row.batch, export: row.export_id, count: 1 } }],
       async (tx) => {
         await tx.updateTable('trace_canaries').set({ waybill: `${waybill}${SUPERSEDED}${now.getTime()}`, retired_at: now }).where('waybill', '=', waybill).execute();
         await tx.deleteFrom('waybills').where('waybill', '=', waybill).execute();
@@ -239,20 +240,28 @@ export function createCanaries(deps: CanariesDeps) {
 }
 export type Canaries = ReturnType<typeof createCanaries>;
 
+/** Who sent the real waybill that retires a canary: its producer's audit actor and account, and the request. */
+export interface Superseder extends RequestContext {
+  actor: string;
+  account: string | null;
+}
+
+/** The vault's ingest as upstream producers reach it: it knows who is sending. */
+export type ProducerVault = { ingest(input: unknown, by: Superseder): ReturnType<VaultWriter['ingest']> };
+
 /**
  * The vault writer as upstream producers reach it: a real waybill whose number a canary holds
  * replaces the canary (see `supersede`) instead of being refused as a duplicate.
  */
-export function realWaybillsFirst<V extends Pick<VaultWriter, 'ingest'>>(vault: V, canaries: Pick<Canaries, 'supersede'>): V {
+export function realWaybillsFirst(vault: Pick<VaultWriter, 'ingest'>, canaries: Pick<Canaries, 'supersede'>): ProducerVault {
   return {
-    ...vault,
-    async ingest(input: unknown) {
+    async ingest(input: unknown, by: Superseder) {
       try {
         return await vault.ingest(input);
       } catch (err) {
         const waybill = (input as { waybill?: unknown } | null)?.waybill;
         if (!isAppError(err) || err.code !== 'conflict' || typeof waybill !== 'string') throw err;
-        if (!(await canaries.supersede(waybill, { ip: null, requestId: 'waybill-ingest' }))) throw err;
+        if (!(await canaries.supersede(waybill, by))) throw err;
         return vault.ingest(input);
       }
     },

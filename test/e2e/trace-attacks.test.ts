@@ -56,8 +56,11 @@ describe.each(testBackends())('leak-tracing attacks on %s', (backend) => {
       expect(live).not.toContain(canary.waybill);
       const all = (await w.api('GET', '/api/v1/canaries?include_retired=true', { token: analyst })).body.canaries;
       expect(all.find((c: { waybill: string }) => c.waybill === canary.waybill)).toMatchObject({ superseded: true, retired_at: expect.any(String) });
-      const trail = await w.warden.db.selectFrom('audit_log').select(['kind', 'detail']).where('kind', '=', 'trace.canary_superseded').execute();
+      const trail = await w.warden.db.selectFrom('audit_log').select(['kind', 'detail', 'account']).where('kind', '=', 'trace.canary_superseded').execute();
       expect(trail).toHaveLength(1);
+      // The entry names the producer that sent the number (a run of these says who is guessing).
+      expect(trail[0]!.account).toBe('svc');
+      expect(trail[0]!.detail).toMatchObject({ actor: 'svc' });
       expect(JSON.stringify(trail)).not.toContain(canary.waybill);
       // A tripwire gone is news for the analysts (a producer sending guessed numbers retires canaries this way).
       const alerts = (await w.api('GET', '/api/v1/alerts?detector=canary_superseded', { token: analyst })).body.alerts;

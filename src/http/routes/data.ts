@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { PURPOSES, SCAN_OPS, type ActivityEvent } from '../../contracts/events.js';
 import type { IdentityService } from '../../identity/identity.js';
 import type { AccessService } from '../../access/access.js';
-import type { VaultWriter } from '../../vault/vault.js';
+import type { ProducerVault } from '../../trace/canaries.js';
 import type { Ingest } from '../../events/ingest.js';
 import { producerFor } from '../../events/producer.js';
 import type { ServiceTokens } from '../../identity/service-tokens.js';
@@ -19,7 +19,7 @@ const PartyIn = { name: Type.String(), phone: Type.String(), address: Type.Strin
 export interface DataRouteDeps {
   identity: IdentityService;
   access: AccessService;
-  vault: VaultWriter;
+  vault: ProducerVault;
   ingest: Ingest;
   tokens: Pick<ServiceTokens, 'registration'>;
   clock: { now(): number };
@@ -50,7 +50,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
     const from = await producer(req);
     const event = { ...eventBase(), type: 'waybill', waybill: req.body.waybill, origin_site: req.body.origin_site, dest_site: req.body.dest_site } as ActivityEvent;
     await ingest.admit(from, event);
-    const stored = await vault.ingest(req.body);
+    const stored = await vault.ingest(req.body, { ...requestContext(req), actor: from.actor, account: from.account });
     await ingest.submit(from, { ...event, waybill: stored.waybill } as ActivityEvent, requestContext(req));
     return reply.code(201).send(stored);
   });
