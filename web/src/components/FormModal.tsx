@@ -1,7 +1,8 @@
 /**
  * A modal holding one form: OK validates the form and runs `submit`; on success the form is reset,
  * the modal's error cleared and `onDone` called with submit's answer; on failure the server's answer is shown above the form (role
- * alert). The pattern several pages had copied (plant canaries, open a case, …).
+ * alert). OK shows as loading while submit runs, so a second click cannot send the form twice.
+ * The pattern several pages had copied (plant canaries, open a case, …).
  */
 import { useState, type ReactNode } from 'react';
 import { Modal, Typography, type FormInstance } from 'antd';
@@ -22,6 +23,7 @@ export interface FormModalProps<T, R> {
 export function FormModal<T, R>({ open, title, form, onClose, submit, onDone, children }: FormModalProps<T, R>) {
   const { t } = useTranslation();
   const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
   return (
     <Modal
       open={open}
@@ -30,8 +32,10 @@ export function FormModal<T, R>({ open, title, form, onClose, submit, onDone, ch
       cancelText={t('common.cancel')}
       onCancel={onClose}
       destroyOnHidden
+      confirmLoading={busy}
       onOk={() =>
         void form.validateFields().then(async (v) => {
+          setBusy(true);
           try {
             const r = await submit(v);
             form.resetFields();
@@ -39,6 +43,8 @@ export function FormModal<T, R>({ open, title, form, onClose, submit, onDone, ch
             onDone(r);
           } catch (err) {
             setError(errorText(t, err));
+          } finally {
+            setBusy(false);
           }
         })
       }

@@ -4,7 +4,7 @@
  * server offers it.
  */
 import { useState } from 'react';
-import { App, Button, Card, Drawer, Form, Input, Modal, Segmented, Table, Tooltip, Typography } from 'antd';
+import { App, Button, Card, Drawer, Form, Input, Segmented, Table, Tooltip, Typography } from 'antd';
 import { ToneTag } from '../../components/Tags';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, session } from '../../api/client';
@@ -13,6 +13,7 @@ import type { CaseInfo } from '../../api/types';
 import { Async, EmptyState, Unavailable, errorText } from '../../components/States';
 import { useAsync } from '../../components/useAsync';
 import { formatTime } from '../../format';
+import { FormModal } from '../../components/FormModal';
 
 const lines = (s: string | undefined) => (s ?? '').split(/\s+/).map((x) => x.trim()).filter(Boolean);
 
@@ -103,36 +104,22 @@ export default function CasesPage() {
 function NewCase({ open, onClose, onCreated }: { open: boolean; onClose(): void; onCreated(): void }) {
   const { t } = useTranslation();
   const [form] = Form.useForm<{ title: string; reason: string; waybills?: string; accounts?: string }>();
-  const [error, setError] = useState<string | null>(null);
   return (
-    <Modal
+    <FormModal
       open={open}
       title={t('cases.open')}
-      okText={t('common.confirm')}
-      cancelText={t('common.cancel')}
-      onCancel={onClose}
-      destroyOnHidden
-      onOk={() =>
-        void form.validateFields().then(async (v) => {
-          try {
-            await api('POST', '/cases', { body: { title: v.title, reason: v.reason, waybills: lines(v.waybills), accounts: lines(v.accounts) } });
-            form.resetFields();
-            setError(null);
-            onCreated();
-          } catch (err) {
-            setError(errorText(t, err));
-          }
-        })
-      }
+      form={form}
+      onClose={onClose}
+      submit={(v) => api('POST', '/cases', { body: { title: v.title, reason: v.reason, waybills: lines(v.waybills), accounts: lines(v.accounts) } })}
+      onDone={onCreated}
     >
-      {error && <Typography.Paragraph type="danger" role="alert">{error}</Typography.Paragraph>}
       <Form form={form} layout="vertical">
         <Form.Item label={t('cases.caseTitle')} name="title" rules={[{ required: true, message: t('login.required') }]}><Input maxLength={200} /></Form.Item>
         <Form.Item label={t('cases.reason')} name="reason" rules={[{ required: true, message: t('login.required') }]}><Input.TextArea rows={2} maxLength={1000} /></Form.Item>
         <Form.Item label={t('cases.waybills')} name="waybills"><Input.TextArea rows={3} /></Form.Item>
         <Form.Item label={t('cases.accounts')} name="accounts"><Input.TextArea rows={2} /></Form.Item>
       </Form>
-    </Modal>
+    </FormModal>
   );
 }
 
