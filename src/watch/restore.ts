@@ -8,6 +8,9 @@
  * history read is bounded by the engine's profile TTL (older state would have expired anyway).
  * The reorder buffer is not flushed: its tail is released by the next live events, as it would
  * have been without the restart.
+ *
+ * For the in-process bus only: a `warden watch` worker on NATS rebuilds from its partition's
+ * stream (./worker.ts); this store holds every partition's events and those not yet delivered.
  */
 import type { Kysely } from 'kysely';
 import type { DetectionEngine } from '../detect/engine.js';

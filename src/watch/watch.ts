@@ -54,7 +54,10 @@ export interface WatchDeps {
    * not: `warden watch` workers do, and the gateway keeps the gate, alerts and responses.
    */
   consume?: boolean;
-  /** Rebuild the engine's learned state from stored events at start (default true). */
+  /**
+   * Rebuild the engine's learned state from stored events at start (default true). Off for a
+   * `warden watch` worker on NATS, which rebuilds from its partition's stream (./worker.ts).
+   */
   restore?: boolean;
 }
 

@@ -5,9 +5,12 @@
  * consumer is events/nats-consumer.ts.
  *
  * Invariants:
- * - State is rebuilt before consuming: everything the partition's durable consumer acknowledged
- *   (within the stream's retention) is replayed into a fresh engine, its alerts discarded (they
- *   were stored when first raised), then the consumer resumes after its acknowledgement floor.
+ * - State is rebuilt before consuming, from the stream only: everything the partition's durable
+ *   consumer acknowledged (within the stream's retention) is replayed into a fresh engine, its
+ *   alerts discarded (they were stored when first raised), then the consumer resumes after its
+ *   acknowledgement floor. The watch's own restore from the store (./restore.ts, for the
+ *   in-process bus) is off here: replayed on top, it would feed the engine other partitions'
+ *   events and the unacknowledged ones ahead of their delivery, and their alerts would be lost.
  * - Only this partition's accounts (plus the broadcast waybill and scan events) reach the engine;
  *   state keyed by account is therefore whole. Cross-account state (a network, a device, a fleet
  *   hash, a site's peers) sees this partition's slice only (docs/scale.md).
@@ -110,6 +113,11 @@ export async function startWatchWorker(config: Config, opts: WatchWorkerOptions)
       db,
       bus: consumer,
       engine,
+      // The stream replay above is this worker's restore. The store's history must not be replayed
+      // on top of it: it holds every partition's events, and also those this partition's consumer
+      // has not yet acknowledged, which the replay would process (their alerts discarded as
+      // "already raised") before the consumer delivers them again, folded into repeats.
+      restore: false,
       identity,
       audit: trail.writer,
       clock,
