@@ -261,7 +261,7 @@ async function benchJetStream() {
       await d.dispose();
     }
   }
-  console.log(`\n## Events through JetStream into detection: ${events.length} synthetic contract events\n`);
+  console.log(`\n## Events through JetStream into detection: ${events.length} contract events of the simulator's default company (seed 11)\n`);
   console.log(`engine alone (this process, no bus, no store): ${engineRate.toFixed(0)} events per CPU-second\n`);
   console.log('| workers (partitions) | messages (broadcast copies included) | publish msgs/s | detection events/s, wall (drain) | events per worker CPU-second | ratio to engine alone | nats-server CPU µs/message: publish / consume |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|');
