@@ -13,7 +13,6 @@
  * rings' networks, peer shares, the role's hours; sharing's peers' hours) are off here: with
  * partitions they see one partition's slice (docs/scale.md says so and what it costs).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -23,9 +22,8 @@ import { simulatedWorld } from '../../src/detect/test-support/simulated.js';
 import { partitionOf } from '../../src/events/nats-bus.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { createTestStore, testAuditKey, testBackends, type TestStore } from '../support/stores.js';
-import { NATS_SERVER, natsReachable } from '../support/services.js';
+import { NATS_SERVER, natsReachable, spawnWarden as start, type WardenProcess as Proc } from '../support/services.js';
 
-const BIN = new URL('../../bin/warden.js', import.meta.url).pathname;
 const DETECT = {
   detectors: {
     // sharing's off-hours part reads its peers' working hours (cross-account state): no hour is off.
@@ -52,38 +50,6 @@ function traffic(): string[][] {
   const chunks: string[][] = [];
   for (let i = 0; i < lines.length; i += 1500) chunks.push(lines.slice(i, i + 1500));
   return chunks;
-}
-
-interface Proc {
-  child: ChildProcess;
-  out(): string;
-  waitFor(re: RegExp, ms?: number): Promise<RegExpExecArray>;
-  stop(signal?: NodeJS.Signals): Promise<void>;
-}
-
-function start(args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout!.on('data', (d) => (text += d));
-  child.stderr!.on('data', (d) => (text += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    child,
-    out: () => text,
-    async waitFor(re, ms = 30_000) {
-      const until = Date.now() + ms;
-      for (;;) {
-        const m = re.exec(text);
-        if (m) return m;
-        if (child.exitCode !== null || Date.now() > until) throw new Error(`warden ${args.join(' ')}: no ${re} (exit ${child.exitCode}):\n${text.slice(-3000)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null) child.kill(signal);
-      await exited;
-    },
-  };
 }
 
 async function post(url: string, token: string, lines: string[]): Promise<void> {

@@ -7,7 +7,6 @@
  *   fail closed with 503, `/healthz` says so, and service resumes by itself when it is back.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -15,50 +14,13 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import YAML from 'yaml';
 import { createTestStore, testBackends, type TestStore } from '../support/stores.js';
-import { callJson as api } from '../support/services.js';
+import { callJson as api, startServe } from '../support/services.js';
 import { releaseForCli, reopen } from '../support/cli.js';
 
-const BIN = new URL('../../bin/warden.js', import.meta.url).pathname;
 const WIDE = { per_minute: 1_000_000, per_hour: 1_000_000, per_day: 1_000_000 };
 const ACCOUNTS = ['k0', 'k1', 'k2', 'k3'];
 const WAYBILLS = 400;
 const CLIENTS = 12;
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-function startServe(env: Record<string, string>, cwd: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve'], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`warden serve did not start: ${out.slice(-2000)}`)), 60_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]!, output: () => out });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`warden serve exited ${code}: ${out.slice(-2000)}`));
-    });
-  });
-}
-
-function kill(s: Server, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    if (s.child.exitCode !== null || s.child.signalCode !== null) return resolve();
-    s.child.once('exit', () => resolve());
-    s.child.kill(signal);
-  });
-}
 
 /** One reveal on its own connection; a connection cut by the kill is an error, not an answer. */
 function reveal(url: string, token: string, waybill: string): Promise<number | 'cut'> {
@@ -159,12 +121,12 @@ describe.each(testBackends())('crash and outage on %s', (backend) => {
 
   it('SIGKILL under concurrent reveals: every 200 has its audit entry, the trail verifies, and it serves again', async () => {
     const { t, cwd, env, admin } = await prepare();
-    let server = await startServe(env, cwd);
-    disposers.push(() => kill(server, 'SIGKILL'));
+    let server = await startServe(env, { cwd });
+    disposers.push(() => server.stop('SIGKILL'));
     const tokens = await seed(server.url, admin);
     const run = load(server.url, tokens);
     await until(() => run.count(200) >= 60, 60_000);
-    await kill(server, 'SIGKILL');
+    await server.stop('SIGKILL');
     run.stop();
     await run.done;
     const ok = [...run.answered].filter(([, s]) => s === 200).map(([w]) => w);
@@ -181,15 +143,15 @@ describe.each(testBackends())('crash and outage on %s', (backend) => {
     const audited = new Set(rows.map((r) => r.waybill));
     expect(ok.filter((w) => !audited.has(w))).toEqual([]);
 
-    server = await startServe(env, cwd);
-    disposers.push(() => kill(server, 'SIGKILL'));
+    server = await startServe(env, { cwd });
+    disposers.push(() => server.stop('SIGKILL'));
     const verify = await api(server.url, 'GET', '/api/v1/audit/verify', admin);
     expect(verify.status, JSON.stringify(verify.body)).toBe(200);
     expect(verify.body.ok).toBe(true);
     const again = await login(server.url);
     const untouched = waybillNo(WAYBILLS - 1);
     expect(await reveal(server.url, again.k0!, untouched)).toBe(200);
-    await kill(server, 'SIGTERM');
+    await server.stop('SIGTERM');
   }, 240_000);
 
   it.runIf(backend === 'postgres')('PostgreSQL unreachable under load: reveals fail closed with 503, and service resumes by itself', async () => {
@@ -200,8 +162,8 @@ describe.each(testBackends())('crash and outage on %s', (backend) => {
     const proxied = new URL(target.toString());
     proxied.port = String(proxy.port);
     env.WARDEN_DATABASE_URL = proxied.toString();
-    const server = await startServe(env, cwd);
-    disposers.push(() => kill(server, 'SIGKILL'));
+    const server = await startServe(env, { cwd });
+    disposers.push(() => server.stop('SIGKILL'));
     const tokens = await seed(server.url, admin);
 
     const run = load(server.url, tokens);
@@ -227,7 +189,7 @@ describe.each(testBackends())('crash and outage on %s', (backend) => {
     const rows = await pgStore.store.db.selectFrom('audit_log').select('waybill').where('kind', '=', 'access.reveal').where('decision', '=', 'allowed').execute();
     const audited = new Set(rows.map((r) => r.waybill));
     expect(ok.filter((w) => !audited.has(w))).toEqual([]);
-    await kill(server, 'SIGTERM');
+    await server.stop('SIGTERM');
   }, 240_000);
 });
 

@@ -9,59 +9,21 @@
  * The single-process race runs on every backend.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import YAML from 'yaml';
 import { createTestStore, testAuditKey, testBackends, type TestStore } from '../support/stores.js';
-import { callJson as call } from '../support/services.js';
+import { callJson as call, startServe } from '../support/services.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 
-const BIN = new URL('../../bin/warden.js', import.meta.url).pathname;
 const WIDE = { per_minute: 1_000_000, per_hour: 1_000_000, per_day: 1_000_000 };
 const POLICY = { quotas: { courier: { account: { per_minute: 10, per_hour: 1000, per_day: 4000 }, device: WIDE, site: WIDE } } };
 const QUOTA = 10;
 const RACE = 40;
 const THROTTLE = 3;
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-}
-
-function startServe(env: Record<string, string>, cwd: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve'], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`warden serve did not start: ${out.slice(-2000)}`));
-    }, 60_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]! });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`warden serve exited ${code}: ${out.slice(-2000)}`));
-    });
-  });
-}
-
-function stop(s: Server | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return resolve();
-    s.child.once('exit', () => resolve());
-    s.child.kill('SIGTERM');
-  });
-}
+type Served = Awaited<ReturnType<typeof startServe>>;
 
 const waybillNo = (i: number) => `SF7${String(i).padStart(11, '0')}`;
 const revealBody = { fields: ['recipient.phone'], purpose: 'delivery' };
@@ -116,8 +78,8 @@ if (!onPostgres) console.warn('[cross-process] PostgreSQL is not available: the 
 
 describe.runIf(onPostgres)('two warden serve processes on one PostgreSQL database', () => {
   let t: TestStore;
-  let a: Server | undefined;
-  let b: Server | undefined;
+  let a: Served | undefined;
+  let b: Served | undefined;
   let admin = '';
   let analyst = '';
   const couriers = ['q1', 'q2', 'q3', 'q4', 'q5', 'q6'];
@@ -145,16 +107,16 @@ describe.runIf(onPostgres)('two warden serve processes on one PostgreSQL databas
       WARDEN_THROTTLE_PER_HOUR: String(THROTTLE),
       WARDEN_DATABASE_URL: t.options.databaseUrl!,
     };
-    a = await startServe(env, cwd);
-    b = await startServe(env, cwd);
+    a = await startServe(env, { cwd });
+    b = await startServe(env, { cwd });
     await seedWorld(a.url, admin, couriers, couriers.length);
     expect((await call(a.url, 'POST', '/api/v1/accounts', admin, { id: 'xsa', role: 'security_analyst', site: null, password: 'pw-xsa-secret' })).status).toBe(201);
     analyst = await login(b.url, 'xsa');
     for (const id of couriers) tokens[id] = await login(id === 'q1' ? a.url : b.url, id);
   }, 180_000);
   afterAll(async () => {
-    await stop(a);
-    await stop(b);
+    await a?.stop();
+    await b?.stop();
     await t?.dispose();
   });
 

@@ -10,54 +10,19 @@
  * Real servers only: under CI=true a missing PostgreSQL or NATS fails the run; off CI this file
  * skips with a message.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStore, testAuditKey, testBackends, type TestStore } from '../support/stores.js';
-import { NATS_SERVER, natsReachable, callJson as call } from '../support/services.js';
+import { NATS_SERVER, natsReachable, callJson as call, spawnWarden, type WardenProcess as Proc } from '../support/services.js';
 
-const BIN = new URL('../../bin/warden.js', import.meta.url).pathname;
 /** Any enumeration alert (5 near-sequential numbers) is answered with a suspension. */
 const DETECT = { time: { reorder_window_seconds: 0 }, response: { step_up: 30, throttle: 30, suspend: 30 } };
 
 const nc = await natsReachable();
 const postgres = testBackends().includes('postgres');
 if (!nc || !postgres) console.warn(`[worker-response] ${!nc ? `NATS JetStream at ${NATS_SERVER}` : 'PostgreSQL'} is unreachable: the worker-response tests are SKIPPED (they run under CI=true).`);
-
-interface Proc {
-  child: ChildProcess;
-  waitFor(re: RegExp, ms?: number): Promise<RegExpExecArray>;
-  stop(): Promise<void>;
-}
-
-function start(args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout!.on('data', (d) => (text += d));
-  child.stderr!.on('data', (d) => (text += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    child,
-    async waitFor(re, ms = 90_000) {
-      const until = Date.now() + ms;
-      for (;;) {
-        const m = re.exec(text);
-        if (m) return m;
-        if (child.exitCode !== null || Date.now() > until) {
-          child.kill('SIGKILL');
-          throw new Error(`warden ${args.join(' ')}: no ${re} (exit ${child.exitCode}):\n${text.slice(-3000)}`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 const waybillNo = (i: number) => `SF8${String(i).padStart(11, '0')}`;
 const WALK = [100, 101, 102, 103, 104, 105];
@@ -91,13 +56,13 @@ describe.skipIf(!nc || !postgres)('a response applied by a detection worker, at 
     };
     // The first gateway creates the keyring and the stream; the others find them.
     for (const args of [['serve'], ['serve']]) {
-      const p = start(args, env);
+      const p = spawnWarden(args, env);
       procs.push(p);
-      urls.push((await p.waitFor(/"url":"(http:[^"]+)"/))[1]!);
+      urls.push((await p.waitFor(/"url":"(http:[^"]+)"/, 90_000))[1]!);
     }
-    const w = start(['watch', '--partition', '0'], env);
+    const w = spawnWarden(['watch', '--partition', '0'], env);
     procs.push(w);
-    await w.waitFor(/detection worker consuming/);
+    await w.waitFor(/detection worker consuming/, 90_000);
 
     const url = urls[0]!;
     for (const code of ['WR-1', 'WR-2']) expect((await call(url, 'POST', '/api/v1/sites', admin, { code, kind: 'outlet', city: '北京' })).status).toBe(201);
