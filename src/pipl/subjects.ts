@@ -23,7 +23,7 @@ import { normalizePhone, validateIdNumber } from '../vault/validate.js';
 import { CORRECTABLE_FIELDS, correctSubjectField, shredSubjects, type CorrectableField } from '../vault/vault.js';
 import { toBuffer } from '../store/db.js';
 import { AppError } from '../errors.js';
-import { refuseSelf } from '../access/self.js';
+import { refuseSameHand } from '../access/self.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 import { CHINA_CALENDAR, REQUEST_WORKING_DAYS, addWorkingDays, type WorkCalendar } from './working-days.js';
 
@@ -148,7 +148,7 @@ export function createSubjects(deps: SubjectsDeps) {
     const ts = new Date(clock.now());
     const by = actorName(actor);
     const detail = { request: id, actor: by };
-    if (by === row.requested_by) await refuseSelf(audit, { kind: 'pipl.request_approved', ts, account: actorAccount(actor), detail }, actor, ctx, `approve a ${row.kind} you filed`);
+    await refuseSameHand(db, audit, { kind: 'pipl.request_approved', ts, account: actorAccount(actor), detail }, actor, ctx, `approve a ${row.kind} you filed`, [row.requested_by]);
     if (row.kind === 'access' || row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending deletion or correction is approved`);
     const who = { ts, decision: 'ok' as const, account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId };
     const approved = { kind: 'pipl.request_approved' as const, ...who, detail: { ...detail, filed_by: row.requested_by } };
@@ -203,7 +203,7 @@ export function createSubjects(deps: SubjectsDeps) {
     const ts = new Date(clock.now());
     const by = actorName(actor);
     const detail = { request: id, actor: by, reason: input.reason };
-    if (by === row.requested_by) await refuseSelf(audit, { kind: 'pipl.request_rejected', ts, account: actorAccount(actor), detail }, actor, ctx, 'reject a request you filed');
+    await refuseSameHand(db, audit, { kind: 'pipl.request_rejected', ts, account: actorAccount(actor), detail }, actor, ctx, 'reject a request you filed', [row.requested_by]);
     if (row.kind === 'access' || row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending deletion or correction is rejected`);
     await audit.append(
       [{ kind: 'pipl.request_rejected', ts, decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, filed_by: row.requested_by } }],
