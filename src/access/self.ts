@@ -30,7 +30,7 @@ import { AppError } from '../errors.js';
 const FOOTPRINT_SESSIONS = 1000;
 
 /** Most `created_by` links followed from one account (a longer chain is not followed further). */
-export const CREATION_HOPS = 32;
+const CREATION_HOPS = 32;
 
 export interface Footprint {
   account: string;
