@@ -9,8 +9,15 @@
  * which is what the trail, events and alerts name; a client's label is no identity) and the
  * networks of the addresses it has used (including this request's); a refusal is audited with
  * the actor before the 403 leaves. The bootstrap admin token has no account, so nothing is its own.
+ *
+ * The second person of a two-person rule is a different person (attack review: an it_admin
+ * created a second account and approved his own request through it): not the requester, and not
+ * an account linked to the requester by creation — whoever creates an account sets its password,
+ * so the approver may be neither the requester's creation nor its creator (`created_by`, followed
+ * transitively, at most CREATION_HOPS links). Two accounts made by one third account are not
+ * linked (residual: docs/security.md).
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { AuditEntryInput } from '../audit/kinds.js';
@@ -21,6 +28,9 @@ import { AppError } from '../errors.js';
 
 /** Most sessions looked at when deciding whether a network is the actor's own. */
 const FOOTPRINT_SESSIONS = 1000;
+
+/** Most `created_by` links followed from one account (a longer chain is not followed further). */
+const CREATION_HOPS = 32;
 
 export interface Footprint {
   account: string;
@@ -55,4 +65,35 @@ export async function refuseSelf(audit: AuditWriter, entry: Omit<AuditEntryInput
   const err = new AppError('self_action', `you may not ${what}; another analyst must`);
   await audit.append([{ ...entry, decision: 'denied', reason: err.code, ip: ctx.ip, requestId: ctx.requestId, detail: { ...(entry.detail ?? {}), actor: actorName(actor) } }]);
   throw err;
+}
+
+/**
+ * How the actor is one of `others` (the requester, opener or subject of what is being approved):
+ * 'self' (the same name), 'creation' (one's account was created, transitively, by the other's:
+ * either way round), or null. Links are between accounts only (the admin token, which created
+ * the first ones, is no account). One recursive query, bounded by CREATION_HOPS per account.
+ */
+export async function sameHand(db: Kysely<Database>, actor: Actor, others: readonly (string | null | undefined)[]): Promise<'self' | 'creation' | null> {
+  const names = [...new Set(others.filter((o): o is string => typeof o === 'string' && o.length > 0))];
+  if (names.includes(actorName(actor))) return 'self';
+  const me = actorAccount(actor);
+  if (!me || !names.length) return null;
+  const hit = await sql<{ hit: number }>`
+    with recursive chain(origin, ancestor, hops) as (
+      select a.id, a.created_by, 1 from accounts a join accounts p on p.id = a.created_by where a.id in (${sql.join([me, ...names])})
+      union all
+      select c.origin, a.created_by, c.hops + 1 from chain c join accounts a on a.id = c.ancestor join accounts p on p.id = a.created_by
+      where c.hops < ${CREATION_HOPS}
+    )
+    select 1 as hit from chain
+    where (origin = ${me} and ancestor in (${sql.join(names)})) or (origin <> ${me} and ancestor = ${me})
+    limit 1`.execute(db);
+  return hit.rows.length ? 'creation' : null;
+}
+
+/** The second person's check of a two-person rule: refuses (audited, `self_action`) when the actor is the same hand as any of `others`. */
+export async function refuseSameHand(db: Kysely<Database>, audit: AuditWriter, entry: Omit<AuditEntryInput, 'decision' | 'reason' | 'ip' | 'requestId'>, actor: Actor, ctx: RequestContext, what: string, others: readonly (string | null | undefined)[]): Promise<void> {
+  const link = await sameHand(db, actor, others);
+  if (link === 'self') await refuseSelf(audit, entry, actor, ctx, what);
+  if (link === 'creation') await refuseSelf(audit, { ...entry, detail: { ...(entry.detail ?? {}), link: 'created_by' } }, actor, ctx, `${what} (nor where one of you created the other's account)`);
 }

@@ -18,7 +18,7 @@ import type { CasesTable, Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
-import { refuseSelf } from '../access/self.js';
+import { refuseSameHand, refuseSelf } from '../access/self.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 
 export type CaseStatus = 'pending' | 'open' | 'closed';
@@ -95,16 +95,14 @@ export function createCases(deps: CasesDeps) {
     return { row, accounts };
   }
 
-  /** Pending → open, by an analyst other than the one who opened it and not named by it. */
+  /** Pending → open, by an analyst other than the one who opened it and not named by it (nor linked to either by account creation). */
   async function approve(id: string, actor: Actor, ctx: RequestContext) {
     const by = actorName(actor);
     const me = actorAccount(actor);
     const { row, accounts } = await load(id);
     const ts = new Date(clock.now());
     const detail = { case: id, actor: by };
-    if (by === row.opened_by || (me && accounts.includes(me))) {
-      await refuseSelf(audit, { kind: 'case.approved', ts, account: me, detail }, actor, ctx, 'approve a case you opened or one that names you');
-    }
+    await refuseSameHand(db, audit, { kind: 'case.approved', ts, account: me, detail }, actor, ctx, 'approve a case you opened or one that names you', [row.opened_by, ...accounts]);
     if (row.status !== 'pending') throw new AppError('conflict', `case ${id} is ${row.status}; only a pending case is approved`);
     await audit.append([{ kind: 'case.approved', ts, decision: 'ok', account: me, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, opened_by: row.opened_by } }], async (tx) => {
       const moved = await tx.updateTable('cases').set({ status: 'open', approved_by: by, approved_at: ts }).where('id', '=', id).where('status', '=', 'pending').returning('id').executeTakeFirst();

@@ -24,7 +24,7 @@ import { AppError } from '../errors.js';
 import { ADMINISTRATOR_ROLES, profileOf } from '../access/roles.js';
 import { hashPassword } from '../vault/crypto.js';
 import type { AuditEntryInput } from '../audit/kinds.js';
-import { refuseSelf } from '../access/self.js';
+import { refuseSameHand, refuseSelf } from '../access/self.js';
 import { actorAccount, actorName, type Actor, type PrivilegedChange, type RequestContext } from './types.js';
 import { approvedAnalystExists } from './account-queries.js';
 import { revokeDeviceTx } from './devices.js';
@@ -166,7 +166,8 @@ export function createAccountAdmin(deps: AccountsDeps) {
     const r = await row(id);
     if (r.approval !== 'pending' && r.pending_role === null) throw new AppError('conflict', `account ${id} has nothing waiting for approval`);
     const by = actorName(actor);
-    if (r.requested_by === by) await refuseSelf(audit, { kind: 'admin.account_approved', ts: now(), account: id, detail: { requested_by: by } }, actor, ctx, 'approve a change you asked for');
+    // Neither who asked nor the account itself, directly or through an account linked by creation.
+    await refuseSameHand(db, audit, { kind: 'admin.account_approved', ts: now(), account: id, detail: { requested_by: r.requested_by } }, actor, ctx, 'approve a change you asked for, or one to your own account', [r.requested_by, id]);
     const role = (r.pending_role ?? r.role) as Role;
     const site = r.pending_role !== null ? r.pending_site : r.site;
     await audit.append(

@@ -20,7 +20,7 @@ import { AppError, type FieldError } from '../errors.js';
 import { EVENT_TYPES, type EventType } from '../contracts/events.js';
 import { newToken, SERVICE_PREFIX, tokenHash, type RequestContext } from './identity.js';
 import { actorName, type Actor } from './types.js';
-import { refuseSelf } from '../access/self.js';
+import { refuseSameHand } from '../access/self.js';
 
 /** What one producer may send to POST /api/v1/events and the upstream routes. */
 export interface TokenRegistration {
@@ -160,7 +160,7 @@ export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
     return { id, token, account: accountId, created_at: now.toISOString(), registration, approval };
   }
 
-  /** A second person lets a pending token that grants work be used (never who asked for it). */
+  /** A second person lets a pending token that grants work be used (never who asked for it, nor an account linked to it by creation: access/self.ts). */
   async function approve(accountId: string, tokenId: string, by: Actor, ctx: RequestContext): Promise<ServiceTokenInfo> {
     await serviceAccount(accountId);
     const row = await db.selectFrom('service_tokens').select(['id', 'approval', 'requested_by', 'revoked_at']).where('id', '=', tokenId).where('account', '=', accountId).executeTakeFirst();
@@ -168,7 +168,7 @@ export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
     const now = new Date(clock.now());
     const actor = actorName(by);
     const entry = { kind: 'admin.service_token_approved' as const, ts: now, account: accountId, role: 'service' as const, detail: { actor, token_id: tokenId, requested_by: row.requested_by } };
-    if (row.requested_by === actor) await refuseSelf(audit, entry, by, ctx, 'approve a token you asked for');
+    await refuseSameHand(db, audit, entry, by, ctx, 'approve a token you asked for', [row.requested_by]);
     if (row.approval !== 'pending') throw new AppError('conflict', `token ${tokenId} is not waiting for approval`);
     await audit.append([{ ...entry, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId }], async (tx) => {
       const moved = await tx.updateTable('service_tokens').set({ approval: 'approved', approved_by: actor }).where('id', '=', tokenId).where('approval', '=', 'pending').returning('id').executeTakeFirst();

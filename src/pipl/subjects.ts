@@ -6,8 +6,10 @@
  * Invariants:
  * - The person is named by blind index only: no request row, audit entry, log or error carries
  *   the phone or ID number.
- * - Deletion takes two people: one files it, a different one approves it; approval crypto-shreds
- *   the person's data keys in the transaction that records the audit entry (fail closed).
+ * - Deletion takes two people: one files it, a different one (not linked to the filer by account
+ *   creation, access/self.ts) approves it; approval crypto-shreds the person's data keys and
+ *   clears the notes of their refused requests in the transaction that records the audit entry
+ *   (fail closed).
  * - A person is the phone-number subject of the vault (src/vault/vault.ts: one data key per
  *   phone number). An ID number finds the phone subjects it was registered with.
  */
@@ -23,7 +25,7 @@ import { normalizePhone, validateIdNumber } from '../vault/validate.js';
 import { CORRECTABLE_FIELDS, correctSubjectField, shredSubjects, type CorrectableField } from '../vault/vault.js';
 import { toBuffer } from '../store/db.js';
 import { AppError } from '../errors.js';
-import { refuseSelf } from '../access/self.js';
+import { refuseSameHand } from '../access/self.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 import { CHINA_CALENDAR, REQUEST_WORKING_DAYS, addWorkingDays, type WorkCalendar } from './working-days.js';
 
@@ -148,7 +150,7 @@ export function createSubjects(deps: SubjectsDeps) {
     const ts = new Date(clock.now());
     const by = actorName(actor);
     const detail = { request: id, actor: by };
-    if (by === row.requested_by) await refuseSelf(audit, { kind: 'pipl.request_approved', ts, account: actorAccount(actor), detail }, actor, ctx, `approve a ${row.kind} you filed`);
+    await refuseSameHand(db, audit, { kind: 'pipl.request_approved', ts, account: actorAccount(actor), detail }, actor, ctx, `approve a ${row.kind} you filed`, [row.requested_by]);
     if (row.kind === 'access' || row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending deletion or correction is approved`);
     const who = { ts, decision: 'ok' as const, account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId };
     const approved = { kind: 'pipl.request_approved' as const, ...who, detail: { ...detail, filed_by: row.requested_by } };
@@ -186,10 +188,24 @@ export function createSubjects(deps: SubjectsDeps) {
         const shredded = await shredSubjects(tx, subjects, approved.ts);
         const marks = [...new Map([bidx, ...subjects, ...idIndexes].map((b) => [b.toString('hex'), b])).values()];
         await tx.insertInto('pipl_erasures').values(marks.map((subject_id) => ({ subject_id, erased_at: approved.ts, request_id: id }))).onConflict((oc) => oc.column('subject_id').doNothing()).execute();
-        await tx.updateTable('pipl_requests').set({ result: JSON.stringify({ subjects: subjects.length, records: shredded.length }) }).where('id', '=', id).execute();
+        const notes = await clearRefusalNotes(tx, marks);
+        await tx.updateTable('pipl_requests').set({ result: JSON.stringify({ subjects: subjects.length, records: shredded.length, notes_cleared: notes }) }).where('id', '=', id).execute();
       },
     );
     for (const s of subjects) keyring.forget(s);
+  }
+
+  /**
+   * Erasure reaches the free-text notes of the person's refused requests too (a note may quote
+   * them), by any of their blind indexes (phone or ID number): the reason code stays.
+   */
+  async function clearRefusalNotes(tx: Kysely<Database>, marks: Buffer[]): Promise<number> {
+    const refused = await tx.selectFrom('pipl_requests').select(['id', 'result']).where('lookup_bidx', 'in', marks).where('state', '=', 'rejected').execute();
+    const noted = refused.filter((r) => parse<{ note?: string | null } | null>(r.result)?.note != null);
+    for (const r of noted) {
+      await tx.updateTable('pipl_requests').set({ result: JSON.stringify({ ...parse<Record<string, unknown>>(r.result), note: null, note_erased: true }) }).where('id', '=', r.id).execute();
+    }
+    return noted.length;
   }
 
   /**
@@ -203,7 +219,7 @@ export function createSubjects(deps: SubjectsDeps) {
     const ts = new Date(clock.now());
     const by = actorName(actor);
     const detail = { request: id, actor: by, reason: input.reason };
-    if (by === row.requested_by) await refuseSelf(audit, { kind: 'pipl.request_rejected', ts, account: actorAccount(actor), detail }, actor, ctx, 'reject a request you filed');
+    await refuseSameHand(db, audit, { kind: 'pipl.request_rejected', ts, account: actorAccount(actor), detail }, actor, ctx, 'reject a request you filed', [row.requested_by]);
     if (row.kind === 'access' || row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending deletion or correction is rejected`);
     await audit.append(
       [{ kind: 'pipl.request_rejected', ts, decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, filed_by: row.requested_by } }],

@@ -162,6 +162,14 @@ describe.each(testBackends())('PIPL data-subject requests on %s', (backend) => {
     const keyBefore = await w.warden.keyring.dataKeyForRead(w.warden.db, subjectId);
     expect(openFieldBlob(keyBefore!, toBuffer(backup[0]!.phone_ct!), backup[0]!.waybill, backup[0]!.party, 'phone')).toBe(PERSON.phone);
 
+    // An earlier refusal by ID number, its note quoting the person (the one by phone is the test above's).
+    const byId = await file('sa1', { kind: 'deletion', id_number: PERSON.id_number });
+    expect((await w.api('POST', `/api/v1/subjects/requests/${byId.body.id}/reject`, { token: tokens.sa2, body: { reason: 'duplicate', note: `${PERSON.name} called twice` } })).status).toBe(200);
+    const refusals = () => w.warden.db.selectFrom('pipl_requests').select(['id', 'result']).where('state', '=', 'rejected').orderBy('received_at').execute();
+    const notesBefore = JSON.stringify(await refusals());
+    expect(notesBefore).toContain(PERSON.phone);
+    expect(notesBefore).toContain(PERSON.name);
+
     const filed = await file('sa1', { kind: 'deletion', phone: PERSON.phone });
     expect(filed.status, filed.text).toBe(201);
     expect(filed.body.state).toBe('pending_approval');
@@ -172,7 +180,16 @@ describe.each(testBackends())('PIPL data-subject requests on %s', (backend) => {
     expect((await reveal(W(1), 'recipient.phone')).status).toBe(200);
     const ok = await w.api('POST', `/api/v1/subjects/requests/${filed.body.id}/approve`, { token: tokens.sa2 });
     expect(ok.status, ok.text).toBe(200);
-    expect(ok.body).toMatchObject({ state: 'completed', approved_by: 'sa2', result: { subjects: 1, records: 2 } });
+    expect(ok.body).toMatchObject({ state: 'completed', approved_by: 'sa2', result: { subjects: 1, records: 2, notes_cleared: 2 } });
+    // Hole (review): the notes of the person's refused requests outlived the erasure. Cleared in its transaction; the codes stay.
+    const notesAfter = await refusals();
+    expect(notesAfter).toHaveLength(2);
+    for (const r of notesAfter) expect(r.result).toMatchObject({ note: null, note_erased: true });
+    expect(notesAfter.map((r) => (r.result as { rejected: string }).rejected)).toEqual(['identity_not_verified', 'duplicate']);
+    const rows = JSON.stringify(await w.warden.db.selectFrom('pipl_requests').selectAll().execute());
+    for (const secret of [PERSON.phone, PERSON.name]) expect(rows).not.toContain(secret);
+    const shown = await w.api('GET', `/api/v1/subjects/requests/${byId.body.id}`, { token: tokens.sa1 });
+    expect(shown.body.result).toMatchObject({ rejected: 'duplicate', note: null });
 
     // The backup no longer decrypts: the key hierarchy has no key for the person any more.
     w.warden.keyring.forget();
