@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Leak attribution benchmark: `npm run build && node bench/attribute.mjs [--events 10000000] [--rows 100000] [--rounds 2]`
+// Leak attribution benchmark: `npm run build && node bench/attribute.mjs [--events 10000000] [--rows 100000] [--rounds 2] [--dist DIR]`
 //
 // 1. Generates (once; kept in bench/out/, not committed) N contract access events — reveals,
 //    masked views, searches, logins — by 20,000 accounts over 5,000,000 waybills, two of which
@@ -8,17 +8,18 @@
 // 2. In the same run, alternating, for --rounds rounds: a bare read of the events file (every byte,
 //    counting lines) and the full `warden attribute --events` path (read the dump, match, scan the
 //    history, rank). Prints both, their ratio, and the top suspects (the sources must lead).
+// --dist runs another build (e.g. main's dist/, for before/after in turn); default ../dist.
 import { createWriteStream, existsSync, mkdirSync, writeFileSync, statSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { arg } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = join(here, '..', 'dist');
+const dist = resolve(arg('dist', join(here, '..', 'dist')));
 if (!existsSync(join(dist, 'trace', 'attribution', 'attribute.js'))) {
-  console.error('bench/attribute.mjs: dist/ is missing the trace domain; run `npm run build` first');
+  console.error(`bench/attribute.mjs: ${dist} is missing the trace domain; run \`npm run build\` first`);
   process.exit(2);
 }
 const { readDump } = await import(join(dist, 'trace', 'attribution', 'dump.js'));

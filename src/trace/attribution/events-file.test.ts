@@ -44,7 +44,7 @@ function mixedFile(seed: number, n: number): string {
   for (let i = 0; i < n; i++) {
     const account = rng.chance(0.05) ? `店员-${rng.int(5)}` : `acct-${rng.int(40)}`;
     const e: Record<string, unknown> = { id: `e${i}`, ts: new Date(Date.UTC(2026, 5, 1) + i * 1000).toISOString(), type: 'access', account, role: 'courier', device: `${account}-pda`, ip: '10.0.0.1', action: 'reveal', waybill: wb(rng.int(300)), fields: ['name', 'phone'], purpose: 'delivery', result: 'allowed' };
-    const k = rng.int(16);
+    const k = rng.int(20);
     if (k === 0) out.push(JSON.stringify(e, null, 1).replace(/\n/g, '')); // spaces after colons
     else if (k === 1) out.push(JSON.stringify({ ...e, fields: [] }));
     else if (k === 2) out.push(JSON.stringify({ ...e, result: 'denied' }));
@@ -58,6 +58,10 @@ function mixedFile(seed: number, n: number): string {
     else if (k === 10) out.push(JSON.stringify(e).slice(0, 60) + ' "action":"reveal" (truncated)'); // not JSON
     else if (k === 11) out.push('');
     else if (k === 12) out.push(JSON.stringify({ ...e, type: 'login', action: undefined, result: 'success' }));
+    else if (k === 16) out.push(JSON.stringify({ ...e, type: 'audit' })); // a reveal, but not an access event
+    else if (k === 17) out.push(JSON.stringify({ ...e, action: 'view' }).replace('"action":"view"', '"action":"view","action":"reveal"')); // JSON keeps the last
+    else if (k === 18) out.push(JSON.stringify({ ...e, n: -1.5e3, ok: true, x: null, tags: ['a', 2, false] }));
+    else if (k === 19) out.push(JSON.stringify(e).replace('"action":"reveal"', '"action":"re\\u0076eal"')); // an escape spelling reveal
     else out.push(JSON.stringify(e));
   }
   return out.join('\n');

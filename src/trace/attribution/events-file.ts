@@ -20,6 +20,7 @@ export type { ScanStats } from './events-scan.js';
 const CHUNK = 8 * 1024 * 1024;
 /** Below this a worker costs more than it saves. */
 const THREAD_MIN_BYTES = 64 * 1024 * 1024;
+const NEWLINE = Buffer.from('\n');
 const workerUrl = new URL('./events-worker.js', import.meta.url);
 
 export interface HistoryFileOptions {
@@ -68,7 +69,9 @@ function scanBytes(fd: number, from: number, to: number, scanner: ChunkScanner):
     pos += n;
     const total = carry + n;
     if (total === 0) break;
-    const end = n === 0 ? total : buf.lastIndexOf(10, total - 1) + 1;
+    let end = n === 0 ? total : buf.lastIndexOf(10, total - 1) + 1;
+    // The scanner takes newline-ended lines: the file's last line gets one (the carry is shorter than the buffer).
+    if (n === 0 && buf[total - 1] !== 10) buf[end++] = 10;
     if (end === 0) {
       // A line longer than the buffer: grow it.
       const bigger = Buffer.allocUnsafe(buf.length * 2);
@@ -102,7 +105,8 @@ async function scanGzip(path: string, leaked: ReadonlySet<string>): Promise<Scan
   let pending: Buffer[] = [];
   let size = 0;
   const flush = (last: boolean) => {
-    const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, size);
+    let all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, size);
+    if (last && all[all.length - 1] !== 10) all = Buffer.concat([all, NEWLINE]);
     const end = last ? all.length : all.lastIndexOf(10) + 1;
     if (end > 0) scanner.scan(all, end);
     pending = end < all.length ? [all.subarray(end)] : [];

@@ -1,17 +1,16 @@
 /**
- * The events-file scanner's inner loop: complete NDJSON lines in, counts out. Chunks are decoded
- * as latin1 (one byte, one character: cheap, and V8's string search runs on them), lines are
- * walked with one newline search each, and a line is looked at only when it holds `reveal"` or
- * `export"`. On an allowed reveal the fast path finds `account`, `waybill`, `result` and `fields`
- * by string search bounded to the line and hashes the waybill in place; a string is made only for
- * the account (a map key) and for a waybill whose hash is among the leaked ones. A leaked record's
- * line, an export, and any line the fast path cannot read exactly (spaces after colons, escapes,
- * a key found where it is not a key) are parsed as JSON: slower, never skipped
- * (docs/decisions/0012-attribution-scan.md).
+ * The events-file scanner's inner loop: newline-ended NDJSON lines in, counts out. Nothing is
+ * decoded: each line is walked once over its bytes (./events-walk.ts), which finds its end and,
+ * for an access reveal, where its account and waybill are. A reveal's waybill is hashed in place
+ * (the distinct-records bitmap, the leaked-hash bitmap) and its account counted in place (a
+ * string only for a new account). A leaked record's line, an export, a non-ASCII waybill, and any
+ * line the walk cannot read exactly that may be a reveal or export (it names one, or holds an
+ * escape) are parsed as JSON: slower, never skipped (docs/decisions/0012-attribution-scan.md).
  *
  * A part is plain data (maps, arrays, one bitmap) so that a worker can post it back whole.
  */
 import type { Exposure } from './score.js';
+import { EXPORT, ODD, REVEAL, walked, walkLine, type Walked } from './events-walk.js';
 
 /** The distinct-records estimate uses linear counting over this many bits. */
 export const SEEN_BITS = 1 << 24;
@@ -43,81 +42,98 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
-const NONE = -1;
-const BAD = -2;
+/** Typed arrays twice as long (growth of the account table's columns). */
+const grown = <T extends Int32Array | Float64Array>(a: T): T => {
+  const x = new (a.constructor as new (n: number) => T)(a.length * 2);
+  x.set(a);
+  return x;
+};
 
 /**
  * Counts per account on the fast path without making a string a line: an open-addressing table
- * keyed by the FNV hash of the account's characters, compared in place; a string is made once per
- * account.
+ * keyed by the FNV hash of the account's bytes, compared in place; accounts are numbered in order
+ * of appearance and their hash, bytes (in an arena) and count kept in typed arrays.
  */
-function createAccountCounter() {
-  let slots = new Int32Array(1 << 12);
-  let arena = new Uint8Array(1 << 16);
-  let used = 0;
-  const starts: number[] = [];
-  const lengths: number[] = [];
-  const hashes: number[] = [];
-  const counts: number[] = [];
-  const place = (h: number) => {
-    let i = h & (slots.length - 1);
-    while (slots[i] !== 0) i = (i + 1) & (slots.length - 1);
-    return i;
-  };
-  const same = (k: number, bytes: Uint8Array, from: number, to: number) => {
-    if (lengths[k] !== to - from) return false;
-    for (let i = from, j = starts[k]!; i < to; i++, j++) if (bytes[i] !== arena[j]) return false;
-    return true;
-  };
-  return {
-    /** Counts one line for the account in bytes [from, to). */
-    add(bytes: Uint8Array, from: number, to: number): void {
-      let h = 0x811c9dc5;
-      for (let i = from; i < to; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-      const mask = slots.length - 1;
-      for (let i = h & mask; ; i = (i + 1) & mask) {
-        const k = slots[i]! - 1;
-        if (k === -1) break;
-        if (hashes[k] === h && same(k, bytes, from, to)) {
-          counts[k]!++;
-          return;
-        }
+class AccountCounter {
+  private slots = new Int32Array(1 << 12);
+  private arena = new Uint8Array(1 << 16);
+  private used = 0;
+  private size = 0;
+  private hashes = new Int32Array(1 << 11);
+  private starts = new Int32Array(1 << 11);
+  private ends = new Int32Array(1 << 11);
+  private tally = new Float64Array(1 << 11);
+
+  /** Counts one line for the account in bytes [from, to). */
+  add(b: Uint8Array, from: number, to: number): void {
+    let h = 0x811c9dc5;
+    for (let i = from; i < to; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let at = h & mask;
+    for (let k; (k = slots[at]!) !== 0; at = (at + 1) & mask) {
+      k--;
+      if (this.hashes[k] !== h) continue;
+      let j = this.starts[k]!;
+      if (this.ends[k]! - j !== to - from) continue;
+      const arena = this.arena;
+      let i = from;
+      while (i < to && b[i] === arena[j]) i++, j++;
+      if (i === to) {
+        this.tally[k]!++;
+        return;
       }
-      if (used + to - from > arena.length) {
-        const bigger = new Uint8Array(Math.max(arena.length * 2, used + to - from));
-        bigger.set(arena.subarray(0, used));
-        arena = bigger;
-      }
-      arena.set(bytes.subarray(from, to), used);
-      starts.push(used);
-      lengths.push(to - from);
-      used += to - from;
-      hashes.push(h);
-      counts.push(1);
-      if (starts.length * 2 > slots.length) {
-        slots = new Int32Array(slots.length * 2);
-        for (let k = 0; k < starts.length; k++) slots[place(hashes[k]!)] = k + 1;
-      } else slots[place(h)] = starts.length;
-    },
-    /** Counts by account (the account's UTF-8 bytes as latin1). */
-    counts: (): Map<string, number> => new Map(starts.map((at, k) => [Buffer.from(arena.buffer, arena.byteOffset + at, lengths[k]).toString('latin1'), counts[k]!])),
-  };
+    }
+    this.insert(b, from, to, h, at);
+  }
+
+  private insert(b: Uint8Array, from: number, to: number, h: number, at: number): void {
+    const k = this.size++;
+    if (k === this.hashes.length) {
+      this.hashes = grown(this.hashes);
+      this.starts = grown(this.starts);
+      this.ends = grown(this.ends);
+      this.tally = grown(this.tally);
+    }
+    if (this.used + to - from > this.arena.length) {
+      const bigger = new Uint8Array(Math.max(this.arena.length * 2, this.used + to - from));
+      bigger.set(this.arena.subarray(0, this.used));
+      this.arena = bigger;
+    }
+    this.arena.set(b.subarray(from, to), this.used);
+    this.hashes[k] = h;
+    this.starts[k] = this.used;
+    this.used += to - from;
+    this.ends[k] = this.used;
+    this.tally[k] = 1;
+    if (this.size * 2 <= this.slots.length) {
+      this.slots[at] = k + 1;
+      return;
+    }
+    this.slots = new Int32Array(this.slots.length * 2);
+    const mask = this.slots.length - 1;
+    for (let x = 0; x < this.size; x++) {
+      let p = this.hashes[x]! & mask;
+      while (this.slots[p] !== 0) p = (p + 1) & mask;
+      this.slots[p] = x + 1;
+    }
+  }
+
+  /** Counts by account (the account's UTF-8 bytes as latin1). */
+  counts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (let k = 0; k < this.size; k++) out.set(Buffer.from(this.arena.buffer, this.arena.byteOffset + this.starts[k]!, this.ends[k]! - this.starts[k]!).toString('latin1'), this.tally[k]!);
+    return out;
+  }
 }
 
-const bytesOf = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
-const ACTION = bytesOf('"action":');
-const WAYBILL = bytesOf(',"waybill":"');
-const FIELDS = bytesOf(',"fields":[');
-const ALLOWED = bytesOf('allowed"');
-const DENIED = bytesOf('denied"');
-/** `key`'s bytes at `at`. */
-const bytesAt = (b: Uint8Array, at: number, key: Uint8Array): boolean => {
-  for (let i = 0; i < key.length; i++) if (b[at + i] !== key[i]) return false;
-  return true;
-};
+const bytesOf = (s: string) => Buffer.from(s, 'latin1');
+/** A line the walk cannot read is parsed when it may be an access reveal or export: it names one, or holds an escape. */
+const REVEAL_Q = bytesOf('reveal"');
+const EXPORT_Q = bytesOf('export"');
 
 export interface ChunkScanner {
-  /** Scans the complete lines in bytes [0, end) (the last one may lack its newline only at the end of the file). */
+  /** Scans the lines in bytes [0, end), every one ended by a newline (the reader adds one to a file's last line). */
   scan(bytes: Buffer, end: number): void;
   part: ScanPart;
 }
@@ -130,18 +146,18 @@ export function createChunkScanner(leaked: ReadonlySet<string>): ChunkScanner {
     const i = hashString(w) & (LEAK_BITS - 1);
     leakBits[i >> 3]! |= 1 << (i & 7);
   }
-  const accounts = createAccountCounter();
+  const accounts = new AccountCounter();
   const markSeen = (h: number) => {
     const i = h & (SEEN_BITS - 1);
     seen[i >> 3]! |= 1 << (i & 7);
   };
 
   /** A whole line as JSON: the slow, always-right path. */
-  const parsedLine = (text: string, start: number, end: number, only: 'reveal' | 'export'): void => {
+  const parsedLine = (bytes: Buffer, start: number, end: number): void => {
     stats.parsed++;
     let e: Record<string, unknown>;
     try {
-      e = JSON.parse(Buffer.from(text.slice(start, end), 'latin1').toString('utf8')) as Record<string, unknown>;
+      e = JSON.parse(bytes.toString('utf8', start, end)) as Record<string, unknown>;
     } catch {
       stats.bad++;
       return;
@@ -150,7 +166,7 @@ export function createChunkScanner(leaked: ReadonlySet<string>): ChunkScanner {
       stats.bad++;
       return;
     }
-    if (e.type !== 'access' || e.action !== only || e.result === 'denied' || typeof e.account !== 'string') return;
+    if (e.type !== 'access' || (e.action !== 'reveal' && e.action !== 'export') || e.result === 'denied' || typeof e.account !== 'string') return;
     if (e.action === 'reveal' && Array.isArray(e.fields) && e.fields.length === 0) return;
     const list = e.action === 'export' ? (Array.isArray(e.waybills) ? e.waybills.filter((w): w is string => typeof w === 'string') : []) : typeof e.waybill === 'string' ? [e.waybill] : [];
     if (!list.length) return;
@@ -163,98 +179,37 @@ export function createChunkScanner(leaked: ReadonlySet<string>): ChunkScanner {
     }
   };
 
-  /**
-   * Where the value of `key` (written `name":"` or `name":`) starts: looked for from `hint` (where
-   * the usual layout puts it), then from the line's start; NONE when absent, BAD when not plainly
-   * a key (no quote, or no `,`/`{` before it: whitespace, escapes). No startsWith here: on these
-   * large external strings it costs more than a search.
-   */
-  const valueAt = (text: string, key: string, hint: number, start: number, end: number): number => {
-    let k = text.indexOf(key, hint);
-    if ((k === -1 || k >= end) && hint > start) k = text.indexOf(key, start);
-    if (k === -1 || k >= end) return NONE;
-    const c = text.charCodeAt(k - 2);
-    return text.charCodeAt(k - 1) === 34 && (c === 44 || c === 123) ? k + key.length : BAD;
-  };
-  /** The closing quote of a string value starting at `from`; BAD when it is escaped or past the line. */
-  const closeAt = (text: string, from: number, end: number): number => {
-    const to = text.indexOf('"', from);
-    return to === -1 || to >= end || text.charCodeAt(to - 1) === 92 ? BAD : to;
-  };
-
-  /**
-   * One reveal line (`at`: its `reveal"`); false when it must be parsed instead. Keys are looked for
-   * where the usual layout puts them first, then anywhere in the line: with no nested object in
-   * the line (no `{` after its first character), a key found is the line's own key.
-   */
-  const fast = (text: string, b: Uint8Array, start: number, end: number, at: number): boolean => {
-    if (at - 11 < start || !bytesAt(b, at - 10, ACTION)) return false;
-    let c = b[at - 11];
-    if (c !== 44 && c !== 123) return false;
-    const brace = text.indexOf('{', start + 1);
-    if (brace !== -1 && brace < end) return false;
-    const w = bytesAt(b, at + 7, WAYBILL) ? at + 7 + WAYBILL.length : valueAt(text, 'waybill":"', start, start, end);
-    if (w < 0) return false;
-    // The waybill's end and hash in one pass (an escape: parse instead).
+  /** A reveal the walk read: counted here, unless its waybill is a leaked one's or not ASCII (then parsed). */
+  const reveal = (b: Buffer, s: number, w: Walked): void => {
     let h = 0x811c9dc5;
-    let we = w;
-    for (; we < end && (c = b[we]!) !== 34; we++) {
-      if (c === 92) return false;
+    let high = 0;
+    for (let i = w.waybill, c; i < w.waybillEnd; i++) {
+      high |= c = b[i]!;
       h = Math.imul(h ^ c, 0x01000193);
     }
-    if (we >= end) return false;
-    let f = bytesAt(b, we + 1, FIELDS) ? we + FIELDS.length : valueAt(text, 'fields":', we, start, end);
-    if (f === BAD) return false;
-    if (f !== NONE) {
-      if (b[f] !== 91) return false;
-      c = b[++f];
-      if (c === 93) return true; // a masked answer
-      if (c !== 34) return false; // not plainly a list of names
-    }
-    const r = valueAt(text, 'result":"', f === NONE ? we : f, start, end);
-    if (r < 0) return false;
-    if (bytesAt(b, r, DENIED)) return true; // nothing was shown
-    if (!bytesAt(b, r, ALLOWED)) return false;
-    const a = valueAt(text, 'account":"', start, start, end);
-    if (a < 0) return false;
-    let ae = a;
-    for (; ae < end && (c = b[ae]!) !== 34; ae++) if (c === 92) return false;
-    if (ae >= end) return false;
     h >>>= 0;
     const i = h & (LEAK_BITS - 1);
-    // A leaked record's line is read in full (time, device, network): the JSON path.
-    if (leakBits[i >> 3]! & (1 << (i & 7)) && leaked.has(text.slice(w, we))) return false;
+    if (high & 0x80 || (leakBits[i >> 3]! & (1 << (i & 7)) && leaked.has(b.toString('latin1', w.waybill, w.waybillEnd)))) return parsedLine(b, s, w.end);
     stats.reveals++;
     markSeen(h);
-    accounts.add(b, a, ae);
-    return true;
+    accounts.add(b, w.account, w.accountEnd);
   };
 
+  const w = walked();
   const scan = (bytes: Buffer, end: number): void => {
-    const text = bytes.toString('latin1', 0, end);
-    const len = end;
-    const none = len + 1;
-    const find = (needle: string, from: number) => {
-      const i = text.indexOf(needle, from);
-      return i === -1 ? none : i;
-    };
-    let r = find('reveal"', 0);
-    let x = find('export"', 0);
-    for (let s = 0; s < len; ) {
-      let nl = text.indexOf('\n', s);
-      if (nl === -1) nl = len;
+    for (let s = 0; s < end; ) {
       stats.lines++;
-      if (x < nl) {
-        while (x < nl && text.charCodeAt(x - 1) !== 34) x = find('export"', x + 1);
-        if (x < nl) parsedLine(text, s, nl, 'export');
-        if (x < nl) x = find('export"', nl);
+      const kind = walkLine(bytes, s, w);
+      if (kind === REVEAL) reveal(bytes, s, w);
+      else if (kind === EXPORT) parsedLine(bytes, s, w.end);
+      else if (kind === ODD) {
+        const e = bytes.indexOf(10, s);
+        const line = bytes.subarray(s, e);
+        if (line.includes(92) || line.includes(REVEAL_Q) || line.includes(EXPORT_Q)) parsedLine(bytes, s, e);
+        s = e + 1;
+        continue;
       }
-      if (r < nl) {
-        while (r < nl && text.charCodeAt(r - 1) !== 34) r = find('reveal"', r + 1);
-        if (r < nl && !fast(text, bytes, s, nl, r)) parsedLine(text, s, nl, 'reveal');
-        if (r < nl) r = find('reveal"', nl);
-      }
-      s = nl + 1;
+      s = w.end + 1;
     }
   };
 
