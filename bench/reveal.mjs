@@ -1,14 +1,19 @@
 // Audited reveals per second and p99 latency on PGlite and PostgreSQL, each as a ratio to a bare
 // Fastify route measured in the same run, and the server process's CPU time per request (user +
 // system, from /proc; steadier than req/s on a shared machine whose load generator runs beside the
-// server; on PostgreSQL the database server's own CPU is not included); and the cost of field
-// encryption as a ratio to storing plaintext. Usage: npm run build && node bench/reveal.mjs [--seconds 8] [--concurrency 32]
+// server; on PostgreSQL the database's CPU is a column of its own: the backends serving the bench
+// database, from /proc); and the cost of field encryption as a ratio to storing plaintext.
+// Usage: npm run build && node bench/reveal.mjs [--seconds 8] [--concurrency 32]
 //   [--backends pglite,postgres] [--pg postgres://postgres@127.0.0.1:5432/test] [--profile DIR]
+//   [--root DIR] [--repeat N]
+// --root DIR also runs the build in DIR (a built checkout, e.g. a worktree of main) as "before",
+// alternating with this checkout's build in the same run; --repeat N does the whole round N times.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { load } from './load.mjs';
+import pg from 'pg';
 import { api, arg, concurrently, dropDatabase, freshDatabase, startChild, stopChild } from './support.mjs';
 
 const SECONDS = Number(arg('seconds', 8));
@@ -17,6 +22,8 @@ const BACKENDS = arg('backends', 'pglite,postgres').split(',');
 const PG_ADMIN = arg('pg', 'postgres://postgres@127.0.0.1:5432/test');
 const ROOT = new URL('..', import.meta.url).pathname;
 const PROFILE = arg('profile', '');
+const BEFORE_ROOT = arg('root', '');
+const REPEAT = Number(arg('repeat', 1));
 const COURIERS = 40;
 const WAYBILLS = 2000;
 
@@ -30,12 +37,33 @@ function cpuSeconds(pid) {
   }
 }
 
-/** The measured run, with the server's CPU time per request in µs. */
-async function measured(child, options) {
+/** CPU seconds of each PostgreSQL backend serving database `name` (the server is on this machine). */
+async function backendCpu(name) {
+  const c = new pg.Client({ connectionString: PG_ADMIN });
+  await c.connect();
+  try {
+    const { rows } = await c.query('select pid from pg_stat_activity where datname = $1', [name]);
+    return new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid)]).filter(([, s]) => s !== null));
+  } finally {
+    await c.end();
+  }
+}
+
+/** The measured run, with the server's CPU time per request in µs (and, given a database, its backends'). */
+async function measured(child, options, dbName) {
+  const pgBefore = dbName ? await backendCpu(dbName) : null;
   const before = cpuSeconds(child.pid);
   const r = await load(options);
   const after = cpuSeconds(child.pid);
-  return { ...r, cpuUs: before === null || after === null ? NaN : ((after - before) * 1e6) / r.requests };
+  let pgCpuUs = NaN;
+  if (dbName) {
+    // A backend that appeared during the run counts from zero; one that left is missed (the pool keeps them under load).
+    const pgAfter = await backendCpu(dbName);
+    let sum = 0;
+    for (const [pid, s] of pgAfter) sum += s - (pgBefore.get(pid) ?? 0);
+    pgCpuUs = (sum * 1e6) / r.requests;
+  }
+  return { ...r, cpuUs: before === null || after === null ? NaN : ((after - before) * 1e6) / r.requests, pgCpuUs };
 }
 
 function phone(i) {
@@ -52,7 +80,7 @@ async function benchBare() {
   }
 }
 
-async function benchWarden(backend) {
+async function benchWarden(backend, root) {
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
   const admin = randomBytes(16).toString('hex');
   const policy = join(dir, 'policy.json');
@@ -66,7 +94,7 @@ async function benchWarden(backend) {
   }
   // --profile DIR: the server writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
   const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
-  const { child, url } = await startChild([...prof, join(ROOT, 'bin', 'warden.js'), 'serve'], env);
+  const { child, url } = await startChild([...prof, join(root, 'bin', 'warden.js'), 'serve'], env);
   try {
     await api(url, 'POST', '/api/v1/sites', admin, { code: 'OUT-1', kind: 'outlet', city: '北京' });
     const tokens = [];
@@ -91,7 +119,7 @@ async function benchWarden(backend) {
       return { method: 'POST', path: `/api/v1/waybills/SF${String(100000000000 + w)}/reveal`, headers: { authorization: `Bearer ${tokens[w % COURIERS]}` }, body: { fields: ['recipient.phone', 'recipient.name'], purpose: 'delivery' } };
     };
     await load({ url, seconds: 2, concurrency: CONCURRENCY, makeRequest: request });
-    return await measured(child, { url, seconds: SECONDS, concurrency: CONCURRENCY, makeRequest: request });
+    return await measured(child, { url, seconds: SECONDS, concurrency: CONCURRENCY, makeRequest: request }, dbName);
   } finally {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
@@ -122,21 +150,30 @@ async function benchEncryption() {
   return { plainUs: plain * 1000, encUs: enc * 1000, sink };
 }
 
-const rows = [];
-const bare = await benchBare();
-rows.push(['bare Fastify route', bare]);
-for (const b of BACKENDS) {
-  try {
-    rows.push([`audited reveal (${b})`, await benchWarden(b)]);
-  } catch (err) {
-    console.error(`${b}: ${err.message}`);
+const builds = BEFORE_ROOT ? [['before', BEFORE_ROOT], ['this build', ROOT]] : [['', ROOT]];
+const fmt = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '–');
+console.log(`\nconcurrency ${CONCURRENCY}, ${SECONDS} s per run, ${COURIERS} couriers over ${WAYBILLS} waybills${BEFORE_ROOT ? `; before = ${BEFORE_ROOT}` : ''}`);
+for (let rep = 0; rep < REPEAT; rep++) {
+  const rows = [];
+  const bare = await benchBare();
+  rows.push(['bare Fastify route', bare]);
+  // Alternate which build goes first, so neither always runs on the warmer (or busier) machine.
+  const order = rep % 2 ? [...builds].reverse() : builds;
+  for (const b of BACKENDS) {
+    for (const [label, root] of order) {
+      try {
+        rows.push([`audited reveal (${b})${label ? `, ${label}` : ''}`, await benchWarden(b, root)]);
+      } catch (err) {
+        console.error(`${b} ${label}: ${err.message}`);
+      }
+    }
   }
-}
-console.log(`\nconcurrency ${CONCURRENCY}, ${SECONDS} s per run, ${COURIERS} couriers over ${WAYBILLS} waybills\n`);
-console.log('| run | req/s | ratio to bare | p50 ms | p99 ms | p99 ratio | server CPU µs/req | CPU ratio | statuses |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|');
-for (const [name, r] of rows) {
-  console.log(`| ${name} | ${r.rps.toFixed(0)} | ${(r.rps / bare.rps).toFixed(3)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p99 / bare.p99).toFixed(1)}× | ${r.cpuUs.toFixed(0)} | ${(r.cpuUs / bare.cpuUs).toFixed(1)}× | ${JSON.stringify(r.statuses)} |`);
+  console.log(`\nround ${rep + 1} of ${REPEAT}\n`);
+  console.log('| run | req/s | ratio to bare | p50 ms | p99 ms | p99 ratio | server CPU µs/req | CPU ratio | PostgreSQL CPU µs/req | statuses |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const [name, r] of rows) {
+    console.log(`| ${name} | ${r.rps.toFixed(0)} | ${(r.rps / bare.rps).toFixed(3)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p99 / bare.p99).toFixed(1)}× | ${fmt(r.cpuUs)} | ${(r.cpuUs / bare.cpuUs).toFixed(1)}× | ${fmt(r.pgCpuUs)} | ${JSON.stringify(r.statuses)} |`);
+  }
 }
 const e = await benchEncryption();
 console.log(`\nfield encryption: ${e.encUs.toFixed(2)} µs per party (3 AES-256-GCM fields + 1 blind index) vs ${e.plainUs.toFixed(2)} µs storing the same plaintext bytes: ratio ${(e.encUs / e.plainUs).toFixed(1)}×`);

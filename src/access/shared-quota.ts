@@ -14,6 +14,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { turnBatcher } from '../store/turn-batch.js';
+import { prepared } from '../store/prepared.js';
 import { scopesOf, WINDOWS, type QuotaCounter, type QuotaLimits, type QuotaResult, type QuotaScope, type QuotaSubject } from './quota.js';
 
 const BUCKET_MS = [5_000, 60_000, 900_000] as const;
@@ -59,7 +60,8 @@ export function createSharedQuotaLedger({ db, limits, namespace }: SharedQuotaOp
     });
     // One clock per statement: the batch's asks were all made in the same turn.
     const now = Math.max(...asks.map((a) => a.now));
-    const result = await sql<Row>`select * from warden_quota_consume(${req}::int[], ${keys}::text[], ${lims}::int[], ${asks.map((a) => a.records)}::int[], ${now}::bigint)`.execute(db);
+    // Arrays, one text: a prepared statement on PostgreSQL (docs/decisions/0016-prepared-reveal-statements.md).
+    const result = await prepared(db, sql<Row>`select * from warden_quota_consume(${req}::int[], ${keys}::text[], ${lims}::int[], ${asks.map((a) => a.records)}::int[], ${now}::bigint)`.compile(db));
     const byReq = new Map(result.rows.map((r) => [Number(r.o_req), r]));
     return asks.map((_, i) => {
       const row = byReq.get(i + 1);

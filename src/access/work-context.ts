@@ -16,7 +16,7 @@
  */
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
-import type { Alongside, PartyName } from '../vault/vault.js';
+import type { Alongside, AlongsideRead, PartyName } from '../vault/vault.js';
 
 export interface WorkContextDeps {
   db: Kysely<Database>;
@@ -58,20 +58,9 @@ export const NO_WORK: WorkOn = { assignments: [], openTickets: [], searches: [],
 const ACCESS_KINDS = ['access.view', 'access.print', 'access.reveal'] as const;
 
 export function createWorkContext({ db }: WorkContextDeps) {
-  /** The reveal path's question, as one correlated expression the ciphertext fetch carries. */
+  /** The reveal path's question, as one correlated expression the ciphertext fetch carries (its args: account, case or null). */
   function workOn(account: string, caseRef: string | undefined): Alongside<WorkOn> {
-    return {
-      select: (waybill) => sql`json_build_object(
-        'a', (select coalesce(json_agg(json_build_object('task', a.task, 'at', a.assigned_at, 'done', a.completed_at, 'end', a.ended_at)), '[]'::json)
-              from assignments a where a.waybill = ${waybill} and a.account = ${account}),
-        't', (select coalesce(json_agg(t.ticket order by t.ticket), '[]'::json)
-              from tickets t where t.waybill = ${waybill} and t.account = ${account} and t.status = 'open'),
-        's', (select coalesce(json_agg(json_build_object('party', g.party, 'at', g.granted_at)), '[]'::json)
-              from search_grants g where g.waybill = ${waybill} and g.account = ${account}),
-        'c', ${caseRef === undefined ? sql`null` : caseStanding(caseRef, account, waybill)}
-      )::text`,
-      parse: parseWorkOn,
-    };
+    return { read: WORK_ON, args: [account, caseRef ?? null] };
   }
 
   return {
@@ -145,7 +134,25 @@ export function createWorkContext({ db }: WorkContextDeps) {
 }
 export type WorkContext = ReturnType<typeof createWorkContext>;
 
-function caseStanding(caseRef: string, account: string, waybill: RawBuilder<string>) {
+/**
+ * One text for every ask (the fetch is a prepared statement, docs/decisions/0016-prepared-reveal-statements.md):
+ * account and case are columns of the ask's row; with no case named the case read finds no row (null).
+ */
+const WORK_ON: AlongsideRead<WorkOn> = {
+  arity: 2,
+  select: (waybill, [account, caseRef]) => sql`json_build_object(
+    'a', (select coalesce(json_agg(json_build_object('task', a.task, 'at', a.assigned_at, 'done', a.completed_at, 'end', a.ended_at)), '[]'::json)
+          from assignments a where a.waybill = ${waybill} and a.account = ${account}),
+    't', (select coalesce(json_agg(t.ticket order by t.ticket), '[]'::json)
+          from tickets t where t.waybill = ${waybill} and t.account = ${account} and t.status = 'open'),
+    's', (select coalesce(json_agg(json_build_object('party', g.party, 'at', g.granted_at)), '[]'::json)
+          from search_grants g where g.waybill = ${waybill} and g.account = ${account}),
+    'c', ${caseStanding(caseRef!, account!, waybill)}
+  )::text`,
+  parse: parseWorkOn,
+};
+
+function caseStanding(caseRef: RawBuilder<string | null>, account: RawBuilder<string | null>, waybill: RawBuilder<string>) {
   const kinds = sql.join(ACCESS_KINDS.map((k) => sql`${k}`));
   return sql`(select json_build_object(
       'status', c.status, 'opened_by', c.opened_by, 'approved_by', c.approved_by,

@@ -25,6 +25,7 @@ import { Frontier, leafHash, type Subtree } from './merkle.js';
 import { signHead, type HeadSigner, type SignedTreeHead } from './sth.js';
 import { headToRow, leafHashes, STORED_LEVEL } from './tree-store.js';
 import { toRow } from './rows.js';
+import { prepared } from '../store/prepared.js';
 
 export type AuditEffect = (tx: Transaction<Database>) => Promise<void>;
 
@@ -195,33 +196,7 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
   async function commitFast(batch: Pending[], tip: Tip): Promise<Extension | null> {
     const ext = extend(batch, tip, deps.signer, headEvery);
     const rows = ext.records.flat();
-    const values = sql.join(
-      rows.map((r) => {
-        const v = toRow(r);
-        return sql`(${v.seq}::bigint, ${v.ts}::timestamptz, ${v.kind}::text, ${v.account}::text, ${v.role}::text, ${v.site}::text, ${v.device}::text, ${v.ip}::text, ${v.session}::text, ${v.waybill}::text, ${v.fields}::text, ${v.purpose}::text, ${v.ticket}::text, ${v.decision}::text, ${v.reason}::text, ${v.request_id}::text, ${v.detail}::jsonb, ${v.prev_hash}::bytea, ${v.hash}::bytea)`;
-      }),
-    );
-    const nodes = ext.nodes.length
-      ? sql`, nodes as (
-          insert into audit_tree_nodes (level, idx, hash)
-          select v.* from (values ${sql.join(ext.nodes.map((n) => sql`(${n.level}::smallint, ${n.index}::bigint, ${n.hash}::bytea)`))}) as v(level, idx, hash)
-          where exists (select 1 from moved))`
-      : sql``;
-    const heads = ext.heads.length
-      ? sql`, heads as (
-          insert into audit_tree_heads (tree_size, root, ts, key_id, signature)
-          select v.* from (values ${sql.join(ext.heads.map((h) => sql`(${h.treeSize}::bigint, ${h.root}::bytea, ${h.timestamp}::timestamptz, ${h.keyId}::text, ${h.signature}::bytea)`))}) as v(tree_size, root, ts, key_id, signature)
-          where exists (select 1 from moved)
-          on conflict (tree_size) do nothing)`
-      : sql``;
-    const result = await sql`
-      with moved as (
-        update audit_head set seq = ${ext.tip.seq}, hash = ${ext.tip.hash}, frontier = ${ext.tip.frontier.serialize()}
-        where id = 1 and seq = ${tip.seq} returning id
-      )${nodes}${heads}
-      insert into audit_log (seq, ts, kind, account, role, site, device, ip, session, waybill, fields, purpose, ticket, decision, reason, request_id, detail, prev_hash, hash)
-      select v.* from (values ${values}) as v(seq, ts, kind, account, role, site, device, ip, session, waybill, fields, purpose, ticket, decision, reason, request_id, detail, prev_hash, hash)
-      where exists (select 1 from moved)`.execute(deps.db);
+    const result = await prepared(deps.db, fastStatement(rows.map(toRow), ext, tip.seq).compile(deps.db));
     if (Number(result.numAffectedRows ?? 0) !== rows.length) {
       known = null;
       return null;
@@ -297,6 +272,38 @@ function extend(batch: Pending[], tip: Tip, signer: HeadSigner, headEvery: numbe
     }),
   );
   return { records, nodes, heads, tip: { seq, hash: prev, frontier } };
+}
+
+/**
+ * commitFast's statement. Arrays, not VALUES rows: its text depends only on whether the batch
+ * finishes stored subtrees or reaches a signed head (four texts in all), so on PostgreSQL it is a
+ * prepared statement (docs/decisions/0016-prepared-reveal-statements.md).
+ */
+function fastStatement(v: Array<ReturnType<typeof toRow>>, ext: Extension, fromSeq: number) {
+  const col = <K extends keyof ReturnType<typeof toRow>>(k: K) => v.map((r) => r[k]);
+  const nodes = ext.nodes.length
+    ? sql`, nodes as (
+        insert into audit_tree_nodes (level, idx, hash)
+        select * from unnest(${ext.nodes.map((n) => n.level)}::smallint[], ${ext.nodes.map((n) => n.index)}::bigint[], ${ext.nodes.map((n) => n.hash)}::bytea[])
+        where exists (select 1 from moved))`
+    : sql``;
+  const heads = ext.heads.length
+    ? sql`, heads as (
+        insert into audit_tree_heads (tree_size, root, ts, key_id, signature)
+        select * from unnest(${ext.heads.map((h) => h.treeSize)}::bigint[], ${ext.heads.map((h) => h.root)}::bytea[], ${ext.heads.map((h) => h.timestamp)}::timestamptz[], ${ext.heads.map((h) => h.keyId)}::text[], ${ext.heads.map((h) => h.signature)}::bytea[])
+        where exists (select 1 from moved)
+        on conflict (tree_size) do nothing)`
+    : sql``;
+  return sql`
+    with moved as (
+      update audit_head set seq = ${ext.tip.seq}, hash = ${ext.tip.hash}, frontier = ${ext.tip.frontier.serialize()}
+      where id = 1 and seq = ${fromSeq} returning id
+    )${nodes}${heads}
+    insert into audit_log (seq, ts, kind, account, role, site, device, ip, session, waybill, fields, purpose, ticket, decision, reason, request_id, detail, prev_hash, hash)
+    select * from unnest(${col('seq')}::bigint[], ${col('ts')}::timestamptz[], ${col('kind')}::text[], ${col('account')}::text[], ${col('role')}::text[], ${col('site')}::text[],
+      ${col('device')}::text[], ${col('ip')}::text[], ${col('session')}::text[], ${col('waybill')}::text[], ${col('fields')}::text[], ${col('purpose')}::text[],
+      ${col('ticket')}::text[], ${col('decision')}::text[], ${col('reason')}::text[], ${col('request_id')}::text[], ${col('detail')}::jsonb[], ${col('prev_hash')}::bytea[], ${col('hash')}::bytea[])
+    where exists (select 1 from moved)`;
 }
 
 async function lockTip(tx: Transaction<Database>): Promise<Tip> {

@@ -22,13 +22,14 @@
  *   none, and the gate reads.
  */
 import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Role } from '../contracts/events.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
 import { toBuffer } from '../store/db.js';
 import { turnBatcher } from '../store/turn-batch.js';
+import { prepared } from '../store/prepared.js';
 import type { AccountInfo, Principal } from './types.js';
 import type { AdminToken } from './admin-token.js';
 
@@ -116,7 +117,7 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
 
   /** The session reads of one event-loop turn share one query (every request reads its session when the cache is off). */
   const readSessions = turnBatcher(async (hashes: Buffer[]) => {
-    const rows = await db
+    const query = db
       .selectFrom('sessions as s')
       .innerJoin('accounts as a', 'a.id', 's.account')
       .leftJoin('sites', 'sites.code', 'a.site')
@@ -125,8 +126,10 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
       .select(['s.token_hash', 's.id as session', 's.created_at', 's.expires_at', 's.revoked_at', 's.revoked_reason', 's.mfa', 's.device', 'd.id as enrolled', 'd.revoked_at as device_revoked_at'])
       .select(['a.id', 'a.role', 'a.site', 'a.status', 'a.status_reason', 'a.mfa_secret', 'a.approval', 'sites.city'])
       .select(['r.action as response_action', 'r.reason as response_reason', 'r.since as response_since', 'r.alert_id as response_alert'])
-      .where('s.token_hash', 'in', hashes)
-      .execute();
+      // One text for any number of hashes: a prepared statement (docs/decisions/0016-prepared-reveal-statements.md).
+      .where('s.token_hash', '=', sql<Buffer>`any(${hashes}::bytea[])`)
+      .compile();
+    const { rows } = await prepared(db, query);
     const byHash = new Map(rows.map((r) => [toBuffer(r.token_hash).toString('base64'), r]));
     return hashes.map((h) => byHash.get(h.toString('base64')));
   });

@@ -14,6 +14,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations/index.js';
+import { preparingPglite, preparingPool } from './prepared.js';
 
 export type StoreKind = 'pglite' | 'postgres';
 
@@ -80,7 +81,8 @@ function openPostgres(url: string, poolSize: number): Store {
   // the transaction reports it instead, and the pool replaces the client.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Statements run through prepared() go out named, each connection preparing them once (prepared.ts).
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   return {
     db,
     kind: 'postgres',
@@ -103,7 +105,7 @@ async function openPglite(dir: string): Promise<Store> {
     release();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(preparingPglite(client)) });
   return {
     db,
     kind: 'pglite',

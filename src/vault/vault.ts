@@ -11,6 +11,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database, MaskedWaybillJson } from '../store/schema.js';
 import { toBuffer } from '../store/db.js';
 import { turnBatcher } from '../store/turn-batch.js';
+import { prepared } from '../store/prepared.js';
 import { AppError } from '../errors.js';
 import type { Clock } from '../ops/clock.js';
 import type { Keyring } from './keyring.js';
@@ -53,8 +54,16 @@ export interface PhoneMatch {
  * one round trip without the vault knowing what it reads (the work context's answer).
  */
 export interface Alongside<T> {
-  /** One scalar SQL expression over the fetched waybill's number. */
-  select(waybill: RawBuilder<string>): RawBuilder<unknown>;
+  /** The same for every ask (a module constant): the fetch statement's text does not vary. */
+  read: AlongsideRead<T>;
+  /** This ask's values, `read.arity` of them; the expression reads them as columns of its row. */
+  args: ReadonlyArray<string | null>;
+}
+
+export interface AlongsideRead<T> {
+  arity: number;
+  /** One scalar SQL expression over the fetched waybill's number and the ask's args (text columns, in order). */
+  select(waybill: RawBuilder<string>, args: ReadonlyArray<RawBuilder<string | null>>): RawBuilder<unknown>;
   parse(value: unknown): T;
 }
 
@@ -208,32 +217,37 @@ export function touchesErased(sealed: SealedWaybill, fields: readonly QualifiedF
  */
 export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyring'>) {
   /**
-   * The fetches of one event-loop turn go in one statement: each asked waybill is a row of a
-   * VALUES list carrying its own correlated read (the caller's work context), joined to its
-   * waybill and parties. Nothing is shared between rows but the round trip.
+   * The fetches of one event-loop turn go in one statement: the asked waybills and their args
+   * are arrays (one text for any number of asks, so it is a prepared statement on PostgreSQL,
+   * docs/decisions/0016-prepared-reveal-statements.md); each ask's correlated read (the caller's
+   * work context) is computed once per ask, then joined to its waybill and parties. Nothing is
+   * shared between asks but the round trip. One batch (one statement) per kind of read.
    */
   interface Ask {
     waybill: string;
-    alongside: Alongside<unknown>;
+    args: ReadonlyArray<string | null>;
   }
-  const fetchBatch = turnBatcher<Ask, { sealed: SealedWaybill; alongside: unknown } | null>(async (asks) => {
-    const rowsOf = sql.join(asks.map((a, i) => sql`(${i}::int, ${a.waybill}::text, ${a.alongside.select(sql`${a.waybill}::text`)})`));
-    const result = await sql<FetchRow>`
-      select r.i, w.waybill, w.origin_site, w.dest_site, w.origin_city, w.dest_city, p.party, p.subject_id, p.name_ct, p.phone_ct, p.address_ct, p.id_number_ct, p.erased_at, r.alongside
-      from (values ${rowsOf}) as r(i, waybill, alongside)
-      join waybills w on w.waybill = r.waybill
-      left join waybill_parties p on p.waybill = w.waybill`.execute(db);
-    const byAsk = new Map<number, FetchRow[]>();
-    for (const row of result.rows) {
-      const list = byAsk.get(row.i);
-      if (list) list.push(row);
-      else byAsk.set(row.i, [row]);
+  const batches = new Map<AlongsideRead<unknown>, (ask: Ask) => Promise<{ sealed: SealedWaybill; alongside: unknown } | null>>();
+  const batchFor = (read: AlongsideRead<unknown>) => {
+    let batch = batches.get(read);
+    if (!batch) {
+      batch = turnBatcher<Ask, { sealed: SealedWaybill; alongside: unknown } | null>(async (asks) => {
+        const result = await prepared(db, fetchStatement(read, asks).compile(db));
+        const byAsk = new Map<number, FetchRow[]>();
+        for (const row of result.rows) {
+          const list = byAsk.get(row.i);
+          if (list) list.push(row);
+          else byAsk.set(row.i, [row]);
+        }
+        return asks.map((_, i) => sealedOf(byAsk.get(i + 1) ?? [], read));
+      });
+      batches.set(read, batch);
     }
-    return asks.map((a, i) => sealedOf(byAsk.get(i) ?? [], a.alongside));
-  });
+    return batch;
+  };
 
   async function fetch<T>(waybill: string, alongside: Alongside<T>): Promise<{ sealed: SealedWaybill; alongside: T } | null> {
-    return (await fetchBatch({ waybill, alongside })) as { sealed: SealedWaybill; alongside: T } | null;
+    return (await batchFor(alongside.read)({ waybill, args: alongside.args })) as { sealed: SealedWaybill; alongside: T } | null;
   }
 
   async function open(sealed: SealedWaybill, fields: readonly QualifiedField[]): Promise<Partial<Record<QualifiedField, string | null>>> {
@@ -274,7 +288,23 @@ interface FetchRow {
   alongside: unknown;
 }
 
-function sealedOf<T>(rows: FetchRow[], alongside: Alongside<T>): { sealed: SealedWaybill; alongside: T } | null {
+/** The fetch of a turn's asks: arrays in, the read computed once per ask (materialized), then the join. */
+function fetchStatement(read: AlongsideRead<unknown>, asks: ReadonlyArray<{ waybill: string; args: ReadonlyArray<string | null> }>) {
+  const cols = Array.from({ length: read.arity }, (_, k) => `a${k}`);
+  const arrays = [asks.map((a) => a.waybill), ...cols.map((_, k) => asks.map((a) => a.args[k] ?? null))].map((values) => sql`${values}::text[]`);
+  const names = sql.join([sql`waybill`, ...cols.map((c) => sql.id(c)), sql`i`]);
+  const alongside = read.select(sql<string>`u.waybill`, cols.map((c) => sql.ref<string | null>(`u.${c}`)));
+  return sql<FetchRow>`
+    with r as materialized (
+      select u.i::int as i, u.waybill, ${alongside} as alongside
+      from unnest(${sql.join(arrays)}) with ordinality as u(${names}))
+    select r.i, w.waybill, w.origin_site, w.dest_site, w.origin_city, w.dest_city, p.party, p.subject_id, p.name_ct, p.phone_ct, p.address_ct, p.id_number_ct, p.erased_at, r.alongside
+    from r
+    join waybills w on w.waybill = r.waybill
+    left join waybill_parties p on p.waybill = w.waybill`;
+}
+
+function sealedOf<T>(rows: FetchRow[], read: AlongsideRead<T>): { sealed: SealedWaybill; alongside: T } | null {
   const first = rows[0];
   if (!first) return null;
   const parties: SealedWaybill['parties'] = new Map();
@@ -289,7 +319,7 @@ function sealedOf<T>(rows: FetchRow[], alongside: Alongside<T>): { sealed: Seale
   }
   return {
     sealed: { routing: { waybill: first.waybill, origin_site: first.origin_site, dest_site: first.dest_site, origin_city: first.origin_city, dest_city: first.dest_city }, parties },
-    alongside: alongside.parse(first.alongside),
+    alongside: read.parse(first.alongside),
   };
 }
 

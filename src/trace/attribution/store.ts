@@ -58,7 +58,7 @@ export function storeResolver(deps: { db: Kysely<Database>; keyring: Keyring; pi
     }
     return out;
   };
-  const nothing = { select: () => sql`null`, parse: () => null };
+  const nothing = { read: { arity: 0, select: () => sql`null`, parse: () => null }, args: [] };
 
   return {
     async existing(waybills) {
