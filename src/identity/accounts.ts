@@ -192,7 +192,9 @@ export function createAccountAdmin(deps: AccountsDeps) {
 
   /** Suspends (ending every live session at once) or lifts a suspension (reviving none). */
   async function setStatus(accountId: string, status: 'active' | 'suspended', reason: string | null, a: Actor, ctx: RequestContext) {
-    await refuseOwn(a, ctx, accountId, status === 'suspended' ? 'admin.account_suspended' : 'admin.account_unsuspended', status === 'suspended' ? 'suspend' : 'lift the suspension of');
+    if (status === 'suspended') await refuseOwn(a, ctx, accountId, 'admin.account_suspended', 'suspend');
+    // Lifting is refused through a puppet too (attack review 2): not the account, nor one linked to it by creation.
+    else await refuseSameHand(db, audit, { kind: 'admin.account_unsuspended', ts: now(), account: accountId, detail: {} }, a, ctx, 'lift the suspension of your own account', [accountId]);
     const r = await row(accountId);
     const at = now();
     await audit.append(

@@ -21,12 +21,12 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
-import { actorAccount, actorName, type Actor, type IdentityService, type RequestContext } from '../identity/identity.js';
+import { actorName, type Actor, type IdentityService, type RequestContext } from '../identity/identity.js';
 import type { AccountPrincipal, ResponseGate } from '../access/access.js';
 import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
 import { AppError } from '../errors.js';
-import { refuseSelf } from '../access/self.js';
+import { refuseSameHand } from '../access/self.js';
 import { createSharedQuotaLedger } from '../access/shared-quota.js';
 import { turnBatcher } from '../store/turn-batch.js';
 import { responseReadWith } from '../identity/principal.js';
@@ -145,9 +145,8 @@ export function createResponses(deps: ResponsesDeps) {
 
   /** By an analyst, about someone else. */
   async function set(account: string, action: ResponseAction, reason: string, actor: Actor, ctx: RequestContext) {
-    if (actorAccount(actor) === account) {
-      await refuseSelf(audit, { kind: 'watch.response_applied', ts: new Date(clock.now()), account, detail: { action } }, actor, ctx, 'set a response on your own account');
-    }
+    // Not on yourself, nor through an account linked to you by creation (a puppet lowering its creator's response).
+    await refuseSameHand(db, audit, { kind: 'watch.response_applied', ts: new Date(clock.now()), account, detail: { action } }, actor, ctx, 'set a response on your own account', [account]);
     if (!(await deps.identity.loadAccount(account))) throw new AppError('not_found', `account ${account} does not exist`);
     return apply(account, action, reason, null, {}, actor, ctx);
   }
@@ -155,9 +154,7 @@ export function createResponses(deps: ResponsesDeps) {
   /** By an analyst, about someone else; lifts a detection suspension too. */
   async function clear(account: string, actor: Actor, ctx: RequestContext): Promise<{ account: string; cleared: string | null }> {
     const ts = new Date(clock.now());
-    if (actorAccount(actor) === account) {
-      await refuseSelf(audit, { kind: 'watch.response_cleared', ts, account, detail: {} }, actor, ctx, 'clear or lower the response on your own account');
-    }
+    await refuseSameHand(db, audit, { kind: 'watch.response_cleared', ts, account, detail: {} }, actor, ctx, 'clear or lower the response on your own account', [account]);
     const was = await current(account);
     await audit.append(
       [{ kind: 'watch.response_cleared', ts, decision: 'ok', account, reason: was?.action ?? 'none', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor) } }],

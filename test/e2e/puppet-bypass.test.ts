@@ -1,0 +1,68 @@
+/**
+ * Attack review 2 of the puppet rule (src/access/self.ts `sameHand`), through the HTTP API: an
+ * account may not undo what another analyst did to it through an account linked to it by creation
+ * (its puppet, or its creator). "Nobody acts on their own account" compared account names only, so
+ * a suspended it_admin had his puppet analyst lift the suspension, or clear the response an
+ * independent analyst set on him. Each: refused through the puppet (403 `self_action`, audited with
+ * the actor and the link), allowed for an independent analyst.
+ *
+ * The people: the admin token creates sa1, sa2 (analysts, sa2 approved by sa1) and it1 (it_admin);
+ * it1 creates sap, an analyst the independent sa1 approves, not knowing it is it1's.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testBackends } from '../support/stores.js';
+import { startTestWarden, type TestWarden } from '../support/warden.js';
+
+const password = (id: string) => `pw-${id}-secret`;
+
+describe.each(testBackends())('puppet bypasses on %s', (backend) => {
+  let w: TestWarden;
+  const tokens: Record<string, string> = {};
+  const login = async (id: string) => {
+    const r = await w.api('POST', '/api/v1/sessions', { body: { account: id, password: password(id), device: `${id}-desk` } });
+    expect(r.status, r.text).toBe(201);
+    tokens[id] = r.body.token;
+  };
+  const create = async (by: string, id: string, role: string) => {
+    const r = await w.api('POST', '/api/v1/accounts', { token: tokens[by] ?? by, body: { id, role, site: null, password: password(id) } });
+    expect(r.status, r.text).toBe(201);
+  };
+  const refusedThroughPuppet = async (r: { status: number; body: any; text: string }, kind: string, actor: string) => {
+    expect(r.status, r.text).toBe(403);
+    expect(r.body.error.code).toBe('self_action');
+    const denied = await w.warden.db.selectFrom('audit_log').select(['detail']).where('kind', '=', kind).where('decision', '=', 'denied').where('reason', '=', 'self_action').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    expect(denied.detail).toMatchObject({ actor, link: 'created_by' });
+  };
+
+  beforeAll(async () => {
+    w = await startTestWarden(backend, { approvals: 'manual' });
+    await create(w.adminToken, 'sa1', 'security_analyst');
+    await create(w.adminToken, 'sa2', 'security_analyst');
+    await create(w.adminToken, 'it1', 'it_admin');
+    for (const id of ['sa1', 'it1']) await login(id);
+    expect((await w.api('POST', '/api/v1/accounts/sa2/approve', { token: tokens.sa1 })).status).toBe(200);
+    await login('sa2');
+    await create('it1', 'sap', 'security_analyst');
+    expect((await w.api('POST', '/api/v1/accounts/sap/approve', { token: tokens.sa1 })).status).toBe(200);
+    await login('sap');
+  });
+  afterAll(() => w?.dispose());
+
+  it('a suspension is not lifted by the suspended account\'s puppet; an independent analyst lifts it', async () => {
+    expect((await w.api('POST', '/api/v1/accounts/it1/suspend', { token: tokens.sa2, body: { reason: 'misuse' } })).status).toBe(200);
+    await refusedThroughPuppet(await w.api('POST', '/api/v1/accounts/it1/unsuspend', { token: tokens.sap }), 'admin.account_unsuspended', 'sap');
+    expect((await w.warden.db.selectFrom('accounts').select('status').where('id', '=', 'it1').executeTakeFirstOrThrow()).status).toBe('suspended');
+    const ok = await w.api('POST', '/api/v1/accounts/it1/unsuspend', { token: tokens.sa1 });
+    expect(ok.status, ok.text).toBe(200);
+    await login('it1');
+  });
+
+  it('a response set on an account is not cleared by its puppet; an independent analyst clears it', async () => {
+    const set = await w.api('PUT', '/api/v1/accounts/it1/response', { token: tokens.sa2, body: { action: 'throttle', reason: 'bulk reveals' } });
+    expect(set.status, set.text).toBe(200);
+    await refusedThroughPuppet(await w.api('DELETE', '/api/v1/accounts/it1/response', { token: tokens.sap }), 'watch.response_cleared', 'sap');
+    expect((await w.api('GET', '/api/v1/accounts/it1/response', { token: tokens.sa2 })).body.response).not.toBeNull();
+    const ok = await w.api('DELETE', '/api/v1/accounts/it1/response', { token: tokens.sa1 });
+    expect(ok.status, ok.text).toBe(200);
+  });
+});
