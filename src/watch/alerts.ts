@@ -15,7 +15,7 @@ import type { IdentityService } from '../identity/identity.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError, isAppError } from '../errors.js';
 import { profileOf } from '../access/roles.js';
-import { footprintOf, isOwn, refuseSelf, type Footprint } from '../access/self.js';
+import { footprintOf, isOwn, refuseSameHand, refuseSelf, type Footprint } from '../access/self.js';
 import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 
 const SEVERITY_ORDER: Severity[] = ['low', 'medium', 'high', 'critical'];
@@ -139,6 +139,8 @@ export function createAlerts(deps: AlertsDeps) {
     if (isOwn(own, { account: row.account, device: row.device }) || (change.assignee && change.assignee === row.account)) {
       await refuseSelf(audit, { kind: 'watch.alert_updated', ts, account: row.account, detail: { alert: id } }, actor, ctx, 'review or assign an alert about yourself (your account or device), nor assign an alert to its subject');
     }
+    // Nor through a puppet: not an alert about an account linked to the actor by creation (access/self.ts).
+    await refuseSameHand(db, audit, { kind: 'watch.alert_updated', ts, account: row.account, detail: { alert: id } }, actor, ctx, 'review or assign an alert about yourself (your account or device), nor assign an alert to its subject', [row.account]);
     const status = change.status ?? (change.verdict ? 'resolved' : row.status);
     const assignee = change.assignee === undefined ? row.assignee : change.assignee;
     await audit.append(

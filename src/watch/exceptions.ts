@@ -14,7 +14,7 @@ import type { DetectionException } from '../detect/exceptions.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
-import { footprintOf, isOwn, refuseSelf } from '../access/self.js';
+import { footprintOf, isOwn, refuseSameHand, refuseSelf } from '../access/self.js';
 import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 
 type ExceptionRow = Database['detect_exceptions'] extends infer T ? { [K in keyof T]: unknown } : never;
@@ -50,6 +50,8 @@ export function createExceptions(deps: ExceptionsDeps) {
     if (isOwn(await footprintOf(db, actor, ctx), subject)) {
       await refuseSelf(audit, { kind: 'watch.exception_added', ts, account: subject.account, detail: { exception_kind: input.kind } }, actor, ctx, 'add an exception for yourself (your account, device or network)');
     }
+    // Nor through a puppet: not for an account linked to the actor by creation (access/self.ts).
+    await refuseSameHand(db, audit, { kind: 'watch.exception_added', ts, account: subject.account, detail: { exception_kind: input.kind } }, actor, ctx, 'add an exception for yourself (your account, device or network)', [subject.account]);
     const id = randomUUID();
     const x = { ...input, created_by: actorName(actor) };
     try {
@@ -82,6 +84,7 @@ export function createExceptions(deps: ExceptionsDeps) {
     if (isOwn(await footprintOf(db, actor, ctx), subjectOf(row))) {
       await refuseSelf(audit, { kind: 'watch.exception_removed', ts, account: row.account, detail: { exception: id } }, actor, ctx, 'remove an exception about yourself');
     }
+    await refuseSameHand(db, audit, { kind: 'watch.exception_removed', ts, account: row.account, detail: { exception: id } }, actor, ctx, 'remove an exception about yourself', [subjectOf(row).account]);
     await audit.append(
       [{ kind: 'watch.exception_removed', ts, decision: 'ok', account: row.account, ip: ctx.ip, requestId: ctx.requestId, reason: row.kind, detail: { exception: id, actor: actorName(actor) } }],
       async (tx) => {
