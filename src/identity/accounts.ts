@@ -48,6 +48,13 @@ const isPrivileged = (role: string) => profileOf(role as Role).privileged;
 const isAnalyst = (a: Actor) => a.kind === 'account' && profileOf(a.role).analyst;
 const isAdministrator = (a: Actor) => a.kind === 'account' && ADMINISTRATOR_ROLES.includes(a.role);
 
+/**
+ * Names the trail gives actors that are no account (types.ts `actorName`: the admin token, Warden's
+ * own `warden-*` jobs, CLI operators `os:*`): an account so named would pass for them in the audit
+ * and be "the same hand" as the admin token (attack review 2).
+ */
+const RESERVED_ID = /^(admin$|warden-|os:)/i;
+
 /** A bootstrap creation lost the race to another analyst's creation; redo it as pending. */
 class BootstrapTaken extends Error {}
 
@@ -89,6 +96,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
 
   async function createAccount(input: { id: string; role: Role; site?: string | null | undefined; password?: string | null | undefined }, actor: Actor, ctx: RequestContext) {
     if (actor.kind === 'account' && !isAdministrator(actor)) throw new AppError('forbidden', `the ${actor.role} role may not create accounts`);
+    if (RESERVED_ID.test(input.id)) throw new AppError('validation_failed', `account id ${input.id} is reserved for Warden's own actors`, { fields: [{ field: 'id', code: 'reserved', message: 'admin, warden-* and os:* name the admin token, Warden and CLI operators' }] });
     const site = input.site ?? null;
     await checkSite(input.role, site);
     const password_hash = input.password ? await hashPassword(input.password) : null;

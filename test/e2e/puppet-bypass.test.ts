@@ -86,4 +86,13 @@ describe.each(testBackends())('puppet bypasses on %s', (backend) => {
     const ok = await resolve('sa1');
     expect(ok.status, ok.text).toBe(200);
   });
+
+  it('no account takes a name the trail gives the admin token, Warden or a CLI operator', async () => {
+    for (const id of ['admin', 'Admin', 'warden-detect', 'os:root']) {
+      const r = await w.api('POST', '/api/v1/accounts', { token: tokens.it1, body: { id, role: 'it_admin', site: null, password: password(id) } });
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.error.code).toBe('validation_failed');
+    }
+    await create('it1', 'administrator', 'it_admin');
+  });
 });
