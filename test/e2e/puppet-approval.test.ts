@@ -14,30 +14,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
+import { people } from './puppet-setup.js';
 
-const password = (id: string) => `pw-${id}-secret`;
 
 describe.each(testBackends())('puppet approvals on %s', (backend) => {
   let w: TestWarden;
-  const tokens: Record<string, string> = {};
-  const login = async (id: string) => {
-    const r = await w.api('POST', '/api/v1/sessions', { body: { account: id, password: password(id), device: `${id}-desk` } });
-    expect(r.status, r.text).toBe(201);
-    tokens[id] = r.body.token;
-  };
-  const create = async (by: string, id: string, role: string, site: string | null = null) => {
-    const r = await w.api('POST', '/api/v1/accounts', { token: tokens[by] ?? by, body: { id, role, site, password: password(id) } });
-    expect(r.status, r.text).toBe(201);
-    return r.body;
-  };
+  const { tokens, login, create, refusedThroughPuppet } = people(() => w);
   const as = (who: string) => tokens[who] ?? who;
-  /** A refusal through a puppet: 403 self_action, audited denied with the actor and the link. */
-  const refusedThroughPuppet = async (r: { status: number; body: any; text: string }, kind: string, actor: string) => {
-    expect(r.status, r.text).toBe(403);
-    expect(r.body.error.code).toBe('self_action');
-    const denied = await w.warden.db.selectFrom('audit_log').select(['detail']).where('kind', '=', kind).where('decision', '=', 'denied').where('reason', '=', 'self_action').orderBy('seq', 'desc').executeTakeFirstOrThrow();
-    expect(denied.detail).toMatchObject({ actor, link: 'created_by' });
-  };
 
   beforeAll(async () => {
     w = await startTestWarden(backend, { approvals: 'manual', config: { detect: false } });

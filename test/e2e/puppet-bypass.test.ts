@@ -12,27 +12,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
+import { password, people } from './puppet-setup.js';
 
-const password = (id: string) => `pw-${id}-secret`;
 
 describe.each(testBackends())('puppet bypasses on %s', (backend) => {
   let w: TestWarden;
-  const tokens: Record<string, string> = {};
-  const login = async (id: string) => {
-    const r = await w.api('POST', '/api/v1/sessions', { body: { account: id, password: password(id), device: `${id}-desk` } });
-    expect(r.status, r.text).toBe(201);
-    tokens[id] = r.body.token;
-  };
-  const create = async (by: string, id: string, role: string) => {
-    const r = await w.api('POST', '/api/v1/accounts', { token: tokens[by] ?? by, body: { id, role, site: null, password: password(id) } });
-    expect(r.status, r.text).toBe(201);
-  };
-  const refusedThroughPuppet = async (r: { status: number; body: any; text: string }, kind: string, actor: string) => {
-    expect(r.status, r.text).toBe(403);
-    expect(r.body.error.code).toBe('self_action');
-    const denied = await w.warden.db.selectFrom('audit_log').select(['detail']).where('kind', '=', kind).where('decision', '=', 'denied').where('reason', '=', 'self_action').orderBy('seq', 'desc').executeTakeFirstOrThrow();
-    expect(denied.detail).toMatchObject({ actor, link: 'created_by' });
-  };
+  const { tokens, login, create, refusedThroughPuppet } = people(() => w);
 
   beforeAll(async () => {
     w = await startTestWarden(backend, { approvals: 'manual' });
