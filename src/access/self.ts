@@ -14,7 +14,8 @@
  * created a second account and approved his own request through it): not the requester, and not
  * an account linked to the requester by creation — whoever creates an account sets its password,
  * so the approver may be neither the requester's creation nor its creator (`created_by`, followed
- * transitively, at most CREATION_HOPS links). Two accounts made by one third account are not
+ * transitively, at most CREATION_HOPS links; a chain that is longer, or loops, is not followed
+ * to its end and counts as linked: fail closed). Two accounts made by one third account are not
  * linked (residual: docs/security.md).
  */
 import { sql, type Kysely } from 'kysely';
@@ -29,8 +30,8 @@ import { AppError } from '../errors.js';
 /** Most sessions looked at when deciding whether a network is the actor's own. */
 const FOOTPRINT_SESSIONS = 1000;
 
-/** Most `created_by` links followed from one account (a longer chain is not followed further). */
-const CREATION_HOPS = 32;
+/** Most `created_by` links followed from one account; a chain still going past it counts as a link (fail closed). */
+export const CREATION_HOPS = 32;
 
 export interface Footprint {
   account: string;
@@ -71,7 +72,9 @@ export async function refuseSelf(audit: AuditWriter, entry: Omit<AuditEntryInput
  * How the actor is one of `others` (the requester, opener or subject of what is being approved):
  * 'self' (the same name), 'creation' (one's account was created, transitively, by the other's:
  * either way round), or null. Links are between accounts only (the admin token, which created
- * the first ones, is no account). One recursive query, bounded by CREATION_HOPS per account.
+ * the first ones, is no account). One recursive query, bounded by CREATION_HOPS per account; a
+ * chain that still has an account creator at the bound (longer, or a loop the database owner made)
+ * cannot be shown unlinked, so it answers 'creation'.
  */
 export async function sameHand(db: Kysely<Database>, actor: Actor, others: readonly (string | null | undefined)[]): Promise<'self' | 'creation' | null> {
   const names = [...new Set(others.filter((o): o is string => typeof o === 'string' && o.length > 0))];
@@ -87,6 +90,7 @@ export async function sameHand(db: Kysely<Database>, actor: Actor, others: reado
     )
     select 1 as hit from chain
     where (origin = ${me} and ancestor in (${sql.join(names)})) or (origin <> ${me} and ancestor = ${me})
+      or (hops = ${CREATION_HOPS} and exists (select 1 from accounts a join accounts p on p.id = a.created_by where a.id = chain.ancestor))
     limit 1`.execute(db);
   return hit.rows.length ? 'creation' : null;
 }

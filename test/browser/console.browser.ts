@@ -121,13 +121,18 @@ describe('the security console in Chromium', () => {
   it('resolves the attacker\'s alert as a true positive with a note', async () => {
     await goTo('#/alerts', 'alerts-page');
     await page.getByLabel('Account', { exact: true }).fill(attacker);
-    const tp = page.locator('[data-testid^="tp-"]').first();
+    // The queue shows every open alert until the filter's answer arrives: take the attacker's row.
+    const tp = page.locator(`tr[data-account="${attacker}"] [data-testid^="tp-"]`).first();
     await tp.waitFor({ timeout: 30_000 });
     await expectAccessible('04-alerts');
     const alertId = (await tp.getAttribute('data-testid'))!.slice(3);
-    await tp.click();
+    // `tp` is re-resolved on every use: a live alert arriving on top would make it another alert.
+    await page.getByTestId(`tp-${alertId}`).click();
     await page.getByTestId('note').fill('confirmed: leased account, data sold');
+    const patched = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/api/v1/alerts/'), { timeout: 15_000 });
     await page.getByTestId('note-ok').click();
+    const res = await patched;
+    expect([res.status(), res.url().endsWith(`/alerts/${alertId}`)]).toEqual([200, true]);
     await expect.poll(async () => (await api('GET', `/alerts?account=${encodeURIComponent(attacker)}&status=resolved&limit=500`, demo.adminToken)).body.alerts.find((a: { id: string }) => a.id === alertId)?.verdict, { timeout: 15_000 }).toBe('true_positive');
   });
 
@@ -175,9 +180,20 @@ describe('the security console in Chromium', () => {
     await expectAccessible('05-audit');
     await goTo('#/detectors', 'detectors-page');
     await page.getByRole('button', { name: /credential/ }).click();
+    const started = Date.now();
+    // The request must leave (a click swallowed by the panel opening would wait 120 s for nothing): one retry.
+    const sent = () => page.waitForRequest((r) => r.url().includes('/api/v1/detectors/backtest'), { timeout: 15_000 });
+    let request = sent();
     await page.getByTestId('backtest-credential').click();
+    if (!(await request.then(() => true, () => false))) {
+      console.log('[console] the backtest click sent no request in 15 s; clicking again');
+      request = sent();
+      await page.getByTestId('backtest-credential').click();
+      await request;
+    }
     const failure = page.locator('.ant-collapse-content [role=alert]');
     await Promise.race([page.getByTestId('backtest-result').waitFor({ timeout: 120_000 }), failure.waitFor({ timeout: 120_000 })]);
+    console.log(`[console] backtest answered in ${Date.now() - started} ms`);
     if (await failure.isVisible()) await screenshot(page, '06-detectors-error');
     expect(await failure.isVisible() ? await failure.innerText() : 'ok').toBe('ok');
     await expectAccessible('06-detectors');

@@ -164,6 +164,7 @@ export default function AlertsPage() {
         size="small"
         tableLayout="fixed"
         rowKey={(r) => ('children' in r ? `incident:${r.incident}` : r.id)}
+        onRow={(r) => ({ 'data-account': r.account ?? undefined }) as object}
         loading={alerts === null || loading}
         dataSource={rows}
         columns={columns as never}
