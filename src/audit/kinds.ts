@@ -23,6 +23,7 @@ export const AUDIT_KINDS = {
   'watch.alert_updated': { event: null, action: null },
   'watch.exception_added': { event: null, action: null },
   'watch.exception_removed': { event: null, action: null },
+  'watch.exception_approved': { event: null, action: null },
   // Work given by upstream systems: who may see what. The contract assign/ticket event the
   // ingest publishes is the bus event, so these are not published a second time.
   'work.assigned': { event: null, action: null },
@@ -39,6 +40,8 @@ export const AUDIT_KINDS = {
   'case.closed': { event: null, action: null },
   'policy.loaded': { event: null, action: null },
   'detect.settings_changed': { event: null, action: null },
+  'detect.settings_requested': { event: null, action: null },
+  'detect.settings_request_discarded': { event: null, action: null },
   // Leak tracing (src/trace/): a marked export is an access the detectors see; the rest is administration.
   'access.export': { event: 'access', action: 'export' },
   'trace.canaries_planted': { event: null, action: null },

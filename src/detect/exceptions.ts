@@ -19,6 +19,18 @@ export interface DetectionException {
 
 export const EXCEPTION_KINDS: readonly ExceptionKind[] = ['device', 'network', 'account', 'app_hash'];
 
+/** What is wrong with an exception ("invalid exception: …", naming the fields), or null. */
+export function exceptionProblem(e: DetectionException): string | null {
+  const problems: string[] = [];
+  if (!EXCEPTION_KINDS.includes(e.kind)) problems.push(`kind: expected one of ${EXCEPTION_KINDS.join(', ')}`);
+  if (typeof e.value !== 'string' || !e.value) problems.push('value: required');
+  if (Number.isNaN(Date.parse(e.until))) problems.push('until: expected an ISO-8601 time');
+  if (typeof e.reason !== 'string' || !e.reason.trim()) problems.push('reason: required');
+  if (typeof e.created_by !== 'string' || !e.created_by.trim()) problems.push('created_by: required');
+  if (e.kind === 'account' && e.account !== undefined && e.account !== e.value) problems.push('account: must equal value for kind "account"');
+  return problems.length ? `invalid exception: ${problems.join('; ')}` : null;
+}
+
 interface Stored extends DetectionException {
   untilMs: number;
 }
@@ -35,17 +47,9 @@ export class ExceptionSet {
 
   /** Adds (or replaces, same kind/account/value) an exception. Throws on an invalid one. */
   add(e: DetectionException): void {
-    const problems: string[] = [];
-    if (!EXCEPTION_KINDS.includes(e.kind)) problems.push(`kind: expected one of ${EXCEPTION_KINDS.join(', ')}`);
-    if (typeof e.value !== 'string' || !e.value) problems.push('value: required');
+    const problem = exceptionProblem(e);
+    if (problem) throw new Error(problem);
     const untilMs = Date.parse(e.until);
-    if (Number.isNaN(untilMs)) problems.push('until: expected an ISO-8601 time');
-    if (typeof e.reason !== 'string' || !e.reason.trim()) problems.push('reason: required');
-    if (typeof e.created_by !== 'string' || !e.created_by.trim()) problems.push('created_by: required');
-    if (e.kind === 'account' && e.account !== undefined && e.account !== e.value) {
-      problems.push('account: must equal value for kind "account"');
-    }
-    if (problems.length) throw new Error(`invalid exception: ${problems.join('; ')}`);
     if (e.kind === 'account') e = { ...e, account: e.value };
     this.remove(e);
     const k = this.key(e.kind, e.value);

@@ -7,14 +7,13 @@
  *   the running settings, one with the candidate — never through the live engine, and never
  *   stores or notifies anything. It yields to the event loop as it goes, is bounded by days and
  *   events, and backtests run one at a time.
- * - Saved settings are validated by the detection config's own resolver before they are stored,
- *   audited in the same transaction (`detect.settings_changed`, who and which keys), and applied
+ * - Settings are validated by the detection config's own resolver, asked for and approved by two
+ *   analysts (`detector-requests.ts`), audited in the same transaction as each step, and applied
  *   when the engine is next built (at start): the live engine's state is not rebuilt in place.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
-import type { RequestContext } from '../identity/identity.js';
 import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
 import { AppError } from '../errors.js';
@@ -22,6 +21,7 @@ import { ConfigError, resolveConfig, type DetectConfig } from '../detect/config.
 import { createDetectionEngine, type AlertOut, type DetectionEngine } from '../detect/engine.js';
 import type { DetectionException } from '../detect/exceptions.js';
 import { storedEvents } from './stored-events.js';
+import { createDetectorRequests } from './detector-requests.js';
 
 const DAY = 86_400_000;
 export type DetectorName = keyof DetectConfig['detectors'];
@@ -60,6 +60,11 @@ interface BacktestSide {
   by_severity: Record<string, number>;
   accounts: number;
   all_detectors: number;
+}
+
+/** A waiting settings change as the console shows it: the whole set it would store over the running one. */
+function requestOf(r: { settings: Settings; requested_by: string; requested_at: string; reason: string } | undefined, running: Settings) {
+  return r ? { settings: { ...running, ...r.settings }, requested_by: r.requested_by, requested_at: r.requested_at, reason: r.reason } : null;
 }
 
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -101,8 +106,9 @@ export function createDetectorsInsight(deps: DetectorsDeps) {
 
   async function list() {
     const now = clock.now();
-    const [saved, fired] = await Promise.all([
+    const [saved, requested, fired] = await Promise.all([
       stored(),
+      requests.pending(),
       db
         .selectFrom('alerts')
         .select(['detector', 'severity'])
@@ -130,6 +136,7 @@ export function createDetectorsInsight(deps: DetectorsDeps) {
           settings: running,
           saved: s ? { settings: effective, updated_by: s.updated_by, updated_at: s.updated_at } : null,
           pending_restart: s ? Object.entries(effective).some(([k, v]) => running[k] !== v) : false,
+          request: requestOf(requested.get(name), running),
           fired: {
             last_24h: Number(dayAgo.find((d) => d.detector === name)?.n ?? 0),
             last_7d: week.reduce((n, f) => n + Number(f.n), 0),
@@ -147,7 +154,7 @@ export function createDetectorsInsight(deps: DetectorsDeps) {
   }
 
   async function exceptionsNow(now: number): Promise<DetectionException[]> {
-    const rows = await db.selectFrom('detect_exceptions').selectAll().where('removed_at', 'is', null).where('until', '>', new Date(now)).execute();
+    const rows = await db.selectFrom('detect_exceptions').selectAll().where('removed_at', 'is', null).where('approval', '=', 'approved').where('until', '>', new Date(now)).execute();
     return rows.map((x) => ({ kind: x.kind, ...(x.account ? { account: x.account } : {}), value: x.value, until: new Date(x.until).toISOString(), reason: x.reason, created_by: x.created_by }));
   }
 
@@ -220,29 +227,9 @@ export function createDetectorsInsight(deps: DetectorsDeps) {
     }
   }
 
-  async function save(detector: string, settings: Settings, reason: string, actor: string, ctx: RequestContext) {
-    const saved = await stored();
-    const merged = { ...(saved.get(detector)?.settings ?? {}), ...settings };
-    const cfg = withSettingsOrError(detector, merged);
-    const effective = cfg.detectors[detector as DetectorName] as unknown as Settings;
-    const running = deps.running.detectors[detector as DetectorName] as unknown as Settings;
-    const changes = Object.keys(settings).sort().map((k) => `${k}: ${String(running[k])} -> ${String(effective[k])}`);
-    const now = new Date(clock.now());
-    await audit.append(
-      [{ kind: 'detect.settings_changed', ts: now, decision: 'ok', reason: reason.slice(0, 300), ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor, changes, applies: 'restart' } }],
-      async (tx) => {
-        await tx
-          .insertInto('detector_settings')
-          .values({ detector, settings: JSON.stringify(merged), updated_by: actor, updated_at: now })
-          .onConflict((oc) => oc.column('detector').doUpdateSet({ settings: JSON.stringify(merged), updated_by: actor, updated_at: now }))
-          .execute();
-      },
-    );
-    deps.logger.warn({ detector, actor, keys: Object.keys(settings) }, 'detector settings saved; they apply at the next start');
-    return { detector, settings: effective, running, applies: 'restart' as const, updated_by: actor, updated_at: now.toISOString() };
-  }
+  const requests = createDetectorRequests({ db, audit, clock, logger: deps.logger, running: deps.running, validate: withSettingsOrError });
 
-  return { list, backtest, save };
+  return { list, backtest, request: requests.request, approve: requests.approve, discard: requests.discard };
 }
 
 export type DetectorsInsight = ReturnType<typeof createDetectorsInsight>;

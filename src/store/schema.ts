@@ -271,6 +271,10 @@ export interface DetectExceptionsTable {
   created_by: string;
   created_at: Timestamp;
   removed_at: Timestamp | null;
+  /** 'pending': waiting for a second analyst; the engine is not given it until approved. */
+  approval: Generated<'pending' | 'approved'>;
+  approved_by: string | null;
+  approved_at: Timestamp | null;
 }
 
 export interface AccountResponsesTable {
@@ -311,6 +315,15 @@ export interface DetectorSettingsTable {
   settings: Json<Record<string, unknown>>;
   updated_by: string;
   updated_at: Timestamp;
+}
+
+/** A detector settings change waiting for a second analyst (migration 0015): the whole saved set it would store. */
+export interface DetectorSettingsRequestsTable {
+  detector: string;
+  settings: Json<Record<string, unknown>>;
+  requested_by: string;
+  requested_at: Timestamp;
+  reason: string;
 }
 
 /** The shared ledger (migration 0010): records counted per scope key, window and bucket. */
@@ -443,6 +456,7 @@ export interface Database {
   case_waybills: CaseWaybillsTable;
   case_accounts: CaseAccountsTable;
   detector_settings: DetectorSettingsTable;
+  detector_settings_requests: DetectorSettingsRequestsTable;
   quota_buckets: QuotaBucketsTable;
   login_failures: LoginFailuresTable;
   login_known_good: LoginKnownGoodTable;

@@ -2,15 +2,19 @@
  * Analyst exceptions to detection ("this device / network / account / app build is fine until a
  * date"): stored, handed to the engine, listed, removed — every change audited with its actor.
  *
- * Invariant: nobody adds or removes an exception about themselves — naming their account, or
- * one of the devices or networks they have used — so no analyst can switch detection off on
- * themselves.
+ * Invariants: nobody adds, approves or removes an exception about themselves — naming their
+ * account, or one of the devices or networks they have used, or an account linked to theirs by
+ * creation — so no analyst can switch detection off on themselves. Switching detection off takes
+ * two analysts (attack review 3: one analyst silenced an accomplice until 2099): a new exception
+ * is pending until a second person approves it — not its requester, nor an account linked to the
+ * requester by creation — and only then does the engine get it. An exception lasts at most
+ * MAX_EXCEPTION_DAYS. Removing one (which turns detection back on) takes one analyst.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { DetectionEngine } from '../detect/engine.js';
-import type { DetectionException } from '../detect/exceptions.js';
+import { exceptionProblem, type DetectionException } from '../detect/exceptions.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
@@ -18,6 +22,9 @@ import { footprintOf, isOwn, refuseSameHand, refuseSelf } from '../access/self.j
 import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 
 type ExceptionRow = Database['detect_exceptions'] extends infer T ? { [K in keyof T]: unknown } : never;
+
+/** The longest an exception may last from its request (a longer wish is a new, reviewed request later). */
+export const MAX_EXCEPTION_DAYS = 90;
 
 export interface ExceptionsDeps {
   db: Kysely<Database>;
@@ -40,7 +47,7 @@ export function createExceptions(deps: ExceptionsDeps) {
 
   /** Hands the engine every exception still in force (at start). */
   async function load(): Promise<void> {
-    const rows = await db.selectFrom('detect_exceptions').selectAll().where('removed_at', 'is', null).where('until', '>', new Date(clock.now())).execute();
+    const rows = await db.selectFrom('detect_exceptions').selectAll().where('removed_at', 'is', null).where('approval', '=', 'approved').where('until', '>', new Date(clock.now())).execute();
     for (const x of rows) engine.addException(toException(x));
   }
 
@@ -52,29 +59,47 @@ export function createExceptions(deps: ExceptionsDeps) {
     }
     // Nor through a puppet: not for an account linked to the actor by creation (access/self.ts).
     await refuseSameHand(db, audit, { kind: 'watch.exception_added', ts, account: subject.account, detail: { exception_kind: input.kind } }, actor, ctx, 'add an exception for yourself (your account, device or network)', [subject.account]);
+    const untilMs = Date.parse(input.until);
+    if (untilMs <= ts.getTime()) throw new AppError('validation_failed', 'until: must be in the future');
+    if (untilMs > ts.getTime() + MAX_EXCEPTION_DAYS * 86_400_000) throw new AppError('validation_failed', `until: an exception lasts at most ${MAX_EXCEPTION_DAYS} days`);
     const id = randomUUID();
     const x = { ...input, created_by: actorName(actor) };
-    try {
-      engine.addException(x);
-    } catch (err) {
-      throw new AppError('validation_failed', (err as Error).message.slice(0, 200));
-    }
-    try {
-      await audit.append(
-        [{ kind: 'watch.exception_added', ts, decision: 'ok', account: input.account ?? null, ip: ctx.ip, requestId: ctx.requestId, reason: input.kind, detail: { exception: id, until: input.until, actor: x.created_by } }],
-        async (tx) => {
-          await tx
-            .insertInto('detect_exceptions')
-            .values({ id, kind: input.kind, account: input.account ?? null, value: input.value, until: new Date(input.until), reason: input.reason, created_by: x.created_by, created_at: ts, removed_at: null })
-            .execute();
-        },
-      );
-    } catch (err) {
-      // Not on record, so not in force.
-      engine.removeException({ kind: input.kind, value: input.value, ...(input.account ? { account: input.account } : {}) });
-      throw err;
-    }
-    return { id, ...x };
+    // The engine's own check (kinds, values), without handing it over: that waits for approval.
+    const problem = exceptionProblem(x);
+    if (problem) throw new AppError('validation_failed', problem.slice(0, 200));
+    await audit.append(
+      [{ kind: 'watch.exception_added', ts, decision: 'ok', account: subject.account, ip: ctx.ip, requestId: ctx.requestId, reason: input.kind, detail: { exception: id, until: input.until, actor: x.created_by, approval: 'pending' } }],
+      async (tx) => {
+        await tx
+          .insertInto('detect_exceptions')
+          .values({ id, kind: input.kind, account: subject.account, value: input.value, until: new Date(input.until), reason: input.reason, created_by: x.created_by, created_at: ts, removed_at: null, approval: 'pending', approved_by: null, approved_at: null })
+          .execute();
+      },
+    );
+    return { id, ...x, approval: 'pending' as const, approved_by: null };
+  }
+
+  /** The second analyst's approval: only then is the exception in force (handed to the engine). */
+  async function approve(id: string, actor: Actor, ctx: RequestContext) {
+    const row = await db.selectFrom('detect_exceptions').selectAll().where('id', '=', id).where('removed_at', 'is', null).executeTakeFirst();
+    if (!row) throw new AppError('not_found', `exception ${id} does not exist`);
+    if (row.approval !== 'pending') throw new AppError('conflict', `exception ${id} is already approved`);
+    const ts = new Date(clock.now());
+    if (new Date(row.until).getTime() <= ts.getTime()) throw new AppError('conflict', `exception ${id} has expired`);
+    const entry = { kind: 'watch.exception_approved' as const, ts, account: row.account, detail: { exception: id } };
+    const subject = subjectOf(row);
+    if (isOwn(await footprintOf(db, actor, ctx), subject)) await refuseSelf(audit, entry, actor, ctx, 'approve an exception about yourself');
+    await refuseSameHand(db, audit, entry, actor, ctx, 'approve an exception you requested or that is about yourself', [row.created_by, subject.account]);
+    const x = toException(row);
+    await audit.append(
+      [{ kind: 'watch.exception_approved', ts, decision: 'ok', account: row.account, ip: ctx.ip, requestId: ctx.requestId, reason: row.kind, detail: { exception: id, until: x.until, actor: actorName(actor), requested_by: row.created_by } }],
+      async (tx) => {
+        const r = await tx.updateTable('detect_exceptions').set({ approval: 'approved', approved_by: actorName(actor), approved_at: ts }).where('id', '=', id).where('approval', '=', 'pending').where('removed_at', 'is', null).executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) throw new AppError('conflict', `exception ${id} was approved or removed meanwhile`);
+      },
+    );
+    engine.addException(x);
+    return { id, ...x, approval: 'approved' as const, approved_by: actorName(actor) };
   }
 
   async function remove(id: string, actor: Actor, ctx: RequestContext) {
@@ -91,16 +116,16 @@ export function createExceptions(deps: ExceptionsDeps) {
         await tx.updateTable('detect_exceptions').set({ removed_at: ts }).where('id', '=', id).execute();
       },
     );
-    engine.removeException({ kind: row.kind, value: row.value, ...(row.account ? { account: row.account } : {}) });
+    if (row.approval === 'approved') engine.removeException({ kind: row.kind, value: row.value, ...(row.account ? { account: row.account } : {}) });
     return { id, removed: true };
   }
 
   async function list() {
     const rows = await db.selectFrom('detect_exceptions').selectAll().where('removed_at', 'is', null).orderBy('created_at', 'desc').limit(1000).execute();
-    return rows.map((r) => ({ ...r, until: new Date(r.until).toISOString(), created_at: new Date(r.created_at).toISOString() }));
+    return rows.map((r) => ({ ...r, until: new Date(r.until).toISOString(), created_at: new Date(r.created_at).toISOString(), approved_at: r.approved_at ? new Date(r.approved_at).toISOString() : null }));
   }
 
-  return { load, add, remove, list };
+  return { load, add, approve, remove, list };
 }
 export type Exceptions = ReturnType<typeof createExceptions>;
 

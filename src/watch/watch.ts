@@ -128,6 +128,7 @@ export function createWatch(deps: WatchDeps) {
     updateAlert: alerts.update,
     bulkUpdateAlerts: alerts.bulk,
     addException: exceptions.add,
+    approveException: exceptions.approve,
     removeException: exceptions.remove,
     listExceptions: exceptions.list,
     /**

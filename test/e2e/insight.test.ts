@@ -14,6 +14,8 @@ const PARTY = { name: '王小明', phone: '13900001111', address: '北京市朝�
 describe.each(testBackends())('console read side on %s', (backend) => {
   let w: TestWarden;
   let analyst = '';
+  /** A second analyst (sa2): the other person of the two-analyst settings rule. */
+  let second = '';
   let courier = '';
   let clerk = '';
   /** The analyst's device credential: its later logins are from the same enrolled device, as the console's are. */
@@ -25,7 +27,7 @@ describe.each(testBackends())('console read side on %s', (backend) => {
     w = await startTestWarden(backend, { detectConfig: { time: { reorder_window_seconds: 0 } }, config: { maxSessionsPerAccount: 10 } });
     const admin = w.adminToken;
     await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } });
-    for (const [id, role, site] of [['c1', 'courier', 'OUT-1'], ['c2', 'courier', 'OUT-1'], ['o1', 'outlet_staff', 'OUT-1'], ['sa1', 'security_analyst', null], ['svc', 'service', null]] as const) {
+    for (const [id, role, site] of [['c1', 'courier', 'OUT-1'], ['c2', 'courier', 'OUT-1'], ['o1', 'outlet_staff', 'OUT-1'], ['sa1', 'security_analyst', null], ['sa2', 'security_analyst', null], ['svc', 'service', null]] as const) {
       expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
     }
     const service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
@@ -33,6 +35,7 @@ describe.each(testBackends())('console read side on %s', (backend) => {
     const sa1 = await login('sa1', 'sa-desk');
     analyst = sa1.token;
     analystDevice = sa1.device_credential;
+    second = (await login('sa2', 'sa2-desk')).token;
     const c1 = await login('c1', 'c1-pda');
     courier = c1.token;
     courierDevice = c1.device_id;
@@ -192,18 +195,40 @@ describe.each(testBackends())('console read side on %s', (backend) => {
     expect((await w.api('POST', '/api/v1/detectors/backtest', { token: analyst, body: { detector: 'unexplained', settings: { medium_records: 1 }, days: 31 } })).status).toBe(400);
   });
 
-  it('saves settings audited with the actor, and applies them at the next start', async () => {
+  // Review 3: one analyst could turn a detector off (or blunt it) for an accomplice, alone.
+  it('a settings change is asked by one analyst and saved only when a second approves it; it applies at the next start', async () => {
     const bad = await w.api('PUT', '/api/v1/detectors/harvesting', { token: analyst, body: { settings: { burst_min_records: -1 }, reason: 'tuning' } });
     expect(bad.status).toBe(400);
+    expect((await w.api('POST', '/api/v1/detectors/harvesting/approve', { token: second })).status).toBe(404);
     const r = await w.api('PUT', '/api/v1/detectors/harvesting', { token: analyst, body: { settings: { burst_min_records: 55 }, reason: 'fewer bursts at the hub' } });
     expect(r.status, r.text).toBe(200);
-    expect(r.body).toMatchObject({ applies: 'restart', settings: { burst_min_records: 55 }, running: { burst_min_records: 40 } });
-    const entry = await w.warden.db.selectFrom('audit_log').selectAll().where('kind', '=', 'detect.settings_changed').executeTakeFirstOrThrow();
-    const detail = typeof entry.detail === 'string' ? JSON.parse(entry.detail) : entry.detail;
-    expect(detail).toMatchObject({ detector: 'harvesting', actor: 'sa1', changes: ['burst_min_records: 40 -> 55'] });
+    expect(r.body).toMatchObject({ applies: 'restart', approval: 'pending', settings: { burst_min_records: 55 }, running: { burst_min_records: 40 } });
+    const asked = (await w.api('GET', '/api/v1/detectors', { token: analyst })).body.detectors.find((d: { name: string }) => d.name === 'harvesting');
+    expect(asked).toMatchObject({ saved: null, pending_restart: false, request: { requested_by: 'sa1', reason: 'fewer bursts at the hub', settings: { burst_min_records: 55 } } });
+    const detailOf = async (kind: string, decision = 'ok') => {
+      const rows = await w.warden.db.selectFrom('audit_log').selectAll().where('kind', '=', kind).where('decision', '=', decision).execute();
+      return rows.map((e) => (typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail));
+    };
+    expect(await detailOf('detect.settings_requested')).toEqual([expect.objectContaining({ detector: 'harvesting', actor: 'sa1', changes: ['burst_min_records: 40 -> 55'] })]);
+    expect(await detailOf('detect.settings_changed')).toEqual([]);
+
+    const own = await w.api('POST', '/api/v1/detectors/harvesting/approve', { token: analyst });
+    expect(own.status, own.text).toBe(403);
+    expect(own.body.error.code).toBe('self_action');
+    expect(await detailOf('detect.settings_changed', 'denied')).toEqual([expect.objectContaining({ detector: 'harvesting', actor: 'sa1' })]);
+    const ok = await w.api('POST', '/api/v1/detectors/harvesting/approve', { token: second });
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.body).toMatchObject({ approval: 'approved', approved_by: 'sa2', updated_by: 'sa1' });
+    expect(await detailOf('detect.settings_changed')).toEqual([expect.objectContaining({ detector: 'harvesting', actor: 'sa2', requested_by: 'sa1', changes: ['burst_min_records: 40 -> 55'] })]);
     const listed = (await w.api('GET', '/api/v1/detectors', { token: analyst })).body.detectors.find((d: { name: string }) => d.name === 'harvesting');
-    expect(listed.pending_restart).toBe(true);
-    expect(listed.saved.updated_by).toBe('sa1');
+    expect(listed).toMatchObject({ pending_restart: true, request: null, saved: { updated_by: 'sa1' } });
+
+    // A request may be discarded by any analyst, and is then not approvable.
+    expect((await w.api('PUT', '/api/v1/detectors/credential', { token: second, body: { settings: { enabled: false }, reason: 'too noisy' } })).status).toBe(200);
+    const discarded = await w.api('DELETE', '/api/v1/detectors/credential/request', { token: analyst });
+    expect(discarded.status, discarded.text).toBe(200);
+    expect((await detailOf('detect.settings_request_discarded')).length).toBe(1);
+    expect((await w.api('POST', '/api/v1/detectors/credential/approve', { token: analyst })).status).toBe(404);
 
     const again = await startTestWarden(backend, { store: w.store, detectConfig: {}, config: { masterKey: w.masterKey, maxSessionsPerAccount: 10 } });
     try {

@@ -61,7 +61,7 @@ describe.each(testBackends())('live detection on %s', (backend) => {
     });
     const admin = w.adminToken;
     await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } });
-    for (const [id, role, site] of [['c1', 'courier', 'OUT-1'], ['c2', 'courier', 'OUT-1'], ['sa1', 'security_analyst', null], ['svc', 'service', null]] as const) {
+    for (const [id, role, site] of [['c1', 'courier', 'OUT-1'], ['c2', 'courier', 'OUT-1'], ['c3', 'courier', 'OUT-1'], ['c4', 'courier', 'OUT-1'], ['sa1', 'security_analyst', null], ['sa2', 'security_analyst', null], ['svc', 'service', null]] as const) {
       expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
     }
     service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
@@ -145,157 +145,61 @@ describe.each(testBackends())('live detection on %s', (backend) => {
     expect(JSON.parse(h.body).detector).toBeTruthy();
   });
 
-  it('exceptions are analysts\' to add and remove, and expire', async () => {
+  it('exceptions are analysts\' to ask for and remove, and last at most 90 days', async () => {
     const body = { kind: 'device', account: 'c2', value: 'c2-home-pc', until: new Date(Date.now() + 86_400_000).toISOString(), reason: 'approved home office' };
     expect((await w.api('POST', '/api/v1/exceptions', { token: w.adminToken, body: { ...body, until: 'tomorrow' } })).status).toBe(400);
+    for (const until of [new Date(Date.now() + 91 * 86_400_000), new Date(Date.now() - 60_000)]) {
+      const r = await w.api('POST', '/api/v1/exceptions', { token: analyst, body: { ...body, until: until.toISOString() } });
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.error).toMatchObject({ code: 'validation_failed', message: expect.stringContaining('until') });
+    }
     const c2 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c2', password: 'pw-c2-secret', device: 'c2-pda' } })).body.token;
     expect((await w.api('POST', '/api/v1/exceptions', { token: c2, body })).status).toBe(403);
     const created = await w.api('POST', '/api/v1/exceptions', { token: analyst, body });
     expect(created.status, created.text).toBe(201);
+    expect(created.body.approval).toBe('pending');
     expect((await w.api('GET', '/api/v1/exceptions', { token: analyst })).body.exceptions.map((x: { id: string }) => x.id)).toContain(created.body.id);
     expect((await w.api('DELETE', `/api/v1/exceptions/${created.body.id}`, { token: analyst })).status).toBe(200);
     expect((await w.api('GET', '/api/v1/exceptions', { token: analyst })).body.exceptions).toEqual([]);
+    expect((await w.api('POST', `/api/v1/exceptions/${created.body.id}/approve`, { token: analyst })).status).toBe(404);
   });
-});
 
-describe.each(testBackends())('a suspension is identity\'s to enforce on %s', (backend) => {
-  let w: TestWarden;
-  let analyst = '';
-  beforeAll(async () => {
-    // Re-alerts after 10 minutes (not 6 h), so a second burst raises a second alert.
-    w = await startTestWarden(backend, { detectConfig: { time: { reorder_window_seconds: 0 }, response: { step_up: 40, throttle: 40, suspend: 40 }, risk: { cooldown_hours: 1 / 6 } } });
-    const admin = w.adminToken;
-    await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } });
-    for (const [id, role, site] of [['c1', 'courier', 'OUT-1'], ['sa1', 'security_analyst', null], ['svc', 'service', null]] as const) {
-      expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
-    }
-    const service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
-    analyst = (await w.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'pw-sa1-secret', device: 'sa-desk' } })).body.token;
-    await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: 'SF100000000001', origin_site: 'OUT-1', dest_site: 'OUT-1', sender: PARTY, recipient: PARTY } });
-    await w.api('POST', '/api/v1/assignments', { token: service, body: { waybill: 'SF100000000001', account: 'c1', task: 'delivery' } });
-  });
-  afterAll(() => w?.dispose());
-
-  const burst = async (entries: AuditEntryInput[]) => {
+  /** Feeds a harvesting burst by `account` and answers how many medium+ alerts it has afterwards. */
+  async function burstAlerts(account: string, from: number): Promise<number> {
     const published = w.warden.bus.stats().published;
-    await w.warden.audit.append(entries);
-    while (w.warden.bus.stats().published < published + entries.length) await new Promise((r) => setImmediate(r));
+    await w.warden.audit.append(harvestBurst(account, new Date(Date.now() - 10 * 60_000), from, `${account}-stranger-pc`));
+    while (w.warden.bus.stats().published < published + 81) await new Promise((r) => setImmediate(r));
     await w.warden.watch!.idle();
-  };
-  const login = () => w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda' } });
-  const reveal = (token: string) => w.api('POST', '/api/v1/waybills/SF100000000001/reveal', { token, body: { fields: ['recipient.phone'], purpose: 'delivery' } });
-  const status = async () => (await w.warden.identity.loadAccount('c1'))!.status;
+    return (await w.api('GET', `/api/v1/alerts?account=${account}&min_severity=medium`, { token: analyst })).body.alerts.length;
+  }
 
-  it('a suspend response suspends the account; lifted in identity it holds no longer; the next alert suspends again', async () => {
-    await burst(harvestBurst('c1', new Date(Date.now() - 40 * 60_000)));
-    expect((await w.api('GET', '/api/v1/accounts/c1/response', { token: analyst })).body.response.action).toBe('suspend');
-    expect(await status()).toBe('suspended');
-    expect((await login()).body.error.code).toBe('account_suspended');
+  // Attack review 3: one analyst excepted an accomplice's account from all detection until 2099.
+  it('an exception is in force only once a second analyst approves it; its requester may not', async () => {
+    const sa2 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'sa2', password: 'pw-sa2-secret', device: 'sa2-desk' } })).body.token;
+    const until = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    const ask = async (account: string) => {
+      const r = await w.api('POST', '/api/v1/exceptions', { token: analyst, body: { kind: 'account', value: account, until, reason: 'field audit, ticket 77' } });
+      expect(r.status, r.text).toBe(201);
+      return r.body.id as string;
+    };
+    const pendingFor4 = await ask('c4');
+    expect(await burstAlerts('c4', 300000000000)).toBeGreaterThan(0);
 
-    // An analyst lifts the suspension (audited): the response stays on record for review, and
-    // refuses nothing by itself.
-    expect((await w.api('POST', '/api/v1/accounts/c1/unsuspend', { token: analyst, body: { reason: 'explained by the outlet' } })).status).toBe(200);
-    const token = (await login()).body.token;
-    expect((await reveal(token)).status).toBe(200);
-
-    // A second burst raises a new alert: the account is suspended again (not skipped as "already suspended").
-    await burst(harvestBurst('c1', new Date(Date.now() - 20 * 60_000), 210000000000, 'stranger-pc-2'));
-    expect(await status()).toBe('suspended');
-    expect((await reveal(token)).status).not.toBe(200);
-    expect((await login()).body.error.code).toBe('account_suspended');
-    const suspensions = await w.warden.db.selectFrom('audit_log').select('detail').where('kind', '=', 'admin.account_suspended').where('account', '=', 'c1').execute();
-    expect(suspensions.map((e) => (typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail).actor)).toEqual(['warden-detect', 'warden-detect']);
-
-    // Clearing the response lifts the suspension it made.
-    expect((await w.api('DELETE', '/api/v1/accounts/c1/response', { token: analyst })).status).toBe(200);
-    expect(await status()).toBe('active');
-  });
-});
-
-describe.each(testBackends())('step-up and throttle on %s', (backend) => {
-  let w: TestWarden;
-  let analyst = '';
-  let service = '';
-  const WB = { c1: 'SF100000000001', c3: 'SF100000000003' } as const;
-  const BATCH = Array.from({ length: 15 }, (_, i) => `SF30000000${String(i).padStart(4, '0')}`);
-  beforeAll(async () => {
-    w = await startTestWarden(backend);
-    const admin = w.adminToken;
-    await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } });
-    for (const [id, role, site] of [['c1', 'courier', 'OUT-1'], ['c3', 'courier', 'OUT-1'], ['c4', 'courier', 'OUT-1'], ['sa1', 'security_analyst', null], ['svc', 'service', null]] as const) {
-      await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } });
-    }
-    service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
-    analyst = (await w.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'pw-sa1-secret', device: 'sa-desk' } })).body.token;
-    for (const [account, waybill] of [['c1', WB.c1], ['c3', WB.c3], ...BATCH.map((b) => ['c4', b])] as const) {
-      await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill, origin_site: 'OUT-1', dest_site: 'OUT-1', sender: PARTY, recipient: PARTY } });
-      await w.api('POST', '/api/v1/assignments', { token: service, body: { waybill, account, task: 'delivery' } });
-    }
-  });
-  afterAll(() => w?.dispose());
-
-  const reveal = (token: string, waybill: string) => w.api('POST', `/api/v1/waybills/${waybill}/reveal`, { token, body: { fields: ['recipient.phone'], purpose: 'delivery' } });
-
-  it('step-up: the old session is refused until a new login with the one-time code', async () => {
-    const { TOTP, Secret } = await import('otpauth');
-    const old = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda' } })).body.token;
-    const enrol = await w.api('POST', '/api/v1/accounts/c1/mfa', { token: w.adminToken });
-    expect(enrol.status, enrol.text).toBe(201);
-    expect((await w.api('POST', '/api/v1/accounts/c1/mfa', { token: analyst })).status).toBe(403);
-    const totp = new TOTP({ secret: Secret.fromBase32(enrol.body.secret), digits: 6, period: 30 });
-    expect((await reveal(old, WB.c1)).status).toBe(200);
-    const set = await w.api('PUT', '/api/v1/accounts/c1/response', { token: analyst, body: { action: 'step_up', reason: 'login from a new city' } });
-    expect(set.status, set.text).toBe(200);
-    const refused = await reveal(old, WB.c1);
-    expect(refused.status).toBe(403);
-    expect(refused.body.error.code).toBe('step_up_required');
-    expect(refused.text).not.toContain('new city');
-    await new Promise((r) => setTimeout(r, 5));
-    // Enrolled means required (issue 7, hole 2): no session at all without the code.
-    const noCode = await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda' } });
-    expect(noCode.status).toBe(401);
-    expect(noCode.body.error.code).toBe('otp_required');
-    const badCode = await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda', otp: totp.generate() === '000000' ? '111111' : '000000' } });
-    expect(badCode.status).toBe(401);
-    const stepped = await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda', otp: totp.generate() } });
-    expect(stepped.status, stepped.text).toBe(201);
-    expect(stepped.body.mfa).toBe(true);
-    expect((await reveal(stepped.body.token, WB.c1)).status).toBe(200);
-  });
-
-  it('throttle: a few records an hour, then refused with a generic reason; analysts see the detail', async () => {
-    const tok = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c3', password: 'pw-c3-secret', device: 'c3-pda' } })).body.token;
-    expect((await w.api('PUT', '/api/v1/accounts/c3/response', { token: tok, body: { action: 'throttle', reason: 'self-service' } })).status).toBe(403);
-    await w.api('PUT', '/api/v1/accounts/c3/response', { token: analyst, body: { action: 'throttle', reason: 'volume above peers' } });
-    const codes: number[] = [];
-    for (let i = 0; i < 10; i++) codes.push((await reveal(tok, WB.c3)).status);
-    expect(codes.every((c) => c === 200)).toBe(true);
-    const last = await reveal(tok, WB.c3);
-    expect(last.status).toBe(403);
-    expect(last.body.error.code).toBe('throttled');
-    expect(last.text).not.toContain('volume above peers');
-    expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await w.api('GET', '/api/v1/accounts/c3/response', { token: analyst })).body.response).toMatchObject({ action: 'throttle', reason: 'volume above peers' });
-    expect((await w.api('GET', `/api/v1/waybills/${WB.c3}`, { token: tok })).status).toBe(200);
-    await w.api('DELETE', '/api/v1/accounts/c3/response', { token: analyst });
-    expect((await reveal(tok, WB.c3)).status).toBe(200);
-  });
-
-  // Hole 5: one batch reveal under "10 per hour" revealed 15.
-  it('throttle counts records: a batch of 15 under "10 an hour" reveals 10, the rest are refused item by item', async () => {
-    const tok = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c4', password: 'pw-c4-secret', device: 'c4-pda' } })).body.token;
-    const unthrottled = await w.api('POST', '/api/v1/reveals', { token: tok, body: { items: BATCH.slice(0, 2).map((waybill) => ({ waybill })), fields: ['recipient.phone'], purpose: 'delivery' } });
-    expect(unthrottled.body.results.every((r: { values?: unknown }) => r.values)).toBe(true);
-    expect((await w.api('PUT', '/api/v1/accounts/c4/response', { token: analyst, body: { action: 'throttle', reason: 'volume above peers' } })).status).toBe(200);
-    const batch = await w.api('POST', '/api/v1/reveals', { token: tok, body: { items: BATCH.map((waybill) => ({ waybill })), fields: ['recipient.phone'], purpose: 'delivery' } });
-    expect(batch.status, batch.text).toBe(200);
-    const outcome = batch.body.results.map((r: { values?: unknown; error?: { code: string } }) => (r.values ? 'ok' : r.error!.code));
-    expect(outcome).toEqual([...Array(10).fill('ok'), ...Array(5).fill('throttled')]);
-    expect((await reveal(tok, BATCH[0]!)).body.error.code).toBe('throttled');
-    const batchAgain = await w.api('POST', '/api/v1/reveals', { token: tok, body: { items: [{ waybill: BATCH[1]! }], fields: ['recipient.phone'], purpose: 'delivery' } });
-    expect(batchAgain.body.results[0].error.code).toBe('throttled');
-    const denied = await w.warden.db.selectFrom('audit_log').select('reason').where('account', '=', 'c4').where('kind', '=', 'access.reveal').where('reason', '=', 'throttled').execute();
-    expect(denied.length).toBe(7);
+    const forC3 = await ask('c3');
+    const own = await w.api('POST', `/api/v1/exceptions/${forC3}/approve`, { token: analyst });
+    expect(own.status, own.text).toBe(403);
+    expect(own.body.error.code).toBe('self_action');
+    const refusal = await w.warden.db.selectFrom('audit_log').select(['decision', 'detail']).where('kind', '=', 'watch.exception_approved').where('decision', '=', 'denied').execute();
+    expect(JSON.stringify(refusal)).toContain('"actor":"sa1"');
+    const approved = await w.api('POST', `/api/v1/exceptions/${forC3}/approve`, { token: sa2 });
+    expect(approved.status, approved.text).toBe(200);
+    expect(approved.body).toMatchObject({ approval: 'approved', approved_by: 'sa2', created_by: 'sa1' });
+    expect((await w.api('POST', `/api/v1/exceptions/${forC3}/approve`, { token: sa2 })).status).toBe(409);
+    expect(await burstAlerts('c3', 400000000000)).toBe(0);
+    const entry = await w.warden.db.selectFrom('audit_log').select(['account', 'detail']).where('kind', '=', 'watch.exception_approved').where('decision', '=', 'ok').executeTakeFirstOrThrow();
+    expect(entry).toMatchObject({ account: 'c3', detail: expect.objectContaining({ actor: 'sa2', requested_by: 'sa1', exception: forC3 }) });
+    const listed = (await w.api('GET', '/api/v1/exceptions', { token: sa2 })).body.exceptions as Array<{ id: string; approval: string }>;
+    expect(Object.fromEntries(listed.map((x) => [x.id, x.approval]))).toMatchObject({ [forC3]: 'approved', [pendingFor4]: 'pending' });
   });
 });
 

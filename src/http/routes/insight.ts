@@ -171,9 +171,27 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
     onRequest: analysts,
     schema: {
       tags: ['insight'],
-      summary: 'Save a detector\'s settings (audited); they apply when Warden next starts',
+      summary: 'Ask for a change of a detector\'s settings (audited): saved once a second analyst approves it, applied when Warden next starts',
       params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
       body: Type.Object({ settings: SettingsBody, reason: Type.String({ minLength: 3, maxLength: 300 }) }, { additionalProperties: false }),
     },
-  }, async (req) => deps.detectors.save(req.params.name, req.body.settings, req.body.reason, actorName(actorOf(req.principal!)), requestContext(req)));
+  }, async (req) => deps.detectors.request(req.params.name, req.body.settings, req.body.reason, actorOf(req.principal!), requestContext(req)));
+
+  app.post('/api/v1/detectors/:name/approve', {
+    onRequest: analysts,
+    schema: {
+      tags: ['insight'],
+      summary: 'Approve the waiting settings change of a detector (not your own request): saved now, applied when Warden next starts',
+      params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
+    },
+  }, async (req) => deps.detectors.approve(req.params.name, actorOf(req.principal!), requestContext(req)));
+
+  app.delete('/api/v1/detectors/:name/request', {
+    onRequest: analysts,
+    schema: {
+      tags: ['insight'],
+      summary: 'Discard the waiting settings change of a detector (audited)',
+      params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
+    },
+  }, async (req) => deps.detectors.discard(req.params.name, actorOf(req.principal!), requestContext(req)));
 }

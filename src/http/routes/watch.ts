@@ -118,13 +118,13 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     schema: { tags: ['watch'], summary: 'Undo the response on an account (lifts a detection suspension too); not on yourself', params: Type.Object({ id: Id }) },
   }, async (req) => watch.clearResponse(req.params.id, actorOf(req.principal!), requestContext(req)));
 
-  app.get('/api/v1/exceptions', { onRequest: analysts, schema: { tags: ['watch'], summary: 'Active detection exceptions' } }, async () => ({ exceptions: await watch.listExceptions() }));
+  app.get('/api/v1/exceptions', { onRequest: analysts, schema: { tags: ['watch'], summary: 'Detection exceptions not removed: pending (waiting for a second analyst) and approved' } }, async () => ({ exceptions: await watch.listExceptions() }));
 
   app.post('/api/v1/exceptions', {
     onRequest: analysts,
     schema: {
       tags: ['watch'],
-      summary: 'Except a device, network, account or app build from detection until a date (audited, expires); not your own',
+      summary: 'Ask to except a device, network, account or app build from detection until a date (at most 90 days; audited); in force once a second analyst approves it; not your own',
       body: Type.Object({
         kind: lit(['device', 'network', 'account', 'app_hash'] as const),
         account: Type.Optional(Id),
@@ -137,6 +137,11 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     const until = new Date(parseInstant(req.body.until, 'until')).toISOString();
     return reply.code(201).send(await watch.addException({ ...req.body, until }, actorOf(req.principal!), requestContext(req)));
   });
+
+  app.post('/api/v1/exceptions/:id/approve', {
+    onRequest: analysts,
+    schema: { tags: ['watch'], summary: 'Approve a pending exception: it comes into force now; not your own request, nor one about yourself', params: Type.Object({ id: Id }) },
+  }, async (req) => watch.approveException(req.params.id, actorOf(req.principal!), requestContext(req)));
 
   app.delete('/api/v1/exceptions/:id', {
     onRequest: analysts,

@@ -11,6 +11,7 @@ import * as sharedLedger from './0010-shared-ledger.js';
 import * as trace from './0012-trace.js';
 import * as pipl from './0013-pipl.js';
 import * as tokenApproval from './0014-token-approval.js';
+import * as twoAnalysts from './0015-two-analysts.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012-trace': trace,
   '0013-pipl': pipl,
   '0014-token-approval': tokenApproval,
+  '0015-two-analysts': twoAnalysts,
 };
 
 export const migrationProvider: MigrationProvider = {

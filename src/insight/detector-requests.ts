@@ -1,0 +1,116 @@
+/**
+ * Changing a detector's settings takes two analysts (review 3: one analyst could turn a detector
+ * off, or blunt it, for an accomplice). A change is first a *request* — validated by the detection
+ * config's own resolver, stored (one per detector; a newer request replaces an older one) and
+ * audited as `detect.settings_requested` — and is saved into `detector_settings` only when a
+ * second analyst approves it: not its requester, nor an account linked to the requester by
+ * creation (`sameHand`, `self_action`, audited). The approval is audited as
+ * `detect.settings_changed` with the approver as actor and the requester beside; saved settings
+ * apply when the engine is next built (at start). Any analyst may discard a request (audited).
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { Clock } from '../ops/clock.js';
+import type { Logger } from '../ops/logger.js';
+import type { DetectConfig } from '../detect/config.js';
+import { AppError } from '../errors.js';
+import { refuseSameHand } from '../access/self.js';
+import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
+
+type Settings = Record<string, number | boolean>;
+type DetectorName = keyof DetectConfig['detectors'];
+
+export interface DetectorRequestsDeps {
+  db: Kysely<Database>;
+  audit: AuditWriter;
+  clock: Clock;
+  logger: Logger;
+  running: DetectConfig;
+  /** The detection config with `settings` over the running ones; throws an AppError naming what is wrong. */
+  validate(detector: string, settings: unknown): DetectConfig;
+}
+
+const parse = (v: unknown): Settings => (typeof v === 'string' ? JSON.parse(v) : v) as Settings;
+
+export function createDetectorRequests(deps: DetectorRequestsDeps) {
+  const { db, audit, clock } = deps;
+
+  /** The stored (approved) settings of one detector, {} when none. */
+  async function savedOf(detector: string): Promise<Settings> {
+    const row = await db.selectFrom('detector_settings').select('settings').where('detector', '=', detector).executeTakeFirst();
+    return row ? parse(row.settings) : {};
+  }
+
+  /** "key: running -> candidate" for each key of `keys`. */
+  function changesOf(detector: string, merged: Settings, keys: string[]) {
+    const cfg = deps.validate(detector, merged);
+    const effective = cfg.detectors[detector as DetectorName] as unknown as Settings;
+    const running = deps.running.detectors[detector as DetectorName] as unknown as Settings;
+    return { effective, running, changes: keys.sort().map((k) => `${k}: ${String(running[k])} -> ${String(effective[k])}`) };
+  }
+
+  async function request(detector: string, settings: Settings, reason: string, actor: Actor, ctx: RequestContext) {
+    const merged = { ...(await savedOf(detector)), ...settings };
+    const { effective, running, changes } = changesOf(detector, merged, Object.keys(settings));
+    const now = new Date(clock.now());
+    const who = actorName(actor);
+    const row = { detector, settings: JSON.stringify(merged), requested_by: who, requested_at: now, reason: reason.slice(0, 300) };
+    await audit.append(
+      [{ kind: 'detect.settings_requested', ts: now, decision: 'ok', reason: row.reason, ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who, changes, approval: 'pending' } }],
+      async (tx) => {
+        await tx.insertInto('detector_settings_requests').values(row).onConflict((oc) => oc.column('detector').doUpdateSet({ settings: row.settings, requested_by: who, requested_at: now, reason: row.reason })).execute();
+      },
+    );
+    return { detector, settings: effective, running, applies: 'restart' as const, approval: 'pending' as const, requested_by: who, requested_at: now.toISOString() };
+  }
+
+  async function approve(detector: string, actor: Actor, ctx: RequestContext) {
+    const req = await db.selectFrom('detector_settings_requests').selectAll().where('detector', '=', detector).executeTakeFirst();
+    if (!req) throw new AppError('not_found', `no settings change of ${detector} is waiting for approval`);
+    const now = new Date(clock.now());
+    await refuseSameHand(db, audit, { kind: 'detect.settings_changed', ts: now, detail: { detector } }, actor, ctx, 'approve a settings change you requested', [req.requested_by]);
+    const merged = parse(req.settings);
+    const { effective, running, changes } = changesOf(detector, merged, Object.keys(merged));
+    const who = actorName(actor);
+    const settings = JSON.stringify(merged);
+    await audit.append(
+      [{ kind: 'detect.settings_changed', ts: now, decision: 'ok', reason: req.reason, ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who, requested_by: req.requested_by, changes, applies: 'restart' } }],
+      async (tx) => {
+        // Only the request that was read: a newer one (or a discard) meanwhile is not approved unseen.
+        const gone = await tx.deleteFrom('detector_settings_requests').where('detector', '=', detector).where('requested_at', '=', new Date(req.requested_at)).where('requested_by', '=', req.requested_by).executeTakeFirst();
+        if (Number(gone.numDeletedRows) !== 1) throw new AppError('conflict', `the settings change of ${detector} was replaced or discarded meanwhile; look again`);
+        await tx
+          .insertInto('detector_settings')
+          .values({ detector, settings, updated_by: req.requested_by, updated_at: now })
+          .onConflict((oc) => oc.column('detector').doUpdateSet({ settings, updated_by: req.requested_by, updated_at: now }))
+          .execute();
+      },
+    );
+    deps.logger.warn({ detector, actor: who, requested_by: req.requested_by, keys: Object.keys(merged) }, 'detector settings approved; they apply at the next start');
+    return { detector, settings: effective, running, applies: 'restart' as const, approval: 'approved' as const, updated_by: req.requested_by, approved_by: who, updated_at: now.toISOString() };
+  }
+
+  async function discard(detector: string, actor: Actor, ctx: RequestContext) {
+    const now = new Date(clock.now());
+    const who = actorName(actor);
+    let found = false;
+    await audit.append(
+      [{ kind: 'detect.settings_request_discarded', ts: now, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who } }],
+      async (tx) => {
+        const gone = await tx.deleteFrom('detector_settings_requests').where('detector', '=', detector).returning('requested_by').executeTakeFirst();
+        if (!gone) throw new AppError('not_found', `no settings change of ${detector} is waiting for approval`);
+        found = true;
+      },
+    );
+    return { detector, discarded: found };
+  }
+
+  /** Every waiting request, by detector. */
+  async function pending() {
+    const rows = await db.selectFrom('detector_settings_requests').selectAll().execute();
+    return new Map(rows.map((r) => [r.detector, { settings: parse(r.settings), requested_by: r.requested_by, requested_at: new Date(r.requested_at).toISOString(), reason: r.reason }]));
+  }
+
+  return { request, approve, discard, pending };
+}
