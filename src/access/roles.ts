@@ -1,7 +1,8 @@
 /**
  * What each role is, in one place: who signs in, who needs a site, who reads masked waybills,
  * how far a phone search reaches, who is privileged (may reveal without an assignment, ticket or
- * search, so creating one takes two people), and who works the security side.
+ * search, so creating one takes two people), who reveals on its own standing (site, counter,
+ * search: creating or moving one by an account takes two people), and who works the security side.
  *
  * Invariant: no other module lists roles to decide something about them; they ask here. What a
  * role may *reveal* is the access policy (policy.ts, data a company may override); what a role
@@ -22,6 +23,13 @@ export interface RoleProfile {
   readonly search: SearchReach | null;
   /** Reveals without an assignment, ticket or search behind it (city scope, cases): dual control. */
   readonly privileged: boolean;
+  /**
+   * Reveals on its own standing — its site's parcels, a customer at the counter, its own phone
+   * searches — with no upstream work (assignment, ticket) that a second system or person grants:
+   * an account that creates, promotes or moves such an account grants reveal rights, so that
+   * takes a second person (review 3: an it_admin created a clerk, set its password, revealed).
+   */
+  readonly standing: boolean;
   /** Works alerts, responses, exceptions, cases and the audit trail. */
   readonly analyst: boolean;
   /** Opens, approves (another's) and closes investigation cases, the basis of case-backed reveals. */
@@ -29,14 +37,14 @@ export interface RoleProfile {
 }
 
 export const ROLE_PROFILES: Readonly<Record<Role, RoleProfile>> = {
-  courier: { staff: true, needsSite: true, views: true, search: 'assigned', privileged: false, analyst: false, cases: false },
-  outlet_staff: { staff: true, needsSite: true, views: true, search: 'site', privileged: false, analyst: false, cases: false },
-  sorting: { staff: true, needsSite: true, views: true, search: null, privileged: false, analyst: false, cases: false },
-  customer_service: { staff: true, needsSite: true, views: true, search: 'all', privileged: false, analyst: false, cases: false },
-  manager: { staff: true, needsSite: true, views: true, search: 'city', privileged: true, analyst: false, cases: false },
-  it_admin: { staff: true, needsSite: false, views: true, search: null, privileged: false, analyst: false, cases: false },
-  security_analyst: { staff: true, needsSite: false, views: true, search: 'all', privileged: true, analyst: true, cases: true },
-  service: { staff: false, needsSite: false, views: false, search: null, privileged: false, analyst: false, cases: false },
+  courier: { staff: true, needsSite: true, views: true, search: 'assigned', privileged: false, standing: false, analyst: false, cases: false },
+  outlet_staff: { staff: true, needsSite: true, views: true, search: 'site', privileged: false, standing: true, analyst: false, cases: false },
+  sorting: { staff: true, needsSite: true, views: true, search: null, privileged: false, standing: false, analyst: false, cases: false },
+  customer_service: { staff: true, needsSite: true, views: true, search: 'all', privileged: false, standing: true, analyst: false, cases: false },
+  manager: { staff: true, needsSite: true, views: true, search: 'city', privileged: true, standing: false, analyst: false, cases: false },
+  it_admin: { staff: true, needsSite: false, views: true, search: null, privileged: false, standing: false, analyst: false, cases: false },
+  security_analyst: { staff: true, needsSite: false, views: true, search: 'all', privileged: true, standing: false, analyst: true, cases: true },
+  service: { staff: false, needsSite: false, views: false, search: null, privileged: false, standing: false, analyst: false, cases: false },
 };
 
 export const profileOf = (role: Role): RoleProfile => ROLE_PROFILES[role];

@@ -45,6 +45,13 @@ export interface AccountsDeps {
 }
 
 const isPrivileged = (role: string) => profileOf(role as Role).privileged;
+/**
+ * Whether creating (or moving, promoting into) an account of `role` by `actor` waits for a second
+ * person: always for a privileged role; for a role that reveals on its own standing when the
+ * actor is an account (an it_admin or analyst — one person); the admin token, the deployment's
+ * root credential, provisions such staff directly (its holder is the host's root: docs/security.md).
+ */
+const needsSecondPerson = (role: string, actor: Actor) => isPrivileged(role) || (profileOf(role as Role).standing && actor.kind === 'account');
 const isAnalyst = (a: Actor) => a.kind === 'account' && profileOf(a.role).analyst;
 const isAdministrator = (a: Actor) => a.kind === 'account' && ADMINISTRATOR_ROLES.includes(a.role);
 
@@ -101,9 +108,10 @@ export function createAccountAdmin(deps: AccountsDeps) {
     await checkSite(input.role, site);
     const password_hash = input.password ? await hashPassword(input.password) : null;
     const privileged = isPrivileged(input.role);
+    const dual = needsSecondPerson(input.role, actor);
     const by = actorName(actor);
     const create = async (bootstrap: boolean) => {
-      const approval = privileged && !bootstrap ? ('pending' as const) : ('approved' as const);
+      const approval = dual && !bootstrap ? ('pending' as const) : ('approved' as const);
       const at = now();
       await audit.append(
         [{ kind: 'admin.account_created', ts: at, decision: 'ok', account: input.id, role: input.role, site, ip: ctx.ip, requestId: ctx.requestId, detail: { actor: by, approval, ...(bootstrap ? { bootstrap: true } : {}) } }],
@@ -134,7 +142,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
     return toView(await row(input.id));
   }
 
-  /** PATCH {role?, site?}: promotion to a privileged role (or a privileged site change) waits for approval; anything else applies at once. */
+  /** PATCH {role?, site?}: promotion to a privileged role (or a privileged site change), and an account's move of staff who reveal on their own standing, wait for approval; anything else applies at once. */
   async function updateAccount(id: string, change: { role?: Role | undefined; site?: string | null | undefined }, actor: Actor, ctx: RequestContext) {
     await refuseOwn(actor, ctx, id, 'admin.account_changed', 'change');
     const r = await row(id);
@@ -145,7 +153,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
     const holdsPrivilege = r.approval === 'approved' && isPrivileged(current);
     if (holdsPrivilege && !isAnalyst(actor)) throw new AppError('forbidden', `changing a ${current} account takes a security analyst`);
     await checkSite(role, site);
-    const pendingOutcome = isPrivileged(role) && (r.approval === 'pending' || role !== current || site !== r.site);
+    const pendingOutcome = needsSecondPerson(role, actor) && (r.approval === 'pending' || role !== current || site !== r.site);
     if (!pendingOutcome && role === current && site === r.site && r.pending_role === null) return toView(r);
     const by = actorName(actor);
     const at = now();
@@ -162,7 +170,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
         q = q.set({ pending_role: role, pending_site: site, requested_by: by, requested_at: at });
       }
       await q.execute();
-      if (pendingOutcome) await privilegedChange(tx, { change: 'promotion_requested', account: id, role, site, actor: by });
+      if (pendingOutcome && isPrivileged(role)) await privilegedChange(tx, { change: 'promotion_requested', account: id, role, site, actor: by });
     });
     deps.dropCached(id);
     return toView(await row(id));
@@ -191,7 +199,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
           .where((eb) => (r.pending_role === null ? eb('pending_role', 'is', null) : eb('pending_role', '=', r.pending_role)))
           .executeTakeFirst();
         if (Number(moved.numUpdatedRows) !== 1) throw new AppError('conflict', `the request for account ${id} changed meanwhile; read it again`);
-        await privilegedChange(tx, { change: 'approved', account: id, role, site, actor: by });
+        if (isPrivileged(role)) await privilegedChange(tx, { change: 'approved', account: id, role, site, actor: by });
       },
     );
     deps.dropCached(id);

@@ -116,6 +116,8 @@ export interface DetectorInfo {
   settings: Record<string, number | boolean>;
   saved: { settings: Record<string, number | boolean>; updated_by: string; updated_at: string } | null;
   pending_restart: boolean;
+  /** A settings change waiting for a second analyst (the whole set it would save). */
+  request: { settings: Record<string, number | boolean>; requested_by: string; requested_at: string; reason: string } | null;
   fired: { last_24h: number; last_7d: number; by_severity_7d: Record<string, number>; last: string | null; since_start: number; folded_since_start: number };
 }
 

@@ -68,6 +68,7 @@ const zh: Messages = {
     title: '检测器', enabled: '已启用', disabled: '已停用', fired24h: '触发次数（24 小时）', fired7d: '触发次数（7 天）', sinceStart: '自启动以来', folded: '并入未关闭告警', lastFired: '最近触发',
     settings: '参数', backtest: '回测', backtestDays: '回放最近', days: '天的存储数据', running: '运行中的参数', candidate: '候选参数', wouldRaise: '候选参数将产生', currentRaise: '运行中的参数产生', accountsAffected: '涉及 {{count}} 个账号', eventsReplayed: '回放 {{count}} 条存储事件，用时 {{ms}} 毫秒', truncated: '达到回放上限：统计只覆盖部分时间窗口。',
     added: '仅候选参数产生', removed: '仅运行中参数产生', save: '保存参数', saveReason: '修改原因（将被审计）', backtestFirst: '保存前请先回测这些参数', restartNote: '保存的参数在 Warden 下次重启时生效：运行中的引擎保留已学习的基线，不会原地重建。', pending: '已保存，重启后生效', savedBy: '{{who}} 于 {{time}} 保存', changed: '与运行中不同', saved: '参数已保存，将在下次重启后生效',
+    requested: '已提交参数修改申请，须由另一名分析员批准', awaiting: '等待另一名分析员批准', requestBy: '{{who}} 于 {{time}} 申请：{{reason}}', approveRequest: '批准此修改', discardRequest: '撤销', approved: '修改已批准，将在下次重启后生效', discarded: '修改申请已撤销', ownRequest: '须由另一名分析员批准您自己的申请',
   },
   cases: {
     title: '案件', open: '新建案件', caseTitle: '标题', reason: '原因', waybills: '运单号（每行一个）', accounts: '账号（每行一个）', status: '状态', openedBy: '发起人', approvedBy: '批准人', created: '创建时间',

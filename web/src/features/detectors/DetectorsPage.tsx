@@ -1,12 +1,13 @@
 /**
  * Detectors: each detector's settings and how often it fired; edit settings, backtest them over
- * the stored last N days (running vs candidate), and only then save them (audited; they apply at
- * the next restart, which the page says plainly).
+ * the stored last N days (running vs candidate), and only then ask for them (audited); a second
+ * analyst approves or anyone discards the waiting change; approved settings apply at the next
+ * restart, which the page says plainly.
  */
 import { useMemo, useState } from 'react';
-import { Alert as Banner, App, Button, Card, Collapse, Descriptions, Input, InputNumber, Space, Statistic, Switch, Table, Typography } from 'antd';
+import { Alert as Banner, App, Button, Card, Collapse, Descriptions, Input, InputNumber, Space, Statistic, Switch, Table, Tooltip, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { api } from '../../api/client';
+import { api, session } from '../../api/client';
 import type { BacktestResult, DetectorInfo } from '../../api/types';
 import { Async, ErrorState, errorText } from '../../components/States';
 import { SeverityTag, ToneTag } from '../../components/Tags';
@@ -34,6 +35,7 @@ export default function DetectorsPage() {
                   <span>{t('detectors.fired24h')}: {d.fired.last_24h}</span>
                   <span>{t('detectors.fired7d')}: {d.fired.last_7d}</span>
                   {d.pending_restart && <ToneTag tone="gold">{t('detectors.pending')}</ToneTag>}
+                  {d.request && <ToneTag tone="orange">{t('detectors.awaiting')}</ToneTag>}
                 </Space>
               ),
               children: <DetectorEditor d={d} onSaved={list.reload} />,
@@ -75,7 +77,7 @@ function DetectorEditor({ d, onSaved }: { d: DetectorInfo; onSaved(): void }) {
     setBusy('save');
     try {
       await api('PUT', `/detectors/${encodeURIComponent(d.name)}`, { body: { settings: draft, reason: reason.trim() } });
-      void message.success(t('detectors.saved'));
+      void message.success(t('detectors.requested'));
       setReason('');
       onSaved();
     } catch (err) {
@@ -93,6 +95,7 @@ function DetectorEditor({ d, onSaved }: { d: DetectorInfo; onSaved(): void }) {
         <Descriptions.Item label={t('detectors.sinceStart')}>{d.fired.since_start} ({t('detectors.folded')} {d.fired.folded_since_start})</Descriptions.Item>
         <Descriptions.Item label={t('detectors.lastFired')}>{formatTime(d.fired.last)}</Descriptions.Item>
       </Descriptions>
+      {d.request && <RequestBanner d={d} onDone={onSaved} />}
       {d.saved && <Typography.Paragraph style={{ color: '#7c4a03' }}>{t('detectors.pending')} · {t('detectors.savedBy', { who: d.saved.updated_by, time: formatTime(d.saved.updated_at) })}</Typography.Paragraph>}
       <div style={{ display: 'grid', gridTemplateColumns: 'repeat(4, minmax(0, 1fr))', gap: '8px 16px', marginBottom: 12 }}>
         {Object.entries(draft).map(([k, v]) => {
@@ -128,6 +131,45 @@ function DetectorEditor({ d, onSaved }: { d: DetectorInfo; onSaved(): void }) {
       </Space.Compact>
       {!tested && Object.keys(changed).length > 0 && <Typography.Text type="secondary">{t('detectors.backtestFirst')}</Typography.Text>}
     </div>
+  );
+}
+
+/** The waiting settings change: who asked, why, what it changes; a second analyst approves it, anyone discards it. */
+function RequestBanner({ d, onDone }: { d: DetectorInfo; onDone(): void }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [busy, setBusy] = useState(false);
+  const r = d.request!;
+  const own = r.requested_by === session.account();
+  const changes = Object.entries(r.settings).filter(([k, v]) => d.settings[k] !== v).map(([k, v]) => `${k}: ${String(d.settings[k])} → ${String(v)}`);
+  async function act(method: 'POST' | 'DELETE', path: string, done: string) {
+    setBusy(true);
+    try {
+      await api(method, `/detectors/${encodeURIComponent(d.name)}/${path}`);
+      void message.success(t(done));
+      onDone();
+    } catch (err) {
+      void message.error(errorText(t, err));
+    } finally {
+      setBusy(false);
+    }
+  }
+  const approve = <Button type="primary" danger size="small" disabled={own || busy} onClick={() => void act('POST', 'approve', 'detectors.approved')} data-testid={`approve-${d.name}`}>{t('detectors.approveRequest')}</Button>;
+  return (
+    <Banner
+      type="warning"
+      showIcon
+      style={{ marginBottom: 12 }}
+      data-testid={`request-${d.name}`}
+      title={`${t('detectors.awaiting')} · ${t('detectors.requestBy', { who: r.requested_by, time: formatTime(r.requested_at), reason: r.reason })}`}
+      description={changes.join(' · ') || null}
+      action={
+        <Space>
+          {own ? <Tooltip title={t('detectors.ownRequest')}><span>{approve}</span></Tooltip> : approve}
+          <Button size="small" disabled={busy} onClick={() => void act('DELETE', 'request', 'detectors.discarded')}>{t('detectors.discardRequest')}</Button>
+        </Space>
+      }
+    />
   );
 }
 
