@@ -55,7 +55,13 @@ export interface WorkOn {
 export const NO_WORK: WorkOn = { assignments: [], openTickets: [], searches: [], case: null };
 
 /** Audit kinds that count as an account having accessed a waybill (for a case naming that account). */
-const ACCESS_KINDS = ['access.view', 'access.print', 'access.reveal'] as const;
+/**
+ * What a case naming an account covers: the parcels that account was *given* in full — allowed
+ * reveals and label prints up to the approval. Not masked views, nor refused attempts (review 3:
+ * a suspect padded his own case's scope with free masked views and refused reveals, which the
+ * case then let the analysts reveal in full).
+ */
+const CASE_KINDS = ['access.print', 'access.reveal'] as const;
 
 export function createWorkContext({ db }: WorkContextDeps) {
   /** The reveal path's question, as one correlated expression the ciphertext fetch carries (its args: account, case or null). */
@@ -153,13 +159,13 @@ const WORK_ON: AlongsideRead<WorkOn> = {
 };
 
 function caseStanding(caseRef: RawBuilder<string | null>, account: RawBuilder<string | null>, waybill: RawBuilder<string>) {
-  const kinds = sql.join(ACCESS_KINDS.map((k) => sql`${k}`));
+  const kinds = sql.join(CASE_KINDS.map((k) => sql`${k}`));
   return sql`(select json_build_object(
       'status', c.status, 'opened_by', c.opened_by, 'approved_by', c.approved_by,
       'self', exists (select 1 from case_accounts s where s.case_id = c.id and s.account = ${account}),
       'covers', exists (select 1 from case_waybills cw where cw.case_id = c.id and cw.waybill = ${waybill})
         or exists (select 1 from case_accounts ca join audit_log l on l.account = ca.account and l.waybill = ${waybill}
-                   where ca.case_id = c.id and l.kind in (${kinds}) and l.ts <= c.approved_at))
+                   where ca.case_id = c.id and l.kind in (${kinds}) and l.decision = 'allowed' and l.ts <= c.approved_at))
     from cases c where c.id = ${caseRef})`;
 }
 

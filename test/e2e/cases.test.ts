@@ -36,8 +36,11 @@ describe.each(testBackends())('investigation cases on %s', (backend) => {
       const r = await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: W(n), origin_site: 'OUT-1', dest_site: 'OUT-1', sender: PARTY, recipient: PARTY } });
       expect(r.status, r.text).toBe(201);
     }
-    // The suspect outlet clerk looked at W3 and W4 before any case about them existed.
-    for (const n of [3, 4]) expect((await w.api('GET', `/api/v1/waybills/${W(n)}`, { token: tokens.o1 })).status).toBe(200);
+    // Before any case about them existed, the suspect outlet clerk revealed W3 and looked at W4
+    // (masked); the courier tried to reveal W5 and was refused.
+    expect((await w.api('POST', `/api/v1/waybills/${W(3)}/reveal`, { token: tokens.o1, body: { fields: ['recipient.phone'], purpose: 'other' } })).status).toBe(200);
+    expect((await w.api('GET', `/api/v1/waybills/${W(4)}`, { token: tokens.o1 })).status).toBe(200);
+    expect((await w.api('POST', `/api/v1/waybills/${W(5)}/reveal`, { token: tokens.c1, body: { fields: ['recipient.phone'], purpose: 'delivery' } })).status).toBe(403);
   });
   afterAll(() => w?.dispose());
 
@@ -79,24 +82,35 @@ describe.each(testBackends())('investigation cases on %s', (backend) => {
     expect(r.text).not.toContain(PARTY.phone);
   });
 
-  it('a case naming an account covers the waybills it accessed up to the approval, not others, not later ones', async () => {
+  it('a case naming an account covers the waybills it was given in full up to the approval, not others, not later ones', async () => {
     const c = await open('sa1', { accounts: ['o1'] });
     expect(c.status, c.text).toBe(201);
     await approve('sa2', c.body.id);
-    // The clerk's (or an accomplice's) later views do not widen what the two analysts agreed on.
-    expect((await w.api('GET', `/api/v1/waybills/${W(6)}`, { token: tokens.o1 })).status).toBe(200);
+    // The clerk's (or an accomplice's) later reveals do not widen what the two analysts agreed on.
+    expect((await w.api('POST', `/api/v1/waybills/${W(6)}/reveal`, { token: tokens.o1, body: { fields: ['recipient.phone'], purpose: 'other' } })).status).toBe(200);
     expect((await reveal('sa1', W(3), c.body.id)).status).toBe(200);
-    expect((await reveal('sa1', W(4), c.body.id)).status).toBe(200);
     expect(code(await reveal('sa1', W(6), c.body.id))).toBe('case_out_of_scope');
     expect(code(await reveal('sa1', W(5), c.body.id))).toBe('case_out_of_scope');
+  });
+
+  // Review 3: the suspect padded his own case's scope with free masked views and refused reveals.
+  it('masked views and refused attempts of the named account widen nothing', async () => {
+    const aboutClerk = await open('sa1', { accounts: ['o1'] });
+    await approve('sa2', aboutClerk.body.id);
+    expect(code(await reveal('sa1', W(4), aboutClerk.body.id))).toBe('case_out_of_scope');
+    const aboutCourier = await open('sa1', { accounts: ['c1'] });
+    await approve('sa2', aboutCourier.body.id);
+    expect(code(await reveal('sa1', W(5), aboutCourier.body.id))).toBe('case_out_of_scope');
   });
 
   it('nobody opens, approves or reveals under a case about themselves', async () => {
     const aboutSelf = await open('sa1', { accounts: ['sa1', 'o1'] });
     expect(aboutSelf.status).toBe(403);
     expect(aboutSelf.body.error.code).toBe('self_action');
-    // sa3 read W5; a case about sa3 is opened and approved by others, and sa3 may not use it.
-    expect((await w.api('GET', `/api/v1/waybills/${W(5)}`, { token: tokens.sa3 })).status).toBe(200);
+    // sa3 revealed W5 (under a case about W5); a case about sa3 is opened and approved by others, and sa3 may not use it.
+    const aboutW5 = await open('sa1', { waybills: [W(5)] });
+    await approve('sa2', aboutW5.body.id);
+    expect((await reveal('sa3', W(5), aboutW5.body.id)).status).toBe(200);
     const aboutSa3 = await open('sa1', { accounts: ['sa3'] });
     expect(code(await approve('sa3', aboutSa3.body.id))).toBe('self_action');
     expect((await approve('sa2', aboutSa3.body.id)).status).toBe(200);
@@ -134,11 +148,17 @@ describe.each(testBackends())('investigation cases on %s', (backend) => {
     expect(list.status).toBe(200);
     expect(list.body.cases.length).toBeGreaterThanOrEqual(3);
     expect(list.body.cases.every((c: { status: string }) => c.status === 'open')).toBe(true);
-    const named = list.body.cases.find((c: { accounts: string[] }) => c.accounts.includes('o1'));
-    const one = await w.api('GET', `/api/v1/cases/${named.id}`, { token: tokens.sa3 });
-    expect(one.status).toBe(200);
-    expect(one.body.reveals.map((r: { waybill: string }) => r.waybill).sort()).toEqual([W(3), W(4)]);
-    expect(one.body.reveals[0]).toMatchObject({ seq: expect.any(Number), account: 'sa1', fields: ['recipient.phone'] });
+    // Two cases name o1: the first, under which W3 was revealed, and the one whose W4 was refused.
+    const named = list.body.cases.filter((c: { accounts: string[] }) => c.accounts.includes('o1'));
+    expect(named.length).toBe(2);
+    const reveals = [];
+    for (const c of named) {
+      const one = await w.api('GET', `/api/v1/cases/${c.id}`, { token: tokens.sa3 });
+      expect(one.status).toBe(200);
+      reveals.push(...one.body.reveals);
+    }
+    expect(reveals.map((r: { waybill: string }) => r.waybill)).toEqual([W(3)]);
+    expect(reveals[0]).toMatchObject({ seq: expect.any(Number), account: 'sa1', fields: ['recipient.phone'] });
   });
 
   it('every step is audited with its actor, without the free text', async () => {
