@@ -107,15 +107,17 @@ export function createWorkContext({ db }: WorkContextDeps) {
         .execute();
     },
 
-    /** A delivered / picked-up scan starts the grace period of the matching assignments. */
-    async complete(waybill: string, task: Task, at: Date, tx: Handle = db) {
-      await tx
+    /** A delivered / picked-up scan starts the grace period of the matching assignments; returns their accounts. */
+    async complete(waybill: string, task: Task, at: Date, tx: Handle = db): Promise<string[]> {
+      const rows = await tx
         .updateTable('assignments')
         .set({ completed_at: at })
         .where('waybill', '=', waybill)
         .where('task', '=', task)
         .where('completed_at', 'is', null)
+        .returning('account')
         .execute();
+      return rows.map((r) => r.account).sort();
     },
 
     async ticket(t: { ticket: string; waybill: string; account: string; status: 'open' | 'closed'; at: Date }, tx: Handle = db) {

@@ -28,6 +28,8 @@ export const AUDIT_KINDS = {
   // ingest publishes is the bus event, so these are not published a second time.
   'work.assigned': { event: null, action: null },
   'work.ticket': { event: null, action: null },
+  // A delivered / picked-up scan completed an account's assignment (its grace period started).
+  'work.completed': { event: null, action: null },
   'events.backfill': { event: null, action: null },
   'admin.service_token_revoked': { event: null, action: null },
   'admin.account_changed': { event: null, action: null },

@@ -11,7 +11,9 @@
  *   the entry reaching it: a crash cannot leave such a size unsigned. Finished subtrees of 256
  *   leaves and up are stored in the same statement (tree-store.ts).
  * - Effects passed with an entry run in the same transaction, so the act and its record commit
- *   together or not at all.
+ *   together or not at all. An effect may add entries about what it found (`more`): they are
+ *   chained after the append's own, in the same transaction; an append of no entries but an
+ *   effect commits too (its result may be nothing to record).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -27,7 +29,8 @@ import { headToRow, leafHashes, STORED_LEVEL } from './tree-store.js';
 import { toRow } from './rows.js';
 import { prepared } from '../store/prepared.js';
 
-export type AuditEffect = (tx: Transaction<Database>) => Promise<void>;
+/** `more` adds entries recording what the effect did (known only inside its transaction). */
+export type AuditEffect = (tx: Transaction<Database>, more: (entries: readonly AuditEntryInput[]) => void) => Promise<void>;
 
 export interface AuditWriter {
   append(entries: AuditEntryInput[], effect?: AuditEffect): Promise<AuditRecord[]>;
@@ -209,15 +212,17 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
     known = null;
     const ext = await deps.db.transaction().execute(async (tx) => {
       const tip = await lockTip(tx);
+      const chained: Pending[] = [];
       for (const p of batch) {
-        if (!p.effect) continue;
+        const extra: AuditEntryInput[] = [];
         try {
-          await p.effect(tx);
+          await p.effect?.(tx, (more) => extra.push(...more));
         } catch (err) {
           throw new EffectFailed(err);
         }
+        chained.push(extra.length ? { ...p, entries: [...p.entries, ...extra] } : p);
       }
-      const ext = extend(batch, tip, deps.signer, headEvery);
+      const ext = extend(chained, tip, deps.signer, headEvery);
       const rows = ext.records.flat();
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         await tx.insertInto('audit_log').values(rows.slice(i, i + INSERT_CHUNK).map(toRow)).execute();
@@ -231,7 +236,7 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
 
   return {
     append(entries, effect) {
-      if (entries.length === 0) return Promise.resolve([]);
+      if (entries.length === 0 && !effect) return Promise.resolve([]);
       return new Promise<AuditRecord[]>((resolve, reject) => {
         queue.push({ entries, effect, resolve, reject });
         schedule();

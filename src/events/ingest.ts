@@ -9,10 +9,12 @@
  *   total, so junk cannot blow up the answer; lines are read as they arrive, never as one string.
  * - Who may send what is ./producer.ts; here the store decides the rest: login/logout/access
  *   about a Warden account is refused; for a producer registered for some sites, the sites of a
- *   work event's parcel are the vault's (origin, destination) and an assignee's is its Warden site.
+ *   work event's parcel (assignment, ticket, delivered / picked-up scan) are the vault's (origin,
+ *   destination) and an assignee's is its Warden site.
  * - Accepted events are stored with their producer, their work context applied, and every
- *   assignment and ticket audited (`work.assigned`, `work.ticket`) in the same transaction (one
- *   audit append per slice of WORK_SLICE work events, never one per event); only then does the
+ *   assignment and ticket audited (`work.assigned`, `work.ticket`), and every assignment a scan
+ *   completed (`work.completed`, one per account, found inside the transaction), in the same
+ *   transaction (one audit append per slice of WORK_SLICE work events, never one per event); only then does the
  *   answer say "accepted" and are they published. The contract assign/ticket events are the bus events for
  *   that work, so the audit kinds are not published.
  * - Only the contract's fields (and Warden's documented extensions) are stored and published:
@@ -38,6 +40,7 @@ import { forEachNdjsonLine } from './ndjson.js';
 import {
   checkEvent,
   checkWorkSite,
+  completesWork,
   gatewayAccountRefusal,
   isStaffActivity,
   isWork,
@@ -182,14 +185,16 @@ export function createIngest(deps: IngestDeps) {
       const waybill = wantSite ? workWaybill(e) : null;
       if (waybill !== null) waybills.add(waybill);
     }
-    if (!needed.size) return candidates;
-    const accounts = await accountSites([...needed]);
+    if (!needed.size && !waybills.size) return candidates;
+    const accounts = needed.size ? await accountSites([...needed]) : new Map<string, string | null>();
     const parcels = waybills.size ? await parcelSites([...waybills]) : new Map<string, ParcelSites>();
     return candidates.filter((c) => {
       const e = c.event;
+      const parcel = () => parcels.get(workWaybill(e) ?? '') ?? null;
       const r = isStaffActivity(e)
         ? accounts.has((e as { account: string }).account) ? gatewayAccountRefusal(e) : null
-        : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null, parcels.get(workWaybill(e) ?? '') ?? null) : null;
+        : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null, parcel())
+        : completesWork(e) ? checkWorkSite(producer, e, null, parcel()) : null;
       if (r) refuse(c, r);
       return r === null;
     });
@@ -259,13 +264,15 @@ export function createIngest(deps: IngestDeps) {
         const work = fresh.filter(changesWork);
         for (let i = 0; i < work.length; i += WORK_SLICE) {
           const part = work.slice(i, i + WORK_SLICE);
-          const effect = async (tx: Transaction<Database>) => {
+          const effect = async (tx: Transaction<Database>, more: (entries: readonly AuditEntryInput[]) => void) => {
             await store(tx, part, producer, mode, at);
-            for (const e of part) await applyWork(e, tx);
+            for (const e of part) {
+              const completed = await applyWork(e, tx);
+              if (completed.length) more(completedEntries(e, completed, producer, at, ctx));
+            }
           };
-          const entries = workEntries(part, producer, at, ctx);
-          if (entries.length) await audit.append(entries, effect);
-          else await db.transaction().execute(effect);
+          // Always through the trail: a scan's completions are known only inside the transaction.
+          await audit.append(workEntries(part, producer, at, ctx), effect);
           done(part);
         }
       }
@@ -311,7 +318,8 @@ export function createIngest(deps: IngestDeps) {
     }
   }
 
-  async function applyWork(e: ActivityEvent, tx: Transaction<Database>): Promise<void> {
+  /** Applies one work event; for a scan, returns the accounts whose assignment it completed. */
+  async function applyWork(e: ActivityEvent, tx: Transaction<Database>): Promise<string[]> {
     const at = new Date(e.ts);
     switch (e.type) {
       case 'assign':
@@ -321,12 +329,13 @@ export function createIngest(deps: IngestDeps) {
         if (e.waybill) await work.ticket({ ticket: e.ticket, waybill: e.waybill, account: e.account, status: e.status, at }, tx);
         break;
       case 'scan':
-        if (e.op === 'delivered') await work.complete(e.waybill, 'delivery', at, tx);
-        else if (e.op === 'pickup') await work.complete(e.waybill, 'pickup', at, tx);
+        if (e.op === 'delivered') return work.complete(e.waybill, 'delivery', at, tx);
+        if (e.op === 'pickup') return work.complete(e.waybill, 'pickup', at, tx);
         break;
       default:
         break;
     }
+    return [];
   }
 
   return { ingestStream, admit, submit };
@@ -347,7 +356,7 @@ function droppedReport(admitted: readonly Candidate[]): Pick<IngestResult, 'drop
 
 /** Events whose storing changes the work context (who may see what, or until when). */
 function changesWork(e: ActivityEvent): boolean {
-  return e.type === 'assign' || (e.type === 'ticket' && !!e.waybill) || (e.type === 'scan' && (e.op === 'delivered' || e.op === 'pickup'));
+  return e.type === 'assign' || (e.type === 'ticket' && !!e.waybill) || completesWork(e);
 }
 
 /** Warden, not the sender, says who produced an event and whether it is history. */
@@ -369,6 +378,23 @@ function workEntries(events: readonly ActivityEvent[], producer: Producer, ts: D
     }
   }
   return entries;
+}
+
+/** One `work.completed` per account whose assignment a delivered / picked-up scan completed. No PII. */
+function completedEntries(e: ActivityEvent, accounts: readonly string[], producer: Producer, ts: Date, ctx: RequestContext): AuditEntryInput[] {
+  if (!completesWork(e)) return [];
+  const task = e.op === 'delivered' ? 'delivery' : 'pickup';
+  return accounts.map((account) => ({
+    kind: 'work.completed' as const,
+    ts,
+    decision: 'ok' as const,
+    ip: ctx.ip,
+    requestId: ctx.requestId,
+    account,
+    waybill: e.waybill,
+    site: e.site ?? null,
+    detail: { task, op: e.op, scan: e.id, producer: producer.id, actor: producer.actor, at: e.ts },
+  }));
 }
 
 function backfillEntry(producer: Producer, events: readonly ActivityEvent[], counts: { accepted: number; duplicates: number; rejected: number }, ts: Date, ctx: RequestContext): AuditEntryInput {

@@ -10,7 +10,8 @@
  * - Work (assignments, tickets naming a waybill) from a token registered for some sites is for a
  *   parcel of those sites only: the waybill's origin or destination in the vault (the parcel's
  *   sites, as the access policy's `site` basis defines them) must be on its list, and so must the
- *   assignee's site. A waybill the vault does not know is refused the same way (fail closed, and
+ *   assignee's site. A scan that ends work (`delivered`, `pickup`: it completes the parcel's
+ *   assignments) is held to the same parcel rule (review 3, S5), besides naming a site of its list. A waybill the vault does not know is refused the same way (fail closed, and
  *   no answer tells a producer whether a waybill exists or where it goes).
  * - An event time outside the window around Warden's clock is refused: older than maxAge unless
  *   backfilling, later than maxSkew always.
@@ -83,6 +84,8 @@ export async function producerFor(principal: Principal, tokens: Pick<ServiceToke
 export const isStaffActivity = (e: ActivityEvent): boolean => STAFF_ACTIVITY_TYPES.includes(e.type);
 /** Assignments and tickets: scoped by the parcel's sites and the assignee's (checkWorkSite). */
 export const isWork = (e: ActivityEvent): e is Extract<ActivityEvent, { type: 'assign' | 'ticket' }> => e.type === 'assign' || e.type === 'ticket';
+/** A delivered / picked-up scan: it completes the parcel's assignments of that task (starts their grace). */
+export const completesWork = (e: ActivityEvent): e is Extract<ActivityEvent, { type: 'scan' }> => e.type === 'scan' && (e.op === 'delivered' || e.op === 'pickup');
 
 /**
  * Every rule that needs only the event, the producer and the clock. What remains for the store:
@@ -124,20 +127,23 @@ export interface ParcelSites {
   dest_site: string;
 }
 
-/** The work events the parcel rule applies to: every assignment, and a ticket that names a waybill. */
-export const workWaybill = (e: ActivityEvent): string | null => (isWork(e) && e.waybill ? e.waybill : null);
+/** The events the parcel rule applies to: every assignment, a ticket that names a waybill, a scan that completes work. */
+export const workWaybill = (e: ActivityEvent): string | null => ((isWork(e) || completesWork(e)) && e.waybill ? e.waybill : null);
 
 /**
- * An assignment or ticket from a producer registered for some sites: the parcel's origin or
- * destination must be on its list (an unknown waybill fails the same way), and the assignee's
- * Warden site (else the event's own site) too. The reason names the rule, never the parcel's sites.
+ * An assignment, ticket or work-ending scan from a producer registered for some sites: the
+ * parcel's origin or destination must be on its list (an unknown waybill fails the same way), and
+ * for an assignment or ticket the assignee's Warden site (else the event's own site) too. The
+ * reason names the rule, never the parcel's sites.
  */
 export function checkWorkSite(p: Producer, e: ActivityEvent, accountSite: string | null, parcel: ParcelSites | null): Refusal | null {
   const sites = p.registration.sites;
-  if (!sites || !isWork(e)) return null;
+  if (!sites || !(isWork(e) || completesWork(e))) return null;
   if (workWaybill(e) !== null && !(parcel && (sites.includes(parcel.origin_site) || sites.includes(parcel.dest_site)))) {
-    return { code: 'site_not_registered', reason: `this producer is registered for some sites only: its ${e.type} events must name a waybill whose origin or destination is one of them` };
+    const what = completesWork(e) ? `${e.op} scans` : `${e.type} events`;
+    return { code: 'site_not_registered', reason: `this producer is registered for some sites only: its ${what} must name a waybill whose origin or destination is one of them` };
   }
+  if (!isWork(e)) return null; // a scan names no assignee; its own site was checked (checkStatedSites)
   const site = accountSite ?? e.site;
   if (site !== undefined && sites.includes(site)) return null;
   return { code: 'site_not_registered', reason: site === undefined ? `account ${e.account} has no site this producer is registered for` : `this producer is not registered for site ${site} (account ${e.account})` };

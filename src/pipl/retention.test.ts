@@ -20,9 +20,10 @@ function recordingAudit(db: Kysely<Database>) {
   const entries: AuditEntryInput[] = [];
   return {
     entries,
-    append: async (e: AuditEntryInput[], effect?: (tx: never) => Promise<void>) => {
-      await db.transaction().execute(async (tx) => effect?.(tx as never));
-      entries.push(...e);
+    append: async (e: AuditEntryInput[], effect?: (tx: never, more: (m: readonly AuditEntryInput[]) => void) => Promise<void>) => {
+      const more: AuditEntryInput[] = [];
+      await db.transaction().execute(async (tx) => effect?.(tx as never, (m) => more.push(...m)));
+      entries.push(...e, ...more);
       return [];
     },
   };

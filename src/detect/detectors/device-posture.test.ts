@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { actionable, actor, courier, ev, history, local, run, sortByTime, waybill, workDay } from '../test-support/events.js';
 import type { ActivityEvent } from '../../contracts/events.js';
+import { WARDEN_PRODUCER } from '../../events/producer.js';
+import { GATEWAY_PRODUCER } from './device-posture.js';
 
 const fleet = Array.from({ length: 24 }, (_, i) => courier(i + 1));
 const base = history(fleet, 2, 5, 0, { appHash: 'app-1.0' });
@@ -71,3 +73,47 @@ describe('device_posture detector', () => {
   });
 });
 
+
+// Attack review 3, H3: a token for legacy logins invented 5 devices on a trojaned build, so the
+// build counted as a fleet update and a courier running it raised nothing. Only the gateway's own
+// logins (producer `warden`) make the fleet and adopt a build.
+describe('device_posture: only the gateway\'s logins make the fleet', () => {
+  const by = (producer: string) => (e: ActivityEvent): ActivityEvent => ({ ...e, producer });
+  const gatewayBase = base.map(by(GATEWAY_PRODUCER));
+  const invented = Array.from({ length: 5 }, (_, i) => ({ ...courier(100 + i), account: `legacy.u${i}` }));
+  const launder = (producer: string) =>
+    invented.map((p) => ev(local(2, 8, 5), { type: 'login', ...actor(p), result: 'success', app_hash: 'trojan-B', producer }));
+  const victimDay = (): ActivityEvent[] => {
+    const victim = fleet[0]!;
+    const day = [ev(local(2, 9), { type: 'login', ...actor(victim, 'sv'), result: 'success', mfa: true, app_hash: 'trojan-B', producer: GATEWAY_PRODUCER })];
+    for (let i = 0; i < 5; i++) {
+      day.push(ev(local(2, 9, 10 + i), { type: 'access', ...actor(victim, 'sv'), action: 'reveal', waybill: waybill(), fields: ['phone'], purpose: 'delivery', result: 'denied', producer: GATEWAY_PRODUCER }));
+    }
+    return day;
+  };
+
+  it('names the gateway as the event pipeline does', () => {
+    expect(GATEWAY_PRODUCER).toBe(WARDEN_PRODUCER);
+  });
+
+  it('another producer\'s logins neither adopt a build nor grow the fleet: the trojaned build still alerts', () => {
+    const { alerts, engine } = run(sortByTime([...gatewayBase, ...launder('token:legacy-hr'), ...victimDay()]));
+    const hit = actionable(alerts, 'device_posture')[0];
+    expect(hit).toMatchObject({ account: 'c1', device: 'pda-1' });
+    expect(hit!.evidence).toMatchObject({ app_hash: 'trojan-B', devices_on_hash: 1, fleet_devices: 24 });
+    expect(engine.stats().detectors.device_posture).toMatchObject({ fleet_devices: 24, fleet_updates: 0 });
+  });
+
+  it('the same logins through the gateway are a fleet update: no alert', () => {
+    const { alerts, engine } = run(sortByTime([...gatewayBase, ...launder(GATEWAY_PRODUCER), ...victimDay()]));
+    expect(alerts.filter((a) => a.detector === 'device_posture')).toEqual([]);
+    expect(engine.stats().detectors.device_posture).toMatchObject({ fleet_devices: 29, fleet_updates: 1 });
+  });
+
+  it('another producer\'s fleet does not make the fleet mature', () => {
+    const legacyFleet = Array.from({ length: 30 }, (_, i) => ({ ...courier(200 + i), account: `legacy.f${i}` }));
+    const legacy = legacyFleet.map((p) => ev(local(1, 8), { type: 'login', ...actor(p), result: 'success', app_hash: 'legacy-1.0', producer: 'token:legacy-hr' }));
+    const { engine } = run(sortByTime(legacy));
+    expect(engine.stats().detectors.device_posture).toMatchObject({ fleet_devices: 0 });
+  });
+});

@@ -6,6 +6,14 @@
  * `adoption_hours` it is a fleet update and never alerts. A pending hash alerts when its adoption
  * window closes unadopted (checked on that device's next login or reveal), or at once when a
  * device running it makes unexplained reveals. This state is fleet-wide (global).
+ *
+ * Invariant (attack review 3, H3): the fleet is the devices Warden's gateway itself enrolled.
+ * Only logins with producer `warden` (the gateway's own trail, contract extension 1.1) count
+ * toward the fleet's size and a build's adoption; another producer's logins (a legacy system's
+ * token, which may invent accounts and devices) still set that device's build, so its device can
+ * alert, but never make a build "known" nor the fleet bigger. An event with no producer at all
+ * (a file given to `warden detect`, a simulated world: no provenance, the operator's own data)
+ * counts as before; everything Warden stores or publishes carries its producer.
  */
 import type { Alert } from '../../contracts/events.js';
 import type { Detector, DetectorEnv, EventContext, Emit } from '../types.js';
@@ -22,9 +30,15 @@ interface DeviceState {
   hash: string;
   unexplained: number;
   ids: string[];
+  /** Counted in fleetDevices (seen logging in through the gateway). */
+  fleet: boolean;
 }
 
 export const DEVICE_POSTURE = 'device_posture';
+/** The producer of the gateway's own events (src/events/producer.ts WARDEN_PRODUCER). */
+export const GATEWAY_PRODUCER = 'warden';
+/** A login the gateway itself saw (or one without provenance: a file, a simulated world). */
+export const fromGateway = (ev: { producer?: string }): boolean => ev.producer === undefined || ev.producer === GATEWAY_PRODUCER;
 
 export function createDevicePostureDetector(env: DetectorEnv): Detector {
   const c = env.config.detectors.device_posture;
@@ -94,12 +108,15 @@ export function createDevicePostureDetector(env: DetectorEnv): Detector {
         hashes.set(hash, info);
       }
       info.lastSeen = ctx.t;
-      if (dev.appHash === undefined) fleetDevices++;
-      if (!info.devices.has(dev.id)) info.devices.add(dev.id);
-      if (dev.appHash !== hash) {
+      const prior = dev.slots[env.slot] as DeviceState | undefined;
+      const gateway = fromGateway(ev);
+      const fleet = gateway || (prior?.fleet ?? false);
+      if (gateway && !prior?.fleet) fleetDevices++;
+      if (gateway) info.devices.add(dev.id);
+      if (dev.appHash !== hash || !prior) {
         dev.appHash = hash;
-        dev.slots[env.slot] = { hash, unexplained: 0, ids: [] } satisfies DeviceState;
-      }
+        dev.slots[env.slot] = { hash, unexplained: 0, ids: [], fleet } satisfies DeviceState;
+      } else prior.fleet = fleet;
       if (env.isExcepted('app_hash', hash, ev.account, ctx.t) || env.isExcepted('device', dev.id, ev.account, ctx.t)) return;
       if (pendingVerdict(info, ctx.t) === 'rogue') {
         fire(ctx, emit, hash, info, `no fleet update adopted it within ${c.adoption_hours} h`, 60, {});
