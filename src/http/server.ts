@@ -41,6 +41,10 @@ export async function createServer(deps: ServerDeps): Promise<App> {
     genReqId: () => randomUUID(),
     trustProxy: deps.trustProxy ? deps.trustProxy.split(',').map((x) => x.trim()) : false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    // Errors Fastify raises before routing (a path that is no valid percent-encoding): our shape, no URL echoed (it may hold a phone number).
+    frameworkErrors: (err, _req, reply) => {
+      void sendError(reply, 'bad_request', err.code === 'FST_ERR_BAD_URL' ? 'the request path is not valid percent-encoding' : 'the request could not be routed');
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(swagger, {

@@ -164,6 +164,17 @@ describe.each(testBackends())('fuzzing every route in the OpenAPI document on %s
     expect(ops.map((o) => `${o.method} ${o.path}`)).toContain('POST /api/v1/waybills/{waybill}/reveal');
   });
 
+  // Review 3: a path that is no valid percent-encoding got Fastify's own error shape, echoing the URL.
+  it('a malformed path is a 400 in the error shape, without the path echoed', async () => {
+    for (const path of ['/api/v1/waybills/%E0%A4%A', '/api/v1/waybills/13900001111%ZZ/reveal']) {
+      const r = await w.api('GET', path);
+      expect(r.status, r.text).toBe(400);
+      expect(r.body).toEqual({ error: { code: 'bad_request', message: expect.any(String) } });
+      expect(r.text).not.toContain('13900001111');
+      expect(r.text).not.toContain('%E0');
+    }
+  });
+
   it('never answers 5xx, always names the error, never echoes PII, and stays up', async () => {
     const tokenArb = fc.constantFrom<string | undefined>(undefined, 'garbage', 'wdn_s_' + 'A'.repeat(43), 'admin', ...accounts.map(([id]) => id));
     const headerArb = fc.record({
