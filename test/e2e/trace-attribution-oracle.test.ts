@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testBackends } from '../support/stores.js';
+import { createTestStore, testBackends, type TestStore } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { loginAs, staff } from './trace-setup.js';
 
@@ -27,13 +27,15 @@ const sha256 = (s: string) => createHash('sha256').update(Buffer.from(s)).digest
 
 describe.each(testBackends())('attribution is not a guess oracle (review 3, S4) on %s', (backend) => {
   let w: TestWarden;
+  let store: TestStore;
   const tokens: Record<string, string> = {};
   const upload = (csv: string, token: string | undefined) =>
     fetch(`${w.url}/api/v1/attributions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body: csv }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as any }));
   const runs = (account: string) => w.warden.db.selectFrom('audit_log').selectAll().where('kind', '=', 'trace.attribution_run').where('account', '=', account).orderBy('seq').execute();
 
   beforeAll(async () => {
-    w = await startTestWarden(backend, { config: { attributionRunsPerHour: RUNS_PER_HOUR } });
+    store = await createTestStore(backend);
+    w = await startTestWarden(backend, { store, config: { attributionRunsPerHour: RUNS_PER_HOUR } });
     const service = (await staff(w, [{ code: 'OUT-1', city: '上海' }], [['sa1', 'security_analyst', null], ['sa2', 'security_analyst', null], ['sa3', 'security_analyst', null], ['c1', 'courier', 'OUT-1'], ['svc', 'service', null]])).svc!;
     for (const a of ['sa1', 'sa2', 'sa3', 'c1']) tokens[a] = await loginAs(w, a);
     for (let i = 1; i <= 6; i++) {
@@ -44,6 +46,7 @@ describe.each(testBackends())('attribution is not a guess oracle (review 3, S4) 
   });
   afterAll(async () => {
     await w?.dispose();
+    await store?.dispose();
   });
 
   it('an allowed run is audited with the actor, the file\'s SHA-256, rows and matched counts, and no value from the file; the answer keeps who saw them', async () => {
@@ -100,5 +103,14 @@ describe.each(testBackends())('attribution is not a guess oracle (review 3, S4) 
     expect(variant.status).toBe(200);
     expect(variant.body).toMatchObject({ matched: 1, by: { name_address: 1 } });
     expect(variant.body.suspects[0]).toMatchObject({ account: 'c1', matched: 1 });
+  });
+
+  it('the run quota is remembered across a restart (rebuilt from the trail, or shared in the database)', async () => {
+    await w.dispose();
+    w = await startTestWarden(backend, { store, config: { attributionRunsPerHour: RUNS_PER_HOUR, masterKey: w.masterKey } });
+    for (const a of ['sa1', 'sa2']) tokens[a] = await loginAs(w, a);
+    const dump = ['phone', ...unknownPhones(20)].join('\n');
+    expect((await upload(dump, tokens.sa2)).status).toBe(429);
+    expect((await upload(dump, tokens.sa1)).status).toBe(200);
   });
 });
