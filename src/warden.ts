@@ -54,7 +54,7 @@ import { consoleRoutes } from './http/routes/console.js';
 import { createTrace } from './trace/trace.js';
 import { realWaybillsFirst } from './trace/canaries.js';
 import { traceRoutes } from './http/routes/trace.js';
-import { createAttributions } from './trace/attributions.js';
+import { attributionQuotaLimits, createAttributions, rebuildAttributionQuota } from './trace/attributions.js';
 import { piplRoutes } from './http/routes/pipl.js';
 import { createSubjects } from './pipl/subjects.js';
 import { loadWorkCalendar } from './pipl/working-days.js';
@@ -156,6 +156,15 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       quotas = inMemoryCounter(ledger);
       searchQuotas = inMemoryCounter(searchLedger);
     }
+    // Leak-attribution runs per analyst (src/trace/attributions.ts): the same ledgers, namespace 'x'.
+    const attributionLimits = { minRows: config.attributionMinRows, runsPerHour: config.attributionRunsPerHour, runsPerDay: config.attributionRunsPerDay };
+    let attributionQuota: QuotaCounter;
+    if (shared) attributionQuota = createSharedQuotaLedger({ db, limits: attributionQuotaLimits(attributionLimits), namespace: 'x' });
+    else {
+      const ledger = createQuotaLedger(attributionQuotaLimits(attributionLimits));
+      await rebuildAttributionQuota(db, ledger, clock.now());
+      attributionQuota = inMemoryCounter(ledger);
+    }
 
     const identity = createIdentityService({
       db,
@@ -241,7 +250,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       investigation: createInvestigation({ db, clock, risk: engine }),
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
     });
-    traceRoutes(app, { identity, trace, attributions: createAttributions({ db, keyring, pii, audit, clock }) });
+    traceRoutes(app, { identity, trace, attributions: createAttributions({ db, keyring, pii, audit, clock, limits: attributionLimits, quota: attributionQuota }) });
     const subjects = createSubjects({ db, audit, clock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) });
     const retentionPolicy = loadRetentionPolicy(config.retentionFile);
     const retention = createRetention({ db, audit, clock, policy: retentionPolicy });

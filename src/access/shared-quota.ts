@@ -38,7 +38,7 @@ interface Row {
 export interface SharedQuotaOptions {
   db: Kysely<Database>;
   limits: QuotaLimits;
-  /** Keeps ledgers apart in one table: 'r' reveals, 'q' searches, 't' response throttles. */
+  /** Keeps ledgers apart in one table: 'r' reveals, 'q' searches, 't' response throttles, 'x' attribution runs. */
   namespace: string;
 }
 

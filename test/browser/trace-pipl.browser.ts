@@ -21,6 +21,8 @@ const W = (i: number) => `SF3000000000${String(i).padStart(2, '0')}`;
 const phone = (i: number) => `1392000${String(i).padStart(4, '0')}`;
 const party = (i: number) => ({ name: `周${'一二三四五六七八九十'[i % 10]}${i}`, phone: phone(i), address: `杭州市西湖区文三路${100 + i}号${i}室` });
 const password = (id: string) => `pw-${id}-secret`;
+/** Phones of nobody: an uploaded dump has at least 20 distinct rows (WARDEN_ATTRIBUTION_MIN_ROWS, default). */
+const unknown = (n: number) => Array.from({ length: n }, (_, i) => `1399999${String(i).padStart(4, '0')}`);
 
 describe('leak tracing and PIPL pages in Chromium', () => {
   let w: TestWarden;
@@ -101,7 +103,7 @@ describe('leak tracing and PIPL pages in Chromium', () => {
   it('leak attribution: a CSV dump uploaded, matched and unmatched rows, the source first with its devices, the window', async () => {
     await page.getByRole('menuitem', { name: 'Leak attribution' }).click();
     await page.getByTestId('leaks-page').waitFor();
-    const csv = ['手机号,姓名,备注', ...[1, 2, 3, 4, 5, 6, 7, 8].map((i) => `${phone(i)},${party(i).name},`), '13999999999,无名氏,', '合计,,共9条'].join('\n');
+    const csv = ['手机号,姓名,备注', ...[1, 2, 3, 4, 5, 6, 7, 8].map((i) => `${phone(i)},${party(i).name},`), ...unknown(12).map((p) => `${p},无名氏,`), '合计,,共20条'].join('\n');
     await page.locator('[data-testid=leaks-page] input[type=file]').setInputFiles({ name: 'leak.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.getByTestId('leak-run').click();
     await page.getByTestId('leak-result').waitFor({ timeout: 60_000 });
@@ -130,6 +132,7 @@ describe('leak tracing and PIPL pages in Chromium', () => {
     const sheet = book.addWorksheet('leak');
     sheet.addRow(['Tracking No', 'Mobile']);
     for (let i = 1; i <= 5; i++) sheet.addRow([W(i), phone(i)]);
+    for (const p of unknown(15)) sheet.addRow(['', p]);
     await page.locator('[data-testid=leaks-page] input[type=file]').setInputFiles({ name: 'leak.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: Buffer.from(await book.xlsx.writeBuffer()) });
     await page.getByTestId('leak-run').click();
     await page.getByTestId('leak-result').waitFor({ timeout: 60_000 });

@@ -16,6 +16,8 @@ const W = (i: number) => `SF2000000000${String(i).padStart(2, '0')}`;
 const phone = (i: number) => `1391000${String(i).padStart(4, '0')}`;
 const party = (i: number) => ({ name: `李${'一二三四五六七八九十'[i % 10]}${i}`, phone: phone(i), address: `上海市浦东新区世纪大道${100 + i}号${i}室` });
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+/** Phones of nobody: a dump has at least 20 distinct rows (WARDEN_ATTRIBUTION_MIN_ROWS). */
+const unknown = (n: number) => Array.from({ length: n }, (_, i) => `1399999${String(i).padStart(4, '0')}`);
 
 describe.each(testBackends())('leak attribution over HTTP on %s', (backend) => {
   let w: TestWarden;
@@ -41,7 +43,7 @@ describe.each(testBackends())('leak attribution over HTTP on %s', (backend) => {
   });
 
   it('a security analyst uploads a CSV dump: matched and unmatched rows, the source first with its window and device; audited without the file\'s values', async () => {
-    const csv = ['手机号,姓名,备注', ...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => `${phone(i)},${party(i).name},`), '13999999999,无名氏,', '合计,,共11条'].join('\n');
+    const csv = ['手机号,姓名,备注', ...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => `${phone(i)},${party(i).name},`), ...unknown(10).map((p) => `${p},无名氏,`), '合计,,共20条'].join('\n');
     const r = await upload(csv, tokens.sa1);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ matched: 10, records: 10, by: { phone: 10 } });
@@ -63,6 +65,7 @@ describe.each(testBackends())('leak attribution over HTTP on %s', (backend) => {
     const sheet = book.addWorksheet('leak');
     sheet.addRow(['Tracking No', 'Mobile']);
     for (let i = 1; i <= 8; i++) sheet.addRow([W(i), phone(i)]);
+    for (const p of unknown(12)) sheet.addRow(['', p]);
     const foundAt = new Date(Date.now() + 3_600_000).toISOString();
     const r = await upload(Buffer.from(await book.xlsx.writeBuffer()), tokens.sa1, XLSX, `?found_at=${encodeURIComponent(foundAt)}&limit=5`);
     expect(r.status).toBe(200);

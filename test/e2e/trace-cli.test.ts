@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { createTestStore, testBackends, type TestStore } from '../support/stores.js';
@@ -186,6 +186,10 @@ describe.each(testBackends())('warden canary and warden attribute on %s', (backe
       expect(count('trace.canaries_listed')).toBe(3);
       // Three runs on the events file, one on the stored trail; refused input is not a run.
       expect(count('trace.attribution_run')).toBe(4);
+      // The host operator is not bound by the HTTP minimum (a 3-row file ran) and the run names the file by its SHA-256.
+      const runs = await s.store.db.selectFrom('audit_log').select('detail').where('kind', '=', 'trace.attribution_run').orderBy('seq').execute();
+      const stored = createHash('sha256').update(readFileSync(join(dir, 'stored.csv'))).digest('hex');
+      expect(runs.map((r) => (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail))).toContainEqual(expect.objectContaining({ sha256: stored, rows: 3, matched: 2, via: 'cli' }));
     } finally {
       await s.dispose();
     }

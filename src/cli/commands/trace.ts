@@ -1,7 +1,9 @@
 /**
  * `warden canary plant|list|rotate` and `warden attribute --leak FILE` — leak tracing from the
  * operator's shell, against the configured store. Every act is audited with its actor (default
- * os:<operating-system account>), like `warden keys rotate`.
+ * os:<operating-system account>), like `warden keys rotate`. `warden attribute` records the file's
+ * SHA-256 and the counts; it is the host operator's tool, so the HTTP route's minimum dump size and
+ * per-analyst run quota (src/trace/attributions.ts) do not bind it.
  */
 import type { Command } from 'commander';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { createCanaries } from '../../trace/canaries.js';
 import { attributeLeak, type Attribution } from '../../trace/attribution/attribute.js';
 import { historyFromStore, storeResolver } from '../../trace/attribution/store.js';
 import { historyFromFile } from '../../trace/attribution/events-file.js';
+import { fileHash } from '../../trace/attributions.js';
 import { withOpenedVault, withStoreOptions, type OpenedVault } from './store-command.js';
 
 const positive = (name: string) => (v: string) => {
@@ -102,7 +105,8 @@ export function registerTrace(program: Command): void {
           throw err;
         }
         // Audited before any result leaves (it may have opened names and addresses to compare them).
-        await c.trail.writer.append([{ kind: 'trace.attribution_run', ts: new Date(), decision: 'ok', requestId: 'cli', detail: { actor: opts.actor ?? operator(), rows: out.rows, matched: out.matched, unmatched: out.unmatched, sources: out.sources.length, history: events ? 'file' : 'store' } }]);
+        // The host operator (store and master key in hand) is not bound by the HTTP route's minimum dump size or run quota.
+        await c.trail.writer.append([{ kind: 'trace.attribution_run', ts: new Date(), decision: 'ok', requestId: 'cli', detail: { actor: opts.actor ?? operator(), sha256: fileHash(buffer), rows: out.rows, matched: out.matched, unmatched: out.unmatched, records: out.records, sources: out.sources.length, history: events ? 'file' : 'store', via: 'cli' } }]);
         const { rows: _rows, ...result } = out;
         return result;
       });

@@ -1,4 +1,8 @@
-/** Leak tracing over HTTP (src/trace/): the protected canary list and its upkeep, and leak attribution. */
+/**
+ * Leak tracing over HTTP (src/trace/): the protected canary list and its upkeep, and leak
+ * attribution (a bounded, audited run per upload: minimum dump size and per-analyst run quota,
+ * src/trace/attributions.ts).
+ */
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { IdentityService } from '../../identity/identity.js';
@@ -107,7 +111,7 @@ export function traceRoutes(app: App, deps: TraceRouteDeps): void {
       bodyLimit: MAX_DUMP_BYTES,
       schema: {
         tags: ['trace'],
-        summary: `Who leaked this dump? The leaked file (CSV or XLSX, at most ${MAX_DUMP_BYTES / 1024 / 1024} MiB) as the body: rows matched to waybills, and the accounts whose stored access history best explains it, ranked (security analysts; audited)`,
+        summary: `Who leaked this dump? The leaked file (CSV or XLSX, at most ${MAX_DUMP_BYTES / 1024 / 1024} MiB) as the body: rows matched to waybills, and the accounts whose stored access history best explains it, ranked (security analysts; every run and refusal audited with the file's SHA-256 and counts). A dump, not a lookup: fewer distinct usable rows than the configured minimum (WARDEN_ATTRIBUTION_MIN_ROWS) is 400; runs per analyst are limited per hour and day (429 rate_limited with retry-after)`,
         consumes: DUMP_TYPES,
         body: Type.Unknown({ description: 'the leaked file itself: CSV (UTF-8) or an XLSX workbook' }),
         querystring: Type.Object({

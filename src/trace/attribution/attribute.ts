@@ -11,6 +11,7 @@
  *    separated greedily, and the window in which the leak must have happened.
  */
 import { readDump, type Dump, type DumpRow } from './dump.js';
+export type { Dump } from './dump.js';
 import { rank, type Exposure, type History, type Suspect } from './score.js';
 
 export interface Binding {
@@ -166,12 +167,23 @@ export interface AttributeOptions {
  */
 export async function attributeLeak(
   bytes: Buffer,
-  deps: { resolver: Resolver; loadHistory: (leaked: Set<string>) => Promise<History> },
+  deps: {
+    resolver: Resolver;
+    loadHistory: (leaked: Set<string>) => Promise<History>;
+    /** Asked after the file is read and before anything is looked up: throws to refuse the run (size, quota). */
+    admit?: (dump: Dump) => Promise<void>;
+  },
   opts: AttributeOptions,
 ): Promise<Attribution & { rows: number }> {
   const dump = await readDump(bytes);
+  await deps.admit?.(dump);
   const out = await attribute(dump, deps.resolver, deps.loadHistory, opts);
   return { ...out, rows: dump.rows.length };
+}
+
+/** Usable rows that differ in what they name (a row repeated to pad a lookup counts once). */
+export function distinctRows(dump: Dump): number {
+  return new Set(dump.rows.map((r) => JSON.stringify([r.waybill, r.phone, r.id_number, r.name?.trim(), r.address?.trim()]))).size;
 }
 
 /** Resolves waybill numbers only (no store): every well-formed number is taken as a record. */

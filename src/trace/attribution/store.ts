@@ -5,6 +5,12 @@
  * vault's decryptor — this is a reveal for an investigation, so the run is audited by its caller
  * (`trace.attribution_run`) before any result leaves. The history is the stored trail: gateway
  * reveals (audit_log), other producers' reveals (activity_events) and marked exports.
+ *
+ * Invariant (attack review 3, S4): a name+address row matches only the same household. The name
+ * is compared exactly (trimmed); the address must carry the same numbers in the same order (house,
+ * building, unit, room: 501室 is not 502室, 3号楼 is not 4号楼) and read alike otherwise (bigram
+ * similarity ≥ 0.8). Formatting variants still match: spaces and punctuation, full-width digits,
+ * leading zeros, 栋/幢/号楼, 单元, 室 written, swapped or left out around the same numbers (3-2-501).
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
@@ -42,6 +48,21 @@ export function similarity(a: string, b: string): number {
   for (const n of y.values()) total += n;
   for (const [g, n] of x) both += Math.min(n, y.get(g) ?? 0);
   return total ? (2 * both) / total : a === b ? 1 : 0;
+}
+
+/** The numbers of an address in order (house, building, unit, room), leading zeros dropped. */
+export function addressNumbers(address: string): string[] {
+  return (address.normalize('NFKC').match(/\d+/g) ?? []).map((n) => n.replace(/^0+(?=\d)/, ''));
+}
+
+/** Same household: the same numbers in the same order, and the rest of the text alike. */
+export function sameAddress(stored: string, given: string): boolean {
+  const a = addressNumbers(stored);
+  const b = addressNumbers(given);
+  if (a.length !== b.length || a.some((n, i) => n !== b[i])) return false;
+  // Markers around the numbers (号楼/栋, 单元, 室 …) and punctuation are formatting, not place.
+  const words = (s: string) => s.normalize('NFKC').replace(/号楼|单元|[栋幢座室号楼层]/g, '').replace(/[\s,，.。、·\-—_/#()（）]/g, '');
+  return similarity(words(stored), words(given)) >= 0.8;
 }
 
 export function storeResolver(deps: { db: Kysely<Database>; keyring: Keyring; pii: PiiDecryptor }): Resolver {
@@ -98,7 +119,7 @@ export function storeResolver(deps: { db: Kysely<Database>; keyring: Keyring; pi
           const sealed = await deps.pii.fetch(c.waybill, nothing);
           if (!sealed) continue;
           const v = await deps.pii.open(sealed.sealed, ['recipient.name', 'recipient.address', 'sender.name', 'sender.address']);
-          const same = (n: string | null | undefined, a: string | null | undefined) => n?.trim() === row.name.trim() && !!a && similarity(a, row.address) >= 0.8;
+          const same = (n: string | null | undefined, a: string | null | undefined) => n?.trim() === row.name.trim() && !!a && sameAddress(a, row.address);
           if (same(v['recipient.name'], v['recipient.address']) || same(v['sender.name'], v['sender.address'])) found.push(c.waybill);
         }
         out.push(found);
