@@ -16,7 +16,7 @@ import { createPiiDecryptor, createVaultReader, createVaultWriter } from './vaul
 import { loadPolicy, type Policy } from './access/policy.js';
 import { createQuotaLedger, inMemoryCounter, type QuotaCounter, type QuotaLedger } from './access/quota.js';
 import { createSharedQuotaLedger, seedSharedQuotas } from './access/shared-quota.js';
-import { createSearchQuotaLedger, createSearchQuotaLimits, rebuildSearchQuotas } from './access/quota.js';
+import { createSearchQuotaLedger, createSearchQuotaLimits, rebuildQuotaFromTrail } from './access/quota.js';
 import { recordPolicyLoaded } from './access/policy-audit.js';
 import { createCases } from './cases/cases.js';
 import { caseRoutes } from './http/routes/cases.js';
@@ -54,7 +54,7 @@ import { consoleRoutes } from './http/routes/console.js';
 import { createTrace } from './trace/trace.js';
 import { realWaybillsFirst } from './trace/canaries.js';
 import { traceRoutes } from './http/routes/trace.js';
-import { attributionQuotaLimits, createAttributions, rebuildAttributionQuota } from './trace/attributions.js';
+import { attributionQuotaLimits, createAttributions } from './trace/attributions.js';
 import { piplRoutes } from './http/routes/pipl.js';
 import { createSubjects } from './pipl/subjects.js';
 import { loadWorkCalendar } from './pipl/working-days.js';
@@ -152,7 +152,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       const ledger = createQuotaLedger(policy, { onSaturation: (scope, window, ratio) => metrics.quotaSaturation.observe({ scope, window }, ratio) });
       await rebuildQuotas(db, ledger, clock.now());
       const searchLedger = createSearchQuotaLedger(policy);
-      await rebuildSearchQuotas(db, searchLedger, clock.now());
+      await rebuildQuotaFromTrail(db, searchLedger, clock.now(), 'access.search', 'allowed');
       quotas = inMemoryCounter(ledger);
       searchQuotas = inMemoryCounter(searchLedger);
     }
@@ -162,7 +162,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     if (shared) attributionQuota = createSharedQuotaLedger({ db, limits: attributionQuotaLimits(attributionLimits), namespace: 'x' });
     else {
       const ledger = createQuotaLedger(attributionQuotaLimits(attributionLimits));
-      await rebuildAttributionQuota(db, ledger, clock.now());
+      await rebuildQuotaFromTrail(db, ledger, clock.now(), 'trace.attribution_run', 'ok');
       attributionQuota = inMemoryCounter(ledger);
     }
 

@@ -14,6 +14,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Role } from '../contracts/events.js';
 import type { Database } from '../store/schema.js';
+import type { AuditKind } from '../audit/kinds.js';
 import type { Policy, RoleQuota, Windows } from './policy.js';
 
 export const WINDOWS = [
@@ -219,13 +220,16 @@ export function createSearchQuotaLimits(policy: Pick<Policy, 'search_quotas'>): 
   return Object.fromEntries(Object.entries(policy.search_quotas).map(([role, account]) => [role, { account }])) as QuotaLimits['quotas'];
 }
 
-/** Counts the last day's allowed searches again after a restart (one per search). */
-export async function rebuildSearchQuotas(db: Kysely<Database>, ledger: QuotaLedger, now: number): Promise<void> {
+/**
+ * Counts the last day's granted acts of one audit kind again after a restart (one each, per
+ * account), for a ledger kept in memory: searches (`access.search`), leak attribution runs.
+ */
+export async function rebuildQuotaFromTrail(db: Kysely<Database>, ledger: QuotaLedger, now: number, kind: AuditKind, decision: 'allowed' | 'ok'): Promise<void> {
   const rows = await db
     .selectFrom('audit_log')
     .select(['account', 'role', 'ts'])
-    .where('kind', '=', 'access.search')
-    .where('decision', '=', 'allowed')
+    .where('kind', '=', kind)
+    .where('decision', '=', decision)
     .where('ts', '>', new Date(now - 86_400_000))
     .orderBy('seq')
     .execute();

@@ -30,9 +30,8 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import type { Keyring } from '../vault/keyring.js';
 import type { PiiDecryptor } from '../vault/vault.js';
-import type { Role } from '../contracts/events.js';
 import { ROLES } from '../contracts/events.js';
-import type { QuotaCounter, QuotaLedger, QuotaLimits } from '../access/quota.js';
+import type { QuotaCounter, QuotaLimits } from '../access/quota.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/identity.js';
 import { AppError } from '../errors.js';
 import { attributeLeak, distinctRows, type Attribution, type Dump } from './attribution/attribute.js';
@@ -67,19 +66,6 @@ export function attributionQuotaLimits(l: Pick<AttributionLimits, 'runsPerHour' 
 /** The hex SHA-256 of the uploaded bytes: what the trail records of the file. */
 export const fileHash = (file: Buffer): string => createHash('sha256').update(file).digest('hex');
 
-/** Counts the last day's allowed HTTP runs again after a restart (the in-memory ledger). */
-export async function rebuildAttributionQuota(db: Kysely<Database>, ledger: QuotaLedger, now: number): Promise<void> {
-  const rows = await db
-    .selectFrom('audit_log')
-    .select(['account', 'role', 'ts'])
-    .where('kind', '=', 'trace.attribution_run')
-    .where('decision', '=', 'ok')
-    .where('account', 'is not', null)
-    .where('ts', '>', new Date(now - 86_400_000))
-    .orderBy('seq')
-    .execute();
-  for (const r of rows) ledger.record({ role: (r.role ?? 'security_analyst') as Role, account: r.account!, device: null, site: null }, 1, new Date(r.ts).getTime());
-}
 
 export function createAttributions(deps: AttributionsDeps) {
   const { db, audit, clock, limits } = deps;

@@ -17,16 +17,11 @@ import { password, people } from './puppet-setup.js';
 
 describe.each(testBackends())('puppet bypasses on %s', (backend) => {
   let w: TestWarden;
-  const { tokens, login, create, refusedThroughPuppet } = people(() => w);
+  const { tokens, login, create, refusedThroughPuppet, analystsAndItAdmin } = people(() => w);
 
   beforeAll(async () => {
     w = await startTestWarden(backend, { approvals: 'manual' });
-    await create(w.adminToken, 'sa1', 'security_analyst');
-    await create(w.adminToken, 'sa2', 'security_analyst');
-    await create(w.adminToken, 'it1', 'it_admin');
-    for (const id of ['sa1', 'it1']) await login(id);
-    expect((await w.api('POST', '/api/v1/accounts/sa2/approve', { token: tokens.sa1 })).status).toBe(200);
-    await login('sa2');
+    await analystsAndItAdmin();
     await create('it1', 'sap', 'security_analyst');
     expect((await w.api('POST', '/api/v1/accounts/sap/approve', { token: tokens.sa1 })).status).toBe(200);
     await login('sap');

@@ -28,5 +28,15 @@ export function people(warden: () => TestWarden) {
     const denied = await warden().warden.db.selectFrom('audit_log').select(['detail']).where('kind', '=', kind).where('decision', '=', 'denied').where('reason', '=', 'self_action').orderBy('seq', 'desc').executeTakeFirstOrThrow();
     expect(denied.detail).toMatchObject({ actor, link: 'created_by' });
   };
-  return { tokens, login, create, refusedThroughPuppet };
+  /** The admin token creates analysts sa1, sa2 (sa1 approves sa2) and it_admin it1; all three signed in. */
+  const analystsAndItAdmin = async (): Promise<void> => {
+    const w = warden();
+    await create(w.adminToken, 'sa1', 'security_analyst');
+    await create(w.adminToken, 'sa2', 'security_analyst');
+    await create(w.adminToken, 'it1', 'it_admin');
+    for (const id of ['sa1', 'it1']) await login(id);
+    expect((await w.api('POST', '/api/v1/accounts/sa2/approve', { token: tokens.sa1 })).status).toBe(200);
+    await login('sa2');
+  };
+  return { tokens, login, create, refusedThroughPuppet, analystsAndItAdmin };
 }

@@ -17,7 +17,7 @@ const PARTY = { name: '王小明', phone: '13900001111', address: '上海市浦�
 
 describe.each(testBackends())('granting standing reveal rights takes two people on %s', (backend) => {
   let w: TestWarden;
-  const { tokens, login, create } = people(() => w);
+  const { tokens, login, create, analystsAndItAdmin } = people(() => w);
   const loginStatus = async (id: string) => (await w.api('POST', '/api/v1/sessions', { body: { account: id, password: password(id), device: `${id}-pda` } })).status;
   const siteOf = async (id: string) => (await w.warden.db.selectFrom('accounts').select(['site', 'role', 'approval', 'pending_site', 'pending_role']).where('id', '=', id).executeTakeFirstOrThrow());
 
@@ -26,12 +26,7 @@ describe.each(testBackends())('granting standing reveal rights takes two people 
     for (const [code, city] of [['OUT-BJ', '北京'], ['OUT-SH', '上海']] as const) {
       expect((await w.api('POST', '/api/v1/sites', { token: w.adminToken, body: { code, kind: 'outlet', city } })).status).toBe(201);
     }
-    await create(w.adminToken, 'sa1', 'security_analyst');
-    await create(w.adminToken, 'sa2', 'security_analyst');
-    await create(w.adminToken, 'it1', 'it_admin');
-    for (const id of ['sa1', 'it1']) await login(id);
-    expect((await w.api('POST', '/api/v1/accounts/sa2/approve', { token: tokens.sa1 })).status).toBe(200);
-    await login('sa2');
+    await analystsAndItAdmin();
     const service = (await create(w.adminToken, 'svc', 'service'), (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: w.adminToken })).body.token);
     expect((await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: 'SF300000000001', origin_site: 'OUT-SH', dest_site: 'OUT-SH', sender: PARTY, recipient: PARTY } })).status).toBe(201);
   });
