@@ -1,11 +1,12 @@
 /**
  * `warden audit verify` — checks the trail against pinned keys and witnesses, without the master
- * key (an auditor never needs it) — and `warden audit keygen` for the signing key kept outside
- * the store.
+ * key (an auditor never needs it) — `warden audit reconcile` (the state rows against the trail)
+ * and `warden audit keygen` for the signing key kept outside the store.
  */
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { verifyAuditTrail, verifyResultJson, type VerifyResult } from '../../audit/verify.js';
+import { reconcileState } from '../../audit/reconcile.js';
 import { generateSigningKeyText, parsePinnedKeys, parsePrivateKey, resolveTrust, signerFromPrivateKey, trustNote } from '../../audit/signing-key.js';
 import { createSinks } from '../../audit/witness/sinks.js';
 import { openConfiguredStore, withStoreOptions } from './store-command.js';
@@ -48,6 +49,27 @@ export function registerAudit(program: Command): void {
         await store.close();
       }
       // Set after close: the embedded store's runtime resets process.exitCode when it shuts down.
+      process.exitCode = exitCode;
+    });
+
+  withStoreOptions(audit.command('reconcile'))
+    .description('Check that the rows deciding who may see what (accounts, assignments) are what the trail recorded — a row written around Warden shows; exit 1 naming them. Run after `audit verify`')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { data?: string; json?: boolean }) => {
+      const { store } = await openConfiguredStore(opts);
+      let exitCode = 1;
+      try {
+        const result = await reconcileState(store.db);
+        if (opts.json) console.log(JSON.stringify(result));
+        else {
+          console.log(`${result.ok ? 'OK' : 'MISMATCH'}: ${result.checked.accounts} accounts, ${result.checked.assignments} assignments checked against the trail`);
+          for (const f of result.findings) console.log(`  ${f.table} ${f.key}: ${f.problem}`);
+          if (result.truncated) console.log(`  … more than ${result.findings.length} rows differ`);
+        }
+        exitCode = result.ok ? 0 : 1;
+      } finally {
+        await store.close();
+      }
       process.exitCode = exitCode;
     });
 
