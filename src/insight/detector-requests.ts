@@ -65,9 +65,14 @@ export function createDetectorRequests(deps: DetectorRequestsDeps) {
     return { detector, settings: effective, running, applies: 'restart' as const, approval: 'pending' as const, requested_by: who, requested_at: now.toISOString() };
   }
 
-  async function approve(detector: string, actor: Actor, ctx: RequestContext) {
+  /**
+   * `seen` is the `requested_at` of the request the approver was shown: a request replaced after
+   * that (its requester swapping in "enabled: false" while the approver reads) is not approved blind.
+   */
+  async function approve(detector: string, seen: string, actor: Actor, ctx: RequestContext) {
     const req = await db.selectFrom('detector_settings_requests').selectAll().where('detector', '=', detector).executeTakeFirst();
     if (!req) throw new AppError('not_found', `no settings change of ${detector} is waiting for approval`);
+    if (new Date(req.requested_at).getTime() !== Date.parse(seen)) throw new AppError('conflict', `the settings change of ${detector} was replaced after you read it (requested_at ${new Date(req.requested_at).toISOString()}); read it again`);
     const now = new Date(clock.now());
     await refuseSameHand(db, audit, { kind: 'detect.settings_changed', ts: now, detail: { detector } }, actor, ctx, 'approve a settings change you requested', [req.requested_by]);
     const merged = parse(req.settings);
@@ -94,16 +99,14 @@ export function createDetectorRequests(deps: DetectorRequestsDeps) {
   async function discard(detector: string, actor: Actor, ctx: RequestContext) {
     const now = new Date(clock.now());
     const who = actorName(actor);
-    let found = false;
     await audit.append(
       [{ kind: 'detect.settings_request_discarded', ts: now, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who } }],
       async (tx) => {
-        const gone = await tx.deleteFrom('detector_settings_requests').where('detector', '=', detector).returning('requested_by').executeTakeFirst();
-        if (!gone) throw new AppError('not_found', `no settings change of ${detector} is waiting for approval`);
-        found = true;
+        const gone = await tx.deleteFrom('detector_settings_requests').where('detector', '=', detector).executeTakeFirst();
+        if (Number(gone.numDeletedRows) !== 1) throw new AppError('not_found', `no settings change of ${detector} is waiting for approval`);
       },
     );
-    return { detector, discarded: found };
+    return { detector, discarded: true };
   }
 
   /** Every waiting request, by detector. */

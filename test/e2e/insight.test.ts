@@ -199,7 +199,7 @@ describe.each(testBackends())('console read side on %s', (backend) => {
   it('a settings change is asked by one analyst and saved only when a second approves it; it applies at the next start', async () => {
     const bad = await w.api('PUT', '/api/v1/detectors/harvesting', { token: analyst, body: { settings: { burst_min_records: -1 }, reason: 'tuning' } });
     expect(bad.status).toBe(400);
-    expect((await w.api('POST', '/api/v1/detectors/harvesting/approve', { token: second })).status).toBe(404);
+    expect((await w.api('POST', '/api/v1/detectors/harvesting/approve', { token: second, body: { requested_at: new Date().toISOString() } })).status).toBe(404);
     const r = await w.api('PUT', '/api/v1/detectors/harvesting', { token: analyst, body: { settings: { burst_min_records: 55 }, reason: 'fewer bursts at the hub' } });
     expect(r.status, r.text).toBe(200);
     expect(r.body).toMatchObject({ applies: 'restart', approval: 'pending', settings: { burst_min_records: 55 }, running: { burst_min_records: 40 } });
@@ -212,11 +212,12 @@ describe.each(testBackends())('console read side on %s', (backend) => {
     expect(await detailOf('detect.settings_requested')).toEqual([expect.objectContaining({ detector: 'harvesting', actor: 'sa1', changes: ['burst_min_records: 40 -> 55'] })]);
     expect(await detailOf('detect.settings_changed')).toEqual([]);
 
-    const own = await w.api('POST', '/api/v1/detectors/harvesting/approve', { token: analyst });
+    const seen = { requested_at: asked.request.requested_at as string };
+    const own = await w.api('POST', '/api/v1/detectors/harvesting/approve', { token: analyst, body: seen });
     expect(own.status, own.text).toBe(403);
     expect(own.body.error.code).toBe('self_action');
     expect(await detailOf('detect.settings_changed', 'denied')).toEqual([expect.objectContaining({ detector: 'harvesting', actor: 'sa1' })]);
-    const ok = await w.api('POST', '/api/v1/detectors/harvesting/approve', { token: second });
+    const ok = await w.api('POST', '/api/v1/detectors/harvesting/approve', { token: second, body: seen });
     expect(ok.status, ok.text).toBe(200);
     expect(ok.body).toMatchObject({ approval: 'approved', approved_by: 'sa2', updated_by: 'sa1' });
     expect(await detailOf('detect.settings_changed')).toEqual([expect.objectContaining({ detector: 'harvesting', actor: 'sa2', requested_by: 'sa1', changes: ['burst_min_records: 40 -> 55'] })]);
@@ -228,7 +229,18 @@ describe.each(testBackends())('console read side on %s', (backend) => {
     const discarded = await w.api('DELETE', '/api/v1/detectors/credential/request', { token: analyst });
     expect(discarded.status, discarded.text).toBe(200);
     expect((await detailOf('detect.settings_request_discarded')).length).toBe(1);
-    expect((await w.api('POST', '/api/v1/detectors/credential/approve', { token: analyst })).status).toBe(404);
+    expect((await w.api('POST', '/api/v1/detectors/credential/approve', { token: analyst, body: seen })).status).toBe(404);
+
+    // The requester swaps the request while the approver reads it: the approval of what was read is refused.
+    expect((await w.api('PUT', '/api/v1/detectors/credential', { token: analyst, body: { settings: { account_failures: 9 }, reason: 'fewer lockouts' } })).status).toBe(200);
+    const shown = (await w.api('GET', '/api/v1/detectors', { token: second })).body.detectors.find((d: { name: string }) => d.name === 'credential').request;
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await w.api('PUT', '/api/v1/detectors/credential', { token: analyst, body: { settings: { enabled: false }, reason: 'fewer lockouts' } })).status).toBe(200);
+    const blind = await w.api('POST', '/api/v1/detectors/credential/approve', { token: second, body: { requested_at: shown.requested_at } });
+    expect(blind.status, blind.text).toBe(409);
+    expect(blind.body.error.message).toContain('replaced after you read it');
+    expect((await w.api('GET', '/api/v1/detectors', { token: second })).body.detectors.find((d: { name: string }) => d.name === 'credential').saved).toBeNull();
+    expect((await w.api('POST', '/api/v1/detectors/credential/approve', { token: second, body: {} })).status).toBe(400);
 
     const again = await startTestWarden(backend, { store: w.store, detectConfig: {}, config: { masterKey: w.masterKey, maxSessionsPerAccount: 10 } });
     try {

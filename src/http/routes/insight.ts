@@ -181,10 +181,11 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
     onRequest: analysts,
     schema: {
       tags: ['insight'],
-      summary: 'Approve the waiting settings change of a detector (not your own request): saved now, applied when Warden next starts',
+      summary: 'Approve the waiting settings change of a detector (not your own request): saved now, applied when Warden next starts. `requested_at` names the request you read (GET /detectors); a request replaced since is a 409',
       params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
+      body: Type.Object({ requested_at: IsoTime }, { additionalProperties: false }),
     },
-  }, async (req) => deps.detectors.approve(req.params.name, actorOf(req.principal!), requestContext(req)));
+  }, async (req) => deps.detectors.approve(req.params.name, req.body.requested_at, actorOf(req.principal!), requestContext(req)));
 
   app.delete('/api/v1/detectors/:name/request', {
     onRequest: analysts,

@@ -145,7 +145,8 @@ function RequestBanner({ d, onDone }: { d: DetectorInfo; onDone(): void }) {
   async function act(method: 'POST' | 'DELETE', path: string, done: string) {
     setBusy(true);
     try {
-      await api(method, `/detectors/${encodeURIComponent(d.name)}/${path}`);
+      // An approval names the request shown here: one replaced since is refused (409), not approved blind.
+      await api(method, `/detectors/${encodeURIComponent(d.name)}/${path}`, method === 'POST' ? { body: { requested_at: r.requested_at } } : {});
       void message.success(t(done));
       onDone();
     } catch (err) {
