@@ -4,8 +4,9 @@
  * was untouched, so `audit verify` said OK). The trail records every legitimate change of these
  * rows in the same transaction, so a row the trail cannot explain was written around Warden.
  *
- * Checks: every account's role, site, approval and pending role/site equal the replay of its
- * `admin.account_created` / `_changed` / `_approved` entries (in seq order); every assignment has a
+ * Checks: every account's status, role, site, approval and pending role/site equal the replay of
+ * its `admin.account_created` / `_changed` / `_approved` / `_suspended` / `_unsuspended` entries
+ * (in seq order); every assignment has a
  * `work.assigned` entry for its waybill, account and task. Read-only; at most MAX_FINDINGS named.
  * Run it after `audit verify` (which proves the trail itself): together they say whether the state
  * rows are the trail's. Not covered yet: sessions, cases, responses, exceptions, alerts.
@@ -30,6 +31,7 @@ export interface ReconcileResult {
 }
 
 interface AccountState {
+  status: string;
   role: string | null;
   site: string | null;
   approval: string;
@@ -43,12 +45,15 @@ const parse = (v: unknown): Record<string, unknown> => (typeof v === 'string' ? 
 function replay(state: AccountState | undefined, e: { kind: string; role: string | null; site: string | null; detail: Record<string, unknown> }): AccountState | undefined {
   switch (e.kind) {
     case 'admin.account_created':
-      return { role: e.role, site: e.site, approval: String(e.detail.approval ?? 'approved'), pending_role: null, pending_site: null };
+      return { status: 'active', role: e.role, site: e.site, approval: String(e.detail.approval ?? 'approved'), pending_role: null, pending_site: null };
+    case 'admin.account_suspended':
+    case 'admin.account_unsuspended':
+      return state && { ...state, status: e.kind === 'admin.account_suspended' ? 'suspended' : 'active' };
     case 'admin.account_approved':
       return state && { ...state, role: e.role, site: e.site, approval: 'approved', pending_role: null, pending_site: null };
     case 'admin.account_changed':
       if (!state) return state;
-      if (e.detail.outcome === 'applied') return { role: e.role, site: e.site, approval: 'approved', pending_role: null, pending_site: null };
+      if (e.detail.outcome === 'applied') return { ...state, role: e.role, site: e.site, approval: 'approved', pending_role: null, pending_site: null };
       // A change waiting for approval: a never-approved account's request itself changes; an active one keeps its role meanwhile.
       return state.approval === 'pending' ? { ...state, role: e.role, site: e.site } : { ...state, pending_role: e.role, pending_site: e.site };
     default:
@@ -60,21 +65,21 @@ async function reconcileAccounts(db: Kysely<Database>, add: (f: Finding) => void
   const entries = await db
     .selectFrom('audit_log')
     .select(['kind', 'account', 'role', 'site', 'detail'])
-    .where('kind', 'in', ['admin.account_created', 'admin.account_changed', 'admin.account_approved'])
+    .where('kind', 'in', ['admin.account_created', 'admin.account_changed', 'admin.account_approved', 'admin.account_suspended', 'admin.account_unsuspended'])
     .where('decision', '=', 'ok')
     .where('account', 'is not', null)
     .orderBy('seq')
     .execute();
   const expected = new Map<string, AccountState | undefined>();
   for (const e of entries) expected.set(e.account!, replay(expected.get(e.account!), { kind: e.kind, role: e.role, site: e.site, detail: parse(e.detail) }));
-  const rows = await db.selectFrom('accounts').select(['id', 'role', 'site', 'approval', 'pending_role', 'pending_site']).orderBy('id').execute();
+  const rows = await db.selectFrom('accounts').select(['id', 'status', 'role', 'site', 'approval', 'pending_role', 'pending_site']).orderBy('id').execute();
   for (const r of rows) {
     const want = expected.get(r.id);
     if (!want) {
       add({ table: 'accounts', key: r.id, problem: 'no trail entry created this account' });
       continue;
     }
-    const differs = (['role', 'site', 'approval', 'pending_role', 'pending_site'] as const).filter((k) => (r[k] ?? null) !== (want[k] ?? null));
+    const differs = (['status', 'role', 'site', 'approval', 'pending_role', 'pending_site'] as const).filter((k) => (r[k] ?? null) !== (want[k] ?? null));
     if (differs.length) add({ table: 'accounts', key: r.id, problem: `${differs.join(', ')} differ from what the trail recorded (${differs.map((k) => `${k}: trail ${String(want[k])}, row ${String(r[k])}`).join('; ')})` });
   }
   return rows.length;

@@ -37,6 +37,8 @@ describe.each(testBackends())('the state rows against the trail on %s', (backend
     await create('it1', 'm1', 'manager', 'OUT-BJ');
     expect((await w.api('POST', '/api/v1/accounts/m1/approve', { token: tokens.sa2 })).status).toBe(200);
     await create('it1', 'm2', 'manager', 'OUT-BJ');
+    await create(w.adminToken, 'sus', 'courier', 'OUT-BJ');
+    expect((await w.api('POST', '/api/v1/accounts/sus/suspend', { token: tokens.sa2, body: { reason: 'sold records' } })).status).toBe(200);
     await create(w.adminToken, 'svc', 'service');
     const service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: w.adminToken })).body.token;
     for (const waybill of ['SF400000000001', 'SF400000000002']) {
@@ -67,6 +69,10 @@ describe.each(testBackends())('the state rows against the trail on %s', (backend
     expect(r.ok).toBe(false);
     expect(r.findings.map((f) => `${f.table}:${f.key}`).sort()).toEqual(['accounts:ghost', 'accounts:it1', 'accounts:m2', 'assignments:SF400000000002/bj.courier/delivery']);
     expect(r.findings.find((f) => f.key === 'it1')!.problem).toContain('role: trail it_admin, row manager');
+    // Lifting a suspension around Warden shows too.
+    await db.updateTable('accounts').set({ status: 'active' }).where('id', '=', 'sus').execute();
+    const lifted = await reconcileState(db);
+    expect(lifted.findings.find((f) => f.key === 'sus')?.problem).toContain('status: trail suspended, row active');
 
     await w.warden.close();
     await releaseForCli(store);
