@@ -43,7 +43,7 @@ export function chainHashOf(prev: Buffer, canonical: string): Buffer {
 }
 
 /** jsonb does not keep key order, so the hashed form sorts keys at every depth. */
-function sortKeys(value: unknown): unknown {
+export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -51,4 +51,13 @@ function sortKeys(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/**
+ * SHA-256 (hex) of a value's canonical JSON: what an entry records of a value it must not carry
+ * (a detector's settings, an exception's device or network), so `audit reconcile` can tell the row
+ * that holds it is the one the entry wrote.
+ */
+export function canonicalDigest(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(sortKeys(value))).digest('hex');
 }

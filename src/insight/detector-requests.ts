@@ -15,6 +15,7 @@ import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
 import type { DetectConfig } from '../detect/config.js';
 import { AppError } from '../errors.js';
+import { canonicalDigest } from '../audit/chain.js';
 import { refuseSameHand } from '../access/self.js';
 import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 
@@ -80,7 +81,7 @@ export function createDetectorRequests(deps: DetectorRequestsDeps) {
     const who = actorName(actor);
     const settings = JSON.stringify(merged);
     await audit.append(
-      [{ kind: 'detect.settings_changed', ts: now, decision: 'ok', reason: req.reason, ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who, requested_by: req.requested_by, changes, applies: 'restart' } }],
+      [{ kind: 'detect.settings_changed', ts: now, decision: 'ok', reason: req.reason, ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who, requested_by: req.requested_by, changes, applies: 'restart', settings_sha256: canonicalDigest(merged) } }],
       async (tx) => {
         // Only the request that was read: a newer one (or a discard) meanwhile is not approved unseen.
         const gone = await tx.deleteFrom('detector_settings_requests').where('detector', '=', detector).where('requested_at', '=', new Date(req.requested_at)).where('requested_by', '=', req.requested_by).executeTakeFirst();

@@ -16,6 +16,7 @@ import type { Database } from '../store/schema.js';
 import type { DetectionEngine } from '../detect/engine.js';
 import { exceptionProblem, type DetectionException } from '../detect/exceptions.js';
 import type { AuditWriter } from '../audit/writer.js';
+import { canonicalDigest } from '../audit/chain.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
 import { footprintOf, isOwn, refuseSameHand, refuseSelf } from '../access/self.js';
@@ -68,7 +69,7 @@ export function createExceptions(deps: ExceptionsDeps) {
     const problem = exceptionProblem(x);
     if (problem) throw new AppError('validation_failed', problem.slice(0, 200));
     await audit.append(
-      [{ kind: 'watch.exception_added', ts, decision: 'ok', account: subject.account, ip: ctx.ip, requestId: ctx.requestId, reason: input.kind, detail: { exception: id, until: input.until, actor: x.created_by, approval: 'pending' } }],
+      [{ kind: 'watch.exception_added', ts, decision: 'ok', account: subject.account, ip: ctx.ip, requestId: ctx.requestId, reason: input.kind, detail: { exception: id, until: input.until, actor: x.created_by, approval: 'pending', value_sha256: canonicalDigest(input.value) } }],
       async (tx) => {
         await tx
           .insertInto('detect_exceptions')

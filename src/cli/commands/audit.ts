@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { verifyAuditTrail, verifyResultJson, type VerifyResult } from '../../audit/verify.js';
-import { reconcileState } from '../../audit/reconcile.js';
+import { checkedSummary, reconcileState } from '../../audit/reconcile/index.js';
 import { generateSigningKeyText, parsePinnedKeys, parsePrivateKey, resolveTrust, signerFromPrivateKey, trustNote } from '../../audit/signing-key.js';
 import { createSinks } from '../../audit/witness/sinks.js';
 import { openConfiguredStore, withStoreOptions } from './store-command.js';
@@ -53,7 +53,7 @@ export function registerAudit(program: Command): void {
     });
 
   withStoreOptions(audit.command('reconcile'))
-    .description('Check that the rows deciding who may see what (accounts, assignments) are what the trail recorded — a row written around Warden shows; exit 1 naming them. Run after `audit verify`')
+    .description('Check that the rows deciding who may see what and what detection does (accounts, work, cases, service tokens, exceptions, responses, detector settings) are what the trail recorded — a row written around Warden shows; exit 1 naming them. Run after `audit verify`')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { data?: string; json?: boolean }) => {
       const { store } = await openConfiguredStore(opts);
@@ -62,7 +62,7 @@ export function registerAudit(program: Command): void {
         const result = await reconcileState(store.db);
         if (opts.json) console.log(JSON.stringify(result));
         else {
-          console.log(`${result.ok ? 'OK' : 'MISMATCH'}: ${result.checked.accounts} accounts, ${result.checked.assignments} assignments checked against the trail`);
+          console.log(`${result.ok ? 'OK' : 'MISMATCH'}: ${checkedSummary(result.checked)} checked against the trail`);
           for (const f of result.findings) console.log(`  ${f.table} ${f.key}: ${f.problem}`);
           if (result.truncated) console.log(`  … more than ${result.findings.length} rows differ`);
         }

@@ -1,0 +1,92 @@
+/**
+ * Grants of scope: cases (an open case backs an analyst's reveals of the parcels and accounts it
+ * names) and service tokens (a token decides which events, sites and accounts a system may speak
+ * for). Each is replayed from its entries: a case from `case.opened` / `_approved` / `_closed`
+ * (its scope is what `case.opened` named), a token from `admin.service_token_created` /
+ * `_approved` / `_revoked` (its registration is what `_created` recorded).
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../../store/schema.js';
+import { sortKeys } from '../chain.js';
+import { differences, entriesOf, replayAll, str, type Add, type TrailEntry } from './trail.js';
+
+interface CaseState {
+  status: string;
+  approved_by: string | null;
+  accounts: string;
+  waybills: string;
+}
+
+const list = (v: unknown): string => (Array.isArray(v) ? v.map(String).sort().join(',') : '');
+
+function caseStep(state: CaseState | undefined, e: TrailEntry): CaseState | undefined {
+  if (e.kind === 'case.opened') return { status: 'pending', approved_by: null, accounts: list(e.detail.accounts), waybills: list(e.detail.waybills) };
+  if (!state) return state;
+  if (e.kind === 'case.approved') return { ...state, status: 'open', approved_by: str(e.detail.actor) };
+  if (e.kind === 'case.closed') return { ...state, status: 'closed' };
+  return state;
+}
+
+/** case id → its scope values, sorted and joined (the form caseStep records). */
+function grouped(rows: ReadonlyArray<{ case_id: string; v: string }>): Map<string, string> {
+  const by = new Map<string, string[]>();
+  for (const r of rows) by.set(r.case_id, [...(by.get(r.case_id) ?? []), r.v]);
+  return new Map([...by].map(([id, vs]) => [id, vs.sort().join(',')]));
+}
+
+export async function reconcileCases(db: Kysely<Database>, add: Add): Promise<number> {
+  const expected = replayAll(await entriesOf(db, ['case.opened', 'case.approved', 'case.closed']), (e) => str(e.detail.case), caseStep);
+  const accounts = grouped(await db.selectFrom('case_accounts').select(['case_id', 'account as v']).execute());
+  const waybills = grouped(await db.selectFrom('case_waybills').select(['case_id', 'waybill as v']).execute());
+  const rows = await db.selectFrom('cases').select(['id', 'status', 'approved_by']).orderBy('id').execute();
+  for (const r of rows) {
+    const want = expected.get(r.id);
+    if (!want) {
+      add({ table: 'cases', key: r.id, problem: 'no case.opened entry opened this case' });
+      continue;
+    }
+    const problem = differences<CaseState>(want, { ...r, accounts: accounts.get(r.id) ?? '', waybills: waybills.get(r.id) ?? '' }, ['status', 'approved_by', 'accounts', 'waybills']);
+    if (problem) add({ table: 'cases', key: r.id, problem });
+  }
+  // Scope rows of a case that does not exist at all (the case row deleted, its scope left to back reveals).
+  const known = new Set(rows.map((r) => r.id));
+  for (const id of new Set([...accounts.keys(), ...waybills.keys()])) if (!known.has(id)) add({ table: 'cases', key: id, problem: 'scope rows name a case that has no row' });
+  return rows.length;
+}
+
+interface TokenState {
+  account: string | null;
+  approval: string;
+  revoked: string;
+  registration: string;
+}
+
+/** The registration's meaning, whatever order jsonb keeps its keys in. */
+function registrationOf(v: Record<string, unknown>): string {
+  const pick = (k: string) => (v[k] === undefined ? null : v[k]);
+  return JSON.stringify(sortKeys({ events: pick('events'), sites: pick('sites'), accounts_prefix: pick('accounts_prefix'), accounts: pick('accounts'), backfill: pick('backfill') }));
+}
+
+function tokenStep(state: TokenState | undefined, e: TrailEntry): TokenState | undefined {
+  if (e.kind === 'admin.service_token_created') return { account: e.account, approval: String(e.detail.approval ?? 'approved'), revoked: 'no', registration: registrationOf(e.detail) };
+  if (!state) return state;
+  if (e.kind === 'admin.service_token_approved') return { ...state, approval: 'approved' };
+  if (e.kind === 'admin.service_token_revoked') return { ...state, revoked: 'yes' };
+  return state;
+}
+
+export async function reconcileServiceTokens(db: Kysely<Database>, add: Add): Promise<number> {
+  const expected = replayAll(await entriesOf(db, ['admin.service_token_created', 'admin.service_token_approved', 'admin.service_token_revoked']), (e) => str(e.detail.token_id), tokenStep);
+  const rows = await db.selectFrom('service_tokens').select(['id', 'account', 'approval', 'revoked_at', 'registration']).orderBy('id').execute();
+  for (const r of rows) {
+    const want = expected.get(r.id);
+    if (!want) {
+      add({ table: 'service_tokens', key: r.id, problem: 'no admin.service_token_created entry issued this token' });
+      continue;
+    }
+    const registration = registrationOf((typeof r.registration === 'string' ? JSON.parse(r.registration) : r.registration ?? {}) as Record<string, unknown>);
+    const problem = differences<TokenState>(want, { account: r.account, approval: r.approval, revoked: r.revoked_at ? 'yes' : 'no', registration }, ['account', 'approval', 'revoked', 'registration']);
+    if (problem) add({ table: 'service_tokens', key: r.id, problem });
+  }
+  return rows.length;
+}
