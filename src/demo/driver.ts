@@ -133,7 +133,9 @@ async function approveAll(http: Http, pending: string[], approver: string | unde
   const s = await http('POST', '/api/v1/sessions', { body: { account: approver, password: demoPassword(approver), device: 'warden-demo-console' } });
   if (s.status !== 201) throw new Error(`analyst ${approver} login: HTTP ${s.status} ${JSON.stringify(s.body)}`);
   for (const id of pending) {
-    const r = await http('POST', `/api/v1/accounts/${encodeURIComponent(id)}/approve`, { token: s.body.token });
+    const shown = await http('GET', `/api/v1/accounts/${encodeURIComponent(id)}`, { token: s.body.token });
+    const asked = shown.body?.pending_approval ?? { role: shown.body?.role, site: shown.body?.site ?? null };
+    const r = await http('POST', `/api/v1/accounts/${encodeURIComponent(id)}/approve`, { token: s.body.token, body: { role: asked.role, site: asked.site } });
     if (r.status !== 200) throw new Error(`approving ${id}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
   }
   await http('DELETE', '/api/v1/sessions/current', { token: s.body.token });

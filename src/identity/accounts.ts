@@ -176,7 +176,12 @@ export function createAccountAdmin(deps: AccountsDeps) {
     return toView(await row(id));
   }
 
-  async function approveAccount(id: string, actor: Actor, ctx: RequestContext) {
+  /**
+   * `seen` is what the approver was shown (the view's `pending_approval`): a request its requester
+   * changed after that (attack review 4: a clerk's request swapped to security_analyst while the
+   * approver read it) is refused (409, audited), nothing approved.
+   */
+  async function approveAccount(id: string, seen: { role: Role; site: string | null }, actor: Actor, ctx: RequestContext) {
     if (!isAnalyst(actor)) throw new AppError('forbidden', 'only a security analyst approves a privileged account');
     await refuseOwn(actor, ctx, id, 'admin.account_approved', 'approve');
     const r = await row(id);
@@ -186,6 +191,10 @@ export function createAccountAdmin(deps: AccountsDeps) {
     await refuseSameHand(db, audit, { kind: 'admin.account_approved', ts: now(), account: id, detail: { requested_by: r.requested_by } }, actor, ctx, 'approve a change you asked for, or one to your own account', [r.requested_by, id]);
     const role = (r.pending_role ?? r.role) as Role;
     const site = r.pending_role !== null ? r.pending_site : r.site;
+    if (seen.role !== role || (seen.site ?? null) !== site) {
+      await audit.append([{ kind: 'admin.account_approved', ts: now(), decision: 'denied', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, reason: 'request_changed', detail: { actor: by, requested_by: r.requested_by, approved_role: seen.role, approved_site: seen.site ?? null } }]);
+      throw new AppError('conflict', `the request for account ${id} now asks for ${role}${site ? ` at ${site}` : ''}, not what you approved (${seen.role}${seen.site ? ` at ${seen.site}` : ''}); read it again`);
+    }
     await audit.append(
       [{ kind: 'admin.account_approved', ts: now(), decision: 'ok', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, detail: { actor: by, requested_by: r.requested_by, from_role: r.role } }],
       async (tx) => {
@@ -196,7 +205,9 @@ export function createAccountAdmin(deps: AccountsDeps) {
           .where('id', '=', id)
           .where('requested_by', '=', r.requested_by ?? '')
           .where('role', '=', r.role)
+          .where((eb) => (r.site === null ? eb('site', 'is', null) : eb('site', '=', r.site)))
           .where((eb) => (r.pending_role === null ? eb('pending_role', 'is', null) : eb('pending_role', '=', r.pending_role)))
+          .where((eb) => (r.pending_site === null ? eb('pending_site', 'is', null) : eb('pending_site', '=', r.pending_site)))
           .executeTakeFirst();
         if (Number(moved.numUpdatedRows) !== 1) throw new AppError('conflict', `the request for account ${id} changed meanwhile; read it again`);
         if (isPrivileged(role)) await privilegedChange(tx, { change: 'approved', account: id, role, site, actor: by });

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { testBackends, createTestStore } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
+import { approveAccount } from '../support/approve.js';
 
 const password = (id: string) => `pw-${id}-secret`;
 
@@ -78,17 +79,17 @@ describe.each(testBackends())('accounts and dual control on %s', (backend) => {
     });
 
     it('couriers and it_admin may not approve; another analyst may (audited, alert), and the account then works', async () => {
-      expect((await w.api('POST', '/api/v1/accounts/sa2/approve', { token: tokens.c1 })).status).toBe(403);
-      expect((await w.api('POST', '/api/v1/accounts/sa2/approve', { token: tokens.it1 })).status).toBe(403);
-      expect((await w.api('POST', '/api/v1/accounts/sa2/approve', { token: w.adminToken })).status).toBe(403);
-      const r = await w.api('POST', '/api/v1/accounts/sa2/approve', { token: tokens.sa1 });
+      expect((await approveAccount(w, 'sa2', tokens.c1)).status).toBe(403);
+      expect((await approveAccount(w, 'sa2', tokens.it1)).status).toBe(403);
+      expect((await approveAccount(w, 'sa2', w.adminToken)).status).toBe(403);
+      const r = await approveAccount(w, 'sa2', tokens.sa1);
       expect(r.status, r.text).toBe(200);
       expect(r.body).toMatchObject({ status: 'active', pending_approval: null, approved_by: 'sa1' });
       expect((await audit('admin.account_approved', 'sa2'))[0]!.detail).toMatchObject({ actor: 'sa1', requested_by: 'admin' });
       expect((await alerts('sa2')).length).toBe(2);
       await login('sa2');
-      expect((await w.api('POST', '/api/v1/accounts/sa2/approve', { token: tokens.sa1 })).status).toBe(409);
-      expect((await w.api('POST', '/api/v1/accounts/m1/approve', { token: tokens.sa2 })).status).toBe(200);
+      expect((await approveAccount(w, 'sa2', tokens.sa1)).status).toBe(409);
+      expect((await approveAccount(w, 'm1', tokens.sa2)).status).toBe(200);
     });
 
     it('a promotion is a request: the account keeps its role until another analyst approves; nobody approves their own request', async () => {
@@ -97,10 +98,10 @@ describe.each(testBackends())('accounts and dual control on %s', (backend) => {
       expect(p.body).toMatchObject({ role: 'courier', site: 'OUT-1', status: 'active', pending_approval: { role: 'manager', site: 'HQ-1', requested_by: 'sa1' } });
       expect((await audit('admin.account_changed', 'c2')).at(-1)!.detail).toMatchObject({ actor: 'sa1', from_role: 'courier', to_role: 'manager', outcome: 'pending_approval' });
       expect((await w.api('GET', '/api/v1/accounts/c2', { token: tokens.it1 })).body).toMatchObject({ role: 'courier', site: 'OUT-1' });
-      const own = await w.api('POST', '/api/v1/accounts/c2/approve', { token: tokens.sa1 });
+      const own = await approveAccount(w, 'c2', tokens.sa1);
       expect(own.status).toBe(403);
       expect(own.body.error.code).toBe('self_action');
-      const ok = await w.api('POST', '/api/v1/accounts/c2/approve', { token: tokens.sa2 });
+      const ok = await approveAccount(w, 'c2', tokens.sa2);
       expect(ok.status, ok.text).toBe(200);
       expect(ok.body).toMatchObject({ role: 'manager', site: 'HQ-1', pending_approval: null, approved_by: 'sa2' });
     });

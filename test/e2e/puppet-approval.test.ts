@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { people } from './puppet-setup.js';
+import { approveAccount } from '../support/approve.js';
 
 
 describe.each(testBackends())('puppet approvals on %s', (backend) => {
@@ -29,7 +30,7 @@ describe.each(testBackends())('puppet approvals on %s', (backend) => {
     await create(w.adminToken, 'sa2', 'security_analyst');
     for (const id of ['it1', 'it2']) await create(w.adminToken, id, 'it_admin');
     for (const id of ['sa1', 'it1', 'it2']) await login(id);
-    expect((await w.api('POST', '/api/v1/accounts/sa2/approve', { token: tokens.sa1 })).status).toBe(200);
+    expect((await approveAccount(w, 'sa2', tokens.sa1)).status).toBe(200);
     await login('sa2');
     // it1's puppets: an it_admin, the puppet's own puppet, and an analyst an independent analyst approves.
     await create('it1', 'it1p', 'it_admin');
@@ -37,7 +38,7 @@ describe.each(testBackends())('puppet approvals on %s', (backend) => {
     await create('it1p', 'it1pp', 'it_admin');
     await login('it1pp');
     await create('it1', 'sap', 'security_analyst');
-    expect((await w.api('POST', '/api/v1/accounts/sap/approve', { token: tokens.sa1 })).status).toBe(200);
+    expect((await approveAccount(w, 'sap', tokens.sa1)).status).toBe(200);
     await login('sap');
   });
   afterAll(() => w?.dispose());
@@ -65,15 +66,15 @@ describe.each(testBackends())('puppet approvals on %s', (backend) => {
   it('privileged accounts: an analyst the requester created may not approve what he asked for; an independent analyst may', async () => {
     const m1 = await create('it1', 'm1', 'manager', 'OUT-1');
     expect(m1.pending_approval).toMatchObject({ role: 'manager', requested_by: 'it1' });
-    await refusedThroughPuppet(await w.api('POST', '/api/v1/accounts/m1/approve', { token: tokens.sap }), 'admin.account_approved', 'sap');
-    const ok = await w.api('POST', '/api/v1/accounts/m1/approve', { token: tokens.sa2 });
+    await refusedThroughPuppet(await approveAccount(w, 'm1', tokens.sap), 'admin.account_approved', 'sap');
+    const ok = await approveAccount(w, 'm1', tokens.sa2);
     expect(ok.status, ok.text).toBe(200);
     expect(ok.body).toMatchObject({ status: 'active', approved_by: 'sa2' });
     // it1 moves to the security team: requested by it2, approved by sa1 (neither is linked to it1).
     const promoted = await w.api('PATCH', '/api/v1/accounts/it1', { token: tokens.it2, body: { role: 'security_analyst' } });
     expect(promoted.status, promoted.text).toBe(200);
-    await refusedThroughPuppet(await w.api('POST', '/api/v1/accounts/it1/approve', { token: tokens.sap }), 'admin.account_approved', 'sap');
-    expect((await w.api('POST', '/api/v1/accounts/it1/approve', { token: tokens.sa1 })).status).toBe(200);
+    await refusedThroughPuppet(await approveAccount(w, 'it1', tokens.sap), 'admin.account_approved', 'sap');
+    expect((await approveAccount(w, 'it1', tokens.sa1)).status).toBe(200);
     await login('it1');
   });
 

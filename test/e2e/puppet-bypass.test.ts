@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { password, people } from './puppet-setup.js';
+import { approveAccount } from '../support/approve.js';
 
 
 describe.each(testBackends())('puppet bypasses on %s', (backend) => {
@@ -23,7 +24,7 @@ describe.each(testBackends())('puppet bypasses on %s', (backend) => {
     w = await startTestWarden(backend, { approvals: 'manual' });
     await analystsAndItAdmin();
     await create('it1', 'sap', 'security_analyst');
-    expect((await w.api('POST', '/api/v1/accounts/sap/approve', { token: tokens.sa1 })).status).toBe(200);
+    expect((await approveAccount(w, 'sap', tokens.sa1)).status).toBe(200);
     await login('sap');
   });
   afterAll(() => w?.dispose());

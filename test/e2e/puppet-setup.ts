@@ -5,6 +5,7 @@
  */
 import { expect } from 'vitest';
 import type { TestWarden } from '../support/warden.js';
+import { approveAccount } from '../support/approve.js';
 
 export const password = (id: string) => `pw-${id}-secret`;
 
@@ -35,7 +36,7 @@ export function people(warden: () => TestWarden) {
     await create(w.adminToken, 'sa2', 'security_analyst');
     await create(w.adminToken, 'it1', 'it_admin');
     for (const id of ['sa1', 'it1']) await login(id);
-    expect((await w.api('POST', '/api/v1/accounts/sa2/approve', { token: tokens.sa1 })).status).toBe(200);
+    expect((await approveAccount(w, 'sa2', tokens.sa1)).status).toBe(200);
     await login('sa2');
   };
   return { tokens, login, create, refusedThroughPuppet, analystsAndItAdmin };

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { password, people } from './puppet-setup.js';
+import { approveAccount } from '../support/approve.js';
 
 const PARTY = { name: '王小明', phone: '13900001111', address: '上海市浦东新区世纪大道100号5楼' };
 
@@ -41,8 +42,8 @@ describe.each(testBackends())('granting standing reveal rights takes two people 
     expect((await create('it1', 'sh.courier', 'courier', 'OUT-SH')).status).toBe('active');
     expect(await loginStatus('sh.courier')).toBe(201);
     // The creator may not approve (not an analyst), an analyst may.
-    expect((await w.api('POST', '/api/v1/accounts/sh.clerk/approve', { token: tokens.it1 })).status).toBe(403);
-    expect((await w.api('POST', '/api/v1/accounts/sh.clerk/approve', { token: tokens.sa1 })).status).toBe(200);
+    expect((await approveAccount(w, 'sh.clerk', tokens.it1)).status).toBe(403);
+    expect((await approveAccount(w, 'sh.clerk', tokens.sa1)).status).toBe(200);
     expect(await loginStatus('sh.clerk')).toBe(201);
   });
 
@@ -59,16 +60,38 @@ describe.each(testBackends())('granting standing reveal rights takes two people 
     // Still a Beijing clerk: the Shanghai parcel is not his.
     const reveal = await w.api('POST', '/api/v1/waybills/SF300000000001/reveal', { token: tokens['bj.clerk'], body: { fields: ['recipient.phone'], purpose: 'other' } });
     expect(reveal.status, reveal.text).toBe(403);
-    const own = await w.api('POST', '/api/v1/accounts/bj.clerk/approve', { token: tokens.sa1 });
+    const own = await approveAccount(w, 'bj.clerk', tokens.sa1);
     expect(own.status).toBe(403);
     expect(own.body.error.code).toBe('self_action');
-    expect((await w.api('POST', '/api/v1/accounts/bj.clerk/approve', { token: tokens.sa2 })).status).toBe(200);
+    expect((await approveAccount(w, 'bj.clerk', tokens.sa2)).status).toBe(200);
     expect(await siteOf('bj.clerk')).toMatchObject({ site: 'OUT-SH', pending_site: null });
 
     const promote = await w.api('PATCH', '/api/v1/accounts/sh.courier', { token: tokens.it1, body: { role: 'customer_service' } });
     expect(promote.status, promote.text).toBe(200);
     expect(await siteOf('sh.courier')).toMatchObject({ role: 'courier', pending_role: 'customer_service' });
-    expect((await w.api('POST', '/api/v1/accounts/sh.courier/approve', { token: tokens.sa2 })).status).toBe(200);
+    expect((await approveAccount(w, 'sh.courier', tokens.sa2)).status).toBe(200);
     expect(await siteOf('sh.courier')).toMatchObject({ role: 'customer_service', pending_role: null });
+  });
+
+  it('review 4, hole 1: an approval names what the approver read; a request swapped meanwhile is refused and audited, nothing approved', async () => {
+    expect((await create('it1', 'swap.clerk', 'outlet_staff', 'OUT-BJ')).status).toBe('pending');
+    const shown = (await w.api('GET', '/api/v1/accounts/swap.clerk', { token: tokens.sa2 })).body.pending_approval;
+    expect(shown).toMatchObject({ role: 'outlet_staff', site: 'OUT-BJ' });
+    // While the approver reads, the requester turns the clerk into an analyst.
+    expect((await w.api('PATCH', '/api/v1/accounts/swap.clerk', { token: tokens.it1, body: { role: 'security_analyst', site: null } })).status).toBe(200);
+    const blind = await w.api('POST', '/api/v1/accounts/swap.clerk/approve', { token: tokens.sa2, body: { role: shown.role, site: shown.site } });
+    expect(blind.status, blind.text).toBe(409);
+    expect(blind.body.error.message).toContain('security_analyst');
+    expect(await siteOf('swap.clerk')).toMatchObject({ approval: 'pending', role: 'security_analyst' });
+    const denied = await w.warden.db.selectFrom('audit_log').select(['decision', 'reason', 'detail']).where('kind', '=', 'admin.account_approved').where('account', '=', 'swap.clerk').executeTakeFirstOrThrow();
+    expect(denied).toMatchObject({ decision: 'denied', reason: 'request_changed', detail: { approved_role: 'outlet_staff', approved_site: 'OUT-BJ' } });
+    // A move swapped after reading is refused the same way (the site is part of what is approved).
+    expect((await w.api('PATCH', '/api/v1/accounts/sh.clerk', { token: tokens.it1, body: { site: 'OUT-BJ' } })).status).toBe(200);
+    expect((await w.api('POST', '/api/v1/accounts/sh.clerk/approve', { token: tokens.sa2, body: { role: 'outlet_staff', site: 'OUT-SH' } })).status).toBe(409);
+    // No body: a 400 naming it; what is really asked, read again, is approved.
+    expect((await w.api('POST', '/api/v1/accounts/sh.clerk/approve', { token: tokens.sa2 })).status).toBe(400);
+    const now = await w.api('POST', '/api/v1/accounts/swap.clerk/approve', { token: tokens.sa2, body: { role: 'security_analyst', site: null } });
+    expect(now.status, now.text).toBe(200);
+    expect(await siteOf('swap.clerk')).toMatchObject({ approval: 'approved', role: 'security_analyst' });
   });
 });

@@ -11,6 +11,7 @@ import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { releaseForCli, runWarden } from '../support/cli.js';
 import { reconcileState } from '../../src/audit/reconcile/index.js';
 import { people } from './puppet-setup.js';
+import { approveAccount } from '../support/approve.js';
 
 const PARTY = { name: '王小明', phone: '13900001111', address: '上海市浦东新区世纪大道100号5楼' };
 
@@ -31,12 +32,12 @@ describe.each(testBackends())('the state rows against the trail on %s', (backend
     // move (not yet approved), an applied change, a promotion approved.
     await create('it1', 'bj.courier', 'courier', 'OUT-BJ');
     await create('it1', 'sh.clerk', 'outlet_staff', 'OUT-SH');
-    expect((await w.api('POST', '/api/v1/accounts/sh.clerk/approve', { token: tokens.sa1 })).status).toBe(200);
+    expect((await approveAccount(w, 'sh.clerk', tokens.sa1)).status).toBe(200);
     await create(w.adminToken, 'bj.clerk', 'outlet_staff', 'OUT-BJ');
     expect((await w.api('PATCH', '/api/v1/accounts/bj.clerk', { token: tokens.sa1, body: { site: 'OUT-SH' } })).status).toBe(200);
     expect((await w.api('PATCH', '/api/v1/accounts/bj.courier', { token: tokens.it1, body: { site: 'OUT-SH' } })).status).toBe(200);
     await create('it1', 'm1', 'manager', 'OUT-BJ');
-    expect((await w.api('POST', '/api/v1/accounts/m1/approve', { token: tokens.sa2 })).status).toBe(200);
+    expect((await approveAccount(w, 'm1', tokens.sa2)).status).toBe(200);
     await create('it1', 'm2', 'manager', 'OUT-BJ');
     await create(w.adminToken, 'sus', 'courier', 'OUT-BJ');
     expect((await w.api('POST', '/api/v1/accounts/sus/suspend', { token: tokens.sa2, body: { reason: 'sold records' } })).status).toBe(200);

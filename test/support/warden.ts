@@ -73,7 +73,9 @@ export async function startTestWarden(
         .orderBy('id')
         .executeTakeFirst();
       if (!approver) return;
-      await warden.identity.approveAccount(id, { kind: 'account', id: approver.id, role: 'security_analyst' }, { ip: null, requestId: 'test-support-approval' });
+      const asked = await warden.db.selectFrom('accounts').select(['role', 'site', 'pending_role', 'pending_site']).where('id', '=', id).executeTakeFirstOrThrow();
+      const shown = (asked.pending_role !== null ? { role: asked.pending_role, site: asked.pending_site } : { role: asked.role, site: asked.site }) as Parameters<typeof warden.identity.approveAccount>[1];
+      await warden.identity.approveAccount(id, shown, { kind: 'account', id: approver.id, role: 'security_analyst' }, { ip: null, requestId: 'test-support-approval' });
       pending.delete(id);
     }
   };

@@ -112,11 +112,12 @@ export function identityRoutes(app: App, { identity }: { identity: IdentityServi
     onRequest: analysts,
     schema: {
       tags: ['identity'],
-      summary: 'Approve a pending privileged account or promotion (a security analyst other than the account and whoever asked)',
+      summary: 'Approve a pending account or role/site change (a security analyst other than the account and whoever asked). The body names the role and site you were shown (the account\'s pending_approval): a request changed since is a 409, nothing approved',
       params: Type.Object({ id: Id }),
+      body: Type.Object({ role: RoleSchema, site: Type.Union([Id, Type.Null()]) }, { additionalProperties: false }),
       response: { 200: Account },
     },
-  }, async (req) => identity.approveAccount(req.params.id, actorOf(req.principal!), ctx(req)));
+  }, async (req) => identity.approveAccount(req.params.id, req.body, actorOf(req.principal!), ctx(req)));
 
   app.post('/api/v1/accounts/:id/mfa', {
     onRequest: administrators,
