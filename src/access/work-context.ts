@@ -54,14 +54,14 @@ export interface WorkOn {
 
 export const NO_WORK: WorkOn = { assignments: [], openTickets: [], searches: [], case: null };
 
-/** Audit kinds that count as an account having accessed a waybill (for a case naming that account). */
 /**
- * What a case naming an account covers: the parcels that account was *given* in full — allowed
- * reveals and label prints up to the approval. Not masked views, nor refused attempts (review 3:
- * a suspect padded his own case's scope with free masked views and refused reveals, which the
- * case then let the analysts reveal in full).
+ * What a case naming an account covers: the parcels that account was *given* in full — its allowed
+ * reveals up to the approval. Not masked views, nor refused attempts (review 3: a suspect padded
+ * his own case's scope with free masked views and refused reveals, which the case then let the
+ * analysts reveal in full), nor label prints (review 4: a label prints masked and any parcel's may
+ * be printed, so prints padded the scope the same way).
  */
-const CASE_KINDS = ['access.print', 'access.reveal'] as const;
+const CASE_KINDS = ['access.reveal'] as const;
 
 export function createWorkContext({ db }: WorkContextDeps) {
   /** The reveal path's question, as one correlated expression the ciphertext fetch carries (its args: account, case or null). */

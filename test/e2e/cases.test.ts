@@ -41,6 +41,8 @@ describe.each(testBackends())('investigation cases on %s', (backend) => {
     expect((await w.api('POST', `/api/v1/waybills/${W(3)}/reveal`, { token: tokens.o1, body: { fields: ['recipient.phone'], purpose: 'other' } })).status).toBe(200);
     expect((await w.api('GET', `/api/v1/waybills/${W(4)}`, { token: tokens.o1 })).status).toBe(200);
     expect((await w.api('POST', `/api/v1/waybills/${W(5)}/reveal`, { token: tokens.c1, body: { fields: ['recipient.phone'], purpose: 'delivery' } })).status).toBe(403);
+    // Review 4: the courier printed W6's label (masked, allowed for any parcel) to pad a case about him.
+    expect((await w.api('GET', `/api/v1/waybills/${W(6)}?profile=label`, { token: tokens.c1 })).status).toBe(200);
   });
   afterAll(() => w?.dispose());
 
@@ -93,14 +95,16 @@ describe.each(testBackends())('investigation cases on %s', (backend) => {
     expect(code(await reveal('sa1', W(5), c.body.id))).toBe('case_out_of_scope');
   });
 
-  // Review 3: the suspect padded his own case's scope with free masked views and refused reveals.
-  it('masked views and refused attempts of the named account widen nothing', async () => {
+  // Review 3: the suspect padded his own case's scope with free masked views and refused reveals; review 4: with label prints.
+  it('masked views, label prints and refused attempts of the named account widen nothing', async () => {
     const aboutClerk = await open('sa1', { accounts: ['o1'] });
     await approve('sa2', aboutClerk.body.id);
     expect(code(await reveal('sa1', W(4), aboutClerk.body.id))).toBe('case_out_of_scope');
     const aboutCourier = await open('sa1', { accounts: ['c1'] });
     await approve('sa2', aboutCourier.body.id);
     expect(code(await reveal('sa1', W(5), aboutCourier.body.id))).toBe('case_out_of_scope');
+    // Review 4, hole 2: nor does a label print (masked, and open to any parcel).
+    expect(code(await reveal('sa1', W(6), aboutCourier.body.id))).toBe('case_out_of_scope');
   });
 
   it('nobody opens, approves or reveals under a case about themselves', async () => {
