@@ -217,6 +217,8 @@ describe.each(testBackends())('console read side on %s', (backend) => {
     expect(own.status, own.text).toBe(403);
     expect(own.body.error.code).toBe('self_action');
     expect(await detailOf('detect.settings_changed', 'denied')).toEqual([expect.objectContaining({ detector: 'harvesting', actor: 'sa1' })]);
+    // Review 4, hole 5: the admin token is never the second analyst.
+    expect((await w.api('POST', '/api/v1/detectors/harvesting/approve', { token: w.adminToken, body: seen })).status).toBe(403);
     const ok = await w.api('POST', '/api/v1/detectors/harvesting/approve', { token: second, body: seen });
     expect(ok.status, ok.text).toBe(200);
     expect(ok.body).toMatchObject({ approval: 'approved', approved_by: 'sa2', updated_by: 'sa1' });

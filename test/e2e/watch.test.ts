@@ -287,6 +287,18 @@ describe.each(testBackends())('nobody acts on a response or exception about them
     expect((await w.api('DELETE', '/api/v1/accounts/sa1/response', { token: w.adminToken })).status).toBe(200);
   });
 
+  // Attack review 4, hole 5: whoever holds the admin token was the "second analyst" of every two-analyst rule.
+  it('the admin token is never the second analyst: an exception waits for an analyst\'s account', async () => {
+    const until = new Date(Date.now() + 86_400_000).toISOString();
+    const x = await w.api('POST', '/api/v1/exceptions', { token: tokens.sa1, body: { kind: 'account', value: 'c1', until, reason: 'field audit, ticket 88' } });
+    expect(x.status, x.text).toBe(201);
+    const byToken = await w.api('POST', `/api/v1/exceptions/${x.body.id}/approve`, { token: w.adminToken });
+    expect(byToken.status, byToken.text).toBe(403);
+    expect((await w.api('GET', '/api/v1/exceptions', { token: tokens.sa2 })).body.exceptions.find((e: { id: string }) => e.id === x.body.id)).toMatchObject({ approval: 'pending' });
+    expect((await w.api('POST', `/api/v1/exceptions/${x.body.id}/approve`, { token: tokens.sa2 })).status).toBe(200);
+    expect((await w.api('DELETE', `/api/v1/exceptions/${x.body.id}`, { token: tokens.sa2 })).status).toBe(200);
+  });
+
   // Hole 13: `since` that passes the pattern but is no date was a 500.
   it('a since/until or until of an exception that is no real time is a 400 naming the parameter', async () => {
     for (const [param, value] of [['since', '2026-13-45T99:99:99Z'], ['until', '2026-02-30T10:00:00Z'], ['since', '2026-04-31T00:00Z']]) {

@@ -37,6 +37,8 @@ export interface InsightRouteDeps {
 
 export function insightRoutes(app: App, deps: InsightRouteDeps): void {
   const analysts = authorize(deps.identity, ANALYSTS_OR_ADMIN);
+  /** The second person of a two-analyst rule is an analyst's own account, never the shared admin token (attack review 4). */
+  const secondAnalyst = authorize(deps.identity, ANALYST_ROLES);
   const streams = new Set<ServerResponse>();
 
   app.get('/api/v1/overview', {
@@ -178,10 +180,10 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
   }, async (req) => deps.detectors.request(req.params.name, req.body.settings, req.body.reason, actorOf(req.principal!), requestContext(req)));
 
   app.post('/api/v1/detectors/:name/approve', {
-    onRequest: analysts,
+    onRequest: secondAnalyst,
     schema: {
       tags: ['insight'],
-      summary: 'Approve the waiting settings change of a detector (not your own request): saved now, applied when Warden next starts. `requested_at` names the request you read (GET /detectors); a request replaced since is a 409',
+      summary: 'Approve the waiting settings change of a detector (a security analyst\'s account, not the admin token; not your own request): saved now, applied when Warden next starts. `requested_at` names the request you read (GET /detectors); a request replaced since is a 409',
       params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
       body: Type.Object({ requested_at: IsoTime }, { additionalProperties: false }),
     },

@@ -12,7 +12,7 @@ import { decodeCursor, encodeCursor, parseInstant } from '../params.js';
 import { ANALYSTS_OR_ADMIN, authorize, requestContext, type App } from '../server.js';
 import { IsoTime } from '../types.js';
 import type { Principal } from '../../identity/identity.js';
-import { profileOf } from '../../access/roles.js';
+import { ANALYST_ROLES, profileOf } from '../../access/roles.js';
 import { redactCanaryEvidence } from '../../trace/tripwire.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 200 });
@@ -31,6 +31,8 @@ const forReader = <T extends { detector: string; evidence?: unknown }>(p: Princi
 
 export function watchRoutes(app: App, { identity, watch }: { identity: IdentityService; watch: Watch }): void {
   const analysts = authorize(identity, ANALYSTS_OR_ADMIN);
+  /** The second person of a two-analyst rule is an analyst's own account, never the shared admin token (attack review 4). */
+  const secondAnalyst = authorize(identity, ANALYST_ROLES);
 
   app.get('/api/v1/alerts', {
     onRequest: analysts,
@@ -139,8 +141,8 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
   });
 
   app.post('/api/v1/exceptions/:id/approve', {
-    onRequest: analysts,
-    schema: { tags: ['watch'], summary: 'Approve a pending exception: it comes into force now; not your own request, nor one about yourself', params: Type.Object({ id: Id }) },
+    onRequest: secondAnalyst,
+    schema: { tags: ['watch'], summary: 'Approve a pending exception: it comes into force now; a security analyst\'s account (not the admin token), not your own request, nor one about yourself', params: Type.Object({ id: Id }) },
   }, async (req) => watch.approveException(req.params.id, actorOf(req.principal!), requestContext(req)));
 
   app.delete('/api/v1/exceptions/:id', {
