@@ -39,6 +39,7 @@ import type { EventBus } from './bus.js';
 import { forEachNdjsonLine } from './ndjson.js';
 import {
   checkEvent,
+  checkWaybillAgrees,
   checkWorkSite,
   completesWork,
   gatewayAccountRefusal,
@@ -184,6 +185,7 @@ export function createIngest(deps: IngestDeps) {
       if (isStaffActivity(e) || (wantSite && isWork(e))) needed.add((e as { account: string }).account);
       const waybill = wantSite ? workWaybill(e) : null;
       if (waybill !== null) waybills.add(waybill);
+      if (e.type === 'waybill') waybills.add(e.waybill);
     }
     if (!needed.size && !waybills.size) return candidates;
     const accounts = needed.size ? await accountSites([...needed]) : new Map<string, string | null>();
@@ -191,7 +193,8 @@ export function createIngest(deps: IngestDeps) {
     return candidates.filter((c) => {
       const e = c.event;
       const parcel = () => parcels.get(workWaybill(e) ?? '') ?? null;
-      const r = isStaffActivity(e)
+      const r = e.type === 'waybill' ? checkWaybillAgrees(e, parcels.get(e.waybill) ?? null)
+        : isStaffActivity(e)
         ? accounts.has((e as { account: string }).account) ? gatewayAccountRefusal(e) : null
         : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null, parcel())
         : completesWork(e) ? checkWorkSite(producer, e, null, parcel()) : null;

@@ -51,6 +51,7 @@ export type RejectCode =
   | 'account_not_registered'
   | 'gateway_account'
   | 'site_not_registered'
+  | 'waybill_conflict'
   | 'too_old'
   | 'too_new';
 
@@ -147,6 +148,18 @@ export function checkWorkSite(p: Producer, e: ActivityEvent, accountSite: string
   const site = accountSite ?? e.site;
   if (site !== undefined && sites.includes(site)) return null;
   return { code: 'site_not_registered', reason: site === undefined ? `account ${e.account} has no site this producer is registered for` : `this producer is not registered for site ${site} (account ${e.account})` };
+}
+
+/**
+ * A routing (`waybill`) event about a parcel the vault holds must agree with it: its origin and
+ * destination sites are the vault's record, not any producer's to restate (attack review 4: a
+ * waybill-only token issued by one it_admin re-routed other cities' parcels in the detection
+ * engine, so a clerk's reveals of them looked like his own site's). A site left out is fine.
+ */
+export function checkWaybillAgrees(e: ActivityEvent, parcel: ParcelSites | null): Refusal | null {
+  if (e.type !== 'waybill' || !parcel) return null;
+  const differs = (e.origin_site !== undefined && e.origin_site !== parcel.origin_site) || (e.dest_site !== undefined && e.dest_site !== parcel.dest_site);
+  return differs ? { code: 'waybill_conflict', reason: 'this waybill event names other origin or destination sites than the parcel Warden holds; routing changes go through the waybill itself' } : null;
 }
 
 export const gatewayAccountRefusal = (e: ActivityEvent): Refusal => ({

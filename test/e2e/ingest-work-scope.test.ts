@@ -116,4 +116,20 @@ describe.each(testBackends())('work producers scoped by the parcel\'s sites on %
     expect(r.body).toMatchObject({ accepted: 1, rejected_count: 0 });
     expect(code(await agentReveal(SH_ONLY, 'T-6'))).toBe('ok');
   });
+
+  // Attack review 4, hole 7: a waybill-only token re-routed other cities' parcels inside the detection engine.
+  it('a waybill event must agree with the parcel the vault holds; a new parcel or a restatement is accepted', async () => {
+    const admin = w.adminToken;
+    expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id: 'routing-out', role: 'service', site: null, password: 'pw-routing-out-secret' } })).status).toBe(201);
+    const routing = (await w.api('POST', '/api/v1/accounts/routing-out/tokens', { token: admin, body: { events: ['waybill'], sites: ['OUT-1'] } })).body.token as string;
+    const waybill = (wb: string, origin: string, dest: string) => ({ id: id('w'), ts: NOW, type: 'waybill', waybill: wb, origin_site: origin, dest_site: dest, dest_city: '北京' });
+    const r = await post(routing, [waybill(SH_ONLY, 'OUT-1', 'OUT-1'), waybill(FROM_OUT, 'OUT-1', 'SH-1'), waybill(FROM_OUT, 'OUT-1', 'OUT-1'), waybill('SF2000000000777', 'OUT-1', 'SH-1')]);
+    expect(r.status, r.text).toBe(200);
+    expect(r.body).toMatchObject({ accepted: 2, rejected_count: 2 });
+    expect(r.body.rejected.map((x: { line: number; code: string }) => [x.line, x.code])).toEqual([[1, 'waybill_conflict'], [3, 'waybill_conflict']]);
+    expect(r.text).not.toContain('SH-1');
+    // A token for every site may not restate a parcel's sites either.
+    const all = await post(tok.all!, [waybill(TO_OUT, 'OUT-1', 'OUT-1')]);
+    expect(all.body.rejected.map((x: { code: string }) => x.code)).toEqual(['waybill_conflict']);
+  });
 });
