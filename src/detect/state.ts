@@ -59,9 +59,6 @@ export class ProfileStore implements EngineStateView {
   generation = 0;
   private readonly netMemo = new KeyMemo(100_000, networkOf);
   private readonly cityMemo = new KeyMemo(10_000, cityKey);
-  /** One copy of each site name and account id that long-lived work-link state keeps. */
-  private readonly siteNames = new KeyMemo(10_000, (s) => s);
-  private readonly accountIds = new KeyMemo(100_000, (s) => s);
   private readonly st: DetectConfig['state'];
   private readonly profileTtl: number;
   private readonly baselineWindow: number;
@@ -81,18 +78,6 @@ export class ProfileStore implements EngineStateView {
   /** The /24 (or /48) network key of an IP, memoised. */
   netKey(ip: string): string {
     return this.netMemo.get(ip);
-  }
-
-  /**
-   * The one kept copy of a site name / account id equal to `s`. Work links live for days: without
-   * this every waybill would keep its own copies of the strings its event was parsed into.
-   */
-  siteName(s: string): string {
-    return this.siteNames.get(s);
-  }
-
-  accountId(s: string): string {
-    return this.accountIds.get(s);
   }
 
   /** The normalised key of a city name, memoised. */

@@ -73,8 +73,6 @@ export class WorkLinks {
   /** A routing event: the waybill's origin, destination and city; the destination site's city; the range's origin. */
   onWaybill(wb: string, origin: string | undefined, dest: string | undefined, city: string | undefined, t: number): void {
     const store = this.store;
-    if (origin !== undefined) origin = store.siteName(origin);
-    if (dest !== undefined) dest = store.siteName(dest);
     let w = this.waybills.get(wb);
     if (!w) {
       store.capMap(this.waybills, this.st.max_waybills, 'waybills');
@@ -100,7 +98,7 @@ export class WorkLinks {
 
   /** An assignment: the account may work the waybill for `assignment_ttl_hours` (less once delivered). */
   onAssign(wb: string, account: string, t: number): void {
-    this.link(wb, this.store.accountId(account), 'assignment', t + this.st.assignment_ttl_hours * HOUR, undefined, t);
+    this.link(wb, account, 'assignment', t + this.st.assignment_ttl_hours * HOUR, undefined, t);
   }
 
   onTicket(ev: TicketEvent, t: number): void {
