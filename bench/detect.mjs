@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Detection benchmark: `npm run build && node bench/detect.mjs [--events 1000000] [--big 4000000] [--rounds 3] [--keep] [--no-rss]`
+// Detection benchmark: `npm run build && node bench/detect.mjs [--events 1000000] [--big 4000000] [--rounds 3] [--keep] [--no-rss] [--split] [--dist DIR]`
 //
 // 1. Generates N contract events of the simulator's default company (src/simulate, seed 7, as many
 //    days as it takes, cut at N) into bench/out/ (not committed).
@@ -9,6 +9,10 @@
 //    clock, and CPU seconds) and their ratio. The machine may be shared: the load average is
 //    printed before and after, and the ratio of the same round's two passes is the fairer figure.
 // 3. Measures peak RSS of the full path in fresh child processes at N and at the big size.
+// --split adds two passes to each round, to show where the full path's time goes: the bare pass
+// plus the contract check (`isValidEvent`), and `warden detect` with no detector enabled (reading,
+// parsing, the check, reorder buffer, work links, context building and learning, sweeps).
+// --dist runs another build's dist/ (e.g. a read-only worktree of main) with the same method.
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, truncateSync, unlinkSync } from 'node:fs';
@@ -17,7 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = join(here, '..', 'dist');
+const distArg = process.argv.indexOf('--dist');
+const dist = distArg >= 0 ? process.argv[distArg + 1] : join(here, '..', 'dist');
 if (!existsSync(join(dist, 'detect', 'engine.js'))) {
   console.error('bench/detect.mjs: dist/ is missing; run `npm run build` first');
   process.exit(2);
@@ -25,6 +30,7 @@ if (!existsSync(join(dist, 'detect', 'engine.js'))) {
 const sim = await import(join(dist, 'simulate', 'index.js'));
 const { createDetectionEngine } = await import(join(dist, 'detect', 'engine.js'));
 const { forEachLine, openInput, replay } = await import(join(dist, 'detect', 'replay.js'));
+const { isValidEvent } = await import(join(dist, 'contracts', 'fast-validate.js'));
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {
@@ -106,8 +112,25 @@ async function bare(file) {
   return { events: n, seconds: s, cpu: (cu.user + cu.system) / 1e6, eps: Math.round(n / s), keys };
 }
 
-async function full(file) {
-  const engine = createDetectionEngine({});
+/** The bare pass plus the contract check the full path makes on every parsed line. */
+async function checked(file) {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  let n = 0;
+  let ok = 0;
+  await forEachLine(await openInput(file), (line) => {
+    if (!line) return;
+    const v = JSON.parse(line);
+    if (isValidEvent(v)) ok++;
+    n++;
+  });
+  const s = (performance.now() - t0) / 1000;
+  const cu = process.cpuUsage(c0);
+  return { events: n, seconds: s, cpu: (cu.user + cu.system) / 1e6, eps: Math.round(n / s), ok };
+}
+
+async function full(file, options = {}) {
+  const engine = createDetectionEngine({}, options);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const summary = await replay({ engine, input: await openInput(file), output: nullSink() });
@@ -128,11 +151,14 @@ console.log(`input: ${file} (${(statSync(file).size / 1e6).toFixed(0)} MB), prep
 
 const rounds = Number(arg('--rounds', '3'));
 console.log(`load average (1/5/15 min) before: ${load()}`);
+const split = args.includes('--split');
 let bestBare;
 let bestFull;
 const bares = [];
 const fulls = [];
 const ratios = [];
+const checks = [];
+const plains = [];
 for (let round = 0; round < rounds; round++) {
   const b = await bare(file);
   const f = await full(file);
@@ -146,6 +172,13 @@ for (let round = 0; round < rounds; round++) {
       `warden detect ${f.eps.toLocaleString()} ev/s (${f.seconds.toFixed(2)} s, cpu ${f.cpu.toFixed(2)} s; ${f.alerts} alerts, ${f.rejected} rejected), ` +
       `ratio ${(b.seconds / f.seconds).toFixed(2)}`,
   );
+  if (split) {
+    const c = await checked(file);
+    const p = await full(file, { detectors: [] });
+    checks.push(c);
+    plains.push(p);
+    console.log(`           + contract check cpu ${c.cpu.toFixed(2)} s (${c.ok} valid); warden detect with no detector cpu ${p.cpu.toFixed(2)} s`);
+  }
 }
 const n = bestFull.events;
 const medBare = Math.round(n / median(bares.map((x) => x.seconds)));
@@ -158,6 +191,17 @@ console.log(
   `ratio detect/bare     : best/best ${(bestFull.eps / bestBare.eps).toFixed(2)}, median of per-round ratios ${median(ratios).toFixed(2)}, ` +
     `CPU-time ratio (best) ${(Math.min(...bares.map((x) => x.cpu)) / Math.min(...fulls.map((x) => x.cpu))).toFixed(2)}  (aim >= 0.70, issue 9)`,
 );
+if (split) {
+  // Medians, not bests: on a shared machine the four passes' best rounds need not be alike.
+  const mid = (xs) => median(xs.map((x) => x.cpu));
+  const [b, c, p, f] = [mid(bares), mid(checks), mid(plains), mid(fulls)];
+  const pct = (x) => `${((100 * x) / f).toFixed(0)} %`;
+  console.log(
+    `split of the full path (median CPU s): read+parse ${b.toFixed(2)} (${pct(b)}), contract check ${(c - b).toFixed(2)} (${pct(c - b)}), ` +
+      `engine with no detector ${(p - c).toFixed(2)} (${pct(p - c)}), the detectors ${(f - p).toFixed(2)} (${pct(f - p)}); ` +
+      `0.70x allows ${(b / 0.7 - b).toFixed(2)} s beyond read+parse`,
+  );
+}
 if (args.includes('--no-rss')) {
   if (!args.includes('--keep')) unlinkSync(file);
   process.exit(0);
