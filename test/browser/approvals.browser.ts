@@ -2,8 +2,8 @@
 /**
  * The Approvals page in Chromium against a real Warden (in-process, PGlite): what analyst sa1
  * asked for (a case, a courier made an outlet clerk, a detection exception, a detector settings
- * change) waits in the inbox. sa1 sees each with the reason they may not approve it and no count
- * in the navigation; sa1 requests another exception from the page. sa2 sees the count, approves
+ * change) and what it_admin it1 asked for (a service token) wait in the inbox. sa1 sees their own
+ * with the reason they may not approve them, and counts only it1's token in the navigation; sa1 requests another exception from the page. sa2 sees the count, approves
  * from the inbox (the server applies exactly what was shown: a detector request swapped after sa2
  * read it is refused, the new one shown and approved) and removes an exception. English and
  * Chinese, without serious accessibility violations.
@@ -53,11 +53,11 @@ describe('the approvals page in Chromium', () => {
     w = await startTestWarden('pglite');
     const admin = w.adminToken;
     await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '杭州' } });
-    for (const [id, role, site] of [['sa1', 'security_analyst', null], ['sa2', 'security_analyst', null], ['c1', 'courier', 'OUT-1'], ['c2', 'courier', 'OUT-1']] as const) {
+    for (const [id, role, site] of [['sa1', 'security_analyst', null], ['sa2', 'security_analyst', null], ['it1', 'it_admin', null], ['c1', 'courier', 'OUT-1'], ['c2', 'courier', 'OUT-1']] as const) {
       const r = await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: password(id) } });
       expect(r.status, r.text).toBe(201);
     }
-    for (const a of ['sa1', 'sa2']) tokens[a] = (await w.api('POST', '/api/v1/sessions', { body: { account: a, password: password(a), device: `${a}-api` } })).body.token;
+    for (const a of ['sa1', 'sa2', 'it1']) tokens[a] = (await w.api('POST', '/api/v1/sessions', { body: { account: a, password: password(a), device: `${a}-api` } })).body.token;
     // What sa1 asks for, through the API: a case, c1 made an outlet clerk (standing reveal rights), an exception for c2.
     const opened = await w.api('POST', '/api/v1/cases', { token: tokens.sa1, body: { title: 'Outlet 1 lookups', reason: 'queries of waybills not theirs', accounts: ['c2'] } });
     expect(opened.status, opened.text).toBe(201);
@@ -77,6 +77,11 @@ describe('the approvals page in Chromium', () => {
     setting.from = d.settings[key] as number;
     const asked = await w.api('PUT', `/api/v1/detectors/${d.name}`, { token: tokens.sa1, body: { settings: { [key]: setting.from + 1 }, reason: 'fewer alerts at the hub' } });
     expect(asked.status, asked.text).toBe(200);
+    // What it1 asks for: a service token that may send assignments (work that backs reveals).
+    expect((await w.api('POST', '/api/v1/accounts', { token: tokens.it1, body: { id: 'svc', role: 'service' } })).status).toBe(201);
+    const issued = await w.api('POST', '/api/v1/accounts/svc/tokens', { token: tokens.it1, body: { events: ['assign'], sites: ['OUT-1'] } });
+    expect(issued.body.approval, issued.text).toBe('pending');
+    ids.token = issued.body.id;
     browser = await launchChromium();
     page = browser.page;
   });
@@ -85,7 +90,7 @@ describe('the approvals page in Chromium', () => {
     await w?.dispose();
   });
 
-  it('the requester sees what waits, cannot approve it and is told why; no count for them in the navigation', async () => {
+  it('the requester sees what waits, cannot approve it and is told why; the navigation counts only what others asked for', async () => {
     await page.goto(`${w.url}/`);
     await signIn('sa1');
     await page.getByRole('menuitem', { name: /Approvals/ }).waitFor();
@@ -98,7 +103,10 @@ describe('the approvals page in Chromium', () => {
     expect(await item('account:c1').innerText()).toContain('c1: from courier at OUT-1 to outlet staff at OUT-1');
     expect(await item(`exception:${ids.exception}`).innerText()).toContain('Account c2 excepted from detection until');
     expect(await item(`detector:${ids.detector}`).innerText()).toContain(`${ids.setting}: ${setting.from} → ${setting.from + 1}`);
-    expect(await page.getByTestId('approvals-count').count()).toBe(0);
+    // it1's token is the one thing waiting for sa1.
+    expect(await page.getByTestId(`approve-token:${ids.token}`).isDisabled()).toBe(false);
+    expect(await item(`token:${ids.token}`).innerText()).toMatch(/Token for svc[\s\S]*May send: assign[\s\S]*For sites: OUT-1/);
+    expect(await page.getByTestId('approvals-count').innerText()).toBe('1');
     await accessible('approvals-01-requester');
 
     // A second exception asked for from the page (a device), pending too.
@@ -125,8 +133,8 @@ describe('the approvals page in Chromium', () => {
   it('a second analyst sees the count, approves from the inbox exactly what was shown, and removes an exception', async () => {
     await signOut();
     await signIn('sa2');
-    // Waiting for sa2: the case, c1's change, two exceptions and the detector change.
-    await expect.poll(navCount, { timeout: 30_000 }).toMatch(/Approvals\s*5/);
+    // Waiting for sa2: the case, c1's change, two exceptions, the detector change and it1's token.
+    await expect.poll(navCount, { timeout: 30_000 }).toMatch(/Approvals\s*6/);
     await goTo('#/approvals', 'approvals-page');
     const approve = async (key: string) => {
       await page.getByTestId(`approve-${key}`).click();
@@ -134,7 +142,10 @@ describe('the approvals page in Chromium', () => {
     };
     await approve(`case:${ids.case}`);
     expect((await w.api('GET', `/api/v1/cases/${ids.case}`, { token: tokens.sa2 })).body).toMatchObject({ status: 'open', approved_by: 'sa2' });
-    await expect.poll(navCount, { timeout: 30_000 }).toMatch(/Approvals\s*4/);
+    await expect.poll(navCount, { timeout: 30_000 }).toMatch(/Approvals\s*5/);
+    await approve(`token:${ids.token}`);
+    const issuedTokens = (await w.api('GET', '/api/v1/accounts/svc/tokens', { token: tokens.it1 })).body.tokens;
+    expect(issuedTokens).toEqual([expect.objectContaining({ id: ids.token, approval: 'approved', requested_by: 'it1', approved_by: 'sa2' })]);
 
     // The detector approval names the request sa2 read: sa1 swaps it meanwhile, so it is refused, not approved blind.
     const swapped = await w.api('PUT', `/api/v1/detectors/${ids.detector}`, { token: tokens.sa1, body: { settings: { [ids.setting!]: setting.from + 2 }, reason: 'fewer alerts at the hub' } });
