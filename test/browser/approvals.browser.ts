@@ -1,12 +1,13 @@
 /// <reference lib="dom" />
 /**
- * The Approvals page in Chromium against a real Warden (in-process, PGlite): what analyst sa1
+ * The Approvals page in Chromium against a real Warden (in-process, PGlite). What analyst sa1
  * asked for (a case, a courier made an outlet clerk, a detection exception, a detector settings
- * change) and what it_admin it1 asked for (a service token) wait in the inbox. sa1 sees their own
- * with the reason they may not approve them, and counts only it1's token in the navigation; sa1 requests another exception from the page. sa2 sees the count, approves
- * from the inbox (the server applies exactly what was shown: a detector request swapped after sa2
- * read it is refused, the new one shown and approved) and removes an exception. English and
- * Chinese, without serious accessibility violations.
+ * change, a deletion request) and what it_admin it1 asked for (a service token) wait in the inbox.
+ * sa1 sees their own with the reason they may not approve them, and the navigation counts only
+ * it1's token; sa1 requests another exception from the page. sa2 sees the count and approves from
+ * the inbox exactly what was shown (a detector request swapped after sa2 read it is refused, the
+ * new one shown and approved), rejects the deletion with a reason and removes an exception.
+ * English and Chinese, without serious accessibility violations.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -69,6 +70,10 @@ describe('the approvals page in Chromium', () => {
     const excepted = await w.api('POST', '/api/v1/exceptions', { token: tokens.sa1, body: { kind: 'account', value: 'c2', until, reason: 'night shift cover this week' } });
     expect(excepted.status, excepted.text).toBe(201);
     ids.exception = excepted.body.id;
+    // A deletion a person asked for (by phone): pending until someone other than sa1 decides.
+    const filed = await w.api('POST', '/api/v1/subjects/requests', { token: tokens.sa1, body: { kind: 'deletion', phone: '13900001111', identity_verified: true } });
+    expect(filed.body.state, filed.text).toBe('pending_approval');
+    ids.subject = filed.body.id;
     // A detector settings change: one numeric setting raised by one.
     const detectors = (await w.api('GET', '/api/v1/detectors', { token: tokens.sa1 })).body.detectors as Array<{ name: string; settings: Record<string, number | boolean> }>;
     const d = detectors.find((x) => Object.values(x.settings).some((v) => typeof v === 'number' && Number.isInteger(v)))!;
@@ -95,13 +100,15 @@ describe('the approvals page in Chromium', () => {
     await signIn('sa1');
     await page.getByRole('menuitem', { name: /Approvals/ }).waitFor();
     await goTo('#/approvals', 'approvals-page');
-    for (const key of [`case:${ids.case}`, 'account:c1', `exception:${ids.exception}`, `detector:${ids.detector}`]) {
+    for (const key of [`case:${ids.case}`, 'account:c1', `exception:${ids.exception}`, `detector:${ids.detector}`, `subject:${ids.subject}`]) {
       await item(key).waitFor({ timeout: 30_000 });
       expect(await page.getByTestId(`approve-${key}`).isDisabled(), key).toBe(true);
       expect(await page.getByTestId(`blocked-${key}`).innerText()).toBe('You asked for this: another analyst must approve it');
     }
     expect(await item('account:c1').innerText()).toContain('c1: from courier at OUT-1 to outlet staff at OUT-1');
     expect(await item(`exception:${ids.exception}`).innerText()).toContain('Account c2 excepted from detection until');
+    expect(await item(`subject:${ids.subject}`).innerText()).toContain('Deletion, person identified by Phone number');
+    expect(await page.getByTestId(`discard-subject:${ids.subject}`).isDisabled()).toBe(true);
     expect(await item(`detector:${ids.detector}`).innerText()).toContain(`${ids.setting}: ${setting.from} → ${setting.from + 1}`);
     // it1's token is the one thing waiting for sa1.
     expect(await page.getByTestId(`approve-token:${ids.token}`).isDisabled()).toBe(false);
@@ -133,8 +140,8 @@ describe('the approvals page in Chromium', () => {
   it('a second analyst sees the count, approves from the inbox exactly what was shown, and removes an exception', async () => {
     await signOut();
     await signIn('sa2');
-    // Waiting for sa2: the case, c1's change, two exceptions, the detector change and it1's token.
-    await expect.poll(navCount, { timeout: 30_000 }).toMatch(/Approvals\s*6/);
+    // Waiting for sa2: the case, c1's change, two exceptions, the detector change, the deletion and it1's token.
+    await expect.poll(navCount, { timeout: 30_000 }).toMatch(/Approvals\s*7/);
     await goTo('#/approvals', 'approvals-page');
     const approve = async (key: string) => {
       await page.getByTestId(`approve-${key}`).click();
@@ -142,7 +149,7 @@ describe('the approvals page in Chromium', () => {
     };
     await approve(`case:${ids.case}`);
     expect((await w.api('GET', `/api/v1/cases/${ids.case}`, { token: tokens.sa2 })).body).toMatchObject({ status: 'open', approved_by: 'sa2' });
-    await expect.poll(navCount, { timeout: 30_000 }).toMatch(/Approvals\s*5/);
+    await expect.poll(navCount, { timeout: 30_000 }).toMatch(/Approvals\s*6/);
     await approve(`token:${ids.token}`);
     const issuedTokens = (await w.api('GET', '/api/v1/accounts/svc/tokens', { token: tokens.it1 })).body.tokens;
     expect(issuedTokens).toEqual([expect.objectContaining({ id: ids.token, approval: 'approved', requested_by: 'it1', approved_by: 'sa2' })]);
@@ -171,8 +178,17 @@ describe('the approvals page in Chromium', () => {
     const inForce = page.locator(`tr[data-exception="${ids.exception}"]`);
     await inForce.getByText('In force').waitFor({ timeout: 30_000 });
     expect(await inForce.innerText()).toContain('sa2');
-    await expect.poll(navCount, { timeout: 30_000 }).toMatch(/Approvals\s*1/);
+    await expect.poll(navCount, { timeout: 30_000 }).toMatch(/Approvals\s*2/);
     await accessible('approvals-03-second-analyst');
+
+    // The deletion refused with a reason, from the inbox.
+    await page.getByTestId(`discard-subject:${ids.subject}`).click();
+    await page.getByTestId('reject-form').locator('.ant-select').click();
+    await page.locator('.ant-select-item-option').filter({ hasText: 'Identity not verified' }).click();
+    await page.locator('.ant-modal').getByRole('button', { name: 'Reject' }).click();
+    await item(`subject:${ids.subject}`).waitFor({ state: 'detached', timeout: 30_000 });
+    expect((await w.api('GET', `/api/v1/subjects/requests/${ids.subject}`, { token: tokens.sa2 })).body).toMatchObject({ state: 'rejected' });
+    await expect.poll(navCount, { timeout: 30_000 }).toMatch(/Approvals\s*1/);
 
     // Removing the device exception (never in force): gone from the list and from the server.
     await page.getByTestId(`exception-remove-${ids.device}`).click();
