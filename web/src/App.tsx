@@ -21,6 +21,7 @@ const CasesPage = lazy(() => import('./features/cases/CasesPage'));
 const LeakPage = lazy(() => import('./features/leaks/LeakPage'));
 const CanariesPage = lazy(() => import('./features/leaks/CanariesPage'));
 const SubjectsPage = lazy(() => import('./features/subjects/SubjectsPage'));
+const ApprovalsPage = lazy(() => import('./features/approvals/ApprovalsPage'));
 
 // Before the router reads the URL: a single sign-on the server sent back in the fragment.
 const ssoReturn = takeSsoReturn();
@@ -73,6 +74,7 @@ export function App() {
                   <Route path="/leaks" element={<LeakPage />} />
                   <Route path="/canaries" element={<CanariesPage />} />
                   <Route path="/subjects" element={<SubjectsPage />} />
+                  <Route path="/approvals" element={<ApprovalsPage />} />
                   <Route path="*" element={<Navigate to="/" replace />} />
                 </Routes>
               </Suspense>

@@ -1,8 +1,11 @@
-/** Service tokens of upstream systems, each registered for what it may send (admin token and it_admin). */
+/**
+ * Service tokens of upstream systems, each registered for what it may send (admin token and
+ * it_admin); the tokens waiting for a second person, for the analysts who approve them.
+ */
 import { Type } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../../contracts/events.js';
 import { actorName, actorOf, type IdentityService } from '../../identity/identity.js';
-import { ADMINISTRATOR_ROLES } from '../../access/roles.js';
+import { ADMINISTRATOR_ROLES, ANALYST_ROLES } from '../../access/roles.js';
 import type { RegistrationInput, ServiceTokens } from '../../identity/service-tokens.js';
 import { authorize, requestContext, type App } from '../server.js';
 
@@ -26,6 +29,9 @@ const RegistrationBody = Type.Object({
 }, { additionalProperties: false });
 
 const Approval = Type.Union([Type.Literal('pending'), Type.Literal('approved')], { description: 'a token that may send assign or ticket events, issued by a person, is refused (403 approval_pending) until a second person approves it' });
+/** Service accounts read per page, and at most this many in all, for the pending list. */
+const PAGE = 500;
+const MAX_SERVICE_ACCOUNTS = 5000;
 const TokenInfo = Type.Object({ id: Type.String(), account: Type.String(), created_at: Type.String(), revoked_at: Type.Union([Type.String(), Type.Null()]), registration: Registration, approval: Approval, requested_by: Type.Union([Type.String(), Type.Null()]), approved_by: Type.Union([Type.String(), Type.Null()]) });
 
 export function serviceTokenRoutes(app: App, deps: { identity: IdentityService; tokens: ServiceTokens }): void {
@@ -52,6 +58,27 @@ export function serviceTokenRoutes(app: App, deps: { identity: IdentityService; 
       response: { 200: TokenInfo },
     },
   }, async (req) => deps.tokens.approve(req.params.id, req.params.token, actorOf(req.principal!), requestContext(req)));
+
+  app.get('/api/v1/service-tokens/pending', {
+    onRequest: authorize(deps.identity, ANALYST_ROLES),
+    schema: {
+      tags: ['identity'],
+      summary: 'Live tokens waiting for a second person\'s approval, across every service account, never the secrets (security_analyst); truncated when there are more service accounts than are read',
+      response: { 200: Type.Object({ tokens: Type.Array(TokenInfo), truncated: Type.Boolean() }) },
+    },
+  }, async () => {
+    const tokens = [];
+    let cursor: string | undefined;
+    let read = 0;
+    do {
+      const page = await deps.identity.listAccounts({ role: 'service', limit: PAGE, cursor });
+      for (const a of page.accounts) tokens.push(...(await deps.tokens.list(a.id)).filter((t) => t.approval === 'pending' && t.revoked_at === null));
+      read += page.accounts.length;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined && read < MAX_SERVICE_ACCOUNTS);
+    tokens.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+    return { tokens, truncated: cursor !== undefined };
+  });
 
   app.get('/api/v1/accounts/:id/tokens', {
     onRequest: admin,

@@ -231,3 +231,48 @@ export interface AccessReport {
   reveals: Array<{ ts: string; account: string | null; role: string | null; site: string | null; waybill: string; fields: string[]; purpose: string | null; basis: string | null; ticket: string | null; case: string | null }>;
   truncated: boolean;
 }
+
+/** GET /api/v1/accounts: an account with the change waiting for a second analyst (if any). */
+export interface AccountInfo {
+  id: string;
+  role: string;
+  site: string | null;
+  status: 'active' | 'suspended' | 'pending';
+  status_reason: string | null;
+  mfa_enrolled: boolean;
+  /** What approving applies: exactly this role and site. */
+  pending_approval: { role: string; site: string | null; requested_by: string | null; requested_at: string | null } | null;
+  created_by: string | null;
+  approved_by: string | null;
+  created_at: string | null;
+}
+
+/** A service token (never its secret), with its registration: what it may send. */
+export interface ServiceTokenInfo {
+  id: string;
+  account: string;
+  created_at: string;
+  revoked_at: string | null;
+  registration: { events: string[]; sites: string[] | null; accounts_prefix: string | null; accounts: string[] | null; backfill: boolean };
+  approval: 'pending' | 'approved';
+  requested_by: string | null;
+  approved_by: string | null;
+}
+
+export type ExceptionKind = 'device' | 'network' | 'account' | 'app_hash';
+export const EXCEPTION_KINDS: ExceptionKind[] = ['account', 'device', 'network', 'app_hash'];
+
+/** GET /api/v1/exceptions: a detection exception not removed (pending or approved; expired ones too). */
+export interface DetectionExceptionInfo {
+  id: string;
+  kind: ExceptionKind;
+  account: string | null;
+  value: string;
+  until: string;
+  reason: string;
+  created_by: string;
+  created_at: string;
+  approval: 'pending' | 'approved';
+  approved_by: string | null;
+  approved_at: string | null;
+}

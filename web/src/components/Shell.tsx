@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { Badge, Button, Layout, Menu, Space, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { useLocation, useNavigate } from 'react-router';
+import { useApprovalCount } from '../api/approvals';
 import { useCapabilities } from '../api/capabilities';
 import { session } from '../api/client';
 import { signOut } from '../api/login';
@@ -20,6 +21,7 @@ const PAGES: Array<{ key: string; label: string; needs?: [string, string] }> = [
   { key: '/accounts', label: 'nav.accounts' },
   { key: '/audit', label: 'nav.audit' },
   { key: '/detectors', label: 'nav.detectors' },
+  { key: '/approvals', label: 'nav.approvals' },
   { key: '/cases', label: 'nav.cases' },
   { key: '/leaks', label: 'nav.leaks', needs: ['POST', '/attributions'] },
   { key: '/canaries', label: 'nav.canaries', needs: ['GET', '/canaries'] },
@@ -33,6 +35,21 @@ export function LiveBadge() {
   return (
     <span role="status" aria-live="polite" data-testid="live-status" data-status={s.status}>
       <Badge status={status} text={`${t(`stream.${s.status}`)}${s.receivedAt ? ` · ${t('stream.updated', { time: formatClock(s.receivedAt) })}` : ''}`} />
+    </span>
+  );
+}
+
+/** The menu entry of the inbox, with the count of what waits for the signed-in analyst. */
+function ApprovalsLabel() {
+  const { t } = useTranslation();
+  const n = useApprovalCount();
+  return (
+    <span data-testid="nav-approvals">
+      {t('nav.approvals')}
+      {n !== null && n > 0 && (
+        <Badge count={n} size="small" color="#c41d1d" style={{ marginLeft: 6 }} data-testid="approvals-count" aria-hidden="true" />
+      )}
+      {n !== null && n > 0 && <span className="sr-only">{t('approvals.navCount', { count: n })}</span>}
     </span>
   );
 }
@@ -55,7 +72,7 @@ export function Shell({ children, onSignedOut }: { children: ReactNode; onSigned
           <span className="brand-sub">{t('app.subtitle')}</span>
         </div>
         <nav aria-label={t('app.subtitle')}>
-          <Menu mode="inline" selectedKeys={[selected]} onClick={(e) => navigate(e.key)} items={pages.map((p) => ({ key: p.key, label: t(p.label) }))} />
+          <Menu mode="inline" selectedKeys={[selected]} onClick={(e) => navigate(e.key)} items={pages.map((p) => ({ key: p.key, label: p.key === '/approvals' ? <ApprovalsLabel /> : t(p.label) }))} />
         </nav>
       </Layout.Sider>
       <Layout>

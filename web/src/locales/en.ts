@@ -1,7 +1,7 @@
 /** English message catalogue (the keys every other language must have; a test checks zh-CN has them all). */
 const en = {
   app: { name: 'Warden', subtitle: 'Security console', language: 'Language', signOut: 'Sign out', signedInAs: 'Signed in as {{account}}', timeZone: 'Times in {{tz}}', skip: 'Skip to content' },
-  nav: { overview: 'Overview', alerts: 'Alerts', accounts: 'Account', audit: 'Audit', detectors: 'Detectors', cases: 'Cases', leaks: 'Leak attribution', canaries: 'Canaries', subjects: 'Subject requests' },
+  nav: { overview: 'Overview', alerts: 'Alerts', accounts: 'Account', audit: 'Audit', detectors: 'Detectors', cases: 'Cases', leaks: 'Leak attribution', canaries: 'Canaries', subjects: 'Subject requests', approvals: 'Approvals' },
   common: {
     loading: 'Loading…', retry: 'Retry', empty: 'Nothing here yet', error: 'Could not load: {{message}}', refresh: 'Refresh', loadMore: 'Load more', end: 'No more entries',
     cancel: 'Cancel', confirm: 'Confirm', save: 'Save', apply: 'Apply', reset: 'Reset', search: 'Search', open: 'Open', all: 'All', yes: 'Yes', no: 'No', note: 'Note', reason: 'Reason',
@@ -103,6 +103,29 @@ const en = {
     reportTitle: 'Access report', download: 'Download (Markdown, Chinese)', generated: 'Generated', erased: 'This person was erased at their request: nothing of theirs can be read any more.', truncated: 'Many entries: only the first ones are listed.',
     records: 'Records held (masked)', noRecords: 'No records held', party: 'As', parties: { sender: 'sender', recipient: 'recipient' }, maskedName: 'Name', maskedPhone: 'Phone', maskedAddress: 'Address',
     recordStatus: { held: 'Held', partly_purged: 'Partly purged', erased: 'Erased' }, reveals: 'Who saw them in full', noReveals: 'Nobody saw them in full', basis: 'Basis',
+  },
+  approvals: {
+    title: 'Approvals', note: 'Everything that waits for a second analyst. Approving applies exactly what is shown here; you cannot approve what you asked for yourself, nor anything about your own account.',
+    kinds: { accounts: 'Accounts and role or site changes', tokens: 'Service tokens', cases: 'Cases', subjects: 'Data-subject requests', exceptions: 'Detection exceptions', detectors: 'Detector settings' },
+    what: 'What approving applies', requestedBy: 'Asked for by', requestedAt: 'Asked at', approve: 'Approve', approved: 'Approved', discarded: 'Discarded', none: 'Nothing waiting', waiting: '{{count}} waiting',
+    discard: { accounts: 'Discard', tokens: 'Discard', cases: 'Close', subjects: 'Reject', exceptions: 'Discard', detectors: 'Discard' },
+    blocked: { own_request: 'You asked for this: another analyst must approve it', about_you: 'This is about your own account: another analyst must approve it' },
+    refused: 'Refused: {{reason}}', truncated: 'Many items: only the first ones are listed.', missing: 'Not offered by this server: {{kinds}}.', openDetectors: 'Open in Detectors', navCount: '{{count}} waiting for you',
+    roleAtSite: '{{role}} at {{site}}', reasonIs: 'Reason: {{reason}}',
+    account: { new: 'New account {{id}} as {{to}}', change: '{{id}}: from {{from}} to {{to}}' },
+    token: { for: 'Token for {{account}}', events: 'May send: {{events}}', sites: 'For sites: {{sites}}', anySite: 'any site', accounts: 'About accounts: {{accounts}}', prefix: 'starting {{prefix}}', backfill: 'May import history (backfill)' },
+    case: { scope: '{{waybills}} waybills; accounts: {{accounts}}' },
+    subject: { what: '{{kind}}, person identified by {{lookup}}', correction: 'Corrects the {{field}} on every record of the person', due: 'Answer due {{time}}' },
+    exception: { what: '{{kind}} {{value}} excepted from detection until {{until}}', account: 'Only for account {{account}}' },
+    detector: { noChange: 'Same values as running (saved as the whole set)' },
+  },
+  exceptions: {
+    title: 'All detection exceptions', note: 'An exception switches detection off for an account, device, network or app build until a date (at most {{days}} days). It comes into force only when a second analyst approves it; removing one turns detection back on at once. Nobody may ask for, approve or remove one about themselves.',
+    new: 'Request an exception', state: 'State', states: { pending: 'Awaiting approval', active: 'In force', expired: 'Expired' }, kind: 'Applies to', value: 'Value',
+    kinds: { account: 'Account', device: 'Device', network: 'Network', app_hash: 'App build' },
+    valueHint: { account: 'The account detection ignores', device: 'The enrolled device id', network: 'A network (e.g. 10.1.2.0/24) or any address inside it', app_hash: 'The app build\'s hash' },
+    onlyAccount: 'Only for account (optional)', onlyAccountHint: 'Limits the exception to this account\'s activity', until: 'Until', untilHint: 'In the future, at most {{days}} days from now',
+    approvedBy: 'Approved by', approved: 'Exception approved: in force now', removed: 'Exception removed: detection is back on', remove: 'Remove', removeConfirm: 'Remove this exception? Detection applies again at once.', requested: 'Exception requested: a second analyst must approve it',
   },
   errors: {
     network: 'The server cannot be reached', invalid_credentials: 'Account, password or one-time code is wrong', login_throttled: 'Too many failed sign-ins; try again later', account_suspended: 'This account is suspended',

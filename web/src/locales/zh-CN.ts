@@ -3,7 +3,7 @@ import type { Messages } from './en.js';
 
 const zh: Messages = {
   app: { name: 'Warden', subtitle: '安全控制台', language: '语言', signOut: '退出登录', signedInAs: '当前账号 {{account}}', timeZone: '时间按 {{tz}} 显示', skip: '跳到正文' },
-  nav: { overview: '总览', alerts: '告警', accounts: '账号调查', audit: '审计', detectors: '检测器', cases: '案件', leaks: '泄露溯源', canaries: '诱饵记录', subjects: '个人信息权利请求' },
+  nav: { overview: '总览', alerts: '告警', accounts: '账号调查', audit: '审计', detectors: '检测器', cases: '案件', leaks: '泄露溯源', canaries: '诱饵记录', subjects: '个人信息权利请求', approvals: '待审批' },
   common: {
     loading: '加载中…', retry: '重试', empty: '暂无数据', error: '加载失败：{{message}}', refresh: '刷新', loadMore: '加载更多', end: '没有更多记录',
     cancel: '取消', confirm: '确认', save: '保存', apply: '应用', reset: '重置', search: '搜索', open: '打开', all: '全部', yes: '是', no: '否', note: '备注', reason: '原因',
@@ -105,6 +105,29 @@ const zh: Messages = {
     reportTitle: '查阅报告', download: '下载（Markdown，中文）', generated: '生成时间', erased: '此人已应其请求被删除：其信息均已无法读取。', truncated: '记录较多，仅列出前若干条。',
     records: '保存的记录（已脱敏）', noRecords: '未保存任何记录', party: '身份', parties: { sender: '寄件人', recipient: '收件人' }, maskedName: '姓名', maskedPhone: '电话', maskedAddress: '地址',
     recordStatus: { held: '保存中', partly_purged: '部分已清除', erased: '已删除' }, reveals: '查看过完整信息的账号', noReveals: '没有账号查看过完整信息', basis: '依据',
+  },
+  approvals: {
+    title: '待审批', note: '所有等待第二名分析员审批的事项。批准即按此处所示内容生效；您不能批准自己提出的申请，也不能批准与您本人账号有关的事项。',
+    kinds: { accounts: '账号及角色、网点变更', tokens: '服务令牌', cases: '案件', subjects: '个人信息权利请求', exceptions: '检测例外', detectors: '检测器设置' },
+    what: '批准后生效的内容', requestedBy: '申请人', requestedAt: '申请时间', approve: '批准', approved: '已批准', discarded: '已撤销', none: '没有待审批事项', waiting: '{{count}} 项待审批',
+    discard: { accounts: '撤销', tokens: '撤销', cases: '关闭', subjects: '拒绝', exceptions: '撤销', detectors: '撤销' },
+    blocked: { own_request: '这是您本人提出的申请，须由另一名分析员批准', about_you: '此事项与您本人账号有关，须由另一名分析员批准' },
+    refused: '被拒绝：{{reason}}', truncated: '事项较多，仅列出前面一部分。', missing: '此服务器未提供：{{kinds}}。', openDetectors: '在检测器页面打开', navCount: '{{count}} 项等待您审批',
+    roleAtSite: '{{site}} 的{{role}}', reasonIs: '原因：{{reason}}',
+    account: { new: '新账号 {{id}}，角色为{{to}}', change: '{{id}}：由{{from}}变更为{{to}}' },
+    token: { for: '{{account}} 的令牌', events: '可发送：{{events}}', sites: '代表网点：{{sites}}', anySite: '任意网点', accounts: '涉及账号：{{accounts}}', prefix: '以 {{prefix}} 开头', backfill: '可导入历史数据（回填）' },
+    case: { scope: '{{waybills}} 个运单；账号：{{accounts}}' },
+    subject: { what: '{{kind}}，按{{lookup}}识别本人', correction: '更正本人所有记录中的{{field}}', due: '答复期限 {{time}}' },
+    exception: { what: '{{kind}} {{value}} 在 {{until}} 前不受检测', account: '仅限账号 {{account}}' },
+    detector: { noChange: '与运行中的取值相同（按整套设置保存）' },
+  },
+  exceptions: {
+    title: '全部检测例外', note: '例外会在指定日期前（最长 {{days}} 天）对某个账号、设备、网络或应用版本关闭检测。须经第二名分析员批准后才生效；删除例外会立即恢复检测。任何人都不能为自己申请、批准或删除例外。',
+    new: '申请例外', state: '状态', states: { pending: '待审批', active: '生效中', expired: '已过期' }, kind: '适用对象', value: '取值',
+    kinds: { account: '账号', device: '设备', network: '网络', app_hash: '应用版本' },
+    valueHint: { account: '不受检测的账号', device: '已登记的设备编号', network: '网段（如 10.1.2.0/24）或其中任一地址', app_hash: '应用版本的哈希值' },
+    onlyAccount: '仅限账号（可选）', onlyAccountHint: '仅对该账号的活动适用此例外', until: '截止时间', untilHint: '须为将来的时间，最长自现在起 {{days}} 天',
+    approvedBy: '批准人', approved: '例外已批准，立即生效', removed: '例外已删除，检测已恢复', remove: '删除', removeConfirm: '删除此例外？检测将立即恢复。', requested: '已申请例外，须由第二名分析员批准',
   },
   errors: {
     network: '无法连接服务器', invalid_credentials: '账号、密码或验证码错误', login_throttled: '登录失败次数过多，请稍后再试', account_suspended: '该账号已停用',

@@ -15,6 +15,7 @@ import { ToneTag } from '../../components/Tags';
 import { useAsync } from '../../components/useAsync';
 import { formatTime } from '../../format';
 import { ReportDrawer } from './ReportDrawer';
+import { RejectRequest } from './RejectRequest';
 
 type StateFilter = 'all' | SubjectRequest['state'];
 const STATE_TONE = { pending_approval: 'gold', completed: 'green', rejected: 'grey' } as const;
@@ -205,40 +206,6 @@ function NewRequest({ open, onClose, onFiled }: { open: boolean; onClose(): void
         {kind === 'deletion' && <Alert type="warning" showIcon title={t('subjects.deletionNote')} style={{ marginBottom: 12 }} />}
         <Form.Item name="identity_verified" valuePropName="checked" rules={[{ validator: (_r, v) => (v ? Promise.resolve() : Promise.reject(new Error(t('subjects.verifyFirst')))) }]}>
           <Checkbox data-testid="subject-verified">{t('subjects.verified')}</Checkbox>
-        </Form.Item>
-      </Form>
-    </Modal>
-  );
-}
-
-const REJECT_REASONS = ['identity_not_verified', 'legal_retention', 'duplicate', 'withdrawn_by_subject', 'other'] as const;
-
-/** Refusing a pending deletion or correction: a reason code (audited) and a note kept on the request only. */
-function RejectRequest({ id, onClose, onDone }: { id: string | null; onClose: () => void; onDone: (err: unknown) => void }) {
-  const { t } = useTranslation();
-  const [form] = Form.useForm<{ reason: (typeof REJECT_REASONS)[number]; note?: string }>();
-  const [busy, setBusy] = useState(false);
-  async function submit() {
-    const v = await form.validateFields();
-    setBusy(true);
-    try {
-      await api('POST', `/subjects/requests/${encodeURIComponent(id!)}/reject`, { body: { reason: v.reason, ...(v.note ? { note: v.note } : {}) } });
-      form.resetFields();
-      onDone(null);
-    } catch (err) {
-      onDone(err);
-    } finally {
-      setBusy(false);
-    }
-  }
-  return (
-    <Modal open={id !== null} title={t('subjects.rejectTitle')} onCancel={onClose} onOk={() => void submit()} okText={t('subjects.reject')} confirmLoading={busy} destroyOnHidden>
-      <Form form={form} layout="vertical" data-testid="reject-form">
-        <Form.Item name="reason" label={t('subjects.reason')} rules={[{ required: true, message: t('subjects.reasonRequired') }]}>
-          <Select options={REJECT_REASONS.map((r) => ({ value: r, label: t(`subjects.reasons.${r}`) }))} />
-        </Form.Item>
-        <Form.Item name="note" label={t('subjects.rejectNote')} extra={t('subjects.rejectNoteHint')} rules={[{ max: 400 }]}>
-          <Input.TextArea rows={3} maxLength={400} />
         </Form.Item>
       </Form>
     </Modal>
