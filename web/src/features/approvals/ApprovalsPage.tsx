@@ -18,11 +18,12 @@ import { RejectRequest } from '../subjects/RejectRequest';
 import { ItemSummary } from './ItemSummary';
 import { ExceptionsSection } from './ExceptionsSection';
 
-/** The approve call of an item: the exact thing read (detectors: the request's requested_at). */
+/** The approve call of an item: the exact thing read (accounts: the role and site shown; detectors: the request's requested_at). */
 function approveCall(i: ApprovalItem): { path: string; body?: unknown } {
   const id = (s: string) => encodeURIComponent(s);
   switch (i.kind) {
-    case 'accounts': return { path: `/accounts/${id(i.raw.id)}/approve` };
+    // The role and site shown: a request its requester changed after this was read is a 409.
+    case 'accounts': return { path: `/accounts/${id(i.raw.id)}/approve`, body: { role: i.raw.pending_approval!.role, site: i.raw.pending_approval!.site } };
     case 'tokens': return { path: `/accounts/${id(i.raw.account)}/tokens/${id(i.raw.id)}/approve` };
     case 'cases': return { path: `/cases/${id(i.raw.id)}/approve` };
     case 'subjects': return { path: `/subjects/requests/${id(i.raw.id)}/approve` };
