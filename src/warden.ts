@@ -60,6 +60,7 @@ import { createSubjects } from './pipl/subjects.js';
 import { loadWorkCalendar } from './pipl/working-days.js';
 import { createAccessReports } from './pipl/access-report.js';
 import { createRetention, loadRetentionPolicy, scheduleRetention } from './pipl/retention.js';
+import { scheduleReconcile } from './audit/reconcile/schedule.js';
 import { createSiem, type SiemForwarder } from './siem/index.js';
 import { createOidc, parseOidcMapping } from './identity/oidc.js';
 import { signInMethodsRoute, ssoRoutes } from './http/routes/sso.js';
@@ -263,7 +264,11 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       compliance: createCompliance({ db, audit, clock, verify: () => trail.verify(), retentionPolicy }),
     });
     const retentionSchedule = scheduleRetention(retention, config.retentionEveryMinutes, (err) => logger.error({ err: errorSummary(err) }, 'scheduled retention run failed; it runs again next period'));
-    stopRetention = () => retentionSchedule.stop();
+    const reconcileSchedule = scheduleReconcile(db, config.reconcileEveryMinutes, { logger, metrics });
+    stopRetention = async () => {
+      await retentionSchedule.stop();
+      await reconcileSchedule.stop();
+    };
     await consoleRoutes(app);
     opsRoutes(app, {
       identity,

@@ -72,6 +72,17 @@ export function createMetrics(sources: { busPending?: () => number } = {}) {
       labelNames: ['sink'] as const,
       registers: [registry],
     }),
+    stateReconcileFindings: new Gauge({
+      name: 'warden_state_reconcile_findings',
+      help: 'Rows that decide who may see what (or what detection does) which the trail cannot explain, by table, at the last scheduled `audit reconcile` (0 = all explained)',
+      labelNames: ['table'] as const,
+      registers: [registry],
+    }),
+    stateReconcileLastRun: new Gauge({
+      name: 'warden_state_reconcile_last_run_timestamp_seconds',
+      help: 'When the last scheduled state reconcile finished (Unix seconds)',
+      registers: [registry],
+    }),
     loginAttempts: new Counter({
       name: 'warden_login_attempts_total',
       help: 'Login attempts by result',

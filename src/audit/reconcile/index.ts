@@ -12,7 +12,7 @@
  * exist and that is gone shows too where its absence widens access (a response lifted by deleting it,
  * an approved setting reverted to its default). Read-only; at most MAX_FINDINGS named; values are ids,
  * roles, sites and states, never a customer's data. Run it after `audit verify` (which proves the
- * trail itself); `warden serve` also runs it on a schedule (ops/reconcile-schedule.ts).
+ * trail itself); `warden serve` also runs it on a schedule (schedule.ts: a metric, an alert rule, the log).
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
