@@ -154,6 +154,8 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       await rebuildQuotas(db, ledger, clock.now());
       const searchLedger = createSearchQuotaLedger(policy);
       await rebuildQuotaFromTrail(db, searchLedger, clock.now(), 'access.search', 'allowed');
+      // Data-subject requests count against the same search quota (src/pipl/subjects.ts).
+      await rebuildQuotaFromTrail(db, searchLedger, clock.now(), 'pipl.request_filed', 'ok');
       quotas = inMemoryCounter(ledger);
       searchQuotas = inMemoryCounter(searchLedger);
     }
@@ -252,7 +254,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
     });
     traceRoutes(app, { identity, trace, attributions: createAttributions({ db, keyring, pii, audit, clock, limits: attributionLimits, quota: attributionQuota }) });
-    const subjects = createSubjects({ db, audit, clock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) });
+    const subjects = createSubjects({ db, audit, clock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile), quota: searchQuotas });
     const retentionPolicy = loadRetentionPolicy(config.retentionFile);
     const retention = createRetention({ db, audit, clock, policy: retentionPolicy });
     piplRoutes(app, {

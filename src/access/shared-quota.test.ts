@@ -89,6 +89,28 @@ describe.each(testBackends())('shared quota ledger on %s', (backend) => {
     }
   });
 
+  it('seeds the search ledger with allowed searches and filed data-subject requests, not refused ones', async () => {
+    const fresh = await createTestStore(backend);
+    try {
+      const db = fresh.store.db;
+      const now = Date.now();
+      const row = (seq: number, kind: string, decision: string) => ({ seq, kind, account: 's9', role: 'courier', site: null, device: null, decision, ts: new Date(now - 10_000), prev_hash: Buffer.alloc(32), hash: Buffer.alloc(32) });
+      const rows = [
+        ...[1, 2, 3, 4].map((n) => row(n, 'access.search', 'allowed')),
+        ...[5, 6, 7, 8, 9].map((n) => row(n, 'pipl.request_filed', 'ok')),
+        ...[10, 11, 12].map((n) => row(n, 'pipl.request_filed', 'denied')),
+      ];
+      await db.insertInto('audit_log').values(rows as never).execute();
+      await seedSharedQuotas(db, now);
+      const searches = createSharedQuotaLedger({ db, limits: LIMITS, namespace: 'q' });
+      // 4 searches + 5 filed requests = 9 of the account's 10 a minute: one more is allowed, the next refused.
+      expect((await searches.tryConsume(subject('s9', null), 1, now)).ok).toBe(true);
+      expect(await searches.tryConsume(subject('s9', null), 1, now)).toMatchObject({ ok: false, scope: 'account', limit: 10 });
+    } finally {
+      await fresh.dispose();
+    }
+  });
+
   it('shares login failures between two throttles (as two processes)', async () => {
     const a = createSharedLoginThrottle(t.store.db);
     const b = createSharedLoginThrottle((second ?? t.store).db);

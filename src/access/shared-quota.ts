@@ -121,7 +121,7 @@ export function createSharedQuotaLedger({ db, limits, namespace }: SharedQuotaOp
 
 /**
  * First start on a database that had no shared ledger yet (an upgrade): counts the last day's
- * allowed reveals and searches from the audit trail into it, once, under a lock (several
+ * allowed reveals and searches (data-subject requests filed by an account count as searches) from the audit trail into it, once, under a lock (several
  * processes may start together). Every scope is counted; those without a limit are never read.
  */
 export async function seedSharedQuotas(db: Kysely<Database>, now: number): Promise<void> {
@@ -137,7 +137,8 @@ export async function seedSharedQuotas(db: Kysely<Database>, now: number): Promi
         (case when a.kind = 'access.reveal' then 'r:d:' || a.device end),
         (case when a.kind = 'access.reveal' then 'r:s:' || a.role || ':' || a.site end)) as k(key)
       cross join (values (1, 5000::bigint), (2, 60000::bigint), (3, 900000::bigint)) as w(win, width)
-      where a.kind in ('access.reveal', 'access.search') and a.decision = 'allowed' and a.ts > ${new Date(now - DAY)} and k.key is not null
+      where ((a.kind in ('access.reveal', 'access.search') and a.decision = 'allowed') or (a.kind = 'pipl.request_filed' and a.decision = 'ok' and a.account is not null))
+        and a.ts > ${new Date(now - DAY)} and k.key is not null
       group by 1, 2, 3`.execute(tx);
   });
 }

@@ -56,6 +56,7 @@ export const AUDIT_KINDS = {
   'pipl.request_filed': { event: null, action: null },
   'pipl.request_approved': { event: null, action: null },
   'pipl.request_rejected': { event: null, action: null },
+  'pipl.request_viewed': { event: null, action: null },
   'pipl.subject_erased': { event: null, action: null },
   'pipl.subject_corrected': { event: null, action: null },
   'pipl.access_report': { event: null, action: null },

@@ -2,12 +2,17 @@
  * The access report a person may be given (PIPL Art. 45): which of their records Warden holds,
  * masked, and which accounts saw them in full — when, for what work, on which basis — from the
  * audit trail. Built from a request (src/pipl/subjects.ts); reading it is audited.
+ *
+ * Released only for an access request a second analyst approved (attack review: a filed request
+ * answered at once, so one analyst could look up any phone nationwide); any other read is refused
+ * and audited.
  */
 import type { Kysely } from 'kysely';
 import type { Database, MaskedParty, MaskedWaybillJson } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
+import { AppError } from '../errors.js';
 import type { Subjects } from './subjects.js';
 import { FIELD_ZH, PARTY_ZH, PURPOSE_ZH, REQUEST_KIND_ZH, ROLE_ZH, chinaTime, qualifiedZh } from './labels.js';
 
@@ -102,14 +107,29 @@ export function createAccessReports(deps: { db: Kysely<Database>; audit: AuditWr
     };
   }
 
-  /** Builds the report and audits that it was read (request id and counts, never its content). */
+  /**
+   * Builds the report of an approved access request and audits that it was read (request id and
+   * counts, never its content); refuses (audited) a request that is not an approved access request.
+   */
   async function read(requestId: string, actor: Actor, ctx: RequestContext): Promise<AccessReport> {
+    const found = await subjects.get(requestId);
+    if (!found) throw new AppError('not_found', `request ${requestId} does not exist`);
+    const entry = { kind: 'pipl.access_report' as const, ts: new Date(clock.now()), account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId };
+    const refusal = found.kind !== 'access'
+      ? new AppError('conflict', `request ${requestId} is a ${found.kind} request; only an access request has a report`)
+      : found.state !== 'completed' || !found.approved_by
+        ? new AppError('approval_pending', `the report of request ${requestId} is released once another analyst approves the request (state ${found.state})`)
+        : null;
+    if (refusal) {
+      await audit.append([{ ...entry, decision: 'denied', reason: refusal.code, detail: { request: requestId, actor: actorName(actor), state: found.state } }]);
+      throw refusal;
+    }
     const report = await build(requestId);
-    await audit.append([{ kind: 'pipl.access_report', ts: new Date(clock.now()), decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { request: requestId, actor: actorName(actor), records: report.records.length, reveals: report.reveals.length } }]);
+    await audit.append([{ ...entry, decision: 'ok', detail: { request: requestId, actor: actorName(actor), records: report.records.length, reveals: report.reveals.length } }]);
     return report;
   }
 
-  return { build, read };
+  return { read };
 }
 export type AccessReports = ReturnType<typeof createAccessReports>;
 

@@ -6,10 +6,15 @@
  * Invariants:
  * - The person is named by blind index only: no request row, audit entry, log or error carries
  *   the phone or ID number.
- * - Deletion takes two people: one files it, a different one (not linked to the filer by account
- *   creation, access/self.ts) approves it; approval crypto-shreds the person's data keys and
- *   clears the notes of their refused requests in the transaction that records the audit entry
- *   (fail closed).
+ * - Every request takes two people: one files it, a different one (not linked to the filer by
+ *   account creation, access/self.ts) approves it. An access request's report is released only
+ *   then (attack review: a filed access request was an unlimited one-analyst phone lookup); a
+ *   deletion's approval crypto-shreds the person's data keys and clears the notes of their refused
+ *   requests in the transaction that records the audit entry (fail closed).
+ * - Filing counts against the filer's search quota (the same ledger as `/search`, shared across
+ *   processes on PostgreSQL): a request answers "is this a customer?" like a search does.
+ * - The approver sees what will be changed (src/pipl/review.ts: the person masked, the new value
+ *   of a correction) and names the version it saw; a request changed since is refused (409).
  * - A person is the phone-number subject of the vault (src/vault/vault.ts: one data key per
  *   phone number). An ID number finds the phone subjects it was registered with.
  */
@@ -24,8 +29,10 @@ import { blindIndex, decryptField, encryptField } from '../vault/crypto.js';
 import { normalizePhone, validateIdNumber } from '../vault/validate.js';
 import { CORRECTABLE_FIELDS, correctSubjectField, shredSubjects, type CorrectableField } from '../vault/vault.js';
 import { toBuffer } from '../store/db.js';
-import { AppError } from '../errors.js';
-import { refuseSameHand } from '../access/self.js';
+import { AppError, isAppError } from '../errors.js';
+import { refuseSameHand, sameHand } from '../access/self.js';
+import type { QuotaCounter } from '../access/quota.js';
+import { reviewOf } from './review.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 import { CHINA_CALENDAR, REQUEST_WORKING_DAYS, addWorkingDays, type WorkCalendar } from './working-days.js';
 
@@ -47,6 +54,12 @@ export interface SubjectsDeps {
   keyring: Keyring;
   /** Working days for deadlines (default: the State Council's calendar built in). */
   calendar?: WorkCalendar | undefined;
+  /**
+   * The search quota ledger (policy `search_quotas`, access.ts): every request an account files
+   * counts one. Null only where no account can act (the CLI's operators are `os:*` names); an
+   * account filing without it is refused (fail closed).
+   */
+  quota: QuotaCounter | null;
 }
 
 type RequestRow = Selectable<PiplRequestsTable>;
@@ -108,21 +121,37 @@ export function createSubjects(deps: SubjectsDeps) {
     const id = `dsr-${randomUUID()}`;
     const ts = new Date(clock.now());
     const by = actorName(actor);
-    // Deletion and correction change the person's data: a second person approves (like reveal rights).
-    const state = input.kind === 'access' ? 'completed' : 'pending_approval';
     const erased = await isErased(db, bidx);
     if (erased && input.kind !== 'access') throw new AppError('subject_erased', 'this person was already erased; nothing is left to correct or delete');
-    const entries: AuditEntryInput[] = [{ kind: 'pipl.request_filed', ts, decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { request: id, request_kind: input.kind, lookup, actor: by } }];
-    await audit.append(entries, async (tx) => {
-      const pending = correction ? await sealCorrection(tx, id, await subjectIds(tx, lookup, bidx), correction) : null;
-      await tx.insertInto('pipl_requests').values({
-        id, kind: input.kind, lookup, lookup_bidx: bidx, state, received_at: ts, due_at: addWorkingDays(ts, REQUEST_WORKING_DAYS, calendar), requested_by: by, approved_by: null,
-        completed_at: state === 'completed' ? ts : null,
-        correction: pending ? JSON.stringify(pending) : null,
-        result: state === 'completed' ? JSON.stringify({ erased }) : null,
-      }).execute();
-    });
+    // The role rides on the entry so a restarted in-memory ledger counts the request again (warden.ts).
+    const entry: AuditEntryInput = { kind: 'pipl.request_filed', ts, decision: 'ok', account: actorAccount(actor), role: actor.kind === 'account' ? actor.role : null, ip: ctx.ip, requestId: ctx.requestId, detail: { request: id, request_kind: input.kind, lookup, actor: by } };
+    const release = await charge(actor, entry);
+    try {
+      // Every kind waits for a second person: access (the report is a lookup of the person), correction, deletion.
+      await audit.append([entry], async (tx) => {
+        const pending = correction ? await sealCorrection(tx, id, await subjectIds(tx, lookup, bidx), correction) : null;
+        await tx.insertInto('pipl_requests').values({
+          id, kind: input.kind, lookup, lookup_bidx: bidx, state: 'pending_approval', received_at: ts, due_at: addWorkingDays(ts, REQUEST_WORKING_DAYS, calendar), requested_by: by, approved_by: null,
+          completed_at: null, correction: pending ? JSON.stringify(pending) : null, result: null,
+        }).execute();
+      });
+    } catch (err) {
+      release();
+      throw err;
+    }
     return (await get(id))!;
+  }
+
+  /** Counts the request against an account's search quota, or refuses it (audited, 429 naming the limit). */
+  async function charge(actor: Actor, entry: AuditEntryInput): Promise<() => void> {
+    if (actor.kind !== 'account') return () => {};
+    if (!deps.quota) throw new AppError('internal', 'no request quota is configured here; file the request through the API');
+    const q = await deps.quota.tryConsume({ role: actor.role, account: actor.id, device: null, site: null }, 1, entry.ts.getTime());
+    if (q.ok) return () => q.release();
+    const limit = `${q.limit} ${q.window.replace('_', ' ')}`;
+    const err = new AppError('rate_limited', `request quota exceeded: ${limit} for this ${q.scope} (data-subject requests count against the search quota)`, { retryAfterSeconds: q.retryAfterSeconds, limit: q.limit, window: q.window, scope: q.scope });
+    await audit.append([{ ...entry, decision: 'denied', reason: err.code, detail: { ...entry.detail, limit: q.limit, window: q.window } }]);
+    throw err;
   }
 
   /**
@@ -143,27 +172,66 @@ export function createSubjects(deps: SubjectsDeps) {
     return { field: c.field, value: decryptField(dek, Buffer.from(c.sealed, 'base64'), correctionAad(id, c.field)) };
   }
 
-  /** A deletion or correction, approved by someone other than who filed it, is carried out. */
-  async function approve(id: string, actor: Actor, ctx: RequestContext) {
+  /**
+   * A request, approved by someone other than who filed it (nor linked by account creation), who
+   * names the version of the request they reviewed (`view`): an access report is released, a
+   * correction applied, a deletion carried out. A request or records changed since → 409 (audited).
+   */
+  async function approve(id: string, reviewed: string | undefined, actor: Actor, ctx: RequestContext) {
     const row = await db.selectFrom('pipl_requests').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new AppError('not_found', `request ${id} does not exist`);
     const ts = new Date(clock.now());
     const by = actorName(actor);
     const detail = { request: id, actor: by };
     await refuseSameHand(db, audit, { kind: 'pipl.request_approved', ts, account: actorAccount(actor), detail }, actor, ctx, `approve a ${row.kind} you filed`, [row.requested_by]);
-    if (row.kind === 'access' || row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending deletion or correction is approved`);
-    const who = { ts, decision: 'ok' as const, account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId };
-    const approved = { kind: 'pipl.request_approved' as const, ...who, detail: { ...detail, filed_by: row.requested_by } };
-    if (row.kind === 'correction') await applyCorrection(row, approved, by);
-    else await erase(row, approved, by);
+    if (row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending request is approved`);
+    const who = { ts, account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId };
+    const refuse = async (err: AppError): Promise<never> => {
+      await audit.append([{ kind: 'pipl.request_approved', ...who, decision: 'denied', reason: err.code, detail: { ...detail, filed_by: row.requested_by, ...(err.code === 'conflict' ? { stale: true } : {}) } }]);
+      throw err;
+    };
+    if (!reviewed) await refuse(new AppError('validation_failed', 'name the version you reviewed (reviewed: the review.version of GET /api/v1/subjects/requests/{id})', { fields: [{ field: 'reviewed', code: 'required', message: 'the reviewed version' }] }));
+    const version = (await reviewOf(db, row, await subjectIds(db, row.lookup, toBuffer(row.lookup_bidx)))).version;
+    const stale = () => new AppError('conflict', `request ${id} or the records it names changed since you reviewed it; review it again`);
+    if (version !== reviewed) await refuse(stale());
+    const approved = { kind: 'pipl.request_approved' as const, ...who, decision: 'ok' as const, detail: { ...detail, filed_by: row.requested_by, version } };
+    // Inside the transaction the version is read again: what changed between the check and the write is refused too.
+    const unchanged = async (tx: Kysely<Database>) => {
+      if ((await reviewOf(tx, row, await subjectIds(tx, row.lookup, toBuffer(row.lookup_bidx)))).version !== version) throw stale();
+    };
+    try {
+      if (row.kind === 'access') await grantAccess(row, approved, by, unchanged);
+      else if (row.kind === 'correction') await applyCorrection(row, approved, by, unchanged);
+      else await erase(row, approved, by, unchanged);
+    } catch (err) {
+      if (isAppError(err) && err.code === 'conflict') await refuse(err);
+      throw err;
+    }
     return (await get(id))!;
   }
 
-  async function applyCorrection(row: RequestRow, approved: AuditEntryInput, by: string): Promise<void> {
+  type Unchanged = (tx: Kysely<Database>) => Promise<void>;
+
+  /** Moves a pending request to completed by the approver, or says it was decided meanwhile. */
+  async function complete(tx: Kysely<Database>, id: string, by: string, at: Date): Promise<void> {
+    const moved = await tx.updateTable('pipl_requests').set({ state: 'completed', approved_by: by, completed_at: at }).where('id', '=', id).where('state', '=', 'pending_approval').returning('id').executeTakeFirst();
+    if (!moved) throw new AppError('conflict', `request ${id} is no longer pending`);
+  }
+
+  /** An approved access request: its report may now be read (access-report.ts). */
+  async function grantAccess(row: RequestRow, approved: AuditEntryInput, by: string, unchanged: Unchanged): Promise<void> {
+    await audit.append([approved], async (tx) => {
+      await complete(tx, row.id, by, approved.ts);
+      await unchanged(tx);
+      await tx.updateTable('pipl_requests').set({ result: JSON.stringify({ erased: await isErased(tx, toBuffer(row.lookup_bidx)) }) }).where('id', '=', row.id).execute();
+    });
+  }
+
+  async function applyCorrection(row: RequestRow, approved: AuditEntryInput, by: string, unchanged: Unchanged): Promise<void> {
     const field = parse<SealedCorrection>(row.correction).field;
     await audit.append([approved, { ...approved, kind: 'pipl.subject_corrected', detail: { request: row.id, field, actor: by, filed_by: row.requested_by } }], async (tx) => {
-      const moved = await tx.updateTable('pipl_requests').set({ state: 'completed', approved_by: by, completed_at: approved.ts }).where('id', '=', row.id).where('state', '=', 'pending_approval').returning('id').executeTakeFirst();
-      if (!moved) throw new AppError('conflict', `request ${row.id} is no longer pending`);
+      await complete(tx, row.id, by, approved.ts);
+      await unchanged(tx);
       const c = await openCorrection(tx, row.id, row.correction);
       const corrected = await correctSubjectField(tx, keyring, await subjectIds(tx, row.lookup, toBuffer(row.lookup_bidx)), c.field, c.value);
       // The sealed value has done its work: only the field's name stays on the request.
@@ -172,7 +240,7 @@ export function createSubjects(deps: SubjectsDeps) {
   }
 
   /** Crypto-shreds the person of an approved deletion. */
-  async function erase(row: RequestRow, approved: AuditEntryInput, by: string): Promise<void> {
+  async function erase(row: RequestRow, approved: AuditEntryInput, by: string, unchanged: Unchanged): Promise<void> {
     const id = row.id;
     const bidx = toBuffer(row.lookup_bidx);
     const subjects = await subjectIds(db, row.lookup, bidx);
@@ -180,8 +248,8 @@ export function createSubjects(deps: SubjectsDeps) {
     await audit.append(
       [approved, { ...approved, kind: 'pipl.subject_erased', detail: { request: id, actor: by, subjects: subjects.length, records } }],
       async (tx) => {
-        const moved = await tx.updateTable('pipl_requests').set({ state: 'completed', approved_by: by, completed_at: approved.ts }).where('id', '=', id).where('state', '=', 'pending_approval').returning('id').executeTakeFirst();
-        if (!moved) throw new AppError('conflict', `request ${id} is no longer pending`);
+        await complete(tx, id, by, approved.ts);
+        await unchanged(tx);
         const idIndexes = subjects.length
           ? (await tx.selectFrom('waybill_parties').select('id_bidx').distinct().where('subject_id', 'in', subjects).where('id_bidx', 'is not', null).execute()).map((r) => toBuffer(r.id_bidx!))
           : [];
@@ -209,7 +277,7 @@ export function createSubjects(deps: SubjectsDeps) {
   }
 
   /**
-   * Refuses a pending deletion or correction (the person's identity did not hold, a legal hold, a duplicate…):
+   * Refuses a pending request (the person's identity did not hold, a legal hold, a duplicate…):
    * like approval it is someone other than who filed it. The reason's code is audited; the
    * free-text note stays on the request (it may quote the person) and never enters the trail.
    */
@@ -220,7 +288,7 @@ export function createSubjects(deps: SubjectsDeps) {
     const by = actorName(actor);
     const detail = { request: id, actor: by, reason: input.reason };
     await refuseSameHand(db, audit, { kind: 'pipl.request_rejected', ts, account: actorAccount(actor), detail }, actor, ctx, 'reject a request you filed', [row.requested_by]);
-    if (row.kind === 'access' || row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending deletion or correction is rejected`);
+    if (row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending request is rejected`);
     await audit.append(
       [{ kind: 'pipl.request_rejected', ts, decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, filed_by: row.requested_by } }],
       async (tx) => {
@@ -261,6 +329,32 @@ export function createSubjects(deps: SubjectsDeps) {
     return row ? present(row) : null;
   }
 
+  /**
+   * One request as the caller may see it. To an analyst who could approve it (not the filer, not
+   * linked by account creation) a pending request comes with the review: the person masked, how
+   * many records, a correction's new value in full (needed to judge it) and the version an
+   * approval names. That view is audited (`pipl.request_viewed`: request, counts, version — no PII)
+   * before it is returned.
+   */
+  async function view(id: string, actor: Actor, ctx: RequestContext) {
+    const row = await db.selectFrom('pipl_requests').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new AppError('not_found', `request ${id} does not exist`);
+    const plain = present(row);
+    if (row.state !== 'pending_approval' || (await sameHand(db, actor, [row.requested_by])) !== null) return plain;
+    const { summary, version } = await reviewOf(db, row, await subjectIds(db, row.lookup, toBuffer(row.lookup_bidx)));
+    let correction: { field: string; value: string | null } | null = null;
+    if (row.kind === 'correction') {
+      try {
+        correction = await openCorrection(db, row.id, row.correction);
+      } catch (err) {
+        if (!isAppError(err) || err.code !== 'subject_erased') throw err;
+        correction = { field: parse<SealedCorrection>(row.correction).field, value: null };
+      }
+    }
+    await audit.append([{ kind: 'pipl.request_viewed', ts: new Date(clock.now()), decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { request: id, request_kind: row.kind, actor: actorName(actor), records: summary.records, version } }]);
+    return { ...plain, review: { version, subject: { lookup: row.lookup, ...summary }, correction } };
+  }
+
   async function list(q: { state?: RequestRow['state'] | undefined; limit?: number | undefined }) {
     let query = db.selectFrom('pipl_requests').selectAll();
     if (q.state) query = query.where('state', '=', q.state);
@@ -275,7 +369,7 @@ export function createSubjects(deps: SubjectsDeps) {
     return { request: present(row), subjects: await subjectIds(db, row.lookup, bidx), erased: await isErased(db, bidx) };
   }
 
-  return { identify, file, approve, reject, get, list, subjectsOfRequest };
+  return { identify, file, approve, reject, get, view, list, subjectsOfRequest };
 }
 export type Subjects = ReturnType<typeof createSubjects>;
 

@@ -149,7 +149,7 @@ describe('leak tracing and PIPL pages in Chromium', () => {
     await accessible('canaries-01-list');
   });
 
-  it('data-subject requests: an access request by phone, its report viewed masked and downloaded', async () => {
+  it('data-subject requests: an access request by phone, approved by a second analyst, its report viewed masked and downloaded', async () => {
     await goTo('#/subjects', 'subjects-page');
     await page.getByTestId('subject-new').click();
     await page.getByTestId('subject-value').fill(phone(1));
@@ -158,7 +158,16 @@ describe('leak tracing and PIPL pages in Chromium', () => {
     await page.getByText('File a request only after checking the person\'s identity').waitFor();
     await page.getByTestId('subject-verified').check();
     await page.getByTestId('subject-file').click();
-    const row = page.getByTestId('subject-list').locator('tbody tr.ant-table-row').first();
+    const waiting = page.getByTestId('subject-list').locator('tbody tr.ant-table-row').first();
+    await waiting.getByText('Awaiting approval').waitFor({ timeout: 30_000 });
+    // The report is released only once a second analyst approves, naming the version reviewed.
+    const accessId = (await waiting.getAttribute('data-request'))!;
+    const sa2 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'sa2', password: password('sa2'), device: 'sa2-api' } })).body.token;
+    const reviewed = (await w.api('GET', `/api/v1/subjects/requests/${accessId}`, { token: sa2 })).body.review.version;
+    expect((await w.api('POST', `/api/v1/subjects/requests/${accessId}/approve`, { token: sa2, body: { reviewed } })).status).toBe(200);
+    await goTo('#/leaks', 'leaks-page');
+    await goTo('#/subjects', 'subjects-page');
+    const row = page.locator(`tr[data-request="${accessId}"]`);
     await row.getByText('Completed').waitFor({ timeout: 30_000 });
     expect(await row.innerText()).toContain('Access');
     expect(await row.innerText()).toContain('Phone number');
@@ -199,6 +208,8 @@ describe('leak tracing and PIPL pages in Chromium', () => {
     await pending.waitFor({ timeout: 30_000 });
     const id = (await pending.getAttribute('data-request'))!;
     await page.getByTestId(`approve-${id}`).click();
+    // The filer gets no review; approving anyway is the server's to refuse.
+    await page.getByTestId('review-approve').click();
     const refusal = page.getByTestId('subject-refusal');
     await refusal.waitFor({ timeout: 30_000 });
     expect(await refusal.innerText()).toMatch(/Refused: You cannot act on your own .*request/);
@@ -211,6 +222,12 @@ describe('leak tracing and PIPL pages in Chromium', () => {
     await page.getByTestId('subjects-page').waitFor({ timeout: 60_000 });
     await settled();
     await page.getByTestId(`approve-${id}`).click();
+    // The second analyst reads whose record it is (masked) before approving.
+    const review = page.getByTestId('subject-review');
+    await review.waitFor({ timeout: 30_000 });
+    expect(await review.innerText()).toContain(`${phone(2).slice(0, 3)}****${phone(2).slice(-4)}`);
+    expect(await review.innerText()).not.toContain(phone(2));
+    await page.getByTestId('review-approve').click();
     await page.locator(`tr[data-request="${id}"]`).getByText('Completed').waitFor({ timeout: 30_000 });
     expect(await page.locator(`tr[data-request="${id}"]`).innerText()).toContain('sa2');
 

@@ -79,7 +79,9 @@ describe.each(testBackends())('PIPL breach report on %s', (backend) => {
     // One of the people asked for deletion before the report.
     erasedPhone = parcelPii(truth.world, [...truth.exposed][0]!)!.recipient.phone;
     const filed = await w.api('POST', '/api/v1/subjects/requests', { token: tokens.sa1, body: { kind: 'deletion', phone: erasedPhone, identity_verified: true } });
-    expect((await w.api('POST', `/api/v1/subjects/requests/${filed.body.id}/approve`, { token: tokens.sa2 })).status).toBe(200);
+    // The second analyst approves the version of the request they reviewed (docs/pipl.md).
+    const reviewed = (await w.api('GET', `/api/v1/subjects/requests/${filed.body.id}`, { token: tokens.sa2 })).body.review.version;
+    expect((await w.api('POST', `/api/v1/subjects/requests/${filed.body.id}/approve`, { token: tokens.sa2, body: { reviewed } })).status).toBe(200);
   }, 600_000);
   afterAll(() => w?.dispose());
 

@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
-import { releaseForCli, runWarden } from '../support/cli.js';
+import { releaseForCli, reopen, runWarden } from '../support/cli.js';
 import { createRetention, loadRetentionPolicy, PURGED_MARK } from '../../src/pipl/retention.js';
 
 const DAY = 86_400_000;
@@ -101,30 +101,61 @@ describe.each(testBackends())('PIPL retention on %s', (backend) => {
     expect((await w.api('GET', '/api/v1/audit/verify', { token: tokens.sa1 })).status).toBe(200);
   });
 
-  it('the CLI files an access request, needs two actors for a deletion, and runs retention', async () => {
+  it('the CLI files requests as os:<user> only and never gives the second signature; a second analyst approves through the API; it runs retention', async () => {
     await w.warden.close();
     await releaseForCli(w.store);
     const env = { WARDEN_MASTER_KEY: w.masterKey, WARDEN_RETENTION_FILE: retentionFile };
-    const access = runWarden(w.store, ['subject', 'access', '--phone', PARTY(2).phone, '--identity-verified', '--actor', 'dpo-a'], env);
-    expect(access.code, access.err).toBe(0);
-    expect(access.out).toContain('个人信息查阅报告');
-    expect(access.out).toContain(W(2));
-    expect(access.out).not.toContain(PARTY(2).phone);
-    const unverified = runWarden(w.store, ['subject', 'delete', '--phone', PARTY(2).phone, '--actor', 'dpo-a'], env);
+    // Hole (attack review): `--actor ana1` filed a deletion and `--actor ana2` approved it — both signatures forged.
+    const forged = runWarden(w.store, ['subject', 'delete', '--phone', PARTY(2).phone, '--identity-verified', '--actor', 'sa1'], env);
+    expect(forged.code).not.toBe(0);
+    expect(forged.err).toMatch(/--actor/);
+    const unverified = runWarden(w.store, ['subject', 'delete', '--phone', PARTY(2).phone], env);
     expect(unverified.code).not.toBe(0);
     expect(unverified.err).toMatch(/identity_verified/);
-    const filed = runWarden(w.store, ['subject', 'delete', '--phone', PARTY(2).phone, '--identity-verified', '--actor', 'dpo-a'], env);
+    const filed = runWarden(w.store, ['subject', 'delete', '--phone', PARTY(2).phone, '--identity-verified'], env);
     expect(filed.code, filed.err).toBe(0);
-    const id = JSON.parse(filed.out).id;
-    const self = runWarden(w.store, ['subject', 'approve', id, '--actor', 'dpo-a'], env);
-    expect(self.code).not.toBe(0);
-    expect(self.err).toMatch(/another/);
-    const approved = runWarden(w.store, ['subject', 'approve', id, '--actor', 'dpo-b'], env);
-    expect(approved.code, approved.err).toBe(0);
-    expect(JSON.parse(approved.out)).toMatchObject({ state: 'completed', approved_by: 'dpo-b', result: { records: 1 } });
+    const deletion = JSON.parse(filed.out);
+    expect(deletion).toMatchObject({ kind: 'deletion', state: 'pending_approval' });
+    expect(deletion.requested_by).toMatch(/^os:/);
+    const refused = runWarden(w.store, ['subject', 'approve', deletion.id], env);
+    expect(refused.code).toBe(3);
+    expect(refused.err).toMatch(/approve through the API or the console as a second analyst/);
+    const access = runWarden(w.store, ['subject', 'access', '--phone', PARTY(2).phone, '--identity-verified'], env);
+    expect(access.code, access.err).toBe(0);
+    const accessId = JSON.parse(access.out).id;
+    expect(JSON.parse(access.out)).toMatchObject({ kind: 'access', state: 'pending_approval' });
+    const early = runWarden(w.store, ['subject', 'report', accessId], env);
+    expect(early.code).not.toBe(0);
+    expect(early.err).toMatch(/another analyst approves/);
+    expect(early.out).not.toContain(W(2));
+    const listed = runWarden(w.store, ['subject', 'list'], env).out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(listed.find((r: { id: string }) => r.id === deletion.id)).toMatchObject({ state: 'pending_approval', approved_by: null });
     const dry = runWarden(w.store, ['retention', 'run', '--dry-run'], env);
     expect(dry.code, dry.err).toBe(0);
     expect(JSON.parse(dry.out)).toMatchObject({ dry_run: true });
+
+    // The refusal is in the trail; a second analyst approves through the API, and the CLI prints the released report.
+    const again = await reopen(w.store);
+    const api = await startTestWarden(backend, { store: again, config: { detect: false, masterKey: w.masterKey, retentionFile, retentionEveryMinutes: 0 } });
+    try {
+      const denied = await api.warden.db.selectFrom('audit_log').selectAll().where('kind', '=', 'pipl.request_approved').where('decision', '=', 'denied').execute();
+      expect(denied.map((e) => e.detail)).toEqual([expect.objectContaining({ request: deletion.id, via: 'cli' })]);
+      const sa2 = (await api.api('POST', '/api/v1/sessions', { body: { account: 'sa2', password: 'pw-sa2-secret', device: 'sa2-dev2' } })).body.token;
+      for (const id of [accessId, deletion.id]) {
+        const seen = await api.api('GET', `/api/v1/subjects/requests/${id}`, { token: sa2 });
+        const ok = await api.api('POST', `/api/v1/subjects/requests/${id}/approve`, { token: sa2, body: { reviewed: seen.body.review.version } });
+        expect(ok.status, ok.text).toBe(200);
+      }
+    } finally {
+      await api.dispose();
+      await again.dispose();
+    }
+    await releaseForCli(again);
+    const report = runWarden(w.store, ['subject', 'report', accessId], env);
+    expect(report.code, report.err).toBe(0);
+    expect(report.out).toContain('个人信息查阅报告');
+    expect(report.out).toContain(W(2));
+    expect(report.out).not.toContain(PARTY(2).phone);
     const verify = runWarden(w.store, ['audit', 'verify'], env);
     expect(verify.code, verify.out + verify.err).toBe(0);
   }, 600_000);

@@ -22,6 +22,11 @@ describe.each(testBackends())('PIPL data-subject requests on %s', (backend) => {
   const tokens: Record<string, string> = {};
   let caseId = '';
   const file = (who: string, body: Record<string, unknown>) => w.api('POST', '/api/v1/subjects/requests', { token: tokens[who] ?? who, body: { identity_verified: true, ...body } });
+  /** A second analyst's approval: reads the request (the review), then approves the version read. */
+  const approve = async (who: string, id: string) => {
+    const seen = await w.api('GET', `/api/v1/subjects/requests/${id}`, { token: tokens[who] ?? who });
+    return w.api('POST', `/api/v1/subjects/requests/${id}/approve`, { token: tokens[who] ?? who, body: { reviewed: seen.body.review?.version ?? 'not-reviewed' } });
+  };
   const reveal = (waybill: string, field: string) => w.api('POST', `/api/v1/waybills/${waybill}/reveal`, { token: tokens.sa1, body: { fields: [field], purpose: 'audit', case: caseId } });
 
   beforeAll(async () => {
@@ -72,13 +77,16 @@ describe.each(testBackends())('PIPL data-subject requests on %s', (backend) => {
     expect((await file('sa1', { kind: 'access' })).status).toBe(400);
   });
 
-  it('access: the report lists the records masked and who saw them in full, when and why, in Chinese', async () => {
+  it('access: once a second analyst approves, the report lists the records masked and who saw them in full, when and why, in Chinese', async () => {
     const r = await file('sa1', { kind: 'access', id_number: PERSON.id_number });
     expect(r.status, r.text).toBe(201);
-    expect(r.body).toMatchObject({ kind: 'access', lookup: 'id_number', state: 'completed', requested_by: 'sa1' });
+    expect(r.body).toMatchObject({ kind: 'access', lookup: 'id_number', state: 'pending_approval', requested_by: 'sa1' });
     // 15 working days: at least 19 calendar days after receipt.
     expect(new Date(r.body.due_at).getTime() - new Date(r.body.received_at).getTime()).toBeGreaterThan(19 * 86_400_000);
     const byPhone = await file('sa1', { kind: 'access', phone: PERSON.phone });
+    expect((await w.api('GET', `/api/v1/subjects/requests/${byPhone.body.id}/report`, { token: tokens.sa2 })).status).toBe(403);
+    const approved = await approve('sa2', byPhone.body.id);
+    expect(approved.status, approved.text).toBe(200);
     const report = await w.api('GET', `/api/v1/subjects/requests/${byPhone.body.id}/report`, { token: tokens.sa2 });
     expect(report.status, report.text).toBe(200);
     expect(report.body.records.map((x: any) => `${x.waybill}/${x.party}`).sort()).toEqual([`${W(1)}/recipient`, `${W(2)}/sender`]);
@@ -106,11 +114,11 @@ describe.each(testBackends())('PIPL data-subject requests on %s', (backend) => {
     const waiting = await w.warden.db.selectFrom('pipl_requests').selectAll().where('id', '=', r.body.id).executeTakeFirstOrThrow();
     expect(JSON.stringify(waiting)).not.toContain('李晓红');
     expect((await reveal(W(2), 'sender.name')).body.values['sender.name']).toBe(PERSON.name);
-    const self = await w.api('POST', `/api/v1/subjects/requests/${r.body.id}/approve`, { token: tokens.sa1 });
+    const self = await approve('sa1', r.body.id);
     expect(self.status).toBe(403);
     expect(self.body.error.code).toBe('self_action');
-    expect((await w.api('POST', `/api/v1/subjects/requests/${r.body.id}/approve`, { token: tokens.cs1 })).status).toBe(403);
-    const ok = await w.api('POST', `/api/v1/subjects/requests/${r.body.id}/approve`, { token: tokens.sa2 });
+    expect((await approve('cs1', r.body.id)).status).toBe(403);
+    const ok = await approve('sa2', r.body.id);
     expect(ok.status, ok.text).toBe(200);
     expect(ok.body).toMatchObject({ state: 'completed', approved_by: 'sa2', result: { records_corrected: 2 }, correction: { field: 'name' } });
     const done = await w.warden.db.selectFrom('pipl_requests').select('correction').where('id', '=', r.body.id).executeTakeFirstOrThrow();
@@ -173,12 +181,12 @@ describe.each(testBackends())('PIPL data-subject requests on %s', (backend) => {
     const filed = await file('sa1', { kind: 'deletion', phone: PERSON.phone });
     expect(filed.status, filed.text).toBe(201);
     expect(filed.body.state).toBe('pending_approval');
-    const self = await w.api('POST', `/api/v1/subjects/requests/${filed.body.id}/approve`, { token: tokens.sa1 });
+    const self = await approve('sa1', filed.body.id);
     expect(self.status).toBe(403);
     expect(self.body.error.code).toBe('self_action');
-    expect((await w.api('POST', `/api/v1/subjects/requests/${filed.body.id}/approve`, { token: tokens.cs1 })).status).toBe(403);
+    expect((await approve('cs1', filed.body.id)).status).toBe(403);
     expect((await reveal(W(1), 'recipient.phone')).status).toBe(200);
-    const ok = await w.api('POST', `/api/v1/subjects/requests/${filed.body.id}/approve`, { token: tokens.sa2 });
+    const ok = await approve('sa2', filed.body.id);
     expect(ok.status, ok.text).toBe(200);
     expect(ok.body).toMatchObject({ state: 'completed', approved_by: 'sa2', result: { subjects: 1, records: 2, notes_cleared: 2 } });
     // Hole (review): the notes of the person's refused requests outlived the erasure. Cleared in its transaction; the codes stay.
@@ -223,6 +231,7 @@ describe.each(testBackends())('PIPL data-subject requests on %s', (backend) => {
   it('after deletion: the person is found as erased by phone and by ID number, and nothing more can be done', async () => {
     for (const lookup of [{ phone: PERSON.phone }, { id_number: PERSON.id_number }]) {
       const r = await file('sa1', { kind: 'access', ...lookup });
+      expect((await approve('sa2', r.body.id)).status).toBe(200);
       const report = await w.api('GET', `/api/v1/subjects/requests/${r.body.id}/report`, { token: tokens.sa1 });
       expect(report.body.erased).toBe(true);
       expect(report.body.records.every((x: any) => x.status === 'erased' && x.masked === null)).toBe(true);

@@ -94,14 +94,25 @@ describe.each(testBackends())('puppet approvals on %s', (backend) => {
     expect(ok.body).toMatchObject({ status: 'open', opened_by: 'it1', approved_by: 'sa2' });
   });
 
-  it('PIPL: a deletion filed by one hand is neither approved nor rejected by the other; an independent analyst approves', async () => {
-    const file = async (who: string, phone: string) => {
-      const r = await w.api('POST', '/api/v1/subjects/requests', { token: tokens[who], body: { kind: 'deletion', phone, identity_verified: true } });
+  it('PIPL: a deletion or access request filed by one hand is neither approved nor rejected by the other, nor reviewed by it; an independent analyst approves', async () => {
+    const file = async (who: string, phone: string, kind = 'deletion') => {
+      const r = await w.api('POST', '/api/v1/subjects/requests', { token: tokens[who], body: { kind, phone, identity_verified: true } });
       expect(r.status, r.text).toBe(201);
       return r.body.id as string;
     };
-    const decide = (who: string, id: string, verb: 'approve' | 'reject') =>
-      w.api('POST', `/api/v1/subjects/requests/${id}/${verb}`, { token: tokens[who], ...(verb === 'reject' ? { body: { reason: 'duplicate' } } : {}) });
+    /** Reads the request (an eligible approver gets its review and version) and decides it. */
+    const decide = async (who: string, id: string, verb: 'approve' | 'reject') => {
+      const seen = await w.api('GET', `/api/v1/subjects/requests/${id}`, { token: tokens[who] });
+      const body = verb === 'reject' ? { reason: 'duplicate' } : { reviewed: seen.body.review?.version ?? 'not-reviewed' };
+      return w.api('POST', `/api/v1/subjects/requests/${id}/${verb}`, { token: tokens[who], body });
+    };
+    // An access request (its report is a lookup of the person): the filer's puppet may not release it, nor gets the review.
+    const access = await file('it1', '13800009993', 'access');
+    expect((await w.api('GET', `/api/v1/subjects/requests/${access}`, { token: tokens.sap })).body.review).toBeUndefined();
+    await refusedThroughPuppet(await decide('sap', access, 'approve'), 'pipl.request_approved', 'sap');
+    expect((await w.api('GET', `/api/v1/subjects/requests/${access}/report`, { token: tokens.sap })).status).toBe(403);
+    expect((await decide('sa2', access, 'approve')).status).toBe(200);
+    expect((await w.api('GET', `/api/v1/subjects/requests/${access}/report`, { token: tokens.sap })).status).toBe(200);
     const byIt1 = await file('it1', '13800009991');
     await refusedThroughPuppet(await decide('sap', byIt1, 'approve'), 'pipl.request_approved', 'sap');
     await refusedThroughPuppet(await decide('sap', byIt1, 'reject'), 'pipl.request_rejected', 'sap');

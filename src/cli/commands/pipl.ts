@@ -1,9 +1,14 @@
 /**
  * PIPL verbs that open the store directly: data-subject requests (`warden subject`), the
- * retention purge (`warden retention run`) and the reports (`warden report`). The actor is
- * `--actor` or the operating-system account; a deletion still takes two different actors.
- * Identifiers are read from the environment or stdin when given as `-`, so a phone number need
- * not sit in the shell history.
+ * retention purge (`warden retention run`) and the reports (`warden report`). Identifiers are
+ * read from stdin when given as `-`, so a phone number need not sit in the shell history.
+ *
+ * The actor is always `os:<the operating-system account>` (audit/service.ts `operator`), a name
+ * no Warden account may take (identity/accounts.ts): the CLI never claims an account's name
+ * (attack review: `--actor ana1` then `--actor ana2` forged both signatures of a deletion). For
+ * the same reason the second signature of a two-person rule is never given here: `warden subject
+ * approve` is refused (audited) — a second analyst approves through the API or the console, after
+ * seeing what will change. Filing stays possible; an access report is printed once approved.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -19,10 +24,10 @@ import { complianceReportDoc, createCompliance } from '../../pipl/compliance.js'
 import { toMarkdown, type Doc } from '../../pipl/document.js';
 import { toDocx } from '../../pipl/docx.js';
 import { toPdf } from '../../pipl/pdf.js';
-import { withOpenedVault, withStoreOptions } from './store-command.js';
+import { withOpenedVault, withStoreOptions, type OpenedVault } from './store-command.js';
 
-
-const cliActor = (name?: string): Actor => ({ kind: 'system', name: name ?? operator() });
+/** Who acts from the CLI: the operating-system account, never a name given on the command line. */
+const cliActor = (): Actor => ({ kind: 'system', name: operator() });
 const ctx = { ip: null, requestId: 'cli' };
 const fromStdin = (v: string | undefined) => (v === '-' ? readFileSync(0, 'utf8').trim() : v);
 
@@ -31,56 +36,57 @@ function subjectVerb(subject: Command, kind: RequestKind, description: string): 
     .description(description)
     .option('--phone <phone>', 'the person\'s phone number ("-": read from stdin)')
     .option('--id-number <id>', 'the person\'s ID number ("-": read from stdin)')
-    .option('--actor <name>', 'who files it, recorded in the audit trail (default: os:<the operating-system account>)')
     .option('--identity-verified', 'the person\'s identity was checked (required)');
 }
 
 export function registerPipl(program: Command): void {
   const subject = program.command('subject').description('Data-subject requests (PIPL Art. 44–47): access, correction, deletion (correction and deletion approved by a second person)');
-  subjectVerb(subject, 'access', 'File an access request and print the Chinese access report (Markdown; --out to write a file)')
+  subjectVerb(subject, 'access', 'File an access request (pending until a second analyst approves it through the API or console; then `warden subject report ID`)')
+    .action(async (opts: { data?: string; phone?: string; idNumber?: string; identityVerified?: boolean }) => {
+      await withOpenedVault(opts, async (o) => {
+        console.log(JSON.stringify(await subjectsOf(o).file({ kind: 'access', phone: fromStdin(opts.phone), id_number: fromStdin(opts.idNumber), identity_verified: opts.identityVerified === true }, cliActor(), ctx)));
+      });
+    });
+  withStoreOptions(subject.command('report <request>'))
+    .description('Print the Chinese access report of an approved access request (Markdown; --out to write a file); audited')
     .option('--out <file>', 'write the report here instead of stdout')
-    .action(async (opts: { data?: string; phone?: string; idNumber?: string; actor?: string; identityVerified?: boolean; out?: string }) => {
-      await withOpenedVault(opts, async ({ config, store, trail, keyring }) => {
-        const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) });
-        const req = await subjects.file({ kind: 'access', phone: fromStdin(opts.phone), id_number: fromStdin(opts.idNumber), identity_verified: opts.identityVerified === true }, cliActor(opts.actor), ctx);
-        const report = await createAccessReports({ db: store.db, audit: trail.writer, clock: systemClock, subjects }).read(req.id, cliActor(opts.actor), ctx);
+    .action(async (request: string, opts: { data?: string; out?: string }) => {
+      await withOpenedVault(opts, async (o) => {
+        const report = await createAccessReports({ db: o.store.db, audit: o.trail.writer, clock: systemClock, subjects: subjectsOf(o) }).read(request, cliActor(), ctx);
         const md = accessReportMarkdown(report);
         if (opts.out) writeFileSync(opts.out, md);
         else process.stdout.write(md);
-        console.error(`request ${req.id}: ${report.records.length} records, ${report.reveals.length} reveals`);
+        console.error(`request ${request}: ${report.records.length} records, ${report.reveals.length} reveals`);
       });
     });
-  subjectVerb(subject, 'correction', 'File a correction of the person\'s name or address on every waybill they are on (pending until `warden subject approve` by another actor)')
+  subjectVerb(subject, 'correction', 'File a correction of the person\'s name or address on every waybill they are on (pending until a second analyst approves it through the API or console)')
     .requiredOption('--field <field>', 'name or address')
     .requiredOption('--value <value>', 'the corrected value ("-": read from stdin)')
-    .action(async (opts: { data?: string; phone?: string; idNumber?: string; actor?: string; identityVerified?: boolean; field: string; value: string }) => {
-      await withOpenedVault(opts, async ({ config, store, trail, keyring }) => {
-        const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) });
-        const req = await subjects.file({ kind: 'correction', phone: fromStdin(opts.phone), id_number: fromStdin(opts.idNumber), identity_verified: opts.identityVerified === true, correction: { field: opts.field, value: fromStdin(opts.value)! } }, cliActor(opts.actor), ctx);
-        console.log(JSON.stringify(req));
+    .action(async (opts: { data?: string; phone?: string; idNumber?: string; identityVerified?: boolean; field: string; value: string }) => {
+      await withOpenedVault(opts, async (o) => {
+        console.log(JSON.stringify(await subjectsOf(o).file({ kind: 'correction', phone: fromStdin(opts.phone), id_number: fromStdin(opts.idNumber), identity_verified: opts.identityVerified === true, correction: { field: opts.field, value: fromStdin(opts.value)! } }, cliActor(), ctx)));
       });
     });
-  subjectVerb(subject, 'deletion', 'File a deletion request (pending until `warden subject approve` by another actor)')
-    .action(async (opts: { data?: string; phone?: string; idNumber?: string; actor?: string; identityVerified?: boolean }) => {
-      await withOpenedVault(opts, async ({ config, store, trail, keyring }) => {
-        const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) });
-        console.log(JSON.stringify(await subjects.file({ kind: 'deletion', phone: fromStdin(opts.phone), id_number: fromStdin(opts.idNumber), identity_verified: opts.identityVerified === true }, cliActor(opts.actor), ctx)));
+  subjectVerb(subject, 'deletion', 'File a deletion request (pending until a second analyst approves it through the API or console)')
+    .action(async (opts: { data?: string; phone?: string; idNumber?: string; identityVerified?: boolean }) => {
+      await withOpenedVault(opts, async (o) => {
+        console.log(JSON.stringify(await subjectsOf(o).file({ kind: 'deletion', phone: fromStdin(opts.phone), id_number: fromStdin(opts.idNumber), identity_verified: opts.identityVerified === true }, cliActor(), ctx)));
       });
     });
   withStoreOptions(subject.command('approve <request>'))
-    .description('Approve a pending deletion (the person\'s data keys are destroyed) or correction (applied), as a different actor from who filed it')
-    .option('--actor <name>', 'who approves (default: os:<the operating-system account>)')
-    .action(async (request: string, opts: { data?: string; actor?: string }) => {
-      await withOpenedVault(opts, async ({ config, store, trail, keyring }) => {
-        const subjects = createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) });
-        console.log(JSON.stringify(await subjects.approve(request, cliActor(opts.actor), ctx)));
+    .description('Refused: a request is approved by a second analyst through the API or console (POST /api/v1/subjects/requests/ID/approve), never from the CLI')
+    .action(async (request: string, opts: { data?: string }) => {
+      await withOpenedVault(opts, async ({ trail }) => {
+        const refusal = 'two-person approvals are not given from the CLI (it acts as an operating-system account, not an analyst): approve through the API or the console as a second analyst, after reading what the request will change';
+        await trail.writer.append([{ kind: 'pipl.request_approved', ts: new Date(systemClock.now()), decision: 'denied', reason: 'forbidden', account: null, ip: null, requestId: 'cli', detail: { request: /^dsr-[0-9a-f-]{36}$/.test(request) ? request : null, actor: operator(), via: 'cli' } }]);
+        throw Object.assign(new Error(refusal), { exitCode: 3 });
       });
     });
   withStoreOptions(subject.command('list'))
     .description('Requests with their state and deadline')
     .action(async (opts: { data?: string }) => {
-      await withOpenedVault(opts, async ({ config, store, trail, keyring }) => {
-        for (const r of await createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile) }).list({ limit: 500 })) console.log(JSON.stringify(r));
+      await withOpenedVault(opts, async (o) => {
+        for (const r of await subjectsOf(o).list({ limit: 500 })) console.log(JSON.stringify(r));
       });
     });
 
@@ -89,13 +95,12 @@ export function registerPipl(program: Command): void {
     .description('Purge personal data whose retention period ended, in batches, each audited; --dry-run only counts')
     .option('--dry-run', 'count what is due without purging')
     .option('--batch <n>', 'rows per batch (transaction)', '500')
-    .option('--actor <name>', 'who runs it (default: os:<the operating-system account>)')
-    .action(async (opts: { data?: string; dryRun?: boolean; batch: string; actor?: string }) => {
+    .action(async (opts: { data?: string; dryRun?: boolean; batch: string }) => {
       const batchSize = Number(opts.batch);
       if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw Object.assign(new Error('--batch must be a whole number from 1 to 5000'), { exitCode: 2 });
       await withOpenedVault(opts, async ({ config, store, trail }) => {
         const r = createRetention({ db: store.db, audit: trail.writer, clock: systemClock, policy: loadRetentionPolicy(config.retentionFile) });
-        const result = await r.run({ dryRun: opts.dryRun ?? false, batchSize, actor: opts.actor ?? operator(), onBatch: (n) => void process.stderr.write(`\r${n} records`) });
+        const result = await r.run({ dryRun: opts.dryRun ?? false, batchSize, actor: operator(), onBatch: (n) => void process.stderr.write(`\r${n} records`) });
         process.stderr.write('\n');
         console.log(JSON.stringify(result));
       });
@@ -111,14 +116,13 @@ export function registerPipl(program: Command): void {
     .option('--to <iso>', 'window end')
     .option('--format <f>', 'md, docx, pdf or json', 'md')
     .option('--out <file>', 'write here (required for docx and pdf)')
-    .option('--actor <name>', 'who drafts it (default: os:<the operating-system account>)')
-    .action(async (opts: { data?: string; alert?: string; case?: string; accounts?: string; from?: string; to?: string; format: string; out?: string; actor?: string }) => {
+    .action(async (opts: { data?: string; alert?: string; case?: string; accounts?: string; from?: string; to?: string; format: string; out?: string }) => {
       const sources = [opts.alert, opts.case, opts.accounts].filter((x) => x !== undefined).length;
       if (sources !== 1) throw Object.assign(new Error('name exactly one of --alert, --case or --accounts'), { exitCode: 2 });
       if (opts.accounts && (!opts.from || !opts.to)) throw Object.assign(new Error('--accounts needs --from and --to'), { exitCode: 2 });
       const source: BreachSource = opts.alert ? { kind: 'alert', alert: opts.alert } : opts.case ? { kind: 'case', case: opts.case } : { kind: 'accounts', accounts: opts.accounts!.split(',').map((a) => a.trim()).filter(Boolean), from: opts.from!, to: opts.to! };
       await withOpenedVault(opts, async ({ store, trail }) => {
-        const r = await createBreachReports({ db: store.db, audit: trail.writer, clock: systemClock }).read(source, cliActor(opts.actor), ctx);
+        const r = await createBreachReports({ db: store.db, audit: trail.writer, clock: systemClock }).read(source, cliActor(), ctx);
         await emit(opts.format, r, breachReportDoc(r), opts.out);
         console.error(`breach report: ${r.records} records, ${r.people} people, ${r.accounts.length} accounts`);
       });
@@ -129,14 +133,18 @@ export function registerPipl(program: Command): void {
     .option('--to <iso>', 'period end (default: now)')
     .option('--format <f>', 'md, docx, pdf or json', 'md')
     .option('--out <file>', 'write here (required for docx and pdf)')
-    .option('--actor <name>', 'who runs it (default: os:<the operating-system account>)')
-    .action(async (opts: { data?: string; from: string; to?: string; format: string; out?: string; actor?: string }) => {
+    .action(async (opts: { data?: string; from: string; to?: string; format: string; out?: string }) => {
       await withOpenedVault(opts, async ({ config, store, trail }) => {
         const c = createCompliance({ db: store.db, audit: trail.writer, clock: systemClock, verify: () => trail.verify(), retentionPolicy: loadRetentionPolicy(config.retentionFile) });
-        const r = await c.read(new Date(opts.from), opts.to ? new Date(opts.to) : new Date(), cliActor(opts.actor), ctx);
+        const r = await c.read(new Date(opts.from), opts.to ? new Date(opts.to) : new Date(), cliActor(), ctx);
         await emit(opts.format, r, complianceReportDoc(r), opts.out);
       });
     });
+}
+
+/** The requests service as the CLI uses it: no quota ledger, since its actor is never an account. */
+function subjectsOf({ config, store, trail, keyring }: OpenedVault) {
+  return createSubjects({ db: store.db, audit: trail.writer, clock: systemClock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile), quota: null });
 }
 
 async function emit(format: string, data: unknown, doc: Doc, out: string | undefined): Promise<void> {

@@ -55,7 +55,7 @@ export function piplRoutes(app: App, deps: PiplRouteDeps): void {
     onRequest: privacy,
     schema: {
       tags: ['pipl'],
-      summary: 'File a data-subject request (access, correction, deletion) for a person named by phone or ID number, after checking their identity; a deletion waits for a second person',
+      summary: 'File a data-subject request (access, correction, deletion) for a person named by phone or ID number, after checking their identity; every request waits for a second person and counts against the filer\'s search quota (429 rate_limited)',
       body: Type.Object({
         kind: Type.Union([Type.Literal('access'), Type.Literal('correction'), Type.Literal('deletion')]),
         phone: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
@@ -68,14 +68,22 @@ export function piplRoutes(app: App, deps: PiplRouteDeps): void {
 
   app.post('/api/v1/subjects/requests/:id/approve', {
     onRequest: privacy,
-    schema: { tags: ['pipl'], summary: 'Approve a pending deletion (someone other than who filed it): the person\'s data keys are destroyed', params: Type.Object({ id: Id }) },
-  }, async (req) => subjects.approve(req.params.id, actorOf(req.principal!), requestContext(req)));
+    preValidation: async (req) => {
+      if (req.body === undefined || req.body === null) req.body = {};
+    },
+    schema: {
+      tags: ['pipl'],
+      summary: 'Approve a pending request (someone other than who filed it), naming the review.version read from GET …/:id: an access report is released, a correction applied, a deletion carried out (the person\'s data keys destroyed); changed since → 409',
+      params: Type.Object({ id: Id }),
+      body: Type.Object({ reviewed: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false }),
+    },
+  }, async (req) => subjects.approve(req.params.id, req.body.reviewed, actorOf(req.principal!), requestContext(req)));
 
   app.post('/api/v1/subjects/requests/:id/reject', {
     onRequest: privacy,
     schema: {
       tags: ['pipl'],
-      summary: 'Refuse a pending deletion (someone other than who filed it), with a reason code; the note stays on the request, never in the audit trail',
+      summary: 'Refuse a pending request (someone other than who filed it), with a reason code; the note stays on the request, never in the audit trail',
       params: Type.Object({ id: Id }),
       body: Type.Object({
         reason: Type.Union(REJECT_REASONS.map((r) => Type.Literal(r))),
@@ -95,18 +103,14 @@ export function piplRoutes(app: App, deps: PiplRouteDeps): void {
 
   app.get('/api/v1/subjects/requests/:id', {
     onRequest: privacy,
-    schema: { tags: ['pipl'], summary: 'A data-subject request', params: Type.Object({ id: Id }) },
-  }, async (req) => {
-    const found = await subjects.get(req.params.id);
-    if (!found) throw new AppError('not_found', `request ${req.params.id} does not exist`);
-    return found;
-  });
+    schema: { tags: ['pipl'], summary: 'A data-subject request; to an analyst who may approve it, a pending one comes with its review (the person masked, record count, a correction\'s new value, the version to approve) — audited pipl.request_viewed', params: Type.Object({ id: Id }) },
+  }, async (req) => subjects.view(req.params.id, actorOf(req.principal!), requestContext(req)));
 
   app.get('/api/v1/subjects/requests/:id/report', {
     onRequest: privacy,
     schema: {
       tags: ['pipl'],
-      summary: 'The access report of a request: the person\'s records (masked) and who saw them in full, when and why (format=md: the Chinese document); audited',
+      summary: 'The access report of an approved access request: the person\'s records (masked) and who saw them in full, when and why (format=md: the Chinese document); before approval 403 approval_pending; audited',
       params: Type.Object({ id: Id }),
       querystring: Type.Object({ format: Type.Optional(Format) }, { additionalProperties: false }),
     },

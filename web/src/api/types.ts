@@ -223,6 +223,13 @@ export interface SubjectRequest {
   result: Record<string, unknown> | null;
 }
 
+/** What an analyst who may approve a pending request sees (the server audits the read). */
+export interface SubjectReview {
+  version: string;
+  subject: { lookup: 'phone' | 'id_number'; records: number; erased: number; phones: string[]; names: string[]; addresses: string[]; id_numbers: string[]; truncated: boolean };
+  correction: { field: string; value: string | null } | null;
+}
+
 export interface AccessReport {
   request: { id: string; kind: string; received_at: string; due_at: string };
   generated_at: string;

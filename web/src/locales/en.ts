@@ -89,9 +89,10 @@ const en = {
     planted: '{{count}} canaries planted', rotated: '{{retired}} retired, {{planted}} planted',
   },
   subjects: {
-    title: 'Data-subject requests', note: 'Requests from people about their own data (PIPL Art. 44–47), answered within 15 working days. A deletion or correction takes effect only when a second person approves it.',
+    title: 'Data-subject requests', note: 'Requests from people about their own data (PIPL Art. 44–47), answered within 15 working days. Every request takes effect only when a second analyst approves it after reading what it will change; an access report is released only then.',
     new: 'New request', file: 'File request', kind: 'Request', lookup: 'Person identified by', state: 'State', received: 'Received', due: 'Deadline', overdue: 'Overdue since {{time}}', requestedBy: 'Filed by', approvedBy: 'Approved by',
-    approveKind: { deletion: 'Approve deletion', correction: 'Approve correction' }, approvedKind: { deletion: 'Deletion approved: the person\'s data keys are destroyed', correction: 'Correction approved and applied to every record of the person' },
+    approveKind: { access: 'Approve access report', deletion: 'Approve deletion', correction: 'Approve correction' }, approvedKind: { access: 'Access request approved: its report may be given to the person', deletion: 'Deletion approved: the person\'s data keys are destroyed', correction: 'Correction approved and applied to every record of the person' },
+    review: { records: 'Records of the person', newValue: 'New {{field}}', none: 'You filed this request (or are linked to whoever did): another analyst reviews and approves it.' },
     reject: 'Reject', rejectTitle: 'Reject this request', reason: 'Reason', reasonRequired: 'Choose a reason', rejectNote: 'Note (optional)', rejectNoteHint: 'Kept on the request only, never in the audit trail.', rejected: 'Request rejected',
     reasons: { identity_not_verified: 'Identity not verified', legal_retention: 'Must be kept by law', duplicate: 'Duplicate request', withdrawn_by_subject: 'Withdrawn by the person', other: 'Other' },
     refused: 'Refused: {{reason}}', report: 'Access report',

@@ -91,9 +91,10 @@ const zh: Messages = {
     planted: '已投放 {{count}} 条诱饵', rotated: '已退役 {{retired}} 条，新投放 {{planted}} 条',
   },
   subjects: {
-    title: '个人信息权利请求', note: '个人就其本人信息提出的请求（《个人信息保护法》第四十四至四十七条），须在 15 个工作日内答复。删除和更正请求须经另一人批准后才生效。',
+    title: '个人信息权利请求', note: '个人就其本人信息提出的请求（《个人信息保护法》第四十四至四十七条），须在 15 个工作日内答复。每项请求须经另一名分析员审阅其将变更的内容并批准后才生效；查阅报告亦在批准后才提供。',
     new: '新建请求', file: '提交请求', kind: '请求类型', lookup: '个人识别方式', state: '状态', received: '受理时间', due: '答复期限', overdue: '已于 {{time}} 逾期', requestedBy: '提交人', approvedBy: '批准人',
-    approveKind: { deletion: '批准删除', correction: '批准更正' }, approvedKind: { deletion: '已批准删除：该个人的数据密钥已销毁', correction: '已批准更正，已应用到此人的全部记录' },
+    approveKind: { access: '批准查阅', deletion: '批准删除', correction: '批准更正' }, approvedKind: { access: '已批准查阅：查阅报告可提供给本人', deletion: '已批准删除：该个人的数据密钥已销毁', correction: '已批准更正，已应用到此人的全部记录' },
+    review: { records: '此人的记录数', newValue: '新的{{field}}', none: '此请求由您（或与您有账号创建关联的人）提交：须由另一名分析员审阅并批准。' },
     reject: '拒绝', rejectTitle: '拒绝此请求', reason: '理由', reasonRequired: '请选择理由', rejectNote: '备注（可选）', rejectNoteHint: '仅保存在请求中，不写入审计记录。', rejected: '请求已拒绝',
     reasons: { identity_not_verified: '身份未核实', legal_retention: '依法须保留', duplicate: '重复请求', withdrawn_by_subject: '本人撤回', other: '其他' },
     refused: '被拒绝：{{reason}}', report: '查阅报告',

@@ -15,6 +15,8 @@ import { Async, ErrorState, Unavailable, errorText } from '../../components/Stat
 import { useAsync } from '../../components/useAsync';
 import { formatTime } from '../../format';
 import { RejectRequest } from '../subjects/RejectRequest';
+import { ReviewModal } from '../subjects/ReviewModal';
+import type { SubjectRequest } from '../../api/types';
 import { ItemSummary } from './ItemSummary';
 import { ExceptionsSection } from './ExceptionsSection';
 
@@ -26,7 +28,7 @@ function approveCall(i: ApprovalItem): { path: string; body?: unknown } {
     case 'accounts': return { path: `/accounts/${id(i.raw.id)}/approve`, body: { role: i.raw.pending_approval!.role, site: i.raw.pending_approval!.site } };
     case 'tokens': return { path: `/accounts/${id(i.raw.account)}/tokens/${id(i.raw.id)}/approve` };
     case 'cases': return { path: `/cases/${id(i.raw.id)}/approve` };
-    case 'subjects': return { path: `/subjects/requests/${id(i.raw.id)}/approve` };
+    case 'subjects': return { path: `/subjects/requests/${id(i.raw.id)}/approve` }; // through ReviewModal, which sends the version reviewed
     case 'exceptions': return { path: `/exceptions/${id(i.raw.id)}/approve` };
     case 'detectors': return { path: `/detectors/${id(i.raw.name)}/approve`, body: { requested_at: i.raw.request!.requested_at } };
   }
@@ -51,6 +53,8 @@ export default function ApprovalsPage() {
   const [busy, setBusy] = useState<string | null>(null);
   const [refusal, setRefusal] = useState<string | null>(null);
   const [rejecting, setRejecting] = useState<string | null>(null);
+  /** A subject request is approved after its review (the person masked, a correction's new value), naming the version read. */
+  const [reviewing, setReviewing] = useState<SubjectRequest | null>(null);
   const inbox = useAsync((signal) => (caps ? loadApprovals(caps, signal) : new Promise<KindResult[]>(() => undefined)), [caps, tick]);
   const reload = () => setTick((n) => n + 1);
 
@@ -71,7 +75,7 @@ export default function ApprovalsPage() {
   const row = (i: ApprovalItem) => {
     const discard = discardCall(i);
     const approve = (
-      <Button type="primary" size="small" disabled={i.blocked !== null || busy !== null} loading={busy === i.key} data-testid={`approve-${i.key}`} onClick={() => void act(i, { method: 'POST', ...approveCall(i) }, 'approvals.approved')}>
+      <Button type="primary" size="small" disabled={i.blocked !== null || busy !== null} loading={busy === i.key} data-testid={`approve-${i.key}`} onClick={() => (i.kind === 'subjects' ? setReviewing(i.raw) : void act(i, { method: 'POST', ...approveCall(i) }, 'approvals.approved'))}>
         {t('approvals.approve')}
       </Button>
     );
@@ -151,6 +155,16 @@ export default function ApprovalsPage() {
         )}
       </Async>
       <ExceptionsSection tick={tick} onChanged={reload} />
+      <ReviewModal
+        request={reviewing}
+        onClose={() => setReviewing(null)}
+        onDone={(err) => {
+          setReviewing(null);
+          if (err) setRefusal(t('approvals.refused', { reason: errorText(t, err) }));
+          else void message.success(t('approvals.approved'));
+          reload();
+        }}
+      />
       <RejectRequest
         id={rejecting}
         onClose={() => setRejecting(null)}

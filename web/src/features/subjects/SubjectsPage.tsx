@@ -1,7 +1,7 @@
 /**
  * Data-subject requests (PIPL Art. 44–47): the list with state and deadline, filing a request for
  * a person named by phone or ID number (after checking their identity), approving a pending
- * deletion, and the access report. Who may do what is the server's to decide (a deletion is
+ * request after its review (ReviewModal), and an approved access request's report. Who may do what is the server's to decide (a deletion is
  * approved by someone other than who filed it): a refusal is shown as it is, in place.
  */
 import { useState } from 'react';
@@ -16,6 +16,7 @@ import { useAsync } from '../../components/useAsync';
 import { formatTime } from '../../format';
 import { ReportDrawer } from './ReportDrawer';
 import { RejectRequest } from './RejectRequest';
+import { ReviewModal } from './ReviewModal';
 
 type StateFilter = 'all' | SubjectRequest['state'];
 const STATE_TONE = { pending_approval: 'gold', completed: 'green', rejected: 'grey' } as const;
@@ -29,6 +30,7 @@ export default function SubjectsPage() {
   const [report, setReport] = useState<string | null>(null);
   const [refusal, setRefusal] = useState<string | null>(null);
   const [rejecting, setRejecting] = useState<string | null>(null);
+  const [reviewing, setReviewing] = useState<SubjectRequest | null>(null);
   const available = caps ? caps.has('GET', '/subjects/requests') : null;
   const list = useAsync(async (signal) => {
     if (!available) return null;
@@ -40,16 +42,6 @@ export default function SubjectsPage() {
     }
   }, [available, state]);
 
-  async function approve(r: SubjectRequest) {
-    setRefusal(null);
-    try {
-      await api('POST', `/subjects/requests/${encodeURIComponent(r.id)}/approve`);
-      void message.success(t(`subjects.approvedKind.${r.kind}`));
-      list.reload();
-    } catch (err) {
-      setRefusal(t('subjects.refused', { reason: errorText(t, err) }));
-    }
-  }
 
   return (
     <div data-testid="subjects-page">
@@ -91,13 +83,13 @@ export default function SubjectsPage() {
                     key: 'actions',
                     render: (_v, r) => (
                       <Space size={4}>
-                        {r.kind !== 'access' && r.state === 'pending_approval' && (
+                        {r.state === 'pending_approval' && (
                           <>
-                            <Button size="small" danger onClick={() => void approve(r)} data-testid={`approve-${r.id}`}>{t(`subjects.approveKind.${r.kind}`)}</Button>
+                            <Button size="small" danger onClick={() => { setRefusal(null); setReviewing(r); }} data-testid={`approve-${r.id}`}>{t(`subjects.approveKind.${r.kind}`)}</Button>
                             <Button size="small" onClick={() => setRejecting(r.id)} data-testid={`reject-${r.id}`}>{t('subjects.reject')}</Button>
                           </>
                         )}
-                        {r.kind === 'access' && (
+                        {r.kind === 'access' && r.state === 'completed' && (
                           <Button size="small" onClick={() => setReport(r.id)} data-testid={`report-${r.id}`}>{t('subjects.report')}</Button>
                         )}
                       </Space>
@@ -127,6 +119,16 @@ export default function SubjectsPage() {
         onFiled={(r) => {
           setFiling(false);
           void message.success(r.state === 'pending_approval' ? t('subjects.filedPending') : t('subjects.filed'));
+          list.reload();
+        }}
+      />
+      <ReviewModal
+        request={reviewing}
+        onClose={() => setReviewing(null)}
+        onDone={(err) => {
+          if (err) setRefusal(t('subjects.refused', { reason: errorText(t, err) }));
+          else if (reviewing) void message.success(t(`subjects.approvedKind.${reviewing.kind}`));
+          setReviewing(null);
           list.reload();
         }}
       />
