@@ -10,6 +10,9 @@ import { createTestStore, testBackends, type TestStore } from '../support/stores
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { releaseForCli, runWarden } from '../support/cli.js';
 import { reconcileState } from '../../src/audit/reconcile/index.js';
+import { scheduleReconcile } from '../../src/audit/reconcile/schedule.js';
+import { createMetrics } from '../../src/ops/metrics.js';
+import type { Logger } from '../../src/ops/logger.js';
 import { people } from './puppet-setup.js';
 import { approveAccount } from '../support/approve.js';
 
@@ -138,6 +141,17 @@ describe.each(testBackends())('the state rows against the trail on %s', (backend
     expect(r.findings.find((f) => f.table === 'account_responses')!.problem).toContain('lifted around Warden');
     expect(r.findings.find((f) => f.table === 'detector_settings')!.problem).toContain('not the ones approved');
     expect(r.findings.find((f) => f.key === ids.openCase)!.problem).toContain('accounts: trail bj.courier, row bj.courier,m1');
+    // `warden serve`'s schedule: the metric per table and one log line per row, ids only.
+    const metrics = createMetrics();
+    const logged: Array<Record<string, unknown>> = [];
+    const logger = { error: (o: Record<string, unknown>) => logged.push(o) } as unknown as Logger;
+    expect((await scheduleReconcile(db, 0, { logger, metrics }).runOnce())?.ok).toBe(false);
+    const exported = await metrics.registry.metrics();
+    expect(exported).toContain('warden_state_reconcile_findings{table="accounts"} 3');
+    expect(exported).toContain('warden_state_reconcile_findings{table="tickets"} 2');
+    expect(exported).toContain('warden_state_reconcile_findings{table="assignments"} 1');
+    expect(logged.map((o) => `${o.table}:${o.key}`)).toContain('account_responses:bj.courier');
+    expect(JSON.stringify(logged)).not.toContain(PARTY.phone);
     // Lifting a suspension around Warden shows too.
     await db.updateTable('accounts').set({ status: 'active' }).where('id', '=', 'sus').execute();
     const lifted = await reconcileState(db);
