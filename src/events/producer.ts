@@ -159,7 +159,7 @@ export function checkWorkSite(p: Producer, e: ActivityEvent, accountSite: string
 export function checkWaybillAgrees(e: ActivityEvent, parcel: ParcelSites | null): Refusal | null {
   if (e.type !== 'waybill' || !parcel) return null;
   const differs = (e.origin_site !== undefined && e.origin_site !== parcel.origin_site) || (e.dest_site !== undefined && e.dest_site !== parcel.dest_site);
-  return differs ? { code: 'waybill_conflict', reason: 'this waybill event names other origin or destination sites than the parcel Warden holds (a parcel's sites are the vault's record)' } : null;
+  return differs ? { code: 'waybill_conflict', reason: 'this waybill event names other origin or destination sites than the parcel Warden holds (the sites of a parcel are the vault record)' } : null;
 }
 
 export const gatewayAccountRefusal = (e: ActivityEvent): Refusal => ({
