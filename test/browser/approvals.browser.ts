@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
-import { ensureConsoleBuilt, launchChromium, screenshot, seriousViolations } from './harness.js';
+import { ensureConsoleBuilt, launchChromium, pageSteps } from './harness.js';
 
 const password = (id: string) => `pw-${id}-secret`;
 
@@ -20,31 +20,17 @@ describe('the approvals page in Chromium', () => {
   let w: TestWarden;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let page: Page;
+  const { accessible, settled, signOut, goTo } = pageSteps(() => page);
   const ids: Record<string, string> = {};
   const tokens: Record<string, string> = {};
   const setting = { from: 0 };
 
-  const accessible = async (name: string) => {
-    await page.waitForTimeout(200);
-    await screenshot(page, name);
-    expect(await seriousViolations(page), `axe-core on ${name}`).toEqual([]);
-  };
-  const settled = () => page.waitForFunction(() => document.querySelectorAll('.ant-skeleton, .ant-spin-spinning').length === 0, undefined, { timeout: 30_000 });
   const signIn = async (account: string) => {
     await page.getByLabel('Account').fill(account);
     await page.getByLabel('Password').fill(password(account));
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     // Signed in: back on the page the address names.
     await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 60_000 });
-  };
-  const signOut = async () => {
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('Account').waitFor();
-  };
-  const goTo = async (hash: string, testId: string) => {
-    await page.evaluate((h) => (window.location.hash = h), hash);
-    await page.getByTestId(testId).waitFor({ timeout: 30_000 });
-    await settled();
   };
   const item = (key: string) => page.locator(`tr[data-item="${key}"]`);
   const navCount = () => page.getByTestId('nav-approvals').innerText();

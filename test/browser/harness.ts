@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { ensureBuilt } from '../support/build.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
@@ -109,4 +110,30 @@ export async function seriousViolations(page: Page): Promise<string[]> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
   await page.screenshot({ path: join(RESULTS, `${name}.png`) });
+}
+
+/**
+ * The steps the page tests share, bound to the test's page (read at call time: it opens in
+ * beforeAll): an axe-core check with a screenshot, waiting for skeletons and spinners to go,
+ * signing out, and going to a page by its hash until its test id shows.
+ */
+export function pageSteps(page: () => Page) {
+  const settled = () => page().waitForFunction(() => document.querySelectorAll('.ant-skeleton, .ant-spin-spinning').length === 0, undefined, { timeout: 30_000 });
+  return {
+    settled,
+    async accessible(name: string) {
+      await page().waitForTimeout(200);
+      await screenshot(page(), name);
+      expect(await seriousViolations(page()), `axe-core on ${name}`).toEqual([]);
+    },
+    async signOut() {
+      await page().getByRole('button', { name: 'Sign out' }).click();
+      await page().getByLabel('Account').waitFor();
+    },
+    async goTo(hash: string, testId: string) {
+      await page().evaluate((h) => (window.location.hash = h), hash);
+      await page().getByTestId(testId).waitFor({ timeout: 30_000 });
+      await settled();
+    },
+  };
 }

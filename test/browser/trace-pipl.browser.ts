@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
 import type { Page } from 'playwright-core';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
-import { ensureConsoleBuilt, launchChromium, screenshot, seriousViolations } from './harness.js';
+import { ensureConsoleBuilt, launchChromium, pageSteps } from './harness.js';
 
 const W = (i: number) => `SF3000000000${String(i).padStart(2, '0')}`;
 const phone = (i: number) => `1392000${String(i).padStart(4, '0')}`;
@@ -28,26 +28,12 @@ describe('leak tracing and PIPL pages in Chromium', () => {
   let w: TestWarden;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let page: Page;
+  const { accessible, settled, signOut, goTo } = pageSteps(() => page);
 
-  const accessible = async (name: string) => {
-    await page.waitForTimeout(200);
-    await screenshot(page, name);
-    expect(await seriousViolations(page), `axe-core on ${name}`).toEqual([]);
-  };
-  const settled = () => page.waitForFunction(() => document.querySelectorAll('.ant-skeleton, .ant-spin-spinning').length === 0, undefined, { timeout: 30_000 });
   const signIn = async (account: string) => {
     await page.getByLabel('Account').fill(account);
     await page.getByLabel('Password').fill(password(account));
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  };
-  const signOut = async () => {
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('Account').waitFor();
-  };
-  const goTo = async (hash: string, testId: string) => {
-    await page.evaluate((h) => (window.location.hash = h), hash);
-    await page.getByTestId(testId).waitFor({ timeout: 30_000 });
-    await settled();
   };
 
   beforeAll(async () => {
