@@ -2,7 +2,7 @@
 // Fastify route measured in the same run, and the server process's CPU time per request (user +
 // system, from /proc; steadier than req/s on a shared machine whose load generator runs beside the
 // server; on PostgreSQL the database's CPU is a column of its own: the backends serving the bench
-// database, from /proc); and the cost of field encryption as a ratio to storing plaintext.
+// database, from /proc, and its statements per request, from pg_stat_database); and the cost of field encryption as a ratio to storing plaintext.
 // Usage: npm run build && node bench/reveal.mjs [--seconds 8] [--concurrency 32]
 //   [--backends pglite,postgres] [--pg postgres://postgres@127.0.0.1:5432/test] [--profile DIR]
 //   [--root DIR] [--repeat N]
@@ -49,21 +49,42 @@ async function backendCpu(name) {
   }
 }
 
-/** The measured run, with the server's CPU time per request in µs (and, given a database, its backends'). */
+/**
+ * Transactions PostgreSQL counted for database `name` (pg_stat_database): each reveal statement
+ * runs on its own, so this counts statements. A backend reports its counts when it goes idle, at
+ * most once a second: read after a pause.
+ */
+async function transactions(name) {
+  await new Promise((r) => setTimeout(r, 2500));
+  const c = new pg.Client({ connectionString: PG_ADMIN });
+  await c.connect();
+  try {
+    const { rows } = await c.query('select xact_commit + xact_rollback as n from pg_stat_database where datname = $1', [name]);
+    return Number(rows[0]?.n ?? NaN);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The measured run, with the server's CPU time per request in µs (and, given a database, its backends' and its statements per request). */
 async function measured(child, options, dbName) {
+  const xactBefore = dbName ? await transactions(dbName) : NaN;
   const pgBefore = dbName ? await backendCpu(dbName) : null;
   const before = cpuSeconds(child.pid);
   const r = await load(options);
   const after = cpuSeconds(child.pid);
   let pgCpuUs = NaN;
+  let statements = NaN;
   if (dbName) {
     // A backend that appeared during the run counts from zero; one that left is missed (the pool keeps them under load).
     const pgAfter = await backendCpu(dbName);
     let sum = 0;
     for (const [pid, s] of pgAfter) sum += s - (pgBefore.get(pid) ?? 0);
     pgCpuUs = (sum * 1e6) / r.requests;
+    // Includes whatever else the server runs meanwhile (background sweeps): a small overcount.
+    statements = ((await transactions(dbName)) - xactBefore) / r.requests;
   }
-  return { ...r, cpuUs: before === null || after === null ? NaN : ((after - before) * 1e6) / r.requests, pgCpuUs };
+  return { ...r, cpuUs: before === null || after === null ? NaN : ((after - before) * 1e6) / r.requests, pgCpuUs, statements };
 }
 
 function phone(i) {
@@ -169,10 +190,10 @@ for (let rep = 0; rep < REPEAT; rep++) {
     }
   }
   console.log(`\nround ${rep + 1} of ${REPEAT}\n`);
-  console.log('| run | req/s | ratio to bare | p50 ms | p99 ms | p99 ratio | server CPU µs/req | CPU ratio | PostgreSQL CPU µs/req | statuses |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  console.log('| run | req/s | ratio to bare | p50 ms | p99 ms | p99 ratio | server CPU µs/req | CPU ratio | PostgreSQL CPU µs/req | PostgreSQL statements/req | statuses |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const [name, r] of rows) {
-    console.log(`| ${name} | ${r.rps.toFixed(0)} | ${(r.rps / bare.rps).toFixed(3)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p99 / bare.p99).toFixed(1)}× | ${fmt(r.cpuUs)} | ${(r.cpuUs / bare.cpuUs).toFixed(1)}× | ${fmt(r.pgCpuUs)} | ${JSON.stringify(r.statuses)} |`);
+    console.log(`| ${name} | ${r.rps.toFixed(0)} | ${(r.rps / bare.rps).toFixed(3)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p99 / bare.p99).toFixed(1)}× | ${fmt(r.cpuUs)} | ${(r.cpuUs / bare.cpuUs).toFixed(1)}× | ${fmt(r.pgCpuUs)} | ${fmt(r.statements, 2)} | ${JSON.stringify(r.statuses)} |`);
   }
 }
 const e = await benchEncryption();

@@ -13,7 +13,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import { turnBatcher } from '../store/turn-batch.js';
+import { REVEAL_IN_FLIGHT, turnBatcher } from '../store/turn-batch.js';
 import { prepared } from '../store/prepared.js';
 import { scopesOf, WINDOWS, type QuotaCounter, type QuotaLimits, type QuotaResult, type QuotaScope, type QuotaSubject } from './quota.js';
 
@@ -69,7 +69,7 @@ export function createSharedQuotaLedger({ db, limits, namespace }: SharedQuotaOp
       // The failing key comes back as its place in the whole batch: make it the ask's own.
       return { ...row, o_key: row.o_key === null ? null : Number(row.o_key) - offsets[i]!, at: now };
     });
-  });
+  }, { maxInFlight: REVEAL_IN_FLIGHT });
 
   async function release(keys: string[], records: number, now: number): Promise<void> {
     const k: string[] = [];

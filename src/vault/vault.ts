@@ -10,7 +10,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database, MaskedWaybillJson } from '../store/schema.js';
 import { toBuffer } from '../store/db.js';
-import { turnBatcher } from '../store/turn-batch.js';
+import { REVEAL_IN_FLIGHT, turnBatcher } from '../store/turn-batch.js';
 import { prepared } from '../store/prepared.js';
 import { AppError } from '../errors.js';
 import type { Clock } from '../ops/clock.js';
@@ -240,7 +240,7 @@ export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyr
           else byAsk.set(row.i, [row]);
         }
         return asks.map((_, i) => sealedOf(byAsk.get(i + 1) ?? [], read));
-      });
+      }, { maxInFlight: REVEAL_IN_FLIGHT });
       batches.set(read, batch);
     }
     return batch;
