@@ -50,6 +50,12 @@ describe.each(testBackends())('the state rows against the trail on %s', (backend
       expect((await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill, origin_site: 'OUT-SH', dest_site: 'OUT-SH', sender: PARTY, recipient: PARTY } })).status).toBe(201);
     }
     expect((await w.api('POST', '/api/v1/assignments', { token: service, body: { waybill: 'SF400000000001', account: 'bj.courier', task: 'delivery' } })).status).toBe(201);
+    // Reassigned to c2 (bj.courier's basis ends), who delivers it (completed).
+    await create(w.adminToken, 'c2', 'courier', 'OUT-SH');
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await w.api('POST', '/api/v1/assignments', { token: service, body: { waybill: 'SF400000000001', account: 'c2', task: 'delivery' } })).status).toBe(201);
+    const delivered = await w.api('POST', '/api/v1/scans', { token: service, body: { waybill: 'SF400000000001', op: 'delivered', site: 'OUT-SH' } });
+    expect(delivered.status, delivered.text).toBe(201);
     ids.token = (await w.warden.db.selectFrom('service_tokens').select('id').executeTakeFirstOrThrow()).id;
     await writeTheRest(service);
   });
@@ -98,7 +104,7 @@ describe.each(testBackends())('the state rows against the trail on %s', (backend
     expect(r.findings).toEqual([]);
     expect(r).toMatchObject({ ok: true, truncated: false });
     expect(r.checked.accounts).toBeGreaterThanOrEqual(10);
-    expect(r.checked).toMatchObject({ assignments: 1, tickets: 2, cases: 2, service_tokens: 1, detect_exceptions: 1, account_responses: 1, detector_settings: 1 });
+    expect(r.checked).toMatchObject({ assignments: 2, tickets: 2, cases: 2, service_tokens: 1, detect_exceptions: 1, account_responses: 1, detector_settings: 1 });
     expect(r.checked.search_grants).toBeGreaterThanOrEqual(2);
   });
 
@@ -111,6 +117,9 @@ describe.each(testBackends())('the state rows against the trail on %s', (backend
     // Work, scope and detection written around Warden: a ticket and a search grant no entry made, a
     // pending case opened and an open one widened, a token's registration widened, an exception
     // stretched, a throttle lifted by deleting it, a detector's approved settings swapped.
+    // Review 5: a reassigned-away basis revived, a completed one reopened.
+    await db.updateTable('assignments').set({ ended_at: null }).where('account', '=', 'bj.courier').where('waybill', '=', 'SF400000000001').execute();
+    await db.updateTable('assignments').set({ completed_at: null }).where('account', '=', 'c2').execute();
     await db.insertInto('tickets').values({ ticket: 'T-ghost', waybill: 'SF400000000002', account: 'cs1', status: 'open', updated_at: new Date() }).execute();
     await db.updateTable('tickets').set({ status: 'open' }).where('ticket', '=', 'T-2').execute();
     await db.insertInto('search_grants').values({ account: 'bj.courier', waybill: 'SF400000000002', party: 'recipient', granted_at: new Date() }).execute();
@@ -127,6 +136,8 @@ describe.each(testBackends())('the state rows against the trail on %s', (backend
       'accounts:ghost',
       'accounts:it1',
       'accounts:m2',
+      'assignments:SF400000000001/bj.courier/delivery',
+      'assignments:SF400000000001/c2/delivery',
       'assignments:SF400000000002/bj.courier/delivery',
       `cases:${ids.openCase}`,
       `cases:${ids.pendingCase}`,
@@ -138,6 +149,8 @@ describe.each(testBackends())('the state rows against the trail on %s', (backend
       'tickets:T-ghost',
     ].sort());
     expect(r.findings.find((f) => f.key === 'it1')!.problem).toContain('role: trail it_admin, row manager');
+    expect(r.findings.find((f) => f.key === 'SF400000000001/bj.courier/delivery')!.problem).toContain('another account later');
+    expect(r.findings.find((f) => f.key === 'SF400000000001/c2/delivery')!.problem).toContain('work.completed');
     expect(r.findings.find((f) => f.table === 'account_responses')!.problem).toContain('lifted around Warden');
     expect(r.findings.find((f) => f.table === 'detector_settings')!.problem).toContain('not the ones approved');
     expect(r.findings.find((f) => f.key === ids.openCase)!.problem).toContain('accounts: trail bj.courier, row bj.courier,m1');
@@ -149,7 +162,8 @@ describe.each(testBackends())('the state rows against the trail on %s', (backend
     const exported = await metrics.registry.metrics();
     expect(exported).toContain('warden_state_reconcile_findings{table="accounts"} 3');
     expect(exported).toContain('warden_state_reconcile_findings{table="tickets"} 2');
-    expect(exported).toContain('warden_state_reconcile_findings{table="assignments"} 1');
+    expect(exported).toContain('warden_state_reconcile_findings{table="assignments"} 3');
+    expect(JSON.stringify(logged)).not.toContain('SF4000000000');
     expect(logged.map((o) => `${o.table}:${o.key}`)).toContain('account_responses:bj.courier');
     expect(JSON.stringify(logged)).not.toContain(PARTY.phone);
     // Lifting a suspension around Warden shows too.

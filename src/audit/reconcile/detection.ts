@@ -22,7 +22,8 @@ interface ExceptionState {
 
 function exceptionStep(state: ExceptionState | undefined, e: TrailEntry): ExceptionState | undefined {
   if (e.kind === 'watch.exception_added') {
-    return { kind: e.reason, account: e.account, until: ms(e.detail.until), approval: 'pending', removed: 'no', value_sha256: str(e.detail.value_sha256) };
+    // Exceptions asked before two analysts were needed (migration 0015) were in force at once.
+    return { kind: e.reason, account: e.account, until: ms(e.detail.until), approval: String(e.detail.approval ?? 'approved'), removed: 'no', value_sha256: str(e.detail.value_sha256) };
   }
   if (!state) return state;
   if (e.kind === 'watch.exception_approved') return { ...state, approval: 'approved' };
@@ -81,7 +82,8 @@ interface SettingsState {
 }
 
 function settingsStep(_state: SettingsState | undefined, e: TrailEntry): SettingsState {
-  return { updated_by: str(e.detail.requested_by), updated_at: e.ts.getTime(), settings_sha256: str(e.detail.settings_sha256) };
+  // Before settings took two analysts the entry's actor saved them himself.
+  return { updated_by: str(e.detail.requested_by) ?? str(e.detail.actor), updated_at: e.ts.getTime(), settings_sha256: str(e.detail.settings_sha256) };
 }
 
 export async function reconcileDetectorSettings(db: Kysely<Database>, add: Add): Promise<number> {

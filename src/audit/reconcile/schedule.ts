@@ -2,14 +2,15 @@
  * `warden serve` runs the state reconcile on a schedule, so drift written around Warden is seen
  * within a period rather than when someone remembers the CLI: each run sets
  * `warden_state_reconcile_findings{table}` (the shipped rule WardenStateDrift fires on any) and logs
- * each finding at error level — table, key (account ids, waybill numbers, ticket and case ids) and
- * what differs; never a customer's data, which no reconciled column holds.
+ * each finding at error level — table, key (account, ticket, case, token and exception ids; a
+ * waybill number, which the brief counts as user information, left out) and what differs; the CLI
+ * (an operator's terminal) names the waybills.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
-import { reconcileState, type ReconcileResult } from './index.js';
+import { reconcileState, type Finding, type ReconcileResult } from './index.js';
 
 export interface ReconcileSchedule {
   /** Runs now (also what the timer calls); one run at a time. */
@@ -48,6 +49,14 @@ function report(result: ReconcileResult, deps: { logger: Logger; metrics: Pick<M
   for (const [table, n] of perTable) deps.metrics.stateReconcileFindings.set({ table }, n);
   deps.metrics.stateReconcileLastRun.set(Date.now() / 1000);
   if (result.ok) return;
-  for (const f of result.findings) deps.logger.error({ table: f.table, key: f.key, problem: f.problem }, 'state row the audit trail cannot explain (written around Warden?)');
+  for (const f of result.findings) deps.logger.error({ table: f.table, key: loggable(f), problem: f.problem }, 'state row the audit trail cannot explain (written around Warden?)');
   if (result.truncated) deps.logger.error({ listed: result.findings.length }, 'more state rows differ from the trail than listed');
+}
+
+/** The finding's key without a waybill number (assignments: waybill/account/task; search grants: account/waybill/party). */
+function loggable(f: Finding): string {
+  const parts = f.key.split('/');
+  if (f.table === 'assignments') return `…/${parts.slice(1).join('/')}`;
+  if (f.table === 'search_grants') return `${parts[0]}/…/${parts.slice(2).join('/')}`;
+  return f.key;
 }

@@ -14,16 +14,42 @@ async function count(db: Kysely<Database>, table: 'assignments' | 'tickets' | 's
   return Number(r.n);
 }
 
+/**
+ * An assignment row holds what its entries left: a `work.assigned` of this task to this account at
+ * exactly the row's `assigned_at` (a bumped time revives an expired basis); not open (`ended_at`
+ * null) when the task was given to another account later; not uncompleted when a `work.completed`
+ * came after the entry that set its time (review 5: one UPDATE revived a reassigned-away assignment).
+ * Times compare at millisecond precision, as ingest applies them (`new Date(ts)`).
+ */
 export async function reconcileAssignments(db: Kysely<Database>, add: Add): Promise<number> {
-  const unexplained = await sql<{ waybill: string; account: string; task: string }>`
-    select a.waybill, a.account, a.task from assignments a
-    where not exists (
-      select 1 from audit_log l
+  const differing = await sql<{ waybill: string; account: string; task: string; problem: string }>`
+    select a.waybill, a.account, a.task,
+      case
+        when given.seq is null then 'no work.assigned entry gave this task to this account at the row''s assigned_at'
+        when a.ended_at is null and exists (
+          select 1 from audit_log o
+          where o.kind = 'work.assigned' and o.decision = 'ok' and o.waybill = a.waybill and o.account <> a.account
+            and (o.detail->>'task') = a.task and date_trunc('milliseconds', (o.detail->>'at')::timestamptz) > a.assigned_at)
+          then 'still open, but the trail gave the task to another account later'
+        else 'not completed, but a work.completed entry came after the assignment'
+      end as problem
+    from assignments a
+    left join lateral (
+      select max(l.seq) as seq from audit_log l
       where l.kind = 'work.assigned' and l.decision = 'ok' and l.waybill = a.waybill and l.account = a.account
-        and (l.detail->>'task') = a.task)
+        and (l.detail->>'task') = a.task and date_trunc('milliseconds', (l.detail->>'at')::timestamptz) = a.assigned_at) given on true
+    where given.seq is null
+      or (a.ended_at is null and exists (
+          select 1 from audit_log o
+          where o.kind = 'work.assigned' and o.decision = 'ok' and o.waybill = a.waybill and o.account <> a.account
+            and (o.detail->>'task') = a.task and date_trunc('milliseconds', (o.detail->>'at')::timestamptz) > a.assigned_at))
+      or (a.completed_at is null and exists (
+          select 1 from audit_log c
+          where c.kind = 'work.completed' and c.decision = 'ok' and c.waybill = a.waybill and c.account = a.account
+            and (c.detail->>'task') = a.task and c.seq > given.seq))
     order by a.waybill, a.account, a.task
     limit ${MAX_FINDINGS + 1}`.execute(db);
-  for (const r of unexplained.rows) add({ table: 'assignments', key: `${r.waybill}/${r.account}/${r.task}`, problem: 'no work.assigned entry gave this task to this account' });
+  for (const r of differing.rows) add({ table: 'assignments', key: `${r.waybill}/${r.account}/${r.task}`, problem: r.problem });
   return count(db, 'assignments');
 }
 
@@ -41,7 +67,11 @@ export async function reconcileTickets(db: Kysely<Database>, add: Add): Promise<
   for (const r of differing.rows) {
     const problem = r.l_status === null && r.l_account === null
       ? 'no work.ticket entry recorded this ticket'
-      : `differs from its last work.ticket entry (trail ${r.l_waybill}/${r.l_account}/${r.l_status}, row ${r.waybill}/${r.account}/${r.status})`;
+      : `differs from its last work.ticket entry (${[
+        r.l_waybill !== r.waybill ? 'another waybill' : null,
+        r.l_account !== r.account ? `account: trail ${r.l_account}, row ${r.account}` : null,
+        r.l_status !== r.status ? `status: trail ${r.l_status}, row ${r.status}` : null,
+      ].filter(Boolean).join('; ')})`;
     add({ table: 'tickets', key: r.ticket, problem });
   }
   return count(db, 'tickets');
