@@ -217,8 +217,8 @@ export function createIngest(deps: IngestDeps) {
   async function parcelSites(ids: string[]): Promise<Map<string, ParcelSites>> {
     const out = new Map<string, ParcelSites>();
     for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
-      const rows = await db.selectFrom('waybills').select(['waybill', 'origin_site', 'dest_site']).where('waybill', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
-      for (const r of rows) out.set(r.waybill, { origin_site: r.origin_site, dest_site: r.dest_site });
+      const rows = await db.selectFrom('waybills').select(['waybill', 'origin_site', 'dest_site', 'dest_city']).where('waybill', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) out.set(r.waybill, { origin_site: r.origin_site, dest_site: r.dest_site, dest_city: r.dest_city });
     }
     return out;
   }

@@ -20,6 +20,7 @@
 import { EVENT_TYPES, eventTime, type ActivityEvent } from '../contracts/events.js';
 import { AppError } from '../errors.js';
 import { BACKFILL_ROLES } from '../access/roles.js';
+import { cityKey } from '../detect/util.js';
 import type { Principal } from '../identity/identity.js';
 import { STAFF_ACTIVITY_TYPES, type ServiceTokens, type TokenRegistration } from '../identity/service-tokens.js';
 
@@ -126,6 +127,8 @@ function checkStatedSites(sites: readonly string[], e: ActivityEvent): Refusal |
 export interface ParcelSites {
   origin_site: string;
   dest_site: string;
+  /** The destination site's city as the vault recorded it (from Warden's sites), when known. */
+  dest_city?: string | null;
 }
 
 /** The events the parcel rule applies to: every assignment, a ticket that names a waybill, a scan that completes work. */
@@ -158,8 +161,10 @@ export function checkWorkSite(p: Producer, e: ActivityEvent, accountSite: string
  */
 export function checkWaybillAgrees(e: ActivityEvent, parcel: ParcelSites | null): Refusal | null {
   if (e.type !== 'waybill' || !parcel) return null;
-  const differs = (e.origin_site !== undefined && e.origin_site !== parcel.origin_site) || (e.dest_site !== undefined && e.dest_site !== parcel.dest_site);
-  return differs ? { code: 'waybill_conflict', reason: 'this waybill event names other origin or destination sites than the parcel Warden holds (the sites of a parcel are the vault record)' } : null;
+  // The city too (review 5): the engine takes a parcel's city, and a site's, from these events.
+  const cityDiffers = e.dest_city !== undefined && parcel.dest_city != null && cityKey(e.dest_city) !== cityKey(parcel.dest_city);
+  const differs = cityDiffers || (e.origin_site !== undefined && e.origin_site !== parcel.origin_site) || (e.dest_site !== undefined && e.dest_site !== parcel.dest_site);
+  return differs ? { code: 'waybill_conflict', reason: 'this waybill event names another origin, destination or destination city than the parcel Warden holds (the sites of a parcel are the vault record)' } : null;
 }
 
 export const gatewayAccountRefusal = (e: ActivityEvent): Refusal => ({

@@ -28,7 +28,7 @@ import type { Role } from '../contracts/events.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
 import { toBuffer } from '../store/db.js';
-import { REVEAL_IN_FLIGHT, turnBatcher } from '../store/turn-batch.js';
+import { turnBatcher } from '../store/turn-batch.js';
 import { prepared } from '../store/prepared.js';
 import type { AccountInfo, Principal } from './types.js';
 import type { AdminToken } from './admin-token.js';
@@ -132,7 +132,9 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
     const { rows } = await prepared(db, query);
     const byHash = new Map(rows.map((r) => [toBuffer(r.token_hash).toString('base64'), r]));
     return hashes.map((h) => byHash.get(h.toString('base64')));
-  }, { maxInFlight: REVEAL_IN_FLIGHT });
+    // Not limited to one batch in flight (review 5): every staff request reads its session here, so
+    // one slow statement would hold up every sign-in of the process, not only reveals.
+  });
 
   async function sessionPrincipal(hash: Buffer, now: number) {
     const s = await readSessions(hash);

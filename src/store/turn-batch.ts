@@ -67,7 +67,7 @@ export function turnBatcher<I, O>(run: (inputs: I[]) => Promise<O[]>, options: T
 }
 
 /**
- * The reveal path's batchers (session read, ciphertext fetch, quota ledger): one batch of each in
+ * The reveal path's batchers (ciphertext fetch, quota ledger): one batch of each in
  * flight at a time, like the audit writer's commits (docs/decisions/0017-reveal-batches.md).
  */
 export const REVEAL_IN_FLIGHT = 1;

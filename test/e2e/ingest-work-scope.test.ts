@@ -122,11 +122,17 @@ describe.each(testBackends())('work producers scoped by the parcel\'s sites on %
     const admin = w.adminToken;
     expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id: 'routing-out', role: 'service', site: null, password: 'pw-routing-out-secret' } })).status).toBe(201);
     const routing = (await w.api('POST', '/api/v1/accounts/routing-out/tokens', { token: admin, body: { events: ['waybill'], sites: ['OUT-1'] } })).body.token as string;
-    const waybill = (wb: string, origin: string, dest: string) => ({ id: id('w'), ts: NOW, type: 'waybill', waybill: wb, origin_site: origin, dest_site: dest, dest_city: '北京' });
-    const r = await post(routing, [waybill(SH_ONLY, 'OUT-1', 'OUT-1'), waybill(FROM_OUT, 'OUT-1', 'SH-1'), waybill(FROM_OUT, 'OUT-1', 'OUT-1'), waybill('SF2000000000777', 'OUT-1', 'SH-1')]);
+    const waybill = (wb: string, origin: string, dest: string, city = '北京') => ({ id: id('w'), ts: NOW, type: 'waybill', waybill: wb, origin_site: origin, dest_site: dest, dest_city: city });
+    const r = await post(routing, [
+      waybill(SH_ONLY, 'OUT-1', 'OUT-1'),
+      waybill(FROM_OUT, 'OUT-1', 'SH-1', '上海市'), // the vault's sites, its city spelt with 市
+      waybill(FROM_OUT, 'OUT-1', 'OUT-1'),
+      waybill('SF2000000000777', 'OUT-1', 'SH-1'),
+      waybill(FROM_OUT, 'OUT-1', 'SH-1', '北京'), // review 5: right sites, another city
+    ]);
     expect(r.status, r.text).toBe(200);
-    expect(r.body).toMatchObject({ accepted: 2, rejected_count: 2 });
-    expect(r.body.rejected.map((x: { line: number; code: string }) => [x.line, x.code])).toEqual([[1, 'waybill_conflict'], [3, 'waybill_conflict']]);
+    expect(r.body).toMatchObject({ accepted: 2, rejected_count: 3 });
+    expect(r.body.rejected.map((x: { line: number; code: string }) => [x.line, x.code])).toEqual([[1, 'waybill_conflict'], [3, 'waybill_conflict'], [5, 'waybill_conflict']]);
     expect(r.text).not.toContain('SH-1');
     // A token for every site may not restate a parcel's sites either.
     const all = await post(tok.all!, [waybill(TO_OUT, 'OUT-1', 'OUT-1')]);
