@@ -136,7 +136,11 @@ export function createSubjects(deps: SubjectsDeps) {
         }).execute();
       });
     } catch (err) {
-      release();
+      // "No record of this person" answered a lookup: it stays counted and goes on the trail (review 5:
+      // corrections by ID number were a quota-free, trail-free membership test).
+      if (err instanceof AppError && err.code === 'not_found') {
+        await audit.append([{ ...entry, decision: 'denied', reason: 'not_found' }]);
+      } else release();
       throw err;
     }
     return (await get(id))!;

@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStore, testBackends, type TestStore } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
+import { idNumberCheckChar } from '../../src/vault/id-number.js';
 
 const PERSON = { name: '李小红', phone: '13812345678', address: '上海市浦东新区世纪大道100号8楼' };
 const OTHER = { name: '王大明', phone: '13900001111', address: '北京市朝阳区建国路88号3号楼2单元501室' };
@@ -19,7 +20,7 @@ const ATTACKER_ADDRESS = '广东省深圳市南山区科技园路1号收货点';
 const W = (n: number) => `SF71000000000${n}`;
 const QUOTA = { per_hour: 6, per_day: 10 };
 const POLICY = { search_quotas: { security_analyst: QUOTA } };
-const ANALYSTS = ['sa1', 'sa2', 'sa3', 'sa4', 'sa5'];
+const ANALYSTS = ['sa1', 'sa2', 'sa3', 'sa4', 'sa5', 'sa6'];
 
 describe.each(testBackends())('PIPL request attacks on %s', (backend) => {
   let w: TestWarden;
@@ -79,6 +80,18 @@ describe.each(testBackends())('PIPL request attacks on %s', (backend) => {
     expect(search.body.error.code).toBe('quota_exceeded');
     // Another analyst's quota is their own (allowed).
     expect((await file('sa5', { kind: 'access', phone: PERSON.phone })).status).toBe(201);
+  });
+
+  // Review 5: a correction by an ID number nobody holds was a 404 whose quota charge and entry rolled back.
+  it('a lookup that finds nobody still counts and is on the trail (correction by an unknown ID number)', async () => {
+    const unknownId = (n: number) => { const first17 = `11010519900101${String(100 + n)}`; return first17 + idNumberCheckChar(first17); };
+    const answers = [];
+    for (let i = 0; i < QUOTA.per_hour + 1; i++) answers.push((await file('sa6', { kind: 'correction', id_number: unknownId(i), correction: { field: 'address', value: '北京市东城区1号' } })).status);
+    expect(answers.slice(0, QUOTA.per_hour)).toEqual(Array(QUOTA.per_hour).fill(404));
+    expect(answers[QUOTA.per_hour]).toBe(429);
+    const denied = (await entries('pipl.request_filed')).filter((e) => e.account === 'sa6');
+    expect(denied.map((e) => e.reason)).toEqual([...Array(QUOTA.per_hour).fill('not_found'), 'rate_limited']);
+    expect(JSON.stringify(denied)).not.toContain(unknownId(0));
   });
 
   it('hole 1: the quota holds beyond one server — exact across two servers on PostgreSQL, rebuilt after a restart on PGlite', async () => {
