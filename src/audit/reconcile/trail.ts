@@ -1,6 +1,10 @@
 /** What the reconcile checks share: the finding shape and reading the trail's entries of some kinds. */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
+import type { RECONCILED_KINDS } from '../../store/migrations/0016-reconcile-indexes.js';
+
+/** Kinds the reconcile may read by kind: the ones migration 0016 indexes (a full read of the trail otherwise). */
+export type ReconciledKind = (typeof RECONCILED_KINDS)[number];
 
 export const MAX_FINDINGS = 100;
 
@@ -39,7 +43,7 @@ export interface TrailEntry {
 const parse = (v: unknown): Record<string, unknown> => (typeof v === 'string' ? JSON.parse(v) : (v ?? {})) as Record<string, unknown>;
 
 /** The successful entries of these kinds, oldest first. */
-export async function entriesOf(db: Kysely<Database>, kinds: readonly string[]): Promise<TrailEntry[]> {
+export async function entriesOf(db: Kysely<Database>, kinds: readonly ReconciledKind[]): Promise<TrailEntry[]> {
   const rows = await db
     .selectFrom('audit_log')
     .select(['seq', 'ts', 'kind', 'account', 'role', 'site', 'reason', 'detail'])

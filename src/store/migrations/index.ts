@@ -12,6 +12,7 @@ import * as trace from './0012-trace.js';
 import * as pipl from './0013-pipl.js';
 import * as tokenApproval from './0014-token-approval.js';
 import * as twoAnalysts from './0015-two-analysts.js';
+import * as reconcileIndexes from './0016-reconcile-indexes.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0013-pipl': pipl,
   '0014-token-approval': tokenApproval,
   '0015-two-analysts': twoAnalysts,
+  '0016-reconcile-indexes': reconcileIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {
