@@ -98,6 +98,9 @@ const AXE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), '
 
 /** axe-core's WCAG 2 A/AA rules on the page as it is; returns the serious and critical violations. */
 export async function seriousViolations(page: Page): Promise<string[]> {
+  // A toast caught mid-fade (opacity animating) reads as low contrast: check the page between
+  // animations (a toast that stays is still checked). CI once caught a success message leaving.
+  await page.waitForFunction(() => document.querySelectorAll('[class*="-fade-leave"], [class*="-fade-enter"], [class*="-move-up-leave"], [class*="-move-up-enter"]').length === 0, undefined, { timeout: 10_000 }).catch(() => undefined);
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: AXE });
   const violations = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
