@@ -217,8 +217,13 @@ export function createIngest(deps: IngestDeps) {
   async function parcelSites(ids: string[]): Promise<Map<string, ParcelSites>> {
     const out = new Map<string, ParcelSites>();
     for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
-      const rows = await db.selectFrom('waybills').select(['waybill', 'origin_site', 'dest_site', 'dest_city']).where('waybill', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
-      for (const r of rows) out.set(r.waybill, { origin_site: r.origin_site, dest_site: r.dest_site, dest_city: r.dest_city });
+      const rows = await db
+        .selectFrom('waybills as w')
+        .select(['w.waybill', 'w.origin_site', 'w.dest_site', 'w.dest_city'])
+        .select((eb) => eb.exists(eb.selectFrom('trace_canaries as c').select('c.waybill').whereRef('c.waybill', '=', 'w.waybill').where('c.retired_at', 'is', null)).as('canary'))
+        .where('w.waybill', 'in', ids.slice(i, i + LOOKUP_CHUNK))
+        .execute();
+      for (const r of rows) out.set(r.waybill, { origin_site: r.origin_site, dest_site: r.dest_site, dest_city: r.dest_city, canary: Boolean(r.canary) });
     }
     return out;
   }

@@ -129,6 +129,8 @@ export interface ParcelSites {
   dest_site: string;
   /** The destination site's city as the vault recorded it (from Warden's sites), when known. */
   dest_city?: string | null;
+  /** A live canary holds the number: a real parcel arriving under it supersedes it (src/trace/canaries.ts). */
+  canary?: boolean;
 }
 
 /** The events the parcel rule applies to: every assignment, a ticket that names a waybill, a scan that completes work. */
@@ -160,7 +162,7 @@ export function checkWorkSite(p: Producer, e: ActivityEvent, accountSite: string
  * engine, so a clerk's reveals of them looked like his own site's). A site left out is fine.
  */
 export function checkWaybillAgrees(e: ActivityEvent, parcel: ParcelSites | null): Refusal | null {
-  if (e.type !== 'waybill' || !parcel) return null;
+  if (e.type !== 'waybill' || !parcel || parcel.canary) return null;
   // The city too (review 5): the engine takes a parcel's city, and a site's, from these events.
   const cityDiffers = e.dest_city !== undefined && parcel.dest_city != null && cityKey(e.dest_city) !== cityKey(parcel.dest_city);
   const differs = cityDiffers || (e.origin_site !== undefined && e.origin_site !== parcel.origin_site) || (e.dest_site !== undefined && e.dest_site !== parcel.dest_site);
