@@ -22,34 +22,32 @@ async function count(db: Kysely<Database>, table: 'assignments' | 'tickets' | 's
  * Times compare at millisecond precision, as ingest applies them (`new Date(ts)`).
  */
 export async function reconcileAssignments(db: Kysely<Database>, add: Add): Promise<number> {
-  const differing = await sql<{ waybill: string; account: string; task: string; problem: string }>`
-    select a.waybill, a.account, a.task,
-      case
-        when given.seq is null then 'no work.assigned entry gave this task to this account at the row''s assigned_at'
-        when a.ended_at is null and exists (
+  // Each row's three facts computed once, then named (the reassignment subquery is not written twice).
+  const differing = await sql<{ waybill: string; account: string; task: string; given: number | null; reassigned: boolean; completed_after: boolean }>`
+    select * from (
+      select a.waybill, a.account, a.task, given.seq as given,
+        a.ended_at is null and exists (
           select 1 from audit_log o
           where o.kind = 'work.assigned' and o.decision = 'ok' and o.waybill = a.waybill and o.account <> a.account
-            and (o.detail->>'task') = a.task and date_trunc('milliseconds', (o.detail->>'at')::timestamptz) > a.assigned_at)
-          then 'still open, but the trail gave the task to another account later'
-        else 'not completed, but a work.completed entry came after the assignment'
-      end as problem
-    from assignments a
-    left join lateral (
-      select max(l.seq) as seq from audit_log l
-      where l.kind = 'work.assigned' and l.decision = 'ok' and l.waybill = a.waybill and l.account = a.account
-        and (l.detail->>'task') = a.task and date_trunc('milliseconds', (l.detail->>'at')::timestamptz) = a.assigned_at) given on true
-    where given.seq is null
-      or (a.ended_at is null and exists (
-          select 1 from audit_log o
-          where o.kind = 'work.assigned' and o.decision = 'ok' and o.waybill = a.waybill and o.account <> a.account
-            and (o.detail->>'task') = a.task and date_trunc('milliseconds', (o.detail->>'at')::timestamptz) > a.assigned_at))
-      or (a.completed_at is null and exists (
+            and (o.detail->>'task') = a.task and date_trunc('milliseconds', (o.detail->>'at')::timestamptz) > a.assigned_at) as reassigned,
+        a.completed_at is null and exists (
           select 1 from audit_log c
           where c.kind = 'work.completed' and c.decision = 'ok' and c.waybill = a.waybill and c.account = a.account
-            and (c.detail->>'task') = a.task and c.seq > given.seq))
-    order by a.waybill, a.account, a.task
+            and (c.detail->>'task') = a.task and c.seq > given.seq) as completed_after
+      from assignments a
+      left join lateral (
+        select max(l.seq) as seq from audit_log l
+        where l.kind = 'work.assigned' and l.decision = 'ok' and l.waybill = a.waybill and l.account = a.account
+          and (l.detail->>'task') = a.task and date_trunc('milliseconds', (l.detail->>'at')::timestamptz) = a.assigned_at) given on true
+    ) checked
+    where given is null or reassigned or completed_after
+    order by waybill, account, task
     limit ${MAX_FINDINGS + 1}`.execute(db);
-  for (const r of differing.rows) add({ table: 'assignments', key: `${r.waybill}/${r.account}/${r.task}`, problem: r.problem });
+  const problemOf = (r: { given: number | null; reassigned: boolean }) =>
+    r.given === null ? 'no work.assigned entry gave this task to this account at the row\'s assigned_at'
+      : r.reassigned ? 'still open, but the trail gave the task to another account later'
+      : 'not completed, but a work.completed entry came after the assignment';
+  for (const r of differing.rows) add({ table: 'assignments', key: `${r.waybill}/${r.account}/${r.task}`, problem: problemOf(r) });
   return count(db, 'assignments');
 }
 
