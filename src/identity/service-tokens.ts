@@ -12,7 +12,7 @@
  * - Issuing and revoking are audited with the actor, in the transaction that does them.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
@@ -74,6 +74,8 @@ export interface ServiceTokensDeps {
 }
 
 const MAX_CACHED = 10_000;
+
+const TOKEN_COLUMNS = ['id', 'account', 'created_at', 'revoked_at', 'registration', 'approval', 'requested_by', 'approved_by'] as const;
 
 export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
   // Registrations never change, so a token's is read once (revocation is the authenticator's).
@@ -179,8 +181,18 @@ export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
 
   async function list(accountId: string): Promise<ServiceTokenInfo[]> {
     await serviceAccount(accountId);
-    const rows = await db.selectFrom('service_tokens').select(['id', 'account', 'created_at', 'revoked_at', 'registration', 'approval', 'requested_by', 'approved_by']).where('account', '=', accountId).orderBy('created_at').orderBy('id').execute();
-    return rows.map((r) => ({
+    const rows = await db.selectFrom('service_tokens').select(TOKEN_COLUMNS).where('account', '=', accountId).orderBy('created_at').orderBy('id').execute();
+    return rows.map(toInfo);
+  }
+
+  /** Live tokens waiting for a second person, across every service account, oldest first: one query (at most `limit`, and whether more wait). */
+  async function listPending(limit: number): Promise<{ tokens: ServiceTokenInfo[]; truncated: boolean }> {
+    const rows = await db.selectFrom('service_tokens').select(TOKEN_COLUMNS).where('approval', '=', 'pending').where('revoked_at', 'is', null).orderBy('created_at').orderBy('id').limit(limit + 1).execute();
+    return { tokens: rows.slice(0, limit).map(toInfo), truncated: rows.length > limit };
+  }
+
+  function toInfo(r: Pick<Selectable<Database['service_tokens']>, (typeof TOKEN_COLUMNS)[number]>): ServiceTokenInfo {
+    return {
       id: r.id,
       account: r.account,
       created_at: new Date(r.created_at).toISOString(),
@@ -189,7 +201,7 @@ export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
       approval: r.approval,
       requested_by: r.requested_by,
       approved_by: r.approved_by,
-    }));
+    };
   }
 
   /** Revokes a token; refused on its next request (within the authenticator's cache time, 2 s). */
@@ -218,7 +230,7 @@ export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
     return reg;
   }
 
-  return { create, approve, list, revoke, registration };
+  return { create, approve, list, listPending, revoke, registration };
 }
 
 export type ServiceTokens = ReturnType<typeof createServiceTokens>;

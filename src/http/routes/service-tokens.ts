@@ -29,9 +29,8 @@ const RegistrationBody = Type.Object({
 }, { additionalProperties: false });
 
 const Approval = Type.Union([Type.Literal('pending'), Type.Literal('approved')], { description: 'a token that may send assign or ticket events, issued by a person, is refused (403 approval_pending) until a second person approves it' });
-/** Service accounts read per page, and at most this many in all, for the pending list. */
-const PAGE = 500;
-const MAX_SERVICE_ACCOUNTS = 5000;
+/** The pending list's length at most (the answer says when more wait). */
+const MAX_PENDING = 1000;
 const TokenInfo = Type.Object({ id: Type.String(), account: Type.String(), created_at: Type.String(), revoked_at: Type.Union([Type.String(), Type.Null()]), registration: Registration, approval: Approval, requested_by: Type.Union([Type.String(), Type.Null()]), approved_by: Type.Union([Type.String(), Type.Null()]) });
 
 export function serviceTokenRoutes(app: App, deps: { identity: IdentityService; tokens: ServiceTokens }): void {
@@ -63,22 +62,10 @@ export function serviceTokenRoutes(app: App, deps: { identity: IdentityService; 
     onRequest: authorize(deps.identity, ANALYST_ROLES),
     schema: {
       tags: ['identity'],
-      summary: 'Live tokens waiting for a second person\'s approval, across every service account, never the secrets (security_analyst); truncated when there are more service accounts than are read',
+      summary: 'Live tokens waiting for a second person\'s approval, across every service account, never the secrets (security_analyst); oldest first, truncated past 1,000',
       response: { 200: Type.Object({ tokens: Type.Array(TokenInfo), truncated: Type.Boolean() }) },
     },
-  }, async () => {
-    const tokens = [];
-    let cursor: string | undefined;
-    let read = 0;
-    do {
-      const page = await deps.identity.listAccounts({ role: 'service', limit: PAGE, cursor });
-      for (const a of page.accounts) tokens.push(...(await deps.tokens.list(a.id)).filter((t) => t.approval === 'pending' && t.revoked_at === null));
-      read += page.accounts.length;
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor !== undefined && read < MAX_SERVICE_ACCOUNTS);
-    tokens.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
-    return { tokens, truncated: cursor !== undefined };
-  });
+  }, async () => deps.tokens.listPending(MAX_PENDING));
 
   app.get('/api/v1/accounts/:id/tokens', {
     onRequest: admin,
