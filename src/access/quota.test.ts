@@ -189,10 +189,15 @@ describe('record (rebuild from the audit trail)', () => {
   // last minute's / hour's reveals. Fix: skip (or ignore) an add whose bucket start is older
   // than starts[i]; and order rebuildQuotas by seq.
   it('does not depend on the order reveals are replayed in', () => {
-    const q = ledger({ account: WIDE, device: WIDE, site: WIDE });
-    q.record(courier(), 1, T0 + MIN);
-    q.record(courier(), 1, T0); // one minute older, same ring slot of the minute window
-    expect(q.usage(courier(), T0 + MIN + 1).account.per_minute).toBe(1);
+    // Either order gives the same count; a reveal whose bucket is partly inside the window still
+    // counts (records never leave early), one a whole bucket further back does not, and it never
+    // wipes the newer one that took its ring slot.
+    for (const [first, second, want] of [[T0 + MIN, T0, 2], [T0, T0 + MIN, 2], [T0 + MIN, T0 - 5_000, 1], [T0 - 5_000, T0 + MIN, 1]] as const) {
+      const q = ledger({ account: WIDE, device: WIDE, site: WIDE });
+      q.record(courier(), 1, first);
+      q.record(courier(), 1, second);
+      expect(q.usage(courier(), T0 + MIN + 1).account.per_minute).toBe(want);
+    }
   });
 });
 

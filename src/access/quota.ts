@@ -33,8 +33,12 @@ class SlidingCount {
     private readonly spanMs: number,
     buckets: number,
   ) {
-    this.counts = new Int32Array(buckets);
-    this.starts = new Float64Array(buckets).fill(-Infinity);
+    // One slot more than the window has buckets: a window that does not start on a bucket edge
+    // overlaps buckets + 1 of them, and the oldest, partly inside, still counts (sum below). With
+    // `buckets` slots the newest bucket took the oldest's slot and its records left up to one
+    // bucket early (found by the shared ledger's property test, which counts them, as it should).
+    this.counts = new Int32Array(buckets + 1);
+    this.starts = new Float64Array(buckets + 1).fill(-Infinity);
     this.bucketMs = spanMs / buckets;
   }
   sum(now: number): number {

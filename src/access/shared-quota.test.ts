@@ -4,6 +4,7 @@
  * release, and the login throttle shared the same way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { createTestStore, testBackends, type TestStore } from '../../test/support/stores.js';
 import { openStore, type Store } from '../store/db.js';
 import { createQuotaLedger, type QuotaLimits, type QuotaSubject } from './quota.js';
@@ -57,6 +58,31 @@ describe.each(testBackends())('shared quota ledger on %s', (backend) => {
     // Two minutes later the minute window is free again; the hour still counts all ten.
     expect((await shared.tryConsume(subject('c1', 'd3'), 8, T0 + 150_000)).ok).toBe(true);
     expect(await shared.tryConsume(subject('c1', 'd4'), 8, T0 + 300_000)).toMatchObject({ ok: false, scope: 'account', window: 'per_hour', limit: 25 });
+  });
+
+  it('decides batches of asks as the in-memory ledger decides them one by one (property)', async () => {
+    // Each turn's asks go in one statement (the set-based function of migration 0017): a later ask
+    // must see what an earlier ask of the same batch took, on every scope and window, and a refusal
+    // must name the same scope, window and retry-after as the in-memory ledger.
+    const ask = fc.record({ account: fc.constantFrom('a1', 'a2', 'a3'), device: fc.constantFrom('d1', 'd2', null), records: fc.integer({ min: 1, max: 5 }) });
+    const turn = fc.record({ advanceMs: fc.integer({ min: 0, max: 40_000 }), asks: fc.array(ask, { minLength: 1, maxLength: 8 }) });
+    let run = 0;
+    const view = (r: Awaited<ReturnType<ReturnType<typeof createQuotaLedger>['tryConsume']>>) => (r.ok ? { ok: true } : { ...r });
+    await fc.assert(
+      fc.asyncProperty(fc.array(turn, { minLength: 1, maxLength: 12 }), async (turns) => {
+        const shared = createSharedQuotaLedger({ db: t.store.db, limits: LIMITS, namespace: `p${run++}` });
+        const memory = createQuotaLedger(LIMITS);
+        let now = T0;
+        for (const { advanceMs, asks } of turns) {
+          now += advanceMs;
+          const at = now;
+          const got = await Promise.all(asks.map((a) => shared.tryConsume(subject(a.account, a.device), a.records, at)));
+          const want = asks.map((a) => memory.tryConsume(subject(a.account, a.device), a.records, at));
+          expect(got.map(view)).toEqual(want.map(view));
+        }
+      }),
+      { numRuns: 30 },
+    );
   });
 
   it('gives records back on release, and keeps ledgers and accounts apart', async () => {

@@ -13,6 +13,7 @@ import * as pipl from './0013-pipl.js';
 import * as tokenApproval from './0014-token-approval.js';
 import * as twoAnalysts from './0015-two-analysts.js';
 import * as reconcileIndexes from './0016-reconcile-indexes.js';
+import * as ledgerSetBased from './0017-ledger-set-based.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0014-token-approval': tokenApproval,
   '0015-two-analysts': twoAnalysts,
   '0016-reconcile-indexes': reconcileIndexes,
+  '0017-ledger-set-based': ledgerSetBased,
 };
 
 export const migrationProvider: MigrationProvider = {
