@@ -14,7 +14,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations/index.js';
-import { preparingPglite, preparingPool } from './prepared.js';
+import { preparingPglite, preparingPool, routeGenericPlans } from './prepared.js';
 
 export type StoreKind = 'pglite' | 'postgres';
 
@@ -81,8 +81,20 @@ function openPostgres(url: string, poolSize: number): Store {
   // the transaction reports it instead, and the pool replaces the client.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
-  // Statements run through prepared() go out named, each connection preparing them once (prepared.ts).
+  // Statements run through prepared() go out named, each connection preparing them once (prepared.ts),
+  // on a pool of their own whose sessions keep one (generic) plan per statement (decision 0018).
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  const genericPool = new pg.Pool({
+    connectionString: url,
+    max: Math.max(2, Math.ceil(poolSize / 2)),
+    types: pgTypes,
+    connectionTimeoutMillis: 5000,
+    options: '-c plan_cache_mode=force_generic_plan',
+  });
+  genericPool.on('error', () => undefined);
+  genericPool.on('connect', (client) => client.on('error', () => undefined));
+  const generic = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(genericPool) }) });
+  routeGenericPlans(db, generic);
   return {
     db,
     kind: 'postgres',
@@ -90,7 +102,13 @@ function openPostgres(url: string, poolSize: number): Store {
     ping: async () => {
       await sql`select 1`.execute(db);
     },
-    close: () => db.destroy(),
+    close: async () => {
+      try {
+        await db.destroy();
+      } finally {
+        await generic.destroy();
+      }
+    },
   };
 }
 

@@ -51,13 +51,23 @@ describe.each(testBackends())('prepared statements on %s', (backend) => {
     const one = await openStore({ databaseUrl: t.options.databaseUrl!, poolSize: 1, migrate: false });
     try {
       for (const ids of [[1], [2, 3], [4]]) await prepared(one.db, select(ids).compile(one.db));
-      const { rows } = await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(one.db);
+      // Read on the prepared statements' own pool (the connection the three just used).
+      const { rows } = await prepared(one.db, sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements where statement like ${'%prep_probe%'}`.compile(one.db));
       expect(rows).toHaveLength(1);
       expect(rows[0]!.name).toMatch(/^w_[A-Za-z0-9_-]{24}$/);
       expect(rows[0]!.statement).toContain('from prep_probe where id = any');
     } finally {
       await one.close();
     }
+  });
+
+  it.runIf(backend === 'postgres')('plans prepared statements once (generic) on their own pool; everything else, and a transaction, as PostgreSQL chooses', async () => {
+    const mode = sql<{ m: string }>`select current_setting('plan_cache_mode') as m`;
+    expect((await prepared(t.store.db, mode.compile(t.store.db))).rows[0]!.m).toBe('force_generic_plan');
+    expect((await mode.execute(t.store.db)).rows[0]!.m).toBe('auto');
+    await t.store.db.transaction().execute(async (tx) => {
+      expect((await prepared(tx, mode.compile(tx))).rows[0]!.m).toBe('auto');
+    });
   });
 
   it.runIf(backend === 'postgres')('a statement gone stale after a schema change fails once; its connection is replaced, not reused', async () => {
