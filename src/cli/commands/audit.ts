@@ -5,10 +5,7 @@
  */
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { verifyAuditTrail, verifyResultJson, type VerifyResult } from '../../audit/verify.js';
-import { checkedSummary, reconcileState } from '../../audit/reconcile/index.js';
-import { generateSigningKeyText, parsePinnedKeys, parsePrivateKey, resolveTrust, signerFromPrivateKey, trustNote } from '../../audit/signing-key.js';
-import { createSinks } from '../../audit/witness/sinks.js';
+import type { VerifyResult } from '../../audit/verify.js';
 import { openConfiguredStore, withStoreOptions } from './store-command.js';
 
 const positive = (name: string) => (v: string) => {
@@ -25,6 +22,9 @@ export function registerAudit(program: Command): void {
     .option('--head-every-entries <n>', 'the largest head interval ever configured (default WARDEN_AUDIT_HEAD_EVERY_ENTRIES)', positive('--head-every-entries'))
     .option('--json', 'print the result as JSON')
     .action(async (opts: { data?: string; publicKey?: string; witness?: string; headEveryEntries?: number; json?: boolean }) => {
+      const { verifyAuditTrail, verifyResultJson } = await import('../../audit/verify.js');
+      const { parsePinnedKeys, resolveTrust, trustNote } = await import('../../audit/signing-key.js');
+      const { createSinks } = await import('../../audit/witness/sinks.js');
       const { config, store } = await openConfiguredStore(opts);
       let exitCode = 1;
       try {
@@ -56,6 +56,7 @@ export function registerAudit(program: Command): void {
     .description('Check that the rows deciding who may see what and what detection does (accounts, work, cases, service tokens, exceptions, responses, detector settings) are what the trail recorded — a row written around Warden shows; exit 1 naming them. Run after `audit verify`')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { data?: string; json?: boolean }) => {
+      const { checkedSummary, reconcileState } = await import('../../audit/reconcile/index.js');
       const { store } = await openConfiguredStore(opts);
       let exitCode = 1;
       try {
@@ -77,7 +78,8 @@ export function registerAudit(program: Command): void {
     .command('keygen')
     .description('Generate an Ed25519 audit signing key (for WARDEN_AUDIT_SIGNING_KEY_FILE) and print the public key to pin')
     .requiredOption('--out <file>', 'where to write the private key (created with mode 0600; never overwritten)')
-    .action((opts: { out: string }) => {
+    .action(async (opts: { out: string }) => {
+      const { generateSigningKeyText, parsePrivateKey, signerFromPrivateKey } = await import('../../audit/signing-key.js');
       const text = generateSigningKeyText();
       writeFileSync(opts.out, text + '\n', { mode: 0o600, flag: 'wx' });
       const signer = signerFromPrivateKey(parsePrivateKey(text, opts.out), 'file', opts.out);

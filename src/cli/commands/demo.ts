@@ -3,12 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
-import { loadConfig } from '../../config/config.js';
-import { createWarden } from '../../warden.js';
-import { createLogger } from '../../ops/logger.js';
-import { actions, createSimulation, resolveParams } from '../../simulate/index.js';
-import { createActionPlayer, createCompany, createDemoClock, httpClient } from '../../demo/driver.js';
+import type { SimAction } from '../../simulate/index.js';
 
 interface DemoOptions {
   data?: string;
@@ -35,6 +30,12 @@ export function registerDemo(program: Command): void {
     .option('--quiet', 'logs only, no live terminal view')
     .action(async (o: DemoOptions) => {
       if (!(o.speed > 0)) throw Object.assign(new Error('--speed must be a positive number'), { exitCode: 2 });
+      const { default: pino } = await import('pino');
+      const { loadConfig } = await import('../../config/config.js');
+      const { createWarden } = await import('../../warden.js');
+      const { createLogger } = await import('../../ops/logger.js');
+      const { actions, createSimulation, resolveParams } = await import('../../simulate/index.js');
+      const { createActionPlayer, createCompany, createDemoClock, httpClient } = await import('../../demo/driver.js');
       const dataDir = o.data ? resolve(o.data) : mkdtempSync(join(tmpdir(), 'warden-demo-'));
       const adminToken = randomBytes(24).toString('base64url');
       // Sessions live on the demo clock (60× by default): the longest lifetime keeps the console's
@@ -42,7 +43,7 @@ export function registerDemo(program: Command): void {
       const config = loadConfig({ dataDir, port: o.port, adminToken, trustProxy: '127.0.0.1,::1', logLevel: 'info', sessionTtlMinutes: 7 * 24 * 60 });
       const run = createSimulation(resolveParams({ seed: o.seed }, o.preset));
       const world = run.world;
-      const firstAttack = firstAttackTime(run);
+      const firstAttack = firstAttackTime(actions(run));
       const liveStart = (firstAttack ?? world.t0 + 86_400_000) - o.leadMinutes * 60_000;
       const clock = createDemoClock(world.t0 - 3_600_000);
       // The terminal view is the demo's own lines; the server's log goes to a file beside the data
@@ -134,7 +135,7 @@ export function registerDemo(program: Command): void {
     });
 }
 
-function firstAttackTime(run: ReturnType<typeof createSimulation>): number | undefined {
-  for (const a of actions(run)) if (a.tag > 0) return a.t;
+function firstAttackTime(played: Iterable<SimAction>): number | undefined {
+  for (const a of played) if (a.tag > 0) return a.t;
   return undefined;
 }

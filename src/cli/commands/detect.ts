@@ -1,9 +1,7 @@
 import { createWriteStream, writeFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
-import { ConfigError, DEFAULT_CONFIG, loadConfigFile, resolveConfig, type DetectConfig } from '../../detect/config.js';
-import { createDetectionEngine } from '../../detect/engine.js';
-import { formatSummary, InputError, openInput, replay } from '../../detect/replay.js';
+import type { DetectConfig } from '../../detect/config.js';
 
 const usage = (message: string): Error => Object.assign(new Error(message), { exitCode: 2 });
 
@@ -23,6 +21,8 @@ export function registerDetect(program: Command): void {
       process.exit(err.exitCode === 0 ? 0 : 2);
     })
     .action(async (opts: { in: string; out: string; config?: string; summaryJson?: string; printConfig?: boolean; quiet?: boolean }) => {
+      const { ConfigError, DEFAULT_CONFIG, loadConfigFile, resolveConfig } = await import('../../detect/config.js');
+      const { formatSummary, InputError, openInput, replay } = await import('../../detect/replay.js');
       let config: DetectConfig;
       try {
         config = opts.config ? loadConfigFile(opts.config) : resolveConfig({});
@@ -50,6 +50,7 @@ export function registerDetect(program: Command): void {
           output.once('error', (e) => reject(usage(`${opts.out}: cannot write (${(e as NodeJS.ErrnoException).code ?? e.message})`)));
         });
       }
+      const { createDetectionEngine } = await import('../../detect/engine.js');
       const engine = createDetectionEngine(config);
       let summary;
       try {

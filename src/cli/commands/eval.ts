@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { formatReport } from '../../eval/eval.js';
-import { evaluateFiles } from '../../eval/io.js';
 
 interface EvalOptions {
   events: string;
@@ -22,6 +20,8 @@ export function registerEval(program: Command): void {
     .action(async (o: EvalOptions) => {
       const grace = Number(o.graceHours);
       if (!Number.isFinite(grace) || grace < 0) throw Object.assign(new Error('--grace-hours must be a non-negative number'), { exitCode: 2 });
+      const { formatReport } = await import('../../eval/eval.js');
+      const { evaluateFiles } = await import('../../eval/io.js');
       const report = await evaluateFiles({ events: o.events, truth: o.truth, alerts: o.alerts }, { graceHours: grace });
       process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     });

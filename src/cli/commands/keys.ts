@@ -1,11 +1,5 @@
 import type { Command } from 'commander';
-import { rotateKeys } from '../../vault/keyring.js';
-import { loadKeyring } from '../../vault/keyring.js';
-import { resolveMasterKeys } from '../../vault/master-key.js';
-import { createLogger } from '../../ops/logger.js';
-import { createMetrics } from '../../ops/metrics.js';
 import { systemClock } from '../../ops/clock.js';
-import { createAuditTrail, operator } from '../../audit/service.js';
 import { openConfiguredStore, withStoreOptions } from './store-command.js';
 
 export function registerKeys(program: Command): void {
@@ -14,6 +8,11 @@ export function registerKeys(program: Command): void {
     .description('New key-encryption key; rewrap every data key under it (and anything under WARDEN_MASTER_KEY_PREVIOUS under the current master key), online; audited (keys.rotated) with its actor')
     .option('--actor <name>', 'who is rotating, recorded in the audit trail (default: os:<the operating-system account>)')
     .action(async (opts: { data?: string; actor?: string }) => {
+      const { loadKeyring, rotateKeys } = await import('../../vault/keyring.js');
+      const { resolveMasterKeys } = await import('../../vault/master-key.js');
+      const { createLogger } = await import('../../ops/logger.js');
+      const { createMetrics } = await import('../../ops/metrics.js');
+      const { createAuditTrail, operator } = await import('../../audit/service.js');
       const { config, store } = await openConfiguredStore(opts);
       const logger = createLogger({ level: 'error' });
       try {

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/config.js';
-import { createWarden } from '../../warden.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +23,8 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'listen port (WARDEN_PORT)', (v) => Number(v))
     .option('--policy <file>', 'access-policy YAML/JSON overriding the defaults (WARDEN_POLICY_FILE)')
     .action(async (opts: { data?: string; host?: string; port?: number; policy?: string }) => {
+      const { loadConfig } = await import('../../config/config.js');
+      const { createWarden } = await import('../../warden.js');
       let config = loadConfig({ dataDir: opts.data, host: opts.host, port: opts.port, policyFile: opts.policy });
       let adminTokenFile: string | undefined;
       if (!config.adminToken) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { ATTACK_NAMES, LOOKALIKE_NAMES, PRESETS, createSimulation, resolveParams, writeSimulation } from '../../simulate/index.js';
+// The names and presets the help text lists; the generator itself loads when the verb runs.
+import { ATTACK_NAMES, LOOKALIKE_NAMES, PRESETS, resolveParams } from '../../simulate/params.js';
 import type { DeepPartial, SimParams } from '../../simulate/index.js';
 
 interface SimulateOptions {
@@ -66,6 +66,7 @@ export function registerSimulate(program: Command): void {
         } catch (err) {
           throw usage(`cannot read --params ${o.params}: ${(err as Error).message}`);
         }
+        const { parse: parseYaml } = await import('yaml');
         try {
           fromFile = (o.params.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as DeepPartial<SimParams>;
         } catch (err) {
@@ -106,6 +107,7 @@ export function registerSimulate(program: Command): void {
           throw err;
         });
       }
+      const { createSimulation, writeSimulation } = await import('../../simulate/index.js');
       const run = createSimulation(params);
       const log = (s: string) => {
         if (!o.quiet) process.stderr.write(s);

@@ -1,19 +1,18 @@
 /** Shared plumbing for verbs that open the store directly (audit verify, keys rotate). */
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../../config/config.js';
-import { openStore, type Store } from '../../store/db.js';
-import { loadKeyring, type Keyring } from '../../vault/keyring.js';
-import { resolveMasterKeys } from '../../vault/master-key.js';
-import { createLogger } from '../../ops/logger.js';
-import { createMetrics } from '../../ops/metrics.js';
 import { systemClock } from '../../ops/clock.js';
-import { createAuditTrail, type AuditTrail } from '../../audit/service.js';
+import type { Config } from '../../config/config.js';
+import type { Store } from '../../store/db.js';
+import type { Keyring } from '../../vault/keyring.js';
+import type { AuditTrail } from '../../audit/service.js';
 
 export function withStoreOptions(cmd: Command): Command {
   return cmd.option('--data <dir>', 'embedded store data directory (WARDEN_DATA_DIR); ignored when WARDEN_DATABASE_URL is set');
 }
 
 export async function openConfiguredStore(opts: { data?: string }): Promise<{ config: Config; store: Store }> {
+  const { loadConfig } = await import('../../config/config.js');
+  const { openStore } = await import('../../store/db.js');
   const config = loadConfig({ dataDir: opts.data });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   return { config, store };
@@ -29,6 +28,11 @@ export interface OpenedVault {
 
 /** Opens the store, keyring and audit trail for one verb, and closes them after (trail first). */
 export async function withOpenedVault<T>(opts: { data?: string }, work: (o: OpenedVault) => Promise<T>): Promise<T> {
+  const { createLogger } = await import('../../ops/logger.js');
+  const { createMetrics } = await import('../../ops/metrics.js');
+  const { loadKeyring } = await import('../../vault/keyring.js');
+  const { resolveMasterKeys } = await import('../../vault/master-key.js');
+  const { createAuditTrail } = await import('../../audit/service.js');
   const { config, store } = await openConfiguredStore(opts);
   const logger = createLogger({ level: 'error' });
   try {

@@ -8,15 +8,8 @@
 import type { Command } from 'commander';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAppError } from '../../errors.js';
-import { createPiiDecryptor, createVaultWriter } from '../../vault/vault.js';
-import { loadPolicy } from '../../access/policy.js';
 import { systemClock } from '../../ops/clock.js';
-import { operator } from '../../audit/service.js';
-import { createCanaries } from '../../trace/canaries.js';
-import { attributeLeak, type Attribution } from '../../trace/attribution/attribute.js';
-import { historyFromStore, storeResolver } from '../../trace/attribution/store.js';
-import { historyFromFile } from '../../trace/attribution/events-file.js';
-import { fileHash } from '../../trace/attributions.js';
+import type { Attribution } from '../../trace/attribution/attribute.js';
 import { withOpenedVault, withStoreOptions, type OpenedVault } from './store-command.js';
 
 const positive = (name: string) => (v: string) => {
@@ -27,10 +20,21 @@ const positive = (name: string) => (v: string) => {
 
 const ctx = { ip: null, requestId: 'cli' };
 
+/** The canary service over an opened vault; its modules load only when a canary verb runs. */
+async function canaryDeps(c: OpenedVault) {
+  const { createCanaries } = await import('../../trace/canaries.js');
+  const { createVaultWriter } = await import('../../vault/vault.js');
+  const { loadPolicy } = await import('../../access/policy.js');
+  return createCanaries({ db: c.store.db, audit: c.trail.writer, clock: systemClock, vault: createVaultWriter({ db: c.store.db, keyring: c.keyring, clock: systemClock, allow15DigitId: loadPolicy(c.config.policyFile).allow_15_digit_id }) });
+}
+
+/** Who acts, as the audit trail records it: --actor, else os:<the operating-system account>. */
+async function actorOf(actor: string | undefined): Promise<string> {
+  return actor ?? (await import('../../audit/service.js')).operator();
+}
+
 export function registerTrace(program: Command): void {
   const canary = program.command('canary').description('Canary waybills: realistic fake records no real work touches; any access raises a critical alert');
-  const canaryDeps = (c: OpenedVault) =>
-    createCanaries({ db: c.store.db, audit: c.trail.writer, clock: systemClock, vault: createVaultWriter({ db: c.store.db, keyring: c.keyring, clock: systemClock, allow15DigitId: loadPolicy(c.config.policyFile).allow_15_digit_id }) });
 
   withStoreOptions(canary.command('plant'))
     .description('Plant N canaries through the vault (audited; a running server picks them up within 15 s)')
@@ -38,7 +42,7 @@ export function registerTrace(program: Command): void {
     .option('--phone-range <prefix>', 'a mobile-number prefix the company controls (3–10 digits)')
     .option('--actor <name>', 'who plants, recorded in the audit trail (default os:<user>)')
     .action(async (opts: { data?: string; count: number; phoneRange?: string; actor?: string }) => {
-      const out = await withOpenedVault(opts, (c) => canaryDeps(c).plant(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: opts.actor ?? operator() }, ctx));
+      const out = await withOpenedVault(opts, async (c) => (await canaryDeps(c)).plant(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: await actorOf(opts.actor) }, ctx));
       console.log(`planted ${out.planted} canaries (batch ${out.batch})`);
       process.exitCode = 0;
     });
@@ -49,7 +53,7 @@ export function registerTrace(program: Command): void {
     .option('--json', 'print JSON')
     .option('--actor <name>', 'who reads, recorded in the audit trail (default os:<user>)')
     .action(async (opts: { data?: string; all?: boolean; json?: boolean; actor?: string }) => {
-      const out = await withOpenedVault(opts, (c) => canaryDeps(c).list({ kind: 'system', name: opts.actor ?? operator() }, ctx, { includeRetired: opts.all, limit: 10_000 }));
+      const out = await withOpenedVault(opts, async (c) => (await canaryDeps(c)).list({ kind: 'system', name: await actorOf(opts.actor) }, ctx, { includeRetired: opts.all, limit: 10_000 }));
       if (opts.json) console.log(JSON.stringify(out));
       else for (const r of out.canaries) console.log(`${r.waybill}\t${r.planted_at}\t${r.retired_at ? `retired ${r.retired_at}` : 'live'}${r.export_id ? `\texport ${r.export_id}` : ''}`);
       process.exitCode = 0;
@@ -61,7 +65,7 @@ export function registerTrace(program: Command): void {
     .option('--phone-range <prefix>', 'a mobile-number prefix the company controls')
     .option('--actor <name>', 'who rotates (default os:<user>)')
     .action(async (opts: { data?: string; count?: number; phoneRange?: string; actor?: string }) => {
-      const out = await withOpenedVault(opts, (c) => canaryDeps(c).rotate(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: opts.actor ?? operator() }, ctx));
+      const out = await withOpenedVault(opts, async (c) => (await canaryDeps(c)).rotate(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: await actorOf(opts.actor) }, ctx));
       console.log(`retired ${out.retired}, planted ${out.planted} canaries (batch ${out.batch})`);
       process.exitCode = 0;
     });
@@ -93,6 +97,12 @@ export function registerTrace(program: Command): void {
           throw usage(`cannot read --events ${events}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
         }
       }
+      const { createPiiDecryptor } = await import('../../vault/vault.js');
+      const { attributeLeak } = await import('../../trace/attribution/attribute.js');
+      const { historyFromStore, storeResolver } = await import('../../trace/attribution/store.js');
+      const { historyFromFile } = await import('../../trace/attribution/events-file.js');
+      const { fileHash } = await import('../../trace/attributions.js');
+      const { operator } = await import('../../audit/service.js');
       const result = await withOpenedVault(opts, async (c) => {
         const resolver = storeResolver({ db: c.store.db, keyring: c.keyring, pii: createPiiDecryptor({ db: c.store.db, keyring: c.keyring }) });
         // An outside history names records the store may not hold: every well-formed number counts.

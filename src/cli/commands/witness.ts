@@ -3,9 +3,6 @@
  * head it accepts (DIR/heads.ndjson) and refuses any head inconsistent with them.
  */
 import type { Command } from 'commander';
-import { createLogger } from '../../ops/logger.js';
-import { parsePinnedKeys } from '../../audit/signing-key.js';
-import { createWitnessServer } from '../../audit/witness/server.js';
 
 export function registerWitness(program: Command): void {
   const witness = program.command('witness').description('An audit witness outside the store: keeps the signed tree heads it saw, refuses inconsistent ones');
@@ -17,6 +14,9 @@ export function registerWitness(program: Command): void {
     .option('--data <dir>', 'where accepted heads are kept (heads.ndjson)', './warden-witness')
     .option('--public-key <keys>', 'the audit public key(s) heads must be signed with, comma-separated (default WARDEN_AUDIT_PUBLIC_KEYS)')
     .action(async (opts: { port: number; host: string; data: string; publicKey?: string }) => {
+      const { createLogger } = await import('../../ops/logger.js');
+      const { parsePinnedKeys } = await import('../../audit/signing-key.js');
+      const { createWitnessServer } = await import('../../audit/witness/server.js');
       const logger = createLogger({ level: process.env.WARDEN_LOG_LEVEL ?? 'info' });
       const keys = parsePinnedKeys(opts.publicKey ?? process.env.WARDEN_AUDIT_PUBLIC_KEYS, opts.publicKey ? '--public-key' : 'WARDEN_AUDIT_PUBLIC_KEYS');
       const app = await createWitnessServer({ dataDir: opts.data, publicKeys: keys, logger });
