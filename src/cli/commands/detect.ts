@@ -22,7 +22,6 @@ export function registerDetect(program: Command): void {
     })
     .action(async (opts: { in: string; out: string; config?: string; summaryJson?: string; printConfig?: boolean; quiet?: boolean }) => {
       const { ConfigError, DEFAULT_CONFIG, loadConfigFile, resolveConfig } = await import('../../detect/config.js');
-      const { formatSummary, InputError, openInput, replay } = await import('../../detect/replay.js');
       let config: DetectConfig;
       try {
         config = opts.config ? loadConfigFile(opts.config) : resolveConfig({});
@@ -34,6 +33,7 @@ export function registerDetect(program: Command): void {
         process.stdout.write(`${JSON.stringify(config ?? DEFAULT_CONFIG, null, 2)}\n`);
         return;
       }
+      const { formatSummary, InputError, openInput, replay } = await import('../../detect/replay.js');
       let input: AsyncIterable<Buffer>;
       try {
         input = await openInput(opts.in);

@@ -102,7 +102,6 @@ export function registerTrace(program: Command): void {
       const { historyFromStore, storeResolver } = await import('../../trace/attribution/store.js');
       const { historyFromFile } = await import('../../trace/attribution/events-file.js');
       const { fileHash } = await import('../../trace/attributions.js');
-      const { operator } = await import('../../audit/service.js');
       const result = await withOpenedVault(opts, async (c) => {
         const resolver = storeResolver({ db: c.store.db, keyring: c.keyring, pii: createPiiDecryptor({ db: c.store.db, keyring: c.keyring }) });
         // An outside history names records the store may not hold: every well-formed number counts.
@@ -116,7 +115,7 @@ export function registerTrace(program: Command): void {
         }
         // Audited before any result leaves (it may have opened names and addresses to compare them).
         // The host operator (store and master key in hand) is not bound by the HTTP route's minimum dump size or run quota.
-        await c.trail.writer.append([{ kind: 'trace.attribution_run', ts: new Date(), decision: 'ok', requestId: 'cli', detail: { actor: opts.actor ?? operator(), sha256: fileHash(buffer), rows: out.rows, matched: out.matched, unmatched: out.unmatched, records: out.records, sources: out.sources.length, history: events ? 'file' : 'store', via: 'cli' } }]);
+        await c.trail.writer.append([{ kind: 'trace.attribution_run', ts: new Date(), decision: 'ok', requestId: 'cli', detail: { actor: await actorOf(opts.actor), sha256: fileHash(buffer), rows: out.rows, matched: out.matched, unmatched: out.unmatched, records: out.records, sources: out.sources.length, history: events ? 'file' : 'store', via: 'cli' } }]);
         const { rows: _rows, ...result } = out;
         return result;
       });
