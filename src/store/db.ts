@@ -73,26 +73,24 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
   }
 }
 
-function openPostgres(url: string, poolSize: number): Store {
-  // A connection is never waited for forever: with the server gone, callers fail (503) in seconds.
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes, connectionTimeoutMillis: 5000 });
+/** A PostgreSQL pool; `options` are session settings sent at connect (libpq's `options`). */
+function newPool(url: string, max: number, options?: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, types: pgTypes, connectionTimeoutMillis: 5000, ...(options ? { options } : {}) });
   // A client losing its server must not crash the process — idle in the pool, or checked out
   // between two statements of a transaction (pg emits 'error' on the client then): the query or
   // the transaction reports it instead, and the pool replaces the client.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
+}
+
+function openPostgres(url: string, poolSize: number): Store {
+  // A connection is never waited for forever: with the server gone, callers fail (503) in seconds.
+  const pool = newPool(url, poolSize);
   // Statements run through prepared() go out named, each connection preparing them once (prepared.ts),
   // on a pool of their own whose sessions keep one (generic) plan per statement (decision 0018).
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
-  const genericPool = new pg.Pool({
-    connectionString: url,
-    max: Math.max(2, Math.ceil(poolSize / 2)),
-    types: pgTypes,
-    connectionTimeoutMillis: 5000,
-    options: '-c plan_cache_mode=force_generic_plan',
-  });
-  genericPool.on('error', () => undefined);
-  genericPool.on('connect', (client) => client.on('error', () => undefined));
+  const genericPool = newPool(url, Math.max(2, Math.ceil(poolSize / 2)), '-c plan_cache_mode=force_generic_plan');
   const generic = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(genericPool) }) });
   routeGenericPlans(db, generic);
   return {
