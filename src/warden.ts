@@ -54,7 +54,7 @@ import { consoleRoutes } from './http/routes/console.js';
 import { createTrace } from './trace/trace.js';
 import { realWaybillsFirst } from './trace/canaries.js';
 import { traceRoutes } from './http/routes/trace.js';
-import { attributionQuotaLimits, createAttributions } from './trace/attributions.js';
+import { attributionQuotaLimits, createAttributions, type AttributionLimits } from './trace/attributions.js';
 import { piplRoutes } from './http/routes/pipl.js';
 import { createSubjects } from './pipl/subjects.js';
 import { loadWorkCalendar } from './pipl/working-days.js';
@@ -143,31 +143,8 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     // PostgreSQL may serve several processes: quotas, throttles, sessions and responses are then
     // read and counted in the database (docs/decisions/0011-shared-ledger.md).
     const shared = store.kind === 'postgres';
-    let quotas: QuotaCounter;
-    let searchQuotas: QuotaCounter;
-    if (shared) {
-      await seedSharedQuotas(db, clock.now());
-      quotas = createSharedQuotaLedger({ db, limits: policy, namespace: 'r' });
-      searchQuotas = createSharedQuotaLedger({ db, limits: { quotas: createSearchQuotaLimits(policy) }, namespace: 'q' });
-    } else {
-      const ledger = createQuotaLedger(policy, { onSaturation: (scope, window, ratio) => metrics.quotaSaturation.observe({ scope, window }, ratio) });
-      await rebuildQuotas(db, ledger, clock.now());
-      const searchLedger = createSearchQuotaLedger(policy);
-      await rebuildQuotaFromTrail(db, searchLedger, clock.now(), 'access.search', 'allowed');
-      // Data-subject requests count against the same search quota (src/pipl/subjects.ts).
-      await rebuildQuotaFromTrail(db, searchLedger, clock.now(), 'pipl.request_filed', 'ok');
-      quotas = inMemoryCounter(ledger);
-      searchQuotas = inMemoryCounter(searchLedger);
-    }
-    // Leak-attribution runs per analyst (src/trace/attributions.ts): the same ledgers, namespace 'x'.
     const attributionLimits = { minRows: config.attributionMinRows, runsPerHour: config.attributionRunsPerHour, runsPerDay: config.attributionRunsPerDay };
-    let attributionQuota: QuotaCounter;
-    if (shared) attributionQuota = createSharedQuotaLedger({ db, limits: attributionQuotaLimits(attributionLimits), namespace: 'x' });
-    else {
-      const ledger = createQuotaLedger(attributionQuotaLimits(attributionLimits));
-      await rebuildQuotaFromTrail(db, ledger, clock.now(), 'trace.attribution_run', 'ok');
-      attributionQuota = inMemoryCounter(ledger);
-    }
+    const { quotas, searchQuotas, attributionQuota } = await buildQuotas({ db, policy, shared, now: clock.now(), metrics, attributionLimits });
 
     const identity = createIdentityService({
       db,
@@ -254,23 +231,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
     });
     traceRoutes(app, { identity, trace, attributions: createAttributions({ db, keyring, pii, audit, clock, limits: attributionLimits, quota: attributionQuota }) });
-    const subjects = createSubjects({ db, audit, clock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile), quota: searchQuotas });
-    const retentionPolicy = loadRetentionPolicy(config.retentionFile);
-    const retention = createRetention({ db, audit, clock, policy: retentionPolicy });
-    piplRoutes(app, {
-      identity,
-      subjects,
-      accessReports: createAccessReports({ db, audit, clock, subjects }),
-      retention,
-      breach: createBreachReports({ db, audit, clock }),
-      compliance: createCompliance({ db, audit, clock, verify: () => trail.verify(), retentionPolicy }),
-    });
-    const retentionSchedule = scheduleRetention(retention, config.retentionEveryMinutes, (err) => logger.error({ err: errorSummary(err) }, 'scheduled retention run failed; it runs again next period'));
-    const reconcileSchedule = scheduleReconcile(db, config.reconcileEveryMinutes, { logger, metrics });
-    stopRetention = async () => {
-      await retentionSchedule.stop();
-      await reconcileSchedule.stop();
-    };
+    stopRetention = mountPipl(app, { config, db, audit, clock, keyring, quota: searchQuotas, identity, trail, logger, metrics });
     await consoleRoutes(app);
     opsRoutes(app, {
       identity,
@@ -350,6 +311,74 @@ async function republishOutbox(db: Kysely<Database>, bus: NatsBus, now: number, 
   }
   if (chunk.length) (await bus.republish(chunk), (n += chunk.length));
   if (n) logger.info({ events: n, duplicates: bus.duplicates() }, 'outbox window sent to JetStream again (duplicates dropped by id)');
+}
+
+interface PiplSetup {
+  config: Config;
+  db: Kysely<Database>;
+  audit: AuditWriter;
+  clock: Clock;
+  keyring: Keyring;
+  /** Data-subject requests count against the search quota. */
+  quota: QuotaCounter;
+  identity: IdentityService;
+  trail: AuditTrail;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** PIPL routes (src/pipl/) and the scheduled retention and reconcile runs; returns their stop. */
+function mountPipl(app: App, { config, db, audit, clock, keyring, quota, identity, trail, logger, metrics }: PiplSetup): () => Promise<void> {
+  const subjects = createSubjects({ db, audit, clock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile), quota });
+  const retentionPolicy = loadRetentionPolicy(config.retentionFile);
+  const retention = createRetention({ db, audit, clock, policy: retentionPolicy });
+  piplRoutes(app, {
+    identity,
+    subjects,
+    accessReports: createAccessReports({ db, audit, clock, subjects }),
+    retention,
+    breach: createBreachReports({ db, audit, clock }),
+    compliance: createCompliance({ db, audit, clock, verify: () => trail.verify(), retentionPolicy }),
+  });
+  const retentionSchedule = scheduleRetention(retention, config.retentionEveryMinutes, (err) => logger.error({ err: errorSummary(err) }, 'scheduled retention run failed; it runs again next period'));
+  const reconcileSchedule = scheduleReconcile(db, config.reconcileEveryMinutes, { logger, metrics });
+  return async () => {
+    await retentionSchedule.stop();
+    await reconcileSchedule.stop();
+  };
+}
+
+interface QuotaSetup {
+  db: Kysely<Database>;
+  policy: Policy;
+  /** PostgreSQL: counted in the database, shared by every process; embedded: in memory, rebuilt from the trail. */
+  shared: boolean;
+  now: number;
+  metrics: Metrics;
+  attributionLimits: AttributionLimits;
+}
+
+/** The reveal, search and leak-attribution quotas: one ledger each, namespaced when shared. */
+async function buildQuotas({ db, policy, shared, now, metrics, attributionLimits }: QuotaSetup): Promise<{ quotas: QuotaCounter; searchQuotas: QuotaCounter; attributionQuota: QuotaCounter }> {
+  const searchLimits = { quotas: createSearchQuotaLimits(policy) };
+  const attributionLimitsOf = attributionQuotaLimits(attributionLimits);
+  if (shared) {
+    await seedSharedQuotas(db, now);
+    return {
+      quotas: createSharedQuotaLedger({ db, limits: policy, namespace: 'r' }),
+      searchQuotas: createSharedQuotaLedger({ db, limits: searchLimits, namespace: 'q' }),
+      attributionQuota: createSharedQuotaLedger({ db, limits: attributionLimitsOf, namespace: 'x' }),
+    };
+  }
+  const ledger = createQuotaLedger(policy, { onSaturation: (scope, window, ratio) => metrics.quotaSaturation.observe({ scope, window }, ratio) });
+  await rebuildQuotas(db, ledger, now);
+  const searchLedger = createSearchQuotaLedger(policy);
+  await rebuildQuotaFromTrail(db, searchLedger, now, 'access.search', 'allowed');
+  // Data-subject requests count against the same search quota (src/pipl/subjects.ts).
+  await rebuildQuotaFromTrail(db, searchLedger, now, 'pipl.request_filed', 'ok');
+  const attributionLedger = createQuotaLedger(attributionLimitsOf);
+  await rebuildQuotaFromTrail(db, attributionLedger, now, 'trace.attribution_run', 'ok');
+  return { quotas: inMemoryCounter(ledger), searchQuotas: inMemoryCounter(searchLedger), attributionQuota: inMemoryCounter(attributionLedger) };
 }
 
 /** The audit trail records every allowed reveal, so the last day's quota usage survives a restart. */
