@@ -95,6 +95,26 @@ export async function sameHand(db: Kysely<Database>, actor: Actor, others: reado
   return hit.rows.length ? 'creation' : null;
 }
 
+/**
+ * The accounts linked to `me` by creation, both ways (its creators up the chain, and every account
+ * it created, transitively), each direction followed at most CREATION_HOPS links. What a reader
+ * may not see about "themselves" (cases naming them) is what names `me` or one of these.
+ */
+export async function linkedAccounts(db: Kysely<Database>, me: string): Promise<string[]> {
+  const rows = await sql<{ id: string }>`
+    with recursive up(id, hops) as (
+      select created_by, 1 from accounts where id = ${me} and created_by is not null
+      union all
+      select a.created_by, up.hops + 1 from up join accounts a on a.id = up.id where a.created_by is not null and up.hops < ${CREATION_HOPS}
+    ), down(id, hops) as (
+      select id, 1 from accounts where created_by = ${me}
+      union all
+      select a.id, down.hops + 1 from down join accounts a on a.created_by = down.id where down.hops < ${CREATION_HOPS}
+    )
+    select id from up union select id from down`.execute(db);
+  return rows.rows.map((r) => r.id).filter((id) => id !== me);
+}
+
 /** The second person's check of a two-person rule: refuses (audited, `self_action`) when the actor is the same hand as any of `others`. */
 export async function refuseSameHand(db: Kysely<Database>, audit: AuditWriter, entry: Omit<AuditEntryInput, 'decision' | 'reason' | 'ip' | 'requestId'>, actor: Actor, ctx: RequestContext, what: string, others: readonly (string | null | undefined)[]): Promise<void> {
   const link = await sameHand(db, actor, others);

@@ -40,6 +40,8 @@ export const AUDIT_KINDS = {
   'case.opened': { event: null, action: null },
   'case.approved': { event: null, action: null },
   'case.closed': { event: null, action: null },
+  // A read of a case that names the reader (or an account linked to the reader by creation): refused, as not found.
+  'case.viewed': { event: null, action: null },
   'policy.loaded': { event: null, action: null },
   'detect.settings_changed': { event: null, action: null },
   'detect.settings_requested': { event: null, action: null },

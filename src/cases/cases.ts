@@ -1,7 +1,8 @@
 /**
  * Investigation cases: the basis of a security analyst's reveals. An analyst opens a case naming
  * the waybills and/or accounts it is about; it stays `pending` until a different analyst approves
- * it (`open`); anyone on the security side may close it. Reveals under a case are listed from the
+ * it (`open`); anyone on the security side may close it, except an account it names (or one linked
+ * to such an account by creation), who also does not see it. Reveals under a case are listed from the
  * audit trail. The reveal path reads a case's standing through the work context
  * (src/access/work-context.ts); this module owns the cases' life.
  *
@@ -18,7 +19,7 @@ import type { CasesTable, Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
-import { refuseSameHand, refuseSelf } from '../access/self.js';
+import { linkedAccounts, refuseSameHand, refuseSelf } from '../access/self.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 
 export type CaseStatus = 'pending' | 'open' | 'closed';
@@ -117,9 +118,8 @@ export function createCases(deps: CasesDeps) {
     const { row, accounts } = await load(id);
     const ts = new Date(clock.now());
     const detail = { case: id, actor: by };
-    if (me && accounts.includes(me)) {
-      await refuseSelf(audit, { kind: 'case.closed', ts, account: me, detail }, actor, ctx, 'close a case that names your own account');
-    }
+    // Not the subject, nor an account linked to a subject by creation (attack review 7: an it_admin's puppet analyst closed the case about its creator).
+    await refuseSameHand(db, audit, { kind: 'case.closed', ts, account: me, detail }, actor, ctx, 'close a case that names you', accounts);
     if (row.status === 'closed') throw new AppError('conflict', `case ${id} is already closed`);
     await audit.append([{ kind: 'case.closed', ts, decision: 'ok', account: me, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, was: row.status } }], async (tx) => {
       const moved = await tx.updateTable('cases').set({ status: 'closed', closed_by: by, closed_at: ts, close_note: note ?? null }).where('id', '=', id).where('status', '<>', 'closed').returning('id').executeTakeFirst();
@@ -160,9 +160,17 @@ export function createCases(deps: CasesDeps) {
     return { waybills: group(w), accounts: group(a) };
   }
 
-  async function list(q: { status?: CaseStatus | undefined; limit?: number | undefined }) {
+  /** The reader and the accounts linked to it by creation: cases naming any of them are not shown to it. */
+  async function hiddenFrom(actor: Actor): Promise<string[]> {
+    const me = actorAccount(actor);
+    return me ? [me, ...(await linkedAccounts(db, me))] : [];
+  }
+
+  async function list(q: { status?: CaseStatus | undefined; limit?: number | undefined }, actor: Actor) {
+    const hidden = await hiddenFrom(actor);
     let query = db.selectFrom('cases').selectAll();
     if (q.status) query = query.where('status', '=', q.status);
+    if (hidden.length) query = query.where(({ not, exists, selectFrom }) => not(exists(selectFrom('case_accounts').select('case_accounts.case_id').whereRef('case_accounts.case_id', '=', 'cases.id').where('case_accounts.account', 'in', hidden))));
     const rows = await query.orderBy('created_at', 'desc').orderBy('id').limit(q.limit ?? 100).execute();
     const m = await members(rows.map((r) => r.id));
     return rows.map((r) => present(r, m.waybills.get(r.id) ?? [], m.accounts.get(r.id) ?? []));
@@ -190,6 +198,22 @@ export function createCases(deps: CasesDeps) {
     };
   }
 
-  return { open, approve, close, list, get };
+  /**
+   * A case as its reader may see it: one that names the reader (or an account linked to it by
+   * creation) answers as not found — the subject of an investigation does not read it (attack
+   * review 7) — and the attempt is audited.
+   */
+  async function read(id: string, actor: Actor, ctx: RequestContext) {
+    const found = await get(id);
+    if (!found) return null;
+    const hidden = new Set(await hiddenFrom(actor));
+    if (found.accounts.some((a) => hidden.has(a))) {
+      await audit.append([{ kind: 'case.viewed', ts: new Date(clock.now()), decision: 'denied', reason: 'self_action', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { case: id, actor: actorName(actor) } }]);
+      return null;
+    }
+    return found;
+  }
+
+  return { open, approve, close, list, read };
 }
 export type Cases = ReturnType<typeof createCases>;

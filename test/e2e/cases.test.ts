@@ -124,6 +124,41 @@ describe.each(testBackends())('investigation cases on %s', (backend) => {
     expect(closeOwn.body.error.code).toBe('self_action');
   });
 
+  it('review 7: an analyst created by a subject neither closes nor reads the case; the subject does not read it; others do', async () => {
+    // An it_admin creates an analyst, then becomes the subject of a case.
+    expect((await w.api('POST', '/api/v1/accounts', { token: w.adminToken, body: { id: 'it1', role: 'it_admin', password: 'pw-it1-secret' } })).status).toBe(201);
+    tokens.it1 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'it1', password: 'pw-it1-secret', device: 'it1-dev' } })).body.token;
+    const made = await w.api('POST', '/api/v1/accounts', { token: tokens.it1, body: { id: 'p1', role: 'security_analyst', password: 'pw-p1-secret' } });
+    expect(made.status, made.text).toBe(201);
+    // (the test harness has the first analyst approve it, as an unaware colleague would)
+    tokens.p1 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'p1', password: 'pw-p1-secret', device: 'p1-dev' } })).body.token;
+    const c = await open('sa1', { accounts: ['it1'], waybills: [W(1)] });
+    expect(c.status, c.text).toBe(201);
+    expect((await approve('sa2', c.body.id)).status).toBe(200);
+    // The puppet may not close it (it was closed, with no reopen, in the review), nor list or read it.
+    const closed = await w.api('POST', `/api/v1/cases/${c.body.id}/close`, { token: tokens.p1, body: { note: 'nothing here' } });
+    expect(closed.status).toBe(403);
+    expect(closed.body.error.code).toBe('self_action');
+    const listed = await w.api('GET', '/api/v1/cases', { token: tokens.p1 });
+    expect(listed.status).toBe(200);
+    expect(listed.body.cases.map((x: { id: string }) => x.id)).not.toContain(c.body.id);
+    expect(listed.body.cases.length).toBeGreaterThan(0);
+    const read = await w.api('GET', `/api/v1/cases/${c.body.id}`, { token: tokens.p1 });
+    expect(read.status).toBe(404);
+    expect(read.text).not.toContain('it1');
+    // The subject of an earlier case (sa3) does not read it either; an unlinked analyst does, and the case is still open.
+    const aboutSa3 = (await w.api('GET', '/api/v1/cases', { token: tokens.sa1 })).body.cases.find((x: { accounts: string[] }) => x.accounts.includes('sa3'));
+    expect(aboutSa3).toBeDefined();
+    expect((await w.api('GET', '/api/v1/cases', { token: tokens.sa3 })).body.cases.map((x: { id: string }) => x.id)).not.toContain(aboutSa3.id);
+    expect((await w.api('GET', `/api/v1/cases/${aboutSa3.id}`, { token: tokens.sa3 })).status).toBe(404);
+    const other = await w.api('GET', `/api/v1/cases/${c.body.id}`, { token: tokens.sa3 });
+    expect(other.status).toBe(200);
+    expect(other.body).toMatchObject({ status: 'open', accounts: ['it1'] });
+    // The refused reads are in the trail with their actor.
+    const denied = await w.warden.db.selectFrom('audit_log').select(['account', 'detail']).where('kind', '=', 'case.viewed').where('decision', '=', 'denied').execute();
+    expect(denied.map((r) => r.account).sort()).toEqual(['p1', 'sa3']);
+  });
+
   it('a closed case backs nothing more', async () => {
     const c = await open('sa2', { waybills: [W(1), W(2)] });
     await approve('sa3', c.body.id);
@@ -172,7 +207,7 @@ describe.each(testBackends())('investigation cases on %s', (backend) => {
     expect(kinds).toContain('case.approved');
     expect(kinds).toContain('case.closed');
     expect(rows.filter((r) => r.reason === 'self_action').length).toBeGreaterThanOrEqual(3);
-    for (const r of rows) expect(JSON.stringify(r.detail)).toMatch(/"actor":"sa[123]"/);
+    for (const r of rows) expect(JSON.stringify(r.detail)).toMatch(/"actor":"(sa[123]|p1)"/);
     expect(JSON.stringify(rows)).not.toContain('scam caller');
   });
 });

@@ -59,13 +59,13 @@ export function caseRoutes(app: App, { identity, cases }: { identity: IdentitySe
       summary: 'Cases, newest first',
       querystring: Type.Object({ status: Type.Optional(Status), limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })) }, { additionalProperties: false }),
     },
-  }, async (req) => ({ cases: await cases.list({ status: req.query.status, limit: req.query.limit ? Math.min(500, Number(req.query.limit)) : 100 }) }));
+  }, async (req) => ({ cases: await cases.list({ status: req.query.status, limit: req.query.limit ? Math.min(500, Number(req.query.limit)) : 100 }, actorOf(req.principal!)) }));
 
   app.get('/api/v1/cases/:id', {
     onRequest: analysts,
     schema: { tags: ['cases'], summary: 'A case, with the reveals made under it (from the audit trail)', params: Type.Object({ id: Id }) },
   }, async (req) => {
-    const found = await cases.get(req.params.id);
+    const found = await cases.read(req.params.id, actorOf(req.principal!), requestContext(req));
     if (!found) throw new AppError('not_found', `case ${req.params.id} does not exist`);
     return found;
   });
