@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { PII_FIELDS } from '../contracts/events.js';
 
 export interface DetectConfig {
   time: {
@@ -198,8 +199,10 @@ export interface DetectConfig {
     };
     work_harvest: {
       enabled: boolean;
-      /** A full reveal (name, phone and address) of an assigned parcel this soon after the assignment is "early". */
+      /** A reveal worth harvesting of an assigned parcel this soon after the assignment is "early". */
       early_minutes: number;
+      /** A reveal is worth harvesting when its fields include all of one of these sets. */
+      harvest_fields: string[][];
       /** Early full reveals today before anything is said ... */
       min_records: number;
       /** ... and their share of today's assignments ... */
@@ -219,8 +222,10 @@ export interface DetectConfig {
     };
     search_harvest: {
       enabled: boolean;
-      /** A full reveal of a waybill a search returned this soon after the search is "quick". */
+      /** A reveal worth harvesting of a waybill a search returned this soon after the search is "quick". */
       quick_seconds: number;
+      /** A reveal is worth harvesting when its fields include all of one of these sets. */
+      harvest_fields: string[][];
       min_records: number;
       /** Quick full reveals as a share of today's searches. */
       min_share: number;
@@ -229,6 +234,14 @@ export interface DetectConfig {
       floor_share: number;
       min_peers: number;
       min_day_searches: number;
+      /** How long a search backs a reveal (the policy's phone_search within_minutes): reveals this soon count in the grant view ... */
+      grant_minutes: number;
+      /** ... which says something at this many a day ... */
+      grant_min_records: number;
+      /** ... at least this many times the peers' median daily count (or the prior). */
+      grant_peer_factor: number;
+      /** Daily count assumed for the peers when fewer than `min_peers` have a day on record. */
+      grant_prior_records: number;
     };
     trickle: {
       enabled: boolean;
@@ -341,11 +354,16 @@ export const DEFAULT_CONFIG: DetectConfig = {
     privileged_bulk: { enabled: true, factor: 5, min_records: 200, first_min_records: 500, off_hours_login: 45, role_hour_share: 0.01, role_hour_slots: 40 },
     work_harvest: {
       enabled: true,
-      early_minutes: 10,
+      early_minutes: 30,
+      harvest_fields: [
+        ['name', 'phone'],
+        ['name', 'address'],
+        ['phone', 'address'],
+      ],
       min_records: 12,
       min_share: 0.5,
       peer_factor: 3,
-      prior_share: 0.15,
+      prior_share: 0.3,
       floor_share: 0.05,
       min_peers: 3,
       min_day_assignments: 8,
@@ -354,6 +372,7 @@ export const DEFAULT_CONFIG: DetectConfig = {
     search_harvest: {
       enabled: true,
       quick_seconds: 60,
+      harvest_fields: [['address'], ['name', 'phone']],
       min_records: 10,
       min_share: 0.5,
       peer_factor: 3,
@@ -361,6 +380,10 @@ export const DEFAULT_CONFIG: DetectConfig = {
       floor_share: 0.05,
       min_peers: 3,
       min_day_searches: 8,
+      grant_minutes: 15,
+      grant_min_records: 75,
+      grant_peer_factor: 4,
+      grant_prior_records: 20,
     },
     trickle: { enabled: true, threshold: 6, allowance: 1, decay: 0.9, min_days: 2, prior_rate: 0.5, min_role_days: 10, winsorise: 5 },
   },
@@ -467,6 +490,16 @@ function checkRanges(c: DetectConfig, problems: string[]): void {
   }
   if (c.baseline.uncommon_share > 1) problems.push('baseline.uncommon_share: expected a share between 0 and 1');
   if (c.detectors.enumeration.history < 2) problems.push('detectors.enumeration.history: expected at least 2');
+  for (const key of ['work_harvest', 'search_harvest'] as const) checkFieldSets(c.detectors[key].harvest_fields, `detectors.${key}.harvest_fields`, problems);
+}
+
+/** A non-empty list of non-empty sets of PII field names. */
+function checkFieldSets(sets: unknown, path: string, problems: string[]): void {
+  const ok =
+    Array.isArray(sets) &&
+    sets.length > 0 &&
+    sets.every((set) => Array.isArray(set) && set.length > 0 && set.every((f) => (PII_FIELDS as readonly unknown[]).includes(f)));
+  if (!ok) problems.push(`${path}: expected a list of field sets, each a non-empty list of ${PII_FIELDS.join(', ')}`);
 }
 
 /** Reads a YAML or JSON file (YAML is a superset of JSON) and resolves it over the defaults. */

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSimulation, resolveParams, writeSimulation } from './index.js';
 
-const EVENTS_SHA256 = '10d042a6b71a05f5f54d363fc3079a164b6366628250de1ececb7829768663c9';
-const TRUTH_SHA256 = '936972145414177955116df036436bb1285d3fd2863f2fbca859a4cec6e8f78a';
+const EVENTS_SHA256 = '11188c23d511213150bee8b82eb52795aa515563da41abbff21de684c1d8181e';
+const TRUTH_SHA256 = '2425b92d57ad9cab222e6274e66ae3c4d575dec9f15b5866400de78b6e83b57c';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-golden-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -49,6 +49,10 @@ export interface AttackParams {
   search_harvest: Planned & { days: number; recordsPerDay: number };
   /** an agent reveals a handful of records a day with no work behind them, every working day */
   trickle: Planned & { days: number; minPerDay: number; maxPerDay: number };
+  /** work_harvest shaped to evade (attack review 6): name and address only, minutes after each assignment */
+  work_harvest_evasive: Planned & { days: number; minDelayMinutes: number; maxDelayMinutes: number };
+  /** search_harvest shaped to evade (attack review 6): name and address only, minutes after each search, inside the grant */
+  search_harvest_evasive: Planned & { days: number; recordsPerDay: number; minDelaySeconds: number; maxDelaySeconds: number };
 }
 export type AttackName = keyof AttackParams;
 export const ATTACK_NAMES: readonly AttackName[] = [
@@ -62,6 +66,8 @@ export const ATTACK_NAMES: readonly AttackName[] = [
   'work_harvest',
   'search_harvest',
   'trickle',
+  'work_harvest_evasive',
+  'search_harvest_evasive',
 ];
 
 export interface LookalikeParams {
@@ -152,6 +158,8 @@ function defaultPlan(days: number): { attacks: AttackParams; lookalikes: Lookali
       work_harvest: { enabled: true, day: at(2), days: 3, minDelayMinutes: 1, maxDelayMinutes: 8 },
       search_harvest: { enabled: true, day: at(1), days: 3, recordsPerDay: 150 },
       trickle: { enabled: true, day: Math.min(days - 1, 1), days: Math.max(1, days - 1), minPerDay: 3, maxPerDay: 5 },
+      work_harvest_evasive: { enabled: true, day: at(3), days: 3, minDelayMinutes: 12, maxDelayMinutes: 28 },
+      search_harvest_evasive: { enabled: true, day: at(2), days: 3, recordsPerDay: 150, minDelaySeconds: 120, maxDelaySeconds: 840 },
     },
     lookalikes: {
       new_hire: { enabled: true, day: at(1), couriers: 2, outlet_staff: 1, customer_service: 1 },

@@ -54,7 +54,7 @@ describe('abuse the access policy allows (simulated tiny company, seed 2)', () =
     expect(['site', 'city', 'company', 'role_prior']).toContain(ev.peer_tier);
     expect(ev.needed_share).toBeLessThan(0.5);
     expect(ev.days_of_evidence).toBeGreaterThanOrEqual(1);
-    expect(hits[0]!.summary).toMatch(/within 10 min of the assignment/);
+    expect(hits[0]!.summary).toMatch(/within 30 min of the assignment/);
   });
 
   it('search_harvest: one search per number, each followed by a full reveal within a minute', () => {

@@ -2,13 +2,20 @@
  * Abuse the access policy lets through (issue 9): every reveal has a reason the policy accepts,
  * so these detectors judge *how* an account uses its reasons against what its peers do.
  *
- * - work_harvest: the share of an account's assigned parcels it reveals in full (name, phone and
- *   address) within `early_minutes` of the assignment — long before the parcel can need it —
- *   against the same share of its peers (same role at the same site, else city, else company,
- *   else the role prior when too few peers have a full day on record).
- * - search_harvest: searches each followed within `quick_seconds` by a full reveal of what the
- *   search returned (the reveal the search "explains"), as a share of the account's searches,
- *   against its peers' share. Ticket-backed reveals never count.
+ * A reveal counts when it is worth harvesting: its fields include one of the detector's
+ * `harvest_fields` sets (any two of name, phone and address for a courier; the address, or name
+ * and phone, after a phone search) — not only all three (attack review 6: name + address evaded).
+ *
+ * - work_harvest: the share of an account's assigned parcels it reveals (worth harvesting) within
+ *   `early_minutes` of the assignment — long before the parcel can need it — against the same
+ *   share of its peers (same role at the same site, else city, else company, else the role prior
+ *   when too few peers have a full day on record).
+ * - search_harvest: two views of reveals of what a search returned (the reveal the search
+ *   "explains"). Quick: followed within `quick_seconds`, as a share of the account's searches,
+ *   against its peers' share. Grant: followed at any time the search grant backs
+ *   (`grant_minutes`, the policy's phone_search window): honest agents reveal most of what they
+ *   search, so the count a day is judged against the peers' daily count (attack review 6: waiting
+ *   a few minutes evaded the quick view). Ticket-backed reveals never count.
  * - trickle: per-account evidence that accumulates across days — a one-sided CUSUM on the daily
  *   count of records revealed with no work behind them, against the role's honest rate plus an
  *   allowance, decaying by `decay` a day. It does not reset at midnight.
@@ -24,11 +31,19 @@ export const WORK_HARVEST = 'work_harvest';
 export const SEARCH_HARVEST = 'search_harvest';
 export const TRICKLE = 'trickle';
 
-const isFull = (ev: ActivityEvent): boolean => {
-  if (ev.type !== 'access' || ev.fields === undefined) return false;
-  const f = ev.fields;
-  return f.includes('name') && f.includes('phone') && f.includes('address');
-};
+/** True when the reveal's fields include every field of at least one of `sets`. */
+export function worthHarvesting(sets: readonly (readonly string[])[]): (ev: ActivityEvent) => boolean {
+  return (ev) => {
+    if (ev.type !== 'access' || ev.fields === undefined) return false;
+    const f = ev.fields as readonly string[];
+    return sets.some((set) => set.length > 0 && set.every((x) => f.includes(x)));
+  };
+}
+
+/** "name and phone, or address" — the sets as the alerts name them. */
+export function fieldsText(sets: readonly (readonly string[])[]): string {
+  return sets.map((set) => set.join(' and ')).join(', or ');
+}
 
 // ------------------------------------------------------------------ peer tiers
 
@@ -122,7 +137,7 @@ function peerText(p: PeerVerdict): string {
 interface WorkState {
   day: number;
   assigned: number;
-  /** full reveals of assigned parcels today, and those within early_minutes of the assignment */
+  /** reveals worth harvesting of assigned parcels today, and those within early_minutes of the assignment */
   full: number;
   early: number;
   ids: string[];
@@ -134,6 +149,7 @@ interface WorkState {
 export function createWorkHarvestDetector(env: DetectorEnv): Detector {
   const c = env.config.detectors.work_harvest;
   const earlyMs = c.early_minutes * MINUTE;
+  const worth = worthHarvesting(c.harvest_fields);
   const book = new PeerShares(c.min_peers);
   let alerts = 0;
 
@@ -162,7 +178,7 @@ export function createWorkHarvestDetector(env: DetectorEnv): Detector {
       if (s.assignedAt.size < c.max_open_assignments) s.assignedAt.set(ev.waybill, ctx.t);
       return;
     }
-    if (ev.type !== 'access' || ev.action !== 'reveal' || ctx.records === 0 || ctx.explanation !== 'assignment' || !isFull(ev)) return;
+    if (ev.type !== 'access' || ev.action !== 'reveal' || ctx.records === 0 || ctx.explanation !== 'assignment' || !worth(ev)) return;
     const s = stateOf(ctx);
     s.full++;
     const at = s.assignedAt.get(ev.waybill!);
@@ -187,8 +203,8 @@ export function createWorkHarvestDetector(env: DetectorEnv): Detector {
       score: Math.min(95, 50 + (s.early - c.min_records) + 10 * (days - 1)),
       subject: 'work_harvest',
       summary:
-        `Account ${a.id} (${a.role}) revealed name, phone and address of ${s.early} of its ${s.assigned} assigned parcels today within ${c.early_minutes} min of the assignment ` +
-        `(${round(share * 100, 0)} %, ${round(ratio, 1)}x ${peerText(peers)}); ${round(needed * 100, 0)} % of its full reveals came close to the work; ${days} day(s) of evidence.`,
+        `Account ${a.id} (${a.role}) revealed ${fieldsText(c.harvest_fields)} of ${s.early} of its ${s.assigned} assigned parcels today within ${c.early_minutes} min of the assignment ` +
+        `(${round(share * 100, 0)} %, ${round(ratio, 1)}x ${peerText(peers)}); ${round(needed * 100, 0)} % of those reveals came close to the work; ${days} day(s) of evidence.`,
       evidence: {
         event_ids: s.ids.slice(-10),
         records_early: s.early,
@@ -214,33 +230,62 @@ export function createWorkHarvestDetector(env: DetectorEnv): Detector {
 interface SearchState {
   day: number;
   searches: number;
+  /** reveals worth harvesting of a searched waybill within quick_seconds, and within the grant */
   quick: number;
+  granted: number;
   reveals: number;
   ticketBacked: number;
   ids: string[];
   evidenceDays: number[];
 }
 
+type SearchView = 'quick' | 'grant';
+
 export function createSearchHarvestDetector(env: DetectorEnv): Detector {
   const c = env.config.detectors.search_harvest;
   const quickMs = c.quick_seconds * 1000;
+  const grantMs = c.grant_minutes * MINUTE;
+  const worth = worthHarvesting(c.harvest_fields);
+  /** closed days' quick share, and closed days' count of reveals within the grant */
   const book = new PeerShares(c.min_peers);
+  const counts = new PeerShares(c.min_peers);
   let alerts = 0;
 
   function stateOf(ctx: EventContext): SearchState {
     const a = ctx.account!;
     let s = a.slots[env.slot] as SearchState | undefined;
     if (!s) {
-      s = { day: ctx.day, searches: 0, quick: 0, reveals: 0, ticketBacked: 0, ids: [], evidenceDays: [] };
+      s = { day: ctx.day, searches: 0, quick: 0, granted: 0, reveals: 0, ticketBacked: 0, ids: [], evidenceDays: [] };
       a.slots[env.slot] = s;
     }
     if (ctx.day > s.day) {
-      if (s.searches >= c.min_day_searches) book.add(peerKeys(env, a), a.id, s.quick / s.searches);
+      if (s.searches >= c.min_day_searches) {
+        const keys = peerKeys(env, a);
+        book.add(keys, a.id, s.quick / s.searches);
+        counts.add(keys, a.id, s.granted);
+      }
       s.day = ctx.day;
-      s.searches = s.quick = s.reveals = s.ticketBacked = 0;
+      s.searches = s.quick = s.granted = s.reveals = s.ticketBacked = 0;
       s.ids = [];
     }
     return s;
+  }
+
+  /** The view that alerts, if any: quick share against the peers' share, else the count within the grant against theirs. */
+  function judge(s: SearchState, a: AccountProfile, quick: boolean): { view: SearchView; share: number; peers: PeerVerdict; ratio: number } | undefined {
+    const keys = peerKeys(env, a);
+    if (quick && s.quick >= c.min_records) {
+      const share = s.quick / Math.max(s.searches, s.quick);
+      const peers = book.verdict(keys, a.id, c.prior_share);
+      const ratio = share / Math.max(peers.median, c.floor_share);
+      if (share >= c.min_share && ratio >= c.peer_factor) return { view: 'quick', share, peers, ratio };
+    }
+    if (s.granted < c.grant_min_records) return undefined;
+    const share = s.granted / Math.max(s.searches, s.granted);
+    const peers = counts.verdict(keys, a.id, c.grant_prior_records);
+    const ratio = s.granted / Math.max(peers.median, 1);
+    if (share >= c.min_share && ratio >= c.grant_peer_factor) return { view: 'grant', share, peers, ratio };
+    return undefined;
   }
 
   function onEvent(ctx: EventContext, emit: Emit): void {
@@ -254,42 +299,48 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
     const s = stateOf(ctx);
     s.reveals++;
     if (ctx.explanation === 'ticket') s.ticketBacked++;
-    if (ctx.explanation !== 'search' || !isFull(ev)) return;
+    if (ctx.explanation !== 'search' || !worth(ev)) return;
     const a = ctx.account!;
     const at = a.searches?.get(ev.waybill!);
-    if (at === undefined || ctx.t - at > quickMs || ctx.t < at) return;
-    s.quick++;
+    if (at === undefined || ctx.t < at || ctx.t - at > grantMs) return;
+    const quick = ctx.t - at <= quickMs;
+    s.granted++;
+    if (quick) s.quick++;
     if (s.ids.length < 20) s.ids.push(ev.id);
-    if (s.quick < c.min_records) return;
-    const share = s.quick / Math.max(s.searches, s.quick);
-    if (share < c.min_share) return;
-    const peers = book.verdict(peerKeys(env, a), a.id, c.prior_share);
-    const ratio = share / Math.max(peers.median, c.floor_share);
-    if (ratio < c.peer_factor) return;
+    const v = judge(s, a, quick);
+    if (!v) return;
     const days = noteDay(s.evidenceDays, ctx.day);
     alerts++;
     const ticketShare = s.ticketBacked / s.reveals;
+    const n = v.view === 'quick' ? s.quick : s.granted;
+    const min = v.view === 'quick' ? c.min_records : c.grant_min_records;
+    const within = v.view === 'quick' ? `${c.quick_seconds} s` : `${c.grant_minutes} min (the search grant)`;
+    const against = v.view === 'quick' ? `${round(v.share * 100, 0)} %, ${round(v.ratio, 1)}x ${peerText(v.peers)}` : `${round(v.share * 100, 0)} %; ${round(v.ratio, 1)}x the daily count of ${peerText(v.peers)}`;
     emit({
       account: a.id,
       device: ev.device,
-      score: Math.min(95, 50 + (s.quick - c.min_records) + 10 * (days - 1)),
+      score: Math.min(95, 50 + (n - min) + 10 * (days - 1)),
       subject: 'search_harvest',
       summary:
-        `Account ${a.id} (${a.role}) followed ${s.quick} of its ${s.searches} searches today with a full reveal within ${c.quick_seconds} s ` +
-        `(${round(share * 100, 0)} %, ${round(ratio, 1)}x ${peerText(peers)}); ${round(ticketShare * 100, 0)} % of its reveals today cite a ticket; ${days} day(s) of evidence.`,
+        `Account ${a.id} (${a.role}) followed ${n} of its ${s.searches} searches today with a reveal of ${fieldsText(c.harvest_fields)} within ${within} ` +
+        `(${against}); ${round(ticketShare * 100, 0)} % of its reveals today cite a ticket; ${days} day(s) of evidence.`,
       evidence: {
         event_ids: s.ids.slice(-10),
+        view: v.view,
         records_quick: s.quick,
+        records_in_grant: s.granted,
         searches_today: s.searches,
-        share_quick: round(share, 3),
-        peer_median_share: round(peers.median, 3),
-        ratio_vs_peers: round(ratio, 2),
-        peer_tier: peers.tier,
-        peer_group_size: peers.peers,
-        peer_account_days: peers.days,
+        share_quick: round(s.quick / Math.max(s.searches, s.quick), 3),
+        share_in_grant: round(s.granted / Math.max(s.searches, s.granted), 3),
+        ...(v.view === 'quick' ? { peer_median_share: round(v.peers.median, 3) } : { peer_median_count: round(v.peers.median, 1) }),
+        ratio_vs_peers: round(v.ratio, 2),
+        peer_tier: v.peers.tier,
+        peer_group_size: v.peers.peers,
+        peer_account_days: v.peers.days,
         needed_share: round(ticketShare, 3),
         ticket_backed_share: round(ticketShare, 3),
         quick_seconds: c.quick_seconds,
+        grant_minutes: c.grant_minutes,
         days_of_evidence: days,
       },
     });
