@@ -73,6 +73,16 @@ describe('ContextBuilder', () => {
     expect(step(access({ waybill: 'SF100000000888' })).explanation).toBe('search');
   });
 
+  it('attack review 6: a backfilled access explained by backfilled work leaves no verdict a live access reuses', () => {
+    const { step, links } = setup();
+    links.onWaybill('SF100000000001', 'OUT-Z', 'OUT-B', '杭州', local(0, 8));
+    links.onAssign('SF100000000001', 'c1', local(0, 8), true);
+    const access = (minute: number, over: Record<string, unknown>) =>
+      ev(local(0, 9) + minute * 60_000, { type: 'access', ...actor(p), action: 'reveal', waybill: 'SF100000000001', fields: ['phone'], purpose: 'delivery', result: 'allowed', ...over });
+    expect(step(access(0, { backfill: true })).explanation).toBe('assignment');
+    expect(step(access(1, {})).explanation).toBe('none');
+  });
+
   it('touchSeen counts a known value and adds a new one', () => {
     const m = new Map<string, { first: number; last: number; n: number }>();
     expect(touchSeen(m, 'k', undefined, 5)).toBe(true);

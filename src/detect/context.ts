@@ -4,7 +4,7 @@
  * learning that folds the event into the account's and its peers' baselines. Learning runs after
  * the detectors, so "first seen" means before this event.
  */
-import type { AccessEvent, ActivityEvent, LoginEvent } from '../contracts/events.js';
+import type { AccessEvent, ActivityEvent, LoginEvent, Provenance } from '../contracts/events.js';
 import type { DetectConfig } from './config.js';
 import type { ExceptionSet } from './exceptions.js';
 import { pruneSearches, type ProfileStore } from './state.js';
@@ -206,7 +206,7 @@ export class ContextBuilder {
   }
 
   /** An access: records shown, denied or not, searches remembered, and what backs the waybill's access. */
-  private classify(a: AccountProfile, ev: AccessEvent, t: number): void {
+  private classify(a: AccountProfile, ev: AccessEvent & Provenance, t: number): void {
     const ctx = this.ctx;
     ctx.denied = ev.result === 'denied';
     const action = ev.action;
@@ -232,14 +232,15 @@ export class ContextBuilder {
     if (wb === undefined) return;
     if (action === 'reveal' && !ctx.denied && (ev.fields === undefined || ev.fields.length > 0)) ctx.records = 1;
     // A view is usually followed by a reveal of the same parcel: reuse an assignment verdict for
-    // a few minutes rather than look the waybill up again.
+    // a few minutes rather than look the waybill up again. Only a live access's verdict is kept:
+    // a backfilled one may rest on a backfilled link, which backs no live access (work-links.ts).
     if (a.memoWaybill === wb && t - a.memoAt <= 5 * MINUTE && t >= a.memoAt) {
       ctx.explanation = 'assignment';
       return;
     }
     const e = this.links.explain(a, wb, ev, t, ctx);
     ctx.explanation = e;
-    if (e === 'assignment') {
+    if (e === 'assignment' && ev.backfill !== true) {
       a.memoWaybill = wb;
       a.memoAt = t;
     }

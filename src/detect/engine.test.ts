@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDetectionEngine, partition, type AlertOut } from './engine.js';
-import { actionable, actor, courier, ev, history, local, run } from './test-support/events.js';
+import { actionable, actor, courier, ev, history, local, run, sortByTime } from './test-support/events.js';
 import { simulatedWorld } from './test-support/simulated.js';
 import type { ActivityEvent } from '../contracts/events.js';
 import { responseFor } from './risk.js';
@@ -103,6 +103,21 @@ describe('detection engine', () => {
     expect(s.events).toBe(3);
     expect(s.late).toBe(1);
     expect(s.byType.logout).toBe(2);
+  });
+
+  it('attack review 6: backfilled assignments stamped "now" do not hide a courier\'s live probe of 120 numbers', () => {
+    const p = courier(1);
+    const base = history([p, courier(2)], 3);
+    const numbers = Array.from({ length: 120 }, (_, i) => `YT${1_000_070_500_000 + i * 2}`);
+    const probe = numbers.map((wb, i) => ev(local(3, 14, 0, i * 10), { type: 'access', ...actor(p), action: 'reveal', waybill: wb, fields: ['phone'], purpose: 'delivery', result: 'allowed' }));
+    const assigns = (backfill: boolean) =>
+      numbers.map((wb) => ev(local(3, 13, 50), { type: 'assign', account: p.account, role: p.role, waybill: wb, task: 'delivery', ...(backfill ? { backfill: true } : {}) }));
+    const loud = (extra: ActivityEvent[]) => actionable(run(sortByTime([...base, ...extra, ...probe])).alerts, undefined, p.account).map((a) => `${a.detector} ${a.severity}`);
+    const bare = loud([]);
+    expect(bare.length).toBeGreaterThan(0);
+    expect(bare.some((x) => x.endsWith('critical'))).toBe(true);
+    expect(loud(assigns(false))).toEqual([]); // live work does explain it
+    expect(loud(assigns(true))).toEqual(bare); // history does not
   });
 
   it('catches every attacking account in the simulated company with at most 50 records exposed first', () => {

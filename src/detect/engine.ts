@@ -187,13 +187,13 @@ class Engine {
     const type = ev.type;
     switch (type) {
       case 'scan':
-        if (ev.op === 'delivered' || ev.op === 'pickup') links.onDelivered(ev.waybill, t);
+        if (ev.op === 'delivered' || ev.op === 'pickup') links.onDelivered(ev.waybill, t, ev.backfill === true);
         break;
       case 'waybill':
         links.onWaybill(ev.waybill, ev.origin_site, ev.dest_site, ev.dest_city, t);
         break;
       case 'assign':
-        links.onAssign(ev.waybill, ev.account, t);
+        links.onAssign(ev.waybill, ev.account, t, ev.backfill === true);
         break;
       case 'ticket':
         links.onTicket(ev, t);

@@ -10,10 +10,10 @@ import { WorkLinks } from './work-links.js';
 const cfg = resolveConfig({});
 const actor = (account: string, role: string, site: string): ActivityEvent =>
   ({ id: 'x', ts: '2026-11-02T00:00:00.000Z', type: 'login', account, role, site, result: 'success' }) as ActivityEvent;
-const reveal = (account: string, waybill: string, ticket?: string): AccessEvent =>
-  ({ id: 'r', ts: '2026-11-02T00:00:00.000Z', type: 'access', account, action: 'reveal', waybill, result: 'allowed', ...(ticket ? { ticket } : {}) }) as AccessEvent;
-const ticket = (account: string, id: string, status: 'open' | 'closed', waybill?: string): TicketEvent =>
-  ({ id: 't', ts: '2026-11-02T00:00:00.000Z', type: 'ticket', account, ticket: id, status, ...(waybill ? { waybill } : {}) }) as TicketEvent;
+const reveal = (account: string, waybill: string, ticket?: string, backfill = false): AccessEvent =>
+  ({ id: 'r', ts: '2026-11-02T00:00:00.000Z', type: 'access', account, action: 'reveal', waybill, result: 'allowed', ...(ticket ? { ticket } : {}), ...(backfill ? { backfill } : {}) }) as AccessEvent;
+const ticket = (account: string, id: string, status: 'open' | 'closed', waybill?: string, backfill = false): TicketEvent =>
+  ({ id: 't', ts: '2026-11-02T00:00:00.000Z', type: 'ticket', account, ticket: id, status, ...(waybill ? { waybill } : {}), ...(backfill ? { backfill } : {}) }) as TicketEvent;
 
 function setup() {
   const store = new ProfileStore(cfg, buildCityTable(), 0);
@@ -22,9 +22,9 @@ function setup() {
   const other = store.getAccount('c2', actor('c2', 'courier', 'OUT-C'), 0);
   const manager = store.getAccount('m1', actor('m1', 'manager', 'HQ-SH'), 0);
   store.siteCity.set('HQ-SH', '上海');
-  const why = (a: typeof courier, wb: string, t: number, tk?: string) => {
+  const why = (a: typeof courier, wb: string, t: number, tk?: string, backfill = false) => {
     const ctx = emptyContext();
-    return { e: links.explain(a, wb, reveal(a.id, wb, tk), t, ctx), ctx };
+    return { e: links.explain(a, wb, reveal(a.id, wb, tk, backfill), t, ctx), ctx };
   };
   return { store, links, courier, other, manager, why };
 }
@@ -54,10 +54,47 @@ describe('WorkLinks', () => {
     expect(why(courier, 'SF100000000003', HOUR).e).toBe('ticket');
     links.onTicket(ticket('c1', 'T1', 'closed'), 2 * HOUR);
     expect(why(courier, 'SF100000000003', 3 * HOUR).e).toBe('none');
-    // A ticket named on the access itself, with no waybill of its own.
-    links.onTicket(ticket('c1', 'T2', 'open'), 4 * HOUR);
-    expect(why(courier, 'SF100000000009', 5 * HOUR, 'T2').e).toBe('ticket');
-    expect(why(courier, 'SF100000000009', 5 * HOUR, 'T9').e).toBe('none');
+  });
+
+  it('attack review 6: a ticket backs its own waybill only; one with no waybill backs nothing', () => {
+    const { links, courier, why } = setup();
+    // The attack: a ticket with no waybill, cited on reveals of any parcel.
+    links.onTicket(ticket('c1', 'T2', 'open'), 0);
+    expect(why(courier, 'SF100000000009', HOUR, 'T2').e).toBe('none');
+    expect(why(courier, 'SF100000000010', HOUR, 'T2').e).toBe('none');
+    // A ticket for one waybill, cited on another (its link evicted, so only the ticket is left).
+    links.onTicket(ticket('c1', 'T3', 'open', 'SF100000000011'), 0);
+    links.waybills.delete('SF100000000011');
+    expect(why(courier, 'SF100000000012', HOUR, 'T3').e).toBe('none');
+    expect(why(courier, 'SF100000000011', HOUR, 'T3').e).toBe('ticket');
+    expect(why(courier, 'SF100000000011', HOUR, 'T9').e).toBe('none');
+  });
+
+  it('attack review 6: backfilled work backs backfilled accesses only, never a live one', () => {
+    const { links, courier, other, why } = setup();
+    // The attack: history stamped "now" assigns the probed parcels to the prober.
+    for (let i = 0; i < 120; i++) links.onAssign(`SF2000000${String(i).padStart(5, '0')}`, 'c1', 0, true);
+    expect(why(courier, 'SF200000000007', HOUR).e).toBe('none');
+    expect(why(courier, 'SF200000000007', HOUR).ctx.unknownWaybill).toBe(true); // nor makes a guessed number look known
+    expect(why(courier, 'SF200000000007', HOUR, undefined, true).e).toBe('assignment');
+    expect(why(other, 'SF200000000007', HOUR, undefined, true).ctx.unknownWaybill).toBe(false);
+    // A ticket from history, cited or not.
+    links.onTicket(ticket('c1', 'T4', 'open', 'SF100000000013', true), 0);
+    expect(why(courier, 'SF100000000013', HOUR, 'T4').e).toBe('none');
+    expect(why(courier, 'SF100000000013', HOUR).e).toBe('none');
+    expect(why(courier, 'SF100000000013', HOUR, 'T4', true).e).toBe('ticket');
+    // Live work still backs both; history neither replaces nor ends it.
+    links.onAssign('SF100000000014', 'c1', 0);
+    links.onAssign('SF100000000014', 'c1', 0, true);
+    links.onDelivered('SF100000000014', 0, true);
+    expect(why(courier, 'SF100000000014', 30 * HOUR).e).toBe('assignment');
+    expect(why(courier, 'SF100000000014', 30 * HOUR, undefined, true).e).toBe('assignment');
+    links.onTicket(ticket('c1', 'T5', 'open', 'SF100000000015'), 0);
+    links.onTicket(ticket('c1', 'T5', 'open', 'SF100000000015', true), 0);
+    links.onTicket(ticket('c1', 'T5', 'closed', undefined, true), HOUR);
+    expect(why(courier, 'SF100000000015', 2 * HOUR, 'T5').e).toBe('ticket');
+    links.onTicket(ticket('c1', 'T5', 'closed'), 3 * HOUR);
+    expect(why(courier, 'SF100000000015', 4 * HOUR, 'T5', true).e).toBe('none');
   });
 
   it('keeps several accounts\' links on one waybill and drops expired ones', () => {

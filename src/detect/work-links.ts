@@ -3,8 +3,16 @@
  * work on it — assignments and tickets — until when), open tickets, and which origin site each
  * waybill number range belongs to. `explain` says what, if anything, backs an account's access
  * to a waybill. Entries expire by event time (`sweep`) and the waybill map has a hard cap.
+ *
+ * Invariants:
+ * - History does not open access today (as at the gateway, src/events/ingest.ts): a link made by a
+ *   backfilled event (`backfill: true`) is marked so and backs only backfilled accesses; a live
+ *   access is explained by live links only (attack review 6: 120 backfilled `assign`s stamped
+ *   "now" hid a courier's probe). A backfilled scan or ticket close ends backfilled links only.
+ * - A ticket backs an access to its own waybill only; a ticket that names none backs nothing
+ *   (attack review 6; the gateway refuses it as a basis too).
  */
-import type { AccessEvent, TicketEvent } from '../contracts/events.js';
+import type { AccessEvent, Provenance, TicketEvent } from '../contracts/events.js';
 import type { DetectConfig } from './config.js';
 import type { ProfileStore } from './state.js';
 import type { AccountProfile, EventContext, Explanation } from './types.js';
@@ -15,11 +23,13 @@ export interface WorkLink {
   kind: 'assignment' | 'ticket';
   until: number;
   ticket: string | undefined;
+  /** Made by a backfilled (history) event: backs backfilled accesses only. */
+  backfill: boolean;
 }
 
 /**
  * What the engine knows about a waybill. Its work links (assignment/ticket) are a set, unique by
- * (account, kind, ticket), order without meaning: the first is stored inline (most waybills get
+ * (account, kind, ticket, backfill), order without meaning: the first is stored inline (most waybills get
  * one assignment and nothing else; no array and link object per waybill to allocate, keep and
  * chase), any further ones in `more`.
  */
@@ -30,13 +40,16 @@ export interface WaybillCtx {
   touched: number;
   /** When the entry was (re)inserted; map order is by `born`, and touched <= born + 1 day. */
   born: number;
-  /** A work link was ever added (even if every link has expired and been dropped since). */
+  /** A live work link was ever added (even if every link has expired and been dropped since). */
   linked: boolean;
-  /** Inline link: its account (undefined = slot empty), kind, until and ticket. */
+  /** A backfilled work link was ever added: the waybill is known to backfilled accesses only. */
+  linkedHistory: boolean;
+  /** Inline link: its account (undefined = slot empty), kind, until, ticket and backfill flag. */
   a0: string | undefined;
   k0: WorkLink['kind'];
   u0: number;
   t0: string | undefined;
+  b0: boolean;
   more: WorkLink[] | undefined;
 }
 
@@ -44,10 +57,11 @@ interface TicketCtx {
   account: string;
   waybill: string | undefined;
   until: number;
+  backfill: boolean;
 }
 
 function newWaybill(origin: string | undefined, dest: string | undefined, city: string | undefined, t: number): WaybillCtx {
-  return { origin, dest, city, touched: t, born: t, linked: false, a0: undefined, k0: 'assignment', u0: -Infinity, t0: undefined, more: undefined };
+  return { origin, dest, city, touched: t, born: t, linked: false, linkedHistory: false, a0: undefined, k0: 'assignment', u0: -Infinity, t0: undefined, b0: false, more: undefined };
 }
 
 export class WorkLinks {
@@ -97,47 +111,51 @@ export class WorkLinks {
   }
 
   /** An assignment: the account may work the waybill for `assignment_ttl_hours` (less once delivered). */
-  onAssign(wb: string, account: string, t: number): void {
-    this.link(wb, account, 'assignment', t + this.st.assignment_ttl_hours * HOUR, undefined, t);
+  onAssign(wb: string, account: string, t: number, backfill = false): void {
+    this.link(wb, account, 'assignment', t + this.st.assignment_ttl_hours * HOUR, undefined, t, backfill);
   }
 
-  onTicket(ev: TicketEvent, t: number): void {
+  /** A ticket opened (backs its agent's access to its own waybill) or closed (ends that). */
+  onTicket(ev: TicketEvent & Provenance, t: number): void {
+    const backfill = ev.backfill === true;
+    const known = this.tickets.get(ev.ticket);
     if (ev.status === 'open') {
       const until = t + this.st.ticket_ttl_days * DAY;
-      this.tickets.set(ev.ticket, { account: ev.account, waybill: ev.waybill, until });
-      if (ev.waybill) this.link(ev.waybill, ev.account, 'ticket', until, ev.ticket, t);
+      // History never replaces what a live ticket says.
+      if (!backfill || known === undefined || known.backfill) this.tickets.set(ev.ticket, { account: ev.account, waybill: ev.waybill, until, backfill });
+      if (ev.waybill) this.link(ev.waybill, ev.account, 'ticket', until, ev.ticket, t, backfill);
     } else {
-      const open = this.tickets.get(ev.ticket);
-      this.tickets.delete(ev.ticket);
-      const wb = ev.waybill ?? open?.waybill;
+      if (known !== undefined && (!backfill || known.backfill)) this.tickets.delete(ev.ticket);
+      const wb = ev.waybill ?? known?.waybill;
       const w = wb === undefined ? undefined : this.waybills.get(wb);
       if (w !== undefined) {
-        if (w.a0 !== undefined && w.k0 === 'ticket' && w.t0 === ev.ticket) w.u0 = t;
-        if (w.more !== undefined) for (const l of w.more) if (l.kind === 'ticket' && l.ticket === ev.ticket) l.until = t;
+        if (w.a0 !== undefined && w.k0 === 'ticket' && w.t0 === ev.ticket && (!backfill || w.b0)) w.u0 = t;
+        if (w.more !== undefined) for (const l of w.more) if (l.kind === 'ticket' && l.ticket === ev.ticket && (!backfill || l.backfill)) l.until = t;
       }
     }
   }
 
-  /** Delivered or picked up: assignments on it end `after_delivery_hours` later at the latest. */
-  onDelivered(wb: string, t: number): void {
+  /** Delivered or picked up: assignments on it end `after_delivery_hours` later at the latest (a backfilled scan: backfilled ones only). */
+  onDelivered(wb: string, t: number, backfill = false): void {
     const w = this.waybills.get(wb);
     if (w === undefined) return;
     const cap = t + this.st.after_delivery_hours * HOUR;
-    if (w.a0 !== undefined && w.k0 === 'assignment' && w.u0 > cap) w.u0 = cap;
-    if (w.more !== undefined) for (const l of w.more) if (l.kind === 'assignment' && l.until > cap) l.until = cap;
+    if (w.a0 !== undefined && w.k0 === 'assignment' && w.u0 > cap && (!backfill || w.b0)) w.u0 = cap;
+    if (w.more !== undefined) for (const l of w.more) if (l.kind === 'assignment' && l.until > cap && (!backfill || l.backfill)) l.until = cap;
   }
 
-  link(wb: string, account: string, kind: WorkLink['kind'], until: number, ticket: string | undefined, t: number): void {
+  link(wb: string, account: string, kind: WorkLink['kind'], until: number, ticket: string | undefined, t: number, backfill = false): void {
     const w = this.entry(wb, t);
-    w.linked = true;
-    if (w.a0 === account && w.k0 === kind && w.t0 === ticket) {
+    if (backfill) w.linkedHistory = true;
+    else w.linked = true;
+    if (w.a0 === account && w.k0 === kind && w.t0 === ticket && w.b0 === backfill) {
       if (until > w.u0) w.u0 = until;
       return;
     }
     let more = w.more;
     if (more !== undefined) {
       for (const l of more) {
-        if (l.account === account && l.kind === kind && l.ticket === ticket) {
+        if (l.account === account && l.kind === kind && l.ticket === ticket && l.backfill === backfill) {
           if (until > l.until) l.until = until;
           return;
         }
@@ -153,25 +171,28 @@ export class WorkLinks {
       w.k0 = kind;
       w.u0 = until;
       w.t0 = ticket;
-    } else (more ??= w.more = []).push({ account, kind, until, ticket });
+      w.b0 = backfill;
+    } else (more ??= w.more = []).push({ account, kind, until, ticket, backfill });
   }
 
   /**
-   * What backs account `a`'s access to waybill `wb` at `t`: its assignment, a ticket, a recent
-   * search, its site or (a manager) its city; else 'none'. Records on `ctx` the parcel's city and
-   * distance, and whether the waybill is unknown.
+   * What backs account `a`'s access to waybill `wb` at `t`: its assignment, a ticket for that
+   * waybill, a recent search, its site or (a manager) its city; else 'none'. A live access counts
+   * live links only; a backfilled one, any. Records on `ctx` the parcel's city and distance, and
+   * whether the waybill is unknown.
    */
-  explain(a: AccountProfile, wb: string, ev: AccessEvent, t: number, ctx: EventContext): Explanation {
+  explain(a: AccountProfile, wb: string, ev: AccessEvent & Provenance, t: number, ctx: EventContext): Explanation {
+    const history = ev.backfill === true;
     const w = this.waybills.get(wb);
     if (w !== undefined) {
       let best: Explanation | undefined;
-      if (w.a0 === a.id && w.u0 >= t) {
+      if (w.a0 === a.id && w.u0 >= t && (history || !w.b0)) {
         if (w.k0 === 'assignment') return 'assignment';
         best = 'ticket';
       }
       if (w.more !== undefined) {
         for (const l of w.more) {
-          if (l.account === a.id && l.until >= t) {
+          if (l.account === a.id && l.until >= t && (history || !l.backfill)) {
             if (l.kind === 'assignment') return 'assignment';
             best = 'ticket';
           }
@@ -181,16 +202,16 @@ export class WorkLinks {
     }
     if (ev.ticket !== undefined) {
       const tk = this.tickets.get(ev.ticket);
-      if (tk && tk.account === a.id && tk.until >= t && (tk.waybill === undefined || tk.waybill === wb)) return 'ticket';
+      if (tk && tk.account === a.id && tk.until >= t && tk.waybill === wb && (history || !tk.backfill)) return 'ticket';
     }
     const s = a.searches?.get(wb);
     if (s !== undefined && t - s <= this.searchTtl) return 'search';
-    return w === undefined || (w.origin === undefined && w.dest === undefined) ? this.unrouted(a, wb, w, ctx) : this.routed(a, w, ctx);
+    return w === undefined || (w.origin === undefined && w.dest === undefined) ? this.unrouted(a, wb, w, history, ctx) : this.routed(a, w, ctx);
   }
 
   /** Not routed yet (a parcel taken in at a counter before its order is entered): the number's range tells its origin. */
-  private unrouted(a: AccountProfile, wb: string, w: WaybillCtx | undefined, ctx: EventContext): Explanation {
-    if (!w || !w.linked) ctx.unknownWaybill = true;
+  private unrouted(a: AccountProfile, wb: string, w: WaybillCtx | undefined, history: boolean, ctx: EventContext): Explanation {
+    if (!w || !(w.linked || (history && w.linkedHistory))) ctx.unknownWaybill = true;
     const digits = this.rangeDigits;
     const o = digits > 0 && wb.length > digits ? this.rangeOrigin.get(wb.slice(0, wb.length - digits)) : undefined;
     if (o) {

@@ -24,9 +24,13 @@
  * - Idempotent by id: an event whose id is already stored is counted as a duplicate and neither
  *   applied, audited nor published again.
  * - Backfill (history import) keeps each event's own time, marks it `backfill`, grants no work
- *   context (history does not open access today) and audits the request with its actor, counts
- *   and time span.
+ *   context (history does not open access today), takes history only (a line inside the live
+ *   window is refused `too_recent`; detection likewise never explains a live access by backfilled
+ *   work, src/detect/work-links.ts) and audits the request with its actor, counts, time span and
+ *   the distinct accounts and waybills it names (ids only: the first BACKFILL_LISTED_IDS of each
+ *   in sort order, the total and a SHA-256 of the whole sorted list) — attack review 6.
  */
+import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { contractFieldsOnly, validateEvent, type ActivityEvent } from '../contracts/events.js';
 import type { Database } from '../store/schema.js';
@@ -99,6 +103,9 @@ interface Candidate {
   /** Fields outside the contract the line carried. */
   dropped: number;
 }
+
+/** Account ids and waybill numbers listed in an `events.backfill` entry, each; the total and digest cover all. */
+export const BACKFILL_LISTED_IDS = 1000;
 
 const INSERT_CHUNK = 500;
 /** Work events per transaction and audit append (see commit()): bounds how long a reveal can wait. */
@@ -420,6 +427,32 @@ function backfillEntry(producer: Producer, events: readonly ActivityEvent[], cou
     account: producer.account,
     ip: ctx.ip,
     requestId: ctx.requestId,
-    detail: { actor: producer.actor, producer: producer.id, ...counts, from: from || null, to: to || null },
+    detail: { actor: producer.actor, producer: producer.id, ...counts, from: from || null, to: to || null, ...namedIds(events) },
   };
+}
+
+/**
+ * The distinct accounts and waybills the events name — ids only (an account id, a waybill
+ * number), never a party's data: per kind the first BACKFILL_LISTED_IDS in sort order (JavaScript's
+ * code-unit order), the total, and the SHA-256 (hex) of the whole sorted list, each id followed by
+ * "\n" (for ASCII ids, `LC_ALL=C sort -u | sha256sum`).
+ */
+function namedIds(events: readonly ActivityEvent[]) {
+  const accounts = new Set<string>();
+  const waybills = new Set<string>();
+  for (const e of events) {
+    if (e.account) accounts.add(e.account);
+    if ('waybill' in e && e.waybill) waybills.add(e.waybill);
+    if (e.type === 'access' && e.waybills) for (const wb of e.waybills) if (wb) waybills.add(wb);
+  }
+  const a = idList(accounts);
+  const w = idList(waybills);
+  return { accounts: a.ids, accounts_total: a.total, accounts_sha256: a.sha256, waybills: w.ids, waybills_total: w.total, waybills_sha256: w.sha256 };
+}
+
+function idList(ids: ReadonlySet<string>): { total: number; ids: string[]; sha256: string } {
+  const sorted = [...ids].sort();
+  const hash = createHash('sha256');
+  for (const id of sorted) hash.update(`${id}\n`, 'utf8');
+  return { total: sorted.length, ids: sorted.slice(0, BACKFILL_LISTED_IDS), sha256: hash.digest('hex') };
 }

@@ -10,11 +10,14 @@
  * - Work (assignments, tickets naming a waybill) from a token registered for some sites is for a
  *   parcel of those sites only: the waybill's origin or destination in the vault (the parcel's
  *   sites, as the access policy's `site` basis defines them) must be on its list, and so must the
- *   assignee's site. A scan that ends work (`delivered`, `pickup`: it completes the parcel's
+ *   assignee's Warden site: the assignee must be a Warden account (attack review 6: an id not
+ *   created yet, with the event's own `site` standing in, gave work to whoever Warden later
+ *   created under that id, at any site). A scan that ends work (`delivered`, `pickup`: it completes the parcel's
  *   assignments) is held to the same parcel rule (review 3, S5), besides naming a site of its list. A waybill the vault does not know is refused the same way (fail closed, and
  *   no answer tells a producer whether a waybill exists or where it goes).
  * - An event time outside the window around Warden's clock is refused: older than maxAge unless
- *   backfilling, later than maxSkew always.
+ *   backfilling, later than maxSkew always; a backfilled one must be older than maxAge (history
+ *   only: attack review 6, backfilled work stamped "now" fed live detection).
  * - Each refusal names the rule (a stable code) and the reason, never the event's PII.
  */
 import { EVENT_TYPES, eventTime, type ActivityEvent } from '../contracts/events.js';
@@ -54,7 +57,8 @@ export type RejectCode =
   | 'site_not_registered'
   | 'waybill_conflict'
   | 'too_old'
-  | 'too_new';
+  | 'too_new'
+  | 'too_recent';
 
 export interface Refusal {
   code: RejectCode;
@@ -103,6 +107,9 @@ export function checkEvent(p: Producer, e: ActivityEvent, mode: IngestMode, now:
   if (mode === 'live' && t < now - window.maxAgeMs) {
     return { code: 'too_old', reason: `ts is more than ${Math.round(window.maxAgeMs / 1000)} s old; history goes through mode=backfill` };
   }
+  if (mode === 'backfill' && t >= now - window.maxAgeMs) {
+    return { code: 'too_recent', reason: `ts is within the last ${Math.round(window.maxAgeMs / 1000)} s; mode=backfill takes history only (older events), recent ones go live` };
+  }
   if (isStaffActivity(e)) {
     const account = (e as { account: string }).account;
     const declared = (reg.accounts_prefix !== null && account.startsWith(reg.accounts_prefix)) || (reg.accounts?.includes(account) ?? false);
@@ -139,8 +146,9 @@ export const workWaybill = (e: ActivityEvent): string | null => ((isWork(e) || c
 /**
  * An assignment, ticket or work-ending scan from a producer registered for some sites: the
  * parcel's origin or destination must be on its list (an unknown waybill fails the same way), and
- * for an assignment or ticket the assignee's Warden site (else the event's own site) too. The
- * reason names the rule, never the parcel's sites.
+ * for an assignment or ticket the assignee's Warden site too — `accountSite` is null for an
+ * account Warden does not hold (or holds without a site), refused alike: the event's own `site`
+ * never stands in for it. The reason names the rule, never the parcel's or the account's site.
  */
 export function checkWorkSite(p: Producer, e: ActivityEvent, accountSite: string | null, parcel: ParcelSites | null): Refusal | null {
   const sites = p.registration.sites;
@@ -150,9 +158,8 @@ export function checkWorkSite(p: Producer, e: ActivityEvent, accountSite: string
     return { code: 'site_not_registered', reason: `this producer is registered for some sites only: its ${what} must name a waybill whose origin or destination is one of them` };
   }
   if (!isWork(e)) return null; // a scan names no assignee; its own site was checked (checkStatedSites)
-  const site = accountSite ?? e.site;
-  if (site !== undefined && sites.includes(site)) return null;
-  return { code: 'site_not_registered', reason: site === undefined ? `account ${e.account} has no site this producer is registered for` : `this producer is not registered for site ${site} (account ${e.account})` };
+  if (accountSite !== null && sites.includes(accountSite)) return null;
+  return { code: 'site_not_registered', reason: `this producer is registered for some sites only: its ${e.type} events must name a Warden account of one of them` };
 }
 
 /**

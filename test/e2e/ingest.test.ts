@@ -248,9 +248,10 @@ describe.each(testBackends())('ingest producers on %s', (backend) => {
       const history = [
         access('LEG-001', { ts: '2020-03-01T08:00:00.000Z' }),
         access('LEG-001', { ts: '2025-06-30T08:00:00.000Z' }),
-        { id: id('a'), ts: at(-2 * HOUR), type: 'assign', account: 'c2', waybill: 'SF100000000002', task: 'delivery' },
+        { id: id('a'), ts: at(-25 * HOUR), type: 'assign', account: 'c2', waybill: 'SF100000000002', task: 'delivery' },
         { ...access('LEG-001'), ts: '2099-01-01T00:00:00.000Z' },
         access('c1', { ts: '2024-01-01T00:00:00.000Z' }),
+        access('LEG-001', { ts: at(-2 * HOUR) }), // inside the live window: not history
       ];
       expect((await post(tok.plain!, history, 'backfill')).status).toBe(403);
       expect((await post(tok.legacy!, history, 'backfill')).status).toBe(403);
@@ -260,11 +261,11 @@ describe.each(testBackends())('ingest producers on %s', (backend) => {
 
       const r = await post(tok.history!, history, 'backfill');
       expect(r.status, r.text).toBe(200);
-      expect(r.body).toMatchObject({ accepted: 3, rejected_count: 2, mode: 'backfill' });
-      expect(r.body.rejected.map((x: { line: number; code: string }) => [x.line, x.code])).toEqual([[4, 'too_new'], [5, 'account_not_registered']]);
+      expect(r.body).toMatchObject({ accepted: 3, rejected_count: 3, mode: 'backfill' });
+      expect(r.body.rejected.map((x: { line: number; code: string }) => [x.line, x.code])).toEqual([[4, 'too_new'], [5, 'account_not_registered'], [6, 'too_recent']]);
       const entry = (await auditRows('events.backfill')).at(-1)!;
       expect(entry.account).toBe('history');
-      expect(entry.detail).toMatchObject({ actor: 'history', producer: `token:${tokenId.history}`, accepted: 3, rejected: 2, duplicates: 0, from: '2020-03-01T08:00:00.000Z', to: at(-2 * HOUR) });
+      expect(entry.detail).toMatchObject({ actor: 'history', producer: `token:${tokenId.history}`, accepted: 3, rejected: 3, duplicates: 0, from: '2020-03-01T08:00:00.000Z', to: at(-25 * HOUR) });
       const rows = await w.warden.db.selectFrom('activity_events').select(['id', 'backfill', 'producer']).where('id', 'in', history.slice(0, 3).map((e) => e.id)).execute();
       expect(rows.map((x) => x.backfill)).toEqual([true, true, true]);
       expect(published.filter((e) => history.some((h) => h.id === e.id)).map((e) => e.backfill)).toEqual([true, true, true]);
