@@ -88,12 +88,21 @@ export function createSubjects(deps: SubjectsDeps) {
     return { lookup: 'id_number', bidx: blindIndex(keyring.blindIndexKey, 'id_number', r.value.value) };
   }
 
-  /** The vault subjects (phone blind indexes) behind a lookup, erased ones included. */
+  /**
+   * The vault subjects (phone blind indexes) behind a lookup. Erased rows are behind none: erasure
+   * nulls their indexes and gives them a random subject id (shredSubjects, attack review 7).
+   */
   async function subjectIds(dbh: Kysely<Database>, lookup: 'phone' | 'id_number', bidx: Buffer): Promise<Buffer[]> {
     if (lookup === 'phone') return [bidx];
     const live = await dbh.selectFrom('waybill_parties').select('subject_id').distinct().where('id_bidx', '=', bidx).execute();
     const ids = live.map((r) => toBuffer(r.subject_id));
     return ids;
+  }
+
+  /** Whether any live (not erased) row belongs to these subjects: a parcel that came after an erasure. */
+  async function holdsLive(dbh: Kysely<Database>, subjects: Buffer[]): Promise<boolean> {
+    if (!subjects.length) return false;
+    return Boolean(await dbh.selectFrom('waybill_parties').select('waybill').where('subject_id', 'in', subjects).where('erased_at', 'is', null).limit(1).executeTakeFirst());
   }
 
   async function isErased(dbh: Kysely<Database>, bidx: Buffer): Promise<boolean> {
@@ -121,8 +130,10 @@ export function createSubjects(deps: SubjectsDeps) {
     const id = `dsr-${randomUUID()}`;
     const ts = new Date(clock.now());
     const by = actorName(actor);
+    // Erased and nothing new since: nothing to correct or delete. A parcel received after the
+    // erasure is new data of the person, and may be corrected or deleted again.
     const erased = await isErased(db, bidx);
-    if (erased && input.kind !== 'access') throw new AppError('subject_erased', 'this person was already erased; nothing is left to correct or delete');
+    if (erased && input.kind !== 'access' && !(await holdsLive(db, await subjectIds(db, lookup, bidx)))) throw new AppError('subject_erased', 'this person was already erased; nothing is left to correct or delete');
     // The role rides on the entry so a restarted in-memory ledger counts the request again (warden.ts).
     const entry: AuditEntryInput = { kind: 'pipl.request_filed', ts, decision: 'ok', account: actorAccount(actor), role: actor.kind === 'account' ? actor.role : null, ip: ctx.ip, requestId: ctx.requestId, detail: { request: id, request_kind: input.kind, lookup, actor: by } };
     const release = await charge(actor, entry);

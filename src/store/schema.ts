@@ -137,13 +137,15 @@ export interface WaybillsTable {
 export interface WaybillPartiesTable {
   waybill: string;
   party: 'sender' | 'recipient';
+  /** The person: their phone's blind index (src/vault/vault.ts); a random id once erased (migration 0018). */
   subject_id: Bytes;
   /** Null once purged by retention or erased (migration 0013). */
   name_ct: Bytes | null;
   phone_ct: Bytes | null;
   address_ct: Bytes | null;
   id_number_ct: Bytes | null;
-  phone_bidx: Bytes;
+  /** Null once the person was erased (migration 0018): no lookup leads to an erased party. */
+  phone_bidx: Bytes | null;
   id_bidx: Bytes | null;
   /** When the person's data key was shredded (src/pipl/subjects.ts); migration 0013. */
   erased_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;

@@ -7,6 +7,7 @@
  * - PiiDecryptor: the only thing that turns ciphertext into plaintext. Handed only to the
  *   reveal service, which audits before it calls it.
  */
+import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database, MaskedWaybillJson } from '../store/schema.js';
 import { toBuffer } from '../store/db.js';
@@ -105,7 +106,9 @@ export function createVaultReader({ db, keyring }: Pick<VaultDeps, 'db' | 'keyri
 
   /**
    * Waybills where either party has this phone number (already normalised), within a scope,
-   * limited after scoping so a busy number never hides the caller's own parcels.
+   * limited after scoping so a busy number never hides the caller's own parcels. An erased party
+   * is never found (attack review 7: its index outlived the erasure and a search re-linked the
+   * person to their erased parcels): erasure clears its index, and the search skips it anyway.
    */
   async function waybillsByPhone(normalisedPhone: string, scope: SearchScope, limit: number): Promise<PhoneMatch[]> {
     const bidx = blindIndex(keyring.blindIndexKey, 'phone', normalisedPhone);
@@ -114,6 +117,7 @@ export function createVaultReader({ db, keyring }: Pick<VaultDeps, 'db' | 'keyri
       .innerJoin('waybills as w', 'w.waybill', 'p.waybill')
       .select(['p.waybill', sql<string>`string_agg(p.party, ',' order by p.party)`.as('parties')])
       .where('p.phone_bidx', '=', bidx)
+      .where('p.erased_at', 'is', null)
       .groupBy('p.waybill');
     if (scope.kind === 'where') {
       q = q.where(scope.holds(sql.ref('p.waybill')));
@@ -326,21 +330,32 @@ function sealedOf<T>(rows: FetchRow[], read: AlongsideRead<T>): { sealed: Sealed
 /** What erasure writes over an erased party's masked views: nothing of the person is left. */
 export const ERASED_MARK = '[已删除]';
 
+/** An erased person's rows are grouped under this: random, so no phone or ID number leads to it. */
+const erasedSubjectId = (): Buffer => randomBytes(32);
+
 /**
  * Crypto-shreds people (PIPL Art. 47), inside the caller's transaction: their data keys are
  * deleted — every copy of their ciphertext, backups included, stops decrypting — and their
- * rows lose ciphertext, ID index and masked views. Returns the rows touched (waybill, party).
+ * rows lose ciphertext, masked views and every lookup that leads back to the person (attack
+ * review 7): the phone and ID blind indexes are nulled, and the subject id (the phone's blind
+ * index too) is replaced by a random one, the same for all of a person's erased rows (a breach
+ * report still counts them as one person) but computable from nothing. A later parcel of the
+ * same number is a new subject with a new key that never meets the erased rows. Returns the
+ * rows touched (waybill, party).
  */
 export async function shredSubjects(tx: Kysely<Database>, subjectIds: Buffer[], at: Date): Promise<Array<{ waybill: string; party: PartyName }>> {
   if (subjectIds.length === 0) return [];
   await tx.deleteFrom('subject_keys').where('subject_id', 'in', subjectIds).execute();
-  const rows = await tx
-    .updateTable('waybill_parties')
-    .set({ name_ct: null, phone_ct: null, address_ct: null, id_number_ct: null, id_bidx: null, erased_at: at })
-    .where('subject_id', 'in', subjectIds)
-    .where('erased_at', 'is', null)
-    .returning(['waybill', 'party'])
-    .execute();
+  const rows: Array<{ waybill: string; party: PartyName }> = [];
+  for (const subjectId of subjectIds) {
+    rows.push(...(await tx
+      .updateTable('waybill_parties')
+      .set({ subject_id: erasedSubjectId(), name_ct: null, phone_ct: null, address_ct: null, id_number_ct: null, phone_bidx: null, id_bidx: null, erased_at: at })
+      .where('subject_id', '=', subjectId)
+      .where('erased_at', 'is', null)
+      .returning(['waybill', 'party'])
+      .execute()));
+  }
   const erased = { name: ERASED_MARK, phone: ERASED_MARK, address: ERASED_MARK };
   for (const waybill of new Set(rows.map((r) => r.waybill))) {
     const parties = rows.filter((r) => r.waybill === waybill).map((r) => r.party);

@@ -154,7 +154,9 @@ describe.each(testBackends())('PIPL retention on %s', (backend) => {
     const report = runWarden(w.store, ['subject', 'report', accessId], env);
     expect(report.code, report.err).toBe(0);
     expect(report.out).toContain('个人信息查阅报告');
-    expect(report.out).toContain(W(2));
+    // Read after the deletion: the person is erased, and their erased parcels no longer lead back to them (attack review 7).
+    expect(report.out).toContain('您的个人信息已应您的请求删除');
+    expect(report.out).not.toContain(W(2));
     expect(report.out).not.toContain(PARTY(2).phone);
     const verify = runWarden(w.store, ['audit', 'verify'], env);
     expect(verify.code, verify.out + verify.err).toBe(0);

@@ -14,6 +14,7 @@ import * as tokenApproval from './0014-token-approval.js';
 import * as twoAnalysts from './0015-two-analysts.js';
 import * as reconcileIndexes from './0016-reconcile-indexes.js';
 import * as ledgerSetBased from './0017-ledger-set-based.js';
+import * as erasedUnlinked from './0018-erased-unlinked.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0015-two-analysts': twoAnalysts,
   '0016-reconcile-indexes': reconcileIndexes,
   '0017-ledger-set-based': ledgerSetBased,
+  '0018-erased-unlinked': erasedUnlinked,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -67,10 +67,20 @@ export function sameAddress(stored: string, given: string): boolean {
 
 export function storeResolver(deps: { db: Kysely<Database>; keyring: Keyring; pii: PiiDecryptor }): Resolver {
   const { db, keyring } = deps;
+  /**
+   * Leaked phones / ID numbers to the waybills whose live parties carry them. An erased party
+   * never matches (attack review 7: an erased phone matched 2 records and named their viewers).
+   * Chosen on purpose: erasure (PIPL Art. 47) outranks the investigation, so Warden does not
+   * re-identify an erased person from a leaked file — erasure nulls their indexes, and this skips
+   * erased rows as well. What is lost: a leaked row of an erased person counts as unmatched by
+   * phone, ID number and name+address (their ciphertext is gone). What still matches names no
+   * one erased: a leaked waybill number its waybill, a leaked virtual number its binding (issued
+   * per viewer by the telephony side, it points at who leaked, not at the person's number).
+   */
   const byIndex = async (column: 'phone_bidx' | 'id_bidx', domain: 'phone' | 'id_number', values: string[]) => {
     const index = new Map(values.map((v) => [blindIndex(keyring.blindIndexKey, domain, v).toString('hex'), v]));
     const rows = await chunked([...index.keys()], (part) =>
-      db.selectFrom('waybill_parties').select(['waybill', column]).where(column, 'in', part.map((h) => Buffer.from(h, 'hex'))).execute(),
+      db.selectFrom('waybill_parties').select(['waybill', column]).where(column, 'in', part.map((h) => Buffer.from(h, 'hex'))).where('erased_at', 'is', null).execute(),
     );
     const out = new Map<string, string[]>();
     for (const r of rows) {
