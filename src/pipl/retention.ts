@@ -192,7 +192,9 @@ async function purgeBatch(tx: Kysely<Database>, due: Array<{ waybill: string; pa
     for (const f of PARTY_FIELDS) {
       const waybills = due.filter((d) => d.party === party && d.fields.includes(f)).map((d) => d.waybill);
       if (!waybills.length) continue;
-      await tx.updateTable('waybill_parties').set({ [CT[f]]: null }).where('party', '=', party).where('waybill', 'in', waybills).execute();
+      // A purged phone is no longer searchable either: its blind index goes with it (attack review 7).
+      const cleared = f === 'phone' ? { phone_ct: null, phone_bidx: null } : { [CT[f]]: null };
+      await tx.updateTable('waybill_parties').set(cleared).where('party', '=', party).where('waybill', 'in', waybills).execute();
       const path = `{${party},${f}}`;
       const mark = JSON.stringify(PURGED_MARK);
       await tx

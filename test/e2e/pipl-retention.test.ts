@@ -94,6 +94,12 @@ describe.each(testBackends())('PIPL retention on %s', (backend) => {
     expect(r.body.values).toEqual({ 'recipient.phone': null, 'recipient.name': PARTY(51).name, 'sender.phone': PARTY(1).phone });
     const masked = await w.api('GET', `/api/v1/waybills/${W(1)}`, { token: tokens.sa1 });
     expect(masked.body.recipient.phone).toBe(PURGED_MARK);
+    // A purged phone no longer finds its parcels (its blind index went with it); the sender's, kept, still does.
+    const byPurged = await w.api('POST', '/api/v1/search', { token: tokens.sa1, body: { phone: PARTY(51).phone } });
+    expect(byPurged.status, byPurged.text).toBe(200);
+    expect(JSON.stringify(byPurged.body)).not.toContain(W(1));
+    const byKept = await w.api('POST', '/api/v1/search', { token: tokens.sa1, body: { phone: PARTY(1).phone } });
+    expect(JSON.stringify(byKept.body)).toContain(W(1));
     const runs = await w.api('GET', '/api/v1/retention/runs', { token: tokens.sa2 });
     expect(runs.body.runs.find((x: any) => !x.dry_run && x.batches === 4)).toMatchObject({ actor: 'sa1', dry_run: false, batches: 4, purged: { 'recipient.phone': COUNT } });
     const entries = await w.warden.db.selectFrom('audit_log').selectAll().where('kind', '=', 'pipl.retention_purged').execute();
