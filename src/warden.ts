@@ -202,7 +202,8 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       gate: trace.gate,
       ...(trace.privacy ? { privacy: trace.privacy } : {}),
     });
-    const tokens = createServiceTokens({ db, audit, clock });
+    // The telephony platform's token turns virtual numbers into real ones: two people issue it, like one that grants work.
+    const tokens = createServiceTokens({ db, audit, clock, secondPerson: (account) => trace.privacy?.telephony(account) === true });
     const ingest = createIngest({ db, work, bus, audit, clock, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
     const overview = createOverview({ db, audit, bus, clock, logger, risk: engine });
     overview.start();
@@ -230,7 +231,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       investigation: createInvestigation({ db, clock, risk: engine }),
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
     });
-    traceRoutes(app, { identity, trace, attributions: createAttributions({ db, keyring, pii, audit, clock, limits: attributionLimits, quota: attributionQuota }) });
+    traceRoutes(app, { identity, trace, tokens, attributions: createAttributions({ db, keyring, pii, audit, clock, limits: attributionLimits, quota: attributionQuota }) });
     stopRetention = mountPipl(app, { config, db, audit, clock, keyring, quota: searchQuotas, identity, trail, logger, metrics });
     await consoleRoutes(app);
     opsRoutes(app, {

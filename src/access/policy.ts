@@ -68,6 +68,10 @@ export const PrivacyNumbersSchema = Type.Object(
     low_water: Type.Integer({ minimum: 0 }),
     /** Service accounts (the telephony platform) that may ask POST /api/v1/privacy-numbers/route. */
     telephony_accounts: Type.Array(Type.String({ minLength: 1, maxLength: 64 })),
+    /** Routes per platform token per minute / hour / day (default ROUTE_LIMITS in src/trace/privacy.ts). */
+    route_limits: Type.Optional(WindowsSchema),
+    /** Refused routes of one platform token in an hour that raise an alert (default 50). */
+    route_refusals_alert: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );

@@ -10,6 +10,9 @@
  *   refused here when the token is registered and again on every event (accounts created later).
  * - A registration never changes; a different one is a new token (and the old one is revoked).
  * - Issuing and revoking are audited with the actor, in the transaction that does them.
+ * - A token issued by a person waits for a second person (pending, refused until approved) when it
+ *   grants work (assign, ticket) or when its account is one whose tokens always need two people
+ *   (`secondPerson`: the telephony platform, whose token turns virtual numbers into real ones).
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
@@ -71,15 +74,35 @@ export interface ServiceTokensDeps {
   db: Kysely<Database>;
   audit: AuditWriter;
   clock: Clock;
+  /** Service accounts whose tokens always need a second person, whatever they send (policy privacy_numbers.telephony_accounts). */
+  secondPerson?: ((account: string) => boolean) | undefined;
+}
+
+/** A token as it stands now, for a route only a two-person token may use (never cached). */
+export interface TokenStanding {
+  id: string;
+  account: string;
+  live: boolean;
+  approval: 'pending' | 'approved';
+  /** Who issued it (from its creation entry in the trail): an account id, or `admin` for the admin token. */
+  issued_by: string | null;
+  approved_by: string | null;
+  /** Two people stand behind it: a second person approved it, or the installation's admin token issued it. */
+  two_person: boolean;
 }
 
 const MAX_CACHED = 10_000;
 
 const TOKEN_COLUMNS = ['id', 'account', 'created_at', 'revoked_at', 'registration', 'approval', 'requested_by', 'approved_by'] as const;
 
-export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
+export function createServiceTokens({ db, audit, clock, secondPerson }: ServiceTokensDeps) {
   // Registrations never change, so a token's is read once (revocation is the authenticator's).
   const cache = new Map<string, TokenRegistration>();
+  // Nor does who issued a token (its creation entry): read once per token.
+  const issuers = new Map<string, string>();
+
+  /** Whether a person issuing this token needs a second person: it grants work, or its account always does. */
+  const needsSecondPerson = (accountId: string, r: TokenRegistration): boolean => grantsWork(r) || secondPerson?.(accountId) === true;
 
   async function serviceAccount(accountId: string) {
     const account = await db.selectFrom('accounts').select(['id', 'role']).where('id', '=', accountId).executeTakeFirst();
@@ -128,9 +151,9 @@ export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
     await serviceAccount(accountId);
     const registration = await resolve(input);
     const actor = actorName(by);
-    // A person granting work waits for a second person; the admin token is the installation's own
-    // (switch it off after setup: POST /api/v1/admin-token/disable).
-    const approval = by.kind === 'account' && grantsWork(registration) ? ('pending' as const) : ('approved' as const);
+    // A person granting work (or issuing a telephony token) waits for a second person; the admin
+    // token is the installation's own (switch it off after setup: POST /api/v1/admin-token/disable).
+    const approval = by.kind === 'account' && needsSecondPerson(accountId, registration) ? ('pending' as const) : ('approved' as const);
     const token = newToken(SERVICE_PREFIX);
     const id = randomUUID();
     const now = new Date(clock.now());
@@ -162,7 +185,7 @@ export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
     return { id, token, account: accountId, created_at: now.toISOString(), registration, approval };
   }
 
-  /** A second person lets a pending token that grants work be used (never who asked for it, nor an account linked to it by creation: access/self.ts). */
+  /** A second person lets a pending token (one that grants work, or a telephony platform's) be used (never who asked for it, nor an account linked to it by creation: access/self.ts). */
   async function approve(accountId: string, tokenId: string, by: Actor, ctx: RequestContext): Promise<ServiceTokenInfo> {
     await serviceAccount(accountId);
     const row = await db.selectFrom('service_tokens').select(['id', 'approval', 'requested_by', 'revoked_at']).where('id', '=', tokenId).where('account', '=', accountId).executeTakeFirst();
@@ -230,7 +253,39 @@ export function createServiceTokens({ db, audit, clock }: ServiceTokensDeps) {
     return reg;
   }
 
-  return { create, approve, list, listPending, revoke, registration };
+  /** Who issued a token: the actor of its creation entry (null when the trail has none: fail closed). */
+  async function issuerOf(tokenId: string, accountId: string): Promise<string | null> {
+    if (issuers.has(tokenId)) return issuers.get(tokenId)!;
+    const rows = await db.selectFrom('audit_log').select('detail').where('kind', '=', 'admin.service_token_created').where('account', '=', accountId).where('decision', '=', 'ok').execute();
+    const detail = rows.map((r) => (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail) as Record<string, unknown> | null).find((d) => d?.token_id === tokenId);
+    const issuer = typeof detail?.actor === 'string' ? detail.actor : null;
+    if (issuers.size >= MAX_CACHED) issuers.clear();
+    if (issuer !== null) issuers.set(tokenId, issuer);
+    return issuer;
+  }
+
+  /** Whether the trail's issuer names the admin token: `admin`, and no account is called that (else it cannot be told apart: fail closed). */
+  async function byAdminToken(issuer: string | null): Promise<boolean> {
+    const admin = actorName({ kind: 'admin' });
+    if (issuer !== admin) return false;
+    return !(await db.selectFrom('accounts').select('id').where('id', '=', admin).executeTakeFirst());
+  }
+
+  /**
+   * A token as it stands now (read fresh: approval and revocation), and whether two people stand
+   * behind it — a second person approved it, or the admin token issued it. A token issued before
+   * its account needed two people, by one person, has neither: it is not two-person (reissue it).
+   */
+  async function standing(tokenId: string): Promise<TokenStanding | null> {
+    const row = await db.selectFrom('service_tokens').select(['id', 'account', 'approval', 'approved_by', 'revoked_at']).where('id', '=', tokenId).executeTakeFirst();
+    if (!row) return null;
+    const issuedBy = await issuerOf(row.id, row.account);
+    const live = row.revoked_at === null;
+    const two = live && row.approval === 'approved' && (row.approved_by !== null || (await byAdminToken(issuedBy)));
+    return { id: row.id, account: row.account, live, approval: row.approval, issued_by: issuedBy, approved_by: row.approved_by, two_person: two };
+  }
+
+  return { create, approve, list, listPending, revoke, registration, standing };
 }
 
 export type ServiceTokens = ReturnType<typeof createServiceTokens>;

@@ -9,10 +9,19 @@
  *   and a batch id, never the waybill numbers (the trail is read more widely than the list).
  * - Rotation retires canaries but keeps watching them: touching a retired canary still means the
  *   data left (nobody has a reason to look at it).
- * - A real waybill takes precedence: one arriving with a canary's number replaces it (the canary
- *   leaves the vault and the watched set, its row is renamed and retired, `trace.canary_superseded`
- *   is audited) and the producer gets the ordinary answer. Numbers are drawn from gaps below real
+ * - A canary is a parcel like any other where producers can test it: its vault row has origin and
+ *   destination sites of a real route and their cities (the vault writer fills them from the sites,
+ *   as for a real record), so a rule comparing a producer's event with the stored parcel
+ *   (`waybill_conflict`, src/events/producer.ts) can hold a canary to it like a real parcel (attack
+ *   review 7: exempting canaries told them apart).
+ * - A real waybill takes precedence: a vault record arriving with a canary's number (POST
+ *   /api/v1/waybills through `realWaybillsFirst`, the only caller of `supersede`) replaces it (the
+ *   canary leaves the vault and the watched set, its row is renamed and retired,
+ *   `trace.canary_superseded` is audited and raised) and the producer gets the ordinary answer. A
+ *   routing (`waybill`) event alone never supersedes one. Numbers are drawn from gaps below real
  *   ones so this stays rare.
+ * - An export whose block has no free number gets fewer marks, possibly none: nothing is recorded
+ *   for a batch that planted nothing (no empty insert, no entry).
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -180,6 +189,8 @@ export function createCanaries(deps: CanariesDeps) {
   async function plant(count: number, opts: PlantOptions, actor: Actor, ctx: RequestContext) {
     const waybills = await store(count, opts);
     const batch = randomUUID();
+    // An export's block with no gap (consecutive real numbers): fewer marks — here none, and nothing to record.
+    if (!waybills.length) return { batch, planted: 0, waybills };
     const now = new Date(clock.now());
     await audit.append(
       [{ kind: 'trace.canaries_planted', ts: now, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor), batch, count: waybills.length, export: opts.exportId ?? null } }],
@@ -220,7 +231,7 @@ export function createCanaries(deps: CanariesDeps) {
       [{ kind: 'trace.canaries_rotated', ts: now, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor), batch, retired: live.length, planted: fresh.length } }],
       async (tx) => {
         if (live.length) await tx.updateTable('trace_canaries').set({ retired_at: now }).where('waybill', 'in', live.map((l) => l.waybill)).execute();
-        await tx.insertInto('trace_canaries').values(fresh.map((waybill) => ({ waybill, batch, export_id: null, planted_at: now, planted_by: actorName(actor), retired_at: null }))).execute();
+        if (fresh.length) await tx.insertInto('trace_canaries').values(fresh.map((waybill) => ({ waybill, batch, export_id: null, planted_at: now, planted_by: actorName(actor), retired_at: null }))).execute();
       },
     );
     for (const w of fresh) known.set(w, null);

@@ -54,7 +54,7 @@ describe.each(testBackends())('privacy numbers end with the caller’s right on 
     expect(again.status).toBe(403);
     expect(again.body.error.code).toBe('no_work_context');
     const refused = await route(v1, 'c1');
-    expect(refused.body).toEqual({ action: 'refuse', reason: 'work_ended' });
+    expect(refused.body).toEqual({ action: 'refuse', reason: 'not_routable' });
     expect(refused.text).not.toContain(party(1).phone);
 
     const v2 = (await reveal('c2', 1)).body.values['recipient.phone'] as string;
@@ -62,7 +62,7 @@ describe.each(testBackends())('privacy numbers end with the caller’s right on 
     // Given back to c1 later: the old binding stays ended (a fresh reveal gives a fresh binding).
     await assign(1, 'c1');
     expect((await route(v1, 'c1')).body).toMatchObject({ action: 'refuse' });
-    expect((await route(v2, 'c2')).body).toEqual({ action: 'refuse', reason: 'work_ended' });
+    expect((await route(v2, 'c2')).body).toEqual({ action: 'refuse', reason: 'not_routable' });
   });
 
   it('a closed ticket ends a customer-service agent’s number', async () => {
@@ -73,17 +73,17 @@ describe.each(testBackends())('privacy numbers end with the caller’s right on 
     expect(v).toMatch(/^171/);
     expect((await route(v, 'cs1')).body).toMatchObject({ action: 'connect', number: party(2).phone });
     await w.api('POST', '/api/v1/tickets', { token: service, body: { ticket: 'T-1', waybill: W(2), account: 'cs1', status: 'closed' } });
-    expect((await route(v, 'cs1')).body).toEqual({ action: 'refuse', reason: 'work_ended' });
+    expect((await route(v, 'cs1')).body).toEqual({ action: 'refuse', reason: 'not_routable' });
   });
 
   it('a suspended caller is refused; the refusal is audited before anything is opened', async () => {
     const v = (await reveal('c3', 3)).body.values['recipient.phone'] as string;
     expect((await route(v, 'c3')).body).toMatchObject({ action: 'connect' });
     expect((await w.api('POST', '/api/v1/accounts/c3/suspend', { token: w.adminToken, body: { reason: 'test' } })).status).toBe(200);
-    expect((await route(v, 'c3')).body).toEqual({ action: 'refuse', reason: 'account_suspended' });
+    expect((await route(v, 'c3')).body).toEqual({ action: 'refuse', reason: 'not_routable' });
     // Lifting the suspension does not revive the binding it ended.
     await w.api('POST', '/api/v1/accounts/c3/unsuspend', { token: w.adminToken, body: { reason: 'cleared' } });
-    expect((await route(v, 'c3')).body).toEqual({ action: 'refuse', reason: 'expired' });
+    expect((await route(v, 'c3')).body).toEqual({ action: 'refuse', reason: 'not_routable' });
     const trail = await w.warden.db.selectFrom('audit_log').select(['decision', 'reason', 'account']).where('kind', '=', 'trace.privacy_routed').where('decision', '=', 'denied').execute();
     expect(trail.map((r) => `${r.account}:${r.reason}`).sort()).toEqual(['c1:expired', 'c1:work_ended', 'c2:work_ended', 'c3:account_suspended', 'c3:expired', 'cs1:work_ended'].sort());
   });

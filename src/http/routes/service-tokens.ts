@@ -28,7 +28,7 @@ const RegistrationBody = Type.Object({
   backfill: Type.Optional(Type.Boolean({ description: 'may import history through POST /api/v1/events?mode=backfill (audited); default false' })),
 }, { additionalProperties: false });
 
-const Approval = Type.Union([Type.Literal('pending'), Type.Literal('approved')], { description: 'a token that may send assign or ticket events, issued by a person, is refused (403 approval_pending) until a second person approves it' });
+const Approval = Type.Union([Type.Literal('pending'), Type.Literal('approved')], { description: 'a token that may send assign or ticket events, or any token of the telephony platform (policy privacy_numbers.telephony_accounts), issued by a person, is refused (403 approval_pending) until a second person approves it' });
 /** The pending list's length at most (the answer says when more wait). */
 const MAX_PENDING = 1000;
 const TokenInfo = Type.Object({ id: Type.String(), account: Type.String(), created_at: Type.String(), revoked_at: Type.Union([Type.String(), Type.Null()]), registration: Registration, approval: Approval, requested_by: Type.Union([Type.String(), Type.Null()]), approved_by: Type.Union([Type.String(), Type.Null()]) });
@@ -52,7 +52,7 @@ export function serviceTokenRoutes(app: App, deps: { identity: IdentityService; 
     onRequest: authorize(deps.identity, [...ADMINISTRATOR_ROLES, 'security_analyst']),
     schema: {
       tags: ['identity'],
-      summary: 'Approve a pending token that grants work (assign, ticket): a second person, never who asked for it (it_admin, security_analyst)',
+      summary: 'Approve a pending token that grants work (assign, ticket) or routes privacy numbers (the telephony platform\'s): a second person, never who asked for it nor an account linked to it by creation (it_admin, security_analyst)',
       params: Type.Object({ id: Id, token: Type.String({ minLength: 1, maxLength: 64 }) }),
       response: { 200: TokenInfo },
     },

@@ -12,12 +12,15 @@ import type { Trace } from '../../trace/trace.js';
 import { MAX_PLANT } from '../../trace/canaries.js';
 import { MAX_EXPORT_ROWS } from '../../trace/exports.js';
 import { MAX_DUMP_BYTES, MAX_SUSPECTS, type Attributions } from '../../trace/attributions.js';
+import type { ServiceTokens } from '../../identity/service-tokens.js';
 import { AppError } from '../../errors.js';
 import { ALL_STAFF, authorize, requestContext, type App } from '../server.js';
 
 export interface TraceRouteDeps {
   identity: IdentityService;
   trace: Trace;
+  /** The platform's token as it stands now: only one two people stand behind routes. */
+  tokens: Pick<ServiceTokens, 'standing'>;
   attributions: Attributions;
 }
 
@@ -145,7 +148,7 @@ export function traceRoutes(app: App, deps: TraceRouteDeps): void {
     onRequest: authorize(identity, ['service']),
     schema: {
       tags: ['trace'],
-      summary: 'For the telephony platform: the real number a caller reaches through a virtual number, or a refusal (unknown_number, wrong_caller, expired); audited',
+      summary: 'For the telephony platform: the real number a caller reaches through a virtual number, or one refusal for every reason (not_routable: unknown number, another caller\'s, expired or ended; the reason is in the trail). A token two people stand behind only (issued by one person, it waits for a second person\'s approval: 403 approval_pending); rate-limited per token (429 rate_limited, policy privacy_numbers.route_limits); an erased party is 410 subject_erased; audited with the token',
       body: Type.Object({
         virtual_number: Type.String({ pattern: '^1[3-9][0-9]{9}$' }),
         caller: Type.String({ minLength: 1, maxLength: 64, description: 'the account the platform knows the calling staff phone as' }),
@@ -153,9 +156,13 @@ export function traceRoutes(app: App, deps: TraceRouteDeps): void {
     },
   }, async (req) => {
     const p = req.principal!;
-    if (p.kind !== 'account' || p.via !== 'service_token' || !trace.privacy?.telephony(p.account.id)) {
+    if (p.kind !== 'account' || p.via !== 'service_token' || !p.tokenId || !trace.privacy?.telephony(p.account.id)) {
       throw new AppError('forbidden', trace.privacy ? 'this service account is not the telephony platform (policy privacy_numbers.telephony_accounts)' : 'privacy numbers are not enabled (policy privacy_numbers)');
     }
-    return trace.privacy.route(req.body.virtual_number, req.body.caller, p.account.id, requestContext(req));
+    // Read fresh, not from the authenticator's cache: a token revoked or never approved routes nothing.
+    const token = await deps.tokens.standing(p.tokenId);
+    if (!token || !token.live || token.account !== p.account.id) throw new AppError('unauthenticated', 'token is invalid, expired or revoked');
+    const platform = { account: p.account.id, token: token.id, issuedBy: token.issued_by, approvedBy: token.approved_by, twoPerson: token.two_person };
+    return trace.privacy.route(req.body.virtual_number, req.body.caller, platform, requestContext(req));
   });
 }
