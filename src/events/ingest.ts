@@ -184,7 +184,7 @@ export function createIngest(deps: IngestDeps) {
   }
 
   /** The checks that need the store; refused candidates go to `refuse`, the rest are returned. */
-  async function screen(producer: Producer, candidates: Candidate[], refuse: (c: Candidate, r: Refusal) => void): Promise<Candidate[]> {
+  async function screen(producer: Producer, candidates: Candidate[], refuse: (c: Candidate, r: Refusal) => void, opts: { record?: boolean } = {}): Promise<Candidate[]> {
     const wantSite = producer.registration.sites !== null;
     const needed = new Set<string>();
     const waybills = new Set<string>();
@@ -200,7 +200,7 @@ export function createIngest(deps: IngestDeps) {
     return candidates.filter((c) => {
       const e = c.event;
       const parcel = () => parcels.get(workWaybill(e) ?? '') ?? null;
-      const r = e.type === 'waybill' ? checkWaybillAgrees(e, parcels.get(e.waybill) ?? null)
+      const r = e.type === 'waybill' ? checkWaybillAgrees(e, parcels.get(e.waybill) ?? null, opts)
         : isStaffActivity(e)
         ? accounts.has((e as { account: string }).account) ? gatewayAccountRefusal(e) : null
         : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null, parcel())
@@ -235,10 +235,14 @@ export function createIngest(deps: IngestDeps) {
     return out;
   }
 
-  /** One event from an upstream route, checked like a line; refused → 403 producer_not_registered. */
-  async function admit(producer: Producer, event: ActivityEvent): Promise<void> {
+  /**
+   * One event from an upstream route, checked like a line; refused → 403 producer_not_registered.
+   * `record`: the event stands for a vault record being stored (POST /api/v1/waybills), which may
+   * supersede a canary holding its number.
+   */
+  async function admit(producer: Producer, event: ActivityEvent, opts: { record?: boolean } = {}): Promise<void> {
     let refusal = checkEvent(producer, event, 'live', clock.now(), window);
-    if (!refusal) await screen(producer, [{ event, line: 1, dropped: 0 }], (_c, r) => (refusal = r));
+    if (!refusal) await screen(producer, [{ event, line: 1, dropped: 0 }], (_c, r) => (refusal = r), opts);
     if (refusal) throw new AppError('producer_not_registered', (refusal as Refusal).reason);
   }
 

@@ -168,8 +168,11 @@ export function checkWorkSite(p: Producer, e: ActivityEvent, accountSite: string
  * waybill-only token issued by one it_admin re-routed other cities' parcels in the detection
  * engine, so a clerk's reveals of them looked like his own site's). A site left out is fine.
  */
-export function checkWaybillAgrees(e: ActivityEvent, parcel: ParcelSites | null): Refusal | null {
-  if (e.type !== 'waybill' || !parcel || parcel.canary) return null;
+export function checkWaybillAgrees(e: ActivityEvent, parcel: ParcelSites | null, opts: { record?: boolean } = {}): Refusal | null {
+  // A canary is held like a real parcel: only a vault record (POST /api/v1/waybills, which then
+  // supersedes it) may differ from it. A bare waybill event answering differently for canaries
+  // told them apart from real parcels (attack review 7).
+  if (e.type !== 'waybill' || !parcel || (parcel.canary && opts.record)) return null;
   // The city too (review 5): the engine takes a parcel's city, and a site's, from these events.
   const cityDiffers = e.dest_city !== undefined && parcel.dest_city != null && cityKey(e.dest_city) !== cityKey(parcel.dest_city);
   const differs = cityDiffers || (e.origin_site !== undefined && e.origin_site !== parcel.origin_site) || (e.dest_site !== undefined && e.dest_site !== parcel.dest_site);

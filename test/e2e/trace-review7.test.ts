@@ -193,9 +193,7 @@ describe.each(testBackends())('attack review 7 on %s', (backend) => {
       expect((await w.warden.db.selectFrom('waybills').select('origin_site').where('waybill', '=', canary).executeTakeFirstOrThrow()).origin_site).toBe('OUT-1');
     });
 
-    // Expected to fail until src/events/producer.ts holds canaries to waybill_conflict (the lead's
-    // change, review 7 finding 4): then drop `.fails`.
-    it.fails('is answered exactly like a real parcel under the same event', async () => {
+    it('is answered exactly like a real parcel under the same event', async () => {
       step();
       const r = await send([event(W(4), 'OUT-2', '上海'), event(canary, 'OUT-2', '上海')]);
       expect(r.status, r.text).toBe(200);

@@ -49,7 +49,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
   }, async (req, reply) => {
     const from = await producer(req);
     const event = { ...eventBase(), type: 'waybill', waybill: req.body.waybill, origin_site: req.body.origin_site, dest_site: req.body.dest_site } as ActivityEvent;
-    await ingest.admit(from, event);
+    await ingest.admit(from, event, { record: true });
     const stored = await vault.ingest(req.body, { ...requestContext(req), actor: from.actor, account: from.account });
     await ingest.submit(from, { ...event, waybill: stored.waybill } as ActivityEvent, requestContext(req));
     return reply.code(201).send(stored);
