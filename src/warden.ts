@@ -22,6 +22,7 @@ import { createCases } from './cases/cases.js';
 import { caseRoutes } from './http/routes/cases.js';
 import { createWorkContext } from './access/work-context.js';
 import { createAccessService } from './access/access.js';
+import { identifierTagKey } from './contracts/identifiers.js';
 import { errorSummary, type AuditWriter } from './audit/writer.js';
 import { createAuditTrail, type AuditTrail } from './audit/service.js';
 import { createIdentityService, type IdentityService, type PrivilegedChange } from './identity/identity.js';
@@ -224,6 +225,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       metrics,
       gate: trace.gate,
       ...(trace.privacy ? { privacy: trace.privacy } : {}),
+      identifierTagKey: identifierTagKey(keyring.blindIndexKey),
     });
     const tokens = createServiceTokens({ db, audit, clock });
     const ingest = createIngest({ db, work, bus, audit, clock, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
