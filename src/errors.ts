@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   validation_failed: 400,
   invalid_json: 400,
   unknown_field: 400,
+  /** A waybill, ticket or case that is no identifier (free text, a phone or ID number): src/contracts/identifiers.ts. */
+  bad_identifier: 400,
   unauthenticated: 401,
   invalid_credentials: 401,
   session_expired: 401,

@@ -22,6 +22,7 @@ import { createCases } from './cases/cases.js';
 import { caseRoutes } from './http/routes/cases.js';
 import { createWorkContext } from './access/work-context.js';
 import { createAccessService } from './access/access.js';
+import { identifierTagKey } from './contracts/identifiers.js';
 import { errorSummary, type AuditWriter } from './audit/writer.js';
 import { createAuditTrail, type AuditTrail } from './audit/service.js';
 import { createIdentityService, type IdentityService, type PrivilegedChange } from './identity/identity.js';
@@ -201,6 +202,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       metrics,
       gate: trace.gate,
       ...(trace.privacy ? { privacy: trace.privacy } : {}),
+      identifierTagKey: identifierTagKey(keyring.blindIndexKey),
     });
     // The telephony platform's token turns virtual numbers into real ones: two people issue it, like one that grants work.
     const tokens = createServiceTokens({ db, audit, clock, secondPerson: (account) => trace.privacy?.telephony(account) === true });

@@ -33,6 +33,7 @@ import { DEFAULT_ASSIGNMENT_EXPIRES_HOURS, type Policy } from './policy.js';
 import type { QuotaCounter, QuotaResult } from './quota.js';
 import type { WorkContext } from './work-context.js';
 import { evaluateReveal } from './evaluate.js';
+import { badIdentifierDetail, badIdentifierError, badIdentifiers, identifierTag, WAYBILL_MAX, type IdentifierInput } from '../contracts/identifiers.js';
 import { profileOf } from './roles.js';
 
 export interface RevealBody {
@@ -72,6 +73,8 @@ export interface AccessDeps {
   gate?: ResponseGate | undefined;
   /** Per-viewer privacy numbers (src/trace/privacy.ts): phone reveals by the roles it names answer a virtual number. */
   privacy?: PrivacyNumberIssuer | undefined;
+  /** Key of the tag a refused waybill, ticket or case is audited as (contracts/identifiers.ts): never the value. */
+  identifierTagKey: Buffer;
 }
 
 /** Issues the virtual number a viewer is shown instead of a party's real phone. */
@@ -88,6 +91,9 @@ interface Outcome {
   sealed?: SealedWaybill;
   fields?: QualifiedField[];
 }
+
+/** The bound of a ticket or case the gateway takes (the reveal route's). */
+const ID_MAX = 64;
 
 const quotaError = (q: Extract<QuotaResult, { ok: false }>, what: string) =>
   new AppError('quota_exceeded', `${what} quota exceeded: ${q.limit} ${q.window.replace('_', ' ')} for this ${q.scope}`, {
@@ -120,6 +126,24 @@ export function createAccessService(deps: AccessDeps) {
   const count = (entry: AuditEntryInput) =>
     metrics.accessDecisions.inc({ action: entry.kind.slice(7), decision: entry.decision === 'allowed' ? 'allowed' : 'denied', reason: entry.reason ?? 'none', role: entry.role ?? 'none' });
 
+  /**
+   * Waybill, ticket and case as given are identifiers, or the request is refused (400
+   * bad_identifier) before anything is looked up: the entry keeps each bad one only as its keyed
+   * tag (attack review 6: a phone typed as a waybill landed in the trail, the bus and the SIEM).
+   */
+  function identifierRefusal(entry: AuditEntryInput, given: readonly IdentifierInput[]): { entry: AuditEntryInput; error: AppError } | null {
+    const bad = badIdentifiers(given);
+    if (!bad.length) return null;
+    const is = (field: string) => bad.some((b) => b.field === field);
+    const detail = { ...(is('case') ? {} : (entry.detail ?? {})), ...badIdentifierDetail(deps.identifierTagKey, bad) };
+    return { entry: { ...entry, waybill: is('waybill') ? null : entry.waybill, ticket: is('ticket') ? null : entry.ticket, detail }, error: badIdentifierError(bad[0]!) };
+  }
+  const basis = (waybill: string, body: { ticket?: string | undefined; case?: string | undefined }): IdentifierInput[] => [
+    { field: 'waybill', value: waybill, max: WAYBILL_MAX },
+    { field: 'ticket', value: body.ticket, max: ID_MAX },
+    { field: 'case', value: body.case, max: ID_MAX },
+  ];
+
   /** Audits a refusal, then raises it. An unwritable audit trail still refuses. */
   async function refuse(entry: AuditEntryInput, err: AppError): Promise<never> {
     const denied: AuditEntryInput = { ...entry, decision: 'denied', reason: err.code };
@@ -131,6 +155,8 @@ export function createAccessService(deps: AccessDeps) {
   async function view(principal: Principal, waybill: string, profile: 'screen' | 'label', ctx: RequestContext): Promise<MaskedWaybill> {
     const p = await staff(principal, 'view waybills', 'view');
     const entry: AuditEntryInput = { kind: profile === 'label' ? 'access.print' : 'access.view', ts: new Date(clock.now()), decision: 'allowed', waybill, ...who(p, ctx) };
+    const badId = identifierRefusal(entry, basis(waybill, {}));
+    if (badId) return refuse(badId.entry, badId.error);
     if (!profileOf(p.account.role).views) {
       return refuse(entry, new AppError('role_not_permitted', `the ${p.account.role} role does not read waybills`));
     }
@@ -205,6 +231,8 @@ export function createAccessService(deps: AccessDeps) {
       ...who(p, ctx),
       detail: body.case ? { case: body.case } : null,
     };
+    const badId = identifierRefusal(entry, basis(waybill, body));
+    if (badId) return { waybill: badId.entry.waybill ?? identifierTag(deps.identifierTagKey, waybill), entry: badId.entry, error: badId.error };
     const bad = fields.filter((f) => !isQualifiedField(f));
     if (bad.length || fields.length === 0) {
       const message = fields.length ? `unknown field(s): ${bad.map((f) => JSON.stringify(f.slice(0, 40))).join(', ')}; use e.g. "recipient.phone"` : 'fields must name at least one field';

@@ -10,6 +10,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { isValidEvent } from './fast-validate.js';
+import { eventIdentifierProblem, identifierRule } from './identifiers.js';
 
 export const ROLES = [
   'courier',
@@ -197,7 +198,8 @@ const checkers = {
 export type ParseResult = { ok: true; event: ActivityEvent } | { ok: false; reason: string };
 
 /**
- * Validates an already-parsed JSON value against the contract; the reason names the offending field.
+ * Validates an already-parsed JSON value against the contract, its waybill and ticket fields as
+ * identifiers (./identifiers.ts); the reason names the offending field, never its value.
  * A hand-written check (`./fast-validate.ts`, property-tested to decide exactly as the schemas do)
  * accepts valid events; anything it does not accept goes through the schemas, which decide and
  * explain.
@@ -220,6 +222,9 @@ function validateWithSchema(value: unknown): ParseResult {
     if (Number.isNaN(Date.parse((value as { ts: string }).ts))) {
       return { ok: false, reason: 'field "ts" is not a valid date' };
     }
+    // Waybills and tickets land in the trail, the bus and the SIEM: identifiers, never free text (the value is not repeated).
+    const bad = eventIdentifierProblem(value as Record<string, unknown>);
+    if (bad) return { ok: false, reason: `field "${bad.field}": bad_identifier: ${identifierRule(bad.problem, bad.max)}` };
     return { ok: true, event: value as ActivityEvent };
   }
   const first = checker.Errors(value).First();

@@ -23,6 +23,7 @@ import {
   type EventType,
 } from './events.js';
 import { FAST_VALIDATED_FIELDS, isValidEvent, isValidTs, tsMillis } from './fast-validate.js';
+import { eventIdentifierProblem } from './identifiers.js';
 
 const SCHEMAS: Record<EventType, TSchema> = {
   login: LoginEvent,
@@ -38,12 +39,12 @@ const CHECKERS = Object.fromEntries(EVENT_TYPES.map((t) => [t, TypeCompiler.Comp
   ReturnType<typeof TypeCompiler.Compile>
 >;
 
-/** The reference: the schema for `type`, then `Date.parse(ts)` (what validateEvent did before the fast path). */
+/** The reference: the schema for `type`, then `Date.parse(ts)` (what validateEvent did before the fast path), then the identifier fields. */
 function reference(value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string' || !Object.hasOwn(CHECKERS, type)) return false;
-  return CHECKERS[type as EventType].Check(value) && !Number.isNaN(Date.parse((value as { ts: string }).ts));
+  return CHECKERS[type as EventType].Check(value) && !Number.isNaN(Date.parse((value as { ts: string }).ts)) && eventIdentifierProblem(value as Record<string, unknown>) === null;
 }
 
 // ---- deterministic random source (mulberry32) ------------------------------------------------
@@ -167,11 +168,30 @@ function gen(s: Schema): unknown {
   }
 }
 
+/** Waybill and ticket fields: mostly identifiers, sometimes one holding a phone or ID number, sometimes any string. */
+const ID_UNITS = ['A', 'z', 'W', '0', '1', '3', '7', '9', '-', '_', '.', ':'];
+const PERSONAL = ['13812345678', '8613912345678', '139-1234-5678', '11010519491231002X', '110105194912310021'];
+function identifier(s: Schema): string {
+  const max = s.maxLength ?? 64;
+  const r = rnd();
+  if (r < 0.1) return gen(s) as string;
+  let v = '';
+  const len = lengthIn(Math.max(1, s.minLength ?? 0), Math.min(max, 30));
+  while (v.length < len) v += pick(ID_UNITS);
+  if (r < 0.2) v = `${pick(['', 'SF', 'TK-'])}${pick(PERSONAL)}${pick(['', 'A', '-1', '0'])}`;
+  return v.slice(0, max);
+}
+function genField(k: string, p: Schema): unknown {
+  if (k === 'waybill' || k === 'ticket') return identifier(p);
+  if (k === 'waybills' && p.items) return Array.from({ length: chance(0.2) ? 0 : int(1, 6) }, () => identifier(p.items!));
+  return gen(p);
+}
+
 function genEvent(type: EventType): Record<string, unknown> {
   const schema = SCHEMAS[type] as unknown as Schema;
   const req = new Set(schema.required ?? []);
   const out: Record<string, unknown> = {};
-  for (const [k, p] of Object.entries(schema.properties!)) if (req.has(k) || chance(0.6)) out[k] = gen(p);
+  for (const [k, p] of Object.entries(schema.properties!)) if (req.has(k) || chance(0.6)) out[k] = genField(k, p);
   return out;
 }
 
@@ -359,6 +379,8 @@ describe('fast validator = TypeBox schemas + Date.parse', () => {
     expect(validateEvent({ ...base, fields: 'phone' })).toMatchObject({ ok: false, reason: expect.stringContaining('"fields"') });
     expect(validateEvent({ ...base, waybill: 'x'.repeat(65) })).toMatchObject({ ok: false, reason: expect.stringContaining('"waybill"') });
     expect(validateEvent({ ...base, type: 'teleport' })).toEqual({ ok: false, reason: 'unknown event type "teleport"' });
+    expect(validateEvent({ ...base, waybill: '13812345678' })).toEqual({ ok: false, reason: 'field "waybill": bad_identifier: looks like a mobile phone number, not an identifier' });
+    expect(validateEvent({ ...base, waybills: ['WD7300100000001', '张三'] })).toEqual({ ok: false, reason: 'field "waybills.1": bad_identifier: letters, digits and . _ : - only (no spaces, no Chinese characters)' });
     expect(validateEvent([base])).toEqual({ ok: false, reason: 'not a JSON object' });
     expect(parseEventLine('{"id":')).toMatchObject({ ok: false, reason: expect.stringMatching(/^invalid JSON/) });
   });

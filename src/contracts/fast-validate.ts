@@ -14,7 +14,10 @@
  * *constraint* on an existing field must be added here (the field-list test catches new fields).
  *
  * Deliberately no imports from `./events.ts` (it imports this file): the tables are literal.
+ * Waybill and ticket fields are also identifiers (`./identifiers.ts`, the one check of them),
+ * which the schema path checks after the schema: this decides as both together.
  */
+import { isIdentifier } from './identifiers.js';
 
 /** The fields each event type's schema declares (beyond those of every event), as checked here. */
 export const FAST_VALIDATED_FIELDS = {
@@ -29,6 +32,10 @@ export const FAST_VALIDATED_FIELDS = {
 } as const;
 
 type Obj = Record<string, unknown>;
+
+/** A waybill or ticket field: the schema's string bound, then an identifier (./identifiers.ts) unless empty where the schema allows it. */
+const optId = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && (v.length === 0 || isIdentifier(v, max)));
+const reqId = (v: unknown, max: number): boolean => typeof v === 'string' && isIdentifier(v, max);
 
 /** `Type.String({ maxLength })` when present (`undefined` = absent, as TypeBox treats it). */
 const optStr = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && v.length <= max);
@@ -119,7 +126,7 @@ function waybillsOk(v: unknown): boolean {
   if (!Array.isArray(v)) return false;
   for (let i = 0; i < v.length; i++) {
     const w: unknown = v[i];
-    if (typeof w !== 'string' || w.length > 64) return false;
+    if (typeof w !== 'string' || (w.length !== 0 && !isIdentifier(w, 64))) return false;
   }
   return true;
 }
@@ -147,7 +154,7 @@ function access(v: Obj): boolean {
   return (
     reqStr(v.id, 200) && reqStr(v.account, 200) &&
     optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
-    optStr(v.waybill, 64) && optStr(v.ticket, 200) && waybillsOk(v.waybills) && fieldsOk(v.fields) &&
+    optId(v.waybill, 64) && optId(v.ticket, 200) && waybillsOk(v.waybills) && fieldsOk(v.fields) &&
     tsOk(v.ts)
   );
 }
@@ -158,7 +165,7 @@ function scan(v: Obj): boolean {
   return (
     reqStr(v.id, 200) && optStr1(v.account, 200) &&
     optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
-    reqStr(v.waybill, 64) &&
+    reqId(v.waybill, 64) &&
     tsOk(v.ts)
   );
 }
@@ -167,7 +174,7 @@ function waybill(v: Obj): boolean {
   return (
     reqStr(v.id, 200) && optStr1(v.account, 200) &&
     optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
-    reqStr(v.waybill, 64) && optStr(v.origin_site, 200) && optStr(v.dest_site, 200) && optStr(v.dest_city, 200) &&
+    reqId(v.waybill, 64) && optStr(v.origin_site, 200) && optStr(v.dest_site, 200) && optStr(v.dest_city, 200) &&
     tsOk(v.ts)
   );
 }
@@ -178,7 +185,7 @@ function assign(v: Obj): boolean {
   return (
     reqStr(v.id, 200) && reqStr(v.account, 200) &&
     optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
-    reqStr(v.waybill, 64) &&
+    reqId(v.waybill, 64) &&
     tsOk(v.ts)
   );
 }
@@ -209,14 +216,15 @@ function ticket(v: Obj): boolean {
   return (
     reqStr(v.id, 200) && reqStr(v.account, 200) &&
     optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
-    reqStr(v.ticket, 200) && optStr(v.waybill, 64) &&
+    reqId(v.ticket, 200) && optId(v.waybill, 64) &&
     tsOk(v.ts)
   );
 }
 
 /**
- * True exactly when the TypeBox schema for `value.type` accepts `value` and `Date.parse(value.ts)`
- * is a number: the accept decision of `validateEvent`. Never throws for plain data.
+ * True exactly when the TypeBox schema for `value.type` accepts `value`, `Date.parse(value.ts)`
+ * is a number and its waybill and ticket fields are identifiers: the accept decision of
+ * `validateEvent`. Never throws for plain data.
  */
 export function isValidEvent(value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;

@@ -14,6 +14,9 @@
  *   reveal rights: it may not change, enrol or revoke anything of an approved privileged account.
  * - Suspending an account ends all its live sessions in the same transaction; lifting the
  *   suspension revives none of them.
+ * - A suspension a `suspend` response made (watch/responses.ts) is lifted with that response
+ *   (DELETE /accounts/{id}/response, which lifts it here afterwards), never around it: an
+ *   unsuspend while one stands is refused (409, audited), so the account and GET /response agree.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -217,11 +220,25 @@ export function createAccountAdmin(deps: AccountsDeps) {
     return toView(await row(id));
   }
 
-  /** Suspends (ending every live session at once) or lifts a suspension (reviving none). */
+  /**
+   * Attack review 6: an unsuspend lifted a detection suspension while GET /response still said
+   * `suspend`. A response is lowered or cleared only through the watch (by another analyst, never
+   * on one's own account), which then lifts the suspension it made; identity does not go around it.
+   */
+  async function refuseUnderResponse(accountId: string, a: Actor, ctx: RequestContext): Promise<void> {
+    const standing = await db.selectFrom('account_responses').select('alert_id').where('account', '=', accountId).where('action', '=', 'suspend').executeTakeFirst();
+    if (!standing) return;
+    const alert = standing.alert_id;
+    await audit.append([{ kind: 'admin.account_unsuspended', ts: now(), decision: 'denied', account: accountId, ip: ctx.ip, requestId: ctx.requestId, reason: 'response_standing', detail: { actor: actorName(a), response: 'suspend', ...(alert ? { alert } : {}) } }]);
+    throw new AppError('conflict', `account ${accountId} is suspended by a suspend response${alert ? ` (alert ${alert})` : ''}: lift that response with DELETE /api/v1/accounts/${accountId}/response, which lifts the suspension too`);
+  }
+
+  /** Suspends (ending every live session at once) or lifts a suspension (reviving none); a suspension a response made is lifted with the response. */
   async function setStatus(accountId: string, status: 'active' | 'suspended', reason: string | null, a: Actor, ctx: RequestContext) {
     if (status === 'suspended') await refuseOwn(a, ctx, accountId, 'admin.account_suspended', 'suspend');
     // Lifting is refused through a puppet too (attack review 2): not the account, nor one linked to it by creation.
     else await refuseSameHand(db, audit, { kind: 'admin.account_unsuspended', ts: now(), account: accountId, detail: {} }, a, ctx, 'lift the suspension of your own account', [accountId]);
+    if (status === 'active') await refuseUnderResponse(accountId, a, ctx);
     const r = await row(accountId);
     const at = now();
     await audit.append(

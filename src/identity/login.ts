@@ -12,6 +12,9 @@
  *   account that does not exist records a keyed tag of it, and the throttle keys on the tag.
  * - Wrong password, missing or wrong or replayed code, and a bad device credential count as
  *   failures for throttling; a suspension, a pending approval or the device limit do not.
+ * - A suspended person is told that the account is suspended (`account_suspended`), never why:
+ *   the reason an analyst gave may name the investigation (attack review 6). It stays on the
+ *   account and in the trail, for the security team.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
@@ -23,7 +26,7 @@ import type { Metrics } from '../ops/metrics.js';
 import { AppError } from '../errors.js';
 import { hashPassword, verifyPassword } from '../vault/crypto.js';
 import type { LoginThrottle } from './login-throttle.js';
-import type { RequestContext } from './types.js';
+import type { AccountInfo, RequestContext } from './types.js';
 import { accountTag } from './account-tag.js';
 import { consumeStep, type TotpFactor } from './totp.js';
 import { DeviceLimitReached, enrolDevice, findDevice, issueDevice, useDevice, type IssuedDevice } from './devices.js';
@@ -63,6 +66,9 @@ export interface LoginDeps {
   config: { sessionTtlMinutes: number; maxSessionsPerAccount: number; newDevicesPerDay: number; /** false: only single sign-on logs in (WARDEN_LOCAL_PASSWORDS=off). */ localPasswords?: boolean };
   dropCached(account: string): void;
 }
+
+/** The account as the person logging in may learn of it: whether it may act, not why it may not. */
+const asSubject = (info: AccountInfo): AccountInfo => ({ ...info, statusReason: null });
 
 /** A refusal decided inside the login transaction (it rolls back, then the refusal is audited). */
 class Refusal extends Error {
@@ -139,7 +145,7 @@ export function createLogin(deps: LoginDeps) {
       detail.mfa = true;
     }
     try {
-      assertMayAct(accountInfo(row));
+      assertMayAct(asSubject(accountInfo(row)));
     } catch (err) {
       return refuse(new Refusal((err as AppError).code, err as AppError, false));
     }
@@ -239,7 +245,7 @@ export function createLogin(deps: LoginDeps) {
       return refuse(new Refusal('sso_role_mismatch', new AppError('sso_refused', `your identity provider's groups give role ${input.role}${input.site ? ` at ${input.site}` : ''}, but this Warden account is ${row.role}${row.site ? ` at ${row.site}` : ''}; ask your administrator to align them`), false));
     }
     try {
-      assertMayAct(accountInfo(row));
+      assertMayAct(asSubject(accountInfo(row)));
     } catch (err) {
       return refuse(new Refusal((err as AppError).code, err as AppError, false));
     }

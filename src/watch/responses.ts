@@ -178,7 +178,11 @@ export function createResponses(deps: ResponsesDeps) {
     if (info?.status === 'suspended') await deps.identity.setStatus(account, 'active', `response lowered or cleared by ${actorName(actor)}`, actor, ctx);
   }
 
-  /** A suspend response whose suspension an analyst lifted through identity (POST /accounts/{id}/unsuspend) no longer holds the account: a new alert enforces again. */
+  /**
+   * A suspend response whose account is not suspended no longer holds it: a new alert enforces
+   * again. Identity refuses an unsuspend while a suspend response stands (it is lifted here, with
+   * the response), so this is only a suspension lifted before that rule, or in a race with it.
+   */
   async function liftedMeanwhile(account: string, current: ActiveResponse): Promise<boolean> {
     return current.action === 'suspend' && (await deps.identity.loadAccount(account))?.status !== 'suspended';
   }

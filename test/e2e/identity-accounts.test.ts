@@ -260,6 +260,37 @@ describe.each(testBackends())('accounts and dual control on %s', (backend) => {
       const fresh = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c4', password: password('c4'), device: 'c4-pda' } })).body.token;
       expect((await view(fresh)).status).toBe(200);
     });
+
+    // Attack review 6: the analyst's free text reached the suspended person at login (tipping off an insider).
+    it('the suspended person is told only that the account is suspended; the reason stays with the security team', async () => {
+      const reason = 'case 7 harvesting: do not tip off';
+      expect((await w.api('POST', '/api/v1/accounts/c2/suspend', { token: tokens.sa1, body: { reason } })).status).toBe(200);
+      const r = await w.api('POST', '/api/v1/sessions', { body: { account: 'c2', password: password('c2'), device: 'c2-desk' } });
+      expect(r.status).toBe(403);
+      expect(r.body.error.code).toBe('account_suspended');
+      expect(r.text).not.toMatch(/case 7|harvesting|tip off/);
+      expect((await w.api('GET', '/api/v1/accounts/c2', { token: tokens.sa1 })).body.status_reason).toBe(reason);
+      expect((await audit('admin.account_suspended', 'c2')).at(-1)).toMatchObject({ reason, detail: { actor: 'sa1' } });
+      expect((await w.api('POST', '/api/v1/accounts/c2/unsuspend', { token: tokens.sa2 })).status).toBe(200);
+    });
+
+    // Attack review 6: unsuspend lifted a detection suspension while GET /response still said suspend.
+    it('a suspension a response made is lifted with the response only: unsuspend is refused (409, audited) while it stands', async () => {
+      expect((await w.api('PUT', '/api/v1/accounts/c4/response', { token: tokens.sa1, body: { action: 'suspend', reason: 'harvesting pending review' } })).status).toBe(200);
+      const r = await w.api('POST', '/api/v1/accounts/c4/unsuspend', { token: tokens.sa2 });
+      expect(r.status).toBe(409);
+      expect(r.body.error.code).toBe('conflict');
+      expect(r.body.error.message).toContain('DELETE /api/v1/accounts/c4/response');
+      expect((await w.api('GET', '/api/v1/accounts/c4', { token: tokens.sa2 })).body.status).toBe('suspended');
+      expect((await w.api('GET', '/api/v1/accounts/c4/response', { token: tokens.sa2 })).body.response.action).toBe('suspend');
+      expect((await audit('admin.account_unsuspended', 'c4')).at(-1)).toMatchObject({ decision: 'denied', reason: 'response_standing', detail: { actor: 'sa2', response: 'suspend' } });
+      // Lowering the response lifts the suspension; then both say so, and a plain suspension lifts as before.
+      expect((await w.api('PUT', '/api/v1/accounts/c4/response', { token: tokens.sa2, body: { action: 'throttle', reason: 'explained by the outlet' } })).status).toBe(200);
+      expect((await w.api('GET', '/api/v1/accounts/c4', { token: tokens.sa2 })).body.status).toBe('active');
+      expect((await w.api('POST', '/api/v1/accounts/c4/suspend', { token: tokens.sa1, body: { reason: 'check' } })).status).toBe(200);
+      expect((await w.api('POST', '/api/v1/accounts/c4/unsuspend', { token: tokens.sa2 })).status).toBe(200);
+      expect((await w.api('DELETE', '/api/v1/accounts/c4/response', { token: tokens.sa2 })).status).toBe(200);
+    });
   });
 });
 

@@ -9,6 +9,7 @@ import { producerFor } from '../../events/producer.js';
 import type { ServiceTokens } from '../../identity/service-tokens.js';
 import type { FastifyRequest } from 'fastify';
 import { ALL_STAFF, authorize, requestContext, type App } from '../server.js';
+import { assertIdentifiers, TICKET_MAX, WAYBILL_MAX } from '../../contracts/identifiers.js';
 
 const Waybill = Type.String({ minLength: 1, maxLength: 64 });
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -32,6 +33,9 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
   const eventBase = () => ({ id: `api-${randomUUID()}`, ts: new Date(deps.clock.now()).toISOString() });
   // Upstream writes are events of their producer: the same registration governs them as POST /api/v1/events.
   const producer = (req: FastifyRequest) => producerFor(req.principal!, deps.tokens);
+  // An upstream event's waybill and ticket are identifiers, as on POST /api/v1/events (contract validation).
+  const ids = (b: { waybill: string; ticket?: string }) =>
+    assertIdentifiers([{ field: 'waybill', value: b.waybill, max: WAYBILL_MAX }, { field: 'ticket', value: b.ticket, max: TICKET_MAX }]);
 
   app.post('/api/v1/waybills', {
     onRequest: upstream,
@@ -47,6 +51,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
       }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
+    ids(req.body);
     const from = await producer(req);
     const event = { ...eventBase(), type: 'waybill', waybill: req.body.waybill, origin_site: req.body.origin_site, dest_site: req.body.dest_site } as ActivityEvent;
     await ingest.admit(from, event, { record: true });
@@ -63,6 +68,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
       body: Type.Object({ waybill: Waybill, account: Id, task: Type.Union([Type.Literal('pickup'), Type.Literal('delivery')]) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
+    ids(req.body);
     await ingest.submit(await producer(req), { ...eventBase(), type: 'assign', ...req.body } as ActivityEvent, requestContext(req));
     return reply.code(201).send(req.body);
   });
@@ -75,6 +81,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
       body: Type.Object({ ticket: Id, waybill: Waybill, account: Id, status: Type.Union([Type.Literal('open'), Type.Literal('closed')]) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
+    ids(req.body);
     await ingest.submit(await producer(req), { ...eventBase(), type: 'ticket', ...req.body } as ActivityEvent, requestContext(req));
     return reply.code(201).send(req.body);
   });
@@ -87,6 +94,7 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
       body: Type.Object({ waybill: Waybill, op: Type.Union(SCAN_OPS.map((o) => Type.Literal(o))), site: Type.Optional(Id), device: Type.Optional(Id) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
+    ids(req.body);
     await ingest.submit(await producer(req), { ...eventBase(), type: 'scan', ...req.body } as ActivityEvent, requestContext(req));
     return reply.code(201).send(req.body);
   });

@@ -140,9 +140,9 @@ export function identityRoutes(app: App, { identity }: { identity: IdentityServi
     const reason = (body as { reason?: unknown } | undefined)?.reason;
     return typeof reason === 'string' ? reason.slice(0, 500) : null;
   };
-  app.post('/api/v1/accounts/:id/suspend', { onRequest: analystOrAdmin, schema: { ...statusSchema, summary: 'Suspend an account at once, ending all its sessions (admin, security_analyst)' } }, async (req) =>
+  app.post('/api/v1/accounts/:id/suspend', { onRequest: analystOrAdmin, schema: { ...statusSchema, summary: 'Suspend an account at once, ending all its sessions (admin, security_analyst). The reason is for the security team (the account and the trail); its holder is told only that it is suspended' } }, async (req) =>
     identity.setStatus(req.params.id, 'suspended', reasonOf(req.body), actorOf(req.principal!), ctx(req)));
-  app.post('/api/v1/accounts/:id/unsuspend', { onRequest: analystOrAdmin, schema: { ...statusSchema, summary: 'Lift a suspension; sessions it ended stay ended (admin, security_analyst)' } }, async (req) =>
+  app.post('/api/v1/accounts/:id/unsuspend', { onRequest: analystOrAdmin, schema: { ...statusSchema, summary: 'Lift a suspension; sessions it ended stay ended (admin, security_analyst). A suspension a suspend response made is lifted with the response (DELETE /api/v1/accounts/{id}/response): 409 while one stands' } }, async (req) =>
     identity.setStatus(req.params.id, 'active', reasonOf(req.body), actorOf(req.principal!), ctx(req)));
 
   app.get('/api/v1/admin-token', {
