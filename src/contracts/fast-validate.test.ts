@@ -170,7 +170,7 @@ function gen(s: Schema): unknown {
 
 /** Waybill and ticket fields: mostly identifiers, sometimes one holding a phone or ID number, sometimes any string. */
 const ID_UNITS = ['A', 'z', 'W', '0', '1', '3', '7', '9', '-', '_', '.', ':'];
-const PERSONAL = ['13812345678', '8613912345678', '139-1234-5678', '11010519491231002X', '110105194912310021'];
+const PERSONAL = ['13812345678', '8613912345678', '139-1234-5678', '11010519491231002X', '440306199001011236'];
 function identifier(s: Schema): string {
   const max = s.maxLength ?? 64;
   const r = rnd();

@@ -33,7 +33,9 @@ describe('identifiers', () => {
     for (const v of ['13812345678', 'SF13812345678', 'tel:13812345678', '19912345678-x', '8613812345678', '008613812345678', '138-1234-5678', 'T.139.1234.5678']) {
       expect(identifierProblem(v, 64), v).toBe('phone');
     }
-    for (const v of ['11010519491231002X', '11010519491231002x', 'ID:110105194912310021', '110105194912310021-A']) expect(identifierProblem(v, 64), v).toBe('id_number');
+    for (const v of ['11010519491231002X', '11010519491231002x', 'ID:440306199001011236', '110105198005150411-A']) expect(identifierProblem(v, 64), v).toBe('id_number');
+    // An 18-digit run that is no ID number (wrong check character, no such region or birth date) is a waybill number.
+    for (const v of ['110105194912310021', '123456789012345678', 'SF440306199001011237', '99030619900101123X']) expect(identifierProblem(v, 64), v).toBeNull();
     // Longer or shorter runs are not those numbers (a waybill number is a long run of digits).
     for (const v of ['12812345678', '1381234567', '138123456789', '7138123456789', '1101051949123100211', '11010519491231002X1']) expect(identifierProblem(v, 64), v).toBeNull();
   });

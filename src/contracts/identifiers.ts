@@ -10,7 +10,8 @@
  * - An identifier is 1..max characters of `A-Z a-z 0-9 . _ : -` (so no spaces, no CJK, no `+`,
  *   `@`, `/`), and carries no personal number: no mainland mobile (`1[3-9]` + 9 digits, also
  *   with `86` / `0086` in front or grouped 3-4-4 by `-` or `.`) and no resident ID number
- *   (17 digits + a digit or X), each as a whole run of digits. A longer run of digits is not one
+ *   (17 digits + a digit or X with a known region, a real birth date and the right check
+ *   character), each as a whole run of digits. A longer run of digits is not one
  *   of them: real waybill numbers are long digit runs (SF + 13 digits may start with 13…), and
  *   the simulator's `WD7` + block + sequence, `TK00000001`, `CASE-0042` and `case-<uuid>` pass.
  *   Canonical UUIDs are opaque (a random one holds 11 digits after a hex letter about once in
@@ -21,6 +22,9 @@
  */
 import { createHmac } from 'node:crypto';
 import { AppError } from '../errors.js';
+import { validateIdNumber } from '../vault/validate.js';
+
+const isIdNumber = (s: string): boolean => validateIdNumber(s).ok;
 
 export type IdentifierProblem = 'empty' | 'too_long' | 'charset' | 'phone' | 'id_number';
 
@@ -71,8 +75,10 @@ function digitRun(v: string, start: number, end: number): IdentifierProblem | nu
     const second = v.charCodeAt(end - 10);
     if (v.charCodeAt(end - 11) === 49 /* 1 */ && second >= 51 /* 3 */ && second <= 57) return 'phone';
   }
-  if (len === 18) return 'id_number';
-  if (len === 17 && (v.charCodeAt(end) | 32) === 120 /* x or X */ && !isDigit(v.charCodeAt(end + 1))) return 'id_number';
+  // Only what is a resident ID number (region, real birth date, check character): an 18-digit
+  // waybill number is valid (vault WAYBILL_RE) and is refused only by that rare coincidence.
+  if (len === 18 && isIdNumber(v.slice(start, end))) return 'id_number';
+  if (len === 17 && (v.charCodeAt(end) | 32) === 120 /* x or X */ && !isDigit(v.charCodeAt(end + 1)) && isIdNumber(v.slice(start, end + 1))) return 'id_number';
   if (len === 3 && GROUPED_MOBILE.test(v.slice(start, start + 14))) return 'phone';
   return null;
 }

@@ -26,7 +26,6 @@ import { createTotpFactor } from './totp.js';
 
 export type { AccountInfo, Actor, Principal, PrivilegedChange, RequestContext } from './types.js';
 export { actorOf, actorName, actorAccount } from './types.js';
-export { suspendedMessage } from './principal.js';
 
 export interface IdentityConfig {
   adminToken?: string | undefined;

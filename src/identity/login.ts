@@ -67,9 +67,6 @@ export interface LoginDeps {
   dropCached(account: string): void;
 }
 
-/** The account as the person logging in may learn of it: whether it may act, not why it may not. */
-const asSubject = (info: AccountInfo): AccountInfo => ({ ...info, statusReason: null });
-
 /** A refusal decided inside the login transaction (it rolls back, then the refusal is audited). */
 class Refusal extends Error {
   constructor(
@@ -145,7 +142,7 @@ export function createLogin(deps: LoginDeps) {
       detail.mfa = true;
     }
     try {
-      assertMayAct(asSubject(accountInfo(row)));
+      assertMayAct(accountInfo(row));
     } catch (err) {
       return refuse(new Refusal((err as AppError).code, err as AppError, false));
     }
@@ -245,7 +242,7 @@ export function createLogin(deps: LoginDeps) {
       return refuse(new Refusal('sso_role_mismatch', new AppError('sso_refused', `your identity provider's groups give role ${input.role}${input.site ? ` at ${input.site}` : ''}, but this Warden account is ${row.role}${row.site ? ` at ${row.site}` : ''}; ask your administrator to align them`), false));
     }
     try {
-      assertMayAct(asSubject(accountInfo(row)));
+      assertMayAct(accountInfo(row));
     } catch (err) {
       return refuse(new Refusal((err as AppError).code, err as AppError, false));
     }

@@ -40,8 +40,12 @@ const MAX_CACHED = 100_000;
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest();
 
-/** The 403 names the reason, so the holder knows whom to ask and why. */
-export const suspendedMessage = (reason: string | null) => (reason ? `this account is suspended: ${reason}` : 'this account is suspended');
+/**
+ * The suspended person is told whom to ask, never why: an analyst's reason may name the
+ * investigation (attack review 6). The reason stays on the account and in the trail for the
+ * security side.
+ */
+export const SUSPENDED_MESSAGE = 'this account is suspended; contact your security team';
 
 /** The account's response row as read with its session (null: none in force). */
 export interface ResponseRead {
@@ -80,7 +84,7 @@ export const accountInfo = (r: AccountRow): AccountInfo => ({
 
 /** Refuses an account that may not act; the single suspension check of the gateway. */
 export function assertMayAct(account: AccountInfo): void {
-  if (account.status === 'suspended') throw new AppError('account_suspended', suspendedMessage(account.statusReason));
+  if (account.status === 'suspended') throw new AppError('account_suspended', SUSPENDED_MESSAGE);
   if (account.approval === 'pending') throw new AppError('approval_pending', 'this account waits for a security analyst to approve it');
 }
 

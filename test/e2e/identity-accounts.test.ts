@@ -264,7 +264,13 @@ describe.each(testBackends())('accounts and dual control on %s', (backend) => {
     // Attack review 6: the analyst's free text reached the suspended person at login (tipping off an insider).
     it('the suspended person is told only that the account is suspended; the reason stays with the security team', async () => {
       const reason = 'case 7 harvesting: do not tip off';
+      const before = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c2', password: password('c2'), device: 'c2-desk' } })).body.token;
       expect((await w.api('POST', '/api/v1/accounts/c2/suspend', { token: tokens.sa1, body: { reason } })).status).toBe(200);
+      // Nor is it told on a session (or token) that was live before.
+      const old = await w.api('GET', '/api/v1/waybills/SF000000000001', { token: before });
+      expect(old.status).toBe(403);
+      expect(old.body.error.code).toBe('account_suspended');
+      expect(old.text).not.toMatch(/case 7|harvesting|tip off/);
       const r = await w.api('POST', '/api/v1/sessions', { body: { account: 'c2', password: password('c2'), device: 'c2-desk' } });
       expect(r.status).toBe(403);
       expect(r.body.error.code).toBe('account_suspended');
