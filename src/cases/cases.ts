@@ -19,6 +19,7 @@ import type { CasesTable, Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
+import { assertIdentifiers, WAYBILL_MAX } from '../contracts/identifiers.js';
 import { linkedAccounts, refuseSameHand, refuseSelf } from '../access/self.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 
@@ -59,6 +60,8 @@ export function createCases(deps: CasesDeps) {
   async function validate(input: CaseInput) {
     const waybills = [...new Set(input.waybills ?? [])];
     const accounts = [...new Set(input.accounts ?? [])];
+    // Identifiers before the lookup: a phone typed as a waybill is refused without being echoed.
+    assertIdentifiers(waybills.map((value, i) => ({ field: `waybills[${i}]`, value, max: WAYBILL_MAX })));
     if (!waybills.length && !accounts.length) {
       throw new AppError('validation_failed', 'a case names the waybills or accounts it covers (at least one)', { fields: [{ field: 'waybills', code: 'required', message: 'name waybills or accounts' }] });
     }

@@ -175,6 +175,11 @@ describe.each(testBackends())('investigation cases on %s', (backend) => {
     expect((await open('c1', { waybills: [W(1)] })).status).toBe(403);
     expect((await w.api('GET', '/api/v1/cases', { token: tokens.c1 })).status).toBe(403);
     expect(code(await open('sa1', {}))).toBe('validation_failed');
+    // A phone typed as a waybill is refused as no identifier, and not echoed.
+    const typed = await open('sa1', { waybills: [W(1), '13812345678'] });
+    expect(typed.status).toBe(400);
+    expect(typed.body.error.code).toBe('bad_identifier');
+    expect(typed.text).not.toContain('13812345678');
     const unknown = await open('sa1', { waybills: ['SF999999999999'], accounts: ['nobody'] });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.message).toContain('waybills');
