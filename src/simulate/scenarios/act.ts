@@ -53,15 +53,23 @@ export function reveal(sim: Simulation, plan: DayPlan, t: number, wb: string, fi
   return x;
 }
 
-/** A customer-service search for one waybill and, 8-50 s later, a full reveal of it. */
-export function searchThenReveal(sim: Simulation, plan: DayPlan, t: number, wb: string, r: Rng, tag: number, ticket?: string): { search: SimAction; reveal: SimAction } {
+/** How a search is followed by its reveal: which fields, how many seconds later (default: in full, 8-50 s). */
+export interface RevealAfter {
+  fields: readonly PiiField[];
+  minSeconds: number;
+  maxSeconds: number;
+}
+const FULL_SOON: RevealAfter = { fields: F_NPA, minSeconds: 8, maxSeconds: 50 };
+
+/** A customer-service search for one waybill and, `after.minSeconds`-`after.maxSeconds` s later, a reveal of it. */
+export function searchThenReveal(sim: Simulation, plan: DayPlan, t: number, wb: string, r: Rng, tag: number, ticket?: string, after: RevealAfter = FULL_SOON): { search: SimAction; reveal: SimAction } {
   const s = sim.access(plan, t, 'search', r);
   s.waybills = [wb];
   s.fields = F_NONE;
   s.purpose = 'customer_service';
   s.tag = tag;
   sim.push(s);
-  return { search: s, reveal: reveal(sim, plan, s.t + r.range(8, 50) * 1000, wb, F_NPA, 'customer_service', r, tag, ticket) };
+  return { search: s, reveal: reveal(sim, plan, s.t + r.range(after.minSeconds, after.maxSeconds) * 1000, wb, after.fields, 'customer_service', r, tag, ticket) };
 }
 
 /** A ticket event (opened or closed) about a waybill, outside any session. */

@@ -5,11 +5,10 @@
  * buyer needs) and waits: the courier 12-28 min after each assignment, the agent 2-14 min after
  * each search (inside the 15-minute search grant, so the gateway still allows it).
  */
-import { F_NA, F_NONE } from '../action.js';
-import { Simulation } from '../engine.js';
-import { Rng } from '../rng.js';
+import { F_NA } from '../action.js';
 import { MINUTE } from '../time.js';
 import { inDays, onAssignments, reveal } from './act.js';
+import { searchListDay } from './search-harvest.js';
 import type { ScenarioModule } from './types.js';
 
 export const workHarvestEvasive: ScenarioModule = {
@@ -64,26 +63,7 @@ export const searchHarvestEvasive: ScenarioModule = {
       },
       {
         run(sim, d) {
-          if (!inDays(d, c.day, c.days)) return;
-          const plan = sim.planFor(victim, d);
-          if (!plan) return;
-          const rr = Rng.derive(w.seed, 'search_harvest_evasive', d);
-          const pool = sim.recentPool(undefined, d, 3);
-          const n = Math.round(c.recordsPerDay * (0.85 + 0.3 * rr.next()));
-          const gap = Math.max(20_000, Math.floor((plan.end - plan.start - 30 * MINUTE) / Math.max(1, n)));
-          let t = plan.start + 10 * MINUTE + rr.int(5 * MINUTE);
-          for (let i = 0; i < n && t < plan.end; i++) {
-            const wb = Simulation.pickFrom(pool, rr);
-            if (!wb) return;
-            const s = sim.access(plan, t, 'search', rr);
-            s.waybills = [wb];
-            s.fields = F_NONE;
-            s.purpose = 'customer_service';
-            s.tag = tag;
-            sim.push(s);
-            reveal(sim, plan, s.t + rr.range(c.minDelaySeconds, c.maxDelaySeconds) * 1000, wb, F_NA, 'customer_service', rr, tag);
-            t = s.t + Math.floor(gap * (0.5 + rr.next()));
-          }
+          if (inDays(d, c.day, c.days)) searchListDay(sim, w.seed, 'search_harvest_evasive', victim, d, c.recordsPerDay, tag, { fields: F_NA, minSeconds: c.minDelaySeconds, maxSeconds: c.maxDelaySeconds });
         },
       },
     );
