@@ -108,7 +108,7 @@ describe.each(testBackends())('live detection on %s', (backend) => {
     const refused = await w.api('POST', '/api/v1/waybills/SF100000000001/reveal', { token, body: { fields: ['recipient.phone'], purpose: 'delivery' } });
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('account_suspended');
-    expect(refused.body.error.message).toMatch(/review/);
+    expect(refused.body.error.message).toBe('this account is suspended; contact your security team');
     // The subject is told a generic reason: no detector, no figures, no alert id.
     expect(refused.text).not.toContain(alert.detector);
     expect(refused.text).not.toContain(alert.id);
