@@ -36,6 +36,11 @@ describe('identifiers', () => {
     for (const v of ['11010519491231002X', '11010519491231002x', 'ID:440306199001011236', '110105198005150411-A']) expect(identifierProblem(v, 64), v).toBe('id_number');
     // An 18-digit run that is no ID number (wrong check character, no such region or birth date) is a waybill number.
     for (const v of ['110105194912310021', '123456789012345678', 'SF440306199001011237', '99030619900101123X']) expect(identifierProblem(v, 64), v).toBeNull();
+    // Attack review 8: the same numbers written in parts, with any of the separators.
+    for (const v of ['138_1234_5678', '138:1234:5678', '1381234-5678', '138-12345678', '0-138-1234-5678', 'W:86_138_1234_5678']) expect(identifierProblem(v, 64), v).toBe('phone');
+    for (const v of ['110105-19491231-002X', '110105_19491231_002X', '110105.1949.1231.002X', '440306-199001011236', '110105-491231-002']) expect(identifierProblem(v, 64), v).toBe('id_number');
+    // In parts that spell nothing personal: dates, sequences, a plain 15-digit run (a waybill number).
+    for (const v of ['TK-20261203-0001', '2026-12-03', 'WD7-0012-00000123', '110105491231002', 'SF1234567890-1-1', '128-1234-5678']) expect(identifierProblem(v, 64), v).toBeNull();
     // Longer or shorter runs are not those numbers (a waybill number is a long run of digits).
     for (const v of ['12812345678', '1381234567', '138123456789', '7138123456789', '1101051949123100211', '11010519491231002X1']) expect(identifierProblem(v, 64), v).toBeNull();
   });

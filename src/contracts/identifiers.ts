@@ -9,11 +9,12 @@
  * Invariants:
  * - An identifier is 1..max characters of `A-Z a-z 0-9 . _ : -` (so no spaces, no CJK, no `+`,
  *   `@`, `/`), and carries no personal number: no mainland mobile (`1[3-9]` + 9 digits, also
- *   with `86` / `0086` in front or grouped 3-4-4 by `-` or `.`) and no resident ID number
- *   (17 digits + a digit or X with a known region, a real birth date and the right check
- *   character), each as a whole run of digits. A longer run of digits is not one
- *   of them: real waybill numbers are long digit runs (SF + 13 digits may start with 13…), and
- *   the simulator's `WD7` + block + sequence, `TK00000001`, `CASE-0042` and `case-<uuid>` pass.
+ *   with `86` / `0086` in front) and no resident ID number (17 digits + a digit or X with a known
+ *   region, a real birth date and the right check character; written in parts, also an old
+ *   15-digit one), whether written as one run of digits or in parts joined by `. _ : -`
+ *   (`138_1234_5678`, `110105-19491231-002X`). A longer single run of digits is not one of them:
+ *   real waybill numbers are long digit runs (SF + 13 digits may start with 13…), and the
+ *   simulator's `WD7` + block + sequence, `TK00000001`, `CASE-0042` and `case-<uuid>` pass.
  *   Canonical UUIDs are opaque (a random one holds 11 digits after a hex letter about once in
  *   3,000 — a case id must never be refused for that).
  * - A refusal names the field and the rule broken, never the value. Where a refusal is audited,
@@ -33,34 +34,41 @@ export const WAYBILL_MAX = 64;
 export const TICKET_MAX = 200;
 
 const UUID = /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/g;
-/** A mobile written 3-4-4 with `-` or `.`, from the start of its first group. */
-const GROUPED_MOBILE = /^1[3-9]\d[-.]\d{4}[-.]\d{4}(?!\d)/;
-
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 const isIdChar = (c: number): boolean =>
   isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 /* - */ || c === 46 /* . */ || c === 95 /* _ */ || c === 58; /* : */
 
+const isSeparator = (c: number): boolean => c === 45 /* - */ || c === 46 /* . */ || c === 95 /* _ */ || c === 58; /* : */
+const isX = (c: number): boolean => (c | 32) === 120; /* x or X */
+/** [start, end) pairs of the current group's digit runs: one array for every call (no allocation per event). */
+const SEGS: number[] = [];
+
 /**
  * What is wrong with `value` as an identifier of at most `max` characters, or null. One pass over
- * the characters (contract validation runs it on every event), looking at each whole run of digits.
+ * the characters (contract validation runs it on every event), collecting each group of digit
+ * runs joined by separators (`138-1234-5678`, `110105_19491231_002X`); a letter ends a group.
  */
 export function identifierProblem(value: string, max: number): IdentifierProblem | null {
   const n = value.length;
   if (n === 0) return 'empty';
   if (n > max) return 'too_long';
-  let run = -1;
   let personal: IdentifierProblem | null = null;
-  for (let i = 0; i < n; i++) {
-    const c = value.charCodeAt(i);
-    if (isDigit(c)) {
+  const segs = SEGS;
+  segs.length = 0;
+  let run = -1;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? value.charCodeAt(i) : -1;
+    if (c >= 0 && isDigit(c)) {
       if (run < 0) run = i;
       continue;
     }
-    if (!isIdChar(c)) return 'charset';
-    if (run >= 0) personal ??= digitRun(value, run, i);
+    if (c >= 0 && !isIdChar(c)) return 'charset';
+    if (run >= 0) segs.push(run, i);
     run = -1;
+    if (c >= 0 && isSeparator(c)) continue;
+    if (segs.length) personal ??= groupProblem(value, segs);
+    segs.length = 0;
   }
-  if (run >= 0) personal ??= digitRun(value, run, n);
   if (personal && n >= 36) {
     const opaque = value.replace(UUID, '-');
     if (opaque !== value) return identifierProblem(opaque, max);
@@ -68,18 +76,42 @@ export function identifierProblem(value: string, max: number): IdentifierProblem
   return personal;
 }
 
-/** The personal number the digits value[start, end) are, if any (a whole run: no digit on either side). */
-function digitRun(v: string, start: number, end: number): IdentifierProblem | null {
-  const len = end - start;
-  if (len === 11 || (len === 13 && v.startsWith('86', start)) || (len === 15 && v.startsWith('0086', start))) {
-    const second = v.charCodeAt(end - 10);
-    if (v.charCodeAt(end - 11) === 49 /* 1 */ && second >= 51 /* 3 */ && second <= 57) return 'phone';
+/**
+ * The personal number a group of digit runs spells, if any. A single run is judged whole (a longer
+ * run is a waybill number); runs joined by separators are judged in every consecutive stretch, the
+ * separators dropped (attack review 8: `138_1234_5678`, `110105-19491231-002X` passed), including
+ * an old 15-digit ID number — a plain 15-digit run stays a waybill number.
+ */
+function groupProblem(v: string, segs: readonly number[]): IdentifierProblem | null {
+  const k = segs.length / 2;
+  for (let i = 0; i < k; i++) {
+    let digits = '';
+    for (let j = i; j < k; j++) {
+      digits += v.slice(segs[2 * j]!, segs[2 * j + 1]!);
+      if (digits.length > 18) break;
+      const end = segs[2 * j + 1]!;
+      // A check character X straight after the digits, or after one separator, ending the group.
+      const xAt = isX(v.charCodeAt(end)) ? end : isSeparator(v.charCodeAt(end)) && isX(v.charCodeAt(end + 1)) ? end + 1 : -1;
+      const xEnds = xAt >= 0 && (xAt + 1 >= v.length || !/[A-Za-z0-9]/.test(v[xAt + 1]!));
+      const problem = digitsProblem(digits, i !== j, xEnds && j === k - 1);
+      if (problem) return problem;
+    }
+  }
+  return null;
+}
+
+/** Whether `d` (digits only) is a mainland mobile or a resident ID number; `joined`: written in parts. */
+function digitsProblem(d: string, joined: boolean, xFollows: boolean): IdentifierProblem | null {
+  const len = d.length;
+  if (len === 11 || (len === 13 && d.startsWith('86')) || (len === 15 && d.startsWith('0086'))) {
+    const second = d.charCodeAt(len - 10);
+    if (d.charCodeAt(len - 11) === 49 /* 1 */ && second >= 51 /* 3 */ && second <= 57) return 'phone';
   }
   // Only what is a resident ID number (region, real birth date, check character): an 18-digit
   // waybill number is valid (vault WAYBILL_RE) and is refused only by that rare coincidence.
-  if (len === 18 && isIdNumber(v.slice(start, end))) return 'id_number';
-  if (len === 17 && (v.charCodeAt(end) | 32) === 120 /* x or X */ && !isDigit(v.charCodeAt(end + 1)) && isIdNumber(v.slice(start, end + 1))) return 'id_number';
-  if (len === 3 && GROUPED_MOBILE.test(v.slice(start, start + 14))) return 'phone';
+  if (len === 18 && isIdNumber(d)) return 'id_number';
+  if (len === 17 && xFollows && isIdNumber(`${d}X`)) return 'id_number';
+  if (len === 15 && joined && validateIdNumber(d, { allow15: true }).ok) return 'id_number';
   return null;
 }
 
