@@ -45,7 +45,7 @@ import type { Role } from './contracts/events.js';
 import { createDetectionEngine, type AlertOut } from './detect/engine.js';
 import { loadConfigFile as loadDetectConfig, resolveConfig as resolveDetectConfig } from './detect/config.js';
 import { createWatch, type Watch } from './watch/watch.js';
-import { createWebhookNotifier } from './watch/webhook.js';
+import { createWebhookNotifier, type WebhookNotifier } from './watch/webhook.js';
 import { watchRoutes } from './http/routes/watch.js';
 import { createOverview } from './insight/overview.js';
 import { createInvestigation } from './insight/investigation.js';
@@ -54,6 +54,7 @@ import { insightRoutes } from './http/routes/insight.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { createTrace } from './trace/trace.js';
 import { realWaybillsFirst } from './trace/canaries.js';
+import { redactCanaryEvidence } from './trace/tripwire.js';
 import { traceRoutes } from './http/routes/trace.js';
 import { attributionQuotaLimits, createAttributions, type AttributionLimits } from './trace/attributions.js';
 import { piplRoutes } from './http/routes/pipl.js';
@@ -179,7 +180,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
           consume: !nats,
           metrics,
           ...(siem ? { onAlerts: (alerts: AlertOut[]) => siem.enqueueAlerts(alerts) } : {}),
-          webhook: config.alertWebhookUrl && config.alertWebhookSecret ? createWebhookNotifier({ url: config.alertWebhookUrl, secret: config.alertWebhookSecret, logger }) : undefined,
+          webhook: config.alertWebhookUrl && config.alertWebhookSecret ? canaryBlind(createWebhookNotifier({ url: config.alertWebhookUrl, secret: config.alertWebhookSecret, logger })) : undefined,
         })
       : null;
     if (config.alertWebhookUrl && !config.alertWebhookSecret) throw new Error('WARDEN_ALERT_WEBHOOK_URL needs WARDEN_ALERT_WEBHOOK_SECRET (receivers verify the signature)');
@@ -298,6 +299,14 @@ async function raisePrivilegedChangeAlert(c: PrivilegedChange, tx: Transaction<D
     .insertInto('alerts')
     .values({ id, ts: c.at, account: c.account, device: null, detector: alert.detector, severity: alert.severity, score: alert.score, summary, incident: null, response: null, body: JSON.stringify(alert), status: 'open', verdict: null, note: null, updated_by: null, created_at: c.at, updated_at: c.at })
     .execute();
+}
+
+/**
+ * The webhook's receivers (chat rooms, SIEMs) are no readers of the canary list: a
+ * `canary_touched` alert goes out with a count instead of the numbers (attack review 8).
+ */
+function canaryBlind(notifier: WebhookNotifier): WebhookNotifier {
+  return { ...notifier, notify: (alert) => notifier.notify(redactCanaryEvidence(alert as AlertOut, false)) };
 }
 
 /**
