@@ -2,9 +2,13 @@
  * Abuse the access policy lets through (issue 9): every reveal has a reason the policy accepts,
  * so these detectors judge *how* an account uses its reasons against what its peers do.
  *
- * A reveal counts when it is worth harvesting: its fields include one of the detector's
- * `harvest_fields` sets (any two of name, phone and address for a courier; the address, or name
- * and phone, after a phone search) — not only all three (attack review 6: name + address evaded).
+ * A parcel counts when it is worth harvesting: the fields revealed of it include one of the
+ * detector's `harvest_fields` sets (any two of name, phone and address for a courier; the address,
+ * or name and phone, after a phone search) — not only all three (attack review 6: name + address
+ * evaded). The fields add up over the reveals of the parcel within the detector's window (the
+ * early window after the assignment; the grant after the search), and a phone search counts the
+ * phone as known, so the parcel counts once, when its fields first cover a set (attack review 8:
+ * name then address in two requests, or a search by phone then the name alone, evaded).
  *
  * - work_harvest: the share of an account's assigned parcels it reveals (worth harvesting) within
  *   `early_minutes` of the assignment — long before the parcel can need it — against the same
@@ -23,7 +27,7 @@
  * Every alert says against whom it compared (tier and group size, or "role prior"), the ratio,
  * the share of work-backed reveals that were needed (timed near the work) and the days of evidence.
  */
-import type { ActivityEvent } from '../../contracts/events.js';
+import { PII_FIELDS, type ActivityEvent } from '../../contracts/events.js';
 import type { AccountProfile, Detector, DetectorEnv, Emit, EventContext } from '../types.js';
 import { dayLabel, MINUTE, round } from '../util.js';
 
@@ -31,13 +35,28 @@ export const WORK_HARVEST = 'work_harvest';
 export const SEARCH_HARVEST = 'search_harvest';
 export const TRICKLE = 'trickle';
 
+/** Fields as bits (bit i is PII_FIELDS[i]): what has been revealed of a parcel so far, in one number. */
+export function fieldMask(fields: readonly string[] | undefined): number {
+  let m = 0;
+  if (fields) for (const f of fields) {
+    const i = (PII_FIELDS as readonly string[]).indexOf(f);
+    if (i >= 0) m |= 1 << i;
+  }
+  return m;
+}
+
+const PHONE = fieldMask(['phone']);
+
+/** True when the known fields (a `fieldMask`) include every field of at least one of `sets`. */
+export function coversHarvest(sets: readonly (readonly string[])[]): (known: number) => boolean {
+  const masks = sets.filter((set) => set.length > 0).map(fieldMask);
+  return (known) => masks.some((m) => (known & m) === m);
+}
+
 /** True when the reveal's fields include every field of at least one of `sets`. */
 export function worthHarvesting(sets: readonly (readonly string[])[]): (ev: ActivityEvent) => boolean {
-  return (ev) => {
-    if (ev.type !== 'access' || ev.fields === undefined) return false;
-    const f = ev.fields as readonly string[];
-    return sets.some((set) => set.length > 0 && set.every((x) => f.includes(x)));
-  };
+  const covers = coversHarvest(sets);
+  return (ev) => ev.type === 'access' && ev.fields !== undefined && covers(fieldMask(ev.fields));
 }
 
 /** "name and phone, or address" — the sets as the alerts name them. */
@@ -137,19 +156,21 @@ function peerText(p: PeerVerdict): string {
 interface WorkState {
   day: number;
   assigned: number;
-  /** reveals worth harvesting of assigned parcels today, and those within early_minutes of the assignment */
+  /** assigned parcels whose reveals became worth harvesting today, and those within early_minutes of the assignment */
   full: number;
   early: number;
   ids: string[];
-  /** waybill -> assignment time (until revealed or a day old) */
+  /** waybill -> assignment time (until revealed worth harvesting, or a day old) */
   assignedAt: Map<string, number>;
+  /** waybill (of assignedAt) -> fields revealed within early_minutes of the assignment, short of a harvest set */
+  partial: Map<string, number>;
   evidenceDays: number[];
 }
 
 export function createWorkHarvestDetector(env: DetectorEnv): Detector {
   const c = env.config.detectors.work_harvest;
   const earlyMs = c.early_minutes * MINUTE;
-  const worth = worthHarvesting(c.harvest_fields);
+  const covers = coversHarvest(c.harvest_fields);
   const book = new PeerShares(c.min_peers);
   let alerts = 0;
 
@@ -157,7 +178,7 @@ export function createWorkHarvestDetector(env: DetectorEnv): Detector {
     const a = ctx.account!;
     let s = a.slots[env.slot] as WorkState | undefined;
     if (!s) {
-      s = { day: ctx.day, assigned: 0, full: 0, early: 0, ids: [], assignedAt: new Map(), evidenceDays: [] };
+      s = { day: ctx.day, assigned: 0, full: 0, early: 0, ids: [], assignedAt: new Map(), partial: new Map(), evidenceDays: [] };
       a.slots[env.slot] = s;
     }
     if (ctx.day > s.day) {
@@ -166,6 +187,7 @@ export function createWorkHarvestDetector(env: DetectorEnv): Detector {
       s.assigned = s.full = s.early = 0;
       s.ids = [];
       for (const [wb, at] of s.assignedAt) if (ctx.t - at > 24 * 60 * MINUTE) s.assignedAt.delete(wb);
+      for (const wb of s.partial.keys()) if (!s.assignedAt.has(wb)) s.partial.delete(wb);
     }
     return s;
   }
@@ -175,16 +197,17 @@ export function createWorkHarvestDetector(env: DetectorEnv): Detector {
     if (ev.type === 'assign') {
       const s = stateOf(ctx);
       s.assigned++;
-      if (s.assignedAt.size < c.max_open_assignments) s.assignedAt.set(ev.waybill, ctx.t);
+      if (s.assignedAt.size < c.max_open_assignments) {
+        s.assignedAt.set(ev.waybill, ctx.t);
+        s.partial.delete(ev.waybill);
+      }
       return;
     }
-    if (ev.type !== 'access' || ev.action !== 'reveal' || ctx.records === 0 || ctx.explanation !== 'assignment' || !worth(ev)) return;
+    if (ev.type !== 'access' || ev.action !== 'reveal' || ctx.records === 0 || ctx.explanation !== 'assignment') return;
+    const mask = fieldMask(ev.fields);
+    if (mask === 0) return;
     const s = stateOf(ctx);
-    s.full++;
-    const at = s.assignedAt.get(ev.waybill!);
-    if (at === undefined) return;
-    s.assignedAt.delete(ev.waybill!);
-    if (ctx.t - at > earlyMs || ctx.t < at) return;
+    if (!completes(s, ev.waybill!, mask, ctx.t)) return;
     s.early++;
     if (s.ids.length < 20) s.ids.push(ev.id);
     if (s.early < c.min_records) return;
@@ -222,6 +245,25 @@ export function createWorkHarvestDetector(env: DetectorEnv): Detector {
     });
   }
 
+  /**
+   * Adds a reveal's fields to what the early window has shown of the parcel; true when this reveal
+   * is the first within the window to make them cover a harvest set (the parcel counts as early).
+   */
+  function completes(s: WorkState, wb: string, mask: number, t: number): boolean {
+    const at = s.assignedAt.get(wb);
+    const early = at !== undefined && t >= at && t - at <= earlyMs;
+    const known = mask | (s.partial.get(wb) ?? 0);
+    if (!covers(known)) {
+      if (early) s.partial.set(wb, known);
+      return false;
+    }
+    s.full++;
+    if (at === undefined) return false;
+    s.assignedAt.delete(wb);
+    s.partial.delete(wb);
+    return early;
+  }
+
   return { name: WORK_HARVEST, scope: 'global', types: ['assign', 'access'], onEvent, stats: () => ({ alerts, peer_tiers: book.size }) };
 }
 
@@ -230,13 +272,21 @@ export function createWorkHarvestDetector(env: DetectorEnv): Detector {
 interface SearchState {
   day: number;
   searches: number;
-  /** reveals worth harvesting of a searched waybill within quick_seconds, and within the grant */
+  /** searched waybills whose reveals became worth harvesting (once per search) within quick_seconds, and within the grant */
   quick: number;
   granted: number;
   reveals: number;
   ticketBacked: number;
   ids: string[];
+  /** waybill -> its latest search (time), the fields known of it since (the phone, and what was revealed within the grant) and whether it counted */
+  open: Map<string, OpenSearch>;
   evidenceDays: number[];
+}
+
+interface OpenSearch {
+  at: number;
+  known: number;
+  counted: boolean;
 }
 
 type SearchView = 'quick' | 'grant';
@@ -245,7 +295,9 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
   const c = env.config.detectors.search_harvest;
   const quickMs = c.quick_seconds * 1000;
   const grantMs = c.grant_minutes * MINUTE;
-  const worth = worthHarvesting(c.harvest_fields);
+  const covers = coversHarvest(c.harvest_fields);
+  /** Searched waybills remembered per account: the cap at which the engine prunes an account's searches. */
+  const maxOpen = 4 * env.config.state.search_max_results;
   /** closed days' quick share, and closed days' count of reveals within the grant */
   const book = new PeerShares(c.min_peers);
   const counts = new PeerShares(c.min_peers);
@@ -255,7 +307,7 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
     const a = ctx.account!;
     let s = a.slots[env.slot] as SearchState | undefined;
     if (!s) {
-      s = { day: ctx.day, searches: 0, quick: 0, granted: 0, reveals: 0, ticketBacked: 0, ids: [], evidenceDays: [] };
+      s = { day: ctx.day, searches: 0, quick: 0, granted: 0, reveals: 0, ticketBacked: 0, ids: [], open: new Map(), evidenceDays: [] };
       a.slots[env.slot] = s;
     }
     if (ctx.day > s.day) {
@@ -267,8 +319,41 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
       s.day = ctx.day;
       s.searches = s.quick = s.granted = s.reveals = s.ticketBacked = 0;
       s.ids = [];
+      pruneOpen(s, ctx.t, Infinity);
     }
     return s;
+  }
+
+  /** Drops searches past the grant, oldest-inserted first (a re-search re-inserts); at `max`, the oldest live ones too. */
+  function pruneOpen(s: SearchState, t: number, max: number): void {
+    for (const [wb, o] of s.open) {
+      if (t - o.at <= grantMs) break;
+      s.open.delete(wb);
+    }
+    for (const wb of s.open.keys()) {
+      if (s.open.size < max) break;
+      s.open.delete(wb);
+    }
+  }
+
+  /**
+   * Adds a reveal's fields to what is known of the waybill since its search (the phone searched
+   * for, and the reveals within the grant); true when this reveal is the first to make them cover
+   * a harvest set (the waybill counts once per search).
+   */
+  function completes(s: SearchState, wb: string, at: number, mask: number, t: number): boolean {
+    let o = s.open.get(wb);
+    if (o === undefined || o.at !== at) {
+      s.open.delete(wb);
+      pruneOpen(s, t, maxOpen);
+      o = { at, known: PHONE, counted: false };
+      s.open.set(wb, o);
+    }
+    if (o.counted) return false;
+    o.known |= mask;
+    if (!covers(o.known)) return false;
+    o.counted = true;
+    return true;
   }
 
   /** The view that alerts, if any: quick share against the peers' share, else the count within the grant against theirs. */
@@ -299,10 +384,12 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
     const s = stateOf(ctx);
     s.reveals++;
     if (ctx.explanation === 'ticket') s.ticketBacked++;
-    if (ctx.explanation !== 'search' || !worth(ev)) return;
+    if (ctx.explanation !== 'search') return;
+    const mask = fieldMask(ev.fields);
     const a = ctx.account!;
     const at = a.searches?.get(ev.waybill!);
-    if (at === undefined || ctx.t < at || ctx.t - at > grantMs) return;
+    if (mask === 0 || at === undefined || ctx.t < at || ctx.t - at > grantMs) return;
+    if (!completes(s, ev.waybill!, at, mask, ctx.t)) return;
     const quick = ctx.t - at <= quickMs;
     s.granted++;
     if (quick) s.quick++;
