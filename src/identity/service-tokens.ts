@@ -13,6 +13,11 @@
  * - A token issued by a person waits for a second person (pending, refused until approved) when it
  *   grants work (assign, ticket) or when its account is one whose tokens always need two people
  *   (`secondPerson`: the telephony platform, whose token turns virtual numbers into real ones).
+ *   Every view of a token says why it needs one (`needs_approval_because`), so nobody approves a
+ *   telephony token blind (attack review 8).
+ * - A telephony token names no sites: it routes bindings of any site, so a site list would be a
+ *   limit it does not have (review 8). Issuing one is refused; one from before is refused on every
+ *   route (`standing().site_limited`, src/trace/privacy.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
@@ -56,6 +61,9 @@ export interface RegistrationInput {
   backfill?: boolean | undefined;
 }
 
+/** Why a token issued by a person waits for a second person. */
+export type ApprovalReason = 'telephony' | 'grants_work';
+
 export interface ServiceTokenInfo {
   id: string;
   account: string;
@@ -63,6 +71,8 @@ export interface ServiceTokenInfo {
   revoked_at: string | null;
   registration: TokenRegistration;
   approval: 'pending' | 'approved';
+  /** Why it needs (or, approved, needed) a second person when a person issues it; [] when it does not. */
+  needs_approval_because: ApprovalReason[];
   requested_by: string | null;
   approved_by: string | null;
 }
@@ -89,6 +99,8 @@ export interface TokenStanding {
   approved_by: string | null;
   /** Two people stand behind it: a second person approved it, or the installation's admin token issued it. */
   two_person: boolean;
+  /** Registered for some sites only: a limit routing cannot keep, so it routes nothing (src/trace/privacy.ts). */
+  site_limited: boolean;
 }
 
 const MAX_CACHED = 10_000;
@@ -101,8 +113,11 @@ export function createServiceTokens({ db, audit, clock, secondPerson }: ServiceT
   // Nor does who issued a token (its creation entry): read once per token.
   const issuers = new Map<string, string>();
 
-  /** Whether a person issuing this token needs a second person: it grants work, or its account always does. */
-  const needsSecondPerson = (accountId: string, r: TokenRegistration): boolean => grantsWork(r) || secondPerson?.(accountId) === true;
+  /** Why a person issuing this token needs a second person: its account always does (telephony), it grants work. */
+  const approvalReasons = (accountId: string, r: TokenRegistration): ApprovalReason[] => [
+    ...(secondPerson?.(accountId) === true ? (['telephony'] as const) : []),
+    ...(grantsWork(r) ? (['grants_work'] as const) : []),
+  ];
 
   async function serviceAccount(accountId: string) {
     const account = await db.selectFrom('accounts').select(['id', 'role']).where('id', '=', accountId).executeTakeFirst();
@@ -150,10 +165,15 @@ export function createServiceTokens({ db, audit, clock, secondPerson }: ServiceT
   async function create(accountId: string, input: RegistrationInput, by: Actor, ctx: RequestContext) {
     await serviceAccount(accountId);
     const registration = await resolve(input);
+    const because = approvalReasons(accountId, registration);
+    if (because.includes('telephony') && registration.sites !== null) {
+      const message = 'a telephony token routes privacy numbers of every site: it cannot be limited to sites (omit sites)';
+      throw new AppError('validation_failed', `token registration: sites ${message}`, { fields: [{ field: 'sites', code: 'not_applicable', message }] });
+    }
     const actor = actorName(by);
     // A person granting work (or issuing a telephony token) waits for a second person; the admin
     // token is the installation's own (switch it off after setup: POST /api/v1/admin-token/disable).
-    const approval = by.kind === 'account' && needsSecondPerson(accountId, registration) ? ('pending' as const) : ('approved' as const);
+    const approval = by.kind === 'account' && because.length > 0 ? ('pending' as const) : ('approved' as const);
     const token = newToken(SERVICE_PREFIX);
     const id = randomUUID();
     const now = new Date(clock.now());
@@ -182,7 +202,7 @@ export function createServiceTokens({ db, audit, clock, secondPerson }: ServiceT
       },
     );
     cache.set(id, registration);
-    return { id, token, account: accountId, created_at: now.toISOString(), registration, approval };
+    return { id, token, account: accountId, created_at: now.toISOString(), registration, approval, needs_approval_because: because };
   }
 
   /** A second person lets a pending token (one that grants work, or a telephony platform's) be used (never who asked for it, nor an account linked to it by creation: access/self.ts). */
@@ -215,13 +235,15 @@ export function createServiceTokens({ db, audit, clock, secondPerson }: ServiceT
   }
 
   function toInfo(r: Pick<Selectable<Database['service_tokens']>, (typeof TOKEN_COLUMNS)[number]>): ServiceTokenInfo {
+    const registration = parseRegistration(r.registration);
     return {
       id: r.id,
       account: r.account,
       created_at: new Date(r.created_at).toISOString(),
       revoked_at: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
-      registration: parseRegistration(r.registration),
+      registration,
       approval: r.approval,
+      needs_approval_because: approvalReasons(r.account, registration),
       requested_by: r.requested_by,
       approved_by: r.approved_by,
     };
@@ -277,12 +299,12 @@ export function createServiceTokens({ db, audit, clock, secondPerson }: ServiceT
    * its account needed two people, by one person, has neither: it is not two-person (reissue it).
    */
   async function standing(tokenId: string): Promise<TokenStanding | null> {
-    const row = await db.selectFrom('service_tokens').select(['id', 'account', 'approval', 'approved_by', 'revoked_at']).where('id', '=', tokenId).executeTakeFirst();
+    const row = await db.selectFrom('service_tokens').select(['id', 'account', 'approval', 'approved_by', 'revoked_at', 'registration']).where('id', '=', tokenId).executeTakeFirst();
     if (!row) return null;
     const issuedBy = await issuerOf(row.id, row.account);
     const live = row.revoked_at === null;
     const two = live && row.approval === 'approved' && (row.approved_by !== null || (await byAdminToken(issuedBy)));
-    return { id: row.id, account: row.account, live, approval: row.approval, issued_by: issuedBy, approved_by: row.approved_by, two_person: two };
+    return { id: row.id, account: row.account, live, approval: row.approval, issued_by: issuedBy, approved_by: row.approved_by, two_person: two, site_limited: parseRegistration(row.registration).sites !== null };
   }
 
   return { create, approve, list, listPending, revoke, registration, standing };

@@ -7,6 +7,8 @@
  * creation (`sameHand`, `self_action`, audited). The approval is audited as
  * `detect.settings_changed` with the approver as actor and the requester beside; saved settings
  * apply when the engine is next built (at start). Any analyst may discard a request (audited).
+ * Only an analyst's own account asks (attack review 8): the shared admin token, whose holder set
+ * the analysts' first passwords, is refused (403, audited as denied), so it is never one of the two.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -52,6 +54,7 @@ export function createDetectorRequests(deps: DetectorRequestsDeps) {
   }
 
   async function request(detector: string, settings: Settings, reason: string, actor: Actor, ctx: RequestContext) {
+    if (actor.kind !== 'account') await refuseAdminToken(detector, actor, ctx);
     const merged = { ...(await savedOf(detector)), ...settings };
     const { effective, running, changes } = changesOf(detector, merged, Object.keys(settings));
     const now = new Date(clock.now());
@@ -64,6 +67,13 @@ export function createDetectorRequests(deps: DetectorRequestsDeps) {
       },
     );
     return { detector, settings: effective, running, applies: 'restart' as const, approval: 'pending' as const, requested_by: who, requested_at: now.toISOString() };
+  }
+
+  /** The admin token never asks: audited as denied, then 403. */
+  async function refuseAdminToken(detector: string, actor: Actor, ctx: RequestContext): Promise<never> {
+    const err = new AppError('forbidden', 'the admin token may not ask for a detector settings change: a security analyst asks from their own account, and a second analyst approves it');
+    await audit.append([{ kind: 'detect.settings_requested', ts: new Date(clock.now()), decision: 'denied', reason: err.code, ip: ctx.ip, requestId: ctx.requestId, detail: { detector: detector.slice(0, 64), actor: actorName(actor) } }]);
+    throw err;
   }
 
   /**

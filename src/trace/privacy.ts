@@ -14,7 +14,8 @@
  * - Routing is a reveal to the platform: audited (`trace.privacy_routed`, naming the platform's
  *   account and token, who issued and who approved it) before the number is opened. Only a token
  *   two people stand behind routes (src/identity/service-tokens.ts `standing`; attack review 7: one
- *   it_admin issued himself a telephony token and read real numbers).
+ *   it_admin issued himself a telephony token and read real numbers). A token registered for some
+ *   sites routes nothing (review 8: a limit it could not keep; issuing one is refused).
  * - Routing is no oracle (review 7): every refusal answers the same `not_routable` — an unknown
  *   number, another caller's, an expired or ended binding are told apart only in the trail — and
  *   each platform token is rate-limited (policy `route_limits`, default ROUTE_LIMITS; counted in
@@ -97,6 +98,8 @@ export interface RoutePlatform {
   approvedBy: string | null;
   /** Two people stand behind the token (src/identity/service-tokens.ts `standing`). */
   twoPerson: boolean;
+  /** Registered for some sites only: a limit routing does not keep, so it routes nothing (review 8). */
+  siteLimited: boolean;
 }
 
 interface Row {
@@ -222,6 +225,10 @@ export function createPrivacyNumbers(deps: PrivacyDeps) {
     if (!platform.twoPerson) {
       await audit.append([{ ...entry(null, null), decision: 'denied', reason: 'token_not_approved' }]);
       throw new AppError('approval_pending', 'this telephony token needs a second person: issued by one person, it routes nothing until another (not linked to the issuer) approves a token for it (POST /api/v1/accounts/:id/tokens/:token/approve)');
+    }
+    if (platform.siteLimited) {
+      await audit.append([{ ...entry(null, null), decision: 'denied', reason: 'token_site_limited' }]);
+      throw new AppError('forbidden', 'this telephony token names sites, but routing serves bindings of every site: it routes nothing; issue one without sites (two people)');
     }
     const q = routeQuota.tryConsume({ role: 'service', account: platform.token, device: null, site: null }, 1, now);
     if (!q.ok) {

@@ -9,6 +9,8 @@
  * is pending until a second person approves it — not its requester, nor an account linked to the
  * requester by creation — and only then does the engine get it. An exception lasts at most
  * MAX_EXCEPTION_DAYS. Removing one (which turns detection back on) takes one analyst.
+ * Only an analyst's own account asks for one (attack review 8): the shared admin token, whose holder
+ * set the analysts' first passwords, is refused (403, audited as denied), so it is never one of the two.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -55,6 +57,11 @@ export function createExceptions(deps: ExceptionsDeps) {
   async function add(input: Omit<DetectionException, 'created_by'>, actor: Actor, ctx: RequestContext) {
     const ts = new Date(clock.now());
     const subject = subjectOf(input);
+    if (actor.kind !== 'account') {
+      const err = new AppError('forbidden', 'the admin token may not ask for a detection exception: a security analyst asks from their own account, and a second analyst approves it');
+      await audit.append([{ kind: 'watch.exception_added', ts, decision: 'denied', reason: err.code, account: subject.account, ip: ctx.ip, requestId: ctx.requestId, detail: { exception_kind: input.kind, actor: actorName(actor) } }]);
+      throw err;
+    }
     if (isOwn(await footprintOf(db, actor, ctx), subject)) {
       await refuseSelf(audit, { kind: 'watch.exception_added', ts, account: subject.account, detail: { exception_kind: input.kind } }, actor, ctx, 'add an exception for yourself (your account, device or network)');
     }

@@ -173,7 +173,7 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
     onRequest: analysts,
     schema: {
       tags: ['insight'],
-      summary: 'Ask for a change of a detector\'s settings (audited): saved once a second analyst approves it, applied when Warden next starts',
+      summary: 'Ask for a change of a detector\'s settings (audited): a security analyst\'s own account, not the admin token (403, audited); saved once a second analyst approves it, applied when Warden next starts',
       params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
       body: Type.Object({ settings: SettingsBody, reason: Type.String({ minLength: 3, maxLength: 300 }) }, { additionalProperties: false }),
     },

@@ -22,16 +22,19 @@ const Registration = Type.Object({
 
 const RegistrationBody = Type.Object({
   events: Type.Optional(Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), { minItems: 1, maxItems: EVENT_TYPES.length, description: 'event types it may send (default: waybill, assign, ticket, scan); login/logout/access need accounts_prefix or accounts' })),
-  sites: Type.Optional(Type.Array(Code, { minItems: 1, maxItems: 10_000, description: 'sites it speaks for (default: any)' })),
+  sites: Type.Optional(Type.Array(Code, { minItems: 1, maxItems: 10_000, description: 'sites it speaks for (default: any); refused (400) for the telephony platform\'s token, which routes privacy numbers of every site' })),
   accounts_prefix: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: 'login/logout/access only about accounts starting with this — a legacy system\'s own accounts, never Warden\'s' })),
   accounts: Type.Optional(Type.Array(Code, { minItems: 1, maxItems: 1000, description: 'login/logout/access only about these accounts (none of them Warden\'s)' })),
   backfill: Type.Optional(Type.Boolean({ description: 'may import history through POST /api/v1/events?mode=backfill (audited); default false' })),
 }, { additionalProperties: false });
 
 const Approval = Type.Union([Type.Literal('pending'), Type.Literal('approved')], { description: 'a token that may send assign or ticket events, or any token of the telephony platform (policy privacy_numbers.telephony_accounts), issued by a person, is refused (403 approval_pending) until a second person approves it' });
+const NeedsApprovalBecause = Type.Array(Type.Union([Type.Literal('telephony'), Type.Literal('grants_work')]), {
+  description: 'why a token issued by a person waits for a second person: telephony — its account is the telephony platform\'s (policy privacy_numbers.telephony_accounts), so it turns virtual numbers into real phone numbers, of every site; grants_work — it may send assign or ticket events, which back reveals. Empty: it needs no second person',
+});
 /** The pending list's length at most (the answer says when more wait). */
 const MAX_PENDING = 1000;
-const TokenInfo = Type.Object({ id: Type.String(), account: Type.String(), created_at: Type.String(), revoked_at: Type.Union([Type.String(), Type.Null()]), registration: Registration, approval: Approval, requested_by: Type.Union([Type.String(), Type.Null()]), approved_by: Type.Union([Type.String(), Type.Null()]) });
+const TokenInfo = Type.Object({ id: Type.String(), account: Type.String(), created_at: Type.String(), revoked_at: Type.Union([Type.String(), Type.Null()]), registration: Registration, approval: Approval, needs_approval_because: NeedsApprovalBecause, requested_by: Type.Union([Type.String(), Type.Null()]), approved_by: Type.Union([Type.String(), Type.Null()]) });
 
 export function serviceTokenRoutes(app: App, deps: { identity: IdentityService; tokens: ServiceTokens }): void {
   const admin = authorize(deps.identity, ['admin', ...ADMINISTRATOR_ROLES]);
@@ -44,7 +47,7 @@ export function serviceTokenRoutes(app: App, deps: { identity: IdentityService; 
       summary: 'Issue a service token for a service account, registered for the event types, sites and (for login/logout/access) non-Warden accounts it may send; the token is shown once (admin, it_admin)',
       params: Type.Object({ id: Id }),
       body: Type.Union([RegistrationBody, Type.Null()]),
-      response: { 201: Type.Object({ id: Type.String(), token: Type.String(), account: Type.String(), created_at: Type.String(), registration: Registration, approval: Approval }) },
+      response: { 201: Type.Object({ id: Type.String(), token: Type.String(), account: Type.String(), created_at: Type.String(), registration: Registration, approval: Approval, needs_approval_because: NeedsApprovalBecause }) },
     },
   }, async (req, reply) => reply.code(201).send(await deps.tokens.create(req.params.id, (req.body ?? {}) as RegistrationInput, actorOf(req.principal!), requestContext(req))));
 

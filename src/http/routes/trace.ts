@@ -148,7 +148,7 @@ export function traceRoutes(app: App, deps: TraceRouteDeps): void {
     onRequest: authorize(identity, ['service']),
     schema: {
       tags: ['trace'],
-      summary: 'For the telephony platform: the real number a caller reaches through a virtual number, or one refusal for every reason (not_routable: unknown number, another caller\'s, expired or ended; the reason is in the trail). A token two people stand behind only (issued by one person, it waits for a second person\'s approval: 403 approval_pending); rate-limited per token (429 rate_limited, policy privacy_numbers.route_limits); an erased party is 410 subject_erased; audited with the token',
+      summary: 'For the telephony platform: the real number a caller reaches through a virtual number, or one refusal for every reason (not_routable: unknown number, another caller\'s, expired or ended; the reason is in the trail). A token two people stand behind only (issued by one person, it waits for a second person\'s approval: 403 approval_pending); a token registered for some sites routes nothing (403; issuing one is refused); rate-limited per token (429 rate_limited, policy privacy_numbers.route_limits); an erased party is 410 subject_erased; audited with the token',
       body: Type.Object({
         virtual_number: Type.String({ pattern: '^1[3-9][0-9]{9}$' }),
         caller: Type.String({ minLength: 1, maxLength: 64, description: 'the account the platform knows the calling staff phone as' }),
@@ -162,7 +162,7 @@ export function traceRoutes(app: App, deps: TraceRouteDeps): void {
     // Read fresh, not from the authenticator's cache: a token revoked or never approved routes nothing.
     const token = await deps.tokens.standing(p.tokenId);
     if (!token || !token.live || token.account !== p.account.id) throw new AppError('unauthenticated', 'token is invalid, expired or revoked');
-    const platform = { account: p.account.id, token: token.id, issuedBy: token.issued_by, approvedBy: token.approved_by, twoPerson: token.two_person };
+    const platform = { account: p.account.id, token: token.id, issuedBy: token.issued_by, approvedBy: token.approved_by, twoPerson: token.two_person, siteLimited: token.site_limited };
     return trace.privacy.route(req.body.virtual_number, req.body.caller, platform, requestContext(req));
   });
 }

@@ -126,7 +126,7 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     onRequest: analysts,
     schema: {
       tags: ['watch'],
-      summary: 'Ask to except a device, network, account or app build from detection until a date (at most 90 days; audited); in force once a second analyst approves it; not your own',
+      summary: 'Ask to except a device, network, account or app build from detection until a date (at most 90 days; audited): a security analyst\'s own account, not the admin token (403, audited); in force once a second analyst approves it; not your own',
       body: Type.Object({
         kind: lit(['device', 'network', 'account', 'app_hash'] as const),
         account: Type.Optional(Id),

@@ -262,6 +262,8 @@ export interface ServiceTokenInfo {
   revoked_at: string | null;
   registration: { events: string[]; sites: string[] | null; accounts_prefix: string | null; accounts: string[] | null; backfill: boolean };
   approval: 'pending' | 'approved';
+  /** Why it waits for a second person (absent from servers before attack review 8). */
+  needs_approval_because?: Array<'telephony' | 'grants_work'>;
   requested_by: string | null;
   approved_by: string | null;
 }

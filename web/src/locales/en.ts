@@ -114,7 +114,7 @@ const en = {
     refused: 'Refused: {{reason}}', truncated: 'Many items: only the first ones are listed.', missing: 'Not offered by this server: {{kinds}}.', openDetectors: 'Open in Detectors', navCount: '{{count}} waiting for you',
     roleAtSite: '{{role}} at {{site}}', reasonIs: 'Reason: {{reason}}',
     account: { new: 'New account {{id}} as {{to}}', change: '{{id}}: from {{from}} to {{to}}' },
-    token: { for: 'Token for {{account}}', events: 'May send: {{events}}', sites: 'For sites: {{sites}}', anySite: 'any site', accounts: 'About accounts: {{accounts}}', prefix: 'starting {{prefix}}', backfill: 'May import history (backfill)' },
+    token: { for: 'Token for {{account}}', events: 'May send: {{events}}', sites: 'For sites: {{sites}}', anySite: 'any site', accounts: 'About accounts: {{accounts}}', prefix: 'starting {{prefix}}', backfill: 'May import history (backfill)', why: { telephony: 'Telephony', grants_work: 'Grants work' }, whyNote: { telephony: 'Turns privacy (virtual) numbers into real phone numbers, for bindings of every site', grants_work: 'May send assignments or tickets, which let staff reveal customer data' } },
     case: { scope: '{{waybills}} waybills; accounts: {{accounts}}' },
     subject: { what: '{{kind}}, person identified by {{lookup}}', correction: 'Corrects the {{field}} on every record of the person', due: 'Answer due {{time}}' },
     exception: { what: '{{kind}} {{value}} excepted from detection until {{until}}', account: 'Only for account {{account}}' },

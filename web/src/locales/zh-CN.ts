@@ -116,7 +116,7 @@ const zh: Messages = {
     refused: '被拒绝：{{reason}}', truncated: '事项较多，仅列出前面一部分。', missing: '此服务器未提供：{{kinds}}。', openDetectors: '在检测器页面打开', navCount: '{{count}} 项等待您审批',
     roleAtSite: '{{site}} 的{{role}}', reasonIs: '原因：{{reason}}',
     account: { new: '新账号 {{id}}，角色为{{to}}', change: '{{id}}：由{{from}}变更为{{to}}' },
-    token: { for: '{{account}} 的令牌', events: '可发送：{{events}}', sites: '代表网点：{{sites}}', anySite: '任意网点', accounts: '涉及账号：{{accounts}}', prefix: '以 {{prefix}} 开头', backfill: '可导入历史数据（回填）' },
+    token: { for: '{{account}} 的令牌', events: '可发送：{{events}}', sites: '代表网点：{{sites}}', anySite: '任意网点', accounts: '涉及账号：{{accounts}}', prefix: '以 {{prefix}} 开头', backfill: '可导入历史数据（回填）', why: { telephony: '电话平台', grants_work: '分派工作' }, whyNote: { telephony: '可将隐私号（虚拟号）转接为真实手机号，覆盖所有网点的绑定', grants_work: '可发送派件或工单，使员工得以查看客户数据' } },
     case: { scope: '{{waybills}} 个运单；账号：{{accounts}}' },
     subject: { what: '{{kind}}，按{{lookup}}识别本人', correction: '更正本人所有记录中的{{field}}', due: '答复期限 {{time}}' },
     exception: { what: '{{kind}} {{value}} 在 {{until}} 前不受检测', account: '仅限账号 {{account}}' },

@@ -1,6 +1,6 @@
 /**
  * What approving an inbox item applies, as the server will apply it: the account's role and site
- * it will hold, the token's registration, the case's scope, the request's kind, the exception's
+ * it will hold, the token's registration and why it needs a second person, the case's scope, the request's kind, the exception's
  * subject and end, the detector's whole waiting settings set (changes against the running ones).
  */
 import { Space, Typography } from 'antd';
@@ -32,6 +32,12 @@ export function ItemSummary({ item }: { item: ApprovalItem }) {
       return (
         <Space direction="vertical" size={0}>
           <Text>{t('approvals.token.for', { account: x.account })} <Text className="mono">{x.id}</Text></Text>
+          {(x.needs_approval_because ?? []).map((why) => (
+            <Text key={why} data-testid={`token-why-${why}`}>
+              <ToneTag tone={why === 'telephony' ? 'red' : 'gold'}>{t(`approvals.token.why.${why}`)}</ToneTag>
+              {t(`approvals.token.whyNote.${why}`)}
+            </Text>
+          ))}
           <Text type="secondary">{t('approvals.token.events', { events: r.events.join(', ') })}</Text>
           <Text type="secondary">{t('approvals.token.sites', { sites: r.sites ? r.sites.join(', ') : t('approvals.token.anySite') })}</Text>
           {accounts && <Text type="secondary">{t('approvals.token.accounts', { accounts })}</Text>}
