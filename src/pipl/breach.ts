@@ -18,6 +18,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
+import { linkedAccounts, refuseSelf } from '../access/self.js';
 import { PARTIES, type PartyName } from '../vault/vault.js';
 import type { Doc } from './document.js';
 import { FIELD_ZH, PARTY_ZH, chinaTime, qualifiedZh } from './labels.js';
@@ -196,8 +197,17 @@ export function createBreachReports(deps: { db: Kysely<Database>; audit: AuditWr
   }
 
   async function read(source: BreachSource, actor: Actor, ctx: RequestContext): Promise<BreachReport> {
-    const report = await build(source);
     const ref = source.kind === 'alert' ? source.alert : source.kind === 'case' ? source.case : source.accounts.join(',');
+    // Not about the reader (nor an account linked to it by creation): the report lists the
+    // investigation's actions, which its subject does not read (attack review 8; cases.ts `read`).
+    const me = actorAccount(actor);
+    if (me) {
+      const own = new Set([me, ...(await linkedAccounts(db, me))]);
+      if ((await scope(source)).accounts.some((a) => own.has(a))) {
+        await refuseSelf(audit, { kind: 'pipl.breach_report', ts: new Date(clock.now()), account: me, detail: { source: source.kind, ref: ref.slice(0, 500) } }, actor, ctx, 'draft a breach report about yourself');
+      }
+    }
+    const report = await build(source);
     await audit.append([{ kind: 'pipl.breach_report', ts: new Date(clock.now()), decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor), source: source.kind, ref: ref.slice(0, 500), records: report.records, people: report.people } }]);
     return report;
   }

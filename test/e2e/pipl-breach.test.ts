@@ -94,6 +94,20 @@ describe.each(testBackends())('PIPL breach report on %s', (backend) => {
     expect(twice.status).toBe(400);
   });
 
+  it('review 8: nobody drafts the report about themselves, from accounts or from a case naming them (audited); another analyst does', async () => {
+    const mine = await w.api('POST', '/api/v1/reports/breach', { token: tokens.sa2, body: { accounts: ['sa2'], from: new Date(truth.window.start).toISOString(), to: new Date(truth.window.end).toISOString() } });
+    expect(mine.status).toBe(403);
+    expect(mine.body.error.code).toBe('self_action');
+    const opened = await w.api('POST', '/api/v1/cases', { token: tokens.sa1, body: { title: 'analyst review', reason: 'covert check of an analyst', accounts: ['sa2'] } });
+    expect(opened.status, opened.text).toBe(201);
+    const fromCase = await w.api('POST', '/api/v1/reports/breach', { token: tokens.sa2, body: { case: opened.body.id } });
+    expect(fromCase.status).toBe(403);
+    expect(fromCase.text).not.toContain('covert');
+    const denied = await w.warden.db.selectFrom('audit_log').select(['account', 'reason']).where('kind', '=', 'pipl.breach_report').where('decision', '=', 'denied').execute();
+    expect(denied).toEqual([{ account: 'sa2', reason: 'self_action' }, { account: 'sa2', reason: 'self_action' }]);
+    expect((await w.api('POST', '/api/v1/reports/breach', { token: tokens.sa1, body: { case: opened.body.id } })).status).toBe(200);
+  });
+
   it('lists exactly the simulated leak: its records, account, devices and people, the erased one counted but not shown', async () => {
     expect(truth.exposed.size).toBeGreaterThan(100);
     const r = await w.api('POST', '/api/v1/reports/breach', { token: tokens.sa1, body: body() });
