@@ -195,7 +195,8 @@ const checkers = {
   access: TypeCompiler.Compile(AccessEvent),
 } satisfies Record<EventType, unknown>;
 
-export type ParseResult = { ok: true; event: ActivityEvent } | { ok: false; reason: string };
+/** A refusal's `code` is set where it is more precise than "not a contract event" (a waybill or ticket that is no identifier). */
+export type ParseResult = { ok: true; event: ActivityEvent } | { ok: false; reason: string; code?: 'bad_identifier' };
 
 /**
  * Validates an already-parsed JSON value against the contract, its waybill and ticket fields as
@@ -224,7 +225,7 @@ function validateWithSchema(value: unknown): ParseResult {
     }
     // Waybills and tickets land in the trail, the bus and the SIEM: identifiers, never free text (the value is not repeated).
     const bad = eventIdentifierProblem(value as Record<string, unknown>);
-    if (bad) return { ok: false, reason: `field "${bad.field}": bad_identifier: ${identifierRule(bad.problem, bad.max)}` };
+    if (bad) return { ok: false, code: 'bad_identifier', reason: `field "${bad.field}": bad_identifier: ${identifierRule(bad.problem, bad.max)}` };
     return { ok: true, event: value as ActivityEvent };
   }
   const first = checker.Errors(value).First();

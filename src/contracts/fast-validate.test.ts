@@ -379,8 +379,8 @@ describe('fast validator = TypeBox schemas + Date.parse', () => {
     expect(validateEvent({ ...base, fields: 'phone' })).toMatchObject({ ok: false, reason: expect.stringContaining('"fields"') });
     expect(validateEvent({ ...base, waybill: 'x'.repeat(65) })).toMatchObject({ ok: false, reason: expect.stringContaining('"waybill"') });
     expect(validateEvent({ ...base, type: 'teleport' })).toEqual({ ok: false, reason: 'unknown event type "teleport"' });
-    expect(validateEvent({ ...base, waybill: '13812345678' })).toEqual({ ok: false, reason: 'field "waybill": bad_identifier: looks like a mobile phone number, not an identifier' });
-    expect(validateEvent({ ...base, waybills: ['WD7300100000001', '张三'] })).toEqual({ ok: false, reason: 'field "waybills.1": bad_identifier: letters, digits and . _ : - only (no spaces, no Chinese characters)' });
+    expect(validateEvent({ ...base, waybill: '13812345678' })).toEqual({ ok: false, code: 'bad_identifier', reason: 'field "waybill": bad_identifier: looks like a mobile phone number, not an identifier' });
+    expect(validateEvent({ ...base, waybills: ['WD7300100000001', '张三'] })).toEqual({ ok: false, code: 'bad_identifier', reason: 'field "waybills.1": bad_identifier: letters, digits and . _ : - only (no spaces, no Chinese characters)' });
     expect(validateEvent([base])).toEqual({ ok: false, reason: 'not a JSON object' });
     expect(parseEventLine('{"id":')).toMatchObject({ ok: false, reason: expect.stringMatching(/^invalid JSON/) });
   });

@@ -172,7 +172,7 @@ export function createIngest(deps: IngestDeps) {
         return rejected.add(line, jsonRefusal(err));
       }
       const parsed = validateEvent(value);
-      if (!parsed.ok) return rejected.add(line, { code: 'invalid_event', reason: parsed.reason });
+      if (!parsed.ok) return rejected.add(line, { code: parsed.code ?? 'invalid_event', reason: parsed.reason });
       const { event, dropped } = contractFieldsOnly(parsed.event);
       const refusal = checkEvent(producer, event, mode, now, window);
       if (refusal) return rejected.add(line, refusal);

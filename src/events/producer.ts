@@ -49,6 +49,7 @@ export interface Producer {
 export type RejectCode =
   | 'invalid_json'
   | 'invalid_event'
+  | 'bad_identifier'
   | 'line_too_long'
   | 'reserved_id'
   | 'type_not_registered'

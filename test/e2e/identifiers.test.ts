@@ -124,8 +124,8 @@ describe.each(testBackends())('identifiers are identifiers on %s', (backend) => 
     expect(r.status, r.text).toBe(200);
     expect(r.body.accepted).toBe(1);
     expect(r.body.rejected).toEqual([
-      { line: 1, code: 'invalid_event', reason: expect.stringContaining('field "waybill": bad_identifier') },
-      { line: 2, code: 'invalid_event', reason: expect.stringContaining('field "ticket": bad_identifier') },
+      { line: 1, code: 'bad_identifier', reason: expect.stringContaining('field "waybill": bad_identifier') },
+      { line: 2, code: 'bad_identifier', reason: expect.stringContaining('field "ticket": bad_identifier') },
     ]);
     noTypedValue(r.text);
   });

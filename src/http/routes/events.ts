@@ -31,7 +31,7 @@ const IngestAnswer = Type.Object({
   rejected: Type.Array(
     Type.Object({
       line: Type.Integer(),
-      code: Type.String({ description: 'stable reason code: invalid_json, invalid_event, line_too_long, reserved_id, type_not_registered, account_not_registered, gateway_account, site_not_registered, waybill_conflict, too_old, too_new, too_recent (mode=backfill: within the live window)' }),
+      code: Type.String({ description: 'stable reason code: invalid_json, invalid_event, bad_identifier (a waybill or ticket that is no identifier: free text, a phone or ID number), line_too_long, reserved_id, type_not_registered, account_not_registered, gateway_account, site_not_registered, waybill_conflict, too_old, too_new, too_recent (mode=backfill: within the live window)' }),
       reason: Type.String(),
     }),
     { description: 'the first 100 refused lines, by line number' },
