@@ -11,8 +11,8 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({ options: { seeds: { type: 'string', default: '1,2,3' }, presets: { type: 'string', default: 'default,tiny' } } });
 const seeds = values.seeds.split(',').map(Number);
 const presets = values.presets.split(',');
-/** The attacks issue 9 and attack review 6 added, shown in their own table. */
-const FOCUS = ['work_harvest', 'search_harvest', 'trickle', 'work_harvest_evasive', 'search_harvest_evasive'];
+/** The attacks issue 9 and attack reviews 6 and 8 added, shown in their own table. */
+const FOCUS = ['work_harvest', 'search_harvest', 'trickle', 'work_harvest_evasive', 'search_harvest_evasive', 'split_harvest'];
 
 const root = new URL('..', import.meta.url).pathname;
 const warden = (args, opts = {}) => execFileSync(process.execPath, [join(root, 'bin/warden.js'), ...args], { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
@@ -58,7 +58,7 @@ Each run: \`warden simulate --preset P --seed N\` → \`warden detect\` (default
 Aims (issue 9): every attacking account caught; median records exposed before the first alert ≤ 20, worst ≤ 200;
 ≤ 0.5 false-alarm account-days per 1,000. Definitions of caught, exposure and false alarms: docs/truth-format.md.
 The runs include issue 9's attacks (\`work_harvest\`, \`search_harvest\`, \`trickle\`), attack review 6's evasions of
-the first two (\`work_harvest_evasive\`, \`search_harvest_evasive\`) and look-alikes (\`rural_route\`, \`new_route\`,
+the first two (\`work_harvest_evasive\`, \`search_harvest_evasive\`), review 8's split reveals (\`split_harvest\`) and look-alikes (\`rural_route\`, \`new_route\`,
 \`complaint_campaign\`, \`favour\`, \`busy_agent\`; docs/simulate.md).
 
 ## Summary
@@ -80,7 +80,8 @@ couriers ≈ 24 % within 30 min, p99 ≈ 43 %). \`search_harvest\` has two views
 search-then-reveal within a minute (honest agents ≈ 4 % of their searches), and the day's reveals
 within the search grant (15 min, \`grant_minutes\`) of an address, or of name and phone, at ≥ 4× the
 peers' median and at least 75 a day (the busiest honest agent seen: 54) — the second is what catches
-an agent who waits, or reveals name and address only. \`trickle\` on the 2nd working day, 7–8 records
+an agent who waits, or reveals name and address only. Fields revealed of one parcel add up over requests, so
+\`split_harvest\` (name, then address seconds later) is caught by \`work_harvest\` as a whole reveal would be. \`trickle\` on the 2nd working day, 7–8 records
 in (each day 3–5, under every daily threshold). The look-alikes raise nothing medium or above (the
 false-alarm tables below list them).
 

@@ -71,5 +71,7 @@ export function blankAction(t: number, type: ActionType): SimAction {
 export const F_NPA: readonly PiiField[] = Object.freeze(['name', 'phone', 'address'] as PiiField[]);
 export const F_NP: readonly PiiField[] = Object.freeze(['name', 'phone'] as PiiField[]);
 export const F_NA: readonly PiiField[] = Object.freeze(['name', 'address'] as PiiField[]);
+export const F_N: readonly PiiField[] = Object.freeze(['name'] as PiiField[]);
+export const F_A: readonly PiiField[] = Object.freeze(['address'] as PiiField[]);
 export const F_ALL: readonly PiiField[] = Object.freeze(['name', 'phone', 'address', 'id_number'] as PiiField[]);
 export const F_NONE: readonly PiiField[] = Object.freeze([] as PiiField[]);

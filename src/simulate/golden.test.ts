@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSimulation, resolveParams, writeSimulation } from './index.js';
 
-const EVENTS_SHA256 = '11188c23d511213150bee8b82eb52795aa515563da41abbff21de684c1d8181e';
-const TRUTH_SHA256 = '2425b92d57ad9cab222e6274e66ae3c4d575dec9f15b5866400de78b6e83b57c';
+const EVENTS_SHA256 = 'bede5675a8e511df5eba5c9019b2d2fff67c31ed4ed11ddabe0f2d35cae3896a';
+const TRUTH_SHA256 = '32d7f732e4605781ef913510b0a46151ad3e22e33590a1692a4beba4d6868c0f';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-golden-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -53,6 +53,8 @@ export interface AttackParams {
   work_harvest_evasive: Planned & { days: number; minDelayMinutes: number; maxDelayMinutes: number };
   /** search_harvest shaped to evade (attack review 6): name and address only, minutes after each search, inside the grant */
   search_harvest_evasive: Planned & { days: number; recordsPerDay: number; minDelaySeconds: number; maxDelaySeconds: number };
+  /** work_harvest split over requests (attack review 8): the name, then the address seconds later, minutes after each assignment */
+  split_harvest: Planned & { days: number; minDelayMinutes: number; maxDelayMinutes: number; maxGapSeconds: number };
 }
 export type AttackName = keyof AttackParams;
 export const ATTACK_NAMES: readonly AttackName[] = [
@@ -68,6 +70,7 @@ export const ATTACK_NAMES: readonly AttackName[] = [
   'trickle',
   'work_harvest_evasive',
   'search_harvest_evasive',
+  'split_harvest',
 ];
 
 export interface LookalikeParams {
@@ -160,6 +163,7 @@ function defaultPlan(days: number): { attacks: AttackParams; lookalikes: Lookali
       trickle: { enabled: true, day: Math.min(days - 1, 1), days: Math.max(1, days - 1), minPerDay: 3, maxPerDay: 5 },
       work_harvest_evasive: { enabled: true, day: at(3), days: 3, minDelayMinutes: 12, maxDelayMinutes: 28 },
       search_harvest_evasive: { enabled: true, day: at(2), days: 3, recordsPerDay: 150, minDelaySeconds: 120, maxDelaySeconds: 840 },
+      split_harvest: { enabled: true, day: at(2), days: 3, minDelayMinutes: 2, maxDelayMinutes: 20, maxGapSeconds: 60 },
     },
     lookalikes: {
       new_hire: { enabled: true, day: at(1), couriers: 2, outlet_staff: 1, customer_service: 1 },

@@ -146,7 +146,7 @@ describe('warden simulate output', () => {
 });
 
 describe('labelled attacks', () => {
-  const expected = ['leased_night', 'leased_remote', 'cs_insider', 'scanner_malware', 'courier_ring', 'credential_stuffing', 'manager_dump', 'work_harvest', 'search_harvest', 'trickle', 'work_harvest_evasive'];
+  const expected = ['leased_night', 'leased_remote', 'cs_insider', 'scanner_malware', 'courier_ring', 'credential_stuffing', 'manager_dump', 'work_harvest', 'search_harvest', 'trickle', 'work_harvest_evasive', 'split_harvest'];
 
   it('are all present, with accounts, window and event ids that exist in the output', () => {
     expect(truth.attacks.map((a) => a.scenario).sort()).toEqual([...expected].sort());

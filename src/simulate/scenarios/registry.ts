@@ -15,7 +15,7 @@ import { coveringRoute } from './covering-route.js';
 import { credentialStuffing } from './credential-stuffing.js';
 import { csInsider } from './cs-insider.js';
 import { favour } from './favour.js';
-import { searchHarvestEvasive, workHarvestEvasive } from './harvest-evasion.js';
+import { searchHarvestEvasive, splitHarvest, workHarvestEvasive } from './harvest-evasion.js';
 import { leasedNight } from './leased-night.js';
 import { leasedRemote } from './leased-remote.js';
 import { managerDump } from './manager-dump.js';
@@ -62,6 +62,7 @@ export const SCENARIOS: readonly ScenarioModule[] = [
   // attack review 6's evasions of work_harvest and search_harvest, last for the same reason
   workHarvestEvasive,
   searchHarvestEvasive,
+  splitHarvest,
 ];
 
 /** Chooses people and plants every enabled attack and look-alike. Mutates the world. */
