@@ -132,6 +132,11 @@ describe('the security console in Chromium', () => {
     // `tp` is re-resolved on every use: a live alert arriving on top would make it another alert.
     await page.getByTestId(`tp-${alertId}`).click();
     await page.getByTestId('note').fill('confirmed: leased account, data sold');
+    // A reload that drops the row while the analyst types (a live alert, another filter) keeps the
+    // dialog and its note: the dialog belongs to the page, not to the row (CI once lost it here).
+    await page.getByLabel('Account', { exact: true }).fill('no-such-account', { force: true });
+    await page.locator(`tr[data-account="${attacker}"]`).first().waitFor({ state: 'detached', timeout: 15_000 });
+    expect(await page.getByTestId('note').inputValue()).toBe('confirmed: leased account, data sold');
     const patched = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/api/v1/alerts/'), { timeout: 15_000 });
     await page.getByTestId('note-ok').click();
     const res = await patched;

@@ -4,7 +4,7 @@
  * actions the server does not offer yet are applied in the console (when the data allows it) or
  * shown disabled, never faked.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Alert as Banner, Button, Card, DatePicker, Descriptions, Drawer, Form, Input, Select, Space, Switch, Table, Tooltip, Typography } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
@@ -61,8 +61,11 @@ export default function AlertsPage() {
   }
   const keep = (a: Alert) => !localFilters.some((f) => a[f] !== filters[f]);
 
+  // Answers can arrive out of order (a filter typed while the first page loads): only the latest counts.
+  const latest = useRef(0);
   async function load(append: boolean) {
     if (!caps) return;
+    const mine = ++latest.current;
     setLoading(true);
     setError(null);
     try {
@@ -70,15 +73,16 @@ export default function AlertsPage() {
       // Paging by time: `until` just past the oldest shown, de-duplicated by id (ties at one instant).
       const until = last ? new Date(Date.parse(last.ts) + 1).toISOString() : undefined;
       const res = await api<{ alerts: Alert[] }>('GET', '/alerts', { query: query(until) });
+      if (mine !== latest.current) return;
       const seen = new Set((append ? alerts ?? [] : []).map((a) => a.id));
       const fresh = res.alerts.filter((a) => !seen.has(a.id));
       setAlerts([...(append ? alerts ?? [] : []), ...fresh]);
       setMore(res.alerts.length === PAGE && fresh.length > 0);
       if (!append) setSelected([]);
     } catch (err) {
-      setError(err);
+      if (mine === latest.current) setError(err);
     } finally {
-      setLoading(false);
+      if (mine === latest.current) setLoading(false);
     }
   }
 
@@ -92,8 +96,8 @@ export default function AlertsPage() {
   const newIds = useMemo(() => {
     if (!alerts) return [];
     const known = new Set(alerts.map((a) => a.id));
-    return (stream.snapshot?.latest_alerts ?? []).filter((a) => !known.has(a.id) && (!filters.status || a.status === filters.status)).map((a) => a.id);
-  }, [stream.snapshot, alerts, filters.status]);
+    return (stream.snapshot?.latest_alerts ?? []).filter((a) => !known.has(a.id) && (!filters.status || a.status === filters.status) && (!filters.account || a.account === filters.account)).map((a) => a.id);
+  }, [stream.snapshot, alerts, filters.status, filters.account]);
   useEffect(() => {
     if (newIds.length && selected.length === 0 && !detail && !loading) setTick((x) => x + 1);
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -194,10 +198,11 @@ export default function AlertsPage() {
             </Descriptions>
             <Typography.Title level={2} style={{ fontSize: 14, marginTop: 16 }}>{t('alerts.evidence')}</Typography.Title>
             <pre className="evidence">{JSON.stringify(detail.evidence, null, 2)}</pre>
-            <AlertActions alert={detail} canAssign={canAssign} triage={{ ...triage, patch: async (id, body) => { await triage.patch(id, body); setDetail(null); } }} />
+            <AlertActions alert={detail} canAssign={canAssign} triage={triage} after={() => setDetail(null)} />
           </>
         )}
       </Drawer>
+      {triage.dialog}
       <NoteModal
         open={bulkModal !== null}
         title={t('alerts.resolveTitle', { verdict: t('verdict.true_positive') })}

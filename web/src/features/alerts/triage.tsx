@@ -8,10 +8,21 @@ import { errorText } from '../../components/States';
 
 export type Verdict = 'true_positive' | 'false_positive';
 
+interface Ask {
+  id: string;
+  mode: Verdict | 'assign';
+  after?: () => void;
+}
+
+/**
+ * Triage calls plus the one note dialog of the page. The dialog lives with the page, not with a row:
+ * a live reload that re-renders or drops the row while the analyst types keeps the dialog and the note.
+ */
 export function useTriage(onDone: () => void) {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const [busy, setBusy] = useState<string | null>(null);
+  const [ask, setAsk] = useState<Ask | null>(null);
   async function run(key: string, fn: () => Promise<unknown>) {
     setBusy(key);
     try {
@@ -24,10 +35,29 @@ export function useTriage(onDone: () => void) {
       setBusy(null);
     }
   }
+  const patch = (id: string, body: Record<string, unknown>) => run(id, () => api('PATCH', `/alerts/${encodeURIComponent(id)}`, { body }));
+  const dialog = (
+    <NoteModal
+      open={ask !== null}
+      assignee={ask?.mode === 'assign'}
+      title={ask?.mode === 'assign' ? t('alerts.assignTo') : t('alerts.resolveTitle', { verdict: t(`verdict.${ask?.mode ?? 'true_positive'}`) })}
+      onCancel={() => setAsk(null)}
+      onOk={(v) => {
+        const a = ask;
+        setAsk(null);
+        if (!a) return;
+        const body = a.mode === 'assign' ? { assignee: v } : { verdict: a.mode, ...(v ? { note: v } : {}) };
+        void patch(a.id, body).then(() => a.after?.());
+      }}
+    />
+  );
   return {
     busy,
-    patch: (id: string, body: Record<string, unknown>) => run(id, () => api('PATCH', `/alerts/${encodeURIComponent(id)}`, { body })),
+    patch,
     bulk: (ids: string[], body: Record<string, unknown>) => run('bulk', () => api('POST', '/alerts/bulk', { body: { ids, ...body } })),
+    /** Opens the page's note dialog for one alert; `after` runs once the change is sent. */
+    ask: (id: string, mode: Verdict | 'assign', after?: () => void) => setAsk({ id, mode, ...(after ? { after } : {}) }),
+    dialog,
   };
 }
 
@@ -61,16 +91,17 @@ export function NoteModal({ open, title, assignee, onOk, onCancel }: { open: boo
   );
 }
 
-export function AlertActions({ alert, canAssign, triage, compact }: { alert: Alert; canAssign: boolean; triage: ReturnType<typeof useTriage>; compact?: boolean }) {
+/** The buttons of one alert; the note dialog they open is the page's (`triage.dialog`). */
+export function AlertActions({ alert, canAssign, triage, compact, after }: { alert: Alert; canAssign: boolean; triage: ReturnType<typeof useTriage>; compact?: boolean; after?: () => void }) {
   const { t } = useTranslation();
-  const [modal, setModal] = useState<Verdict | 'assign' | null>(null);
+  const setModal = (mode: Verdict | 'assign') => triage.ask(alert.id, mode, after);
   const self = alert.account !== null && alert.account === session.account();
   const disabled = self || triage.busy === alert.id;
   const wrap = (node: React.ReactNode, reason: string | null) => (reason ? <Tooltip title={reason}><span>{node}</span></Tooltip> : node);
   const size = compact ? 'small' : 'middle';
   return (
     <Space size={4} wrap={!compact}>
-      {alert.status === 'open' && wrap(<Button size={size} disabled={disabled} onClick={() => triage.patch(alert.id, { status: 'acknowledged' })}>{t('alerts.ack')}</Button>, self ? t('common.selfAction') : null)}
+      {alert.status === 'open' && wrap(<Button size={size} disabled={disabled} onClick={() => void triage.patch(alert.id, { status: 'acknowledged' }).then(() => after?.())}>{t('alerts.ack')}</Button>, self ? t('common.selfAction') : null)}
       {alert.status !== 'resolved' && (
         <>
           {wrap(<Button size={size} danger disabled={disabled} onClick={() => setModal('true_positive')} data-testid={`tp-${alert.id}`}>{t('alerts.resolveTp')}</Button>, self ? t('common.selfAction') : null)}
@@ -78,18 +109,6 @@ export function AlertActions({ alert, canAssign, triage, compact }: { alert: Ale
         </>
       )}
       {!compact && wrap(<Button size={size} disabled={disabled || !canAssign} onClick={() => setModal('assign')}>{t('alerts.assign')}</Button>, !canAssign ? t('common.notAvailable') : self ? t('common.selfAction') : null)}
-      <NoteModal
-        open={modal !== null}
-        assignee={modal === 'assign'}
-        title={modal === 'assign' ? t('alerts.assignTo') : t('alerts.resolveTitle', { verdict: t(`verdict.${modal ?? 'true_positive'}`) })}
-        onCancel={() => setModal(null)}
-        onOk={(v) => {
-          const m = modal;
-          setModal(null);
-          if (m === 'assign') void triage.patch(alert.id, { assignee: v });
-          else if (m) void triage.patch(alert.id, { verdict: m, ...(v ? { note: v } : {}) });
-        }}
-      />
     </Space>
   );
 }
