@@ -196,6 +196,13 @@ export interface DetectConfig {
       role_hour_share: number;
       /** ... once the role has at least this many (member, day, hour) slots on record. */
       role_hour_slots: number;
+      /**
+       * Before that (a small or new company), the role's prior: local hours from `prior_off_hours_from`
+       * up to (not including) `prior_off_hours_to`, wrapping midnight, are off-hours for a privileged
+       * role. Equal values turn the prior off.
+       */
+      prior_off_hours_from: number;
+      prior_off_hours_to: number;
     };
     work_harvest: {
       enabled: boolean;
@@ -351,7 +358,7 @@ export const DEFAULT_CONFIG: DetectConfig = {
       network_accounts: 5,
       success_after_failures: 3,
     },
-    privileged_bulk: { enabled: true, factor: 5, min_records: 200, first_min_records: 500, off_hours_login: 45, role_hour_share: 0.01, role_hour_slots: 40 },
+    privileged_bulk: { enabled: true, factor: 5, min_records: 200, first_min_records: 500, off_hours_login: 45, role_hour_share: 0.01, role_hour_slots: 40, prior_off_hours_from: 23, prior_off_hours_to: 6 },
     work_harvest: {
       enabled: true,
       early_minutes: 30,
@@ -489,6 +496,10 @@ function checkRanges(c: DetectConfig, problems: string[]): void {
     }
   }
   if (c.baseline.uncommon_share > 1) problems.push('baseline.uncommon_share: expected a share between 0 and 1');
+  const pb = c.detectors.privileged_bulk;
+  for (const k of ['prior_off_hours_from', 'prior_off_hours_to'] as const) {
+    if (!Number.isInteger(pb[k]) || pb[k] > 23) problems.push(`detectors.privileged_bulk.${k}: expected a local hour 0..23`);
+  }
   if (c.detectors.enumeration.history < 2) problems.push('detectors.enumeration.history: expected at least 2');
   for (const key of ['work_harvest', 'search_harvest'] as const) checkFieldSets(c.detectors[key].harvest_fields, `detectors.${key}.harvest_fields`, problems);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { actionable, actor, courier, ev, local, run, sortByTime, type Person } from '../test-support/events.js';
 import type { ActivityEvent } from '../../contracts/events.js';
+import { resolveConfig } from '../config.js';
 
 const mgr = { account: 'm1', role: 'manager', site: 'HQ', device: 'lap-m1', ip: '10.5.0.9', city: '上海' };
 const wbs = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => `YT${1_000_000_000_000 + from + i * 13}`);
@@ -76,13 +77,45 @@ describe('privileged_bulk detector', () => {
       expect(offHours(alerts, 'm1')).toEqual([]);
     });
 
-    it('does not alert on a role that is not privileged, nor before the role has enough hours on record', () => {
+    it('does not alert on a role that is not privileged', () => {
       const c = courier(9);
       const couriers = office(c, 3);
       const { alerts } = run(sortByTime([...office(mgr, 3), ...couriers, at2(c, { ip: '203.0.113.7' })]));
       expect(offHours(alerts, 'c9')).toEqual([]);
-      const early = run(sortByTime([...office(mgr, 1), ev(local(1, 2, 5), { type: 'login', ...actor({ ...mgr, ip: '203.0.113.7' }), result: 'success', mfa: true })]));
-      expect(offHours(early.alerts, 'm1')).toEqual([]); // 9 slots on record, fewer than role_hour_slots
+    });
+
+    describe('before the role has enough hours on record (a small or new company): the role\'s prior', () => {
+      const prior = (alerts: ReturnType<typeof run>['alerts'], account: string) =>
+        alerts.filter((a) => a.detector === 'privileged_bulk' && a.account === account && a.evidence.peer_tier === 'role_prior');
+      const away = (d: number, h: number) => ev(local(d, h, 5), { type: 'login', ...actor({ ...mgr, device: 'home-laptop', ip: '203.0.113.7' }), result: 'success', mfa: true });
+
+      it('alerts on a 23:00 login from a device and network never used, and says the prior decided', () => {
+        const { alerts } = run(sortByTime([...office(mgr, 1), away(1, 23)]));
+        const hit = prior(alerts, 'm1');
+        expect(hit).toHaveLength(1);
+        expect(hit[0]!.severity).not.toBe('low');
+        expect(hit[0]!.evidence).toMatchObject({ hour_local: 23, role_hour_slots: 9, prior_off_hours: [23, 6], first_seen_device: true });
+        expect(hit[0]!.summary).toContain('prior');
+        expect(offHours(alerts, 'm1')).toEqual([]);
+      });
+
+      it('does not alert at an evening hour outside the prior, nor when the prior is turned off', () => {
+        expect(prior(run(sortByTime([...office(mgr, 1), away(1, 20)])).alerts, 'm1')).toEqual([]);
+        const off = { detectors: { privileged_bulk: { prior_off_hours_from: 0, prior_off_hours_to: 0 } } };
+        expect(prior(run(sortByTime([...office(mgr, 1), away(1, 2)]), off).alerts, 'm1')).toEqual([]);
+      });
+
+      it('refuses a prior hour that is no local hour, naming the key', () => {
+        expect(() => resolveConfig({ detectors: { privileged_bulk: { prior_off_hours_from: 24 } } })).toThrow(/privileged_bulk\.prior_off_hours_from: expected a local hour 0\.\.23/);
+        expect(() => resolveConfig({ detectors: { privileged_bulk: { prior_off_hours_to: 5.5 } } })).toThrow(/prior_off_hours_to/);
+      });
+
+      it('once the role has enough hours, its own hours decide, not the prior', () => {
+        const night = office(m2, 3, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        const { alerts } = run(sortByTime([...office(mgr, 3), ...night, away(3, 2)]));
+        expect(prior(alerts, 'm1')).toEqual([]);
+        expect(offHours(alerts, 'm1')).toEqual([]);
+      });
     });
   });
 });

@@ -6,8 +6,10 @@
  * records in one request, so waiting for the request is too late. Its login from a network or
  * device it never used, at an hour it never worked and its whole role company-wide (all sites: a small company has one or two per site)
  * spends under `role_hour_share` of its activity in alerts at once, even for a new account with
- * no baseline of its own: the role's hours are the prior. This part needs role-wide state, so the
- * detector is global.
+ * no baseline of its own: the role's hours are the prior. Until the role has `role_hour_slots` on
+ * record (a company with one city and two managers, or the first days of any company) the role's
+ * prior off-hours (`prior_off_hours_from`..`prior_off_hours_to`, 23:00–06:00 by default) stand in,
+ * and the alert says so. This part needs role-wide state, so the detector is global.
  */
 import { PRIVILEGED_ROLES } from '../../access/roles.js';
 import type { Role } from '../../contracts/events.js';
@@ -42,6 +44,13 @@ export function createPrivilegedBulkDetector(env: DetectorEnv): Detector {
     return { share: total > 0 ? inHour / total : 0, total, groups, members };
   }
 
+  /** The role's prior off-hours, wrapping midnight (23..6 means 23:00–05:59). */
+  function inPriorOffHours(hour: number): boolean {
+    const { prior_off_hours_from: from, prior_off_hours_to: to } = c;
+    if (from === to) return false;
+    return from < to ? hour >= from && hour < to : hour >= from || hour < to;
+  }
+
   function onLogin(ctx: EventContext, emit: Emit): void {
     const ev = ctx.event;
     if (ev.type !== 'login' || ev.result !== 'success') return;
@@ -49,21 +58,27 @@ export function createPrivilegedBulkDetector(env: DetectorEnv): Detector {
     // From a network (or device) it never used: a manager working late from the office is not this.
     if (!PRIVILEGED_ROLES.includes(a.role as Role) || (a.hourDays[ctx.hour] ?? 0) > 0 || !(ctx.novelNetwork || ctx.novelDevice)) return;
     const r = roleHours(a.role, ctx.hour);
-    if (r.total < c.role_hour_slots || r.share >= c.role_hour_share) return;
+    const learned = r.total >= c.role_hour_slots;
+    if (learned ? r.share >= c.role_hour_share : !inPriorOffHours(ctx.hour)) return;
+    const hh = (h: number) => `${String(h).padStart(2, '0')}:00`;
+    const why = learned
+      ? `its role company-wide (${r.members} accounts at ${r.groups} sites) spends ${round(r.share * 100, 1)} % of its activity in`
+      : `its role's prior counts as off-hours (${hh(c.prior_off_hours_from)}–${hh(c.prior_off_hours_to)}; ${r.total} role hours on record, fewer than the ${c.role_hour_slots} that would let the role's own hours decide)`;
     emit({
       account: a.id,
       device: ev.device,
       score: c.off_hours_login,
       subject: 'off_hours_login',
-      summary: `Privileged account ${a.id} (${a.role}) logged in from a${ctx.novelDevice ? ' device' : ' network'} it never used at ${String(ctx.hour).padStart(2, '0')}:00, an hour it never worked and its role company-wide (${r.members} accounts at ${r.groups} sites) spends ${round(r.share * 100, 1)} % of its activity in; one export can take thousands of records.`,
+      summary: `Privileged account ${a.id} (${a.role}) logged in from a${ctx.novelDevice ? ' device' : ' network'} it never used at ${hh(ctx.hour)}, an hour it never worked and ${why}; one export can take thousands of records.`,
       evidence: {
         event_ids: [ev.id],
         hour_local: ctx.hour,
         account_days_seen: a.activeDays,
-        peer_tier: 'role_company_wide',
+        peer_tier: learned ? 'role_company_wide' : 'role_prior',
         peer_group_size: r.members,
         peer_hour_share: round(r.share, 4),
         role_hour_slots: r.total,
+        ...(learned ? {} : { prior_off_hours: [c.prior_off_hours_from, c.prior_off_hours_to] }),
         first_seen_device: ctx.novelDevice,
         first_seen_network: ctx.novelNetwork,
         ...(ctx.network ? { network: ctx.network.key } : {}),
