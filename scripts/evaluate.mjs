@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // Regenerates docs/evaluation.md: for each preset and seed, `warden simulate` → `warden detect`
 // (default configuration) → `warden eval`, then the summary tables from the reports' JSON.
-// Usage: npm run build && node scripts/evaluate.mjs [--seeds 1,2,3] [--presets default,tiny]
+// Usage: npm run build && node scripts/evaluate.mjs [--seeds 1,2,3] [--presets default,tiny,small]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { seeds: { type: 'string', default: '1,2,3' }, presets: { type: 'string', default: 'default,tiny' } } });
+const { values } = parseArgs({ options: { seeds: { type: 'string', default: '1,2,3' }, presets: { type: 'string', default: 'default,tiny,small' } } });
 const seeds = values.seeds.split(',').map(Number);
 const presets = values.presets.split(',');
 /** The attacks issue 9 and attack reviews 6 and 8 added, shown in their own table. */
@@ -85,16 +85,22 @@ an agent who waits, or reveals name and address only. Fields revealed of one par
 in (each day 3–5, under every daily threshold). The look-alikes raise nothing medium or above (the
 false-alarm tables below list them).
 
-**Small company (\`tiny\`: 2 cities × 2 outlets, 47 accounts).** Device adoption scales with the fleet
-(5 %, at least 3 devices); a manager's dump is caught at the login (\`privileged_bulk\`: a network the
-account never used, at an hour no manager works), 0 records. Peer comparisons fall back site → city →
+**Small companies (\`tiny\`: 2 cities × 2 outlets, 47 accounts; \`small\`: 1 city × 2 outlets, the same staff).**
+Device adoption scales with the fleet (5 %, at least 3 devices); a manager's dump is caught at the login
+(\`privileged_bulk\`: a device or network the account never used, at an hour no manager works), 0 records —
+and before the role has 40 hours on record (a one-city company's second day) the role's prior off-hours
+(23:00–06:00) decide, said in the evidence (\`peer_tier: role_prior\`). Peer comparisons fall back site → city →
 company → role prior and name the tier in the evidence. \`tiny\` has no customer-service agent left
 for \`search_harvest_evasive\` nor enough agents for \`favour\` (the truth file records the skip).
 
 **Caveats.** Exposure of \`work_harvest\` and \`search_harvest\` is set by \`min_records\` (12 / 10) and,
 for the grant view, by the daily floor (75): a waiting agent who reveals fewer than that a day, or a
 courier who waits more than 30 min, is left to \`trickle\` and \`unexplained\`. \`trickle\` needs ≥ 2 days
-of evidence by design. The simulated worlds are short (10 and 6 days). Detection speed on these runs
+of evidence by design. The simulated worlds are short (10 and 6 days). Seeds beyond these, spot-checked on 2026-12-03: default 9 caught
+16/16 (worst 65) with 3 false-alarm account-days of 1,199 (2.50 per 1,000, above the aim): \`harvesting\`'s burst
+view on outlet clerks serving a counter rush (40 collections in 10 min after a late van; reveals the engine sees as
+site-scoped, not work-backed, because the hand-over scan comes after the reveal); tiny 11 and 12, small 4 and one
+city × 2 outlets seed 5: all caught, 0 false alarms. Detection speed on these runs
 (the \`warden detect\` line of each section) was measured on a shared machine; bench/README.md has the
 controlled figure.
 ${runs.map((r) => `

@@ -139,6 +139,8 @@ const BASE: Omit<SimParams, 'attacks' | 'lookalikes'> = {
 export const PRESETS: Record<string, DeepPartial<SimParams>> = {
   /** a handful of accounts for unit tests */
   tiny: { days: 6, cities: 2, outletsPerCity: 2, parcelsPerCourier: 15, start: '2026-11-08', staff: { courier: 4, outlet_staff: 2, sorting: 2, customer_service: 5, manager: 2, it_admin: 1, security_analyst: 1 } },
+  /** a company with one city and two outlets (issue 9's small company): the tiny company's staff in one city */
+  small: { days: 6, cities: 1, outletsPerCity: 2, parcelsPerCourier: 15, start: '2026-11-08', staff: { courier: 4, outlet_staff: 2, sorting: 2, customer_service: 5, manager: 2, it_admin: 1, security_analyst: 1 } },
   default: {},
   /** the issue's scale target: 30 days, 200 outlets (20 cities x 10), about 40M events */
   large: { days: 30, start: '2026-10-26', cities: 20, outletsPerCity: 10, staff: { courier: 8, outlet_staff: 2, sorting: 8, customer_service: 60, manager: 3, it_admin: 6, security_analyst: 4 }, parcelsPerCourier: 60 },

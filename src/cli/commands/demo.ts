@@ -25,7 +25,7 @@ export function registerDemo(program: Command): void {
     .option('--port <port>', 'API port', (v) => Number(v), 8080)
     .option('--speed <n>', 'simulated seconds per real second (60 = one simulated hour per minute)', (v) => Number(v), 60)
     .option('--seed <n>', 'simulation seed', (v) => Number(v), 1)
-    .option('--preset <name>', 'simulation size preset (tiny, default, large)', 'tiny')
+    .option('--preset <name>', 'simulation size preset (tiny, small, default, large)', 'tiny')
     .option('--lead-minutes <n>', 'simulated minutes of live traffic before the first attack', (v) => Number(v), 45)
     .option('--quiet', 'logs only, no live terminal view')
     .action(async (o: DemoOptions) => {
