@@ -28,6 +28,8 @@ export const ERROR_STATUS = {
   self_action: 403,
   approval_pending: 403,
   case_out_of_scope: 403,
+  /** An approved case is closed by its opener or its approver only (attack review 9). */
+  not_case_party: 403,
   not_found: 404,
   conflict: 409,
   head_refused: 409,

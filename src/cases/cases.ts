@@ -1,14 +1,18 @@
 /**
  * Investigation cases: the basis of a security analyst's reveals. An analyst opens a case naming
  * the waybills and/or accounts it is about; it stays `pending` until a different analyst approves
- * it (`open`); anyone on the security side may close it, except an account it names (or one linked
- * to such an account by creation), who also does not see it. Reveals under a case are listed from the
- * audit trail. The reveal path reads a case's standing through the work context
+ * it (`open`). An open case is closed by its opener or its approver only (attack review 9: an
+ * uninvolved analyst closed another pair's investigation, with no reopen); a pending one may also
+ * be declined by any other analyst (the second person saying no). Never by an account it names
+ * (or one linked to such an account by creation), who also does not see it. Reveals under a case
+ * are listed from the audit trail. The reveal path reads a case's standing through the work context
  * (src/access/work-context.ts); this module owns the cases' life.
  *
  * Invariants:
  * - Granting reveal rights takes two people: nobody approves a case they opened.
  * - Nobody opens, approves or closes a case that names their own account.
+ * - Once approved, a case is closed only by one of the two people who granted it (the opener or the
+ *   approver); anyone else is refused (`not_case_party`, audited).
  * - Every change is audited with its actor in the transaction that makes it; audit entries hold
  *   ids (the case, its waybills and accounts), never the free-text title or reason (which may
  *   name people).
@@ -123,6 +127,12 @@ export function createCases(deps: CasesDeps) {
     const detail = { case: id, actor: by };
     // Not the subject, nor an account linked to a subject by creation (attack review 7: an it_admin's puppet analyst closed the case about its creator).
     await refuseSameHand(db, audit, { kind: 'case.closed', ts, account: me, detail }, actor, ctx, 'close a case that names you', accounts);
+    // Once two people granted it, one of them ends it: not a third analyst alone (attack review 9).
+    if (row.approved_by !== null && by !== row.opened_by && by !== row.approved_by) {
+      const err = new AppError('not_case_party', `case ${id} is closed by the analyst who opened it (${row.opened_by}) or the one who approved it (${row.approved_by}); ask one of them`);
+      await audit.append([{ kind: 'case.closed', ts, decision: 'denied', reason: err.code, account: me, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, opened_by: row.opened_by, approved_by: row.approved_by } }]);
+      throw err;
+    }
     if (row.status === 'closed') throw new AppError('conflict', `case ${id} is already closed`);
     await audit.append([{ kind: 'case.closed', ts, decision: 'ok', account: me, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, was: row.status } }], async (tx) => {
       const moved = await tx.updateTable('cases').set({ status: 'closed', closed_by: by, closed_at: ts, close_note: note ?? null }).where('id', '=', id).where('status', '<>', 'closed').returning('id').executeTakeFirst();

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { createTestStore, testAuditKey, testBackends, type TestStore } from '../support/stores.js';
 import { generateSigningKeyText, parsePrivateKey, signerFromPrivateKey } from '../../src/audit/signing-key.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
@@ -154,18 +155,25 @@ describe.each(testBackends())('audit API on %s', { timeout: 120_000 }, (backend)
     expect(entries[0].request_id).toEqual(expect.any(String));
   });
 
-  it('audits a CLI rotation with its actor, and the trail still verifies', async () => {
+  it('audits a CLI rotation as os:<user>, refuses --actor, and the trail still verifies', async () => {
     const masterKey = w.masterKey;
     await w.warden.close();
     await releaseForCli(t);
-    const r = runWarden(t, ['keys', 'rotate', '--actor', 'ops-alice'], { WARDEN_MASTER_KEY: masterKey });
+    // Hole (attack review 9): `warden keys rotate --actor ana2` recorded ana2 as the rotator.
+    for (const actor of [['--actor', 'ana2'], ['--actor=ana2'], ['--actor']]) {
+      const forged = runWarden(t, ['keys', 'rotate', ...actor], { WARDEN_MASTER_KEY: masterKey });
+      expect(forged.code, forged.err).toBe(2);
+      expect(forged.err).toMatch(/--actor is not accepted: the CLI records who acts as os:/);
+      expect(forged.out).not.toMatch(/rotated/);
+    }
+    const r = runWarden(t, ['keys', 'rotate'], { WARDEN_MASTER_KEY: masterKey });
     expect(r.code, r.err).toBe(0);
     const again = await reopen(t);
     const v = await startTestWarden(backend, { store: again, config: { detect: false, auditCheckpointEvery: 8, masterKey } });
     try {
       const sa = (await v.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'pw-sa1-secret', device: 'pc' } })).body.token;
       const entries = (await v.api('GET', '/api/v1/audit/entries?kind=keys.rotated', { token: sa })).body.entries;
-      expect(entries.map((e: { account: string }) => e.account)).toEqual(['ops-alice', 'admin']);
+      expect(entries.map((e: { account: string }) => e.account)).toEqual([`os:${userInfo().username}`, 'admin']);
       const verified = await v.api('GET', '/api/v1/audit/verify', { token: sa });
       expect(verified.status, verified.text).toBe(200);
       expect(verified.body).toMatchObject({ ok: true, trust: { pinned: false, note: expect.stringMatching(/trusting only the local signing key/) } });

@@ -2,7 +2,8 @@
  * Investigation cases over real HTTP, on every backend (issue 7, hole 3: an analyst revealed
  * full records with `"case":"abc"`). A case-backed reveal needs a case that exists, is open —
  * opened by one analyst and approved by another — and names the waybill or an account that
- * accessed it; nobody opens, approves, closes or reveals under a case about themselves. Every
+ * accessed it; nobody opens, approves, closes or reveals under a case about themselves, and an open
+ * case is closed only by its opener or its approver (attack review 9). Every
  * step is audited with its actor, and a case lists the reveals made under it.
  *
  * Detection is off: the refusals here are on purpose.
@@ -163,11 +164,58 @@ describe.each(testBackends())('investigation cases on %s', (backend) => {
     const c = await open('sa2', { waybills: [W(1), W(2)] });
     await approve('sa3', c.body.id);
     expect((await reveal('sa1', W(1), c.body.id)).status).toBe(200);
-    const closed = await w.api('POST', `/api/v1/cases/${c.body.id}/close`, { token: tokens.sa1, body: { note: 'resolved with the customer' } });
+    const closed = await w.api('POST', `/api/v1/cases/${c.body.id}/close`, { token: tokens.sa3, body: { note: 'resolved with the customer' } });
     expect(closed.status, closed.text).toBe(200);
-    expect(closed.body).toMatchObject({ status: 'closed', closed_by: 'sa1' });
+    expect(closed.body).toMatchObject({ status: 'closed', closed_by: 'sa3' });
     expect(code(await reveal('sa1', W(1), c.body.id))).toBe('case_required');
-    expect(code(await w.api('POST', `/api/v1/cases/${c.body.id}/close`, { token: tokens.sa1 }))).toBe('conflict');
+    expect(code(await w.api('POST', `/api/v1/cases/${c.body.id}/close`, { token: tokens.sa3 }))).toBe('conflict');
+  });
+
+  it('attack review 9: an open case is closed by its opener or its approver; a third analyst and its subject are refused, audited', async () => {
+    const close = (who: string, id: string) => w.api('POST', `/api/v1/cases/${id}/close`, { token: tokens[who], body: { note: 'no evidence' } });
+    // The review: sa2 opened a case naming the clerk, sa1 approved it, an uninvolved sa3 closed it alone (200) and there is no reopen.
+    const c = await open('sa2', { accounts: ['o1'] });
+    expect((await approve('sa1', c.body.id)).status).toBe(200);
+    const third = await close('sa3', c.body.id);
+    expect(third.status).toBe(403);
+    expect(third.body.error.code).toBe('not_case_party');
+    expect(third.body.error.message).toMatch(/opened it \(sa2\) or the one who approved it \(sa1\)/);
+    expect((await w.api('GET', `/api/v1/cases/${c.body.id}`, { token: tokens.sa3 })).body).toMatchObject({ status: 'open', closed_by: null });
+    expect((await reveal('sa2', W(3), c.body.id)).status).toBe(200);
+    // The approver closes it.
+    const byApprover = await close('sa1', c.body.id);
+    expect(byApprover.status, byApprover.text).toBe(200);
+    expect(byApprover.body).toMatchObject({ status: 'closed', closed_by: 'sa1', opened_by: 'sa2', approved_by: 'sa1' });
+    expect(code(await reveal('sa2', W(3), c.body.id))).toBe('case_required');
+
+    // The subject (an analyst it names) is refused as before, the opener closes it.
+    const about = await open('sa1', { accounts: ['sa3'], waybills: [W(1)] });
+    expect((await approve('sa2', about.body.id)).status).toBe(200);
+    expect(code(await close('sa3', about.body.id))).toBe('self_action');
+    const byOpener = await close('sa1', about.body.id);
+    expect(byOpener.status, byOpener.text).toBe(200);
+    expect(byOpener.body).toMatchObject({ status: 'closed', closed_by: 'sa1' });
+    // A third analyst on an already closed case is still no party to it.
+    expect(code(await close('sa3', c.body.id))).toBe('not_case_party');
+
+    // A pending case grants nothing yet: another analyst may decline it (the approvals inbox's discard).
+    const pending = await open('sa1', { waybills: [W(2)] });
+    const declined = await close('sa3', pending.body.id);
+    expect(declined.status, declined.text).toBe(200);
+    expect(declined.body).toMatchObject({ status: 'closed', closed_by: 'sa3', approved_by: null });
+
+    // Every refusal and close is audited with its actor.
+    const rows = await w.warden.db.selectFrom('audit_log').select(['decision', 'reason', 'account', 'detail']).where('kind', '=', 'case.closed').orderBy('seq').execute();
+    const mine = rows.map((r) => ({ ...r, detail: typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail })).filter((r) => [c.body.id, about.body.id, pending.body.id].includes(r.detail.case));
+    expect(mine.map((r) => [r.detail.case, r.decision, r.reason ?? null, r.account, r.detail.actor])).toEqual([
+      [c.body.id, 'denied', 'not_case_party', 'sa3', 'sa3'],
+      [c.body.id, 'ok', null, 'sa1', 'sa1'],
+      [about.body.id, 'denied', 'self_action', 'sa3', 'sa3'],
+      [about.body.id, 'ok', null, 'sa1', 'sa1'],
+      [c.body.id, 'denied', 'not_case_party', 'sa3', 'sa3'],
+      [pending.body.id, 'ok', null, 'sa3', 'sa3'],
+    ]);
+    expect(mine[0]!.detail).toMatchObject({ opened_by: 'sa2', approved_by: 'sa1' });
   });
 
   it('only analysts work cases; the admin token, a courier and bad input are refused', async () => {

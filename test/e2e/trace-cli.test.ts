@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { createTestStore, testBackends, type TestStore } from '../support/stores.js';
 import { startTestWarden } from '../support/warden.js';
 import { releaseForCli, reopen, runWarden } from '../support/cli.js';
@@ -63,8 +64,18 @@ describe.each(testBackends())('warden canary and warden attribute on %s', (backe
     await t?.dispose();
   });
 
+  it('refuses --actor on every canary verb and attribute, saying why, before anything is read or audited (attack review 9)', () => {
+    // Hole: `warden canary list --actor ana2` printed the live canaries and the trail blamed ana2.
+    for (const args of [['canary', 'list', '--actor', 'ana2'], ['canary', 'list', '--actor=ana2', '--json'], ['canary', 'plant', '--count', '1', '--actor', 'ana2'], ['canary', 'rotate', '--actor'], ['attribute', '--leak', 'x.csv', '--actor', 'ana2']]) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(/--actor is not accepted: the CLI records who acts as os:/);
+      expect(r.out).not.toMatch(/SF\d{12}/);
+    }
+  }, SLOW);
+
   it('canary plant, list and rotate answer in their shapes; list --all keeps the retired ones', () => {
-    const planted = cli(['canary', 'plant', '--count', '3', '--actor', 'tester']);
+    const planted = cli(['canary', 'plant', '--count', '3']);
     expect(planted.code, planted.err).toBe(0);
     expect(planted.out).toMatch(/^planted 3 canaries \(batch \S+\)\n$/);
 
@@ -186,6 +197,10 @@ describe.each(testBackends())('warden canary and warden attribute on %s', (backe
       expect(count('trace.canaries_listed')).toBe(3);
       // Three runs on the events file, one on the stored trail; refused input is not a run.
       expect(count('trace.attribution_run')).toBe(4);
+      // Every act is on the operating-system account that ran the CLI, never a name from the command line.
+      const details = await s.store.db.selectFrom('audit_log').select('detail').where('kind', 'like', 'trace.%').execute();
+      const actors = new Set(details.map((r) => (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail).actor));
+      expect([...actors]).toEqual([`os:${userInfo().username}`]);
       // The host operator is not bound by the HTTP minimum (a 3-row file ran) and the run names the file by its SHA-256.
       const runs = await s.store.db.selectFrom('audit_log').select('detail').where('kind', '=', 'trace.attribution_run').orderBy('seq').execute();
       const stored = createHash('sha256').update(readFileSync(join(dir, 'stored.csv'))).digest('hex');

@@ -5,9 +5,8 @@ import { openConfiguredStore, withStoreOptions } from './store-command.js';
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('The key hierarchy (master key → KEKs → per-subject data keys)');
   withStoreOptions(keys.command('rotate'))
-    .description('New key-encryption key; rewrap every data key under it (and anything under WARDEN_MASTER_KEY_PREVIOUS under the current master key), online; audited (keys.rotated) with its actor')
-    .option('--actor <name>', 'who is rotating, recorded in the audit trail (default: os:<the operating-system account>)')
-    .action(async (opts: { data?: string; actor?: string }) => {
+    .description('New key-encryption key; rewrap every data key under it (and anything under WARDEN_MASTER_KEY_PREVIOUS under the current master key), online; audited (keys.rotated) as os:<the operating-system account> (no --actor)')
+    .action(async (opts: { data?: string }) => {
       const { loadKeyring, rotateKeys } = await import('../../vault/keyring.js');
       const { resolveMasterKeys } = await import('../../vault/master-key.js');
       const { createLogger } = await import('../../ops/logger.js');
@@ -20,7 +19,7 @@ export function registerKeys(program: Command): void {
         await loadKeyring(store.db, masters);
         const trail = await createAuditTrail({ db: store.db, config, metrics: createMetrics(), logger, clock: systemClock, timer: false });
         try {
-          const report = await rotateKeys(store.db, masters, { audit: trail.writer, actor: opts.actor ?? operator(), onProgress: (n) => process.stderr.write(`\rrewrapped ${n} data keys`) });
+          const report = await rotateKeys(store.db, masters, { audit: trail.writer, actor: operator(), onProgress: (n) => process.stderr.write(`\rrewrapped ${n} data keys`) });
           process.stderr.write('\n');
           console.log(`rotated: new KEK ${report.newKekId}, ${report.dataKeysRewrapped} data keys rewrapped, ${report.mastersRewrapped} entries moved to the current master key`);
         } finally {

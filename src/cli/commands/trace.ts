@@ -1,9 +1,10 @@
 /**
  * `warden canary plant|list|rotate` and `warden attribute --leak FILE` — leak tracing from the
- * operator's shell, against the configured store. Every act is audited with its actor (default
- * os:<operating-system account>), like `warden keys rotate`. `warden attribute` records the file's
- * SHA-256 and the counts; it is the host operator's tool, so the HTTP route's minimum dump size and
- * per-analyst run quota (src/trace/attributions.ts) do not bind it.
+ * operator's shell, against the configured store. Every act is audited with its actor, always
+ * os:<operating-system account> (no `--actor`: attack review 9), like `warden keys rotate`.
+ * `warden attribute` records the file's SHA-256 and the counts; it is the host operator's tool,
+ * so the HTTP route's minimum dump size and per-analyst run quota (src/trace/attributions.ts) do
+ * not bind it.
  */
 import type { Command } from 'commander';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -28,9 +29,9 @@ async function canaryDeps(c: OpenedVault) {
   return createCanaries({ db: c.store.db, audit: c.trail.writer, clock: systemClock, vault: createVaultWriter({ db: c.store.db, keyring: c.keyring, clock: systemClock, allow15DigitId: loadPolicy(c.config.policyFile).allow_15_digit_id }) });
 }
 
-/** Who acts, as the audit trail records it: --actor, else os:<the operating-system account>. */
-async function actorOf(actor: string | undefined): Promise<string> {
-  return actor ?? (await import('../../audit/service.js')).operator();
+/** Who acts, as the audit trail records it: os:<the operating-system account>, never a name from the command line. */
+async function actorOf(): Promise<string> {
+  return (await import('../../audit/service.js')).operator();
 }
 
 export function registerTrace(program: Command): void {
@@ -40,9 +41,8 @@ export function registerTrace(program: Command): void {
     .description('Plant N canaries through the vault (audited; a running server picks them up within 15 s)')
     .requiredOption('--count <n>', 'how many', positive('--count'))
     .option('--phone-range <prefix>', 'a mobile-number prefix the company controls (3–10 digits)')
-    .option('--actor <name>', 'who plants, recorded in the audit trail (default os:<user>)')
-    .action(async (opts: { data?: string; count: number; phoneRange?: string; actor?: string }) => {
-      const out = await withOpenedVault(opts, async (c) => (await canaryDeps(c)).plant(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: await actorOf(opts.actor) }, ctx));
+    .action(async (opts: { data?: string; count: number; phoneRange?: string }) => {
+      const out = await withOpenedVault(opts, async (c) => (await canaryDeps(c)).plant(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: await actorOf() }, ctx));
       console.log(`planted ${out.planted} canaries (batch ${out.batch})`);
       process.exitCode = 0;
     });
@@ -51,9 +51,8 @@ export function registerTrace(program: Command): void {
     .description('The protected canary list (audited)')
     .option('--all', 'include retired canaries (still watched)')
     .option('--json', 'print JSON')
-    .option('--actor <name>', 'who reads, recorded in the audit trail (default os:<user>)')
-    .action(async (opts: { data?: string; all?: boolean; json?: boolean; actor?: string }) => {
-      const out = await withOpenedVault(opts, async (c) => (await canaryDeps(c)).list({ kind: 'system', name: await actorOf(opts.actor) }, ctx, { includeRetired: opts.all, limit: 10_000 }));
+    .action(async (opts: { data?: string; all?: boolean; json?: boolean }) => {
+      const out = await withOpenedVault(opts, async (c) => (await canaryDeps(c)).list({ kind: 'system', name: await actorOf() }, ctx, { includeRetired: opts.all, limit: 10_000 }));
       if (opts.json) console.log(JSON.stringify(out));
       else for (const r of out.canaries) console.log(`${r.waybill}\t${r.planted_at}\t${r.retired_at ? `retired ${r.retired_at}` : 'live'}${r.export_id ? `\texport ${r.export_id}` : ''}`);
       process.exitCode = 0;
@@ -63,9 +62,8 @@ export function registerTrace(program: Command): void {
     .description('Retire the live canaries (still watched) and plant fresh ones (audited)')
     .option('--count <n>', 'how many to plant (default: as many as were live)', positive('--count'))
     .option('--phone-range <prefix>', 'a mobile-number prefix the company controls')
-    .option('--actor <name>', 'who rotates (default os:<user>)')
-    .action(async (opts: { data?: string; count?: number; phoneRange?: string; actor?: string }) => {
-      const out = await withOpenedVault(opts, async (c) => (await canaryDeps(c)).rotate(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: await actorOf(opts.actor) }, ctx));
+    .action(async (opts: { data?: string; count?: number; phoneRange?: string }) => {
+      const out = await withOpenedVault(opts, async (c) => (await canaryDeps(c)).rotate(opts.count, { phoneRange: opts.phoneRange }, { kind: 'system', name: await actorOf() }, ctx));
       console.log(`retired ${out.retired}, planted ${out.planted} canaries (batch ${out.batch})`);
       process.exitCode = 0;
     });
@@ -78,8 +76,7 @@ export function registerTrace(program: Command): void {
     .option('--found-at <iso>', 'when the dump was found (the end of the leak window; default now)')
     .option('--limit <n>', 'suspects listed', positive('--limit'), 20)
     .option('--threads <n>', 'byte ranges of a plain events file scanned at once (default: one per core, up to 2, from 64 MiB)', positive('--threads'))
-    .option('--actor <name>', 'who runs it, recorded in the audit trail (default os:<user>)')
-    .action(async (opts: { data?: string; leak: string; events?: string; json?: string; foundAt?: string; limit: number; threads?: number; actor?: string }) => {
+    .action(async (opts: { data?: string; leak: string; events?: string; json?: string; foundAt?: string; limit: number; threads?: number }) => {
       const foundAt = opts.foundAt ? Date.parse(opts.foundAt) : Date.now();
       if (Number.isNaN(foundAt)) throw Object.assign(new Error('--found-at must be an ISO-8601 time'), { exitCode: 2 });
       const usage = (message: string) => Object.assign(new Error(message), { exitCode: 2 });
@@ -115,7 +112,7 @@ export function registerTrace(program: Command): void {
         }
         // Audited before any result leaves (it may have opened names and addresses to compare them).
         // The host operator (store and master key in hand) is not bound by the HTTP route's minimum dump size or run quota.
-        await c.trail.writer.append([{ kind: 'trace.attribution_run', ts: new Date(), decision: 'ok', requestId: 'cli', detail: { actor: await actorOf(opts.actor), sha256: fileHash(buffer), rows: out.rows, matched: out.matched, unmatched: out.unmatched, records: out.records, sources: out.sources.length, history: events ? 'file' : 'store', via: 'cli' } }]);
+        await c.trail.writer.append([{ kind: 'trace.attribution_run', ts: new Date(), decision: 'ok', requestId: 'cli', detail: { actor: await actorOf(), sha256: fileHash(buffer), rows: out.rows, matched: out.matched, unmatched: out.unmatched, records: out.records, sources: out.sources.length, history: events ? 'file' : 'store', via: 'cli' } }]);
         const { rows: _rows, ...result } = out;
         return result;
       });

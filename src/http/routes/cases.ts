@@ -46,7 +46,7 @@ export function caseRoutes(app: App, { identity, cases }: { identity: IdentitySe
     },
     schema: {
       tags: ['cases'],
-      summary: 'Close a case: it backs no further reveals',
+      summary: 'Close a case: it backs no further reveals. An open case is closed by its opener or its approver (403 not_case_party for anyone else); a pending one also by another analyst declining it; never by an account it names (403 self_action)',
       params: Type.Object({ id: Id }),
       body: Type.Object({ note: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
     },
