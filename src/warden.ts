@@ -45,6 +45,7 @@ import type { Role } from './contracts/events.js';
 import { createDetectionEngine, type AlertOut } from './detect/engine.js';
 import { loadConfigFile as loadDetectConfig, resolveConfig as resolveDetectConfig } from './detect/config.js';
 import { createWatch, type Watch } from './watch/watch.js';
+import { refuseSelfRead } from './access/self.js';
 import { createWebhookNotifier, type WebhookNotifier } from './watch/webhook.js';
 import { watchRoutes } from './http/routes/watch.js';
 import { createOverview } from './insight/overview.js';
@@ -233,6 +234,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       overview,
       investigation: createInvestigation({ db, clock, risk: engine }),
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
+      refuseSelfRead: (account, actor, ctx) => refuseSelfRead(db, audit, new Date(clock.now()), account, 'risk', actor, ctx),
     });
     traceRoutes(app, { identity, trace, tokens, attributions: createAttributions({ db, keyring, pii, audit, clock, limits: attributionLimits, quota: attributionQuota }) });
     stopRetention = mountPipl(app, { config, db, audit, clock, keyring, quota: searchQuotas, identity, trail, logger, metrics });
