@@ -295,7 +295,8 @@ async function raisePrivilegedChangeAlert(c: PrivilegedChange, tx: Transaction<D
   const what = { created: 'created (bootstrap)', created_pending: 'created, pending approval', promotion_requested: 'requested, pending approval', approved: 'approved' }[c.change];
   const summary = `Privileged account ${c.account} (${c.role}${c.site ? ` at ${c.site}` : ''}) ${what} by ${c.actor}.`;
   const id = `privileged-${randomUUID()}`;
-  const evidence = { change: c.change, role: c.role, site: c.site, actor: c.actor };
+  // Who made the change and, for an approval, who asked for it: neither triages this alert (watch/alerts.ts).
+  const evidence = { change: c.change, role: c.role, site: c.site, actor: c.actor, ...(c.requestedBy ? { requested_by: c.requestedBy } : {}) };
   const alert = { id, ts: c.at.toISOString(), account: c.account, detector: 'privileged_account_change', severity: 'medium' as const, score: 50, summary, evidence, risk: null, response: 'none' };
   await tx
     .insertInto('alerts')

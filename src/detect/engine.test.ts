@@ -285,17 +285,21 @@ describe('risk, response, exceptions and feedback', () => {
 
   it('learns nothing from a false positive: its risk is taken back, its device, network and city stay new (attack review 9)', () => {
     const first = run([...base, attack]);
+    const control = run([...base, attack]);
     const hit = actionable(first.alerts, 'sharing', 'c1')[0]!;
-    first.engine.feedback({ alert: hit, verdict: 'false_positive', note: 'my second phone' });
+    // The verdict names a device, network and city the account never used (before review 9 they became its own).
+    const other = { ...night, device: 'evil-2', ip: '198.51.100.7', city: '拉萨' };
+    const taught = { ...hit, evidence: { ...hit.evidence, device: other.device, network: other.ip, city: other.city } };
+    first.engine.feedback({ alert: taught, verdict: 'false_positive', note: 'my second phone' });
     first.engine.feedback({ alert: hit, verdict: 'true_positive' });
     expect(first.engine.stats().verdicts).toEqual({ false_positive: 1, true_positive: 1 });
-    expect(first.engine.riskOf('c1').risk).toBeLessThan(hit.risk);
-    const again = ev(local(5, 2), { type: 'login', ...actor(night, 'y'), result: 'success', mfa: true });
-    const fresh = run([...base, attack]);
-    const second = run([again], {}, first.engine).alerts.filter((a) => a.account === 'c1' && a.detector === 'sharing');
-    const control = run([again], {}, fresh.engine).alerts.filter((a) => a.account === 'c1' && a.detector === 'sharing');
-    // The same alerts as an engine given no verdict: a verdict teaches nothing (an approved exception does).
-    expect(second.map((a) => a.evidence.hints)).toEqual(control.map((a) => a.evidence.hints));
+    expect(first.engine.riskOf('c1').risk).toBeLessThan(control.engine.riskOf('c1').risk);
+    const again = ev(local(5, 2), { type: 'login', ...actor(other, 'y'), result: 'success', mfa: true });
+    const hints = (r: { alerts: AlertOut[] }) => r.alerts.filter((a) => a.account === 'c1' && a.detector === 'sharing').flatMap((a) => a.evidence.hints as string[]);
+    const after = hints(run([again], {}, first.engine));
+    // The same as an engine given no verdict: the device, network and city are still new (an approved exception is what leaves them out).
+    expect(after).toEqual(hints(run([again], {}, control.engine)));
+    expect(after.some((h) => /device/.test(h)) && after.some((h) => /network/.test(h)) && after.some((h) => /city/.test(h))).toBe(true);
   });
 
   it('a false positive on a device_posture alert does not make the build known (attack review 9)', () => {

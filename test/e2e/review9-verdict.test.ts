@@ -153,7 +153,7 @@ describe.each(testBackends())('attack review 9 (verdicts, named actors, reading 
 
     it('denied: the approver (verdict, acknowledge, assign, bulk) and the admin token about its own act', async () => {
       const approved = await privileged('sa2', 'approved');
-      expect(approved.evidence.actor).toBe('sa1');
+      expect(approved.evidence).toMatchObject({ actor: 'sa1', requested_by: 'admin' });
       for (const body of [{ verdict: 'false_positive' }, { status: 'acknowledged' }, { assignee: 'sa3' }]) {
         const r = await patch('sa1', approved.id, body);
         expect(r.status, JSON.stringify(body)).toBe(403);
@@ -167,18 +167,20 @@ describe.each(testBackends())('attack review 9 (verdicts, named actors, reading 
       const byAdmin = await patch('admin', pending.id, { status: 'resolved' });
       expect(byAdmin.status, byAdmin.text).toBe(403);
       expect(byAdmin.body.error.code).toBe('self_action');
-      const adminBulk = await bulk('admin', [pending.id], { status: 'acknowledged' });
-      expect(adminBulk.body.results[0]).toMatchObject({ ok: false, error: { code: 'self_action' } });
+      const adminBulk = await bulk('admin', [pending.id, approved.id], { status: 'acknowledged' });
+      expect(adminBulk.body.results.map((r: { ok: boolean; error?: { code: string } }) => r.error?.code)).toEqual(['self_action', 'self_action']); // the approval it asked for too
       expect((await privileged('sa2', 'approved')).status).toBe('open');
       expect((await privileged('sa3', 'created_pending')).status).toBe('open');
       const refused = (await audits('watch.alert_updated')).filter((a) => a.reason === 'self_action' && [approved.id, pending.id].includes(detail(a.detail).alert as string));
-      expect(refused.length).toBe(6);
+      expect(refused.length).toBe(7);
     });
 
-    it('allowed: another analyst triages it; the admin token acknowledges an alert that does not name it', async () => {
+    it('allowed: another analyst triages it, and the approver one about a change it did not make, ask for nor approve', async () => {
       const approved = await privileged('sa2', 'approved');
-      const ack = await patch('admin', approved.id, { status: 'acknowledged' });
-      expect(ack.status, ack.text).toBe(200);
+      const ack = await patch('sa2', (await privileged('sa3', 'approved')).id, { status: 'acknowledged' }); // sa2 approved sa3: refused
+      expect(ack.body.error.code).toBe('self_action');
+      const other = await patch('sa1', (await privileged('sa3', 'approved')).id, { status: 'acknowledged' });
+      expect(other.status, other.text).toBe(200);
       const r = await patch('sa3', approved.id, { verdict: 'true_positive', note: 'checked with HR' });
       expect(r.status, r.text).toBe(200);
       expect(r.body).toMatchObject({ status: 'resolved', verdict: 'true_positive', updated_by: 'sa3' });
