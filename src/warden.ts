@@ -45,6 +45,7 @@ import type { Role } from './contracts/events.js';
 import { createDetectionEngine, type AlertOut } from './detect/engine.js';
 import { loadConfigFile as loadDetectConfig, resolveConfig as resolveDetectConfig } from './detect/config.js';
 import { createWatch, type Watch } from './watch/watch.js';
+import { refuseSelfRead } from './access/self.js';
 import { createWebhookNotifier, type WebhookNotifier } from './watch/webhook.js';
 import { watchRoutes } from './http/routes/watch.js';
 import { createOverview } from './insight/overview.js';
@@ -233,6 +234,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       overview,
       investigation: createInvestigation({ db, clock, risk: engine }),
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
+      refuseSelfRead: (account, actor, ctx) => refuseSelfRead(db, audit, new Date(clock.now()), account, 'risk', actor, ctx),
     });
     traceRoutes(app, { identity, trace, tokens, attributions: createAttributions({ db, keyring, pii, audit, clock, limits: attributionLimits, quota: attributionQuota }) });
     stopRetention = mountPipl(app, { config, db, audit, clock, keyring, quota: searchQuotas, identity, trail, logger, metrics });
@@ -293,7 +295,8 @@ async function raisePrivilegedChangeAlert(c: PrivilegedChange, tx: Transaction<D
   const what = { created: 'created (bootstrap)', created_pending: 'created, pending approval', promotion_requested: 'requested, pending approval', approved: 'approved' }[c.change];
   const summary = `Privileged account ${c.account} (${c.role}${c.site ? ` at ${c.site}` : ''}) ${what} by ${c.actor}.`;
   const id = `privileged-${randomUUID()}`;
-  const evidence = { change: c.change, role: c.role, site: c.site, actor: c.actor };
+  // Who made the change and, for an approval, who asked for it: neither triages this alert (watch/alerts.ts).
+  const evidence = { change: c.change, role: c.role, site: c.site, actor: c.actor, ...(c.requestedBy ? { requested_by: c.requestedBy } : {}) };
   const alert = { id, ts: c.at.toISOString(), account: c.account, detector: 'privileged_account_change', severity: 'medium' as const, score: 50, summary, evidence, risk: null, response: 'none' };
   await tx
     .insertInto('alerts')

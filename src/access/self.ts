@@ -121,3 +121,27 @@ export async function refuseSameHand(db: Kysely<Database>, audit: AuditWriter, e
   if (link === 'self') await refuseSelf(audit, entry, actor, ctx, what);
   if (link === 'creation') await refuseSelf(audit, { ...entry, detail: { ...(entry.detail ?? {}), link: 'created_by' } }, actor, ctx, `${what} (nor where one of you created the other's account)`);
 }
+
+/**
+ * What a reader does not read about "themselves" (attack review 7 for cases, 9 for alerts and
+ * responses: a suspected analyst read the covert reason of the response on him): their account,
+ * the accounts linked to it by creation, and their enrolled devices. Empty for the admin token and
+ * Warden itself, which have no account.
+ */
+export async function readerSelf(db: Kysely<Database>, actor: Actor): Promise<{ accounts: string[]; devices: string[] }> {
+  const me = actorAccount(actor);
+  if (!me) return { accounts: [], devices: [] };
+  const [linked, devices] = await Promise.all([linkedAccounts(db, me), deviceIdsOf(db, me)]);
+  return { accounts: [me, ...linked], devices };
+}
+
+/**
+ * A read about an account that is the reader's own (or linked to it by creation) answers as not
+ * found, the attempt audited (`watch.viewed`, denied, `self_action`), as a case naming its reader.
+ */
+export async function refuseSelfRead(db: Kysely<Database>, audit: AuditWriter, ts: Date, account: string, what: 'response' | 'risk', actor: Actor, ctx: RequestContext): Promise<void> {
+  const { accounts } = await readerSelf(db, actor);
+  if (!accounts.includes(account)) return;
+  await audit.append([{ kind: 'watch.viewed', ts, decision: 'denied', reason: 'self_action', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { viewed: what, subject: account, actor: actorName(actor) } }]);
+  throw new AppError('not_found', `account ${account} does not exist`);
+}

@@ -24,6 +24,7 @@ export const AUDIT_KINDS = {
   'watch.exception_added': { event: null, action: null },
   'watch.exception_removed': { event: null, action: null },
   'watch.exception_approved': { event: null, action: null },
+  'watch.viewed': { event: null, action: null },
   // Work given by upstream systems: who may see what. The contract assign/ticket event the
   // ingest publishes is the bus event, so these are not published a second time.
   'work.assigned': { event: null, action: null },

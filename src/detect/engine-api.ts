@@ -44,6 +44,8 @@ export interface EngineStats {
   suppressedByDetector: Record<string, number>;
   /** Signals dropped because an analyst exception covers the account. */
   excepted: number;
+  /** Verdicts handed back through feedback() (counted; a verdict teaches the engine nothing). */
+  verdicts: Record<'true_positive' | 'false_positive', number>;
   /** Entries evicted because a map hit its hard cap (before their time-based expiry). */
   evicted: Record<string, number>;
   state: Record<string, number>;
@@ -65,6 +67,7 @@ export interface DetectionEngine {
   addException(e: DetectionException): void;
   removeException(e: Pick<DetectionException, 'kind' | 'value' | 'account'>): boolean;
   listExceptions(activeOnly?: boolean): DetectionException[];
+  /** A verdict: counted; a false positive takes back the risk its alert added. Nothing is learnt (no device, network, city or build becomes known): that is an approved exception. */
   feedback(v: AlertVerdict): void;
   stats(): EngineStats;
   /** Names of the detectors that are enabled, and whether each is partition-safe by account. */

@@ -169,10 +169,10 @@ describe('detection engine', () => {
     expect(s.evicted.waybills!).toBeGreaterThan(0);
   });
 
-  it('hands detectors the live profiles and Seen entries, also when caps evict, sweeps prune and feedback teaches', () => {
+  it('hands detectors the live profiles and Seen entries, also when caps evict, sweeps prune and verdicts are handed back', () => {
     // Each event's context must be what a fresh lookup gives right now (the engine memoises the
     // lookups per account): checked on every event, with caps small enough to evict all the time,
-    // a 1-day baseline window so deep sweeps prune Seen entries, and feedback adding them.
+    // a 1-day baseline window so deep sweeps prune Seen entries, and verdicts handed back.
     let checked = 0;
     const problems: string[] = [];
     const checker: Parameters<typeof createDetectionEngine>[1] = {
@@ -283,15 +283,33 @@ describe('risk, response, exceptions and feedback', () => {
     expect(() => engine.addException({ kind: 'device', value: 'x', until: 'soon', reason: '', created_by: 'a' })).toThrow(/until.*reason/);
   });
 
-  it('learns the device and network of a false-positive alert for that account', () => {
+  it('learns nothing from a false positive: its risk is taken back, its device, network and city stay new (attack review 9)', () => {
     const first = run([...base, attack]);
+    const control = run([...base, attack]);
     const hit = actionable(first.alerts, 'sharing', 'c1')[0]!;
-    first.engine.feedback({ alert: hit, verdict: 'false_positive', note: 'my second phone' });
-    expect(first.engine.riskOf('c1').risk).toBeLessThan(hit.risk);
-    const again = ev(local(5, 2), { type: 'login', ...actor(night, 'y'), result: 'success', mfa: true });
-    const second = run([again], {}, first.engine);
-    const repeat = second.alerts.filter((a) => a.account === 'c1' && a.detector === 'sharing');
-    // Device, network and city are now known; only the hour (already learned) could remain.
-    expect(repeat.every((a) => !(a.evidence.hints as string[]).some((h) => /device|network|city/.test(h)))).toBe(true);
+    // The verdict names a device, network and city the account never used (before review 9 they became its own).
+    const other = { ...night, device: 'evil-2', ip: '198.51.100.7', city: '拉萨' };
+    const taught = { ...hit, evidence: { ...hit.evidence, device: other.device, network: other.ip, city: other.city } };
+    first.engine.feedback({ alert: taught, verdict: 'false_positive', note: 'my second phone' });
+    first.engine.feedback({ alert: hit, verdict: 'true_positive' });
+    expect(first.engine.stats().verdicts).toEqual({ false_positive: 1, true_positive: 1 });
+    expect(first.engine.riskOf('c1').risk).toBeLessThan(control.engine.riskOf('c1').risk);
+    const again = ev(local(5, 2), { type: 'login', ...actor(other, 'y'), result: 'success', mfa: true });
+    const hints = (r: { alerts: AlertOut[] }) => r.alerts.filter((a) => a.account === 'c1' && a.detector === 'sharing').flatMap((a) => a.evidence.hints as string[]);
+    const after = hints(run([again], {}, first.engine));
+    // The same as an engine given no verdict: the device, network and city are still new (an approved exception is what leaves them out).
+    expect(after).toEqual(hints(run([again], {}, control.engine)));
+    expect(after.some((h) => /device/.test(h)) && after.some((h) => /network/.test(h)) && after.some((h) => /city/.test(h))).toBe(true);
+  });
+
+  it('a false positive on a device_posture alert does not make the build known (attack review 9)', () => {
+    const fleet = Array.from({ length: 24 }, (_, i) => ev(local(3, 9) + i * 1000, { type: 'login', account: `f${i}`, role: 'courier', site: 'S1', device: `pda-${i}`, ip: '10.0.0.1', result: 'success', app_hash: 'build-v1' }));
+    const rogue = (n: number, h: number) => ev(local(3, h), { type: 'login', account: `r${n}`, role: 'courier', site: 'S1', device: `rogue-${n}`, ip: '10.0.0.2', result: 'success', app_hash: 'trojan-9' });
+    const first = run([...fleet, rogue(1, 10), rogue(2, 23)]);
+    const hit = first.alerts.find((a) => a.detector === 'device_posture')!;
+    expect(hit.evidence.app_hash).toBe('trojan-9');
+    first.engine.feedback({ alert: hit, verdict: 'false_positive', note: 'new build rollout' });
+    const later = run([rogue(3, 24)], {}, first.engine).alerts.filter((a) => a.detector === 'device_posture');
+    expect(later.map((a) => a.evidence.app_hash)).toEqual(['trojan-9']);
   });
 });

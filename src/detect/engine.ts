@@ -11,7 +11,7 @@
  * - Every per-key map expires by event time and has a hard cap; evictions are counted in stats().
  * - Alerts are never capped: repeated signals are folded into the open alert (dedup) and counted.
  */
-import type { ActivityEvent, Alert, EventType } from '../contracts/events.js';
+import type { ActivityEvent, EventType } from '../contracts/events.js';
 import { AlertDesk } from './alerts.js';
 import { buildCityTable } from './cities.js';
 import { isResolvedConfig, resolveConfig, type DetectConfig } from './config.js';
@@ -22,9 +22,9 @@ import { FutureHold } from './future.js';
 import { ReorderBuffer } from './reorder.js';
 import { RISK_WEIGHT, RiskBook, responseFor, type ResponseAction } from './risk.js';
 import { ProfileStore } from './state.js';
-import type { Detector, DetectorEnv, DetectorFactory, Emit, ExceptionKind, Seen } from './types.js';
+import type { Detector, DetectorEnv, DetectorFactory, Emit, ExceptionKind } from './types.js';
 import { ALL_DETECTORS } from './detectors/index.js';
-import { cityKey, DAY, localClock, MINUTE, networkOf, parseTs } from './util.js';
+import { DAY, localClock, MINUTE, networkOf, parseTs } from './util.js';
 import { WorkLinks } from './work-links.js';
 
 export type { AlertOut, AlertVerdict, DetectionEngine, EngineOptions, EngineStats } from './engine-api.js';
@@ -95,6 +95,8 @@ class Engine {
   private readonly otherTypeCounts: Record<string, number> = {};
   events = 0;
   late = 0;
+  /** Verdicts handed back (counted only: a verdict teaches nothing). */
+  readonly verdicts = { true_positive: 0, false_positive: 0 };
   readonly buffer = new ReorderBuffer();
   /** Events further than `max_future_minutes` ahead of the engine's clock: held, never moving it. */
   readonly future: FutureHold;
@@ -243,30 +245,22 @@ class Engine {
     return { risk: r, response: responseFor(r, this.cfg) };
   }
 
-  /** A false positive: its device, network and city become known for the account, its risk is taken back, its detector told. */
+  /**
+   * A verdict closes an alert; it teaches the engine nothing (attack review 9: one analyst's
+   * false positive on a device_posture alert made a trojaned build known fleet-wide, with no second
+   * analyst, no end date, until a restart; and taught the alert's device, network and city as the
+   * account's own). A false positive only takes back the risk the alert added and is counted.
+   * Anything more — a build, device, network or account left out of detection — is an exception
+   * (`addException`), which the service gives the engine only once a second analyst approved it.
+   */
   feedback(v: AlertVerdict): void {
+    this.verdicts[v.verdict]++;
     if (v.verdict !== 'false_positive') return;
-    this.store.generation++;
     const t = this.now();
     const al = v.alert;
-    const ev = al.evidence ?? {};
-    const str = (x: unknown): string | undefined => (typeof x === 'string' && x ? x : undefined);
     const account = al.account;
-    const a = account === undefined ? undefined : this.store.accounts.get(account);
-    if (a) {
-      const dev = str(ev.device) ?? al.device;
-      const net = str(ev.network);
-      const city = str(ev.city);
-      const add = (map: Map<string, Seen>, key: string): void => {
-        if (!map.has(key)) map.set(key, { first: t, last: t, n: 1 });
-      };
-      if (dev) add(a.devices, dev);
-      if (net) add(a.networks, networkOf(net));
-      if (city) add(a.cities, cityKey(city));
-    }
     const subject = account !== undefined ? `a:${account}` : al.device !== undefined ? `d:${al.device}` : undefined;
     if (subject) this.risk.add(subject, -(al.score ?? 0) * RISK_WEIGHT[al.severity ?? 'low'], t);
-    for (const d of this.detectors) if (d.name === al.detector) d.feedback?.(al as Alert, t);
   }
 
   private countsByType(): Record<string, number> {
@@ -294,6 +288,7 @@ class Engine {
       suppressed: c.suppressed,
       suppressedByDetector: { ...c.suppressedByDetector },
       excepted: c.excepted,
+      verdicts: { ...this.verdicts },
       byType: this.countsByType(),
       buffered: this.buffer.size,
       evicted: { ...store.evicted },

@@ -173,8 +173,6 @@ export interface Detector {
   onEvent(ctx: EventContext, emit: Emit): void;
   /** Forget global detector state older than `t` allows. */
   sweep?(t: number): void;
-  /** A false-positive verdict: learn whatever made this alert fire. */
-  feedback?(alert: Alert, t: number): void;
   stats?(): Record<string, number>;
 }
 

@@ -213,7 +213,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
           .where((eb) => (r.pending_site === null ? eb('pending_site', 'is', null) : eb('pending_site', '=', r.pending_site)))
           .executeTakeFirst();
         if (Number(moved.numUpdatedRows) !== 1) throw new AppError('conflict', `the request for account ${id} changed meanwhile; read it again`);
-        if (isPrivileged(role)) await privilegedChange(tx, { change: 'approved', account: id, role, site, actor: by });
+        if (isPrivileged(role)) await privilegedChange(tx, { change: 'approved', account: id, role, site, actor: by, requestedBy: r.requested_by });
       },
     );
     deps.dropCached(id);

@@ -55,5 +55,7 @@ export interface PrivilegedChange {
   role: Role;
   site: string | null;
   actor: string;
+  /** Who asked for what `approved` approves (the alert names them too: attack review 9). */
+  requestedBy?: string | null | undefined;
   at: Date;
 }

@@ -5,6 +5,14 @@
  *
  * Invariants: nobody changes an alert about themselves (their account or one of their devices),
  * nor assigns it to its own subject; a bulk update applies that rule, and the audit, per alert.
+ * Attack review 9:
+ * - Nor one that names them as the actor, requester or approver of what it reports (a
+ *   privileged_account_change alert: its approver, or the admin token about its own act, closed it).
+ * - A verdict closes the alert and teaches the engine nothing it would not be told by a second
+ *   analyst (engine.feedback only takes back the alert's risk); the admin token sets no verdict
+ *   (403, audited), so every verdict is a named analyst's.
+ * - A reader's list leaves out the alerts about themselves (their account, an account linked to
+ *   theirs by creation, their devices), as cases naming them.
  */
 import type { Kysely } from 'kysely';
 import type { Severity } from '../contracts/events.js';
@@ -15,7 +23,7 @@ import type { IdentityService } from '../identity/identity.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError, isAppError } from '../errors.js';
 import { profileOf } from '../access/roles.js';
-import { footprintOf, isOwn, refuseSameHand, refuseSelf, type Footprint } from '../access/self.js';
+import { footprintOf, isOwn, readerSelf, refuseSameHand, refuseSelf, type Footprint } from '../access/self.js';
 import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 
 const SEVERITY_ORDER: Severity[] = ['low', 'medium', 'high', 'critical'];
@@ -35,6 +43,18 @@ export interface AlertQuery {
   /** Keyset: alerts after this one in the listing order (newest first). */
   after?: { ts: string; id: string } | undefined;
   limit?: number | undefined;
+  /** Left out: alerts about these accounts or devices (the reader's own). */
+  hide?: { accounts: readonly string[]; devices: readonly string[] } | undefined;
+}
+
+/** Evidence fields in which an alert names who did what it reports (privileged_account_change: `actor`). */
+const NAMED_FIELDS = ['actor', 'requested_by', 'requester', 'approved_by', 'approver', 'created_by'] as const;
+
+/** The people an alert names as actor, requester or approver of what it reports. */
+export function namedIn(evidence: unknown): string[] {
+  if (!evidence || typeof evidence !== 'object') return [];
+  const e = evidence as Record<string, unknown>;
+  return NAMED_FIELDS.flatMap((k) => (typeof e[k] === 'string' && e[k] ? [e[k] as string] : []));
 }
 
 export interface AlertChange {
@@ -105,6 +125,9 @@ export function createAlerts(deps: AlertsDeps) {
       const value = q[key];
       if (value !== undefined) query = query.where(key, '=', value);
     }
+    const hide = q.hide;
+    if (hide?.accounts.length) query = query.where((eb) => eb.or([eb('account', 'is', null), eb('account', 'not in', [...hide.accounts])]));
+    if (hide?.devices.length) query = query.where((eb) => eb.or([eb('device', 'is', null), eb('device', 'not in', [...hide.devices])]));
     if (q.since) query = query.where('ts', '>=', new Date(q.since));
     if (q.until) query = query.where('ts', '<', new Date(q.until));
     const after = q.after;
@@ -127,7 +150,21 @@ export function createAlerts(deps: AlertsDeps) {
     }
   }
 
+  /** The list as a reader sees it: without the alerts about the reader (attack review 9). */
+  async function listFor(q: AlertQuery, actor: Actor) {
+    return list({ ...q, hide: await readerSelf(db, actor) });
+  }
+
+  /** A verdict is a named analyst's: the admin token sets none (403, audited as denied). */
+  async function refuseAdminVerdict(ids: readonly string[], change: AlertChange, actor: Actor, ctx: RequestContext): Promise<void> {
+    if (!change.verdict || actor.kind === 'account') return;
+    const err = new AppError('forbidden', 'the admin token may not set a verdict on an alert: a security analyst does, from their own account');
+    await audit.append([{ kind: 'watch.alert_updated', ts: new Date(clock.now()), decision: 'denied', reason: err.code, account: null, ip: ctx.ip, requestId: ctx.requestId, detail: { alerts: ids.slice(0, 200), verdict: change.verdict, actor: actorName(actor) } }]);
+    throw err;
+  }
+
   async function update(id: string, change: AlertChange, actor: Actor, ctx: RequestContext) {
+    await refuseAdminVerdict([id], change, actor, ctx);
     await checkAssignee(change.assignee);
     return apply(id, change, actor, ctx, await footprintOf(db, actor, ctx));
   }
@@ -139,8 +176,10 @@ export function createAlerts(deps: AlertsDeps) {
     if (isOwn(own, { account: row.account, device: row.device }) || (change.assignee && change.assignee === row.account)) {
       await refuseSelf(audit, { kind: 'watch.alert_updated', ts, account: row.account, detail: { alert: id } }, actor, ctx, 'review or assign an alert about yourself (your account or device), nor assign an alert to its subject');
     }
-    // Nor through a puppet: not an alert about an account linked to the actor by creation (access/self.ts).
-    await refuseSameHand(db, audit, { kind: 'watch.alert_updated', ts, account: row.account, detail: { alert: id } }, actor, ctx, 'review or assign an alert about yourself (your account or device), nor assign an alert to its subject', [row.account]);
+    const body = (typeof row.body === 'string' ? JSON.parse(row.body) : row.body) as AlertOut;
+    // Nor through a puppet: not an alert about an account linked to the actor by creation (access/self.ts);
+    // nor one naming the actor (or an account linked to it) as who made, asked for or approved what it reports.
+    await refuseSameHand(db, audit, { kind: 'watch.alert_updated', ts, account: row.account, detail: { alert: id } }, actor, ctx, 'review or assign an alert about yourself (your account or device, or a change you made, asked for or approved), nor assign an alert to its subject', [row.account, ...namedIn(body.evidence)]);
     const status = change.status ?? (change.verdict ? 'resolved' : row.status);
     const assignee = change.assignee === undefined ? row.assignee : change.assignee;
     await audit.append(
@@ -154,8 +193,7 @@ export function createAlerts(deps: AlertsDeps) {
       },
     );
     if (change.verdict) {
-      const body = (typeof row.body === 'string' ? JSON.parse(row.body) : row.body) as AlertOut;
-      // A false positive teaches the engine (its device or network becomes known for the account).
+      // Counted, and a false positive's risk taken back; nothing learnt (an exception, two analysts, teaches the engine).
       deps.engine.feedback({ alert: body, verdict: change.verdict, ...(change.note ? { note: change.note } : {}) });
     }
     return (await list({ id, limit: 1 }))[0]!;
@@ -163,6 +201,7 @@ export function createAlerts(deps: AlertsDeps) {
 
   /** The same change to many alerts; each succeeds or fails on its own (self-action, not found). */
   async function bulk(ids: readonly string[], change: AlertChange, actor: Actor, ctx: RequestContext) {
+    await refuseAdminVerdict(ids, change, actor, ctx);
     await checkAssignee(change.assignee);
     const own = await footprintOf(db, actor, ctx);
     const results = [];
@@ -177,6 +216,6 @@ export function createAlerts(deps: AlertsDeps) {
     return { results };
   }
 
-  return { store, list, update, bulk };
+  return { store, list, listFor, update, bulk };
 }
 export type Alerts = ReturnType<typeof createAlerts>;

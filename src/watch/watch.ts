@@ -17,7 +17,8 @@ import type { DetectionEngine, AlertOut } from '../detect/engine.js';
 import type { EventBus } from '../events/bus.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { errorSummary } from '../audit/writer.js';
-import type { IdentityService } from '../identity/identity.js';
+import type { Actor, IdentityService, RequestContext } from '../identity/identity.js';
+import { refuseSelfRead } from '../access/self.js';
 import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -124,7 +125,13 @@ export function createWatch(deps: WatchDeps) {
     setResponse: responses.set,
     clearResponse: responses.clear,
     responseOf: responses.responseOf,
+    /** The response on an account as a reader sees it: not one on themselves (404, audited; attack review 9). */
+    async readResponse(account: string, actor: Actor, ctx: RequestContext) {
+      await refuseSelfRead(deps.db, deps.audit, new Date(clock.now()), account, 'response', actor, ctx);
+      return responses.responseOf(account);
+    },
     listAlerts: alerts.list,
+    listAlertsFor: alerts.listFor,
     updateAlert: alerts.update,
     bulkUpdateAlerts: alerts.bulk,
     addException: exceptions.add,

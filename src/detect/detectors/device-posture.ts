@@ -14,8 +14,11 @@
  * alert, but never make a build "known" nor the fleet bigger. An event with no producer at all
  * (a file given to `warden detect`, a simulated world: no provenance, the operator's own data)
  * counts as before; everything Warden stores or publishes carries its producer.
+ *
+ * Invariant (attack review 9): an analyst's verdict never makes a build known (one analyst's
+ * false positive turned detection off for a trojaned build fleet-wide); a build is left out of
+ * detection only by an `app_hash` exception, which needs a second analyst and ends within 90 days.
  */
-import type { Alert } from '../../contracts/events.js';
 import type { Detector, DetectorEnv, EventContext, Emit } from '../types.js';
 import { DAY, HOUR } from '../util.js';
 
@@ -157,21 +160,12 @@ export function createDevicePostureDetector(env: DetectorEnv): Detector {
     }
   }
 
-  function feedback(alert: Alert): void {
-    const h = alert.evidence?.app_hash;
-    if (typeof h === 'string') {
-      const info = hashes.get(h);
-      if (info) info.known = true;
-    }
-  }
-
   return {
     name: DEVICE_POSTURE,
     scope: 'global',
     types: ['login', 'access'],
     onEvent,
     sweep,
-    feedback,
     stats: () => ({ hashes: hashes.size, fleet_devices: fleetDevices, fleet_updates: updates }),
   };
 }

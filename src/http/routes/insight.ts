@@ -9,7 +9,7 @@
 import type { ServerResponse } from 'node:http';
 import { ANALYST_ROLES } from '../../access/roles.js';
 import { Type } from '@sinclair/typebox';
-import { actorName, actorOf, type IdentityService } from '../../identity/identity.js';
+import { actorName, actorOf, type Actor, type IdentityService, type RequestContext } from '../../identity/identity.js';
 import type { Overview, OverviewSnapshot } from '../../insight/overview.js';
 import type { Investigation } from '../../insight/investigation.js';
 import type { DetectorsInsight } from '../../insight/detectors.js';
@@ -33,6 +33,8 @@ export interface InsightRouteDeps {
   overview: Overview;
   investigation: Investigation;
   detectors: DetectorsInsight;
+  /** Refuses (404, audited) a reader's look at the risk page of their own account (alerts and the response's reason: attack review 9). */
+  refuseSelfRead?: ((account: string, actor: Actor, ctx: RequestContext) => Promise<void>) | undefined;
 }
 
 export function insightRoutes(app: App, deps: InsightRouteDeps): void {
@@ -127,11 +129,14 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
     onRequest: analysts,
     schema: {
       tags: ['insight'],
-      summary: 'An account\'s risk over time (after each of its alerts), its risk now and the response in force',
+      summary: 'An account\'s risk over time (after each of its alerts), its risk now and the response in force; not the reader\'s own (404, audited)',
       params: AccountParams,
       querystring: Type.Object({ days: Type.Optional(Digits('1..90, default 14')) }, { additionalProperties: false }),
     },
-  }, async (req) => deps.investigation.risk(req.params.id, bounded(req.query.days, 'days', 1, 90, 14)));
+  }, async (req) => {
+    await deps.refuseSelfRead?.(req.params.id, actorOf(req.principal!), requestContext(req));
+    return deps.investigation.risk(req.params.id, bounded(req.query.days, 'days', 1, 90, 14));
+  });
 
   app.get('/api/v1/accounts/:id/footprint', {
     onRequest: analysts,

@@ -38,7 +38,7 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     onRequest: analysts,
     schema: {
       tags: ['watch'],
-      summary: 'Alerts, newest first; filters: status, severity or min_severity, account, detector, site, city, assignee, since/until; pages: before=<next_cursor>',
+      summary: 'Alerts, newest first (not those about the reader: their account, one linked to it by creation, their devices); filters: status, severity or min_severity, account, detector, site, city, assignee, since/until; pages: before=<next_cursor>',
       querystring: Type.Object({
         status: Type.Optional(lit(['open', 'acknowledged', 'resolved'] as const)),
         severity: Type.Optional(lit(SEVERITIES)),
@@ -59,7 +59,7 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     const q = req.query;
     const limit = q.limit ? Math.min(1000, Number(q.limit)) : 100;
     const page = q.before ?? q.cursor;
-    const alerts = await watch.listAlerts({
+    const alerts = await watch.listAlertsFor({
       status: q.status,
       severity: q.severity,
       minSeverity: q.min_severity,
@@ -72,7 +72,7 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
       until: q.until === undefined ? undefined : new Date(parseInstant(q.until, 'until')).toISOString(),
       after: page === undefined ? undefined : decodeCursor(page, q.before !== undefined ? 'before' : 'cursor'),
       limit,
-    });
+    }, actorOf(req.principal!));
     const last = alerts.length === limit ? alerts[alerts.length - 1] : undefined;
     return { alerts: alerts.map((a) => forReader(req.principal, a)), next_cursor: last ? encodeCursor(last) : null };
   });
@@ -81,7 +81,7 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     onRequest: analysts,
     schema: {
       tags: ['watch'],
-      summary: 'Acknowledge, resolve (true or false positive: a false positive teaches the engine) or assign an alert; not one about yourself',
+      summary: 'Acknowledge, resolve (true or false positive: a verdict closes the alert and teaches the engine nothing; to leave a build, device or network out of detection ask for an exception) or assign an alert; not one about yourself nor one naming you as who made, asked for or approved a change; a verdict is an analyst\'s own (the admin token: 403)',
       params: Type.Object({ id: Id }),
       body: Type.Object(AlertChange, { additionalProperties: false, minProperties: 1 }),
     },
@@ -102,8 +102,8 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
 
   app.get('/api/v1/accounts/:id/response', {
     onRequest: analysts,
-    schema: { tags: ['watch'], summary: 'The response in force on an account, with its detail (reason, alert): the subject is told only a generic reason', params: Type.Object({ id: Id }) },
-  }, async (req) => ({ account: req.params.id, response: await watch.responseOf(req.params.id) }));
+    schema: { tags: ['watch'], summary: 'The response in force on an account, with its detail (reason, alert): the subject is told only a generic reason, and reads no response on themselves (404, audited)', params: Type.Object({ id: Id }) },
+  }, async (req) => ({ account: req.params.id, response: await watch.readResponse(req.params.id, actorOf(req.principal!), requestContext(req)) }));
 
   app.put('/api/v1/accounts/:id/response', {
     onRequest: analysts,
