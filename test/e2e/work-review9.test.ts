@@ -47,7 +47,7 @@ describe.each(testBackends())('attack review 9: work events from site-limited to
   const code = (r: { status: number; body: any }) => (r.status === 200 ? 'ok' : r.body.error.code);
   const lines = (r: { body: any }) => r.body.rejected.map((x: { line: number; code: string }) => [x.line, x.code]);
   const ticketRow = (t: string) => w.warden.db.selectFrom('tickets').select(['waybill', 'account', 'status']).where('ticket', '=', t).executeTakeFirst();
-  const completedAt = async (waybill: string, account: string, task: string) =>
+  const completedAt = async (waybill: string, account: string, task: 'pickup' | 'delivery') =>
     (await w.warden.db.selectFrom('assignments').select('completed_at').where('waybill', '=', waybill).where('account', '=', account).where('task', '=', task).executeTakeFirst())?.completed_at ?? null;
 
   beforeAll(async () => {
