@@ -8,6 +8,9 @@
  * Invariants:
  * - Reassigning a waybill's task to another account ends the previous holder's assignment at the
  *   time of the reassignment, whatever order the events arrive in (the newest assignment wins).
+ * - Ended work stays ended (attack review 9): an assignment dated at or before its completion does
+ *   not clear it; a ticket changes only by an event naming its own waybill (a close: and its own
+ *   agent), dated at or after its last change.
  * - A search grant names the party whose phone number matched; it covers that party only.
  * - A case's standing is read here, never inferred from the reference's shape: status, who opened
  *   and approved it, whether it names the revealer, and whether it covers the waybill (named, or
@@ -92,7 +95,8 @@ export function createWorkContext({ db }: WorkContextDeps) {
         .onConflict((oc) =>
           oc
             .columns(['waybill', 'account', 'task'])
-            .doUpdateSet({ assigned_at: a.at, completed_at: null, ended_at: endedBy })
+            // A re-sent or late assignment dated at or before the task's completion does not bring it back (attack review 9).
+            .doUpdateSet({ assigned_at: a.at, completed_at: sql<Date | null>`case when assignments.completed_at >= ${a.at} then assignments.completed_at else null end`, ended_at: endedBy })
             .where('assignments.assigned_at', '<=', a.at),
         )
         .execute();
@@ -120,12 +124,29 @@ export function createWorkContext({ db }: WorkContextDeps) {
       return rows.map((r) => r.account).sort();
     },
 
-    async ticket(t: { ticket: string; waybill: string; account: string; status: 'open' | 'closed'; at: Date }, tx: Handle = db) {
-      await tx
+    /**
+     * Opens, reassigns, closes or re-opens a ticket; returns whether it changed anything. Ticket ids
+     * are global and a producer is scoped by the event's own parcel (producer.ts), so an existing
+     * ticket changes only by an event naming its current waybill (then the producer's scope covers
+     * the ticket's parcel: never moved to another parcel, attack review 9); a close only by its own
+     * agent's (another agent's close does not touch it); an `open` naming another agent reassigns it;
+     * and an event dated before the ticket's last change is ignored. The detection engine mirrors
+     * this (src/detect/work-links.ts, onTicket).
+     */
+    async ticket(t: { ticket: string; waybill: string; account: string; status: 'open' | 'closed'; at: Date }, tx: Handle = db): Promise<boolean> {
+      const r = await tx
         .insertInto('tickets')
         .values({ ticket: t.ticket, waybill: t.waybill, account: t.account, status: t.status, updated_at: t.at })
-        .onConflict((oc) => oc.column('ticket').doUpdateSet({ waybill: t.waybill, account: t.account, status: t.status, updated_at: t.at }))
-        .execute();
+        .onConflict((oc) => {
+          const update = oc
+            .column('ticket')
+            .doUpdateSet({ account: t.account, status: t.status, updated_at: t.at })
+            .where('tickets.waybill', '=', t.waybill)
+            .where('tickets.updated_at', '<=', t.at);
+          return t.status === 'closed' ? update.where('tickets.account', '=', t.account) : update;
+        })
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
     },
 
     /** Within the search's audit transaction, so a grant exists exactly when the search is on record. */

@@ -52,7 +52,7 @@ describe('WorkLinks', () => {
     const { links, courier, why } = setup();
     links.onTicket(ticket('c1', 'T1', 'open', 'SF100000000003'), 0);
     expect(why(courier, 'SF100000000003', HOUR).e).toBe('ticket');
-    links.onTicket(ticket('c1', 'T1', 'closed'), 2 * HOUR);
+    links.onTicket(ticket('c1', 'T1', 'closed', 'SF100000000003'), 2 * HOUR);
     expect(why(courier, 'SF100000000003', 3 * HOUR).e).toBe('none');
   });
 
@@ -91,10 +91,60 @@ describe('WorkLinks', () => {
     expect(why(courier, 'SF100000000014', 30 * HOUR, undefined, true).e).toBe('assignment');
     links.onTicket(ticket('c1', 'T5', 'open', 'SF100000000015'), 0);
     links.onTicket(ticket('c1', 'T5', 'open', 'SF100000000015', true), 0);
-    links.onTicket(ticket('c1', 'T5', 'closed', undefined, true), HOUR);
+    links.onTicket(ticket('c1', 'T5', 'closed', 'SF100000000015', true), HOUR);
     expect(why(courier, 'SF100000000015', 2 * HOUR, 'T5').e).toBe('ticket');
-    links.onTicket(ticket('c1', 'T5', 'closed'), 3 * HOUR);
+    links.onTicket(ticket('c1', 'T5', 'closed', 'SF100000000015'), 3 * HOUR);
     expect(why(courier, 'SF100000000015', 4 * HOUR, 'T5', true).e).toBe('none');
+  });
+
+  describe('attack review 9: tickets change as at the gateway; ended work stays ended', () => {
+    const WB = 'SF200000000001';
+    it('another agent\'s close (no waybill, or the same waybill) does not end a ticket; its own agent\'s does', () => {
+      const { links, courier, other, why } = setup();
+      links.onTicket(ticket('c1', 'TK-CS-61', 'open', WB), 0);
+      links.onTicket(ticket('c2', 'TK-CS-61', 'closed'), HOUR); // the attack: no waybill, the sender's own agent
+      links.onTicket(ticket('c2', 'TK-CS-61', 'closed', WB), HOUR);
+      expect(why(courier, WB, 2 * HOUR, 'TK-CS-61').e).toBe('ticket');
+      expect(links.tickets.get('TK-CS-61')).toMatchObject({ account: 'c1', open: true });
+      expect(why(other, WB, 2 * HOUR, 'TK-CS-61').e).toBe('none');
+      links.onTicket(ticket('c1', 'TK-CS-61', 'closed', WB), 3 * HOUR);
+      expect(why(courier, WB, 4 * HOUR, 'TK-CS-61').e).toBe('none');
+    });
+
+    it('a ticket is never moved to another waybill; an open on its own waybill reassigns it', () => {
+      const { links, courier, other, why } = setup();
+      links.onTicket(ticket('c1', 'TK-SH-9', 'open', WB), 0);
+      links.onTicket(ticket('c2', 'TK-SH-9', 'closed', 'SF100000000001'), HOUR);
+      links.onTicket(ticket('c2', 'TK-SH-9', 'open', 'SF100000000001'), HOUR);
+      expect(why(courier, WB, 2 * HOUR, 'TK-SH-9').e).toBe('ticket');
+      expect(why(other, 'SF100000000001', 2 * HOUR, 'TK-SH-9').e).toBe('none');
+      links.onTicket(ticket('c2', 'TK-SH-9', 'open', WB), 3 * HOUR); // a reassignment on its own parcel
+      expect(why(other, WB, 4 * HOUR, 'TK-SH-9').e).toBe('ticket');
+      expect(why(courier, WB, 4 * HOUR, 'TK-SH-9').e).toBe('none');
+    });
+
+    it('a late open does not reopen a closed ticket; a newer one does', () => {
+      const { links, courier, why } = setup();
+      links.onTicket(ticket('c1', 'TK-1', 'open', WB), 0);
+      links.onTicket(ticket('c1', 'TK-1', 'closed', WB), HOUR);
+      links.onTicket(ticket('c1', 'TK-1', 'open', WB), HOUR / 2); // late, dated between
+      expect(why(courier, WB, 2 * HOUR, 'TK-1').e).toBe('none');
+      expect(links.tickets.get('TK-1')).toMatchObject({ open: false, at: HOUR });
+      links.onTicket(ticket('c1', 'TK-1', 'open', WB), 3 * HOUR); // re-opened later
+      expect(why(courier, WB, 4 * HOUR, 'TK-1').e).toBe('ticket');
+    });
+
+    it('a re-sent assignment dated at or before the delivered scan does not revive it; a later one does', () => {
+      const { links, courier, why } = setup();
+      links.onAssign(WB, 'c1', 0);
+      links.onDelivered(WB, HOUR);
+      const end = HOUR + cfg.state.after_delivery_hours * HOUR;
+      links.onAssign(WB, 'c1', 0); // the same assignment again, under a new id
+      links.onAssign(WB, 'c1', HOUR);
+      expect(why(courier, WB, end + 1).e).toBe('none');
+      links.onAssign(WB, 'c1', 2 * HOUR); // new work after the scan
+      expect(why(courier, WB, end + 1).e).toBe('assignment');
+    });
   });
 
   it('keeps several accounts\' links on one waybill and drops expired ones', () => {
@@ -135,9 +185,10 @@ describe('WorkLinks', () => {
   it('expires untouched waybills and lapsed tickets', () => {
     const { links } = setup();
     links.onWaybill('SF100000000008', 'OUT-A', 'OUT-B', '杭州', 0);
-    links.onTicket(ticket('c1', 'T3', 'open'), 0);
+    links.onTicket(ticket('c1', 'T3', 'open', 'SF100000000008'), 0);
     links.sweep(cfg.state.waybill_ttl_days * DAY - 1);
     expect(links.waybills.size).toBe(1);
+    expect(links.tickets.size).toBe(1);
     links.sweep(Math.max(cfg.state.waybill_ttl_days, cfg.state.ticket_ttl_days) * DAY + 1);
     expect(links.waybills.size).toBe(0);
     expect(links.tickets.size).toBe(0);

@@ -10,7 +10,14 @@
  *   access is explained by live links only (attack review 6: 120 backfilled `assign`s stamped
  *   "now" hid a courier's probe). A backfilled scan or ticket close ends backfilled links only.
  * - A ticket backs an access to its own waybill only; a ticket that names none backs nothing
- *   (attack review 6; the gateway refuses it as a basis too).
+ *   (attack review 6; the gateway refuses it as a basis too) and changes nothing (review 9).
+ * - Tickets change as at the gateway (src/access/work-context.ts, `ticket`; attack review 9): ticket
+ *   ids are global, so a known ticket changes only by an event naming its waybill; a close only by
+ *   its own agent's (another agent's close ends nothing); an `open` naming another agent reassigns
+ *   it (the previous agent's link ends); an event dated before the ticket's last change is ignored
+ *   (a closed ticket is kept, closed, for `ticket_ttl_days` so a late `open` cannot revive it).
+ * - An assignment dated at or before the waybill's last delivered / pickup scan does not outlive
+ *   that scan's `after_delivery_hours` (a re-sent assignment does not revive ended work, review 9).
  */
 import type { AccessEvent, Provenance, TicketEvent } from '../contracts/events.js';
 import type { DetectConfig } from './config.js';
@@ -51,17 +58,23 @@ export interface WaybillCtx {
   t0: string | undefined;
   b0: boolean;
   more: WorkLink[] | undefined;
+  /** Time of the latest live delivered / pickup scan (-Infinity: none). */
+  done: number;
 }
 
 interface TicketCtx {
   account: string;
-  waybill: string | undefined;
+  waybill: string;
   until: number;
   backfill: boolean;
+  /** False once closed (kept until `until` so a late event cannot reopen it). */
+  open: boolean;
+  /** Time of the event that last changed it. */
+  at: number;
 }
 
 function newWaybill(origin: string | undefined, dest: string | undefined, city: string | undefined, t: number): WaybillCtx {
-  return { origin, dest, city, touched: t, born: t, linked: false, linkedHistory: false, a0: undefined, k0: 'assignment', u0: -Infinity, t0: undefined, b0: false, more: undefined };
+  return { origin, dest, city, touched: t, born: t, linked: false, linkedHistory: false, a0: undefined, k0: 'assignment', u0: -Infinity, t0: undefined, b0: false, more: undefined, done: -Infinity };
 }
 
 export class WorkLinks {
@@ -112,27 +125,50 @@ export class WorkLinks {
 
   /** An assignment: the account may work the waybill for `assignment_ttl_hours` (less once delivered). */
   onAssign(wb: string, account: string, t: number, backfill = false): void {
-    this.link(wb, account, 'assignment', t + this.st.assignment_ttl_hours * HOUR, undefined, t, backfill);
+    let until = t + this.st.assignment_ttl_hours * HOUR;
+    // Dated at or before the parcel's delivered / pickup scan (re-sent, or late): that scan ended it.
+    const done = this.waybills.get(wb)?.done ?? -Infinity;
+    if (t <= done) until = Math.min(until, done + this.st.after_delivery_hours * HOUR);
+    this.link(wb, account, 'assignment', until, undefined, t, backfill);
   }
 
-  /** A ticket opened (backs its agent's access to its own waybill) or closed (ends that). */
+  /**
+   * A ticket opened or reassigned (backs its agent's access to its own waybill) or closed (ends
+   * that), under the gateway's rules (see the invariants): a line naming no waybill, another
+   * waybill than the ticket's, closing another agent's ticket, or older than the ticket's last
+   * change is ignored.
+   */
   onTicket(ev: TicketEvent & Provenance, t: number): void {
+    const wb = ev.waybill;
+    if (!wb) return;
     const backfill = ev.backfill === true;
     const known = this.tickets.get(ev.ticket);
-    if (ev.status === 'open') {
-      const until = t + this.st.ticket_ttl_days * DAY;
-      // History never replaces what a live ticket says.
-      if (!backfill || known === undefined || known.backfill) this.tickets.set(ev.ticket, { account: ev.account, waybill: ev.waybill, until, backfill });
-      if (ev.waybill) this.link(ev.waybill, ev.account, 'ticket', until, ev.ticket, t, backfill);
-    } else {
-      if (known !== undefined && (!backfill || known.backfill)) this.tickets.delete(ev.ticket);
-      const wb = ev.waybill ?? known?.waybill;
-      const w = wb === undefined ? undefined : this.waybills.get(wb);
-      if (w !== undefined) {
-        if (w.a0 !== undefined && w.k0 === 'ticket' && w.t0 === ev.ticket && (!backfill || w.b0)) w.u0 = t;
-        if (w.more !== undefined) for (const l of w.more) if (l.kind === 'ticket' && l.ticket === ev.ticket && (!backfill || l.backfill)) l.until = t;
-      }
+    // History never replaces what a live ticket says; a live event replaces history outright (the gateway never applied it).
+    const replaces = known === undefined || !backfill || known.backfill;
+    const sameKind = known !== undefined && known.backfill === backfill;
+    if (known !== undefined && !(known.backfill && !backfill)) {
+      if (known.waybill !== wb) return;
+      if (known.account !== ev.account && (ev.status === 'closed' || !sameKind)) return;
+      if (sameKind && t < known.at) return;
     }
+    const until = t + this.st.ticket_ttl_days * DAY;
+    if (ev.status === 'open') {
+      // A reassignment: the previous agent's link ends now.
+      if (sameKind && known!.account !== ev.account) this.endTicket(wb, known!.account, ev.ticket, t, backfill);
+      if (replaces) this.tickets.set(ev.ticket, { account: ev.account, waybill: wb, until, backfill, open: true, at: t });
+      this.link(wb, ev.account, 'ticket', until, ev.ticket, t, backfill);
+    } else {
+      if (replaces) this.tickets.set(ev.ticket, { account: ev.account, waybill: wb, until, backfill, open: false, at: t });
+      this.endTicket(wb, ev.account, ev.ticket, t, backfill);
+    }
+  }
+
+  /** Ends `account`'s links of `ticket` on `wb` at `t` (a backfilled event: backfilled links only). */
+  private endTicket(wb: string, account: string, ticket: string, t: number, backfill: boolean): void {
+    const w = this.waybills.get(wb);
+    if (w === undefined) return;
+    if (w.a0 === account && w.k0 === 'ticket' && w.t0 === ticket && (!backfill || w.b0) && w.u0 > t) w.u0 = t;
+    if (w.more !== undefined) for (const l of w.more) if (l.account === account && l.kind === 'ticket' && l.ticket === ticket && (!backfill || l.backfill) && l.until > t) l.until = t;
   }
 
   /** Delivered or picked up: assignments on it end `after_delivery_hours` later at the latest (a backfilled scan: backfilled ones only). */
@@ -140,6 +176,7 @@ export class WorkLinks {
     const w = this.waybills.get(wb);
     if (w === undefined) return;
     const cap = t + this.st.after_delivery_hours * HOUR;
+    if (!backfill && t > w.done) w.done = t;
     if (w.a0 !== undefined && w.k0 === 'assignment' && w.u0 > cap && (!backfill || w.b0)) w.u0 = cap;
     if (w.more !== undefined) for (const l of w.more) if (l.kind === 'assignment' && l.until > cap && (!backfill || l.backfill)) l.until = cap;
   }
@@ -202,7 +239,7 @@ export class WorkLinks {
     }
     if (ev.ticket !== undefined) {
       const tk = this.tickets.get(ev.ticket);
-      if (tk && tk.account === a.id && tk.until >= t && tk.waybill === wb && (history || !tk.backfill)) return 'ticket';
+      if (tk && tk.open && tk.account === a.id && tk.until >= t && tk.waybill === wb && (history || !tk.backfill)) return 'ticket';
     }
     const s = a.searches?.get(wb);
     if (s !== undefined && t - s <= this.searchTtl) return 'search';
@@ -237,7 +274,7 @@ export class WorkLinks {
     return 'none';
   }
 
-  /** Expires waybills untouched for `waybill_ttl_days` and closed-out tickets. */
+  /** Expires waybills untouched for `waybill_ttl_days` and lapsed tickets (open or closed). */
   sweep(t: number): void {
     const ttl = this.waybillTtl;
     // Entries are in `born` order and touched <= born + 1 day: stop at the first that may be live.

@@ -9,7 +9,10 @@
  *   was registered for (src/identity/service-tokens.ts).
  * - Work (assignments, tickets naming a waybill) from a token registered for some sites is for a
  *   parcel of those sites only: the waybill's origin or destination in the vault (the parcel's
- *   sites, as the access policy's `site` basis defines them) must be on its list, and so must the
+ *   sites, as the access policy's `site` basis defines them) must be on its list — for a pickup
+ *   task (assignment or `pickup` scan) the origin, for a delivery task (assignment or `delivered`
+ *   scan) the destination (attack review 9: a BJ token gave a BJ courier the pickup of a Shanghai
+ *   parcel, and its pickup scan completed the SH courier's) — and so must the
  *   assignee's Warden site: the assignee must be a Warden account (attack review 6: an id not
  *   created yet, with the event's own `site` standing in, gave work to whoever Warden later
  *   created under that id, at any site). A scan that ends work (`delivered`, `pickup`: it completes the parcel's
@@ -145,8 +148,9 @@ export interface ParcelSites {
 export const workWaybill = (e: ActivityEvent): string | null => ((isWork(e) || completesWork(e)) && e.waybill ? e.waybill : null);
 
 /**
- * An assignment, ticket or work-ending scan from a producer registered for some sites: the
- * parcel's origin or destination must be on its list (an unknown waybill fails the same way), and
+ * An assignment, ticket or work-ending scan from a producer registered for some sites: the end of
+ * the parcel the event acts on must be on its list (a pickup's origin, a delivery's destination, a
+ * ticket's origin or destination: parcelEnd; an unknown waybill fails the same way), and
  * for an assignment or ticket the assignee's Warden site too — `accountSite` is null for an
  * account Warden does not hold (or holds without a site), refused alike: the event's own `site`
  * never stands in for it. The reason names the rule, never the parcel's or the account's site.
@@ -154,13 +158,29 @@ export const workWaybill = (e: ActivityEvent): string | null => ((isWork(e) || c
 export function checkWorkSite(p: Producer, e: ActivityEvent, accountSite: string | null, parcel: ParcelSites | null): Refusal | null {
   const sites = p.registration.sites;
   if (!sites || !(isWork(e) || completesWork(e))) return null;
-  if (workWaybill(e) !== null && !(parcel && (sites.includes(parcel.origin_site) || sites.includes(parcel.dest_site)))) {
-    const what = completesWork(e) ? `${e.op} scans` : `${e.type} events`;
-    return { code: 'site_not_registered', reason: `this producer is registered for some sites only: its ${what} must name a waybill whose origin or destination is one of them` };
+  if (workWaybill(e) !== null) {
+    const end = parcelEnd(e);
+    const covered = parcel !== null && (end === 'origin' ? sites.includes(parcel.origin_site) : end === 'destination' ? sites.includes(parcel.dest_site) : sites.includes(parcel.origin_site) || sites.includes(parcel.dest_site));
+    if (!covered) {
+      const what = completesWork(e) ? `${e.op} scans` : e.type === 'assign' ? `${e.task} assignments` : `${e.type} events`;
+      const whose = end === 'origin' ? 'origin (a pickup is the origin site\'s work)' : end === 'destination' ? 'destination (a delivery is the destination site\'s work)' : 'origin or destination';
+      return { code: 'site_not_registered', reason: `this producer is registered for some sites only: its ${what} must name a waybill whose ${whose} is one of them` };
+    }
   }
   if (!isWork(e)) return null; // a scan names no assignee; its own site was checked (checkStatedSites)
   if (accountSite !== null && sites.includes(accountSite)) return null;
   return { code: 'site_not_registered', reason: `this producer is registered for some sites only: its ${e.type} events must name a Warden account of one of them` };
+}
+
+/**
+ * Which end of the parcel a work event acts on (attack review 9): a pickup task (an assignment of
+ * task `pickup`, a `pickup` scan) is the origin site's, a delivery task (task `delivery`, a
+ * `delivered` scan) the destination site's; a ticket may come from either end.
+ */
+function parcelEnd(e: ActivityEvent): 'origin' | 'destination' | 'either' {
+  if (e.type === 'assign') return e.task === 'pickup' ? 'origin' : 'destination';
+  if (e.type === 'scan') return e.op === 'pickup' ? 'origin' : 'destination';
+  return 'either';
 }
 
 /**

@@ -109,19 +109,20 @@ describe.each(testBackends())('backfill is history only, and names what it impor
   });
 
   it('the attack again: a site-limited token cannot give work to an account Warden does not hold, nor let the event\'s site stand in', async () => {
-    const assign = (account: string, site?: string) => ({ id: id('a'), ts: at(0), type: 'assign', account, ...(site ? { site } : {}), waybill: FROM_OUT, task: 'delivery' });
+    // A pickup: FROM_OUT leaves OUT-1, so its pickup is the token's work (review 9).
+    const assign = (account: string, site?: string) => ({ id: id('a'), ts: at(0), type: 'assign', account, ...(site ? { site } : {}), waybill: FROM_OUT, task: 'pickup' });
     const r = await post(dispatch, [assign('ghost-7', 'OUT-1'), assign('ghost-7'), assign('it1', 'OUT-1'), assign('c1')]);
     expect(r.body.accepted).toBe(1); // a real courier of its site keeps working
     expect(lines(r)).toEqual([[1, 'site_not_registered'], [2, 'site_not_registered'], [3, 'site_not_registered']]);
     expect(r.body.rejected[0].reason).toMatch(/Warden account/);
-    const route = await w.api('POST', '/api/v1/assignments', { token: dispatch, body: { waybill: FROM_OUT, account: 'ghost-7', task: 'delivery' } });
+    const route = await w.api('POST', '/api/v1/assignments', { token: dispatch, body: { waybill: FROM_OUT, account: 'ghost-7', task: 'pickup' } });
     expect(route.status).toBe(403);
     expect(route.body.error.code).toBe('producer_not_registered');
 
     // Later, a courier is created under that id at another site: it has no work on the parcel.
     await createAccount('ghost-7', 'courier', 'GZ-1');
-    const reveal = await w.api('POST', `/api/v1/waybills/${FROM_OUT}/reveal`, { token: await login('ghost-7'), body: { fields: ['recipient.phone'], purpose: 'delivery' } });
+    const reveal = await w.api('POST', `/api/v1/waybills/${FROM_OUT}/reveal`, { token: await login('ghost-7'), body: { fields: ['sender.phone'], purpose: 'pickup' } });
     expect(reveal.body.error?.code, reveal.text).toBe('no_work_context');
-    expect((await w.api('POST', `/api/v1/waybills/${FROM_OUT}/reveal`, { token: sessions.c1!, body: { fields: ['recipient.phone'], purpose: 'delivery' } })).status).toBe(200);
+    expect((await w.api('POST', `/api/v1/waybills/${FROM_OUT}/reveal`, { token: sessions.c1!, body: { fields: ['sender.phone'], purpose: 'pickup' } })).status).toBe(200);
   });
 });

@@ -56,7 +56,7 @@ describe.each(testBackends())('work-ending scans scoped by the parcel\'s sites o
     }
     for (const waybill of [BJ_ONLY, FROM_OUT, TO_OUT]) await assign(waybill, 'delivery');
     await assign(BJ_ONLY, 'pickup');
-    await assign(TO_OUT, 'pickup');
+    await assign(FROM_OUT, 'pickup');
   });
   afterAll(async () => {
     await w?.dispose();
@@ -66,7 +66,7 @@ describe.each(testBackends())('work-ending scans scoped by the parcel\'s sites o
     const r = await w.api('POST', '/api/v1/scans', { token: scanner, body: { waybill: BJ_ONLY, op: 'delivered', site: 'OUT-1' } });
     expect(r.status).toBe(403);
     expect(r.body.error.code).toBe('producer_not_registered');
-    expect(r.body.error.message).toContain('origin or destination');
+    expect(r.body.error.message).toContain('destination'); // a delivery is its destination's work (review 9)
     expect(r.text).not.toContain('BJ-1');
     expect(await completedAt(BJ_ONLY, 'delivery')).toBeNull();
     expect(await completions(BJ_ONLY)).toEqual([]);
@@ -86,27 +86,28 @@ describe.each(testBackends())('work-ending scans scoped by the parcel\'s sites o
   });
 
   it('its own site\'s parcel: the delivered scan completes the assignment and the trail names the producer, the waybill and the account', async () => {
-    const r = await w.api('POST', '/api/v1/scans', { token: scanner, body: { waybill: FROM_OUT, op: 'delivered', site: 'OUT-1' } });
+    const r = await w.api('POST', '/api/v1/scans', { token: scanner, body: { waybill: TO_OUT, op: 'delivered', site: 'OUT-1' } });
     expect(r.status, r.text).toBe(201);
-    expect(await completedAt(FROM_OUT, 'delivery')).not.toBeNull();
-    const entries = await completions(FROM_OUT);
+    expect(await completedAt(TO_OUT, 'delivery')).not.toBeNull();
+    const entries = await completions(TO_OUT);
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ account: 'c-bj', waybill: FROM_OUT, site: 'OUT-1' });
+    expect(entries[0]).toMatchObject({ account: 'c-bj', waybill: TO_OUT, site: 'OUT-1' });
     expect(detail(entries[0]!.detail)).toMatchObject({ task: 'delivery', op: 'delivered', actor: 'scan-out', at: NOW });
     expect(String(detail(entries[0]!.detail).producer)).toMatch(/^token:/);
     expect(JSON.stringify(entries)).not.toMatch(/李北京|13900000005|建国路/);
     // A second delivered scan completes nothing more and adds nothing to the trail.
-    expect((await w.api('POST', '/api/v1/scans', { token: scanner, body: { waybill: FROM_OUT, op: 'delivered', site: 'OUT-1' } })).status).toBe(201);
-    expect(await completions(FROM_OUT)).toHaveLength(1);
+    expect((await w.api('POST', '/api/v1/scans', { token: scanner, body: { waybill: TO_OUT, op: 'delivered', site: 'OUT-1' } })).status).toBe(201);
+    expect(await completions(TO_OUT)).toHaveLength(1);
   });
 
-  it('over NDJSON, a parcel ending at its site: pickup and delivered both complete and are audited', async () => {
-    const r = await post([scan(TO_OUT, 'pickup'), scan(TO_OUT, 'delivered')]);
-    expect(r.body).toMatchObject({ accepted: 2, rejected_count: 0 });
-    expect(await completedAt(TO_OUT, 'pickup')).not.toBeNull();
-    expect(await completedAt(TO_OUT, 'delivery')).not.toBeNull();
-    const entries = await completions(TO_OUT);
-    expect(entries.map((e) => [e.account, detail(e.detail).task])).toEqual([['c-bj', 'pickup'], ['c-bj', 'delivery']]);
+  it('over NDJSON, a parcel leaving its site (review 9): the pickup completes and is audited; the delivered scan is the destination\'s, refused', async () => {
+    const r = await post([scan(FROM_OUT, 'pickup'), scan(FROM_OUT, 'delivered')]);
+    expect(r.body).toMatchObject({ accepted: 1, rejected_count: 1 });
+    expect(r.body.rejected.map((x: { line: number; code: string }) => [x.line, x.code])).toEqual([[2, 'site_not_registered']]);
+    expect(await completedAt(FROM_OUT, 'pickup')).not.toBeNull();
+    expect(await completedAt(FROM_OUT, 'delivery')).toBeNull();
+    const entries = await completions(FROM_OUT);
+    expect(entries.map((e) => [e.account, detail(e.detail).task])).toEqual([['c-bj', 'pickup']]);
   });
 
   it('a producer for every site (the admin token) still completes any parcel\'s work, on the trail', async () => {

@@ -66,17 +66,17 @@ describe.each(testBackends())('work producers scoped by the parcel\'s sites on %
     await w?.dispose();
   });
 
-  it('the attack again: an OUT-1 producer cannot give an OUT-1 courier a Shanghai parcel on the route; a parcel leaving OUT-1 is fine', async () => {
+  it('the attack again: an OUT-1 producer cannot give an OUT-1 courier a Shanghai parcel on the route; a parcel coming to OUT-1 is fine', async () => {
     const refused = await w.api('POST', '/api/v1/assignments', { token: tok['dispatch-out']!, body: { waybill: SH_ONLY, account: 'c1', task: 'delivery' } });
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('producer_not_registered');
-    expect(refused.body.error.message).toContain('origin or destination');
+    expect(refused.body.error.message).toContain('destination'); // a delivery is its destination's work (review 9)
     expect(refused.text).not.toContain('SH-1');
     expect(code(await courierReveal(SH_ONLY))).toBe('no_work_context');
     expect(await workEntries(SH_ONLY)).toEqual([]);
 
-    expect((await w.api('POST', '/api/v1/assignments', { token: tok['dispatch-out']!, body: { waybill: FROM_OUT, account: 'c1', task: 'delivery' } })).status).toBe(201);
-    const ok = await courierReveal(FROM_OUT);
+    expect((await w.api('POST', '/api/v1/assignments', { token: tok['dispatch-out']!, body: { waybill: TO_OUT, account: 'c1', task: 'delivery' } })).status).toBe(201);
+    const ok = await courierReveal(TO_OUT);
     expect(ok.status, ok.text).toBe(200);
   });
 
