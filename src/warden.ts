@@ -211,7 +211,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     });
     // The telephony platform's token turns virtual numbers into real ones: two people issue it, like one that grants work.
     const tokens = createServiceTokens({ db, audit, clock, secondPerson: (account) => trace.privacy?.telephony(account) === true });
-    const ingest = createIngest({ db, work, bus, audit, clock, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
+    const ingest = createIngest({ db, work, bus, audit, clock, seal: keyring.routingSeal, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
     const overview = createOverview({ db, audit, bus, clock, logger, risk: engine });
     overview.start();
 

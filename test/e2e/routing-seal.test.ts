@@ -47,13 +47,18 @@ describe.each(testBackends())('routing seal (attack review 9) on %s', (backend) 
       ['clerk1', 'outlet_staff', 'OUT-BJ-1'],
       ['clerk2', 'outlet_staff', 'OUT-SH-1'],
       ['m1', 'manager', 'HQ-BJ'],
+      ['c1', 'courier', 'OUT-BJ-1'],
       ['svc', 'service', null],
+      ['dispatch-bj', 'service', null],
     ];
     for (const [id, role, site] of accounts) {
       const r = await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } });
       expect(r.status, r.text).toBe(201);
     }
     tokens.svc = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token;
+    const dispatch = await w.api('POST', '/api/v1/accounts/dispatch-bj/tokens', { token: admin, body: { events: ['assign'], sites: ['OUT-BJ-1'] } });
+    expect(dispatch.status, dispatch.text).toBe(201);
+    tokens['dispatch-bj'] = dispatch.body.token;
     for (const [id, role] of accounts) {
       if (role === 'service') continue;
       const r = await w.api('POST', '/api/v1/sessions', { body: { account: id, password: `pw-${id}-secret`, device: `${id}-dev` } });
@@ -167,5 +172,22 @@ describe.each(testBackends())('routing seal (attack review 9) on %s', (backend) 
     noPii(r.text);
     // The trail still verifies with the sealing entry in it.
     expect((await w.warden.trail.verify()).ok).toBe(true);
+  });
+
+  it('a producer scoped to the clerk\'s outlet cannot give work on the re-routed parcel either (its sites are read from the sealed row)', async () => {
+    const assign = (waybill: string) => w.api('POST', '/api/v1/assignments', { token: tokens['dispatch-bj'], body: { waybill, account: 'c1', task: 'delivery' } });
+    const courier = (waybill: string) => w.api('POST', `/api/v1/waybills/${waybill}/reveal`, { token: tokens.c1, body: { fields: ['recipient.name'], purpose: 'delivery' } });
+    await dba(sql`update waybills set dest_site = 'OUT-BJ-1', dest_city = '北京' where waybill = ${SH_PARCEL}`);
+    const refused = await assign(SH_PARCEL);
+    expect(refused.status, refused.text).toBe(403);
+    expect(refused.body.error.code).toBe('producer_not_registered');
+    noPii(refused.text);
+    expect((await courier(SH_PARCEL)).body.error.code).toBe('record_integrity');
+    expect(await w.warden.db.selectFrom('assignments').select('waybill').where('waybill', '=', SH_PARCEL).execute()).toEqual([]);
+    await dba(sql`update waybills set dest_site = 'OUT-SH-1', dest_city = '上海' where waybill = ${SH_PARCEL}`);
+    // Allowed: a parcel really bound for the outlet.
+    expect((await assign(BJ_PARCEL)).status).toBe(201);
+    const ok = await courier(BJ_PARCEL);
+    expect(ok.status, ok.text).toBe(200);
   });
 });
