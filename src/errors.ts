@@ -34,6 +34,8 @@ export const ERROR_STATUS = {
   conflict: 409,
   head_refused: 409,
   audit_inconsistent: 409,
+  /** A record changed outside Warden (its routing no longer matches its seal): refused, nothing decrypted. */
+  record_integrity: 409,
   subject_erased: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -13,6 +13,7 @@ import { systemClock, type Clock } from './ops/clock.js';
 import { resolveMasterKeys } from './vault/master-key.js';
 import { loadKeyring, rotateKeys, type Keyring } from './vault/keyring.js';
 import { createPiiDecryptor, createVaultReader, createVaultWriter } from './vault/vault.js';
+import { sealLegacyRoutings } from './vault/routing-seal.js';
 import { loadPolicy, type Policy } from './access/policy.js';
 import { createQuotaLedger, inMemoryCounter, type QuotaCounter, type QuotaLedger } from './access/quota.js';
 import { createSharedQuotaLedger, seedSharedQuotas } from './access/shared-quota.js';
@@ -143,6 +144,9 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     if (siem) audit.onCommitted((records) => siem.enqueueAudit(records));
 
     await recordPolicyLoaded({ db, audit, clock }, policy, config.policyFile ?? 'defaults');
+    // Rows written before the routing seal are sealed once, audited with their count (attack review 9).
+    const legacySealed = await sealLegacyRoutings({ db, seal: keyring.routingSeal, audit, now: new Date(clock.now()) });
+    if (legacySealed) logger.warn({ sealed: legacySealed.sealed }, 'waybill routing written before the routing seal was sealed once (vault.routing_sealed); from now on a waybill without a matching seal fails closed');
     // PostgreSQL may serve several processes: quotas, throttles, sessions and responses are then
     // read and counted in the database (docs/decisions/0011-shared-ledger.md).
     const shared = store.kind === 'postgres';
@@ -208,7 +212,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     });
     // The telephony platform's token turns virtual numbers into real ones: two people issue it, like one that grants work.
     const tokens = createServiceTokens({ db, audit, clock, secondPerson: (account) => trace.privacy?.telephony(account) === true });
-    const ingest = createIngest({ db, work, bus, audit, clock, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
+    const ingest = createIngest({ db, work, bus, audit, clock, seal: keyring.routingSeal, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
     const overview = createOverview({ db, audit, bus, clock, logger, risk: engine });
     overview.start();
 

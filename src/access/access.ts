@@ -27,6 +27,7 @@ import {
   type SealedWaybill,
   type SearchScope,
   type VaultReader,
+  recordIntegrityError,
   touchesErased,
 } from '../vault/vault.js';
 import { DEFAULT_ASSIGNMENT_EXPIRES_HOURS, type Policy } from './policy.js';
@@ -240,6 +241,11 @@ export function createAccessService(deps: AccessDeps) {
     }
     const found = await pii.fetch(waybill, work.workOn(p.account.id, body.case));
     if (!found) return { waybill, entry, error: new AppError('not_found', `waybill ${waybill} does not exist`) };
+    // Attack review 9: routing changed outside Warden (it decides site and city reveals) fails
+    // closed for everyone, before any rule reads it; the entry says so (no routing, no PII).
+    if (!found.sealed.intact) {
+      return { waybill, entry: { ...entry, detail: { ...(entry.detail ?? {}), integrity: 'routing_mismatch' } }, error: recordIntegrityError(waybill) };
+    }
     const a = p.account;
     const decision = evaluateReveal(
       policy,

@@ -17,6 +17,8 @@ export const AUDIT_KINDS = {
   'admin.service_token_approved': { event: null, action: null },
   'admin.mfa_enrolled': { event: null, action: null },
   'keys.rotated': { event: null, action: null },
+  // The one-time sealing of waybill routing written before the routing seal (src/vault/routing-seal.ts), with its count.
+  'vault.routing_sealed': { event: null, action: null },
   'keys.audit_signing_key_changed': { event: null, action: null },
   'watch.response_applied': { event: null, action: null },
   'watch.response_cleared': { event: null, action: null },

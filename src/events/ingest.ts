@@ -41,6 +41,7 @@ import type { RequestContext } from '../identity/identity.js';
 import { AppError } from '../errors.js';
 import type { EventBus } from './bus.js';
 import { forEachNdjsonLine } from './ndjson.js';
+import type { RoutingSeal } from '../vault/routing-seal.js';
 import {
   checkEvent,
   checkWaybillAgrees,
@@ -95,6 +96,11 @@ export interface IngestDeps {
   audit: Pick<AuditWriter, 'append'>;
   clock: { now(): number };
   window: TimeWindow;
+  /**
+   * Checks the parcels' routing seals (attack review 9): a parcel whose routing was changed
+   * outside Warden is held as unknown, so a producer scoped by sites cannot give work on it.
+   */
+  seal?: Pick<RoutingSeal, 'check'> | undefined;
 }
 
 interface Candidate {
@@ -226,11 +232,15 @@ export function createIngest(deps: IngestDeps) {
     for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
       const rows = await db
         .selectFrom('waybills as w')
-        .select(['w.waybill', 'w.origin_site', 'w.dest_site', 'w.dest_city'])
+        .select(['w.waybill', 'w.origin_site', 'w.dest_site', 'w.origin_city', 'w.dest_city', 'w.routing_seal'])
         .select((eb) => eb.exists(eb.selectFrom('trace_canaries as c').select('c.waybill').whereRef('c.waybill', '=', 'w.waybill').where('c.retired_at', 'is', null)).as('canary'))
         .where('w.waybill', 'in', ids.slice(i, i + LOOKUP_CHUNK))
         .execute();
-      for (const r of rows) out.set(r.waybill, { origin_site: r.origin_site, dest_site: r.dest_site, dest_city: r.dest_city, canary: Boolean(r.canary) });
+      for (const r of rows) {
+        // Routing changed outside Warden: no answer is read from it (the same as a waybill the vault does not hold).
+        if (deps.seal && !deps.seal.check(r, r.routing_seal)) continue;
+        out.set(r.waybill, { origin_site: r.origin_site, dest_site: r.dest_site, dest_city: r.dest_city, canary: Boolean(r.canary) });
+      }
     }
     return out;
   }

@@ -132,6 +132,18 @@ export interface WaybillsTable {
   masked: Json<MaskedWaybillJson>;
   label: Json<MaskedWaybillJson>;
   created_at: Timestamp;
+  /**
+   * MAC over the routing columns (src/vault/routing-seal.ts, migration 0019): null or not matching,
+   * the record fails closed. Optional on insert only so a missing one can be written (and refused).
+   */
+  routing_seal: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
+}
+
+/** Migration 0019's count of rows written before the routing seal; 0 once the one-time sealing ran. */
+export interface RoutingSealUpgradeTable {
+  id: number;
+  legacy: ColumnType<string | number, number, number>;
+  migrated_at: Timestamp;
 }
 
 export interface WaybillPartiesTable {
@@ -440,6 +452,7 @@ export interface Database {
   subject_keys: SubjectKeysTable;
   waybills: WaybillsTable;
   waybill_parties: WaybillPartiesTable;
+  routing_seal_upgrade: RoutingSealUpgradeTable;
   assignments: AssignmentsTable;
   tickets: TicketsTable;
   search_grants: SearchGrantsTable;

@@ -87,7 +87,7 @@ export interface PrivacyDeps {
 }
 
 /** Why a route was refused: in the trail only (the answer is always `not_routable`). */
-export type RefuseReason = 'unknown_number' | 'wrong_caller' | 'expired' | 'account_suspended' | 'work_ended' | 'record_gone';
+export type RefuseReason = 'unknown_number' | 'wrong_caller' | 'expired' | 'account_suspended' | 'work_ended' | 'record_gone' | 'record_integrity';
 export type RouteAnswer = { action: 'connect'; number: string; waybill: string } | { action: 'refuse'; reason: 'not_routable' };
 
 /** The platform asking: its service account and the token it presented (as it stands now). */
@@ -295,6 +295,8 @@ export function createPrivacyNumbers(deps: PrivacyDeps) {
     if (!account || account.status !== 'active' || account.approval !== 'approved') return { refuse: 'account_suspended' as const, sealed: null };
     const found = await deps.pii.fetch(live.waybill, deps.work.workOn(caller, undefined));
     if (!found) return { refuse: 'record_gone' as const, sealed: null };
+    // Routing changed outside Warden (attack review 9): no standing read from it.
+    if (!found.sealed.intact) return { refuse: 'record_integrity' as const, sealed: null };
     const subject = { account: caller, role: account.role, site: account.site, siteCity: account.siteCity };
     const backed = PURPOSES.some((purpose) => evaluateReveal(deps.policy, subject, { routing: found.sealed.routing, fields: [field], purpose }, found.alongside, now).allowed);
     return backed ? { refuse: null, sealed: found.sealed } : { refuse: 'work_ended' as const, sealed: null };

@@ -15,6 +15,7 @@ import type { Database } from '../store/schema.js';
 import { toBuffer } from '../store/db.js';
 import { generateKey, unwrapKey, wrapKey } from './crypto.js';
 import type { AuditWriter } from '../audit/writer.js';
+import { createRoutingSeal, resealUnderPrimary, type RoutingSeal } from './routing-seal.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -33,6 +34,8 @@ export interface Keyring {
   readonly blindIndexKey: Buffer;
   /** Encrypts accounts' TOTP secrets. */
   readonly mfaKey: Buffer;
+  /** Seals waybill routing (attack review 9): keys derived from the master keys, never stored. */
+  readonly routingSeal: RoutingSeal;
   /** The subject's data key, created (in tx) when it does not exist yet. */
   dataKeyForWrite(tx: Db, subjectId: Buffer): Promise<Buffer>;
   /** The subject's data key, or null when it was shredded. */
@@ -120,6 +123,7 @@ export async function loadKeyring(
     primaryMasterKeyId: primary.id,
     blindIndexKey,
     mfaKey,
+    routingSeal: createRoutingSeal(masterKeys),
     async dataKeyForWrite(tx, subjectId) {
       const existing = await readDek(tx, subjectId);
       if (existing) return existing;
@@ -181,6 +185,10 @@ export interface RotationReport {
   newKekId: number;
   dataKeysRewrapped: number;
   mastersRewrapped: number;
+  /** Routing seals made under an older master key, made again under the primary. */
+  routingSealsResealed: number;
+  /** Routing seals that verify under no loaded master key (records changed outside Warden): left failed closed. */
+  routingSealsBroken: number;
 }
 
 export interface RotationOptions {
@@ -269,7 +277,9 @@ export async function rotateKeys(db: Kysely<Database>, masterKeys: MasterKey[], 
     dataKeysRewrapped += page.length;
     onProgress?.(dataKeysRewrapped);
   }
-  return { newKekId, dataKeysRewrapped, mastersRewrapped };
+  // The routing seals follow the master key: those under a previous one are made again under the primary.
+  const reseal = await resealUnderPrimary(db, createRoutingSeal(masterKeys));
+  return { newKekId, dataKeysRewrapped, mastersRewrapped, routingSealsResealed: reseal.resealed, routingSealsBroken: reseal.broken };
 }
 
 async function countNotUnder(db: Db, masterKeyId: string): Promise<number> {

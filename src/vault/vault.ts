@@ -16,6 +16,7 @@ import { prepared } from '../store/prepared.js';
 import { AppError } from '../errors.js';
 import type { Clock } from '../ops/clock.js';
 import type { Keyring } from './keyring.js';
+import type { RoutingSeal } from './routing-seal.js';
 import { blindIndex, decryptField, encryptField } from './crypto.js';
 import { maskAddress, maskName, maskParty } from './masking.js';
 import { normalizePhone, validateWaybillInput, type WaybillRecord } from './validate.js';
@@ -150,14 +151,19 @@ export function createVaultWriter(deps: VaultDeps) {
     await db.transaction().execute(async (tx) => {
       const sites = await tx.selectFrom('sites').select(['code', 'city']).where('code', 'in', [record.origin_site, record.dest_site]).execute();
       const cityOf = (code: string) => sites.find((s) => s.code === code)?.city ?? null;
+      const routing: Routing = {
+        waybill: record.waybill,
+        origin_site: record.origin_site,
+        dest_site: record.dest_site,
+        origin_city: cityOf(record.origin_site),
+        dest_city: cityOf(record.dest_site),
+      };
       const inserted = await tx
         .insertInto('waybills')
         .values({
-          waybill: record.waybill,
-          origin_site: record.origin_site,
-          dest_site: record.dest_site,
-          origin_city: cityOf(record.origin_site),
-          dest_city: cityOf(record.dest_site),
+          ...routing,
+          // The routing the access decision reads, sealed with the row (attack review 9).
+          routing_seal: keyring.routingSeal.seal(routing),
           masked: JSON.stringify(maskRecord(record, 'screen')),
           label: JSON.stringify(maskRecord(record, 'label')),
           created_at: createdAt,
@@ -205,6 +211,11 @@ function maskRecord(record: WaybillRecord, profile: 'screen' | 'label'): MaskedW
 
 export interface SealedWaybill {
   routing: Routing;
+  /**
+   * The routing matches its seal (src/vault/routing-seal.ts). False: the row was changed outside
+   * Warden (or never sealed); the record fails closed, `open` refuses it.
+   */
+  intact: boolean;
   parties: Map<PartyName, { subjectId: Buffer; ciphertexts: Partial<Record<PartyField, Buffer>>; erased: boolean }>;
 }
 
@@ -243,7 +254,7 @@ export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyr
           if (list) list.push(row);
           else byAsk.set(row.i, [row]);
         }
-        return asks.map((_, i) => sealedOf(byAsk.get(i + 1) ?? [], read));
+        return asks.map((_, i) => sealedOf(byAsk.get(i + 1) ?? [], read, keyring.routingSeal));
       }, { maxInFlight: REVEAL_IN_FLIGHT });
       batches.set(read, batch);
     }
@@ -255,6 +266,8 @@ export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyr
   }
 
   async function open(sealed: SealedWaybill, fields: readonly QualifiedField[]): Promise<Partial<Record<QualifiedField, string | null>>> {
+    // Fail closed: a record whose routing was changed outside Warden is never decrypted (callers check `intact` first and audit it).
+    if (!sealed.intact) throw recordIntegrityError(sealed.routing.waybill);
     const values: Partial<Record<QualifiedField, string | null>> = {};
     for (const q of fields) {
       const [party, field] = q.split('.') as [PartyName, PartyField];
@@ -282,6 +295,7 @@ interface FetchRow {
   dest_site: string;
   origin_city: string | null;
   dest_city: string | null;
+  routing_seal: Uint8Array | null;
   party: PartyName | null;
   subject_id: Uint8Array | null;
   name_ct: Uint8Array | null;
@@ -302,13 +316,13 @@ function fetchStatement(read: AlongsideRead<unknown>, asks: ReadonlyArray<{ wayb
     with r as materialized (
       select u.i::int as i, u.waybill, ${alongside} as alongside
       from unnest(${sql.join(arrays)}) with ordinality as u(${names}))
-    select r.i, w.waybill, w.origin_site, w.dest_site, w.origin_city, w.dest_city, p.party, p.subject_id, p.name_ct, p.phone_ct, p.address_ct, p.id_number_ct, p.erased_at, r.alongside
+    select r.i, w.waybill, w.origin_site, w.dest_site, w.origin_city, w.dest_city, w.routing_seal, p.party, p.subject_id, p.name_ct, p.phone_ct, p.address_ct, p.id_number_ct, p.erased_at, r.alongside
     from r
     join waybills w on w.waybill = r.waybill
     left join waybill_parties p on p.waybill = w.waybill`;
 }
 
-function sealedOf<T>(rows: FetchRow[], read: AlongsideRead<T>): { sealed: SealedWaybill; alongside: T } | null {
+function sealedOf<T>(rows: FetchRow[], read: AlongsideRead<T>, seal: RoutingSeal): { sealed: SealedWaybill; alongside: T } | null {
   const first = rows[0];
   if (!first) return null;
   const parties: SealedWaybill['parties'] = new Map();
@@ -321,11 +335,19 @@ function sealedOf<T>(rows: FetchRow[], read: AlongsideRead<T>): { sealed: Sealed
     if (r.id_number_ct) ciphertexts.id_number = toBuffer(r.id_number_ct);
     parties.set(r.party, { subjectId: toBuffer(r.subject_id), ciphertexts, erased: r.erased_at !== null });
   }
+  const routing: Routing = { waybill: first.waybill, origin_site: first.origin_site, dest_site: first.dest_site, origin_city: first.origin_city, dest_city: first.dest_city };
   return {
-    sealed: { routing: { waybill: first.waybill, origin_site: first.origin_site, dest_site: first.dest_site, origin_city: first.origin_city, dest_city: first.dest_city }, parties },
+    sealed: { routing, intact: seal.check(routing, first.routing_seal), parties },
     alongside: read.parse(first.alongside),
   };
 }
+
+/**
+ * The answer for a record whose routing does not match its seal: names the waybill (as every
+ * refusal does), nothing of its routing or parties.
+ */
+export const recordIntegrityError = (waybill: string) =>
+  new AppError('record_integrity', `waybill ${waybill} was changed outside Warden (its routing does not match its seal); nothing was revealed, and the refusal is audited`);
 
 /** What erasure writes over an erased party's masked views: nothing of the person is left. */
 export const ERASED_MARK = '[已删除]';

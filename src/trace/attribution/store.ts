@@ -127,7 +127,8 @@ export function storeResolver(deps: { db: Kysely<Database>; keyring: Keyring; pi
         const found: string[] = [];
         for (const c of candidates) {
           const sealed = await deps.pii.fetch(c.waybill, nothing);
-          if (!sealed) continue;
+          // A record changed outside Warden is not opened (attack review 9): it cannot be matched.
+          if (!sealed || !sealed.sealed.intact) continue;
           const v = await deps.pii.open(sealed.sealed, ['recipient.name', 'recipient.address', 'sender.name', 'sender.address']);
           const same = (n: string | null | undefined, a: string | null | undefined) => n?.trim() === row.name.trim() && !!a && sameAddress(a, row.address);
           if (same(v['recipient.name'], v['recipient.address']) || same(v['sender.name'], v['sender.address'])) found.push(c.waybill);
