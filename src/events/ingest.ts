@@ -95,6 +95,8 @@ export interface IngestDeps {
   audit: Pick<AuditWriter, 'append'>;
   clock: { now(): number };
   window: TimeWindow;
+  /** Which of these numbers are live canaries (src/trace/canaries.ts keeps them as blind indexes); absent, none are. */
+  canaries?: { among(waybills: readonly string[], opts: { live: boolean }): Promise<Set<string>> } | undefined;
 }
 
 interface Candidate {
@@ -227,10 +229,10 @@ export function createIngest(deps: IngestDeps) {
       const rows = await db
         .selectFrom('waybills as w')
         .select(['w.waybill', 'w.origin_site', 'w.dest_site', 'w.dest_city'])
-        .select((eb) => eb.exists(eb.selectFrom('trace_canaries as c').select('c.waybill').whereRef('c.waybill', '=', 'w.waybill').where('c.retired_at', 'is', null)).as('canary'))
         .where('w.waybill', 'in', ids.slice(i, i + LOOKUP_CHUNK))
         .execute();
-      for (const r of rows) out.set(r.waybill, { origin_site: r.origin_site, dest_site: r.dest_site, dest_city: r.dest_city, canary: Boolean(r.canary) });
+      const canaries = rows.length && deps.canaries ? await deps.canaries.among(rows.map((r) => r.waybill), { live: true }) : new Set<string>();
+      for (const r of rows) out.set(r.waybill, { origin_site: r.origin_site, dest_site: r.dest_site, dest_city: r.dest_city, canary: canaries.has(r.waybill) });
     }
     return out;
   }

@@ -15,6 +15,7 @@ import * as twoAnalysts from './0015-two-analysts.js';
 import * as reconcileIndexes from './0016-reconcile-indexes.js';
 import * as ledgerSetBased from './0017-ledger-set-based.js';
 import * as erasedUnlinked from './0018-erased-unlinked.js';
+import * as dbaReview from './0019-dba-review.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0016-reconcile-indexes': reconcileIndexes,
   '0017-ledger-set-based': ledgerSetBased,
   '0018-erased-unlinked': erasedUnlinked,
+  '0019-dba-review': dbaReview,
 };
 
 export const migrationProvider: MigrationProvider = {
