@@ -11,36 +11,37 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { trailFingerprint } from '../../identity/admin-token.js';
-import { MAX_FINDINGS, str, type Add } from './trail.js';
+import { MAX_FINDINGS, entriesOf, str, type Add } from './trail.js';
 
 export async function reconcileAdminToken(db: Kysely<Database>, add: Add): Promise<number> {
-  const first = await db
-    .selectFrom('audit_log')
-    .select((eb) => eb.fn.min('seq').as('seq'))
-    .where('kind', 'in', ['admin.admin_token_configured', 'admin.admin_token_disabled'])
-    .where('decision', '=', 'ok')
-    .executeTakeFirst();
+  const token = await entriesOf(db, ['admin.admin_token_configured', 'admin.admin_token_disabled']);
   const rows = await db.selectFrom('admin_token_revocations').select('fingerprint').execute();
-  if (first?.seq == null) return rows.length;
-  // The token entries, and every act by `admin` after the first of them (seq-ordered; the primary key's range).
-  const entries = await sql<{ seq: string | number; kind: string; detail: unknown }>`
-    select seq, kind, detail from audit_log
-    where seq >= ${first.seq} and decision in ('ok', 'allowed')
-      and (kind in ('admin.admin_token_configured', 'admin.admin_token_disabled') or detail->>'actor' = 'admin')
-    order by seq`.execute(db);
+  const firstOff = token.find((e) => e.kind === 'admin.admin_token_disabled' || e.detail.disabled === true);
+  // Acts by `admin` matter only after a disabling: read from there on (the primary key's range).
+  const acts = firstOff
+    ? (await sql<{ seq: string | number; kind: string }>`
+        select seq, kind from audit_log
+        where seq > ${firstOff.seq} and decision in ('ok', 'allowed') and detail->>'actor' = 'admin'
+          and kind not in ('admin.admin_token_configured', 'admin.admin_token_disabled')
+        order by seq
+        limit ${MAX_FINDINGS * 10}`.execute(db)).rows.map((r) => ({ seq: Number(r.seq), kind: r.kind, detail: {} as Record<string, unknown>, act: true }))
+    : [];
+  const entries = [...token.map((e) => ({ seq: e.seq, kind: e.kind, detail: e.detail, act: false })), ...acts].sort((a, b) => a.seq - b.seq);
   const disabled = new Map<string, number>();
   let current: string | null = null;
-  let acts = 0;
-  for (const r of entries.rows) {
-    const d = (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail ?? {}) as Record<string, unknown>;
-    if (r.kind === 'admin.admin_token_configured') {
+  let named = 0;
+  for (const r of entries) {
+    const d = r.detail;
+    if (r.act) {
+      if (current && disabled.has(current) && named++ < MAX_FINDINGS) {
+        add({ table: 'admin_token_revocations', key: `seq ${r.seq}`, problem: `${r.kind} by admin after the admin token in force was disabled (seq ${disabled.get(current)}): its revocation was undone around Warden` });
+      }
+    } else if (r.kind === 'admin.admin_token_configured') {
       current = str(d.fingerprint);
-      if (current && d.disabled === true && !disabled.has(current)) disabled.set(current, Number(r.seq));
-    } else if (r.kind === 'admin.admin_token_disabled') {
+      if (current && d.disabled === true && !disabled.has(current)) disabled.set(current, r.seq);
+    } else {
       const fp = str(d.fingerprint) ?? current;
-      if (fp && !disabled.has(fp)) disabled.set(fp, Number(r.seq));
-    } else if (current && disabled.has(current) && acts++ < MAX_FINDINGS) {
-      add({ table: 'admin_token_revocations', key: `seq ${r.seq}`, problem: `${r.kind} by admin after the admin token in force was disabled (seq ${disabled.get(current)}): its revocation was undone around Warden` });
+      if (fp && !disabled.has(fp)) disabled.set(fp, r.seq);
     }
   }
   const present = new Set(rows.map((r) => trailFingerprint(Buffer.from(r.fingerprint))));
