@@ -164,6 +164,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       onPrivilegedChange: raisePrivilegedChangeAlert,
       config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount, newDevicesPerDay: config.newDevicesPerDay, localPasswords: config.localPasswords, ...(shared ? { principalCacheMs: 0 } : {}) },
     });
+    await identity.startAdminToken();
     // Settings saved from the console (detector_settings) apply over the configured ones at start.
     const detectConfig = applyStoredSettings(
       options.detectConfig !== undefined ? resolveDetectConfig(options.detectConfig) : config.detectConfigFile ? loadDetectConfig(config.detectConfigFile) : resolveDetectConfig({}),
@@ -194,7 +195,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     const vaultReader = createVaultReader({ db, keyring });
     const vaultWriter = createVaultWriter({ db, keyring, clock, allow15DigitId: policy.allow_15_digit_id });
     const pii = createPiiDecryptor({ db, keyring });
-    const trace = await createTrace({ db, audit, clock, logger, vault: vaultWriter, reader: vaultReader, pii, identity, policy, work, watchGate: watch?.gate, raise: watch ? (alerts) => watch.raise(alerts) : null });
+    const trace = await createTrace({ db, audit, clock, logger, blindIndexKey: keyring.blindIndexKey, vault: vaultWriter, reader: vaultReader, pii, identity, policy, work, watchGate: watch?.gate, raise: watch ? (alerts) => watch.raise(alerts) : null });
     closeTrace = () => trace.close();
     const access = createAccessService({
       policy,
@@ -212,7 +213,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     });
     // The telephony platform's token turns virtual numbers into real ones: two people issue it, like one that grants work.
     const tokens = createServiceTokens({ db, audit, clock, secondPerson: (account) => trace.privacy?.telephony(account) === true });
-    const ingest = createIngest({ db, work, bus, audit, clock, seal: keyring.routingSeal, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
+    const ingest = createIngest({ db, work, bus, audit, clock, seal: keyring.routingSeal, canaries: trace.canaries, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
     const overview = createOverview({ db, audit, bus, clock, logger, risk: engine });
     overview.start();
 

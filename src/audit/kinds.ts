@@ -39,6 +39,8 @@ export const AUDIT_KINDS = {
   'admin.account_approved': { event: null, action: null },
   'admin.device_revoked': { event: null, action: null },
   'admin.admin_token_disabled': { event: null, action: null },
+  // At start, when the configured admin token's keyed fingerprint differs from the last one recorded.
+  'admin.admin_token_configured': { event: null, action: null },
   'auth.device_enrolled': { event: null, action: null },
   'case.opened': { event: null, action: null },
   'case.approved': { event: null, action: null },
@@ -55,6 +57,8 @@ export const AUDIT_KINDS = {
   'trace.canaries_listed': { event: null, action: null },
   'trace.canaries_rotated': { event: null, action: null },
   'trace.canary_superseded': { event: null, action: null },
+  // Plaintext canary rows of an older store sealed at start (count and blind indexes, never numbers).
+  'trace.canaries_sealed': { event: null, action: null },
   'trace.privacy_routed': { event: null, action: null },
   'trace.attribution_run': { event: null, action: null },
   // PIPL (src/pipl/): data-subject requests, erasure, retention, reports. Never the person's data.

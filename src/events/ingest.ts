@@ -101,6 +101,8 @@ export interface IngestDeps {
    * outside Warden is held as unknown, so a producer scoped by sites cannot give work on it.
    */
   seal?: Pick<RoutingSeal, 'check'> | undefined;
+  /** Which of these numbers are live canaries (src/trace/canaries.ts keeps them as blind indexes); absent, none are. */
+  canaries?: { among(waybills: readonly string[], opts: { live: boolean }): Promise<Set<string>> } | undefined;
 }
 
 interface Candidate {
@@ -233,13 +235,13 @@ export function createIngest(deps: IngestDeps) {
       const rows = await db
         .selectFrom('waybills as w')
         .select(['w.waybill', 'w.origin_site', 'w.dest_site', 'w.origin_city', 'w.dest_city', 'w.routing_seal'])
-        .select((eb) => eb.exists(eb.selectFrom('trace_canaries as c').select('c.waybill').whereRef('c.waybill', '=', 'w.waybill').where('c.retired_at', 'is', null)).as('canary'))
         .where('w.waybill', 'in', ids.slice(i, i + LOOKUP_CHUNK))
         .execute();
+      const canaries = rows.length && deps.canaries ? await deps.canaries.among(rows.map((r) => r.waybill), { live: true }) : new Set<string>();
       for (const r of rows) {
         // Routing changed outside Warden: no answer is read from it (the same as a waybill the vault does not hold).
         if (deps.seal && !deps.seal.check(r, r.routing_seal)) continue;
-        out.set(r.waybill, { origin_site: r.origin_site, dest_site: r.dest_site, dest_city: r.dest_city, canary: Boolean(r.canary) });
+        out.set(r.waybill, { origin_site: r.origin_site, dest_site: r.dest_site, dest_city: r.dest_city, canary: canaries.has(r.waybill) });
       }
     }
     return out;

@@ -110,6 +110,8 @@ export function createIdentityService(deps: IdentityDeps) {
     resolvePrincipal: principals.resolve,
     disableAdminToken: adminToken.disable,
     adminTokenState: adminToken.state,
+    /** At start: audits a changed admin-token fingerprint and reads whether the trail disabled it. */
+    startAdminToken: adminToken.start,
   };
 }
 

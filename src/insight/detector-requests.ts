@@ -9,8 +9,12 @@
  * apply when the engine is next built (at start). Any analyst may discard a request (audited).
  * Only an analyst's own account asks (attack review 8): the shared admin token, whose holder set
  * the analysts' first passwords, is refused (403, audited as denied), so it is never one of the two.
+ * The request's entry carries `settings_sha256`, the digest of the settings asked for; approval
+ * compares the stored request with the entry that recorded it and refuses (409
+ * `audit_inconsistent`) a request changed around Warden (attack review 9: the database owner
+ * swapped "enabled: false" into the row between the second analyst's read and approval).
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
@@ -61,12 +65,38 @@ export function createDetectorRequests(deps: DetectorRequestsDeps) {
     const who = actorName(actor);
     const row = { detector, settings: JSON.stringify(merged), requested_by: who, requested_at: now, reason: reason.slice(0, 300) };
     await audit.append(
-      [{ kind: 'detect.settings_requested', ts: now, decision: 'ok', reason: row.reason, ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who, changes, approval: 'pending' } }],
+      [{ kind: 'detect.settings_requested', ts: now, decision: 'ok', reason: row.reason, ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who, changes, approval: 'pending', settings_sha256: canonicalDigest(merged) } }],
       async (tx) => {
         await tx.insertInto('detector_settings_requests').values(row).onConflict((oc) => oc.column('detector').doUpdateSet({ settings: row.settings, requested_by: who, requested_at: now, reason: row.reason })).execute();
       },
     );
     return { detector, settings: effective, running, applies: 'restart' as const, approval: 'pending' as const, requested_by: who, requested_at: now.toISOString() };
+  }
+
+  /**
+   * The stored request is the one its `detect.settings_requested` entry recorded: same requester,
+   * same time, same settings digest. Otherwise it was written around Warden: 409, never approved.
+   */
+  async function assertAudited(q: Kysely<Database> | Transaction<Database>, detector: string, req: { settings: unknown; requested_by: string; requested_at: Date | string }): Promise<void> {
+    const entry = await q
+      .selectFrom('audit_log')
+      .select(['ts', 'detail'])
+      .where('kind', '=', 'detect.settings_requested')
+      .where('decision', '=', 'ok')
+      .where(sql<boolean>`detail->>'detector' = ${detector}`)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const d = (entry ? (typeof entry.detail === 'string' ? JSON.parse(entry.detail) : entry.detail) : null) as Record<string, unknown> | null;
+    const same = !!entry && !!d
+      && typeof d.settings_sha256 === 'string'
+      && d.settings_sha256 === canonicalDigest(parse(req.settings))
+      && d.actor === req.requested_by
+      && new Date(entry.ts).getTime() === new Date(req.requested_at).getTime();
+    if (!same) {
+      deps.logger.error({ detector, requested_by: req.requested_by }, 'a stored detector settings request differs from the audit entry that recorded it: changed around Warden; refused');
+      throw new AppError('audit_inconsistent', `the stored settings change of ${detector} is not the one its audit entry recorded (changed outside Warden, or requested before requests were fingerprinted); it cannot be approved: discard it and ask again, and tell the security team`);
+    }
   }
 
   /** The admin token never asks: audited as denied, then 403. */
@@ -84,6 +114,7 @@ export function createDetectorRequests(deps: DetectorRequestsDeps) {
     const req = await db.selectFrom('detector_settings_requests').selectAll().where('detector', '=', detector).executeTakeFirst();
     if (!req) throw new AppError('not_found', `no settings change of ${detector} is waiting for approval`);
     if (new Date(req.requested_at).getTime() !== Date.parse(seen)) throw new AppError('conflict', `the settings change of ${detector} was replaced after you read it (requested_at ${new Date(req.requested_at).toISOString()}); read it again`);
+    await assertAudited(db, detector, req);
     const now = new Date(clock.now());
     await refuseSameHand(db, audit, { kind: 'detect.settings_changed', ts: now, detail: { detector } }, actor, ctx, 'approve a settings change you requested', [req.requested_by]);
     const merged = parse(req.settings);
@@ -93,7 +124,9 @@ export function createDetectorRequests(deps: DetectorRequestsDeps) {
     await audit.append(
       [{ kind: 'detect.settings_changed', ts: now, decision: 'ok', reason: req.reason, ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who, requested_by: req.requested_by, changes, applies: 'restart', settings_sha256: canonicalDigest(merged) } }],
       async (tx) => {
-        // Only the request that was read: a newer one (or a discard) meanwhile is not approved unseen.
+        // Only the request that was read, still as audited: a newer one (or a discard, or a row rewritten) meanwhile is not approved unseen.
+        const held = await tx.selectFrom('detector_settings_requests').select('settings').where('detector', '=', detector).forUpdate().executeTakeFirst();
+        if (held && canonicalDigest(parse(held.settings)) !== canonicalDigest(merged)) await assertAudited(tx, detector, { ...req, settings: held.settings });
         const gone = await tx.deleteFrom('detector_settings_requests').where('detector', '=', detector).where('requested_at', '=', new Date(req.requested_at)).where('requested_by', '=', req.requested_by).executeTakeFirst();
         if (Number(gone.numDeletedRows) !== 1) throw new AppError('conflict', `the settings change of ${detector} was replaced or discarded meanwhile; look again`);
         await tx

@@ -361,7 +361,10 @@ export interface LoginKnownGoodTable {
 
 /** Canary waybills (migration 0012): planted in the vault like any other; this table alone says which. */
 export interface TraceCanariesTable {
-  waybill: string;
+  /** The number's keyed blind index (hex; `~superseded~<ms>` appended once a real waybill took it). Migration 0019; before it the number itself. */
+  mac: string;
+  /** The number, sealed (src/trace/canary-data.ts); null on a row of an older store not yet sealed at start. */
+  sealed: Bytes | null;
   batch: string;
   /** Set for the rows planted into one marked export (that export's own canaries). */
   export_id: string | null;

@@ -22,6 +22,12 @@
  *   ones so this stays rare.
  * - An export whose block has no free number gets fewer marks, possibly none: nothing is recorded
  *   for a batch that planted nothing (no empty insert, no entry).
+ * - The table never holds a number in plaintext (attack review 9): each row keeps the number's
+ *   keyed blind index (`mac`) and the number sealed (canary-data.ts); lookups, the tripwire and the
+ *   supersede match blind indexes, the list opens the sealed numbers. Each planting's entry carries
+ *   `macs_sha256`, the digest of the batch's blind indexes, so `audit reconcile` names a batch whose
+ *   rows were deleted or added around Warden. Rows of an older store are sealed at start
+ *   (`sealPlaintext`, audited as `trace.canaries_sealed` with each batch's count and digest).
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -32,7 +38,7 @@ import type { VaultWriter } from '../vault/vault.js';
 import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 import type { AlertOut } from '../detect/engine.js';
 import { AppError, isAppError } from '../errors.js';
-import { canaryRecord, freshRng, neighbourNumber, type Neighbour } from './canary-data.js';
+import { canaryKeys, canaryMac, canaryRecord, freshRng, macsDigest, neighbourNumber, openCanary, sealCanary, type Neighbour } from './canary-data.js';
 
 /** How a superseded canary's row is renamed (its number now belongs to a real parcel). */
 const SUPERSEDED = '~superseded~';
@@ -46,6 +52,8 @@ export interface CanariesDeps {
   clock: Clock;
   /** A mobile-number prefix the company controls (calls to it prove the data left); optional. */
   phoneRange?: string | null | undefined;
+  /** The keyring's blind-index key: the canary keys derive from it. */
+  blindIndexKey: Buffer;
   /** The watch's alert path: a superseded canary is raised (`canary_superseded`); absent, audited only. */
   raise?: ((alerts: AlertOut[]) => Promise<void>) | undefined;
 }
@@ -77,23 +85,76 @@ export interface PlantOptions {
 
 export function createCanaries(deps: CanariesDeps) {
   const { db, audit, clock } = deps;
-  /** waybill → the export it was planted for (null: a vault canary). Read on the hot path, synchronously. */
+  const keys = canaryKeys(deps.blindIndexKey);
+  const macOf = (waybill: string) => canaryMac(keys, waybill);
+  /** blind index → the export it was planted for (null: a vault canary). Read on the hot path, synchronously. */
   const known = new Map<string, string | null>();
 
+  /**
+   * Picks up canaries planted elsewhere (the CLI, another process). A canary leaves the watched set
+   * only when its row says a real waybill superseded it: a row that vanished (deleted around
+   * Warden) stays watched by this process (fail closed); `audit reconcile` names its batch.
+   */
   async function refresh(): Promise<void> {
-    const rows = await db.selectFrom('trace_canaries').select(['waybill', 'export_id']).where('waybill', 'not like', `%${SUPERSEDED}%`).execute();
-    known.clear();
-    for (const r of rows) known.set(r.waybill, r.export_id);
+    const rows = await db.selectFrom('trace_canaries').select(['mac', 'export_id']).where('sealed', 'is not', null).execute();
+    for (const r of rows) {
+      if (r.mac.includes(SUPERSEDED)) known.delete(bareMac(r.mac));
+      else known.set(r.mac, r.export_id);
+    }
+  }
+
+  /** The canaries among these numbers (retired ones too; `live`: unretired only), read from the store. */
+  async function among(waybills: readonly string[], opts: { live?: boolean } = {}): Promise<Set<string>> {
+    const byMac = new Map(waybills.map((w) => [macOf(w), w]));
+    const out = new Set<string>();
+    const macs = [...byMac.keys()];
+    for (let i = 0; i < macs.length; i += 500) {
+      let q = db.selectFrom('trace_canaries').select('mac').where('mac', 'in', macs.slice(i, i + 500));
+      if (opts.live) q = q.where('retired_at', 'is', null);
+      for (const r of await q.execute()) out.add(byMac.get(r.mac)!);
+    }
+    return out;
+  }
+
+  /**
+   * Rows an older store kept in plaintext (`sealed` null, the number in `mac`): sealed and indexed
+   * in one transaction with a `trace.canaries_sealed` entry that binds each touched batch (its row
+   * count and blind-index digest after sealing). Run at start; nothing to do, nothing recorded.
+   */
+  async function sealPlaintext(): Promise<number> {
+    const plain = await db.selectFrom('trace_canaries').select(['mac', 'batch']).where('sealed', 'is', null).execute();
+    if (!plain.length) return 0;
+    const converted = plain.map((r) => {
+      const [waybill, superseded] = r.mac.split(SUPERSEDED) as [string, string | undefined];
+      const mac = macOf(waybill);
+      return { from: r.mac, batch: r.batch, waybill, mac: superseded === undefined ? mac : `${mac}${SUPERSEDED}${superseded}`, sealed: sealCanary(keys, waybill, mac) };
+    });
+    const batches = [...new Set(plain.map((r) => r.batch))];
+    const entry = async () => {
+      const rows = await db.selectFrom('trace_canaries').select(['mac', 'batch', 'sealed']).where('batch', 'in', batches).execute();
+      const renamed = new Map(converted.map((c) => [c.from, c.mac]));
+      return batches.map((b) => {
+        const macs = rows.filter((r) => r.batch === b).map((r) => bareMac(renamed.get(r.mac) ?? r.mac));
+        return `${b}:${macs.length}:${macsDigest(macs)}`;
+      });
+    };
+    await audit.append(
+      [{ kind: 'trace.canaries_sealed', ts: new Date(clock.now()), decision: 'ok', requestId: 'warden-start', detail: { actor: 'warden', count: converted.length, batches: await entry() } }],
+      async (tx) => {
+        for (const c of converted) await tx.updateTable('trace_canaries').set({ mac: c.mac, sealed: c.sealed }).where('mac', '=', c.from).where('sealed', 'is', null).execute();
+      },
+    );
+    return converted.length;
   }
 
   async function neighbours(): Promise<Neighbour[]> {
     const real = await db
       .selectFrom('waybills')
       .select(['waybill', 'origin_site', 'dest_site', 'origin_city', 'dest_city'])
-      .where('waybill', 'not in', db.selectFrom('trace_canaries').select('waybill'))
       .orderBy('created_at', 'desc')
-      .limit(500)
-      .execute();
+      .limit(500 + known.size)
+      .execute()
+      .then((rows) => rows.filter((r) => !known.has(macOf(r.waybill))).slice(0, 500));
     if (real.length) return real;
     const sites = await db.selectFrom('sites').select(['code', 'city']).orderBy('code').limit(500).execute();
     if (!sites.length) throw new AppError('validation_failed', 'no sites yet: canaries are planted on real routes (create sites first)');
@@ -146,17 +207,18 @@ export function createCanaries(deps: CanariesDeps) {
    * trail is read more widely than the list). True when a canary made room.
    */
   async function supersede(waybill: string, by: Superseder): Promise<boolean> {
-    const row = await db.selectFrom('trace_canaries').select(['batch', 'export_id']).where('waybill', '=', waybill).executeTakeFirst();
+    const mac = macOf(waybill);
+    const row = await db.selectFrom('trace_canaries').select(['batch', 'export_id']).where('mac', '=', mac).executeTakeFirst();
     if (!row) return false;
     const now = new Date(clock.now());
     await audit.append(
       [{ kind: 'trace.canary_superseded', ts: now, decision: 'ok', ip: by.ip, requestId: by.requestId, account: by.account ?? undefined, detail: { actor: by.actor, batch: row.batch, export: row.export_id, count: 1 } }],
       async (tx) => {
-        await tx.updateTable('trace_canaries').set({ waybill: `${waybill}${SUPERSEDED}${now.getTime()}`, retired_at: now }).where('waybill', '=', waybill).execute();
+        await tx.updateTable('trace_canaries').set({ mac: `${mac}${SUPERSEDED}${now.getTime()}`, retired_at: now }).where('mac', '=', mac).execute();
         await tx.deleteFrom('waybills').where('waybill', '=', waybill).execute();
       },
     );
-    known.delete(waybill);
+    known.delete(mac);
     await alertSuperseded(row.batch, now.getTime());
     return true;
   }
@@ -192,29 +254,33 @@ export function createCanaries(deps: CanariesDeps) {
     // An export's block with no gap (consecutive real numbers): fewer marks — here none, and nothing to record.
     if (!waybills.length) return { batch, planted: 0, waybills };
     const now = new Date(clock.now());
+    const rows = waybills.map((waybill) => rowOf(waybill, batch, opts.exportId ?? null, now, actorName(actor)));
     await audit.append(
-      [{ kind: 'trace.canaries_planted', ts: now, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor), batch, count: waybills.length, export: opts.exportId ?? null } }],
+      [{ kind: 'trace.canaries_planted', ts: now, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor), batch, count: waybills.length, export: opts.exportId ?? null, macs_sha256: macsDigest(rows.map((r) => r.mac)) } }],
       async (tx) => {
-        await tx
-          .insertInto('trace_canaries')
-          .values(waybills.map((waybill) => ({ waybill, batch, export_id: opts.exportId ?? null, planted_at: now, planted_by: actorName(actor), retired_at: null })))
-          .execute();
+        await tx.insertInto('trace_canaries').values(rows).execute();
       },
     );
-    for (const w of waybills) known.set(w, opts.exportId ?? null);
+    for (const r of rows) known.set(r.mac, opts.exportId ?? null);
     return { batch, planted: waybills.length, waybills };
+  }
+
+  function rowOf(waybill: string, batch: string, exportId: string | null, at: Date, by: string) {
+    const mac = macOf(waybill);
+    return { mac, sealed: sealCanary(keys, waybill, mac), batch, export_id: exportId, planted_at: at, planted_by: by, retired_at: null };
   }
 
   /** The protected list: security analysts (and the operator's CLI) only; every read audited. */
   async function list(actor: Actor, ctx: RequestContext, q: { includeRetired?: boolean | undefined; limit?: number | undefined } = {}): Promise<{ canaries: CanaryRow[] }> {
     let query = db.selectFrom('trace_canaries').selectAll();
     if (!q.includeRetired) query = query.where('retired_at', 'is', null);
-    const rows = await query.orderBy('planted_at', 'desc').orderBy('waybill').limit(Math.min(q.limit ?? 1000, 10_000)).execute();
+    const rows = await query.orderBy('planted_at', 'desc').orderBy('mac').limit(Math.min(q.limit ?? 1000, 10_000)).execute();
     await audit.append([{ kind: 'trace.canaries_listed', ts: new Date(clock.now()), decision: 'ok', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor), count: rows.length } }]);
     const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
     return {
       canaries: rows.map((r) => {
-        const [waybill, superseded] = r.waybill.split(SUPERSEDED) as [string, string | undefined];
+        const [mac, superseded] = r.mac.split(SUPERSEDED) as [string, string | undefined];
+        const waybill = r.sealed ? openCanary(keys, r.sealed, mac) : mac;
         return { waybill, batch: r.batch, export_id: r.export_id, planted_at: iso(r.planted_at)!, planted_by: r.planted_by, retired_at: iso(r.retired_at), superseded: superseded !== undefined };
       }),
     };
@@ -222,19 +288,20 @@ export function createCanaries(deps: CanariesDeps) {
 
   /** Retires the live vault canaries (still watched) and plants as many fresh ones (or `count`). */
   async function rotate(count: number | undefined, opts: PlantOptions, actor: Actor, ctx: RequestContext) {
-    const live = await db.selectFrom('trace_canaries').select('waybill').where('retired_at', 'is', null).where('export_id', 'is', null).execute();
+    const live = await db.selectFrom('trace_canaries').select('mac').where('retired_at', 'is', null).where('export_id', 'is', null).execute();
     const n = count ?? Math.max(1, live.length);
     const fresh = await store(n, opts);
     const batch = randomUUID();
     const now = new Date(clock.now());
+    const rows = fresh.map((waybill) => rowOf(waybill, batch, null, now, actorName(actor)));
     await audit.append(
-      [{ kind: 'trace.canaries_rotated', ts: now, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor), batch, retired: live.length, planted: fresh.length } }],
+      [{ kind: 'trace.canaries_rotated', ts: now, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor), batch, retired: live.length, planted: fresh.length, macs_sha256: macsDigest(rows.map((r) => r.mac)) } }],
       async (tx) => {
-        if (live.length) await tx.updateTable('trace_canaries').set({ retired_at: now }).where('waybill', 'in', live.map((l) => l.waybill)).execute();
-        if (fresh.length) await tx.insertInto('trace_canaries').values(fresh.map((waybill) => ({ waybill, batch, export_id: null, planted_at: now, planted_by: actorName(actor), retired_at: null }))).execute();
+        if (live.length) await tx.updateTable('trace_canaries').set({ retired_at: now }).where('mac', 'in', live.map((l) => l.mac)).execute();
+        if (rows.length) await tx.insertInto('trace_canaries').values(rows).execute();
       },
     );
-    for (const w of fresh) known.set(w, null);
+    for (const r of rows) known.set(r.mac, null);
     return { batch, retired: live.length, planted: fresh.length, waybills: fresh };
   }
 
@@ -244,12 +311,17 @@ export function createCanaries(deps: CanariesDeps) {
     list,
     rotate,
     supersede,
+    among,
+    sealPlaintext,
     /** Synchronous: is this waybill a canary, and for which export (undefined: not a canary). */
-    lookup: (waybill: string): string | null | undefined => known.get(waybill),
+    lookup: (waybill: string): string | null | undefined => (known.size ? known.get(macOf(waybill)) : undefined),
     size: () => known.size,
   };
 }
 export type Canaries = ReturnType<typeof createCanaries>;
+
+/** A row's blind index without its superseded suffix (what the planting's digest covers). */
+export const bareMac = (mac: string): string => mac.split(SUPERSEDED)[0]!;
 
 /** Who sent the real waybill that retires a canary: its producer's audit actor and account, and the request. */
 export interface Superseder extends RequestContext {

@@ -6,7 +6,8 @@
  * Invariant: nothing in the record says "canary". Phones may come from a number range the company
  * controls (a call or SMS to one proves the data left); that range is configuration, not data.
  */
-import { randomInt } from 'node:crypto';
+import { createHash, createHmac, randomInt } from 'node:crypto';
+import { decryptField, encryptField } from '../vault/crypto.js';
 import { OPERATING_CITIES, type CityDef } from '../simulate/data/cities.js';
 import { NameGenerator, address, cityDivisions, formatAddress, idNumber, mobileNumber } from '../simulate/pii.js';
 import { Rng } from '../simulate/rng.js';
@@ -29,6 +30,32 @@ export interface Neighbour {
 }
 
 let names: NameGenerator | undefined;
+
+/**
+ * How a canary's number is kept (attack review 9: `select waybill from trace_canaries` listed every
+ * tripwire to the database owner): as a keyed blind index (`mac`, what the tripwire and every
+ * lookup match) and sealed with the vault's field encryption (`sealed`, what the analysts' list
+ * opens). Both keys derive from the keyring's blind-index key, which the store holds only wrapped
+ * by the master key; neither is ever in the database.
+ */
+export interface CanaryKeys {
+  mac: Buffer;
+  seal: Buffer;
+}
+
+export function canaryKeys(blindIndexKey: Buffer): CanaryKeys {
+  const derive = (purpose: string) => createHmac('sha256', blindIndexKey).update(`warden/trace/${purpose}/v1`).digest();
+  return { mac: derive('canary-mac'), seal: derive('canary-seal') };
+}
+
+/** The canary's blind index: HMAC-SHA256 of the number, 16 bytes, hex. */
+export const canaryMac = (keys: CanaryKeys, waybill: string): string => createHmac('sha256', keys.mac).update(waybill, 'utf8').digest().subarray(0, 16).toString('hex');
+
+export const sealCanary = (keys: CanaryKeys, waybill: string, mac: string): Buffer => encryptField(keys.seal, waybill, `warden/trace/canary/${mac}`);
+export const openCanary = (keys: CanaryKeys, sealed: Uint8Array, mac: string): string => decryptField(keys.seal, Buffer.from(sealed), `warden/trace/canary/${mac}`);
+
+/** What a planting's audit entry binds the planted set with: the digest of its sorted blind indexes (reconcile recomputes it from the rows). */
+export const macsDigest = (macs: readonly string[]): string => createHash('sha256').update([...macs].sort().join('\n')).digest('hex');
 
 /** A fresh, unpredictable generator (canaries must not be guessable from a seed in the repo). */
 export const freshRng = (): Rng => new Rng(randomInt(2 ** 31), randomInt(2 ** 31), randomInt(2 ** 31));

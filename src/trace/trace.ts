@@ -36,6 +36,8 @@ export interface TraceDeps {
   work: Pick<WorkContext, 'workOn'>;
   /** The watch's gate (step-up, throttle), asked after the tripwire's. */
   watchGate?: ResponseGate | undefined;
+  /** The keyring's blind-index key (the canaries' keys derive from it). */
+  blindIndexKey: Buffer;
   /** How often canaries planted elsewhere (the CLI) are picked up. */
   refreshMs?: number;
 }
@@ -46,7 +48,9 @@ export async function createTrace(deps: TraceDeps) {
   const raiseAll = raise ?? (async (alerts: AlertOut[]) => {
     for (const a of alerts) await raiseWithoutWatch({ db, identity: deps.identity })(a);
   });
-  const canaries = createCanaries({ db, vault: deps.vault, audit, clock, raise: raiseAll });
+  const canaries = createCanaries({ db, vault: deps.vault, audit, clock, raise: raiseAll, blindIndexKey: deps.blindIndexKey });
+  const sealed = await canaries.sealPlaintext();
+  if (sealed) logger.warn({ sealed }, 'canary numbers kept in plaintext by an older version were sealed (trace.canaries_sealed)');
   await canaries.refresh();
   const tripwire = createTripwire({ canaries, raise: (a) => raiseAll([a]), logger });
   const gate = composeGates(tripwire.gate, deps.watchGate);

@@ -168,7 +168,7 @@ describe.each(testBackends())('attack review 7 on %s', (backend) => {
     expect(r.body.rows.map((x: { waybill: string }) => x.waybill).sort()).toEqual(Array.from({ length: REAL }, (_, i) => W(i + 1)));
     const planted = await w.warden.db.selectFrom('audit_log').select('detail').where('kind', '=', 'trace.canaries_planted').execute();
     expect(planted).toHaveLength(0);
-    expect(await w.warden.db.selectFrom('trace_canaries').select('waybill').execute()).toHaveLength(0);
+    expect(await w.warden.db.selectFrom('trace_canaries').select('mac').execute()).toHaveLength(0);
   });
 
   describe('a canary under a waybill event', () => {

@@ -86,8 +86,39 @@ function settingsStep(_state: SettingsState | undefined, e: TrailEntry): Setting
   return { updated_by: str(e.detail.requested_by) ?? str(e.detail.actor), updated_at: e.ts.getTime(), settings_sha256: str(e.detail.settings_sha256) };
 }
 
+/**
+ * Each approval approved what was asked (attack review 9: the request's row was rewritten between
+ * the second analyst's read and approval): a `detect.settings_changed` naming its requester carries
+ * the digest of the last `detect.settings_requested` of that detector by that requester. Requests
+ * recorded before they carried a digest are left unchecked.
+ */
+function checkApprovals(entries: readonly TrailEntry[], add: Add): void {
+  const asked = new Map<string, TrailEntry>();
+  for (const e of entries) {
+    const detector = str(e.detail.detector);
+    if (!detector) continue;
+    if (e.kind === 'detect.settings_requested') {
+      asked.set(detector, e);
+      continue;
+    }
+    const requester = str(e.detail.requested_by);
+    const approved = str(e.detail.settings_sha256);
+    if (!requester || !approved) continue;
+    const request = asked.get(detector);
+    asked.delete(detector);
+    if (request && str(request.detail.settings_sha256) === null) continue;
+    if (!request || str(request.detail.actor) !== requester) {
+      add({ table: 'detector_settings', key: `${detector} (seq ${e.seq})`, problem: `approved a change by ${requester} that no detect.settings_requested entry recorded` });
+    } else if (str(request.detail.settings_sha256) !== approved) {
+      add({ table: 'detector_settings', key: `${detector} (seq ${e.seq})`, problem: `the approved settings are not the ones requested (request seq ${request.seq}): the request was changed around Warden before its approval` });
+    }
+  }
+}
+
 export async function reconcileDetectorSettings(db: Kysely<Database>, add: Add): Promise<number> {
-  const expected = replayAll(await entriesOf(db, ['detect.settings_changed']), (e) => str(e.detail.detector), settingsStep);
+  const entries = await entriesOf(db, ['detect.settings_requested', 'detect.settings_changed']);
+  checkApprovals(entries, add);
+  const expected = replayAll(entries.filter((e) => e.kind === 'detect.settings_changed'), (e) => str(e.detail.detector), settingsStep);
   const rows = await db.selectFrom('detector_settings').select(['detector', 'settings', 'updated_by', 'updated_at']).orderBy('detector').execute();
   for (const r of rows) {
     const want = expected.get(r.detector);

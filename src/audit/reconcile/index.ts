@@ -10,7 +10,9 @@
  * that backs a reveal (work.ts); cases and service tokens — grants of scope (grants.ts); exceptions,
  * responses and detector settings — what detection does (detection.ts). A row the trail says must
  * exist and that is gone shows too where its absence widens access (a response lifted by deleting it,
- * an approved setting reverted to its default). Read-only; at most MAX_FINDINGS named; values are ids,
+ * an approved setting reverted to its default). Review 9 added an approval that approved other
+ * settings than were requested, the admin token's revocation (admin-token.ts) and the planted
+ * canaries, per batch (canaries.ts). Read-only; at most MAX_FINDINGS named; values are ids,
  * roles, sites and states, never a customer's data. Run it after `audit verify` (which proves the
  * trail itself); `warden serve` also runs it on a schedule (schedule.ts: a metric, an alert rule, the log).
  */
@@ -20,6 +22,8 @@ import { reconcileAccounts } from './accounts.js';
 import { reconcileAssignments, reconcileSearchGrants, reconcileTickets } from './work.js';
 import { reconcileCases, reconcileServiceTokens } from './grants.js';
 import { reconcileDetectorSettings, reconcileExceptions, reconcileResponses } from './detection.js';
+import { reconcileAdminToken } from './admin-token.js';
+import { reconcileCanaries } from './canaries.js';
 import { MAX_FINDINGS, type Check, type Finding, type ReconciledTable } from './trail.js';
 
 export { MAX_FINDINGS, type Finding, type ReconciledTable } from './trail.js';
@@ -43,6 +47,8 @@ const CHECKS: ReadonlyArray<readonly [ReconciledTable, Check]> = [
   ['detect_exceptions', reconcileExceptions],
   ['account_responses', reconcileResponses],
   ['detector_settings', reconcileDetectorSettings],
+  ['admin_token_revocations', reconcileAdminToken],
+  ['trace_canaries', reconcileCanaries],
 ];
 
 export async function reconcileState(db: Kysely<Database>): Promise<ReconcileResult> {

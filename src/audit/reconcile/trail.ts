@@ -2,9 +2,10 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import type { RECONCILED_KINDS } from '../../store/migrations/0016-reconcile-indexes.js';
+import type { RECONCILED_KINDS_2 } from '../../store/migrations/0020-dba-review.js';
 
-/** Kinds the reconcile may read by kind: the ones migration 0016 indexes (a full read of the trail otherwise). */
-export type ReconciledKind = (typeof RECONCILED_KINDS)[number];
+/** Kinds the reconcile may read by kind: the ones migrations 0016 and 0019 index (a full read of the trail otherwise). */
+export type ReconciledKind = (typeof RECONCILED_KINDS)[number] | (typeof RECONCILED_KINDS_2)[number];
 
 export const MAX_FINDINGS = 100;
 
@@ -17,7 +18,9 @@ export type ReconciledTable =
   | 'service_tokens'
   | 'detect_exceptions'
   | 'account_responses'
-  | 'detector_settings';
+  | 'detector_settings'
+  | 'admin_token_revocations'
+  | 'trace_canaries';
 
 export interface Finding {
   table: ReconciledTable;

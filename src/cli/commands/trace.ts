@@ -26,7 +26,7 @@ async function canaryDeps(c: OpenedVault) {
   const { createCanaries } = await import('../../trace/canaries.js');
   const { createVaultWriter } = await import('../../vault/vault.js');
   const { loadPolicy } = await import('../../access/policy.js');
-  return createCanaries({ db: c.store.db, audit: c.trail.writer, clock: systemClock, vault: createVaultWriter({ db: c.store.db, keyring: c.keyring, clock: systemClock, allow15DigitId: loadPolicy(c.config.policyFile).allow_15_digit_id }) });
+  return createCanaries({ db: c.store.db, audit: c.trail.writer, clock: systemClock, blindIndexKey: c.keyring.blindIndexKey, vault: createVaultWriter({ db: c.store.db, keyring: c.keyring, clock: systemClock, allow15DigitId: loadPolicy(c.config.policyFile).allow_15_digit_id }) });
 }
 
 /** Who acts, as the audit trail records it: os:<the operating-system account>, never a name from the command line. */

@@ -16,6 +16,7 @@ import * as reconcileIndexes from './0016-reconcile-indexes.js';
 import * as ledgerSetBased from './0017-ledger-set-based.js';
 import * as erasedUnlinked from './0018-erased-unlinked.js';
 import * as routingSeal from './0019-routing-seal.js';
+import * as dbaReview from './0020-dba-review.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0017-ledger-set-based': ledgerSetBased,
   '0018-erased-unlinked': erasedUnlinked,
   '0019-routing-seal': routingSeal,
+  '0020-dba-review': dbaReview,
 };
 
 export const migrationProvider: MigrationProvider = {

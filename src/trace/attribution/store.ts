@@ -16,6 +16,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import type { Keyring } from '../../vault/keyring.js';
 import { blindIndex } from '../../vault/crypto.js';
+import { canaryKeys, canaryMac } from '../canary-data.js';
 import { maskAddress, maskName } from '../../vault/masking.js';
 import type { PiiDecryptor } from '../../vault/vault.js';
 import type { Binding, MarkedExport, Resolver } from './attribute.js';
@@ -138,18 +139,21 @@ export function storeResolver(deps: { db: Kysely<Database>; keyring: Keyring; pi
       return out;
     },
     async exportCanaries(waybills) {
-      const rows = await chunked(waybills, (part) =>
+      // The canaries table knows numbers only by their blind index (src/trace/canary-data.ts).
+      const keys = canaryKeys(keyring.blindIndexKey);
+      const byMac = new Map(waybills.map((w) => [canaryMac(keys, w), w]));
+      const rows = await chunked([...byMac.keys()], (part) =>
         db
           .selectFrom('trace_canaries as c')
           .innerJoin('trace_exports as e', 'e.id', 'c.export_id')
-          .select(['c.waybill', 'e.id', 'e.account', 'e.created_at', 'e.device', 'e.ip', 'e.row_order'])
-          .where('c.waybill', 'in', part)
+          .select(['c.mac', 'e.id', 'e.account', 'e.created_at', 'e.device', 'e.ip', 'e.row_order'])
+          .where('c.mac', 'in', part)
           .execute(),
       );
       const out = new Map<string, MarkedExport>();
       for (const r of rows) {
         const order = (typeof r.row_order === 'string' ? JSON.parse(r.row_order) : r.row_order) as string[];
-        out.set(r.waybill, { id: r.id, account: r.account, created_at: new Date(r.created_at).getTime(), device: r.device, ip: r.ip, row_order: order });
+        out.set(byMac.get(r.mac)!, { id: r.id, account: r.account, created_at: new Date(r.created_at).getTime(), device: r.device, ip: r.ip, row_order: order });
       }
       return out;
     },
