@@ -133,6 +133,7 @@ const en = {
     forbidden: 'Not allowed for your role', self_action: 'You cannot act on your own account, alert, case or request', not_found: 'Not found', validation_failed: 'Check the input: {{message}}', unauthenticated: 'Your session has ended; sign in again', generic: '{{message}}',
     sso_refused: 'Your identity provider signed you in, but Warden does not let you in: no Warden account with that role and site. Ask your administrator.', sso_failed: 'Single sign-on did not complete; start again.',
     invalid_device_credential: 'This browser\'s device enrolment is no longer accepted; sign in again to enrol it anew.', device_limit: 'Too many new devices for this account today; try again later.', password_login_disabled: 'Passwords are switched off here: use single sign-on.',
+    not_case_party: 'Only the analyst who opened this case, or the one who approved it, may close it', audit_inconsistent: 'The stored request no longer matches what was asked for in the audit trail; discard it and ask again',
     payload_too_large: 'The file is larger than the server accepts', unsupported_media_type: 'The server does not take this kind of file', subject_erased: 'This person was already erased', conflict: 'Not possible in the current state',
   },
 };

@@ -135,6 +135,7 @@ const zh: Messages = {
     forbidden: '您的角色无权执行此操作', self_action: '不能对自己的账号、告警、案件或申请执行操作', not_found: '未找到', validation_failed: '请检查输入：{{message}}', unauthenticated: '会话已结束，请重新登录', generic: '{{message}}',
     sso_refused: '身份提供方已确认您的身份，但 Warden 未允许登录：没有对应角色和站点的 Warden 账号。请联系管理员。', sso_failed: '单点登录未完成，请重新开始。',
     invalid_device_credential: '此浏览器的设备登记已失效，请重新登录以重新登记。', device_limit: '该账号今日新设备过多，请稍后再试。', password_login_disabled: '此处已关闭密码登录，请使用单点登录。',
+    not_case_party: '只有立案的分析员或批准该案件的分析员可以结案', audit_inconsistent: '所存申请与审计记录中的申请不一致，请丢弃后重新申请',
     payload_too_large: '文件超过服务器接受的大小', unsupported_media_type: '服务器不接受此类文件', subject_erased: '此人已被删除', conflict: '当前状态下无法执行',
   },
 };
