@@ -9,6 +9,10 @@ export const ERROR_STATUS = {
   unknown_field: 400,
   /** A waybill, ticket or case that is no identifier (free text, a phone or ID number): src/contracts/identifiers.ts. */
   bad_identifier: 400,
+  /** A reveal named a ticket that is not an open ticket of the caller's on this waybill (attack review 9). */
+  ticket_not_held: 400,
+  /** A reveal named a case that does not back it (a role that works no cases, or not the case basis). */
+  case_not_held: 400,
   unauthenticated: 401,
   invalid_credentials: 401,
   session_expired: 401,

@@ -10,7 +10,9 @@
  * only the watch gate about responses. A single reveal is a batch of one: the same decisions,
  * counts and audit entries.
  */
+import type { Kysely } from 'kysely';
 import type { Purpose } from '../contracts/events.js';
+import type { Database } from '../store/schema.js';
 import { AppError } from '../errors.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { AuditEntryInput } from '../audit/kinds.js';
@@ -76,6 +78,28 @@ export interface AccessDeps {
   privacy?: PrivacyNumberIssuer | undefined;
   /** Key of the tag a refused waybill, ticket or case is audited as (contracts/identifiers.ts): never the value. */
   identifierTagKey: Buffer;
+  /** The waybills given, newest first (by when they were created; ties by number, highest first). */
+  newestFirst(waybills: readonly string[]): Promise<string[]>;
+}
+
+/** `newestFirst` on the store: one read of the waybills' creation times. */
+export function newestFirstIn(db: Kysely<Database>): AccessDeps['newestFirst'] {
+  return async (waybills) => {
+    if (!waybills.length) return [];
+    const rows = await db.selectFrom('waybills').select('waybill').where('waybill', 'in', [...waybills]).orderBy('created_at', 'desc').orderBy('waybill', 'desc').execute();
+    return rows.map((r) => r.waybill);
+  };
+}
+
+/** A phone search's answer: the masked matches, and which of them the search backs reveals of. */
+export interface SearchAnswer {
+  matches: MaskedWaybill[];
+  truncated: boolean;
+  /** Matched parcels this search grants reveals of (basis phone_search): the newest, up to the policy's `search_grant_limit`. */
+  granted: number;
+  granted_waybills: string[];
+  /** True when more parcels matched than were granted: ask the caller for the waybill, or open a ticket. */
+  grant_limited: boolean;
 }
 
 /** Issues the virtual number a viewer is shown instead of a party's real phone. */
@@ -186,7 +210,7 @@ export function createAccessService(deps: AccessDeps) {
     }
   }
 
-  async function search(principal: Principal, phone: string, ctx: RequestContext): Promise<{ matches: MaskedWaybill[]; truncated: boolean }> {
+  async function search(principal: Principal, phone: string, ctx: RequestContext): Promise<SearchAnswer> {
     const p = await staff(principal, 'search', 'search');
     const normalised = normaliseSearchPhone(phone);
     const now = clock.now();
@@ -197,7 +221,7 @@ export function createAccessService(deps: AccessDeps) {
     // Each search answers "is this a customer?" and may back reveals: counted per search, like records.
     const q = await searchQuotas.tryConsume({ role, account: p.account.id, device: null, site: null }, 1, now);
     if (!q.ok) return refuse(entry, quotaError(q, 'search'));
-    let found: { matches: PhoneMatch[]; truncated: boolean };
+    let found: Awaited<ReturnType<typeof findAndRecord>>;
     try {
       found = await findAndRecord(p, normalised, scope, entry, now);
     } catch (err) {
@@ -206,17 +230,30 @@ export function createAccessService(deps: AccessDeps) {
     }
     count(entry);
     const masked = (await Promise.all(found.matches.map((m) => vault.masked(m.waybill)))).filter((m): m is MaskedWaybill => m !== null);
-    return { matches: masked, truncated: found.truncated };
+    return { matches: masked, truncated: found.truncated, granted: found.granted.length, granted_waybills: found.granted, grant_limited: found.limited };
   }
 
-  /** The search and its audit entry; the grants (per matched party) commit with the entry. */
+  /**
+   * The search and its audit entry; the grants (per matched party) commit with the entry.
+   *
+   * A search is one customer's call: it grants the newest `search_grant_limit` of its matches, not
+   * every parcel on a shared number (attack review 9: an office switchboard's 45 recipients, each
+   * a different person, were all revealed on one search). The same search again grants the same
+   * parcels; the others need a waybill-specific basis (a ticket).
+   */
   async function findAndRecord(p: AccountPrincipal, phone: string, scope: SearchScope, entry: AuditEntryInput, now: number) {
     const found = await vault.waybillsByPhone(phone, scope, policy.search_limit + 1);
     const matches = found.slice(0, policy.search_limit);
     const waybills = matches.map((m) => m.waybill);
     const grants = policy.rules[p.account.role].some((r) => r.basis === 'phone_search');
-    await audit.append([{ ...entry, detail: { matches: waybills.length, waybills } }], grants ? (tx) => work.grantSearch(p.account.id, matches, new Date(now), tx) : undefined);
-    return { matches, truncated: found.length > matches.length };
+    const cap = policy.search_grant_limit;
+    const chosen = !grants ? [] : matches.length <= cap ? waybills : (await deps.newestFirst(waybills)).slice(0, cap);
+    const granted = new Set(chosen);
+    const grantedMatches = matches.filter((m) => granted.has(m.waybill));
+    const limited = grants && grantedMatches.length < matches.length;
+    const detail = { matches: waybills.length, waybills, ...(grants ? { granted: grantedMatches.length } : {}), ...(limited ? { grant_limited: true } : {}) };
+    await audit.append([{ ...entry, detail }], grantedMatches.length ? (tx) => work.grantSearch(p.account.id, grantedMatches, new Date(now), tx) : undefined);
+    return { matches, truncated: found.length > matches.length, granted: grantedMatches.map((m) => m.waybill), limited };
   }
 
   async function decide(p: AccountPrincipal, waybill: string, body: RevealBody, ctx: RequestContext, now: number): Promise<Outcome> {
@@ -255,6 +292,14 @@ export function createAccessService(deps: AccessDeps) {
       now,
     );
     if (!decision.allowed) return { waybill, entry, error: new AppError(decision.code, decision.message) };
+    // A ticket or case named is written onto the entry as what backed the reveal: it must be one
+    // (attack review 9: made-up references rode on a search or an assignment into the trail).
+    if (body.ticket != null && !found.alongside.openTickets.includes(body.ticket)) {
+      return { waybill, entry, error: new AppError('ticket_not_held', `the ticket named is not an open ticket of yours on waybill ${waybill}; name none, or the open ticket assigned to you`) };
+    }
+    if (body.case != null && !decision.bases.includes('case')) {
+      return { waybill, entry, error: new AppError('case_not_held', `the case named does not back this reveal: only a security analyst's open case that covers the waybill does; name none`) };
+    }
     // Erased on the person's request (PIPL Art. 47): nothing left to show, and the caller is told so.
     if (touchesErased(found.sealed, fields as QualifiedField[])) {
       return { waybill, entry, error: new AppError('subject_erased', `the person behind the requested field(s) of waybill ${waybill} asked for deletion; their data was erased`) };

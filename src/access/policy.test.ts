@@ -74,6 +74,15 @@ describe('search quotas and the policy hash', () => {
     expect(() => mergePolicy({ search_quotas: { customer_service: { per_week: 5 } } })).toThrow(/search_quotas\.customer_service\.per_week/);
   });
 
+  it('search_grant_limit: 10 by default, overridable (0 grants nothing), bounded (attack review 9)', () => {
+    expect(DEFAULT_POLICY.search_grant_limit).toBe(10);
+    expect(mergePolicy({ search_grant_limit: 3 }).search_grant_limit).toBe(3);
+    expect(mergePolicy({ search_grant_limit: 0 }).search_grant_limit).toBe(0);
+    expect(() => mergePolicy({ search_grant_limit: -1 })).toThrow(/search_grant_limit/);
+    expect(() => mergePolicy({ search_grant_limit: 2.5 })).toThrow(/search_grant_limit/);
+    expect(policyHash(mergePolicy({ search_grant_limit: 3 }))).not.toBe(policyHash(DEFAULT_POLICY));
+  });
+
   it('the hash is the same for the same policy whatever the key order, and moves with any change', () => {
     const a = mergePolicy({ search_limit: 20, allow_15_digit_id: true });
     const b = mergePolicy({ allow_15_digit_id: true, search_limit: 20 });

@@ -85,6 +85,11 @@ export const PolicySchema = Type.Object(
     allow_15_digit_id: Type.Boolean(),
     /** Most matches a phone search returns. */
     search_limit: Type.Integer({ minimum: 1, maximum: 1000 }),
+    /**
+     * Most matched parcels (the newest) one search grants reveals of (basis phone_search): a search
+     * is one customer's call, not everyone on a shared number (attack review 9). 0: none.
+     */
+    search_grant_limit: Type.Integer({ minimum: 0, maximum: 1000 }),
     /** Phone searches per account (each answers "is this a customer?" and may back reveals). */
     search_quotas: Type.Record(lit(ROLES), WindowsSchema),
     /** Per-viewer privacy numbers; absent: every phone reveal answers the real number. */
@@ -101,6 +106,7 @@ export type Policy = {
   quotas: Record<Role, RoleQuota>;
   allow_15_digit_id: boolean;
   search_limit: number;
+  search_grant_limit: number;
   search_quotas: Record<Role, Windows>;
   privacy_numbers?: PrivacyNumbers;
 };
@@ -145,6 +151,7 @@ export const DEFAULT_POLICY: Policy = {
   },
   allow_15_digit_id: false,
   search_limit: 50,
+  search_grant_limit: 10,
   search_quotas: {
     customer_service: { per_hour: 60, per_day: 300 },
     courier: { per_hour: 60, per_day: 300 },
@@ -192,6 +199,7 @@ export function mergePolicy(overrides: unknown, source = 'policy'): Policy {
     quotas: { ...DEFAULT_POLICY.quotas, ...(o.quotas as object | undefined) },
     allow_15_digit_id: o.allow_15_digit_id ?? DEFAULT_POLICY.allow_15_digit_id,
     search_limit: o.search_limit ?? DEFAULT_POLICY.search_limit,
+    search_grant_limit: o.search_grant_limit ?? DEFAULT_POLICY.search_grant_limit,
     search_quotas: { ...DEFAULT_POLICY.search_quotas, ...(o.search_quotas as object | undefined) },
     ...(o.privacy_numbers !== undefined ? { privacy_numbers: o.privacy_numbers } : {}),
   };

@@ -189,7 +189,7 @@ export function createCases(deps: CasesDeps) {
     return rows.map((r) => present(r, m.waybills.get(r.id) ?? [], m.accounts.get(r.id) ?? []));
   }
 
-  /** The case and the reveals made under it (from the audit trail, newest first). */
+  /** The case and the reveals made under it (from the audit trail, newest first): those whose basis includes the case. */
   async function get(id: string) {
     const row = await db.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) return null;
@@ -200,6 +200,8 @@ export function createCases(deps: CasesDeps) {
       .where('kind', '=', 'access.reveal')
       .where(sql<boolean>`detail ? 'case'`)
       .where(sql<string>`detail->>'case'`, '=', id)
+      // Only reveals the case backed (attack review 9: a courier's allowed reveal carried a case it never had).
+      .where(sql<boolean>`(',' || coalesce(detail->>'basis', '') || ',') like '%,case,%'`)
       .where('decision', '=', 'allowed')
       .orderBy('seq', 'desc')
       .limit(REVEALS_LISTED + 1)

@@ -19,7 +19,11 @@
  *   against its peers' share. Grant: followed at any time the search grant backs
  *   (`grant_minutes`, the policy's phone_search window): honest agents reveal most of what they
  *   search, so the count a day is judged against the peers' daily count (attack review 6: waiting
- *   a few minutes evaded the quick view). Ticket-backed reveals never count.
+ *   a few minutes evaded the quick view). Ticket-backed reveals never count. Only searches that
+ *   found something count as searches (attack review 9: 40 searches of numbers that match no
+ *   customer diluted both shares below `min_share`); the ones that found nothing are kept apart,
+ *   and a day where they are at least `min_records` and half of all searches (probing "is this a
+ *   customer?") says so in the alert, with a higher score.
  * - trickle: per-account evidence that accumulates across days — a one-sided CUSUM on the daily
  *   count of records revealed with no work behind them, against the role's honest rate plus an
  *   allowance, decaying by `decay` a day. It does not reset at midnight.
@@ -271,7 +275,10 @@ export function createWorkHarvestDetector(env: DetectorEnv): Detector {
 
 interface SearchState {
   day: number;
+  /** searches today that found something (the search event lists its matched waybills) */
   searches: number;
+  /** searches today that found nothing (an empty `waybills`): "is this a customer?" probes */
+  misses: number;
   /** searched waybills whose reveals became worth harvesting (once per search) within quick_seconds, and within the grant */
   quick: number;
   granted: number;
@@ -307,7 +314,7 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
     const a = ctx.account!;
     let s = a.slots[env.slot] as SearchState | undefined;
     if (!s) {
-      s = { day: ctx.day, searches: 0, quick: 0, granted: 0, reveals: 0, ticketBacked: 0, ids: [], open: new Map(), evidenceDays: [] };
+      s = { day: ctx.day, searches: 0, misses: 0, quick: 0, granted: 0, reveals: 0, ticketBacked: 0, ids: [], open: new Map(), evidenceDays: [] };
       a.slots[env.slot] = s;
     }
     if (ctx.day > s.day) {
@@ -317,7 +324,7 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
         counts.add(keys, a.id, s.granted);
       }
       s.day = ctx.day;
-      s.searches = s.quick = s.granted = s.reveals = s.ticketBacked = 0;
+      s.searches = s.misses = s.quick = s.granted = s.reveals = s.ticketBacked = 0;
       s.ids = [];
       pruneOpen(s, ctx.t, Infinity);
     }
@@ -377,7 +384,10 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
     const ev = ctx.event;
     if (ev.type !== 'access' || ctx.denied) return;
     if (ev.action === 'search') {
-      stateOf(ctx).searches++;
+      // A search known to have found nothing backs no reveal: it must not dilute the shares.
+      const s = stateOf(ctx);
+      if (ev.waybills !== undefined && ev.waybills.length === 0) s.misses++;
+      else s.searches++;
       return;
     }
     if (ev.action !== 'reveal' || ctx.records === 0) return;
@@ -401,22 +411,29 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
     const ticketShare = s.ticketBacked / s.reveals;
     const n = v.view === 'quick' ? s.quick : s.granted;
     const min = v.view === 'quick' ? c.min_records : c.grant_min_records;
+    const all = s.searches + s.misses;
+    const probing = s.misses >= c.min_records && 2 * s.misses >= all;
     const within = v.view === 'quick' ? `${c.quick_seconds} s` : `${c.grant_minutes} min (the search grant)`;
     const against = v.view === 'quick' ? `${round(v.share * 100, 0)} %, ${round(v.ratio, 1)}x ${peerText(v.peers)}` : `${round(v.share * 100, 0)} %; ${round(v.ratio, 1)}x the daily count of ${peerText(v.peers)}`;
     emit({
       account: a.id,
       device: ev.device,
-      score: Math.min(95, 50 + (n - min) + 10 * (days - 1)),
+      score: Math.min(95, 50 + (n - min) + 10 * (days - 1) + (probing ? 10 : 0)),
       subject: 'search_harvest',
       summary:
-        `Account ${a.id} (${a.role}) followed ${n} of its ${s.searches} searches today with a reveal of ${fieldsText(c.harvest_fields)} within ${within} ` +
-        `(${against}); ${round(ticketShare * 100, 0)} % of its reveals today cite a ticket; ${days} day(s) of evidence.`,
+        `Account ${a.id} (${a.role}) followed ${n} of its ${s.searches} searches that found something today with a reveal of ${fieldsText(c.harvest_fields)} within ${within} ` +
+        `(${against}); ${round(ticketShare * 100, 0)} % of its reveals today cite a ticket; ` +
+        (s.misses ? `${s.misses} of its ${all} searches found nothing${probing ? ' (probing numbers)' : ''}; ` : '') +
+        `${days} day(s) of evidence.`,
       evidence: {
         event_ids: s.ids.slice(-10),
         view: v.view,
         records_quick: s.quick,
         records_in_grant: s.granted,
         searches_today: s.searches,
+        searches_zero_hit: s.misses,
+        zero_hit_share: round(s.misses / Math.max(1, all), 3),
+        probing,
         share_quick: round(s.quick / Math.max(s.searches, s.quick), 3),
         share_in_grant: round(s.granted / Math.max(s.searches, s.granted), 3),
         ...(v.view === 'quick' ? { peer_median_share: round(v.peers.median, 3) } : { peer_median_count: round(v.peers.median, 1) }),
