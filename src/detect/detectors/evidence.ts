@@ -327,6 +327,7 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
       s.ids = [];
       pruneOpen(s, ctx.t, Infinity);
     }
+    if (!fromGateway(ctx.event)) s.foreign = true;
     return s;
   }
 
@@ -383,14 +384,11 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
     const ev = ctx.event;
     if (ev.type !== 'access' || ctx.denied) return;
     if (ev.action === 'search') {
-      const s = stateOf(ctx);
-      s.searches++;
-      if (!fromGateway(ev)) s.foreign = true;
+      stateOf(ctx).searches++;
       return;
     }
     if (ev.action !== 'reveal' || ctx.records === 0) return;
     const s = stateOf(ctx);
-    if (!fromGateway(ev)) s.foreign = true;
     s.reveals++;
     if (ctx.explanation === 'ticket') s.ticketBacked++;
     if (ctx.explanation !== 'search') return;
