@@ -207,3 +207,25 @@ export function eventIdentifierProblem(e: { type?: unknown; waybill?: unknown; w
   }
   return null;
 }
+
+/** The contract's bound of the fields every event carries (events.ts `Common`). */
+export const EVENT_FIELD_MAX = 200;
+/** The fields of every event that name a thing (not free text): identifiers at the gateway. */
+export const EVENT_ID_FIELDS = ['id', 'account', 'site', 'device', 'session'] as const;
+
+/**
+ * The gateway's rule for `id`, `account`, `site`, `device` and `session` of an ingested event
+ * (attack review 9: a name and a phone number sent as an event id or a scan's site landed in the
+ * audit trail, an ID number and a name as an assignee's account). The contract bounds them only in
+ * length; Warden takes them only as identifiers (docs/contract-extensions.md 1.3). The first that
+ * is not one, with its rule, or null; absent fields are not checked (an empty given one is).
+ */
+export function eventFieldIdentifierProblem(e: Partial<Record<(typeof EVENT_ID_FIELDS)[number], unknown>>): { field: string; problem: IdentifierProblem; max: number } | null {
+  for (const field of EVENT_ID_FIELDS) {
+    const v = e[field];
+    if (typeof v !== 'string') continue;
+    const problem = identifierProblem(v, EVENT_FIELD_MAX);
+    if (problem) return { field, problem, max: EVENT_FIELD_MAX };
+  }
+  return null;
+}

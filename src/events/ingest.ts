@@ -21,8 +21,16 @@
  *   anything else a line carries is dropped before it is checked, stored or put on the bus (it
  *   could be plaintext PII, which belongs in the vault only), counted per line in the answer; a
  *   line is never refused for it (docs/contract-extensions.md 1.2).
- * - Idempotent by id: an event whose id is already stored is counted as a duplicate and neither
- *   applied, audited nor published again.
+ * - Idempotent by id: a line whose id is already stored, or was seen earlier in the body, is
+ *   counted as a duplicate (its line listed) and neither applied, audited nor published again when
+ *   it is the same event; a different event under that id is refused `id_conflict` (attack
+ *   review 9: the second was lost without a word).
+ * - Gateway rules before the producer's (attack review 9): `id`, `account`, `site`, `device` and
+ *   `session` are identifiers (../contracts/identifiers.ts: no free text, phone or ID number: they
+ *   land in the audit trail, alerts and logs), refused `bad_identifier`; an event time before
+ *   OLDEST_EVENT_TS is refused `too_old` in every mode; an assignment or ticket names an account
+ *   Warden holds, whoever sends it (`unknown_account`; a site-limited token's answer stays
+ *   `site_not_registered`).
  * - Backfill (history import) keeps each event's own time, marks it `backfill`, grants no work
  *   context (history does not open access today), takes history only (a line inside the live
  *   window is refused `too_recent`; detection likewise never explains a live access by backfilled
@@ -32,7 +40,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import { contractFieldsOnly, validateEvent, type ActivityEvent } from '../contracts/events.js';
+import { contractFieldsOnly, eventTime, validateEvent, type ActivityEvent } from '../contracts/events.js';
+import { eventFieldIdentifierProblem, identifierRule } from '../contracts/identifiers.js';
 import type { Database } from '../store/schema.js';
 import type { WorkContext } from '../access/work-context.js';
 import type { AuditWriter } from '../audit/writer.js';
@@ -55,7 +64,6 @@ import {
   type ParcelSites,
   type Producer,
   type RejectCode,
-  type Refusal,
   type TimeWindow,
 } from './producer.js';
 
@@ -63,11 +71,30 @@ export const MAX_REPORTED_REJECTIONS = 100;
 /** Contract events are small; a search or export naming thousands of waybills still fits. */
 export const MAX_LINE_BYTES = 256 * 1024;
 
-export interface Rejection {
-  line: number;
-  code: RejectCode;
+/**
+ * The producer's codes (./producer.ts) and the ingest's own: `unknown_account` (an assignment or
+ * ticket for an account Warden does not hold) and `id_conflict` (an id already given to another
+ * event, in this body or stored).
+ */
+export type IngestRejectCode = RejectCode | 'unknown_account' | 'id_conflict';
+
+interface IngestRefusal {
+  code: IngestRejectCode;
   reason: string;
 }
+
+export interface Rejection {
+  line: number;
+  code: IngestRejectCode;
+  reason: string;
+}
+
+/**
+ * Event times before this are refused `too_old` in every mode: no activity of Warden's world is
+ * that old, and PostgreSQL has no year 0 (attack review 9: one `0000-01-01` backfill line failed
+ * the whole body with a 500, every valid line lost).
+ */
+export const OLDEST_EVENT_TS = Date.parse('2000-01-01T00:00:00.000Z');
 
 export interface DroppedFields {
   line: number;
@@ -80,8 +107,10 @@ export interface IngestResult {
   /** The first MAX_REPORTED_REJECTIONS refused lines, by line number. */
   rejected: Rejection[];
   rejected_count: number;
-  /** Accepted lines whose id was already stored (not applied or published again). */
+  /** Accepted lines whose id was already stored, or seen earlier in the body, with the same event (not applied or published again). */
   duplicates: number;
+  /** The first MAX_REPORTED_REJECTIONS of those lines, by line number. */
+  duplicate_lines: number[];
   mode: IngestMode;
   /** The first MAX_REPORTED_REJECTIONS accepted lines that had fields dropped, by line number. */
   dropped_fields: DroppedFields[];
@@ -127,7 +156,7 @@ function rejectionLog(cap: number) {
   let count = 0;
   const byLine = (a: Rejection, b: Rejection) => a.line - b.line;
   return {
-    add(line: number, r: Refusal) {
+    add(line: number, r: IngestRefusal) {
       count++;
       const last = list[list.length - 1];
       // Lines mostly arrive in order: once full, a later line is dropped at once.
@@ -152,7 +181,7 @@ function rejectionLog(cap: number) {
 }
 
 /** JSON.parse's message quotes the input; the reason keeps only where it broke. */
-function jsonRefusal(err: unknown): Refusal {
+function jsonRefusal(err: unknown): IngestRefusal {
   const at = /position (\d+)/.exec((err as Error).message ?? '')?.[1];
   return { code: 'invalid_json', reason: at ? `invalid JSON (at character ${at})` : 'invalid JSON' };
 }
@@ -182,22 +211,78 @@ export function createIngest(deps: IngestDeps) {
       const parsed = validateEvent(value);
       if (!parsed.ok) return rejected.add(line, { code: parsed.code ?? 'invalid_event', reason: parsed.reason });
       const { event, dropped } = contractFieldsOnly(parsed.event);
-      const refusal = checkEvent(producer, event, mode, now, window);
+      const refusal = gatewayRefusal(event) ?? checkEvent(producer, event, mode, now, window);
       if (refusal) return rejected.add(line, refusal);
       candidates.push({ event, line, dropped });
     });
-    const admitted = await screen(producer, candidates, (c, r) => rejected.add(c.line, r));
-    const { duplicates } = await commit(producer, admitted.map((c) => c.event), mode, opts.ctx, { rejected: rejected.count });
-    return { accepted: admitted.length, rejected: rejected.list(), rejected_count: rejected.count, duplicates, mode, ...droppedReport(admitted) };
+    const screened = await screen(producer, candidates, (c, r) => rejected.add(c.line, r));
+    const { admitted, fresh, duplicateLines } = await sortOutIds(screened, (c, r) => rejected.add(c.line, r));
+    await commit(producer, admitted.map((c) => c.event), mode, opts.ctx, { rejected: rejected.count }, { fresh, duplicates: duplicateLines.length });
+    return {
+      accepted: admitted.length,
+      rejected: rejected.list(),
+      rejected_count: rejected.count,
+      duplicates: duplicateLines.length,
+      duplicate_lines: duplicateLines.slice(0, MAX_REPORTED_REJECTIONS),
+      mode,
+      ...droppedReport(admitted),
+    };
+  }
+
+  /**
+   * Idempotent by id, never lossy (attack review 9: a scan and an assignment sent under one id
+   * answered `duplicates: 1`, the assignment silently lost): a line whose id was seen earlier in
+   * the body, or is stored, is a duplicate when it is the same event (its fields, provenance
+   * aside) and refused `id_conflict` otherwise. Only stored ids' bodies are read back.
+   */
+  async function sortOutIds(candidates: Candidate[], refuse: (c: Candidate, r: IngestRefusal) => void): Promise<{ admitted: Candidate[]; fresh: ActivityEvent[]; duplicateLines: number[] }> {
+    const stored = new Map<string, string>();
+    const ids = [...new Set(candidates.map((c) => c.event.id))];
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const rows = await db.selectFrom('activity_events').select(['id', 'body']).where('id', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) stored.set(r.id, signature(typeof r.body === 'string' ? JSON.parse(r.body) : r.body));
+    }
+    const firstInBody = new Map<string, Candidate>();
+    const admitted: Candidate[] = [];
+    const fresh: ActivityEvent[] = [];
+    const duplicateLines: number[] = [];
+    const conflict = (c: Candidate, where: string) =>
+      refuse(c, { code: 'id_conflict', reason: `this id was already given to another event ${where}; an event id names one event (a repeated line must be the same event)` });
+    for (const c of candidates) {
+      const id = c.event.id;
+      const kept = stored.get(id);
+      if (kept !== undefined) {
+        if (kept !== signature(c.event)) conflict(c, '(stored earlier)');
+        else {
+          admitted.push(c);
+          duplicateLines.push(c.line);
+        }
+        continue;
+      }
+      const first = firstInBody.get(id);
+      if (first) {
+        if (signature(first.event) !== signature(c.event)) conflict(c, `on line ${first.line}`);
+        else {
+          admitted.push(c);
+          duplicateLines.push(c.line);
+        }
+        continue;
+      }
+      firstInBody.set(id, c);
+      admitted.push(c);
+      fresh.push(c.event);
+    }
+    return { admitted, fresh, duplicateLines };
   }
 
   /** The checks that need the store; refused candidates go to `refuse`, the rest are returned. */
-  async function screen(producer: Producer, candidates: Candidate[], refuse: (c: Candidate, r: Refusal) => void, opts: { record?: boolean } = {}): Promise<Candidate[]> {
+  async function screen(producer: Producer, candidates: Candidate[], refuse: (c: Candidate, r: IngestRefusal) => void, opts: { record?: boolean } = {}): Promise<Candidate[]> {
     const wantSite = producer.registration.sites !== null;
     const needed = new Set<string>();
     const waybills = new Set<string>();
     for (const { event: e } of candidates) {
-      if (isStaffActivity(e) || (wantSite && isWork(e))) needed.add((e as { account: string }).account);
+      // Every assignee too, whoever sends it: work goes to Warden's accounts only (attack review 9).
+      if (isStaffActivity(e) || isWork(e)) needed.add((e as { account: string }).account);
       const waybill = wantSite ? workWaybill(e) : null;
       if (waybill !== null) waybills.add(waybill);
       if (e.type === 'waybill') waybills.add(e.waybill);
@@ -208,10 +293,10 @@ export function createIngest(deps: IngestDeps) {
     return candidates.filter((c) => {
       const e = c.event;
       const parcel = () => parcels.get(workWaybill(e) ?? '') ?? null;
-      const r = e.type === 'waybill' ? checkWaybillAgrees(e, parcels.get(e.waybill) ?? null, opts)
+      const r: IngestRefusal | null = e.type === 'waybill' ? checkWaybillAgrees(e, parcels.get(e.waybill) ?? null, opts)
         : isStaffActivity(e)
         ? accounts.has((e as { account: string }).account) ? gatewayAccountRefusal(e) : null
-        : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null, parcel())
+        : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null, parcel()) ?? (accounts.has(e.account) ? null : unknownAccount(e))
         : completesWork(e) ? checkWorkSite(producer, e, null, parcel()) : null;
       if (r) refuse(c, r);
       return r === null;
@@ -253,9 +338,11 @@ export function createIngest(deps: IngestDeps) {
    * supersede a canary holding its number.
    */
   async function admit(producer: Producer, event: ActivityEvent, opts: { record?: boolean } = {}): Promise<void> {
-    let refusal = checkEvent(producer, event, 'live', clock.now(), window);
+    let refusal: IngestRefusal | null = gatewayRefusal(event);
+    if (refusal?.code === 'bad_identifier') throw new AppError('bad_identifier', refusal.reason);
+    refusal ??= checkEvent(producer, event, 'live', clock.now(), window);
     if (!refusal) await screen(producer, [{ event, line: 1, dropped: 0 }], (_c, r) => (refusal = r), opts);
-    if (refusal) throw new AppError('producer_not_registered', (refusal as Refusal).reason);
+    if (refusal) throw new AppError('producer_not_registered', (refusal as IngestRefusal).reason);
   }
 
   /** admit() then commit(): the route's event is stored, applied, audited and published, or refused. */
@@ -263,7 +350,7 @@ export function createIngest(deps: IngestDeps) {
     const { event } = contractFieldsOnly(routeEvent); // the routes' bodies admit no extra field; kept as a guarantee
     await admit(producer, event);
     // The route made the id (a random UUID): nothing can have stored it yet, so no lookup.
-    await commit(producer, [event], 'live', ctx, { rejected: 0 }, { newIds: true });
+    await commit(producer, [event], 'live', ctx, { rejected: 0 }, { fresh: [event], duplicates: 0 });
   }
 
   /**
@@ -277,8 +364,8 @@ export function createIngest(deps: IngestDeps) {
    * what was committed stays and is published, and sending the request again is safe: committed
    * ids come back as duplicates. A backfill (inserts only, no work) is one append, one entry.
    */
-  async function commit(producer: Producer, events: ActivityEvent[], mode: IngestMode, ctx: RequestContext, counts: { rejected: number }, opts: { newIds?: boolean } = {}) {
-    const { fresh, duplicates } = opts.newIds ? { fresh: events, duplicates: 0 } : await withoutStored(events);
+  async function commit(producer: Producer, events: ActivityEvent[], mode: IngestMode, ctx: RequestContext, counts: { rejected: number }, ids: { fresh: ActivityEvent[]; duplicates: number }) {
+    const { fresh, duplicates } = ids;
     for (const e of fresh) stamp(e, producer, mode);
     const at = new Date(clock.now());
     const committed = new Set<ActivityEvent>();
@@ -310,19 +397,6 @@ export function createIngest(deps: IngestDeps) {
     } finally {
       await bus.publish(committed.size === fresh.length ? fresh : fresh.filter((e) => committed.has(e)));
     }
-    return { duplicates };
-  }
-
-  /** Drops events whose id is already stored, or repeated within the request. */
-  async function withoutStored(events: ActivityEvent[]): Promise<{ fresh: ActivityEvent[]; duplicates: number }> {
-    const stored = new Set<string>();
-    const ids = [...new Set(events.map((e) => e.id))];
-    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
-      const rows = await db.selectFrom('activity_events').select('id').where('id', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
-      for (const r of rows) stored.add(r.id);
-    }
-    const fresh = events.filter((e) => !stored.has(e.id) && (stored.add(e.id), true));
-    return { fresh, duplicates: events.length - fresh.length };
   }
 
   async function store(tx: Transaction<Database>, events: ActivityEvent[], producer: Producer, mode: IngestMode, receivedAt: Date): Promise<void> {
@@ -383,6 +457,26 @@ function droppedReport(admitted: readonly Candidate[]): Pick<IngestResult, 'drop
     if (list.length < MAX_REPORTED_REJECTIONS) list.push({ line: c.line, count: c.dropped });
   }
   return { dropped_fields: list, dropped_fields_lines: lines };
+}
+
+/** The gateway's own rules for every ingested event, before the producer's: identifiers, and no impossible time. */
+function gatewayRefusal(e: ActivityEvent): IngestRefusal | null {
+  const bad = eventFieldIdentifierProblem(e);
+  if (bad) return { code: 'bad_identifier', reason: `field "${bad.field}": bad_identifier: ${identifierRule(bad.problem, bad.max)}` };
+  if (eventTime(e) < OLDEST_EVENT_TS) return { code: 'too_old', reason: 'ts is before 2000-01-01T00:00:00Z: not activity Warden can hold' };
+  return null;
+}
+
+/** An assignment or ticket must name an account Warden holds (the value is not repeated). */
+const unknownAccount = (e: ActivityEvent): IngestRefusal => ({
+  code: 'unknown_account',
+  reason: `${e.type} events must name a Warden account as the assignee: this one is not`,
+});
+
+/** An event's fields, provenance aside, in key order: two lines are the same event when these agree. */
+function signature(e: object): string {
+  const o = e as Record<string, unknown>;
+  return JSON.stringify(Object.keys(o).filter((k) => k !== 'producer' && k !== 'backfill').sort().map((k) => [k, o[k]]));
 }
 
 /** Events whose storing changes the work context (who may see what, or until when). */

@@ -32,6 +32,25 @@ export interface ServerDeps {
   trustProxy?: string | undefined;
 }
 
+/**
+ * The Content-Security-Policy of /docs (Swagger UI), beside the console's (./routes/console.ts):
+ * same-origin scripts only, never framed (attack review 9: /docs had neither CSP nor
+ * X-Frame-Options while `/` had both).
+ */
+export const DOCS_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "script-src-attr 'none'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 export async function createServer(deps: ServerDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -54,7 +73,19 @@ export async function createServer(deps: ServerDeps): Promise<App> {
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // /docs shares the console's origin: it may not be framed either, and loads only its own scripts
+  // (Swagger UI's page has no inline script; its styles are partly written at run time).
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: DOCS_CSP,
+    uiHooks: {
+      onRequest: async (_req, reply) => {
+        reply.header('x-frame-options', 'DENY');
+        reply.header('x-content-type-options', 'nosniff');
+        reply.header('referrer-policy', 'no-referrer');
+      },
+    },
+  });
   // Cookies only carry single sign-on's browser binding (src/http/routes/sso.ts); sessions are bearer tokens.
   await app.register(cookie);
   // Text bodies are for POST /api/v1/events alone (its own parser, src/http/routes/events.ts): a 415 anywhere else.

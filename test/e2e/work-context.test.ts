@@ -70,7 +70,7 @@ describe.each(testBackends())('the work context on %s', (backend) => {
 
   it('an older assignment that arrives after a newer one to someone else never counts', async () => {
     const now = clock.now();
-    const accepted = { accepted: 1, rejected: [], rejected_count: 0, duplicates: 0, mode: 'live', dropped_fields: [], dropped_fields_lines: 0 };
+    const accepted = { accepted: 1, rejected: [], rejected_count: 0, duplicates: 0, duplicate_lines: [], mode: 'live', dropped_fields: [], dropped_fields_lines: 0 };
     expect((await assignEvent('wc-new', W(2), 'c2', now - 5 * 60_000)).body).toEqual(accepted);
     expect((await assignEvent('wc-old', W(2), 'c1', now - 10 * 60_000)).body).toEqual(accepted);
     expect(code(await reveal('c1', W(2)))).toBe('no_work_context');

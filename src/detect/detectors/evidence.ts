@@ -34,6 +34,7 @@
 import { PII_FIELDS, type ActivityEvent } from '../../contracts/events.js';
 import type { AccountProfile, Detector, DetectorEnv, Emit, EventContext } from '../types.js';
 import { dayLabel, MINUTE, round } from '../util.js';
+import { fromGateway } from './device-posture.js';
 
 export const WORK_HARVEST = 'work_harvest';
 export const SEARCH_HARVEST = 'search_harvest';
@@ -169,6 +170,8 @@ interface WorkState {
   /** waybill (of assignedAt) -> fields revealed within early_minutes of the assignment, short of a harvest set */
   partial: Map<string, number>;
   evidenceDays: number[];
+  /** Revealed through another producer than the gateway: never anyone's peer (attack review 9). */
+  foreign?: boolean;
 }
 
 export function createWorkHarvestDetector(env: DetectorEnv): Detector {
@@ -186,7 +189,7 @@ export function createWorkHarvestDetector(env: DetectorEnv): Detector {
       a.slots[env.slot] = s;
     }
     if (ctx.day > s.day) {
-      if (s.assigned >= c.min_day_assignments) book.add(peerKeys(env, a), a.id, s.early / s.assigned);
+      if (s.assigned >= c.min_day_assignments && !s.foreign) book.add(peerKeys(env, a), a.id, s.early / s.assigned);
       s.day = ctx.day;
       s.assigned = s.full = s.early = 0;
       s.ids = [];
@@ -211,6 +214,7 @@ export function createWorkHarvestDetector(env: DetectorEnv): Detector {
     const mask = fieldMask(ev.fields);
     if (mask === 0) return;
     const s = stateOf(ctx);
+    if (!fromGateway(ev)) s.foreign = true;
     if (!completes(s, ev.waybill!, mask, ctx.t)) return;
     s.early++;
     if (s.ids.length < 20) s.ids.push(ev.id);
@@ -288,6 +292,8 @@ interface SearchState {
   /** waybill -> its latest search (time), the fields known of it since (the phone, and what was revealed within the grant) and whether it counted */
   open: Map<string, OpenSearch>;
   evidenceDays: number[];
+  /** Searched or revealed through another producer than the gateway: never anyone's peer (attack review 9). */
+  foreign?: boolean;
 }
 
 interface OpenSearch {
@@ -318,7 +324,7 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
       a.slots[env.slot] = s;
     }
     if (ctx.day > s.day) {
-      if (s.searches >= c.min_day_searches) {
+      if (s.searches >= c.min_day_searches && !s.foreign) {
         const keys = peerKeys(env, a);
         book.add(keys, a.id, s.quick / s.searches);
         counts.add(keys, a.id, s.granted);
@@ -328,6 +334,7 @@ export function createSearchHarvestDetector(env: DetectorEnv): Detector {
       s.ids = [];
       pruneOpen(s, ctx.t, Infinity);
     }
+    if (!fromGateway(ctx.event)) s.foreign = true;
     return s;
   }
 

@@ -82,3 +82,26 @@ describe('harvesting: peers beyond a small outlet', () => {
     expect(actionable(alerts, 'harvesting')).toEqual([]);
   });
 });
+
+// Attack review 9: another producer (a legacy system's token) may invent accounts of any role and
+// site; their reveals must not lift the peers' median that an honest account is judged against.
+describe('harvesting: peers are the gateway\'s accounts', () => {
+  const fakes = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => ({ ...courier(300 + n), account: `LG-${n}`, device: `lg-pda-${n}` }));
+  const day4 = [...workDay(team[1]!, 4, 60), ...workDay(team[2]!, 4, 60), ...workDay(team[3]!, 4, 60), ...workDay(team[4]!, 4, 60)];
+  const stamped = (events: ActivityEvent[], producer: string) => events.map((e) => (e.type === 'access' ? { ...e, producer } : e));
+
+  it('denied: eight made-up accounts revealing 420 each from a legacy producer do not hide c1\'s 400', () => {
+    const noise = stamped(fakes.flatMap((p) => siteReveals(p, 420, 4)), 'token:legacy');
+    const { alerts } = run(sortByTime([...base, ...day4, ...noise, ...siteReveals(team[0]!, 400, 4)]));
+    const hit = actionable(alerts, 'harvesting', 'c1')[0];
+    expect(hit).toBeDefined();
+    expect(hit!.evidence.peer_median_today as number).toBeLessThan(60);
+  });
+
+  it('allowed: the same busy day seen by the gateway itself is the peers\' day (c1 is not uncommon)', () => {
+    const busy = stamped(fakes.flatMap((p) => siteReveals(p, 420, 4)), 'warden');
+    const { alerts } = run(sortByTime([...base, ...day4, ...busy, ...siteReveals(team[0]!, 400, 4)]));
+    const c1 = alerts.filter((a) => a.detector === 'harvesting' && a.account === 'c1');
+    expect(c1.every((a) => a.evidence.uncommon_among_peers !== true)).toBe(true);
+  });
+});

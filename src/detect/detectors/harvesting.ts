@@ -15,6 +15,7 @@
  * stays low (a legitimately busy agent).
  */
 import type { Detector, DetectorEnv, EventContext, Emit } from '../types.js';
+import { fromGateway } from './device-posture.js';
 import { median, MINUTE, round } from '../util.js';
 
 interface HarvestState {
@@ -139,7 +140,12 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
     return p;
   }
 
-  /** The account joins today's peer tiers: its role at its site, in its city, company-wide. */
+  /**
+   * The account joins today's peer tiers: its role at its site, in its city, company-wide. Only an
+   * account the gateway saw reveal is anyone's peer (attack review 9): another producer's accounts
+   * (a legacy system's, which it may invent, with any role and site) are judged against the
+   * tiers but never move their medians.
+   */
   function join(s: HarvestState, ctx: EventContext): void {
     const a = ctx.account!;
     const role = a.role;
@@ -148,7 +154,7 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
     if (a.site !== undefined) s.tiers.push(group(`${role}@${a.site}`, 'site', ctx));
     if (home !== undefined) s.tiers.push(group(`${role}@city:${home}`, 'city', ctx));
     s.tiers.push(group(`${role}@company`, 'company', ctx));
-    for (const p of s.tiers) p.members.set(a.id, s);
+    if (fromGateway(ctx.event)) for (const p of s.tiers) p.members.set(a.id, s);
   }
 
   /**

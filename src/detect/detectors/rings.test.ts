@@ -31,3 +31,28 @@ describe('rings detector', () => {
     expect(alerts.filter((a) => a.detector === 'rings')).toEqual([]);
   });
 });
+
+// Attack review 9: a legacy system's token (login/logout/access for its own `LG-` accounts) made
+// up two accounts on a courier's network; the courier's three ordinary refused reveals then put
+// him in a high `rings` alert (LG-x1, LG-x2, c2) and throttled him.
+describe('rings counts the gateway\'s own reveals only', () => {
+  const IP = '198.51.100.9';
+  function reveal(account: string, role: string, minute: number, producer: string, result: 'allowed' | 'denied' = 'allowed'): ActivityEvent {
+    return ev(local(3, 15, minute), { type: 'access', account, role, site: 'OUT-B', device: `dev-${account}`, ip: IP, city: '上海', action: 'reveal', waybill: waybill(), fields: ['phone'], purpose: 'delivery', result, producer });
+  }
+  const honest = (producer = 'warden') => [0, 1, 2].map((i) => reveal('c2', 'courier', 20 + i, producer, 'denied'));
+
+  it('denied: six reveals another producer sent for made-up accounts never make an honest courier a ring member', () => {
+    const forged = [0, 1, 2, 3, 4, 5].map((i) => reveal(i % 2 ? 'LG-x2' : 'LG-x1', 'courier', i, 'token:legacy'));
+    const { alerts } = run(sortByTime([...base, ...forged, ...honest()]));
+    expect(alerts.filter((a) => a.detector === 'rings')).toEqual([]);
+  });
+
+  it('allowed: the same reveals seen by the gateway itself (or without provenance) still make a ring', () => {
+    const seen = [0, 1, 2, 3, 4, 5].map((i) => reveal(i % 2 ? 'c4' : 'c3', 'courier', i, 'warden'));
+    const { alerts } = run(sortByTime([...base, ...seen, ...honest()]));
+    const hits = actionable(alerts, 'rings');
+    expect(hits.map((a) => a.account)).toEqual(['c2']);
+    expect(hits[0]!.evidence).toMatchObject({ network: '198.51.100.0/24', ring_size: 3 });
+  });
+});

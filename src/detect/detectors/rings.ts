@@ -2,8 +2,15 @@
  * rings — several accounts appearing from one network that is unfamiliar to each of them, each
  * with unexplained access (colluding couriers behind one proxy, or one gang driving leased
  * accounts). Keyed by network (/24 or /48), so global: it must see every account's events.
+ *
+ * Invariant (attack review 9): ring members are counted from the gateway's own reveals only
+ * (producer `warden`, or no provenance: a file, a simulated world; ./device-posture.ts
+ * fromGateway). Another producer (a legacy system's token) may invent accounts and their IPs: six
+ * reveals for two made-up accounts from a courier's network put an honest courier with three
+ * ordinary refused reveals in a high `rings` alert, and throttled him.
  */
 import type { Detector, DetectorEnv, EventContext, Emit } from '../types.js';
+import { fromGateway } from './device-posture.js';
 import { DAY, HOUR } from '../util.js';
 
 interface RingState {
@@ -24,6 +31,7 @@ export function createRingsDetector(env: DetectorEnv): Detector {
     const ev = ctx.event;
     const net = ctx.network;
     if (!net || ev.type !== 'access' || ev.action !== 'reveal') return;
+    if (!fromGateway(ev)) return;
     if (ctx.explanation !== 'none' && !ctx.denied) return;
     const a = ctx.account!;
     // Unfamiliar: new to the account now, or first used by it within the last few days.

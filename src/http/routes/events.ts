@@ -31,13 +31,14 @@ const IngestAnswer = Type.Object({
   rejected: Type.Array(
     Type.Object({
       line: Type.Integer(),
-      code: Type.String({ description: 'stable reason code: invalid_json, invalid_event, bad_identifier (a waybill or ticket that is no identifier: free text, a phone or ID number), line_too_long, reserved_id, type_not_registered, account_not_registered, gateway_account, site_not_registered, waybill_conflict, too_old, too_new, too_recent (mode=backfill: within the live window)' }),
+      code: Type.String({ description: 'stable reason code: invalid_json, invalid_event, bad_identifier (an id, account, site, device, session, waybill or ticket that is no identifier: free text, a phone or ID number), line_too_long, reserved_id, type_not_registered, account_not_registered, gateway_account, site_not_registered, unknown_account (an assign or ticket for an account Warden does not hold), waybill_conflict, id_conflict (an id already given to another event, in this body or stored), too_old (also any ts before 2000-01-01), too_new, too_recent (mode=backfill: within the live window)' }),
       reason: Type.String(),
     }),
     { description: 'the first 100 refused lines, by line number' },
   ),
   rejected_count: Type.Integer({ description: 'every refused line' }),
-  duplicates: Type.Integer({ description: 'accepted lines whose id was already stored: not applied or published again' }),
+  duplicates: Type.Integer({ description: 'accepted lines whose id was already stored, or seen earlier in the body, with the same event: not applied or published again' }),
+  duplicate_lines: Type.Array(Type.Integer(), { description: 'the first 100 duplicate lines, by line number' }),
   mode: Type.Union([Type.Literal('live'), Type.Literal('backfill')]),
   dropped_fields: Type.Array(
     Type.Object({ line: Type.Integer(), count: Type.Integer({ description: 'fields outside the contract on this line: accepted, neither stored nor published' }) }),
