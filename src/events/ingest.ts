@@ -385,6 +385,13 @@ export function createIngest(deps: IngestDeps) {
           const effect = async (tx: Transaction<Database>, more: (entries: readonly AuditEntryInput[]) => void) => {
             await store(tx, part, producer, mode, at);
             for (const e of part) {
+              if (e.type === 'ticket' && e.waybill) {
+                // Recorded as it was applied: a line the ticket's rules ignore (another waybill, another
+                // agent's close, older than the ticket's last change) is on record as not applied, so the
+                // ticket row and its last applied entry agree (reconcile) — attack review 9.
+                more([ticketEntry({ ...e, waybill: e.waybill }, await applyTicket({ ...e, waybill: e.waybill }, tx), producer, at, ctx)]);
+                continue;
+              }
               const completed = await applyWork(e, tx);
               if (completed.length) more(completedEntries(e, completed, producer, at, ctx));
             }
@@ -423,15 +430,17 @@ export function createIngest(deps: IngestDeps) {
     }
   }
 
-  /** Applies one work event; for a scan, returns the accounts whose assignment it completed. */
+  /** Applies one ticket line; false when the ticket's rules ignored it (src/access/work-context.ts `ticket`). */
+  function applyTicket(e: TicketLine, tx: Transaction<Database>): Promise<boolean> {
+    return work.ticket({ ticket: e.ticket, waybill: e.waybill, account: e.account, status: e.status, at: new Date(e.ts) }, tx);
+  }
+
+  /** Applies one assignment or scan (tickets: `applyTicket`); for a scan, returns the accounts whose assignment it completed. */
   async function applyWork(e: ActivityEvent, tx: Transaction<Database>): Promise<string[]> {
     const at = new Date(e.ts);
     switch (e.type) {
       case 'assign':
         await work.assign({ waybill: e.waybill, account: e.account, task: e.task, at }, tx);
-        break;
-      case 'ticket':
-        if (e.waybill) await work.ticket({ ticket: e.ticket, waybill: e.waybill, account: e.account, status: e.status, at }, tx);
         break;
       case 'scan':
         if (e.op === 'delivered') return work.complete(e.waybill, 'delivery', at, tx);
@@ -491,18 +500,33 @@ function stamp(e: ActivityEvent, producer: Producer, mode: IngestMode): void {
   else delete e.backfill;
 }
 
-/** One audit entry per assignment and per ticket that changes who may see a waybill. No PII. */
+type TicketLine = Extract<ActivityEvent, { type: 'ticket' }> & { waybill: string };
+
+/** One audit entry per assignment that changes who may see a waybill (tickets: `ticketEntry`). No PII. */
 function workEntries(events: readonly ActivityEvent[], producer: Producer, ts: Date, ctx: RequestContext): AuditEntryInput[] {
   const entries: AuditEntryInput[] = [];
   const base = { ts, decision: 'ok' as const, ip: ctx.ip, requestId: ctx.requestId };
   for (const e of events) {
     if (e.type === 'assign') {
       entries.push({ ...base, kind: 'work.assigned', account: e.account, waybill: e.waybill, detail: { task: e.task, producer: producer.id, actor: producer.actor, at: e.ts } });
-    } else if (e.type === 'ticket' && e.waybill) {
-      entries.push({ ...base, kind: 'work.ticket', account: e.account, waybill: e.waybill, ticket: e.ticket, detail: { status: e.status, producer: producer.id, actor: producer.actor, at: e.ts } });
     }
   }
   return entries;
+}
+
+/** A ticket line's entry: `ok` when it changed the ticket, `denied` (`not_applied`) when the ticket's rules ignored it. No PII. */
+function ticketEntry(e: TicketLine, applied: boolean, producer: Producer, ts: Date, ctx: RequestContext): AuditEntryInput {
+  return {
+    ts,
+    kind: 'work.ticket',
+    decision: applied ? 'ok' : 'denied',
+    ip: ctx.ip,
+    requestId: ctx.requestId,
+    account: e.account,
+    waybill: e.waybill,
+    ticket: e.ticket,
+    detail: { status: e.status, producer: producer.id, actor: producer.actor, at: e.ts, ...(applied ? {} : { reason: 'not_applied' }) },
+  };
 }
 
 /** One `work.completed` per account whose assignment a delivered / picked-up scan completed. No PII. */

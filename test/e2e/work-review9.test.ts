@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { manualClock } from '../../src/ops/clock.js';
+import { reconcileState } from '../../src/audit/reconcile/index.js';
 
 const NOW = '2026-11-11T02:00:00.000Z';
 const T = Date.parse(NOW);
@@ -157,5 +158,14 @@ describe.each(testBackends())('attack review 9: work events from site-limited to
     expect(lines(scans)).toEqual([[1, 'site_not_registered']]);
     expect(await completedAt(SH_TO_BJ, 'c-sh', 'pickup')).toBeNull();
     expect(await completedAt(BJ_TO_SH, 'c1', 'pickup')).not.toBeNull();
+  });
+  it('the ignored ticket lines are on record as not applied, and reconcile finds the ticket rows as Warden wrote them', async () => {
+    const entries = await w.warden.db.selectFrom('audit_log').select(['ticket', 'decision', 'detail']).where('kind', '=', 'work.ticket').orderBy('seq').execute();
+    const ignored = entries.filter((e) => e.decision === 'denied');
+    // TK-SH-9 by BJ (2), TK-CS-61's other-agent close on its waybill (1), TK-L's late open (1); the waybill-less close is never applied nor audited.
+    expect(ignored.map((e) => e.ticket)).toEqual(['TK-SH-9', 'TK-SH-9', 'TK-CS-61', 'TK-L']);
+    expect(ignored.every((e) => (typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail).reason === 'not_applied')).toBe(true);
+    const r = await reconcileState(w.warden.db);
+    expect(r.findings.filter((f) => f.table === 'tickets' || f.table === 'assignments')).toEqual([]);
   });
 });
