@@ -49,8 +49,8 @@ describe.each(testBackends())('warden audit verify on %s', (backend) => {
     const { env, args } = await trailWithEntries();
     const r = warden(['audit', 'verify', ...args], env);
     expect(r.code, r.err).toBe(0);
-    // policy.loaded at start, the site, six accounts.
-    expect(r.out).toMatch(/audit trail OK: 8 entries/);
+    // policy.loaded and the admin token's fingerprint at start, the site, six accounts.
+    expect(r.out).toMatch(/audit trail OK: 9 entries/);
   });
 
   it('names the first altered row', async () => {
@@ -91,8 +91,8 @@ describe.each(testBackends())('warden audit verify on %s', (backend) => {
     const other = Buffer.alloc(32, 7).toString('base64');
     const r = warden(['audit', 'verify', ...args, '--public-key', other], env);
     expect(r.code).toBe(1);
-    // The last head is signed at close, over the whole trail (8 entries, as above).
-    expect(r.err).toMatch(/BROKEN at seq 1: the signed head at tree size 8 names key ed25519:[0-9a-f]{16}, which is not pinned/);
+    // The last head is signed at close, over the whole trail (9 entries, as above).
+    expect(r.err).toMatch(/BROKEN at seq 1: the signed head at tree size 9 names key ed25519:[0-9a-f]{16}, which is not pinned/);
     const bad = warden(['audit', 'verify', ...args, '--public-key', 'not-a-key'], env);
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/--public-key item 1: not an Ed25519 public key/);
