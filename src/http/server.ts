@@ -14,6 +14,7 @@ import type { Metrics } from '../ops/metrics.js';
 import type { Principal, RequestContext, IdentityService } from '../identity/identity.js';
 import type { Role } from '../contracts/events.js';
 import { ANALYST_ROLES, STAFF_ROLES } from '../access/roles.js';
+import { DOCS_CSP } from './csp.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,24 +33,6 @@ export interface ServerDeps {
   trustProxy?: string | undefined;
 }
 
-/**
- * The Content-Security-Policy of /docs (Swagger UI), beside the console's (./routes/console.ts):
- * same-origin scripts only, never framed (attack review 9: /docs had neither CSP nor
- * X-Frame-Options while `/` had both).
- */
-export const DOCS_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "script-src-attr 'none'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 export async function createServer(deps: ServerDeps): Promise<App> {
   const app = Fastify({

@@ -9,20 +9,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { sendError, type App } from '../server.js';
+import { CSP } from '../csp.js';
 
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  // Ant Design writes its component styles at run time (CSS-in-JS).
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 /** dist/web beside the compiled server (dist/http/routes → dist/web), or from src/ in tests. */
 export function consoleDir(): string | null {
