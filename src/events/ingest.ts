@@ -28,9 +28,10 @@
  * - Gateway rules before the producer's (attack review 9): `id`, `account`, `site`, `device` and
  *   `session` are identifiers (../contracts/identifiers.ts: no free text, phone or ID number: they
  *   land in the audit trail, alerts and logs), refused `bad_identifier`; an event time before
- *   OLDEST_EVENT_TS is refused `too_old` in every mode; an assignment or ticket names an account
+ *   OLDEST_EVENT_TS is refused `too_old` in every mode; a live assignment or ticket names an account
  *   Warden holds, whoever sends it (`unknown_account`; a site-limited token's answer stays
- *   `site_not_registered`).
+ *   `site_not_registered`). History (backfill) grants no work, so it may name accounts Warden no
+ *   longer or never held (departed staff), held to the identifier rule like every account.
  * - Backfill (history import) keeps each event's own time, marks it `backfill`, grants no work
  *   context (history does not open access today), takes history only (a line inside the live
  *   window is refused `too_recent`; detection likewise never explains a live access by backfilled
@@ -215,7 +216,7 @@ export function createIngest(deps: IngestDeps) {
       if (refusal) return rejected.add(line, refusal);
       candidates.push({ event, line, dropped });
     });
-    const screened = await screen(producer, candidates, (c, r) => rejected.add(c.line, r));
+    const screened = await screen(producer, candidates, (c, r) => rejected.add(c.line, r), { history: mode === 'backfill' });
     const { admitted, fresh, duplicateLines } = await sortOutIds(screened, (c, r) => rejected.add(c.line, r));
     await commit(producer, admitted.map((c) => c.event), mode, opts.ctx, { rejected: rejected.count }, { fresh, duplicates: duplicateLines.length });
     return {
@@ -276,7 +277,7 @@ export function createIngest(deps: IngestDeps) {
   }
 
   /** The checks that need the store; refused candidates go to `refuse`, the rest are returned. */
-  async function screen(producer: Producer, candidates: Candidate[], refuse: (c: Candidate, r: IngestRefusal) => void, opts: { record?: boolean } = {}): Promise<Candidate[]> {
+  async function screen(producer: Producer, candidates: Candidate[], refuse: (c: Candidate, r: IngestRefusal) => void, opts: { record?: boolean; history?: boolean } = {}): Promise<Candidate[]> {
     const wantSite = producer.registration.sites !== null;
     const needed = new Set<string>();
     const waybills = new Set<string>();
@@ -296,7 +297,7 @@ export function createIngest(deps: IngestDeps) {
       const r: IngestRefusal | null = e.type === 'waybill' ? checkWaybillAgrees(e, parcels.get(e.waybill) ?? null, opts)
         : isStaffActivity(e)
         ? accounts.has((e as { account: string }).account) ? gatewayAccountRefusal(e) : null
-        : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null, parcel()) ?? (accounts.has(e.account) ? null : unknownAccount(e))
+        : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null, parcel()) ?? (accounts.has(e.account) || opts.history ? null : unknownAccount(e))
         : completesWork(e) ? checkWorkSite(producer, e, null, parcel()) : null;
       if (r) refuse(c, r);
       return r === null;

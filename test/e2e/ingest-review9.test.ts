@@ -109,6 +109,19 @@ describe.each(testBackends())('ingest, attack review 9, on %s', (backend) => {
       const route = await w.api('POST', '/api/v1/assignments', { token: tok.svc!, body: { waybill: WB2, account: 'LG-nobody', task: 'delivery' } });
       expect(route.status).toBe(403);
     });
+
+    it('allowed: history (backfill grants no work) may name a departed account; a free-text one is still refused', async () => {
+      const past = '2026-01-05T08:00:00.000Z';
+      const r = await post(w.adminToken, [
+        { ...assign('h-gone', 'c-left-2025', WB2), ts: past },
+        { ...assign('h-pii', '110105198503062019', WB2), ts: past },
+      ], 'backfill');
+      expect(r.status, r.text).toBe(200);
+      expect(r.body).toMatchObject({ accepted: 1, rejected_count: 1, mode: 'backfill' });
+      expect(lines(r)).toEqual([[2, 'bad_identifier']]);
+      const work = await w.warden.db.selectFrom('assignments').select('account').where('account', '=', 'c-left-2025').execute();
+      expect(work).toEqual([]);
+    });
   });
 
   describe('3. far-past backfill', () => {
