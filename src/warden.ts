@@ -22,7 +22,7 @@ import { recordPolicyLoaded } from './access/policy-audit.js';
 import { createCases } from './cases/cases.js';
 import { caseRoutes } from './http/routes/cases.js';
 import { createWorkContext } from './access/work-context.js';
-import { createAccessService, newestFirstIn } from './access/access.js';
+import { createAccessService } from './access/access.js';
 import { identifierTagKey } from './contracts/identifiers.js';
 import { errorSummary, type AuditWriter } from './audit/writer.js';
 import { createAuditTrail, type AuditTrail } from './audit/service.js';
@@ -210,7 +210,6 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       gate: trace.gate,
       ...(trace.privacy ? { privacy: trace.privacy } : {}),
       identifierTagKey: identifierTagKey(keyring.blindIndexKey),
-      newestFirst: newestFirstIn(db),
     });
     // The telephony platform's token turns virtual numbers into real ones: two people issue it, like one that grants work.
     const tokens = createServiceTokens({ db, audit, clock, secondPerson: (account) => trace.privacy?.telephony(account) === true });

@@ -10,9 +10,7 @@
  * only the watch gate about responses. A single reveal is a batch of one: the same decisions,
  * counts and audit entries.
  */
-import type { Kysely } from 'kysely';
 import type { Purpose } from '../contracts/events.js';
-import type { Database } from '../store/schema.js';
 import { AppError } from '../errors.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { AuditEntryInput } from '../audit/kinds.js';
@@ -78,18 +76,10 @@ export interface AccessDeps {
   privacy?: PrivacyNumberIssuer | undefined;
   /** Key of the tag a refused waybill, ticket or case is audited as (contracts/identifiers.ts): never the value. */
   identifierTagKey: Buffer;
-  /** The waybills given, newest first (by when they were created; ties by number, highest first). */
-  newestFirst(waybills: readonly string[]): Promise<string[]>;
 }
 
-/** `newestFirst` on the store: one read of the waybills' creation times. */
-export function newestFirstIn(db: Kysely<Database>): AccessDeps['newestFirst'] {
-  return async (waybills) => {
-    if (!waybills.length) return [];
-    const rows = await db.selectFrom('waybills').select('waybill').where('waybill', 'in', [...waybills]).orderBy('created_at', 'desc').orderBy('waybill', 'desc').execute();
-    return rows.map((r) => r.waybill);
-  };
-}
+/** Newest first by when the parcel was stored; ties by number, highest first. */
+const newestFirst = (a: PhoneMatch, b: PhoneMatch): number => b.createdAt - a.createdAt || (a.waybill < b.waybill ? 1 : a.waybill > b.waybill ? -1 : 0);
 
 /** A phone search's answer: the masked matches, and which of them the search backs reveals of. */
 export interface SearchAnswer {
@@ -247,8 +237,9 @@ export function createAccessService(deps: AccessDeps) {
     const waybills = matches.map((m) => m.waybill);
     const grants = policy.rules[p.account.role].some((r) => r.basis === 'phone_search');
     const cap = policy.search_grant_limit;
-    const chosen = !grants ? [] : matches.length <= cap ? waybills : (await deps.newestFirst(waybills)).slice(0, cap);
-    const granted = new Set(chosen);
+    // The search's own read carries each parcel's creation time: no second query to rank them.
+    const chosen = !grants ? [] : matches.length <= cap ? matches : [...matches].sort(newestFirst).slice(0, cap);
+    const granted = new Set(chosen.map((m) => m.waybill));
     const grantedMatches = matches.filter((m) => granted.has(m.waybill));
     const limited = grants && grantedMatches.length < matches.length;
     const detail = { matches: waybills.length, waybills, ...(grants ? { granted: grantedMatches.length } : {}), ...(limited ? { grant_limited: true } : {}) };

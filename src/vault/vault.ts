@@ -49,6 +49,8 @@ export type SearchScope =
 export interface PhoneMatch {
   waybill: string;
   parties: PartyName[];
+  /** When the parcel was stored: a search grants its newest matches (src/access/access.ts). */
+  createdAt: number;
 }
 
 /**
@@ -116,10 +118,10 @@ export function createVaultReader({ db, keyring }: Pick<VaultDeps, 'db' | 'keyri
     let q = db
       .selectFrom('waybill_parties as p')
       .innerJoin('waybills as w', 'w.waybill', 'p.waybill')
-      .select(['p.waybill', sql<string>`string_agg(p.party, ',' order by p.party)`.as('parties')])
+      .select(['p.waybill', 'w.created_at', sql<string>`string_agg(p.party, ',' order by p.party)`.as('parties')])
       .where('p.phone_bidx', '=', bidx)
       .where('p.erased_at', 'is', null)
-      .groupBy('p.waybill');
+      .groupBy(['p.waybill', 'w.created_at']);
     if (scope.kind === 'where') {
       q = q.where(scope.holds(sql.ref('p.waybill')));
     } else if (scope.kind === 'site') {
@@ -128,7 +130,7 @@ export function createVaultReader({ db, keyring }: Pick<VaultDeps, 'db' | 'keyri
       q = q.where((eb) => eb.or([eb('w.origin_city', '=', scope.city), eb('w.dest_city', '=', scope.city)]));
     }
     const rows = await q.orderBy('p.waybill').limit(limit).execute();
-    return rows.map((r) => ({ waybill: r.waybill, parties: r.parties.split(',') as PartyName[] }));
+    return rows.map((r) => ({ waybill: r.waybill, parties: r.parties.split(',') as PartyName[], createdAt: new Date(r.created_at).getTime() }));
   }
 
   return { routing, masked, waybillsByPhone };
