@@ -46,7 +46,7 @@ import type { Role } from './contracts/events.js';
 import { createDetectionEngine, type AlertOut } from './detect/engine.js';
 import { loadConfigFile as loadDetectConfig, resolveConfig as resolveDetectConfig } from './detect/config.js';
 import { createWatch, type Watch } from './watch/watch.js';
-import { refuseSelfRead } from './access/self.js';
+import { readerSelf, refuseSelfEntry, refuseSelfRead } from './access/self.js';
 import { createWebhookNotifier, type WebhookNotifier } from './watch/webhook.js';
 import { watchRoutes } from './http/routes/watch.js';
 import { createOverview } from './insight/overview.js';
@@ -232,14 +232,21 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     serviceTokenRoutes(app, { identity, tokens });
     eventsRoutes(app, { identity, tokens, ingest, metrics, ingestLimitBytes: config.ingestLimitBytes });
     if (watch) watchRoutes(app, { identity, watch });
-    auditRoutes(app, { identity, trail, db });
+    auditRoutes(app, {
+      identity,
+      trail,
+      db,
+      readerSelf: (actor) => readerSelf(db, actor),
+      refuseSelfEntry: (seq, actor, ctx) => refuseSelfEntry(db, audit, new Date(clock.now()), seq, actor, ctx),
+    });
     caseRoutes(app, { identity, cases: createCases({ db, audit, clock }) });
     insightRoutes(app, {
       identity,
       overview,
       investigation: createInvestigation({ db, clock, risk: engine }),
       detectors: createDetectorsInsight({ db, audit, clock, logger, running: detectConfig, engine }),
-      refuseSelfRead: (account, actor, ctx) => refuseSelfRead(db, audit, new Date(clock.now()), account, 'risk', actor, ctx),
+      refuseSelfRead: (account, what, actor, ctx) => refuseSelfRead(db, audit, new Date(clock.now()), account, what, actor, ctx),
+      readerSelf: (actor) => readerSelf(db, actor),
     });
     traceRoutes(app, { identity, trace, tokens, attributions: createAttributions({ db, keyring, pii, audit, clock, limits: attributionLimits, quota: attributionQuota }) });
     stopRetention = mountPipl(app, { config, db, audit, clock, keyring, quota: searchQuotas, identity, trail, logger, metrics });

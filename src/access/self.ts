@@ -26,6 +26,7 @@ import { actorAccount, actorName, type Actor, type RequestContext } from '../ide
 import { deviceIdsOf } from '../identity/devices.js';
 import { networkOf } from '../detect/util.js';
 import { AppError } from '../errors.js';
+import { hiddenFrom, type ReaderSelf } from '../audit/search.js';
 
 /** Most sessions looked at when deciding whether a network is the actor's own. */
 const FOOTPRINT_SESSIONS = 1000;
@@ -128,20 +129,34 @@ export async function refuseSameHand(db: Kysely<Database>, audit: AuditWriter, e
  * the accounts linked to it by creation, and their enrolled devices. Empty for the admin token and
  * Warden itself, which have no account.
  */
-export async function readerSelf(db: Kysely<Database>, actor: Actor): Promise<{ accounts: string[]; devices: string[] }> {
+export async function readerSelf(db: Kysely<Database>, actor: Actor): Promise<ReaderSelf> {
   const me = actorAccount(actor);
   if (!me) return { accounts: [], devices: [] };
   const [linked, devices] = await Promise.all([linkedAccounts(db, me), deviceIdsOf(db, me)]);
   return { accounts: [me, ...linked], devices };
 }
 
+/** What a refused read about oneself was of (`watch.viewed` detail.viewed). */
+export type SelfRead = 'response' | 'risk' | 'activity' | 'footprint' | 'hours';
+
 /**
  * A read about an account that is the reader's own (or linked to it by creation) answers as not
  * found, the attempt audited (`watch.viewed`, denied, `self_action`), as a case naming its reader.
  */
-export async function refuseSelfRead(db: Kysely<Database>, audit: AuditWriter, ts: Date, account: string, what: 'response' | 'risk', actor: Actor, ctx: RequestContext): Promise<void> {
+export async function refuseSelfRead(db: Kysely<Database>, audit: AuditWriter, ts: Date, account: string, what: SelfRead, actor: Actor, ctx: RequestContext): Promise<void> {
   const { accounts } = await readerSelf(db, actor);
   if (!accounts.includes(account)) return;
   await audit.append([{ kind: 'watch.viewed', ts, decision: 'denied', reason: 'self_action', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { viewed: what, subject: account, actor: actorName(actor) } }]);
   throw new AppError('not_found', `account ${account} does not exist`);
+}
+
+/**
+ * An audit entry about the reader's own detection (src/audit/search.ts `aboutReader`: a response,
+ * triage, an exception or a case about them) answers as not found through its inclusion proof,
+ * the attempt audited as `watch.viewed` (denied, `self_action`); the trail search leaves it out.
+ */
+export async function refuseSelfEntry(db: Kysely<Database>, audit: AuditWriter, ts: Date, seq: number, actor: Actor, ctx: RequestContext): Promise<void> {
+  if (!(await hiddenFrom(db, seq, await readerSelf(db, actor)))) return;
+  await audit.append([{ kind: 'watch.viewed', ts, decision: 'denied', reason: 'self_action', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { viewed: 'audit_entry', seq, actor: actorName(actor) } }]);
+  throw new AppError('not_found', `no audit entry ${seq}`);
 }

@@ -6,7 +6,7 @@
  * - Every page is bounded (limit) and continues with before_seq, so deep pages cost the same.
  * - CSV cells that a spreadsheet would run as a formula are quoted inert (leading ').
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { AppError } from '../errors.js';
 import { isAuditKind } from './kinds.js';
@@ -20,6 +20,45 @@ export interface EntryFilter {
   until?: string | undefined;
   beforeSeq?: number | undefined;
   limit: number;
+  /** Left out for this reader: entries about their own detection (./search.ts `aboutReader`). */
+  hide?: ReaderSelf | undefined;
+}
+
+/** The reader's own accounts (theirs and those linked by creation) and enrolled devices: src/access/self.ts `readerSelf`. */
+export interface ReaderSelf {
+  accounts: string[];
+  devices: string[];
+}
+
+/** Kinds whose `account` is the subject acted on (not the actor): a response, an alert's triage, an exception. */
+const ABOUT_SUBJECT = ['watch.response_applied', 'watch.response_cleared', 'watch.alert_updated', 'watch.exception_added', 'watch.exception_approved', 'watch.exception_removed'];
+
+/**
+ * Entries a reader does not read about themselves (attack review 10: a suspected analyst searched
+ * the trail for `watch.response_applied` on his own account and learned of the covert response (and who set it) that the
+ * response API refuses him): responses, triage and exceptions on one of their accounts, triage of
+ * alerts about one of their devices, other analysts' views of their response or risk, and every
+ * entry of a case that names them. The predicate is true for a hidden entry; null when nothing is.
+ */
+export function aboutReader(self: ReaderSelf) {
+  if (!self.accounts.length) return null;
+  const accounts = sql.join(self.accounts);
+  const byDevice = self.devices.length
+    ? sql`or (kind = 'watch.alert_updated' and detail->>'alert' in (select id from alerts where device in (${sql.join(self.devices)})))`
+    : sql``;
+  return sql<boolean>`coalesce(
+    (kind in (${sql.join(ABOUT_SUBJECT)}) and account in (${accounts}))
+    or (kind = 'watch.viewed' and detail->>'subject' in (${accounts}))
+    or (kind like 'case.%' and detail->>'case' in (select case_id from case_accounts where account in (${accounts})))
+    ${byDevice}, false)`;
+}
+
+/** Whether entry `seq` is one the reader does not read about themselves (see `aboutReader`). */
+export async function hiddenFrom(db: Kysely<Database>, seq: number, self: ReaderSelf): Promise<boolean> {
+  const about = aboutReader(self);
+  if (!about) return false;
+  const row = await db.selectFrom('audit_log').select(about.as('hidden')).where('seq', '=', seq).executeTakeFirst();
+  return Boolean(row?.hidden);
 }
 
 export function entryJson(row: AuditRow) {
@@ -69,6 +108,8 @@ export async function searchEntries(db: Kysely<Database>, f: EntryFilter): Promi
   if (since) q = q.where('ts', '>=', since);
   if (until) q = q.where('ts', '<', until);
   if (f.beforeSeq !== undefined) q = q.where('seq', '<', f.beforeSeq);
+  const about = f.hide ? aboutReader(f.hide) : null;
+  if (about) q = q.where(sql<boolean>`not ${about}`);
   const rows = await q.orderBy('seq', 'desc').limit(f.limit + 1).execute();
   const page = rows.slice(0, f.limit);
   return { entries: page.map(entryJson), next_before_seq: rows.length > f.limit ? Number(page.at(-1)!.seq) : null };

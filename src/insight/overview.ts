@@ -53,6 +53,22 @@ export interface OverviewSnapshot {
 
 type Listener = (s: OverviewSnapshot) => void;
 
+/**
+ * The snapshot as one reader sees it: the riskiest accounts and latest alerts leave out the
+ * reader's own accounts (and those linked by creation) and devices (attack review 10: a suspected
+ * analyst read his own risk, response and alerts off the overview). The counts stay whole.
+ */
+export function forReader(s: OverviewSnapshot, self: { accounts: string[]; devices: string[] }): OverviewSnapshot {
+  if (!self.accounts.length && !self.devices.length) return s;
+  const accounts = new Set(self.accounts);
+  const devices = new Set(self.devices);
+  return {
+    ...s,
+    riskiest: s.riskiest.filter((r) => !accounts.has(r.account)),
+    latest_alerts: s.latest_alerts.filter((a) => !(a.account && accounts.has(a.account)) && !(a.device && devices.has(a.device))),
+  };
+}
+
 export function createOverview(deps: OverviewDeps) {
   const { db, clock, logger } = deps;
   const rollup: Rollup = createRollup();

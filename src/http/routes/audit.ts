@@ -4,20 +4,24 @@
  * `scripts/verify-proof.mjs` checks offline. Analysts and the admin token only.
  */
 import { Type } from '@sinclair/typebox';
-import type { IdentityService } from '../../identity/identity.js';
+import { actorOf, type Actor, type IdentityService, type RequestContext } from '../../identity/identity.js';
 import type { AuditTrail } from '../../audit/service.js';
 import { verifyResultJson } from '../../audit/verify.js';
 import { headJson } from '../../audit/sth.js';
-import { entriesCsv, searchEntries } from '../../audit/search.js';
+import { entriesCsv, searchEntries, type ReaderSelf } from '../../audit/search.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { AppError } from '../../errors.js';
-import { ANALYSTS_OR_ADMIN, authorize, type App } from '../server.js';
+import { ANALYSTS_OR_ADMIN, authorize, requestContext, type App } from '../server.js';
 
 export interface AuditRouteDeps {
   identity: IdentityService;
   trail: AuditTrail;
   db: Kysely<Database>;
+  /** The reader's own accounts and devices, whose detection entries the search leaves out (src/access/self.ts). */
+  readerSelf: (actor: Actor) => Promise<ReaderSelf>;
+  /** Refuses (404, audited) the proof of an entry about the reader's own detection. */
+  refuseSelfEntry: (seq: number, actor: Actor, ctx: RequestContext) => Promise<void>;
 }
 
 const HeadSchema = Type.Object({
@@ -74,10 +78,10 @@ export function auditRoutes(app: App, deps: AuditRouteDeps): void {
     preValidation: intQuery(['before_seq', 'limit']),
     schema: {
       tags: ['audit'],
-      summary: 'Audit entries, newest first, filtered; continue with before_seq = next_before_seq',
+      summary: 'Audit entries, newest first, filtered; continue with before_seq = next_before_seq. Entries about the reader\'s own detection (responses, triage, exceptions, cases naming them) are left out',
       querystring: Type.Object({ ...Filters, limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }) }, { additionalProperties: false }),
     },
-  }, async (req) => searchEntries(deps.db, { ...req.query, beforeSeq: req.query.before_seq }));
+  }, async (req) => searchEntries(deps.db, { ...req.query, beforeSeq: req.query.before_seq, hide: await deps.readerSelf(actorOf(req.principal!)) }));
 
   app.get('/api/v1/audit/entries.csv', {
     onRequest: guard,
@@ -89,7 +93,7 @@ export function auditRoutes(app: App, deps: AuditRouteDeps): void {
       querystring: Type.Object({ ...Filters, limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
-    const page = await searchEntries(deps.db, { ...req.query, beforeSeq: req.query.before_seq });
+    const page = await searchEntries(deps.db, { ...req.query, beforeSeq: req.query.before_seq, hide: await deps.readerSelf(actorOf(req.principal!)) });
     if (page.next_before_seq !== null) reply.header('x-next-before-seq', String(page.next_before_seq));
     reply.header('content-disposition', 'attachment; filename="warden-audit.csv"');
     return reply.type('text/csv; charset=utf-8').send(entriesCsv(page.entries));
@@ -106,5 +110,8 @@ export function auditRoutes(app: App, deps: AuditRouteDeps): void {
       summary: 'Inclusion proof of one entry under the latest signed tree head, checkable offline with scripts/verify-proof.mjs',
       params: Type.Object({ seq: Type.Integer({ minimum: 1 }) }),
     },
-  }, async (req) => deps.trail.proof(req.params.seq));
+  }, async (req) => {
+    await deps.refuseSelfEntry(req.params.seq, actorOf(req.principal!), requestContext(req));
+    return deps.trail.proof(req.params.seq);
+  });
 }

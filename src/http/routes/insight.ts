@@ -10,7 +10,9 @@ import type { ServerResponse } from 'node:http';
 import { ANALYST_ROLES } from '../../access/roles.js';
 import { Type } from '@sinclair/typebox';
 import { actorName, actorOf, type Actor, type IdentityService, type RequestContext } from '../../identity/identity.js';
-import type { Overview, OverviewSnapshot } from '../../insight/overview.js';
+import { forReader, type Overview, type OverviewSnapshot } from '../../insight/overview.js';
+import type { ReaderSelf } from '../../audit/search.js';
+import type { SelfRead } from '../../access/self.js';
 import type { Investigation } from '../../insight/investigation.js';
 import type { DetectorsInsight } from '../../insight/detectors.js';
 import { AppError } from '../../errors.js';
@@ -33,9 +35,14 @@ export interface InsightRouteDeps {
   overview: Overview;
   investigation: Investigation;
   detectors: DetectorsInsight;
-  /** Refuses (404, audited) a reader's look at the risk page of their own account (alerts and the response's reason: attack review 9). */
-  refuseSelfRead?: ((account: string, actor: Actor, ctx: RequestContext) => Promise<void>) | undefined;
+  /** Refuses (404, audited) a reader's look at their own account's risk page (attack review 9), activity, footprint or hours (review 10). */
+  refuseSelfRead: (account: string, what: SelfRead, actor: Actor, ctx: RequestContext) => Promise<void>;
+  /** The reader's own accounts and devices, left out of the overview's riskiest accounts and latest alerts (review 10). */
+  readerSelf: (actor: Actor) => Promise<ReaderSelf>;
 }
+
+/** How long a stream keeps the reader's own accounts and devices before reading them again. */
+const READER_SELF_MS = 60_000;
 
 export function insightRoutes(app: App, deps: InsightRouteDeps): void {
   const analysts = authorize(deps.identity, ANALYSTS_OR_ADMIN);
@@ -46,7 +53,7 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
   app.get('/api/v1/overview', {
     onRequest: analysts,
     schema: { tags: ['insight'], summary: 'The security overview: events/s, reveals by role and basis, refusals, open alerts, riskiest accounts, 24-hour trend' },
-  }, async () => deps.overview.snapshot());
+  }, async (req) => forReader(await deps.overview.snapshot(), await deps.readerSelf(actorOf(req.principal!))));
 
   app.get('/api/v1/overview/stream', {
     onRequest: analysts,
@@ -57,6 +64,12 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
     },
   }, async (req, reply) => {
     const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization))![1]!;
+    const actor = actorOf(req.principal!);
+    let self = { at: Date.now(), value: await deps.readerSelf(actor) };
+    const selfNow = async () => {
+      if (Date.now() - self.at > READER_SELF_MS) self = { at: Date.now(), value: await deps.readerSelf(actor) };
+      return self.value;
+    };
     const res = reply.raw;
     let ended = false;
     const end = () => {
@@ -75,11 +88,12 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
         res.write('event: end\ndata: {"reason":"session_ended"}\n\n');
         end();
       };
-      void deps.identity.resolvePrincipal(token).then((p) => {
+      void deps.identity.resolvePrincipal(token).then(async (p) => {
         if (ended) return;
         if (p.kind === 'account' && !ANALYST_ROLES.includes(p.account.role)) return stop();
-        res.write(`event: overview\ndata: ${JSON.stringify(s)}\n\n`);
-      }, stop);
+        const mine = forReader(s, await selfNow());
+        if (!ended) res.write(`event: overview\ndata: ${JSON.stringify(mine)}\n\n`);
+      }).catch(stop);
     };
     const first = await deps.overview.snapshot();
     const off = deps.overview.listen(send);
@@ -122,6 +136,7 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
     const kinds = req.query.kind ? req.query.kind.split(',').map((k) => k.trim()).filter(Boolean) : undefined;
     const unknown = kinds?.filter((k) => !ACTIVITY_KINDS.includes(k));
     if (unknown?.length) throw new AppError('validation_failed', `unknown kind(s): ${unknown.map((k) => k.slice(0, 40)).join(', ')}`, { fields: [{ field: 'kind', code: 'enum', message: `one of ${ACTIVITY_KINDS.join(', ')}` }] });
+    await deps.refuseSelfRead(req.params.id, 'activity', actorOf(req.principal!), requestContext(req));
     return deps.investigation.activity(req.params.id, { cursor: req.query.cursor, limit: bounded(req.query.limit, 'limit', 1, 500, 100), kinds, since: req.query.since, until: req.query.until, unexplainedOnly: req.query.unexplained === 'true' });
   });
 
@@ -134,7 +149,7 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
       querystring: Type.Object({ days: Type.Optional(Digits('1..90, default 14')) }, { additionalProperties: false }),
     },
   }, async (req) => {
-    await deps.refuseSelfRead?.(req.params.id, actorOf(req.principal!), requestContext(req));
+    await deps.refuseSelfRead(req.params.id, 'risk', actorOf(req.principal!), requestContext(req));
     return deps.investigation.risk(req.params.id, bounded(req.query.days, 'days', 1, 90, 14));
   });
 
@@ -146,7 +161,10 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
       params: AccountParams,
       querystring: Type.Object({ days: Type.Optional(Digits('1..90, default 30')) }, { additionalProperties: false }),
     },
-  }, async (req) => deps.investigation.footprint(req.params.id, bounded(req.query.days, 'days', 1, 90, 30)));
+  }, async (req) => {
+    await deps.refuseSelfRead(req.params.id, 'footprint', actorOf(req.principal!), requestContext(req));
+    return deps.investigation.footprint(req.params.id, bounded(req.query.days, 'days', 1, 90, 30));
+  });
 
   app.get('/api/v1/accounts/:id/hours', {
     onRequest: analysts,
@@ -156,7 +174,10 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
       params: AccountParams,
       querystring: Type.Object({ days: Type.Optional(Digits('1..60, default 14')), tz_offset_minutes: Type.Optional(Digits('minutes east of UTC, -840..840 (China Standard Time = 480, the default)')) }, { additionalProperties: false }),
     },
-  }, async (req) => deps.investigation.hours(req.params.id, bounded(req.query.days, 'days', 1, 60, 14), bounded(req.query.tz_offset_minutes, 'tz_offset_minutes', -840, 840, 480)));
+  }, async (req) => {
+    await deps.refuseSelfRead(req.params.id, 'hours', actorOf(req.principal!), requestContext(req));
+    return deps.investigation.hours(req.params.id, bounded(req.query.days, 'days', 1, 60, 14), bounded(req.query.tz_offset_minutes, 'tz_offset_minutes', -840, 840, 480));
+  });
 
   app.get('/api/v1/detectors', {
     onRequest: analysts,
