@@ -42,7 +42,7 @@ import { opsRoutes } from './http/routes/ops.js';
 import { eventsRoutes } from './http/routes/events.js';
 import { serviceTokenRoutes } from './http/routes/service-tokens.js';
 import { auditRoutes } from './http/routes/audit.js';
-import type { Role } from './contracts/events.js';
+import { partiesOf, type Role } from './contracts/events.js';
 import { createDetectionEngine, type AlertOut } from './detect/engine.js';
 import { loadConfigFile as loadDetectConfig, resolveConfig as resolveDetectConfig } from './detect/config.js';
 import { createWatch, type Watch } from './watch/watch.js';
@@ -408,11 +408,11 @@ async function buildQuotas({ db, policy, shared, now, metrics, attributionLimits
   return { quotas: inMemoryCounter(ledger), searchQuotas: inMemoryCounter(searchLedger), attributionQuota: inMemoryCounter(attributionLedger) };
 }
 
-/** The audit trail records every allowed reveal, so the last day's quota usage survives a restart. */
+/** The audit trail records every allowed reveal and its fields, so the last day's quota usage (in people) survives a restart. */
 async function rebuildQuotas(db: Kysely<Database>, quotas: QuotaLedger, now: number): Promise<void> {
   const rows = await db
     .selectFrom('audit_log')
-    .select(['account', 'role', 'device', 'site', 'ts'])
+    .select(['account', 'role', 'device', 'site', 'ts', 'fields'])
     .where('kind', '=', 'access.reveal')
     .where('decision', '=', 'allowed')
     .where('ts', '>', new Date(now - 86_400_000))
@@ -420,6 +420,8 @@ async function rebuildQuotas(db: Kysely<Database>, quotas: QuotaLedger, now: num
     .execute();
   for (const r of rows) {
     if (!r.account || !r.role) continue;
-    quotas.record({ role: r.role as Role, account: r.account, device: r.device, site: r.site }, 1, new Date(r.ts).getTime());
+    // In people revealed, as the access service counts them (a reveal of both parties is two).
+    const people = Math.max(1, partiesOf(r.fields ? r.fields.split(',') : []).length);
+    quotas.record({ role: r.role as Role, account: r.account, device: r.device, site: r.site }, people, new Date(r.ts).getTime());
   }
 }

@@ -10,7 +10,7 @@
  * only the watch gate about responses. A single reveal is a batch of one: the same decisions,
  * counts and audit entries.
  */
-import type { Purpose } from '../contracts/events.js';
+import { partiesOf, type Purpose } from '../contracts/events.js';
 import { AppError } from '../errors.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { AuditEntryInput } from '../audit/kinds.js';
@@ -110,8 +110,9 @@ interface Outcome {
 /** The bound of a ticket or case the gateway takes (the reveal route's). */
 const ID_MAX = 64;
 
-const quotaError = (q: Extract<QuotaResult, { ok: false }>, what: string) =>
-  new AppError('quota_exceeded', `${what} quota exceeded: ${q.limit} ${q.window.replace('_', ' ')} for this ${q.scope}`, {
+/** A refused consumption; a reveal's says the quota counts people, and how many this item showed. */
+const quotaError = (q: Extract<QuotaResult, { ok: false }>, what: string, people?: number) =>
+  new AppError('quota_exceeded', `${what} quota exceeded: ${q.limit} ${q.window.replace('_', ' ')} for this ${q.scope}${people === undefined ? '' : `, counted in people revealed (this item names ${people === 1 ? 'one party' : `${people} parties, sender and recipient`})`}`, {
     retryAfterSeconds: q.retryAfterSeconds,
     scope: q.scope,
     window: q.window,
@@ -302,24 +303,37 @@ export function createAccessService(deps: AccessDeps) {
   }
 
   /**
-   * Counts the allowed items in records against the quota (each item one record) and then the
-   * throttle (asked once, with the number of records); refuses the items beyond either.
+   * Counts the allowed items against the quota in *people* revealed — an item naming fields of
+   * both sender and recipient shows two people and costs 2 (attack review 10: counted as one
+   * record, every `parties: both` rule gave out twice its quota) — and then against the throttle
+   * (asked once, with the batch's people). Items are admitted in order while the budget holds:
+   * after the first refusal every later item is refused too, and what it took is given back.
    */
   async function admit(p: AccountPrincipal, outcomes: Outcome[], now: number): Promise<() => void> {
     const releases: Array<() => void> = [];
-    const admitted: Array<{ o: Outcome; release: () => void }> = [];
+    const admitted: Array<{ o: Outcome; people: number; release: () => void }> = [];
     const subject = { role: p.account.role, account: p.account.id, device: p.device, site: p.account.site };
     // Asked together (one statement on the shared ledger), decided in order.
     const asked = outcomes.filter((o) => !o.error);
-    const answers = await Promise.all(asked.map(() => quotas.tryConsume(subject, 1, now)));
+    const people = asked.map((o) => Math.max(1, partiesOf(o.fields ?? []).length));
+    const answers = await Promise.all(asked.map((_, i) => quotas.tryConsume(subject, people[i]!, now)));
+    let spent: Extract<QuotaResult, { ok: false }> | null = null;
     asked.forEach((o, i) => {
       const q = answers[i]!;
-      if (q.ok) admitted.push({ o, release: q.release });
-      else o.error = quotaError(q, 'reveal');
+      if (q.ok && !spent) admitted.push({ o, people: people[i]!, release: q.release });
+      else {
+        if (q.ok) q.release();
+        else spent ??= q;
+        o.error = quotaError(spent!, 'reveal', people[i]!);
+      }
     });
-    const throttle = admitted.length && deps.gate ? await deps.gate.admit(p, admitted.length, now) : null;
-    admitted.forEach(({ o, release }, i) => {
-      if (throttle && i >= throttle.admitted) {
+    const asks = admitted.reduce((sum, a) => sum + a.people, 0);
+    const throttle = asks && deps.gate ? await deps.gate.admit(p, asks, now) : null;
+    // Whole items only: one the throttle's count ends inside is refused (its share stays counted, towards refusing).
+    let within = 0;
+    admitted.forEach(({ o, people: n, release }) => {
+      within += n;
+      if (throttle && within > throttle.admitted) {
         release();
         o.error = throttle.refusal ?? new AppError('throttled', 'reveals are limited pending review; contact your security team');
       } else {

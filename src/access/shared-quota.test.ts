@@ -115,6 +115,24 @@ describe.each(testBackends())('shared quota ledger on %s', (backend) => {
     }
   });
 
+  it('seeds reveals in people: a reveal of both parties counts two (attack review 10)', async () => {
+    const fresh = await createTestStore(backend);
+    try {
+      const db = fresh.store.db;
+      const row = { kind: 'access.reveal', account: 'c8', role: 'courier', site: 'OUT-1', device: 'c8-pda', decision: 'allowed', prev_hash: Buffer.alloc(32), hash: Buffer.alloc(32) };
+      const now = Date.now();
+      const fields = ['sender.name,sender.phone,recipient.name,recipient.phone', 'recipient.phone,recipient.name', 'sender.phone'];
+      await db.insertInto('audit_log').values(fields.map((f, i) => ({ ...row, seq: i + 1, fields: f, ts: new Date(now - 10_000) })) as never).execute();
+      await seedSharedQuotas(db, now);
+      const ledger = createSharedQuotaLedger({ db, limits: LIMITS, namespace: 'r' });
+      // 2 + 1 + 1 = 4 people of the device's 8 a minute: 4 more, then refused (3 records would leave 5).
+      expect((await ledger.tryConsume(subject('c8'), 4, now)).ok).toBe(true);
+      expect(await ledger.tryConsume(subject('c8'), 1, now)).toMatchObject({ ok: false, scope: 'device', limit: 8 });
+    } finally {
+      await fresh.dispose();
+    }
+  });
+
   it('seeds the search ledger with allowed searches and filed data-subject requests, not refused ones', async () => {
     const fresh = await createTestStore(backend);
     try {

@@ -121,7 +121,7 @@ export function createSharedQuotaLedger({ db, limits, namespace }: SharedQuotaOp
 
 /**
  * First start on a database that had no shared ledger yet (an upgrade): counts the last day's
- * allowed reveals and searches (data-subject requests filed by an account count as searches) from the audit trail into it, once, under a lock (several
+ * allowed reveals (in people: a reveal of both parties is two) and searches (data-subject requests filed by an account count as searches) from the audit trail into it, once, under a lock (several
  * processes may start together). Every scope is counted; those without a limit are never read.
  */
 export async function seedSharedQuotas(db: Kysely<Database>, now: number): Promise<void> {
@@ -130,7 +130,10 @@ export async function seedSharedQuotas(db: Kysely<Database>, now: number): Promi
     const any = await tx.selectFrom('quota_buckets').select('key').limit(1).executeTakeFirst();
     if (any) return;
     await sql`insert into quota_buckets (key, win, start, n)
-      select k.key, w.win, (floor(extract(epoch from a.ts) * 1000)::bigint / w.width) * w.width, count(*)
+      select k.key, w.win, (floor(extract(epoch from a.ts) * 1000)::bigint / w.width) * w.width,
+        sum(case when a.kind = 'access.reveal'
+          then greatest(1, (coalesce(a.fields, '') ~ '(^|,)sender[.]')::int + (coalesce(a.fields, '') ~ '(^|,)recipient[.]')::int)
+          else 1 end)
       from audit_log a
       cross join lateral (values
         (case when a.kind = 'access.reveal' then 'r:a:' || a.account else 'q:a:' || a.account end),

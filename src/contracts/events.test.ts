@@ -4,7 +4,7 @@
  * it keeps is bounded.
  */
 import { describe, expect, it } from 'vitest';
-import { AccessEvent, AssignEvent, contractFieldsOnly, EVENT_TYPES, KNOWN_FIELDS, LoginEvent, LogoutEvent, ScanEvent, TicketEvent, validateEvent, WaybillEvent, type ActivityEvent } from './events.js';
+import { AccessEvent, AssignEvent, contractFieldsOnly, EVENT_TYPES, KNOWN_FIELDS, LoginEvent, LogoutEvent, partiesOf, ScanEvent, TicketEvent, validateEvent, WaybillEvent, type ActivityEvent } from './events.js';
 
 const TS = '2026-11-11T02:00:00.000Z';
 const valid = (value: object): ActivityEvent => {
@@ -61,5 +61,30 @@ describe('every string field Warden keeps is bounded', () => {
 
   it('a known field over its bound refuses the line', () => {
     expect(validateEvent({ id: 's-1', ts: TS, type: 'scan', waybill: 'SF1', op: 'arrive', city: 'x'.repeat(201) }).ok).toBe(false);
+  });
+});
+
+describe('extension 1.4: `parties` on an access event (attack review 10)', () => {
+  const base = { id: 'p-1', ts: TS, type: 'access', account: 'k1', action: 'reveal', fields: ['name', 'phone'], result: 'allowed' };
+
+  it('is optional: an access event without it stays valid, as version 1 wrote it', () => {
+    expect(validateEvent(base)).toEqual({ ok: true, event: base });
+  });
+
+  it('takes sender and/or recipient, keeps them (a contract field), and refuses anything else', () => {
+    for (const parties of [[], ['sender'], ['recipient'], ['sender', 'recipient']]) {
+      const e = valid({ ...base, parties });
+      expect(contractFieldsOnly(e)).toEqual({ event: e, dropped: 0 });
+    }
+    expect(KNOWN_FIELDS.access.has('parties')).toBe(true);
+    expect(validateEvent({ ...base, parties: ['courier'] })).toMatchObject({ ok: false, reason: expect.stringContaining('"parties.0"') });
+    expect(validateEvent({ ...base, parties: 'sender' })).toMatchObject({ ok: false, reason: expect.stringContaining('"parties"') });
+    expect(validateEvent({ ...base, parties: ['sender', 'recipient', 'sender'] }).ok).toBe(false);
+  });
+
+  it('partiesOf names each party whose qualified field is listed, once, in contract order', () => {
+    expect(partiesOf(['recipient.phone', 'sender.name', 'recipient.name'])).toEqual(['sender', 'recipient']);
+    expect(partiesOf(['recipient.phone'])).toEqual(['recipient']);
+    expect(partiesOf(['phone', 'senderx.name'])).toEqual([]);
   });
 });

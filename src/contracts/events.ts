@@ -33,6 +33,18 @@ export type AccessAction = (typeof ACCESS_ACTIONS)[number];
 export const PII_FIELDS = ['name', 'phone', 'address', 'id_number'] as const;
 export type PiiField = (typeof PII_FIELDS)[number];
 
+/** The people on a waybill: a reveal's `parties` (extension 1.4) names which of them it showed. */
+export const REVEAL_PARTIES = ['sender', 'recipient'] as const;
+export type RevealParty = (typeof REVEAL_PARTIES)[number];
+
+/**
+ * The parties whose fields a list of qualified fields (`recipient.phone`) names, in contract
+ * order, each once: how many people a reveal shows (attack review 10: sender and recipient are two).
+ */
+export function partiesOf(fields: readonly string[]): RevealParty[] {
+  return REVEAL_PARTIES.filter((p) => fields.some((f) => f.startsWith(`${p}.`)));
+}
+
 export const PURPOSES = ['delivery', 'pickup', 'customer_service', 'returns', 'audit', 'other'] as const;
 export type Purpose = (typeof PURPOSES)[number];
 
@@ -120,6 +132,8 @@ export const AccessEvent = Type.Object(
     waybill: Type.Optional(Type.String({ maxLength: 64 })),
     waybills: Type.Optional(Type.Array(Type.String({ maxLength: 64 }))),
     fields: Type.Optional(Type.Array(literalUnion(PII_FIELDS))),
+    /** Extension 1.4 (docs/contract-extensions.md): whose fields `fields` are; absent = not said. */
+    parties: Type.Optional(Type.Array(literalUnion(REVEAL_PARTIES), { maxItems: 2 })),
     purpose: Type.Optional(literalUnion(PURPOSES)),
     ticket: Type.Optional(Type.String({ maxLength: 200 })),
     result: Type.Optional(literalUnion(['allowed', 'denied'] as const)),
@@ -136,6 +150,7 @@ export type ScanEvent = Static<typeof ScanEvent> & { op: ScanOp };
 export type AccessEvent = Static<typeof AccessEvent> & {
   action: AccessAction;
   fields?: PiiField[];
+  parties?: RevealParty[];
   purpose?: Purpose;
   result?: 'allowed' | 'denied';
 };

@@ -145,6 +145,7 @@ type Schema = {
   maxLength?: number;
   pattern?: string;
   items?: Schema;
+  maxItems?: number;
   properties?: Record<string, Schema>;
   required?: string[];
 };
@@ -160,7 +161,7 @@ function gen(s: Schema): unknown {
     case 'boolean':
       return chance(0.5);
     case 'array': {
-      const n = chance(0.2) ? 0 : int(1, 6);
+      const n = chance(0.2) ? 0 : int(1, Math.min(6, s.maxItems ?? 6));
       return Array.from({ length: n }, () => gen(s.items!));
     }
     default:
@@ -216,6 +217,10 @@ function wrongValue(field: string, schema: Schema | undefined): unknown {
     const a = (gen(schema) as unknown[]).slice();
     a.splice(int(0, a.length), 0, pick([null, 1, 'NAME', '', pick(STRAY), pick(ALL_LITERALS), str((schema.items.maxLength ?? 64) + 1), ['x'], {}]));
     return a;
+  }
+  if (r < 0.3 && schema?.maxItems !== undefined && schema.items) {
+    // One element more than the bound, or exactly at it.
+    return Array.from({ length: schema.maxItems + (chance(0.7) ? 1 : 0) }, () => gen(schema.items!));
   }
   if (r < 0.35 && schema) {
     const v = gen(schema);

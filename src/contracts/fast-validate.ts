@@ -28,7 +28,7 @@ export const FAST_VALIDATED_FIELDS = {
   assign: ['waybill', 'task'],
   ticket: ['ticket', 'waybill', 'status'],
   scan: ['waybill', 'op'],
-  access: ['action', 'waybill', 'waybills', 'fields', 'purpose', 'ticket', 'result'],
+  access: ['action', 'waybill', 'waybills', 'fields', 'parties', 'purpose', 'ticket', 'result'],
 } as const;
 
 type Obj = Record<string, unknown>;
@@ -121,6 +121,17 @@ function fieldsOk(v: unknown): boolean {
   return true;
 }
 
+/** Extension 1.4: at most two of `sender`, `recipient` (`Type.Array(..., { maxItems: 2 })`). */
+function partiesOk(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (!Array.isArray(v) || v.length > 2) return false;
+  for (let i = 0; i < v.length; i++) {
+    const p: unknown = v[i];
+    if (p !== 'sender' && p !== 'recipient') return false;
+  }
+  return true;
+}
+
 function waybillsOk(v: unknown): boolean {
   if (v === undefined) return true;
   if (!Array.isArray(v)) return false;
@@ -154,7 +165,7 @@ function access(v: Obj): boolean {
   return (
     reqStr(v.id, 200) && reqStr(v.account, 200) &&
     optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
-    optId(v.waybill, 64) && optId(v.ticket, 200) && waybillsOk(v.waybills) && fieldsOk(v.fields) &&
+    optId(v.waybill, 64) && optId(v.ticket, 200) && waybillsOk(v.waybills) && fieldsOk(v.fields) && partiesOk(v.parties) &&
     tsOk(v.ts)
   );
 }

@@ -5,7 +5,7 @@
  * This is the only source of login, logout and access events about Warden's own gateway
  * accounts (POST /api/v1/events refuses them, ./producer.ts); they carry producer `warden`.
  */
-import type { ActivityEvent } from '../contracts/events.js';
+import { partiesOf, type ActivityEvent } from '../contracts/events.js';
 import { AUDIT_KINDS, type AuditRecord } from '../audit/kinds.js';
 import { WARDEN_PRODUCER } from './producer.js';
 
@@ -36,8 +36,14 @@ export function eventsFromAudit(records: readonly AuditRecord[]): ActivityEvent[
       if (r.waybill) common.waybill = r.waybill;
       if (Array.isArray(r.detail?.waybills)) common.waybills = r.detail.waybills;
       const fields = [...new Set((r.fields ?? []).map((f) => f.split('.')[1]!))];
-      common.fields = r.decision === 'allowed' && kind.action === 'reveal' ? fields : [];
-      if (kind.action === 'reveal') common.requested_fields = fields;
+      const shown = r.decision === 'allowed' && kind.action === 'reveal';
+      common.fields = shown ? fields : [];
+      // Extension 1.4: whose name and phone they were. `fields` alone says [name, phone] for one
+      // person and for two (attack review 10: both parties of every parcel read as one record).
+      if (kind.action === 'reveal') {
+        common.parties = shown ? partiesOf(r.fields ?? []) : [];
+        common.requested_fields = fields;
+      }
       if (r.purpose) common.purpose = r.purpose;
       if (r.ticket) common.ticket = r.ticket;
       common.result = r.decision === 'allowed' ? 'allowed' : 'denied';
