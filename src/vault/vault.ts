@@ -104,6 +104,7 @@ export function createVaultReader({ db, keyring }: Pick<VaultDeps, 'db' | 'keyri
       .executeTakeFirst();
     if (!row) return null;
     const view = parseJson<MaskedWaybillJson>(profile === 'label' ? row.label : row.masked);
+    if (profile === 'label') for (const party of PARTIES) view[party] = { ...view[party], address: remaskLabelAddress(view[party].address) };
     return { waybill: row.waybill, origin_site: row.origin_site, dest_site: row.dest_site, sender: view.sender, recipient: view.recipient };
   }
 
@@ -350,6 +351,13 @@ function sealedOf<T>(rows: FetchRow[], read: AlongsideRead<T>, seal: RoutingSeal
  */
 export const recordIntegrityError = (waybill: string) =>
   new AppError('record_integrity', `waybill ${waybill} was changed outside Warden (its routing does not match its seal); nothing was revealed, and the refusal is audited`);
+
+/**
+ * A stored label address masked again as it is read: labels stored before attack review 10 kept a
+ * lane or house number written in Chinese numerals (漕溪路二百五十弄****). Masking a mask keeps
+ * only what it recognises of it, so this never shows more than was stored; a clean one is unchanged.
+ */
+const remaskLabelAddress = (stored: string): string => (stored === ERASED_MARK ? stored : maskAddress(stored, 'label'));
 
 /** What erasure writes over an erased party's masked views: nothing of the person is left. */
 export const ERASED_MARK = '[已删除]';
