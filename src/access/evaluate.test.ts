@@ -272,3 +272,29 @@ describe('fail closed on parties', () => {
     expect(code(await decide(who('o1', 'outlet_staff', 'OUT-BJ-1', '北京'), ask(['sender.name'], 'pickup'), work(), p))).toBe('field_not_allowed');
   });
 });
+
+describe('party tied to purpose (attack review 10): the policy model already says it, rule by rule', () => {
+  // The default outlet rule grants both parties for every purpose (the demo's counter reveals name
+  // the recipient with purpose pickup, and `other` is a purpose): a carrier ties them by splitting it.
+  const tied = mergePolicy({
+    rules: {
+      outlet_staff: [
+        { basis: 'site', fields: ['name', 'phone'], parties: 'recipient', purposes: ['delivery'] },
+        { basis: 'site', fields: ['name', 'phone'], parties: 'sender', purposes: ['pickup'] },
+      ],
+    },
+  });
+  const o = who('o1', 'outlet_staff', 'OUT-BJ-1', '北京');
+
+  it('allowed: delivery → the recipient, pickup → the sender', async () => {
+    expect(code(await decide(o, ask(['recipient.name', 'recipient.phone'], 'delivery'), work(), tied))).toBe('allowed');
+    expect(code(await decide(o, ask(['sender.name', 'sender.phone'], 'pickup'), work(), tied))).toBe('allowed');
+  });
+
+  it('denied: the other party for that purpose, both at once, or a purpose no rule names', async () => {
+    expect(code(await decide(o, ask(['sender.phone'], 'delivery'), work(), tied))).toBe('field_not_allowed');
+    expect(code(await decide(o, ask(['recipient.phone'], 'pickup'), work(), tied))).toBe('field_not_allowed');
+    expect(code(await decide(o, ask(['sender.phone', 'recipient.phone'], 'delivery'), work(), tied))).toBe('field_not_allowed');
+    expect(code(await decide(o, ask(['recipient.phone'], 'other'), work(), tied))).toBe('purpose_not_allowed');
+  });
+});
