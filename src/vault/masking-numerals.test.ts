@@ -51,7 +51,7 @@ const FORMS = ['ascii', 'fullwidth', 'digitwise', 'lower', 'liang', 'financial']
 
 // Canonical division prefixes (printed as given), some themselves holding a numeral (十堰, 七台河).
 const PREFIXES = ['上海市徐汇区', '北京市朝阳区', '湖北省十堰市张湾区', '黑龙江省七台河市桃山区', '广东省广州市天河区', '浙江省杭州市西湖区'];
-const STREETS = ['', '漕溪路', '建国路', '张江镇碧波路', '南京西路', '人民大道', '文三路'];
+const STREETS = ['', '漕溪路', '建国路', '张江镇碧波路', '南京西路', '人民大道'];
 const SUFFIXES = ['弄', '巷', '号', '栋', '室', '路', '街', '支弄', '号楼', '单元', '层', '幢', '村'];
 
 describe('label and screen masks drop every numbered segment (F4)', () => {
@@ -72,6 +72,14 @@ describe('label and screen masks drop every numbered segment (F4)', () => {
     expect(maskAddress('上海市徐汇区漕溪路', 'label')).toBe('上海市徐汇区漕溪路');
     expect(maskAddress('上海市浦东新区张江镇碧波路690号3号楼501室', 'label')).toBe('上海市浦东新区张江镇碧波路****');
     expect(maskAddress('湖北省十堰市张湾区车城路八号', 'label')).toBe('湖北省十堰市张湾区车城路****');
+  });
+
+  it('allowed: a road named with a number stays a street on the label; the numbers after it do not', () => {
+    expect(maskAddress('浙江省杭州市西湖区文三路90号东部软件园1号楼', 'label')).toBe('浙江省杭州市西湖区文三路****');
+    expect(maskAddress('浙江省杭州市西湖区文三路九十号', 'label')).toBe('浙江省杭州市西湖区文三路****');
+    expect(maskAddress('广东省广州市越秀区中山一路二百五十弄', 'label')).toBe('广东省广州市越秀区中山一路****');
+    expect(maskAddress('新疆维吾尔自治区石河子市北四路', 'label')).toBe('新疆维吾尔自治区石河子市北四路');
+    expect(maskAddress('北京市朝阳区八十八街', 'label')).toBe('北京市朝阳区****');
   });
 
   it('no segment holding a number in any form survives either mask (property)', () => {

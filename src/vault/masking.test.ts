@@ -149,8 +149,7 @@ describe('maskAddress', () => {
     ['黑龙江省大兴安岭地区漠河市北极村', '黑龙江省大兴安岭地区漠河市****', '黑龙江省大兴安岭地区漠河市****'],
     // county-level cities directly under a province
     ['湖北省仙桃市仙桃大道1号', '湖北省仙桃市****', '湖北省仙桃市仙桃大道****'],
-    // a road named by a number is masked on the label with it (attack review 10: numerals are house-level detail)
-    ['新疆维吾尔自治区石河子市北四路12号', '新疆维吾尔自治区石河子市****', '新疆维吾尔自治区石河子市****'],
+    ['新疆维吾尔自治区石河子市北四路12号', '新疆维吾尔自治区石河子市****', '新疆维吾尔自治区石河子市北四路****'],
     // cities without districts: towns follow the city
     ['广东省东莞市南城街道鸿福路200号', '广东省东莞市****', '广东省东莞市南城街道鸿福路****'],
     // no province written; same-named city and province (吉林)
@@ -207,18 +206,14 @@ describe('maskAddress', () => {
 
   it('prints a bare division without a mask, since nothing is hidden', () => {
     expect(maskAddress('北京市朝阳区')).toBe('北京市朝阳区');
-    expect(maskAddress('湖北省仙桃市仙桃大道', 'label')).toBe('湖北省仙桃市仙桃大道');
-    expect(maskAddress('湖北省仙桃市仙桃大道')).toBe('湖北省仙桃市****');
-    // ... unless the road is named by a number (attack review 10): masked, never printed whole
-    expect(maskAddress('新疆维吾尔自治区石河子市北四路', 'label')).toBe('新疆维吾尔自治区石河子市****');
+    expect(maskAddress('新疆维吾尔自治区石河子市北四路', 'label')).toBe('新疆维吾尔自治区石河子市北四路');
+    expect(maskAddress('新疆维吾尔自治区石河子市北四路')).toBe('新疆维吾尔自治区石河子市****');
   });
 
   it('never returns the input address with its detail', () => {
-    const a = '浙江省杭州市西湖区天目山路90号东部软件园1号楼';
+    const a = '浙江省杭州市西湖区文三路90号东部软件园1号楼';
     expect(maskAddress(a)).toBe('浙江省杭州市西湖区****');
-    expect(maskAddress(a, 'label')).toBe('浙江省杭州市西湖区天目山路****');
-    // 文三路 holds a numeral: since attack review 10 the label drops it with the rest
-    expect(maskAddress('浙江省杭州市西湖区文三路90号东部软件园1号楼', 'label')).toBe('浙江省杭州市西湖区****');
+    expect(maskAddress(a, 'label')).toBe('浙江省杭州市西湖区文三路****');
   });
 });
 

@@ -281,17 +281,29 @@ const DETAIL_WORD_RE = /号|楼|栋|幢|单元|室|层|座|户|小区|村|组|�
  * A number in any form a person writes one: digits (full-width ones are ASCII after NFKC), Chinese
  * numerals (二百五十, 两, 〇), financial ones (贰佰伍拾), 廿/卅/卌/幺 and the Suzhou numerals.
  * A segment holding one is house-level detail (attack review 10: 漕溪路二百五十弄 and 建国路八十八巷
- * printed whole while 250弄 was masked). Roads named by a number (北四路, 中山一路) are masked
- * with it: the label keeps less, never the lane or house.
+ * printed whole while 250弄 was masked). A road named with a number (北四路, 中山一路, 文三路)
+ * stays a street (`numberedDetail`).
  */
 export const NUMERAL_RE = /[\p{Nd}零〇一二三四五六七八九十百千万两壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬兩廿卅卌幺\u3021-\u3029\u3038-\u303A]/u;
+
+/** A road's own suffix: a road named with a number (中山一路, 文三路, 北四路) is a street name. */
+const ROAD_END_RE = /(?:街道|大道|大街|路|街)$/u;
+
+/**
+ * Whether a street-like segment is a house-level number: it holds a numeral and is not a road named
+ * with one (a named road has a word before its number: 中山一路 is kept, 八十八街 and 二百五十弄 are not).
+ */
+function numberedDetail(segment: string): boolean {
+  if (!NUMERAL_RE.test(segment)) return false;
+  return !(ROAD_END_RE.test(segment) && !NUMERAL_RE.test(String.fromCodePoint(segment.codePointAt(0)!)));
+}
 
 function streetSegments(s: string): string {
   let kept = '';
   let rest = s;
   for (let i = 0; i < 2; i++) {
     const m = STREET_SEGMENT_RE.exec(rest);
-    if (!m || DETAIL_WORD_RE.test(m[0]) || NUMERAL_RE.test(m[0])) break;
+    if (!m || DETAIL_WORD_RE.test(m[0]) || numberedDetail(m[0])) break;
     kept += m[0];
     rest = rest.slice(m[0].length);
   }
