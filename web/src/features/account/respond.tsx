@@ -76,6 +76,7 @@ export function ResponseButtons({ account, inForce, onChanged }: { account: stri
         okText={t('account.lift')}
         cancelText={t('common.cancel')}
         okButtonProps={{ danger: true, 'data-testid': 'lift-ok' } as ButtonProps}
+        cancelButtonProps={{ 'data-testid': 'lift-cancel' } as ButtonProps}
         onCancel={() => setLifting(false)}
         onOk={() => {
           setLifting(false);
