@@ -156,6 +156,8 @@ describe('the security console in Chromium', () => {
       const lift = page.getByTestId('respond-lift');
       if (await lift.isEnabled()) {
         await lift.click();
+        // Lifting asks first (attack review 10: one click ended a containment).
+        await page.getByTestId('lift-ok').click();
         await page.getByTestId('respond-lift').and(page.locator('[disabled]')).waitFor({ timeout: 15_000 });
       }
       const login = await fetch(`${demo.url}/api/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ account: attacker, password: `demo-${attacker}-pass`, device }) });

@@ -1,10 +1,11 @@
 /** The console: sign-in gate, the shell, and one route per page (each page a lazy chunk). */
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState } from 'react';
 import { ConfigProvider, App as AntApp } from 'antd';
 import zhCN from 'antd/locale/zh_CN';
 import enUS from 'antd/locale/en_US';
 import { HashRouter, Navigate, Route, Routes } from 'react-router';
 import { useTranslation } from 'react-i18next';
+import { publishApprovalCount } from './api/approvals';
 import { session } from './api/client';
 import { takeSsoReturn } from './api/login';
 import { stopStream } from './api/stream';
@@ -35,10 +36,17 @@ export function App() {
   const [signedIn, setSignedIn] = useState(() => session.token() !== null && ssoReturn?.kind !== 'signed_in');
   // The sign-in the page was opened with is used once.
   const [sso, setSso] = useState(ssoReturn);
+  // Why the last session ended, when the analyst did not sign out: shown on the sign-in page.
+  const [ended, setEnded] = useState<string | null>(null);
+  const inside = useRef(signedIn);
+  inside.current = signedIn;
   useEffect(
     () =>
-      session.onUnauthorised(() => {
+      session.onUnauthorised((reason) => {
+        // Everything shown is dropped with the shell: the stream's last snapshot and the inbox count too.
         stopStream();
+        publishApprovalCount(null);
+        if (inside.current && reason === 'not_analyst') setEnded('login.demoted');
         setSignedIn(false);
       }),
     [],
@@ -49,8 +57,10 @@ export function App() {
         {!signedIn ? (
           <LoginPage
             sso={sso}
+            notice={ended}
             onSignedIn={() => {
               setSso(null);
+              setEnded(null);
               setSignedIn(true);
             }}
           />
@@ -59,6 +69,7 @@ export function App() {
             <Shell
               onSignedOut={() => {
                 stopStream();
+                publishApprovalCount(null);
                 setSignedIn(false);
               }}
             >

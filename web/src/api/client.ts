@@ -1,8 +1,12 @@
 /**
  * The console's only way to the server: the public HTTP API (/api/v1), with the session's bearer
  * token. Errors arrive as {error:{code,message}} and are raised as ApiError with that code.
- * A 401 ends the session (the shell sends the analyst back to sign in).
+ * A 401 ends the session (the shell sends the analyst back to sign in); so does a 403 saying the
+ * signed-in account's role is not an analyst's (an account demoted while signed in): the server
+ * session is signed out too, and the shell forgets what it showed.
  */
+import { isNotAnalystRefusal } from './refusal';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -16,9 +20,16 @@ export class ApiError extends Error {
   get missingRoute(): boolean {
     return this.status === 404 && /^no route /.test(this.message);
   }
+  /** The server refused the signed-in account for its role, not for this one call (see isNotAnalystRefusal). */
+  get notAnalyst(): boolean {
+    return isNotAnalystRefusal(this.status, this.code, this.message);
+  }
 }
 
-type Listener = () => void;
+/** Why the console's session ended: the server said so (401), or the account is no analyst any more. */
+export type EndReason = 'ended' | 'not_analyst';
+
+type Listener = (reason: EndReason) => void;
 const TOKEN_KEY = 'warden.session';
 let token: string | null = sessionStorage.getItem(TOKEN_KEY);
 const unauthorised = new Set<Listener>();
@@ -39,6 +50,16 @@ export const session = {
   onUnauthorised(l: Listener): () => void {
     unauthorised.add(l);
     return () => unauthorised.delete(l);
+  },
+  /**
+   * Ends the console's session here and on the server (DELETE /sessions/current, best effort: it
+   * may be over already), then tells the shell, which forgets everything it showed.
+   */
+  end(reason: EndReason): void {
+    const held = token;
+    session.clear();
+    if (held) void fetch(apiUrl('/sessions/current'), { method: 'DELETE', headers: { authorization: `Bearer ${held}` } }).catch(() => undefined);
+    for (const l of unauthorised) l(reason);
   },
 };
 
@@ -88,8 +109,8 @@ export async function api<T>(method: string, path: string, opts: RequestOptions 
     const err = new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? res.statusText);
     if (res.status === 401 && !opts.anonymous) {
       session.clear();
-      for (const l of unauthorised) l();
-    }
+      for (const l of unauthorised) l('ended');
+    } else if (err.notAnalyst && !opts.anonymous && token) session.end('not_analyst');
     throw err;
   }
   return answer as T;

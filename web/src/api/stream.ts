@@ -34,7 +34,7 @@ async function connect(): Promise<void> {
   set({ status: state.snapshot ? 'reconnecting' : 'connecting' });
   try {
     const res = await fetch(apiUrl('/overview/stream'), { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: controller.signal });
-    if (res.status === 401 || res.status === 403) return sessionOver();
+    if (res.status === 401 || res.status === 403) return void (await sessionOver());
     if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
     const parser = createParser({
       onEvent(ev) {
@@ -43,7 +43,7 @@ async function connect(): Promise<void> {
           set({ status: 'live', snapshot: JSON.parse(ev.data) as OverviewSnapshot, receivedAt: Date.now() });
         } else if (ev.event === 'end') {
           controller?.abort();
-          sessionOver();
+          void sessionOver();
         }
       },
     });
@@ -62,10 +62,16 @@ async function connect(): Promise<void> {
   retryTimer = setTimeout(() => void connect(), delay);
 }
 
-/** The server ended the stream with the session: one ordinary call lets the client's 401 handling sign out. */
-function sessionOver(): void {
+/**
+ * The server ended the stream (`event: end`: the session ended, or the account is suspended or no
+ * longer an analyst), or refused it (401/403). One ordinary call tells which (a 401 or a
+ * not-an-analyst 403 ends the session in the client); whatever it answers, the console signs out
+ * (fail closed) and the shell forgets what it showed.
+ */
+async function sessionOver(): Promise<void> {
   set({ status: 'ended' });
-  void api('GET', '/overview').catch(() => undefined);
+  await api('GET', '/overview').catch(() => undefined);
+  if (session.token()) session.end('ended');
 }
 
 function subscribe(cb: () => void): () => void {

@@ -92,10 +92,9 @@ export function Shell({ children, onSignedOut }: { children: ReactNode; onSigned
             </Button>
           </Space>
         </Layout.Header>
-        <Layout.Content>
-          <main id="content" tabIndex={-1} className="content">
-            {children}
-          </main>
+        {/* Layout.Content is the page's one <main> landmark (no second one inside it). */}
+        <Layout.Content id="content" tabIndex={-1} className="content">
+          {children}
         </Layout.Content>
       </Layout>
     </Layout>

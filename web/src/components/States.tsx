@@ -1,25 +1,43 @@
 /** Loading, empty and error states, the same everywhere. */
 import type { ReactNode } from 'react';
 import { Alert, Button, Empty, Skeleton } from 'antd';
+import i18next from 'i18next';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api/client';
+import { errorParts } from '../labels';
 
-export function errorText(t: (k: string, o?: Record<string, unknown>) => string, err: unknown): string {
-  if (err instanceof ApiError) {
-    const known = t(`errors.${err.code}`, { message: err.message, defaultValue: '' });
-    return known && known !== `errors.${err.code}` ? (err.code === 'validation_failed' || err.code === 'generic' ? known : `${known} (${err.message})`) : err.message;
-  }
-  return (err as Error)?.message ?? String(err);
+type T = (k: string, o?: Record<string, unknown>) => string;
+
+/** The error's translated message and, apart, the server's own (English) sentence. */
+function parts(t: T, err: unknown): { text: string; detail: string | null } {
+  if (err instanceof ApiError) return errorParts(t, err.code, err.message);
+  return { text: (err as Error)?.message ?? String(err), detail: null };
+}
+/** English readers get the server's sentence inline; others only in a tooltip or details (it is English). */
+const inline = () => i18next.language === 'en';
+
+export function errorText(t: T, err: unknown): string {
+  const { text, detail } = parts(t, err);
+  return detail && inline() ? `${text} (${detail})` : text;
+}
+
+/** A toast's content: the translated message, the server's sentence as its tooltip (or inline in English). */
+export function errorToast(t: T, err: unknown): ReactNode {
+  const { text, detail } = parts(t, err);
+  if (!detail) return text;
+  return inline() ? `${text} (${detail})` : <span title={t('common.serverSays', { message: detail })} data-testid="error-toast">{text}</span>;
 }
 
 export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   const { t } = useTranslation();
+  const { detail } = parts(t, error);
   return (
     <Alert
       type="error"
       showIcon
       role="alert"
       title={t('common.error', { message: errorText(t, error) })}
+      description={detail && !inline() ? <details><summary>{t('common.details')}</summary>{detail}</details> : undefined}
       action={onRetry ? <Button size="small" onClick={onRetry}>{t('common.retry')}</Button> : undefined}
     />
   );

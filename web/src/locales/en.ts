@@ -6,11 +6,11 @@ const en = {
     loading: 'Loading…', retry: 'Retry', empty: 'Nothing here yet', error: 'Could not load: {{message}}', refresh: 'Refresh', loadMore: 'Load more', end: 'No more entries',
     cancel: 'Cancel', confirm: 'Confirm', save: 'Save', apply: 'Apply', reset: 'Reset', search: 'Search', open: 'Open', all: 'All', yes: 'Yes', no: 'No', note: 'Note', reason: 'Reason',
     notAvailable: 'Not available on this server yet', notAvailableHint: 'This server does not offer {{what}} yet; the action is disabled until it does.',
-    selfAction: 'You cannot act on your own account', actionDone: 'Done', time: 'Time', account: 'Account', device: 'Device', site: 'Site', city: 'City', status: 'Status', role: 'Role', actions: 'Actions', filtersLocal: 'Filtered in the console: the server does not filter by {{fields}} yet.',
+    selfAction: 'You cannot act on your own account', actionDone: 'Done', time: 'Time', account: 'Account', device: 'Device', site: 'Site', city: 'City', status: 'Status', role: 'Role', actions: 'Actions', filtersLocal: 'Filtered in the console: the server does not filter by {{fields}} yet.', details: 'Details', serverSays: 'The server said: {{message}}',
   },
   login: {
     title: 'Sign in to the security console', account: 'Account', password: 'Password', otp: 'One-time code', otpHint: 'Enter the 6-digit code from your authenticator app',
-    submit: 'Sign in', required: 'Required', otpFormat: 'Six digits', notAnalyst: 'This console is for security analysts. The account {{account}} may not use it.', device: 'This browser signs in as device {{device}}',
+    submit: 'Sign in', required: 'Required', otpFormat: 'Six digits', notAnalyst: 'This console is for security analysts. The account {{account}} may not use it; its session was ended.', checkFailed: 'Signed in, but the console could not check that {{account}} is a security analyst: {{error}}. The session was ended; try again.', demoted: 'You were signed out: this account may no longer use the security console.', ended: 'Your session ended; sign in again.', device: 'This browser signs in as device {{device}}',
     sso: 'Sign in with SSO', or: 'or', passwordsOff: 'Sign-in with a Warden password is switched off here: use your organisation\'s single sign-on.', ssoFailed: 'Single sign-on did not complete; start again.',
     ssoReasons: {
       sso_unmapped: 'Your identity provider signed you in, but none of your groups is mapped to a Warden role. Ask your administrator.',
@@ -35,7 +35,7 @@ const en = {
     title: 'Alert queue', severity: 'Severity', minSeverity: 'Severity', status: 'Status', detector: 'Detector', site: 'Site', city: 'City', timeRange: 'Time', assignee: 'Assignee', account: 'Account',
     groupIncidents: 'Group by incident', incident: 'Incident {{id}}', incidentCount: '{{count}} alerts', summary: 'Summary', score: 'Score', newAlerts: '{{count}} new alerts arrived', showNew: 'Show',
     ack: 'Acknowledge', resolveTp: 'True positive', resolveFp: 'False positive', resolveTitle: 'Resolve as {{verdict}}', notePlaceholder: 'What you found (kept with the alert, audited)', assign: 'Assign', assignTo: 'Assign to account', bulk: '{{count}} selected', bulkAck: 'Acknowledge selected', bulkResolve: 'Resolve selected…',
-    evidence: 'Evidence', openAccount: 'Investigate account', updated: 'Updated by {{who}} at {{time}}', noteLabel: 'Note', selectAlert: 'Select alert {{id}}',
+    evidence: 'Evidence', openAccount: 'Investigate account', updated: 'Updated by {{who}} at {{time}}', noteLabel: 'Note', selectAlert: 'Select alert {{id}}', unassigned: 'Unassigned', assignedToMe: 'Assigned to me', anyAssignee: 'Anyone', assigneeFilter: 'Assigned to', bulkDone: '{{count}} done', bulkRefusedBy: '{{count}} refused: {{reason}}', serverSummary: 'Summary as the server wrote it: {{summary}}',
   },
   account: {
     title: 'Account investigation', lookup: 'Account id', lookupPlaceholder: 'e.g. c-0001', open: 'Open', riskNow: 'Risk now', responseDue: 'Response due', inForce: 'Response in force', none: 'None',
@@ -44,23 +44,52 @@ const en = {
     timeline: 'Activity timeline', onlyReveals: 'Reveals only', onlyUnexplained: 'Unexplained only', kind: 'What', waybill: 'Waybill', fields: 'Fields', purpose: 'Purpose', decision: 'Decision', explainedBy: 'Explained by',
     explained: 'Explained', unexplained: 'Unexplained', alerts: 'Alerts about this account',
     respond: 'Response', stepUp: 'Step-up', throttle: 'Throttle', suspend: 'Suspend', lift: 'Lift', respondTitle: '{{action}} {{account}}', reasonPlaceholder: 'Why (audited, at least 3 characters)',
-    responseApplied: '{{action}} applied to {{account}}', responseLifted: 'Response lifted from {{account}}', suspended: 'Suspended', active: 'Active',
+    responseApplied: '{{action}} applied to {{account}}', responseLifted: 'Response lifted from {{account}}', liftTitle: 'Lift the response on {{account}}?', liftConfirm: 'Lifting gives {{account}} full access back at once ({{action}} in force now). The server records who lifted it; it takes no reason for a lift.', caseRef: 'case {{id}}', suspended: 'Suspended', active: 'Active',
     weekdays: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'],
   },
   roles: { courier: 'courier', outlet_staff: 'outlet staff', sorting: 'sorting', customer_service: 'customer service', manager: 'manager', it_admin: 'IT admin', security_analyst: 'security analyst', service: 'service', unknown: 'unknown' },
   reasons: {
     no_work_context: 'no work behind it', field_not_allowed: 'field not allowed', purpose_not_allowed: 'purpose not allowed', role_not_permitted: 'role not permitted', case_required: 'case required',
     quota_exceeded: 'quota exceeded', account_suspended: 'account suspended', step_up_required: 'step-up required', throttled: 'throttled', not_found: 'no such waybill', validation_failed: 'invalid request', unknown: 'unknown',
+    self_action: 'about oneself', forbidden: 'not allowed', rate_limited: 'rate limited', not_routable: 'not routable', suspended: 'suspended', session_limit: 'too many sessions', logout: 'signed out',
+    issued: 'issued', device_revoked: 'device revoked', response_standing: 'response in force', request_changed: 'request changed', not_applied: 'not applied', token_site_limited: 'token limited to sites',
+    token_not_approved: 'token not approved', quota: 'quota', subject_erased: 'person erased', sso_unmapped: 'no role mapped', sso_no_account_claim: 'no account claim', invalid_credentials: 'wrong credentials', login_throttled: 'sign-ins throttled',
+  },
+  decisions: { allowed: 'allowed', denied: 'denied', ok: 'ok' },
+  responses: { none: 'none', step_up: 'step-up', throttle: 'throttle', suspend: 'suspend' },
+  accessActions: { view: 'view', reveal: 'reveal', search: 'search', export: 'export', print: 'label print' },
+  detectorNames: {
+    credential: 'Credential attack', sharing: 'Account sharing', unexplained: 'Unexplained reveals', enumeration: 'Waybill enumeration', harvesting: 'Harvesting', device_posture: 'Device posture', rings: 'Collusion ring',
+    privileged_bulk: 'Privileged bulk access', work_harvest: 'Harvesting behind work', search_harvest: 'Search harvesting', trickle: 'Slow trickle', canary_touched: 'Canary touched', canary_superseded: 'Superseded canary',
+    privacy_pool_low: 'Privacy-number pool low', privacy_route_refusals: 'Privacy routing refusals', privileged_account_change: 'Privileged account change',
+  },
+  summaries: {
+    credential: {
+      failures: 'Account {{who}} had {{n}} failed sign-ins in {{minutes}} min.', success: 'Account {{who}} signed in after {{n}} failed attempts in {{minutes}} min.',
+      successNewDevice: 'Account {{who}} signed in after {{n}} failed attempts in {{minutes}} min, from a device it never used.', successNewNetwork: 'Account {{who}} signed in after {{n}} failed attempts in {{minutes}} min, from a new network.',
+    },
+    enumeration: { default: 'Account {{who}} accessed {{n}} near-sequential waybill numbers without work behind them within {{minutes}} min.' },
+    harvesting: { default: 'Account {{who}} revealed {{n}} records, over its threshold of {{threshold}}; {{share}}% explained by work.' },
+    canary_touched: { default: 'Account {{who}} was shown {{n}} canary record(s) by a {{action}}; no real work touches them.' },
   },
   basis: { assignment: 'assignment', ticket: 'ticket', phone_search: 'phone search', case: 'case', site: 'site scope only', city: 'city scope only', none: 'no basis recorded' },
   kinds: {
     'access.view': 'Viewed (masked)', 'access.reveal': 'Reveal', 'access.search': 'Search', 'access.print': 'Printed label', 'auth.login': 'Login', 'auth.logout': 'Logout',
     'admin.account_suspended': 'Account suspended', 'admin.account_unsuspended': 'Suspension lifted', 'watch.response_applied': 'Response applied', 'watch.response_cleared': 'Response lifted', 'watch.alert_updated': 'Alert reviewed',
+    'access.export': 'Export', 'admin.account_approved': 'Account approved', 'admin.account_changed': 'Account changed', 'admin.account_created': 'Account created', 'admin.admin_token_configured': 'Admin token configured',
+    'admin.admin_token_disabled': 'Admin token disabled', 'admin.device_revoked': 'Device revoked', 'admin.mfa_enrolled': 'Second factor enrolled', 'admin.service_token_approved': 'Service token approved', 'admin.service_token_created': 'Service token created',
+    'admin.service_token_revoked': 'Service token revoked', 'admin.site_created': 'Site created', 'auth.device_enrolled': 'Device enrolled', 'case.approved': 'Case approved', 'case.closed': 'Case closed', 'case.opened': 'Case opened', 'case.viewed': 'Case viewed',
+    'detect.settings_changed': 'Detector settings changed', 'detect.settings_request_discarded': 'Detector settings request discarded', 'detect.settings_requested': 'Detector settings requested', 'events.backfill': 'History imported',
+    'keys.audit_signing_key_changed': 'Audit signing key changed', 'keys.rotated': 'Keys rotated', 'pipl.access_report': 'Access report', 'pipl.breach_report': 'Breach report', 'pipl.compliance_report': 'Compliance report', 'pipl.pia_recorded': 'Impact assessment recorded',
+    'pipl.request_approved': 'Subject request approved', 'pipl.request_filed': 'Subject request filed', 'pipl.request_rejected': 'Subject request rejected', 'pipl.request_viewed': 'Subject request viewed', 'pipl.retention_purged': 'Retention purge',
+    'pipl.subject_corrected': 'Person\'s data corrected', 'pipl.subject_erased': 'Person erased', 'policy.loaded': 'Policy loaded', 'trace.attribution_run': 'Leak attribution run', 'trace.canaries_listed': 'Canaries listed', 'trace.canaries_planted': 'Canaries planted',
+    'trace.canaries_rotated': 'Canaries rotated', 'trace.canaries_sealed': 'Canaries sealed', 'trace.canary_superseded': 'Canary superseded', 'trace.privacy_routed': 'Privacy number routed', 'vault.routing_sealed': 'Routing sealed',
+    'watch.exception_added': 'Exception requested', 'watch.exception_approved': 'Exception approved', 'watch.exception_removed': 'Exception removed', 'watch.viewed': 'Response read', 'work.assigned': 'Work assigned', 'work.completed': 'Work completed', 'work.ticket': 'Ticket',
   },
   audit: {
     title: 'Audit trail', chain: 'Hash chain', verify: 'Verify now', verifying: 'Verifying…', chainOk: 'Intact: {{count}} entries, checkpoints signed', chainBad: 'Broken at entry {{seq}}: {{reason}}', notVerified: 'Not verified in this session',
     head: 'Last signed tree head', treeSize: 'Tree size', rootHash: 'Root hash', keyId: 'Key', signedAt: 'Signed at', witnesses: 'Witnesses', sink: 'Witness', lastSize: 'Last size', lastAt: 'Last at', ok: 'OK', failing: 'Failing',
-    search: 'Search the trail', waybill: 'Waybill', account: 'Account', kind: 'Kind', since: 'From', until: 'To', exportCsv: 'Export CSV', decision: 'Decision', noPii: 'The trail never holds customer data: waybill numbers, field names, who, where, why and the outcome.',
+    search: 'Search the trail', waybill: 'Waybill', account: 'Account', kind: 'Kind', since: 'From', until: 'To', exportCsv: 'Export CSV', decision: 'Decision', fields: 'Fields', noPii: 'The trail never holds customer data: waybill numbers, field names, who, where, why and the outcome.',
   },
   detectors: {
     title: 'Detectors', enabled: 'Enabled', disabled: 'Disabled', fired24h: 'Fired (24 h)', fired7d: 'Fired (7 days)', sinceStart: 'Since start', folded: 'Folded into open alerts', lastFired: 'Last fired',
@@ -70,7 +99,7 @@ const en = {
   },
   cases: {
     title: 'Cases', open: 'Open a case', caseTitle: 'Title', reason: 'Reason', waybills: 'Waybills (one per line)', accounts: 'Accounts (one per line)', status: 'Status', openedBy: 'Opened by', approvedBy: 'Approved by', created: 'Created',
-    approve: 'Approve', close: 'Close', pending: 'Pending approval', opened: 'Open', closed: 'Closed', reveals: 'Case-backed reveals', ownCase: 'Another analyst must approve your case', unavailable: 'Cases are not available on this server yet.', created_ok: 'Case opened; another analyst must approve it',
+    approve: 'Approve', close: 'Close', pending: 'Pending approval', opened: 'Open', closed: 'Closed', reveals: 'Case-backed reveals', ownCase: 'Another analyst must approve your case', unavailable: 'Cases are not available on this server yet.', created_ok: 'Case opened; another analyst must approve it', newestOnly: 'Showing the newest {{count}} cases: this server offers no way to page further back.',
   },
   leaks: {
     title: 'Leak attribution', upload: 'The leaked file', hint: 'A file as found in the wild: any of the columns waybill, name, phone, address, ID number, with Chinese or English headers; junk rows are fine. It is matched against our records and the stored access trail.',
@@ -135,6 +164,10 @@ const en = {
     invalid_device_credential: 'This browser\'s device enrolment is no longer accepted; sign in again to enrol it anew.', device_limit: 'Too many new devices for this account today; try again later.', password_login_disabled: 'Passwords are switched off here: use single sign-on.',
     not_case_party: 'Only the analyst who opened this case, or the one who approved it, may close it', audit_inconsistent: 'The stored request no longer matches what was asked for in the audit trail; discard it and ask again',
     payload_too_large: 'The file is larger than the server accepts', unsupported_media_type: 'The server does not take this kind of file', subject_erased: 'This person was already erased', conflict: 'Not possible in the current state',
+    unknown: 'The server refused the request ({{code}})', server: 'The server failed to answer; try again later', approval_pending: 'This waits for a second analyst\'s approval', audit_unavailable: 'The audit trail cannot be written just now; nothing was done',
+    bad_identifier: 'That identifier is not valid', bad_request: 'The request is not valid', case_not_held: 'No open case covers this', head_refused: 'The witness refused the signed tree head', internal: 'The server failed to answer; try again later',
+    otp_required: 'A one-time code is needed', producer_not_registered: 'This producer is not registered', quota_exceeded: 'Quota exceeded', rate_limited: 'Too many requests; try again shortly', record_integrity: 'A stored record failed its integrity check',
+    role_not_permitted: 'Your role may not do this', step_up_required: 'Sign in again (with your one-time code) to continue', throttled: 'Your account is throttled', ticket_not_held: 'No open ticket covers this',
   },
 };
 export default en;

@@ -8,11 +8,11 @@ const zh: Messages = {
     loading: '加载中…', retry: '重试', empty: '暂无数据', error: '加载失败：{{message}}', refresh: '刷新', loadMore: '加载更多', end: '没有更多记录',
     cancel: '取消', confirm: '确认', save: '保存', apply: '应用', reset: '重置', search: '搜索', open: '打开', all: '全部', yes: '是', no: '否', note: '备注', reason: '原因',
     notAvailable: '此服务器暂不支持', notAvailableHint: '此服务器尚未提供{{what}}，在提供之前该操作不可用。',
-    selfAction: '不能对自己的账号执行操作', actionDone: '已完成', time: '时间', account: '账号', device: '设备', site: '网点', city: '城市', status: '状态', role: '角色', actions: '操作', filtersLocal: '在控制台内筛选：服务器暂不支持按{{fields}}筛选。',
+    selfAction: '不能对自己的账号执行操作', actionDone: '已完成', time: '时间', account: '账号', device: '设备', site: '网点', city: '城市', status: '状态', role: '角色', actions: '操作', filtersLocal: '在控制台内筛选：服务器暂不支持按{{fields}}筛选。', details: '详情', serverSays: '服务器原文：{{message}}',
   },
   login: {
     title: '登录安全控制台', account: '账号', password: '密码', otp: '动态验证码', otpHint: '请输入身份验证器中的 6 位验证码',
-    submit: '登录', required: '必填', otpFormat: '6 位数字', notAnalyst: '此控制台仅供安全分析员使用，账号 {{account}} 无权使用。', device: '此浏览器以设备 {{device}} 登录',
+    submit: '登录', required: '必填', otpFormat: '6 位数字', notAnalyst: '此控制台仅供安全分析员使用，账号 {{account}} 无权使用；其会话已结束。', checkFailed: '已登录，但控制台无法确认 {{account}} 是否为安全分析员：{{error}}。会话已结束，请重试。', demoted: '您已被登出：此账号已不能再使用安全控制台。', ended: '会话已结束，请重新登录。', device: '此浏览器以设备 {{device}} 登录',
     sso: '使用单点登录（SSO）', or: '或', passwordsOff: '此处已关闭 Warden 密码登录，请使用本单位的单点登录。', ssoFailed: '单点登录未完成，请重新开始。',
     ssoReasons: {
       sso_unmapped: '身份提供方已确认您的身份，但您所在的用户组均未映射到 Warden 角色。请联系管理员。',
@@ -37,7 +37,7 @@ const zh: Messages = {
     title: '告警队列', severity: '级别', minSeverity: '级别', status: '状态', detector: '检测器', site: '网点', city: '城市', timeRange: '时间', assignee: '处理人', account: '账号',
     groupIncidents: '按事件归并', incident: '事件 {{id}}', incidentCount: '{{count}} 条告警', summary: '摘要', score: '分数', newAlerts: '有 {{count}} 条新告警', showNew: '显示',
     ack: '确认', resolveTp: '真实事件', resolveFp: '误报', resolveTitle: '处置为{{verdict}}', notePlaceholder: '调查结论（随告警保存并审计）', assign: '指派', assignTo: '指派给账号', bulk: '已选 {{count}} 条', bulkAck: '批量确认', bulkResolve: '批量处置…',
-    evidence: '证据', openAccount: '调查该账号', updated: '{{who}} 于 {{time}} 更新', noteLabel: '备注', selectAlert: '选择告警 {{id}}',
+    evidence: '证据', openAccount: '调查该账号', updated: '{{who}} 于 {{time}} 更新', noteLabel: '备注', selectAlert: '选择告警 {{id}}', unassigned: '未指派', assignedToMe: '指派给我', anyAssignee: '任何人', assigneeFilter: '处理人', bulkDone: '已完成 {{count}} 条', bulkRefusedBy: '{{count}} 条被拒绝：{{reason}}', serverSummary: '服务器原始摘要：{{summary}}',
   },
   account: {
     title: '账号调查', lookup: '账号', lookupPlaceholder: '例如 c-0001', open: '打开', riskNow: '当前风险', responseDue: '应采取的响应', inForce: '已执行的响应', none: '无',
@@ -46,23 +46,52 @@ const zh: Messages = {
     timeline: '活动时间线', onlyReveals: '仅明文查看', onlyUnexplained: '仅无依据', kind: '行为', waybill: '运单号', fields: '字段', purpose: '用途', decision: '结果', explainedBy: '依据',
     explained: '有依据', unexplained: '无依据', alerts: '与该账号相关的告警',
     respond: '响应', stepUp: '二次验证', throttle: '限流', suspend: '停用', lift: '解除', respondTitle: '{{action}}：{{account}}', reasonPlaceholder: '原因（将被审计，至少 3 个字符）',
-    responseApplied: '已对 {{account}} 执行{{action}}', responseLifted: '已解除 {{account}} 的响应', suspended: '已停用', active: '正常',
+    responseApplied: '已对 {{account}} 执行{{action}}', responseLifted: '已解除 {{account}} 的响应', liftTitle: '解除 {{account}} 的响应？', liftConfirm: '解除后 {{account}} 立即恢复全部权限（当前执行：{{action}}）。服务器会记录由谁解除；解除操作不接受原因。', caseRef: '案件 {{id}}', suspended: '已停用', active: '正常',
     weekdays: ['周一', '周二', '周三', '周四', '周五', '周六', '周日'],
   },
   roles: { courier: '快递员', outlet_staff: '网点员工', sorting: '分拣员', customer_service: '客服', manager: '经理', it_admin: 'IT 管理员', security_analyst: '安全分析员', service: '系统服务', unknown: '未知' },
   reasons: {
     no_work_context: '无工作依据', field_not_allowed: '字段不允许', purpose_not_allowed: '用途不允许', role_not_permitted: '角色无权限', case_required: '需要案件',
     quota_exceeded: '超出配额', account_suspended: '账号已停用', step_up_required: '需二次验证', throttled: '已限流', not_found: '运单不存在', validation_failed: '请求无效', unknown: '未知',
+    self_action: '涉及本人', forbidden: '不允许', rate_limited: '请求过多', not_routable: '无法转接', suspended: '已停用', session_limit: '会话过多', logout: '已退出',
+    issued: '已签发', device_revoked: '设备已吊销', response_standing: '响应执行中', request_changed: '申请已变更', not_applied: '未生效', token_site_limited: '令牌限定网点',
+    token_not_approved: '令牌未批准', quota: '配额', subject_erased: '本人已删除', sso_unmapped: '未映射角色', sso_no_account_claim: '未提供账号', invalid_credentials: '凭据错误', login_throttled: '登录受限',
+  },
+  decisions: { allowed: '允许', denied: '拒绝', ok: '成功' },
+  responses: { none: '无', step_up: '二次验证', throttle: '限流', suspend: '停用' },
+  accessActions: { view: '查看', reveal: '明文查看', search: '查询', export: '导出', print: '打印面单' },
+  detectorNames: {
+    credential: '凭据攻击', sharing: '账号共用', unexplained: '无依据明文查看', enumeration: '运单号遍历', harvesting: '批量获取', device_posture: '设备状态异常', rings: '团伙行为',
+    privileged_bulk: '特权账号批量访问', work_harvest: '借工作批量获取', search_harvest: '查询批量获取', trickle: '慢速渗漏', canary_touched: '诱饵被触碰', canary_superseded: '诱饵已替换',
+    privacy_pool_low: '隐私号池不足', privacy_route_refusals: '隐私号转接拒绝', privileged_account_change: '特权账号变更',
+  },
+  summaries: {
+    credential: {
+      failures: '账号 {{who}} 在 {{minutes}} 分钟内登录失败 {{n}} 次。', success: '账号 {{who}} 在 {{minutes}} 分钟内失败 {{n}} 次后登录成功。',
+      successNewDevice: '账号 {{who}} 在 {{minutes}} 分钟内失败 {{n}} 次后登录成功，使用的是从未用过的设备。', successNewNetwork: '账号 {{who}} 在 {{minutes}} 分钟内失败 {{n}} 次后登录成功，来自新的网络。',
+    },
+    enumeration: { default: '账号 {{who}} 在 {{minutes}} 分钟内无工作依据地访问了 {{n}} 个近乎连续的运单号。' },
+    harvesting: { default: '账号 {{who}} 明文查看了 {{n}} 条记录，超过其阈值 {{threshold}}；其中 {{share}}% 有工作依据。' },
+    canary_touched: { default: '账号 {{who}} 通过{{action}}看到了 {{n}} 条诱饵记录；真实业务不会触及它们。' },
   },
   basis: { assignment: '派件', ticket: '工单', phone_search: '手机号查询', case: '案件', site: '仅凭网点范围', city: '仅凭城市范围', none: '未记录依据' },
   kinds: {
     'access.view': '查看（脱敏）', 'access.reveal': '明文查看', 'access.search': '查询', 'access.print': '打印面单', 'auth.login': '登录', 'auth.logout': '退出',
     'admin.account_suspended': '账号停用', 'admin.account_unsuspended': '解除停用', 'watch.response_applied': '执行响应', 'watch.response_cleared': '解除响应', 'watch.alert_updated': '告警处置',
+    'access.export': '导出', 'admin.account_approved': '账号已批准', 'admin.account_changed': '账号变更', 'admin.account_created': '创建账号', 'admin.admin_token_configured': '配置管理员令牌',
+    'admin.admin_token_disabled': '停用管理员令牌', 'admin.device_revoked': '吊销设备', 'admin.mfa_enrolled': '登记二次验证', 'admin.service_token_approved': '批准服务令牌', 'admin.service_token_created': '创建服务令牌',
+    'admin.service_token_revoked': '吊销服务令牌', 'admin.site_created': '创建网点', 'auth.device_enrolled': '登记设备', 'case.approved': '批准案件', 'case.closed': '关闭案件', 'case.opened': '新建案件', 'case.viewed': '查看案件',
+    'detect.settings_changed': '检测器参数变更', 'detect.settings_request_discarded': '撤销检测器参数申请', 'detect.settings_requested': '申请检测器参数变更', 'events.backfill': '导入历史数据',
+    'keys.audit_signing_key_changed': '审计签名密钥变更', 'keys.rotated': '密钥轮换', 'pipl.access_report': '查阅报告', 'pipl.breach_report': '泄露报告', 'pipl.compliance_report': '合规报告', 'pipl.pia_recorded': '记录影响评估',
+    'pipl.request_approved': '批准权利请求', 'pipl.request_filed': '提交权利请求', 'pipl.request_rejected': '拒绝权利请求', 'pipl.request_viewed': '查看权利请求', 'pipl.retention_purged': '到期清除',
+    'pipl.subject_corrected': '更正个人信息', 'pipl.subject_erased': '删除个人信息', 'policy.loaded': '加载策略', 'trace.attribution_run': '泄露溯源', 'trace.canaries_listed': '查看诱饵列表', 'trace.canaries_planted': '投放诱饵',
+    'trace.canaries_rotated': '轮换诱饵', 'trace.canaries_sealed': '封存诱饵', 'trace.canary_superseded': '诱饵已替换', 'trace.privacy_routed': '隐私号转接', 'vault.routing_sealed': '封存转接',
+    'watch.exception_added': '申请检测例外', 'watch.exception_approved': '批准检测例外', 'watch.exception_removed': '删除检测例外', 'watch.viewed': '查看响应', 'work.assigned': '派件', 'work.completed': '完成派件', 'work.ticket': '工单',
   },
   audit: {
     title: '审计日志', chain: '哈希链', verify: '立即校验', verifying: '校验中…', chainOk: '完整：共 {{count}} 条，检查点签名有效', chainBad: '在第 {{seq}} 条处断裂：{{reason}}', notVerified: '本次会话尚未校验',
     head: '最新签名树头', treeSize: '树大小', rootHash: '根哈希', keyId: '密钥', signedAt: '签名时间', witnesses: '见证方', sink: '见证方', lastSize: '最近大小', lastAt: '最近时间', ok: '正常', failing: '异常',
-    search: '检索审计日志', waybill: '运单号', account: '账号', kind: '类型', since: '开始', until: '结束', exportCsv: '导出 CSV', decision: '结果', noPii: '审计日志从不保存客户数据：只有运单号、字段名、谁、在哪、为何以及结果。',
+    search: '检索审计日志', waybill: '运单号', account: '账号', kind: '类型', since: '开始', until: '结束', exportCsv: '导出 CSV', decision: '结果', fields: '字段', noPii: '审计日志从不保存客户数据：只有运单号、字段名、谁、在哪、为何以及结果。',
   },
   detectors: {
     title: '检测器', enabled: '已启用', disabled: '已停用', fired24h: '触发次数（24 小时）', fired7d: '触发次数（7 天）', sinceStart: '自启动以来', folded: '并入未关闭告警', lastFired: '最近触发',
@@ -72,7 +101,7 @@ const zh: Messages = {
   },
   cases: {
     title: '案件', open: '新建案件', caseTitle: '标题', reason: '原因', waybills: '运单号（每行一个）', accounts: '账号（每行一个）', status: '状态', openedBy: '发起人', approvedBy: '批准人', created: '创建时间',
-    approve: '批准', close: '关闭', pending: '待批准', opened: '进行中', closed: '已关闭', reveals: '基于案件的明文查看', ownCase: '您的案件需由其他分析员批准', unavailable: '此服务器暂不支持案件。', created_ok: '案件已创建，需由其他分析员批准',
+    approve: '批准', close: '关闭', pending: '待批准', opened: '进行中', closed: '已关闭', reveals: '基于案件的明文查看', ownCase: '您的案件需由其他分析员批准', unavailable: '此服务器暂不支持案件。', created_ok: '案件已创建，需由其他分析员批准', newestOnly: '仅显示最新的 {{count}} 个案件：此服务器不支持继续向前翻页。',
   },
   leaks: {
     title: '泄露溯源', upload: '泄露文件', hint: '按发现时的原样上传：可包含运单号、姓名、电话、地址、身份证号中的任意列，中英文表头均可，夹杂无关行也没关系。系统会将其与我们的记录及存储的访问审计轨迹比对。',
@@ -137,6 +166,10 @@ const zh: Messages = {
     invalid_device_credential: '此浏览器的设备登记已失效，请重新登录以重新登记。', device_limit: '该账号今日新设备过多，请稍后再试。', password_login_disabled: '此处已关闭密码登录，请使用单点登录。',
     not_case_party: '只有立案的分析员或批准该案件的分析员可以结案', audit_inconsistent: '所存申请与审计记录中的申请不一致，请丢弃后重新申请',
     payload_too_large: '文件超过服务器接受的大小', unsupported_media_type: '服务器不接受此类文件', subject_erased: '此人已被删除', conflict: '当前状态下无法执行',
+    unknown: '服务器拒绝了请求（{{code}}）', server: '服务器未能应答，请稍后再试', approval_pending: '须等待另一名分析员批准', audit_unavailable: '暂时无法写入审计日志，操作未执行',
+    bad_identifier: '标识不合法', bad_request: '请求不合法', case_not_held: '没有覆盖此项的进行中案件', head_refused: '见证方拒绝了签名树头', internal: '服务器未能应答，请稍后再试',
+    otp_required: '需要动态验证码', producer_not_registered: '此数据源未登记', quota_exceeded: '超出配额', rate_limited: '请求过多，请稍后再试', record_integrity: '存储的记录未通过完整性校验',
+    role_not_permitted: '您的角色无权执行此操作', step_up_required: '请重新登录（含动态验证码）后继续', throttled: '您的账号已被限流', ticket_not_held: '没有覆盖此项的进行中工单',
   },
 };
 export default zh;

@@ -14,6 +14,7 @@ import { Async, EmptyState, ErrorState } from '../../components/States';
 import { ExplainedTag, SeverityTag, StatusTag, ToneTag } from '../../components/Tags';
 import { useAsync } from '../../components/useAsync';
 import { formatTime, viewerOffsetMinutes } from '../../format';
+import { alertSummary, decisionText, label } from '../../labels';
 import { ResponseButtons } from './respond';
 
 export default function AccountPage() {
@@ -63,9 +64,9 @@ function Investigation({ id }: { id: string }) {
                 {r.status_reason && <Typography.Text type="secondary" style={{ marginLeft: 4 }}>{r.status_reason}</Typography.Text>}
               </Descriptions.Item>
               <Descriptions.Item label={t('account.riskNow')}><strong>{r.risk_now ?? '—'}</strong></Descriptions.Item>
-              <Descriptions.Item label={t('account.responseDue')}>{r.response_due ?? '—'}</Descriptions.Item>
+              <Descriptions.Item label={t('account.responseDue')}>{r.response_due ? label(t, 'responses', r.response_due) : '—'}</Descriptions.Item>
               <Descriptions.Item label={t('account.inForce')} span={3}>
-                <span data-testid="response-in-force">{r.response ? `${r.response.action} · ${formatTime(r.response.since)} · ${r.response.reason}` : t('account.none')}</span>
+                <span data-testid="response-in-force">{r.response ? `${label(t, 'responses', r.response.action)} · ${formatTime(r.response.since)} · ${r.response.reason}` : t('account.none')}</span>
               </Descriptions.Item>
             </Descriptions>
           </Card>
@@ -90,8 +91,8 @@ function Investigation({ id }: { id: string }) {
                 columns={[
                   { title: t('common.time'), dataIndex: 'ts', render: formatTime, width: 150 },
                   { title: t('alerts.severity'), dataIndex: 'severity', render: (s: Alert['severity'], a: Alert) => <><SeverityTag severity={s} /><StatusTag status={a.status} /></>, width: 140 },
-                  { title: t('alerts.detector'), dataIndex: 'detector', width: 100 },
-                  { title: t('alerts.summary'), dataIndex: 'summary', ellipsis: { showTitle: true } },
+                  { title: t('alerts.detector'), dataIndex: 'detector', width: 100, render: (d: string) => <span title={d}>{label(t, 'detectorNames', d)}</span> },
+                  { title: t('alerts.summary'), dataIndex: 'summary', ellipsis: { showTitle: false }, render: (v: string, a: Alert) => <span title={v}>{alertSummary(t, a)}</span> },
                 ]}
               />
             )}
@@ -224,12 +225,12 @@ function Timeline({ id }: { id: string }) {
         locale={{ emptyText: <EmptyState /> }}
         columns={[
           { title: t('common.time'), dataIndex: 'ts', render: formatTime, width: 165 },
-          { title: t('account.kind'), dataIndex: 'kind', render: (k: string) => t(`kinds.${k}`, { defaultValue: k }), width: 120 },
+          { title: t('account.kind'), dataIndex: 'kind', render: (k: string) => <span title={k}>{label(t, 'kinds', k)}</span>, width: 120 },
           { title: t('account.waybill'), dataIndex: 'waybill', className: 'mono', width: 150, render: (w: string | null, e) => w ?? (e.matches !== null ? `${e.matches} ×` : '') },
           { title: t('account.fields'), dataIndex: 'fields', render: (f: string[]) => f.join(', '), width: 190 },
-          { title: t('account.purpose'), dataIndex: 'purpose', width: 110, render: (p: string | null, e) => [p, e.ticket && `#${e.ticket}`, e.case && `case ${e.case}`].filter(Boolean).join(' ') },
-          { title: t('account.decision'), dataIndex: 'decision', width: 150, render: (d: string, e) => <span style={{ color: d === 'denied' ? '#a8071a' : undefined }}>{d}{e.reason ? ` · ${e.reason}` : ''}</span> },
-          { title: t('account.explainedBy'), key: 'explained', render: (_, e) => <ExplainedTag explained={e.explained} by={e.explained_by} /> },
+          { title: t('account.purpose'), dataIndex: 'purpose', width: 110, render: (p: string | null, e) => [p, e.ticket && `#${e.ticket}`, e.case && t('account.caseRef', { id: e.case })].filter(Boolean).join(' ') },
+          { title: t('account.decision'), dataIndex: 'decision', width: 150, render: (d: string, e) => <span style={{ color: d === 'denied' ? '#a8071a' : undefined }}>{decisionText(t, d, e.reason)}</span> },
+          { title: t('account.explainedBy'), key: 'explained', className: 'nowrap', width: 110, render: (_, e) => <ExplainedTag explained={e.explained} by={e.explained_by} /> },
           { title: t('common.device'), dataIndex: 'device', className: 'mono', render: (d: string | null, e) => [d, e.network].filter(Boolean).join(' · ') },
         ]}
       />

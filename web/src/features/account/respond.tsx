@@ -1,9 +1,13 @@
-/** Response buttons on an account: step-up, throttle, suspend (with a reason), lift. Each is audited by the server. */
+/**
+ * Response buttons on an account: step-up, throttle, suspend (with a reason), lift (after a
+ * confirmation: DELETE /accounts/:id/response takes no reason). Each is audited by the server.
+ */
 import { useState } from 'react';
 import { App, Button, type ButtonProps, Input, Modal, Space, Tooltip } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api, session } from '../../api/client';
-import { errorText } from '../../components/States';
+import { errorToast } from '../../components/States';
+import { label } from '../../labels';
 
 type Action = 'step_up' | 'throttle' | 'suspend';
 const LABEL: Record<Action, string> = { step_up: 'account.stepUp', throttle: 'account.throttle', suspend: 'account.suspend' };
@@ -14,6 +18,7 @@ export function ResponseButtons({ account, inForce, onChanged }: { account: stri
   const [action, setAction] = useState<Action | null>(null);
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
+  const [lifting, setLifting] = useState(false);
   const self = session.account() === account;
 
   async function run(fn: () => Promise<unknown>, done: string) {
@@ -23,7 +28,7 @@ export function ResponseButtons({ account, inForce, onChanged }: { account: stri
       void message.success(done);
       onChanged();
     } catch (err) {
-      void message.error(errorText(t, err));
+      void message.error(errorToast(t, err));
     } finally {
       setBusy(false);
     }
@@ -36,7 +41,7 @@ export function ResponseButtons({ account, inForce, onChanged }: { account: stri
           {t(LABEL[a])}
         </Button>
       ))}
-      <Button disabled={self || busy || !inForce} data-testid="respond-lift" onClick={() => void run(() => api('DELETE', `/accounts/${encodeURIComponent(account)}/response`), t('account.responseLifted', { account }))}>
+      <Button disabled={self || busy || !inForce} data-testid="respond-lift" onClick={() => setLifting(true)}>
         {t('account.lift')}
       </Button>
     </Space>
@@ -64,6 +69,22 @@ export function ResponseButtons({ account, inForce, onChanged }: { account: stri
         destroyOnHidden
       >
         <Input.TextArea aria-label={t('common.reason')} data-testid="respond-reason" rows={3} maxLength={300} placeholder={t('account.reasonPlaceholder')} value={reason} onChange={(e) => setReason(e.target.value)} />
+      </Modal>
+      <Modal
+        open={lifting}
+        title={t('account.liftTitle', { account })}
+        okText={t('account.lift')}
+        cancelText={t('common.cancel')}
+        okButtonProps={{ danger: true, 'data-testid': 'lift-ok' } as ButtonProps}
+        cancelButtonProps={{ 'data-testid': 'lift-cancel' } as ButtonProps}
+        onCancel={() => setLifting(false)}
+        onOk={() => {
+          setLifting(false);
+          void run(() => api('DELETE', `/accounts/${encodeURIComponent(account)}/response`), t('account.responseLifted', { account }));
+        }}
+        destroyOnHidden
+      >
+        <p data-testid="lift-confirm">{t('account.liftConfirm', { account, action: label(t, 'responses', inForce) })}</p>
       </Modal>
     </>
   );

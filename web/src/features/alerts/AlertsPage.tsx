@@ -5,17 +5,18 @@
  * shown disabled, never faked.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { Alert as Banner, Button, Card, DatePicker, Descriptions, Drawer, Form, Input, Select, Space, Switch, Table, Tooltip, Typography } from 'antd';
+import { Alert as Banner, AutoComplete, Button, Card, DatePicker, Descriptions, Drawer, Form, Input, Select, Space, Switch, Table, Tooltip, Typography } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
-import { api } from '../../api/client';
+import { api, session } from '../../api/client';
 import { useCapabilities } from '../../api/capabilities';
 import { useOverviewStream } from '../../api/stream';
 import { SEVERITIES, type Alert } from '../../api/types';
 import { EmptyState, ErrorState } from '../../components/States';
 import { SeverityTag, StatusTag } from '../../components/Tags';
 import { formatTime } from '../../format';
+import { alertSummary, label } from '../../labels';
 import { AlertActions, NoteModal, useTriage, type Verdict } from './triage';
 
 interface Filters {
@@ -25,6 +26,7 @@ interface Filters {
   site?: string;
   city?: string;
   account?: string;
+  assignee?: string;
   range?: [Dayjs | null, Dayjs | null] | null;
 }
 const PAGE = 100;
@@ -46,20 +48,22 @@ export default function AlertsPage() {
   const [tick, setTick] = useState(0);
 
   const serverFilter = (name: string) => caps?.queryParam('GET', '/alerts', name) ?? false;
-  const localFilters = caps ? (['detector'] as const).filter((f) => filters[f] && !serverFilter(f)) : [];
+  const localFilters = caps ? (['detector', 'assignee'] as const).filter((f) => filters[f] && !serverFilter(f)) : [];
   const canAssign = caps?.bodyField('PATCH', '/alerts/{id}', 'assignee') ?? false;
   const canBulk = caps?.has('POST', '/alerts/bulk') ?? false;
 
   function query(until?: string) {
     const q: Record<string, string | undefined> = { limit: String(PAGE), status: filters.status, min_severity: filters.min_severity, account: filters.account || undefined };
-    for (const f of ['detector', 'site', 'city'] as const) if (filters[f] && serverFilter(f)) q[f] = filters[f];
+    for (const f of ['detector', 'site', 'city', 'assignee'] as const) if (filters[f] && serverFilter(f)) q[f] = filters[f];
     const [from, to] = filters.range ?? [];
     if (from) q.since = from.toDate().toISOString();
     if (until) q.until = until;
     else if (to) q.until = to.toDate().toISOString();
     return q;
   }
-  const keep = (a: Alert) => !localFilters.some((f) => a[f] !== filters[f]);
+  const keep = (a: Alert) => !localFilters.some((f) => (a[f] ?? undefined) !== filters[f]);
+  const me = session.account();
+  const assignees = [...new Set((alerts ?? []).map((a) => a.assignee).filter((a): a is string => !!a && a !== me))].sort();
 
   // Answers can arrive out of order (a filter typed while the first page loads): only the latest counts.
   const latest = useRef(0);
@@ -111,8 +115,9 @@ export default function AlertsPage() {
     { title: t('common.time'), dataIndex: 'ts', width: 120, render: (v: string, r: Row) => ('children' in r ? <strong>{t('alerts.incident', { id: r.incident?.slice(-8) })}</strong> : formatTime(v)) },
     { title: t('alerts.severity'), dataIndex: 'severity', width: 75, render: (v: Alert['severity'], r: Row) => ('children' in r ? t('alerts.incidentCount', { count: r.children.length }) : <SeverityTag severity={v} />) },
     { title: t('alerts.account'), dataIndex: 'account', width: 95, render: (v: string | null, r: Row) => (v ? <Link to={`/accounts/${encodeURIComponent(v)}`}>{v}</Link> : 'children' in r ? '' : r.device) },
-    { title: t('alerts.detector'), dataIndex: 'detector', width: 105, ellipsis: true },
-    { title: t('alerts.summary'), dataIndex: 'summary', render: (v: string, r: Row) => ('children' in r ? null : <Button type="link" className="summary-link" title={v} onClick={() => setDetail(r)}>{v}</Button>) },
+    { title: t('alerts.detector'), dataIndex: 'detector', width: 105, ellipsis: true, render: (v: string | undefined) => (v ? <span title={v}>{label(t, 'detectorNames', v)}</span> : null) },
+    { title: t('alerts.summary'), dataIndex: 'summary', render: (v: string, r: Row) => ('children' in r ? null : <Button type="link" className="summary-link" title={v} onClick={() => setDetail(r)}>{alertSummary(t, r)}</Button>) },
+    { title: t('alerts.assignee'), dataIndex: 'assignee', width: 95, ellipsis: true, render: (v: string | null | undefined, r: Row) => ('children' in r ? null : v ? <span data-testid={`assignee-${r.id}`}>{v}</span> : <Typography.Text type="secondary">{t('alerts.unassigned')}</Typography.Text>) },
     { title: t('alerts.status'), dataIndex: 'status', width: 80, render: (v: string, r: Row) => ('children' in r ? null : <StatusTag status={v} />) },
     { title: t('common.actions'), key: 'actions', width: 335, render: (_: unknown, r: Row) => ('children' in r ? null : <AlertActions alert={r} canAssign={canAssign} triage={triage} compact />) },
   ];
@@ -129,7 +134,7 @@ export default function AlertsPage() {
             <Select allowClear style={{ width: 120 }} options={['open', 'acknowledged', 'resolved'].map((s) => ({ value: s, label: t(`alertStatus.${s}`) }))} placeholder={t('common.all')} />
           </Form.Item>
           <Form.Item label={t('alerts.detector')} name="detector">
-            <Select allowClear style={{ width: 150 }} options={detectors.map((d) => ({ value: d, label: d }))} placeholder={t('common.all')} />
+            <Select allowClear style={{ width: 150 }} options={detectors.map((d) => ({ value: d, label: label(t, 'detectorNames', d) }))} placeholder={t('common.all')} />
           </Form.Item>
           {(['site', 'city'] as const).map((f) => (
             <Form.Item key={f} label={t(`alerts.${f}`)} name={f}>
@@ -142,6 +147,15 @@ export default function AlertsPage() {
           ))}
           <Form.Item label={t('alerts.account')} name="account">
             <Input style={{ width: 110 }} allowClear />
+          </Form.Item>
+          <Form.Item label={t('alerts.assigneeFilter')} name="assignee">
+            <AutoComplete
+              style={{ width: 150 }}
+              allowClear
+              placeholder={t('alerts.anyAssignee')}
+              aria-label={t('alerts.assigneeFilter')}
+              options={[...(me ? [{ value: me, label: `${t('alerts.assignedToMe')} (${me})` }] : []), ...assignees.map((a) => ({ value: a, label: a }))]}
+            />
           </Form.Item>
           <Form.Item label={t('alerts.timeRange')} name="range">
             <DatePicker.RangePicker showTime size="middle" style={{ width: 330 }} />
@@ -156,10 +170,10 @@ export default function AlertsPage() {
         <Switch checked={grouped} onChange={setGrouped} aria-label={t('alerts.groupIncidents')} /> <span>{t('alerts.groupIncidents')}</span>
         <Typography.Text type="secondary">{t('alerts.bulk', { count: selected.length })}</Typography.Text>
         <Tooltip title={canBulk ? null : t('common.notAvailable')}>
-          <Button disabled={!canBulk || !selected.length} onClick={() => void triage.bulk(selected, { status: 'acknowledged' })}>{t('alerts.bulkAck')}</Button>
+          <Button disabled={!canBulk || !selected.length || triage.busy === 'bulk'} loading={triage.busy === 'bulk'} onClick={() => void triage.bulk(selected, { status: 'acknowledged' })}>{t('alerts.bulkAck')}</Button>
         </Tooltip>
         <Tooltip title={canBulk ? null : t('common.notAvailable')}>
-          <Button disabled={!canBulk || !selected.length} onClick={() => setBulkModal('true_positive')}>{t('alerts.bulkResolve')}</Button>
+          <Button disabled={!canBulk || !selected.length || triage.busy === 'bulk'} onClick={() => setBulkModal('true_positive')}>{t('alerts.bulkResolve')}</Button>
         </Tooltip>
         <Button onClick={() => setTick((x) => x + 1)} loading={loading}>{t('common.refresh')}</Button>
       </Space>
@@ -184,15 +198,17 @@ export default function AlertsPage() {
       <div style={{ textAlign: 'center', marginTop: 8 }}>
         {more ? <Button onClick={() => void load(true)} loading={loading}>{t('common.loadMore')}</Button> : alerts?.length ? <Typography.Text type="secondary">{t('common.end')}</Typography.Text> : null}
       </div>
-      <Drawer open={detail !== null} onClose={() => setDetail(null)} size={560} title={detail?.summary}>
+      <Drawer open={detail !== null} onClose={() => setDetail(null)} size={560} title={detail ? alertSummary(t, detail) : null}>
         {detail && (
           <>
             <Descriptions size="small" column={1} bordered>
               <Descriptions.Item label={t('common.time')}>{formatTime(detail.ts)}</Descriptions.Item>
               <Descriptions.Item label={t('alerts.severity')}><SeverityTag severity={detail.severity} /> {t('alerts.score')} {detail.score}</Descriptions.Item>
-              <Descriptions.Item label={t('alerts.detector')}>{detail.detector}</Descriptions.Item>
+              <Descriptions.Item label={t('alerts.detector')}>{label(t, 'detectorNames', detail.detector)} <Typography.Text type="secondary">({detail.detector})</Typography.Text></Descriptions.Item>
+              <Descriptions.Item label={t('alerts.assignee')}><span data-testid="drawer-assignee">{detail.assignee ?? t('alerts.unassigned')}</span></Descriptions.Item>
               <Descriptions.Item label={t('alerts.account')}>{detail.account ? <Link to={`/accounts/${encodeURIComponent(detail.account)}`}>{t('alerts.openAccount')}: {detail.account}</Link> : detail.device}</Descriptions.Item>
               <Descriptions.Item label={t('alerts.status')}><StatusTag status={detail.status} /> {detail.verdict ? t(`verdict.${detail.verdict}`) : ''}</Descriptions.Item>
+              {alertSummary(t, detail) !== detail.summary && <Descriptions.Item label={t('alerts.summary')}><Typography.Text type="secondary">{t('alerts.serverSummary', { summary: detail.summary })}</Typography.Text></Descriptions.Item>}
               {detail.note && <Descriptions.Item label={t('alerts.noteLabel')}>{detail.note}</Descriptions.Item>}
               {detail.updated_by && <Descriptions.Item label="">{t('alerts.updated', { who: detail.updated_by, time: formatTime(detail.updated_at) })}</Descriptions.Item>}
             </Descriptions>

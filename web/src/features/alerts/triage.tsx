@@ -4,7 +4,8 @@ import { App, Button, type ButtonProps, Input, Modal, Space, Tooltip } from 'ant
 import { useTranslation } from 'react-i18next';
 import { api, session } from '../../api/client';
 import type { Alert } from '../../api/types';
-import { errorText } from '../../components/States';
+import { errorToast } from '../../components/States';
+import { bulkText, summarizeBulk, type BulkResult } from '../../labels';
 
 export type Verdict = 'true_positive' | 'false_positive';
 
@@ -30,7 +31,33 @@ export function useTriage(onDone: () => void) {
       void message.success(t('common.actionDone'));
       onDone();
     } catch (err) {
-      void message.error(errorText(t, err));
+      void message.error(errorToast(t, err));
+    } finally {
+      setBusy(null);
+    }
+  }
+  /**
+   * One change to many alerts: the server answers 200 with a result per alert, and refuses some on
+   * their own (self_action, not_found). Say how many were done and why the others were not; the
+   * refused alerts are left as they are.
+   */
+  async function bulk(ids: string[], body: Record<string, unknown>) {
+    setBusy('bulk');
+    try {
+      const res = await api<{ results?: BulkResult[] } | undefined>('POST', '/alerts/bulk', { body: { ids, ...body } });
+      if (!Array.isArray(res?.results)) void message.success(t('common.actionDone'));
+      else {
+        const s = summarizeBulk(res.results);
+        const text = bulkText(t, s);
+        const detail = s.byCode.map((g) => `${g.code}: ${g.ids.join(', ')}`).join('\n');
+        const content = s.refused ? <span data-testid="bulk-outcome" title={detail}>{text}</span> : <span data-testid="bulk-outcome">{text}</span>;
+        if (s.refused === 0) void message.success(content);
+        else if (s.done === 0) void message.error({ content, duration: 8 });
+        else void message.warning({ content, duration: 8 });
+      }
+      onDone();
+    } catch (err) {
+      void message.error(errorToast(t, err));
     } finally {
       setBusy(null);
     }
@@ -54,7 +81,7 @@ export function useTriage(onDone: () => void) {
   return {
     busy,
     patch,
-    bulk: (ids: string[], body: Record<string, unknown>) => run('bulk', () => api('POST', '/alerts/bulk', { body: { ids, ...body } })),
+    bulk,
     /** Opens the page's note dialog for one alert; `after` runs once the change is sent. */
     ask: (id: string, mode: Verdict | 'assign', after?: () => void) => setAsk({ id, mode, ...(after ? { after } : {}) }),
     dialog,

@@ -11,7 +11,7 @@ import { api, ApiError, session } from '../../api/client';
 import { useCapabilities } from '../../api/capabilities';
 import { exceptionState } from '../../api/approvals';
 import { EXCEPTION_KINDS, type DetectionExceptionInfo, type ExceptionKind } from '../../api/types';
-import { Async, EmptyState, Unavailable, errorText } from '../../components/States';
+import { Async, EmptyState, Unavailable, errorToast } from '../../components/States';
 import { FormModal } from '../../components/FormModal';
 import { ToneTag } from '../../components/Tags';
 import { useAsync } from '../../components/useAsync';
@@ -47,7 +47,7 @@ export function ExceptionsSection({ tick, onChanged }: { tick: number; onChanged
       await api(method, path);
       void message.success(t(done));
     } catch (err) {
-      void message.error(errorText(t, err));
+      void message.error(errorToast(t, err));
     } finally {
       setBusy(false);
       onChanged();

@@ -11,9 +11,10 @@ import { useTranslation } from 'react-i18next';
 import { api, download } from '../../api/client';
 import { useCapabilities } from '../../api/capabilities';
 import type { AuditEntry } from '../../api/types';
-import { Async, EmptyState, ErrorState, Unavailable, errorText } from '../../components/States';
+import { Async, EmptyState, ErrorState, Unavailable, errorToast } from '../../components/States';
 import { useAsync } from '../../components/useAsync';
 import { formatTime } from '../../format';
+import { decisionText, label } from '../../labels';
 
 interface Head { tree_size: number; root_hash: string; timestamp: string; key_id: string; signature: string }
 interface Status { head: Head | null; witnesses: Array<{ sink: string; last_size: number; last_at: string; ok: boolean; error?: string }>; last_verify?: unknown }
@@ -148,7 +149,7 @@ function SearchCard({ available, csv }: { available: boolean | null; csv: boolea
         <Button
           style={{ marginLeft: 8 }}
           disabled={!csv || !filters}
-          onClick={() => void download('/audit/entries.csv', filters ?? {}, 'warden-audit.csv').catch((err: unknown) => message.error(errorText(t, err)))}
+          onClick={() => void download('/audit/entries.csv', filters ?? {}, 'warden-audit.csv').catch((err: unknown) => message.error(errorToast(t, err)))}
         >
           {t('audit.exportCsv')}
         </Button>
@@ -164,11 +165,11 @@ function SearchCard({ available, csv }: { available: boolean | null; csv: boolea
         columns={[
           { title: '#', dataIndex: 'seq', width: 80 },
           { title: t('common.time'), dataIndex: 'ts', render: formatTime, width: 170 },
-          { title: t('audit.kind'), dataIndex: 'kind', width: 140 },
+          { title: t('audit.kind'), dataIndex: 'kind', width: 140, render: (k: string) => <span title={k}>{label(t, 'kinds', k)}</span> },
           { title: t('audit.account'), dataIndex: 'account', width: 110 },
           { title: t('audit.waybill'), dataIndex: 'waybill', className: 'mono', width: 150 },
-          { title: 'fields', dataIndex: 'fields', render: (f: AuditEntry['fields']) => (Array.isArray(f) ? f.join(', ') : f ?? '') },
-          { title: t('audit.decision'), dataIndex: 'decision', render: (d: string, e) => `${d}${e.reason ? ` · ${e.reason}` : ''}` },
+          { title: t('audit.fields'), dataIndex: 'fields', render: (f: AuditEntry['fields']) => (Array.isArray(f) ? f.join(', ') : f ?? '') },
+          { title: t('audit.decision'), dataIndex: 'decision', render: (d: string, e) => decisionText(t, d, e.reason) },
         ]}
       />
       {next && <div style={{ textAlign: 'center', marginTop: 8 }}><Button onClick={() => void load(filters ?? {}, next)} loading={loading}>{t('common.loadMore')}</Button></div>}

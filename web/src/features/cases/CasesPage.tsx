@@ -3,17 +3,25 @@
  * the reveals each case backed. Built on the planned /cases API; shown as unavailable until the
  * server offers it.
  */
-import { useState } from 'react';
-import { App, Button, Card, Drawer, Form, Input, Segmented, Table, Tooltip, Typography } from 'antd';
+import { useEffect, useState } from 'react';
+import { Alert as Banner, App, Button, Card, Drawer, Form, Input, Segmented, Table, Tooltip, Typography } from 'antd';
 import { ToneTag } from '../../components/Tags';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, session } from '../../api/client';
 import { useCapabilities } from '../../api/capabilities';
 import type { CaseInfo } from '../../api/types';
-import { Async, EmptyState, Unavailable, errorText } from '../../components/States';
+import { Async, EmptyState, Unavailable, errorToast } from '../../components/States';
 import { useAsync } from '../../components/useAsync';
 import { formatTime } from '../../format';
 import { FormModal } from '../../components/FormModal';
+
+/** What GET /cases answers: a page, with `next_cursor` once the server pages (null on the last page). */
+interface CasePage {
+  cases: CaseInfo[];
+  next_cursor?: string | null;
+}
+/** The server's page when no limit is sent. */
+const SERVER_PAGE = 100;
 
 const lines = (s: string | undefined) => (s ?? '').split(/\s+/).map((x) => x.trim()).filter(Boolean);
 
@@ -28,13 +36,36 @@ export default function CasesPage() {
   const list = useAsync(async (signal) => {
     if (!available) return null;
     try {
-      return await api<{ cases: CaseInfo[] }>('GET', '/cases', { signal, query: { status: status === 'all' ? undefined : status } });
+      return await api<CasePage>('GET', '/cases', { signal, query: { status: status === 'all' ? undefined : status } });
     } catch (err) {
       if (err instanceof ApiError && err.missingRoute) return null;
       throw err;
     }
   }, [available, status]);
   const me = session.account();
+  // Older pages, appended by "load more" while the server hands out a cursor.
+  const [older, setOlder] = useState<{ cases: CaseInfo[]; next: string | null } | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  useEffect(() => setOlder(null), [list.value]);
+  const first = list.value ?? null;
+  const next = older ? older.next : first?.next_cursor ?? null;
+  // The cursor goes back under the name the server's OpenAPI gives it (the alerts take `before`).
+  const cursorParam = (['cursor', 'before', 'after'] as const).find((p) => caps?.queryParam('GET', '/cases', p)) ?? 'cursor';
+  // No cursor field at all: the server does not page, so a full answer may leave older cases out.
+  const capped = first !== null && first.next_cursor === undefined && first.cases.length >= SERVER_PAGE;
+  const shown = first ? dedupe([...first.cases, ...(older?.cases ?? [])]) : [];
+  async function loadMore() {
+    if (!next) return;
+    setLoadingMore(true);
+    try {
+      const r = await api<CasePage>('GET', '/cases', { query: { status: status === 'all' ? undefined : status, [cursorParam]: next } });
+      setOlder({ cases: [...(older?.cases ?? []), ...r.cases], next: r.next_cursor ?? null });
+    } catch (err) {
+      void message.error(errorToast(t, err));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
 
   async function act(path: string, body?: unknown) {
     try {
@@ -42,7 +73,7 @@ export default function CasesPage() {
       void message.success(t('common.actionDone'));
       list.reload();
     } catch (err) {
-      void message.error(errorText(t, err));
+      void message.error(errorToast(t, err));
     }
   }
 
@@ -60,12 +91,13 @@ export default function CasesPage() {
           title={<Segmented aria-label={t('cases.status')} value={status} onChange={(v) => setStatus(v as typeof status)} options={[{ value: 'all', label: t('common.all') }, { value: 'pending', label: t('cases.pending') }, { value: 'open', label: t('cases.opened') }, { value: 'closed', label: t('cases.closed') }]} />}
           extra={<Button type="primary" onClick={() => setCreating(true)}>{t('cases.open')}</Button>}
         >
+          {capped && <Banner type="info" showIcon title={t('cases.newestOnly', { count: SERVER_PAGE })} style={{ marginBottom: 8 }} data-testid="cases-capped" />}
           <Async state={list}>
-            {(l) => (
+            {() => (
               <Table<CaseInfo>
                 size="small"
                 rowKey="id"
-                dataSource={l?.cases ?? []}
+                dataSource={shown}
                 pagination={{ pageSize: 20, hideOnSinglePage: true }}
                 locale={{ emptyText: <EmptyState /> }}
                 columns={[
@@ -93,6 +125,7 @@ export default function CasesPage() {
               />
             )}
           </Async>
+          {next && <div style={{ textAlign: 'center', marginTop: 8 }}><Button onClick={() => void loadMore()} loading={loadingMore} data-testid="cases-more">{t('common.loadMore')}</Button></div>}
         </Card>
       )}
       <NewCase open={creating} onClose={() => setCreating(false)} onCreated={() => { setCreating(false); void message.success(t('cases.created_ok')); list.reload(); }} />
@@ -154,4 +187,10 @@ function CaseDrawer({ id, onClose }: { id: string | null; onClose(): void }) {
       </Async>
     </Drawer>
   );
+}
+
+/** Pages may overlap when cases arrive between two loads: each case once, first seen kept. */
+function dedupe(cases: CaseInfo[]): CaseInfo[] {
+  const seen = new Set<string>();
+  return cases.filter((c) => !seen.has(c.id) && (seen.add(c.id), true));
 }

@@ -9,10 +9,11 @@ import { Alert as Banner, App, Button, Card, Collapse, Descriptions, Input, Inpu
 import { useTranslation } from 'react-i18next';
 import { api, session } from '../../api/client';
 import type { BacktestResult, DetectorInfo } from '../../api/types';
-import { Async, ErrorState, errorText } from '../../components/States';
+import { Async, ErrorState, errorToast } from '../../components/States';
 import { SeverityTag, ToneTag } from '../../components/Tags';
 import { useAsync } from '../../components/useAsync';
 import { formatTime } from '../../format';
+import { label } from '../../labels';
 
 type Settings = Record<string, number | boolean>;
 
@@ -30,7 +31,7 @@ export default function DetectorsPage() {
               key: d.name,
               label: (
                 <Space>
-                  <strong>{d.name}</strong>
+                  <strong>{label(t, 'detectorNames', d.name)}</strong> <Typography.Text type="secondary" className="mono">{d.name}</Typography.Text>
                   <ToneTag tone={d.enabled ? 'green' : 'grey'}>{d.enabled ? t('detectors.enabled') : t('detectors.disabled')}</ToneTag>
                   <span>{t('detectors.fired24h')}: {d.fired.last_24h}</span>
                   <span>{t('detectors.fired7d')}: {d.fired.last_7d}</span>
@@ -81,7 +82,7 @@ function DetectorEditor({ d, onSaved }: { d: DetectorInfo; onSaved(): void }) {
       setReason('');
       onSaved();
     } catch (err) {
-      void message.error(errorText(t, err));
+      void message.error(errorToast(t, err));
     } finally {
       setBusy(null);
     }
@@ -150,7 +151,7 @@ function RequestBanner({ d, onDone }: { d: DetectorInfo; onDone(): void }) {
       void message.success(t(done));
       onDone();
     } catch (err) {
-      void message.error(errorText(t, err));
+      void message.error(errorToast(t, err));
     } finally {
       setBusy(false);
     }

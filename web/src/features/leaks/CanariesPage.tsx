@@ -9,7 +9,7 @@ import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../../api/client';
 import { useCapabilities } from '../../api/capabilities';
 import type { Canary } from '../../api/types';
-import { Async, EmptyState, Unavailable, errorText } from '../../components/States';
+import { Async, EmptyState, Unavailable, errorToast } from '../../components/States';
 import { FormModal } from '../../components/FormModal';
 import { ToneTag } from '../../components/Tags';
 import { useAsync } from '../../components/useAsync';
@@ -38,7 +38,7 @@ export default function CanariesPage() {
       void message.success(t('canaries.rotated', { retired: r.retired, planted: r.planted }));
       list.reload();
     } catch (err) {
-      void message.error(errorText(t, err));
+      void message.error(errorToast(t, err));
     }
   }
 

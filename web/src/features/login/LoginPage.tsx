@@ -5,8 +5,8 @@
 import { useEffect, useState } from 'react';
 import { Alert, Button, Card, Divider, Form, Input, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { api, session } from '../../api/client';
-import { deviceId, needsOtp, signIn, signInMethods, startSso, type SignInMethods, type SsoReturn } from '../../api/login';
+import { api, ApiError } from '../../api/client';
+import { deviceId, needsOtp, signIn, signInMethods, signOut, startSso, type SignInMethods, type SsoReturn } from '../../api/login';
 import { errorText, Loading } from '../../components/States';
 import { LanguageSwitch } from '../../components/LanguageSwitch';
 
@@ -21,12 +21,12 @@ function ssoRefusalText(t: T, r: { code: string; reason: string | null }): strin
   return (r.reason ? known(`login.ssoReasons.${r.reason}`) : '') || known(`errors.${r.code}`, { message: '' }) || t('login.ssoFailed');
 }
 
-export function LoginPage({ onSignedIn, sso }: { onSignedIn(): void; sso?: SsoReturn }) {
+export function LoginPage({ onSignedIn, sso, notice }: { onSignedIn(): void; sso?: SsoReturn; notice?: string | null }) {
   const { t } = useTranslation();
   const [busy, setBusy] = useState(false);
   const [otp, setOtp] = useState(false);
   const [methods, setMethods] = useState<SignInMethods | null>(null);
-  const [error, setError] = useState<string | null>(sso?.kind === 'refused' ? ssoRefusalText(t, sso) : null);
+  const [error, setError] = useState<string | null>(sso?.kind === 'refused' ? ssoRefusalText(t, sso) : notice ? t(notice) : null);
 
   useEffect(() => {
     let live = true;
@@ -36,13 +36,20 @@ export function LoginPage({ onSignedIn, sso }: { onSignedIn(): void; sso?: SsoRe
     };
   }, []);
 
-  /** Signed in: only security analysts may use the console (the overview is theirs). */
+  /**
+   * Signed in: only security analysts may use the console (the overview is theirs). Any other
+   * answer ends the session just opened, on the server too: a role refusal says "not an analyst"
+   * (the client already signed it out), anything else (network, 5xx, …) is shown as what it is.
+   */
   async function enter(account: string): Promise<void> {
     try {
       await api('GET', '/overview');
-    } catch {
-      session.clear();
-      setError(t('login.notAnalyst', { account }));
+    } catch (err) {
+      if (err instanceof ApiError && err.notAnalyst) setError(t('login.notAnalyst', { account }));
+      else {
+        await signOut();
+        setError(t('login.checkFailed', { account, error: errorText(t, err) }));
+      }
       return;
     }
     onSignedIn();

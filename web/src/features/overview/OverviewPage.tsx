@@ -12,6 +12,7 @@ import { Chart } from '../../components/Chart';
 import { EmptyState, Loading } from '../../components/States';
 import { SeverityTag, ToneTag, riskTone, severityColor } from '../../components/Tags';
 import { formatHour, formatNumber, formatTime } from '../../format';
+import { alertSummary, label } from '../../labels';
 
 const entries = (m: Record<string, number>) => Object.entries(m).sort((a, b) => b[1] - a[1]);
 
@@ -121,7 +122,7 @@ export function OverviewPage() {
               { title: t('common.role'), dataIndex: 'role', render: (r: string | null) => (r ? t(`roles.${r}`, { defaultValue: r }) : '—') },
               { title: t('common.site'), dataIndex: 'site' },
               { title: t('overview.risk'), dataIndex: 'risk', render: (r: number) => <ToneTag tone={riskTone(r)}>{r}</ToneTag> },
-              { title: t('overview.inForce'), dataIndex: 'in_force', render: (v: string | null) => v ?? '—' },
+              { title: t('overview.inForce'), dataIndex: 'in_force', render: (v: string | null) => (v ? label(t, 'responses', v) : '—') },
               { title: t('overview.alerts'), dataIndex: 'alerts' },
             ]}
           />
@@ -137,8 +138,8 @@ export function OverviewPage() {
                 <div style={{ width: '100%' }}>
                   <SeverityTag severity={a.severity} />
                   {a.account ? <Link to={`/accounts/${encodeURIComponent(a.account)}`}>{a.account}</Link> : <span>{a.device}</span>}
-                  <Typography.Text type="secondary"> · {a.detector} · {formatTime(a.ts)}</Typography.Text>
-                  <div style={{ fontSize: 12 }}>{a.summary}</div>
+                  <Typography.Text type="secondary"> · <span title={a.detector}>{label(t, 'detectorNames', a.detector)}</span> · {formatTime(a.ts)}</Typography.Text>
+                  <div style={{ fontSize: 12 }} title={a.summary}>{alertSummary(t, a)}</div>
                 </div>
               </List.Item>
             )}
