@@ -28,6 +28,8 @@ export const ERROR_STATUS = {
   case_required: 403,
   quota_exceeded: 403,
   throttled: 403,
+  /** A throttle response stands on the account: it reads, it changes nothing (attack review 10). */
+  account_throttled: 403,
   producer_not_registered: 403,
   self_action: 403,
   approval_pending: 403,

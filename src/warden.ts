@@ -36,6 +36,7 @@ import { registerPublisherMetrics } from './events/nats-metrics.js';
 import { storedEvents } from './insight/stored-events.js';
 import { createIngest } from './events/ingest.js';
 import { createServer, type App } from './http/server.js';
+import { createRouteGate } from './http/route-gate.js';
 import { identityRoutes } from './http/routes/identity.js';
 import { dataRoutes } from './http/routes/data.js';
 import { opsRoutes } from './http/routes/ops.js';
@@ -217,7 +218,9 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     const overview = createOverview({ db, audit, bus, clock, logger, risk: engine });
     overview.start();
 
-    const app = await createServer({ logger, metrics, identity, bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy });
+    // The response in force on the caller's account (and the canary tripwire) holds on every route, not only the data path (attack review 10).
+    const routeGate = createRouteGate({ tripwire: trace.tripwire.gate, responses: watch ? { route: watch.gate.route } : undefined, audit, clock });
+    const app = await createServer({ logger, metrics, identity, bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy, routeGate });
     identityRoutes(app, { identity });
     if (config.oidcIssuer) {
       if (!config.oidcClientId || !config.oidcRedirectUri) throw new Error('WARDEN_OIDC_ISSUER needs WARDEN_OIDC_CLIENT_ID and WARDEN_OIDC_REDIRECT_URI');

@@ -27,6 +27,8 @@ export const AUDIT_KINDS = {
   'watch.exception_removed': { event: null, action: null },
   'watch.exception_approved': { event: null, action: null },
   'watch.viewed': { event: null, action: null },
+  // A request refused at the authorization hook by the response in force on its account (step-up, throttle, suspend).
+  'watch.request_refused': { event: null, action: null },
   // Work given by upstream systems: who may see what. The contract assign/ticket event the
   // ingest publishes is the bus event, so these are not published a second time.
   'work.assigned': { event: null, action: null },

@@ -179,10 +179,16 @@ export function createCases(deps: CasesDeps) {
     return me ? [me, ...(await linkedAccounts(db, me))] : [];
   }
 
-  async function list(q: { status?: CaseStatus | undefined; limit?: number | undefined }, actor: Actor) {
+  /** Newest first; `after`: the keyset of the last case of the previous page (created_at desc, id). */
+  async function list(q: { status?: CaseStatus | undefined; limit?: number | undefined; after?: { ts: string; id: string } | undefined }, actor: Actor) {
     const hidden = await hiddenFrom(actor);
     let query = db.selectFrom('cases').selectAll();
     if (q.status) query = query.where('status', '=', q.status);
+    const after = q.after;
+    if (after) {
+      const ts = new Date(after.ts);
+      query = query.where((eb) => eb.or([eb('created_at', '<', ts), eb.and([eb('created_at', '=', ts), eb('id', '>', after.id)])]));
+    }
     if (hidden.length) query = query.where(({ not, exists, selectFrom }) => not(exists(selectFrom('case_accounts').select('case_accounts.case_id').whereRef('case_accounts.case_id', '=', 'cases.id').where('case_accounts.account', 'in', hidden))));
     const rows = await query.orderBy('created_at', 'desc').orderBy('id').limit(q.limit ?? 100).execute();
     const m = await members(rows.map((r) => r.id));

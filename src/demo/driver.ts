@@ -111,7 +111,7 @@ export async function createCompany(http: Http, adminToken: string, world: World
 export interface ConsoleAnalyst {
   id: string;
   password: string;
-  /** The demo's console analyst has no second factor: TOTP codes are checked on the demo's fast clock. */
+  /** The demo's console analyst has no second factor (its banner would print the secret). */
   totpSecret: string | null;
 }
 
@@ -142,17 +142,21 @@ async function approveAll(http: Http, pending: string[], approver: string | unde
 }
 
 /**
- * A one-time code the server will take for a login at simulated time `t`: the code of t's step,
- * or of the next step when this account already used t's (each code is accepted once; a person
- * would wait for the next one).
+ * A one-time code the server will take now: Warden checks codes against the wall clock, never the
+ * demo's simulated one (a real authenticator could not sign in otherwise: attack review 10). Each
+ * code is accepted once and the server takes one step either side of now, so an account logs in
+ * up to three times at once, then once per 30 s; a login beyond that waits for its step (rare:
+ * an account logs in a few times a simulated day).
  */
 function otpSource(mfaSecrets: Map<string, string>) {
   const lastStep = new Map<string, number>();
-  return (account: string, t: number): string | undefined => {
+  return async (account: string): Promise<string | undefined> => {
     const secret = mfaSecrets.get(account);
     if (!secret) return undefined;
-    const step = Math.max(Math.floor(t / 30_000), (lastStep.get(account) ?? -1) + 1);
+    const step = Math.max(Math.floor(Date.now() / 30_000) - 1, (lastStep.get(account) ?? -Infinity) + 1);
     lastStep.set(account, step);
+    const early = (step - 1) * 30_000 - Date.now();
+    if (early > 0) await new Promise((r) => setTimeout(r, early + 50));
     return new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: step * 30_000 });
   };
 }
@@ -224,7 +228,7 @@ export function createActionPlayer(http: Http, world: World, serviceToken: strin
         const failure = a.result === 'failure';
         // An enrolled account's code always goes along (Warden requires it); a leased account's
         // owner passes it to the renter, which is how such logins get through in life.
-        const code = !failure && a.account ? otp(a.account, a.t) : undefined;
+        const code = !failure && a.account ? await otp(a.account) : undefined;
         const device = a.device ?? 'unknown-device';
         const credential = deviceCredentials.get(device);
         const r = await call('POST', '/api/v1/sessions', {

@@ -15,10 +15,15 @@ import type { Principal, RequestContext, IdentityService } from '../identity/ide
 import type { Role } from '../contracts/events.js';
 import { ANALYST_ROLES, STAFF_ROLES } from '../access/roles.js';
 import { DOCS_CSP } from './csp.js';
+import type { RouteGate } from './route-gate.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+  }
+  interface FastifyInstance {
+    /** The response gate every authenticated route passes (./route-gate.ts); null: none (detection and tracing off). */
+    routeGate: RouteGate | null;
   }
 }
 
@@ -31,6 +36,8 @@ export interface ServerDeps {
   bodyLimitBytes: number;
   /** Peers whose X-Forwarded-For is believed (a proxy in front of Warden); none by default. */
   trustProxy?: string | undefined;
+  /** The response in force on the caller's account, asked by `authorize()` on every route (./route-gate.ts). */
+  routeGate?: RouteGate | undefined;
 }
 
 
@@ -48,6 +55,7 @@ export async function createServer(deps: ServerDeps): Promise<App> {
       void sendError(reply, 'bad_request', err.code === 'FST_ERR_BAD_URL' ? 'the request path is not valid percent-encoding' : 'the request could not be routed');
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.decorate('routeGate', deps.routeGate ?? null);
 
   await app.register(swagger, {
     openapi: {
@@ -207,7 +215,10 @@ export function requestContext(req: FastifyRequest): RequestContext {
 
 type Allowed = 'admin' | Role;
 
-/** onRequest hook: resolves the bearer token and refuses anyone not in `allowed`. */
+/**
+ * onRequest hook: resolves the bearer token, refuses anyone not in `allowed`, then asks the
+ * response gate about the caller's account (step-up, throttle, suspend: every route, one place).
+ */
 export function authorize(identity: IdentityService, allowed: readonly Allowed[]) {
   return async (req: FastifyRequest): Promise<void> => {
     const header = req.headers.authorization;
@@ -217,6 +228,7 @@ export function authorize(identity: IdentityService, allowed: readonly Allowed[]
     const principal = await identity.resolvePrincipal(match[1]!);
     const role: Allowed = principal.kind === 'admin' ? 'admin' : principal.account.role;
     if (!allowed.includes(role)) throw new AppError('forbidden', `the ${role} role may not call this endpoint`);
+    if (principal.kind === 'account') await req.server.routeGate?.check(principal, { method: req.method, route: req.routeOptions.url ?? 'unmatched' }, requestContext(req));
     req.principal = principal;
   };
 }

@@ -31,6 +31,16 @@ import { accountTag } from './account-tag.js';
 import { consumeStep, type TotpFactor } from './totp.js';
 import { DeviceLimitReached, enrolDevice, findDevice, issueDevice, useDevice, type IssuedDevice } from './devices.js';
 import { assertMayAct, accountInfo, SESSION_PREFIX, tokenHash } from './principal.js';
+import { assertIdentifiers } from '../contracts/identifiers.js';
+
+/** The login's device label, as the route's schema bounds it. */
+export const DEVICE_LABEL_MAX = 128;
+/**
+ * The device label is shown to every analyst and kept with the device: an identifier, never free
+ * text (attack review 10: a name, phone and address typed as the label sat outside the vault,
+ * where erasure never reaches). 400 `bad_identifier` naming `device`, never the value.
+ */
+export const assertDeviceLabel = (label: string): void => assertIdentifiers([{ field: 'device', value: label, max: DEVICE_LABEL_MAX }]);
 
 // Verifying against a fixed hash keeps "no such account" as slow as "wrong password".
 const DUMMY_HASH = hashPassword('warden-timing-equaliser');
@@ -107,6 +117,7 @@ export function createLogin(deps: LoginDeps) {
   }
 
   async function login(input: LoginInput, ctx: RequestContext): Promise<LoginResult> {
+    assertDeviceLabel(input.device);
     const now = clock.now();
     const typed = accountTag(deps.accountTagKey, input.account);
     const row = await accountForLogin(input.account);
@@ -137,7 +148,9 @@ export function createLogin(deps: LoginDeps) {
       return refuse(new Refusal('otp_required', new AppError('otp_required', 'this account has a second factor: send its current one-time code as "otp"'), true));
     }
     if (input.otp !== undefined) {
-      step = row.mfa_secret ? deps.totp.stepOf(row.id, row.mfa_secret, input.otp, now) : null;
+      // The authenticator's clock is the wall clock, whatever clock the server runs on (the demo's
+      // simulated one: attack review 10 — a real authenticator's code never matched it).
+      step = row.mfa_secret ? deps.totp.stepOf(row.id, row.mfa_secret, input.otp, Date.now()) : null;
       if (step === null) return refuse(new Refusal('invalid_second_factor', new AppError('invalid_credentials', 'the one-time code is wrong or expired'), true));
       detail.mfa = true;
     }
@@ -226,6 +239,7 @@ export function createLogin(deps: LoginDeps) {
    * its dual control); then the same device and session rules as a password login.
    */
   async function ssoLogin(input: SsoLoginInput, ctx: RequestContext): Promise<LoginResult> {
+    assertDeviceLabel(input.device);
     const now = clock.now();
     const typed = accountTag(deps.accountTagKey, input.account);
     const row = await accountForLogin(input.account);

@@ -21,7 +21,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
 import { ROLES, type Role } from '../contracts/events.js';
-import type { LoginResult, SsoLoginInput } from './login.js';
+import { assertDeviceLabel, type LoginResult, type SsoLoginInput } from './login.js';
 import type { RequestContext } from './types.js';
 
 export const OidcMappingSchema = Type.Object(
@@ -137,6 +137,7 @@ export async function createOidc(deps: OidcDeps) {
 
   /** The provider URL to send the browser to; remembers PKCE verifier, nonce and device for the callback. */
   async function start(input: { device: string; deviceCredential?: string | undefined; stepUp?: boolean; returnTo?: string | undefined; ip?: string | null }): Promise<{ url: string; state: string; browser: string }> {
+    assertDeviceLabel(input.device);
     const now = deps.clock.now();
     sweep(now);
     const ip = input.ip ?? null;

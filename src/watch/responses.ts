@@ -29,9 +29,14 @@ import { AppError } from '../errors.js';
 import { refuseSameHand } from '../access/self.js';
 import { createSharedQuotaLedger } from '../access/shared-quota.js';
 import { turnBatcher } from '../store/turn-batch.js';
-import { responseReadWith } from '../identity/principal.js';
+import { responseReadWith, SUSPENDED_MESSAGE } from '../identity/principal.js';
 
 export type ResponseAction = 'step_up' | 'throttle' | 'suspend';
+/**
+ * A route as the response gate weighs it (src/http/route-gate.ts classifies them): a read, a
+ * read a throttled account may not make (the canary list), or a request that changes something.
+ */
+export type RouteKind = 'read' | 'guarded_read' | 'write';
 const RANK: Record<ResponseAction | 'none', number> = { none: 0, step_up: 1, throttle: 2, suspend: 3 };
 const HOUR = 3_600_000;
 
@@ -40,6 +45,8 @@ export const SUBJECT_MESSAGES = {
   step_up: 'log in again to continue',
   step_up_mfa: 'log in again with your one-time code to continue',
   throttle: 'reveals from this account are limited pending review; contact your security team',
+  /** A throttled account keeps reading; it changes nothing (attack review 10). */
+  throttle_actions: 'this account may only read pending review; contact your security team',
 } as const;
 /** The detection engine acting on its own (automatic escalation). */
 const DETECTION: Actor = { kind: 'system', name: 'warden-detect' };
@@ -187,19 +194,34 @@ export function createResponses(deps: ResponsesDeps) {
     return current.action === 'suspend' && (await deps.identity.loadAccount(account))?.status !== 'suspended';
   }
 
-  const gate: ResponseGate = {
-    async refuse(principal, _action, _now) {
+  /** A session opened after the response, with the second factor when the account has one; else refused. */
+  function stepUp(principal: AccountPrincipal, r: ActiveResponse): AppError | null {
+    const fresh = principal.sessionCreatedAt !== null && principal.sessionCreatedAt > r.since;
+    if (fresh && (principal.mfa || !principal.account.mfaEnrolled)) return null;
+    return new AppError('step_up_required', principal.account.mfaEnrolled ? SUBJECT_MESSAGES.step_up_mfa : SUBJECT_MESSAGES.step_up);
+  }
+
+  const gate = {
+    async refuse(principal: AccountPrincipal, _action: 'view' | 'search' | 'reveal', _now: number) {
       const r = await currentFor(principal);
       // A suspension is not checked here: a suspend response suspends the account, and identity's
       // principal resolution refuses it before any route runs.
       if (!r) return null;
-      if (r.action === 'step_up') {
-        // A session opened after the response, with the second factor when the account has one.
-        const fresh = principal.sessionCreatedAt !== null && principal.sessionCreatedAt > r.since;
-        if (fresh && (principal.mfa || !principal.account.mfaEnrolled)) return null;
-        return new AppError('step_up_required', principal.account.mfaEnrolled ? SUBJECT_MESSAGES.step_up_mfa : SUBJECT_MESSAGES.step_up);
-      }
-      return null;
+      return r.action === 'step_up' ? stepUp(principal, r) : null;
+    },
+    /**
+     * What the response in force means for any route, asked by the authorization hook (attack
+     * review 10: a response on an analyst only held on the data path): step-up refuses every
+     * route until a fresh session, as it does a view; a suspend response refuses (identity has
+     * already, unless the suspension was lifted around the rule); a throttle leaves reads — its
+     * reveals are counted by `admit` — and refuses every change and the guarded reads.
+     */
+    async route(principal: AccountPrincipal, kind: RouteKind, _now: number): Promise<AppError | null> {
+      const r = await currentFor(principal);
+      if (!r) return null;
+      if (r.action === 'step_up') return stepUp(principal, r);
+      if (r.action === 'suspend') return new AppError('account_suspended', SUSPENDED_MESSAGE);
+      return kind === 'read' ? null : new AppError('account_throttled', SUBJECT_MESSAGES.throttle_actions);
     },
     async admit(principal: AccountPrincipal, records: number, now: number) {
       const id = principal.account.id;
@@ -216,7 +238,7 @@ export function createResponses(deps: ResponsesDeps) {
       const refusal = admitted < records ? new AppError('throttled', SUBJECT_MESSAGES.throttle, { retryAfterSeconds: Math.max(1, Math.ceil((oldest + HOUR - now) / 1000)) }) : null;
       return { admitted, refusal, release: () => void (entry.n = 0) };
     },
-  };
+  } satisfies ResponseGate & { route: unknown };
 
   /** Each record asked alone, in one statement: the first ones that fit the hour are admitted. */
   async function admitShared(key: string, records: number, now: number, ledger: NonNullable<typeof throttleLedger>) {

@@ -7,6 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { IdentityService } from '../../identity/identity.js';
 import type { Cases } from '../../cases/cases.js';
 import { AppError } from '../../errors.js';
+import { decodeCursor, encodeCursor } from '../params.js';
 import { actorOf } from '../../identity/identity.js';
 import { CASE_ROLES } from '../../access/roles.js';
 import { authorize, requestContext, type App } from '../server.js';
@@ -56,10 +57,22 @@ export function caseRoutes(app: App, { identity, cases }: { identity: IdentitySe
     onRequest: analysts,
     schema: {
       tags: ['cases'],
-      summary: 'Cases, newest first',
-      querystring: Type.Object({ status: Type.Optional(Status), limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })) }, { additionalProperties: false }),
+      summary: 'Cases, newest first (not those naming the reader); pages: limit (≤ 500, default 100) and cursor=<next_cursor>, null on the last page',
+      querystring: Type.Object({
+        status: Type.Optional(Status),
+        limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })),
+        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 400, description: 'next_cursor of the previous page' })),
+      }, { additionalProperties: false }),
     },
-  }, async (req) => ({ cases: await cases.list({ status: req.query.status, limit: req.query.limit ? Math.min(500, Number(req.query.limit)) : 100 }, actorOf(req.principal!)) }));
+  }, async (req) => {
+    const limit = req.query.limit ? Math.min(500, Number(req.query.limit)) : 100;
+    const after = req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor, 'cursor');
+    // One more than the page: whether there is a next page is known, not guessed.
+    const rows = await cases.list({ status: req.query.status, limit: limit + 1, after }, actorOf(req.principal!));
+    const page = rows.slice(0, limit);
+    const last = rows.length > limit ? page[page.length - 1] : undefined;
+    return { cases: page, next_cursor: last ? encodeCursor({ ts: last.created_at, id: last.id }) : null };
+  });
 
   app.get('/api/v1/cases/:id', {
     onRequest: analysts,

@@ -43,12 +43,19 @@ export interface InsightRouteDeps {
 
 /** How long a stream keeps the reader's own accounts and devices before reading them again. */
 const READER_SELF_MS = 60_000;
+/**
+ * Overview streams one account (all its sessions), or the admin token, may hold at once: the
+ * server's listener limit is shared, and one session took all of it (attack review 10).
+ */
+export const STREAMS_PER_PRINCIPAL = 3;
 
 export function insightRoutes(app: App, deps: InsightRouteDeps): void {
   const analysts = authorize(deps.identity, ANALYSTS_OR_ADMIN);
   /** The second person of a two-analyst rule is an analyst's own account, never the shared admin token (attack review 4). */
   const secondAnalyst = authorize(deps.identity, ANALYST_ROLES);
   const streams = new Set<ServerResponse>();
+  /** Open streams by holder: an account id, or `admin` for the admin token. */
+  const held = new Map<string, number>();
 
   app.get('/api/v1/overview', {
     onRequest: analysts,
@@ -65,47 +72,76 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
   }, async (req, reply) => {
     const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization))![1]!;
     const actor = actorOf(req.principal!);
-    let self = { at: Date.now(), value: await deps.readerSelf(actor) };
-    const selfNow = async () => {
-      if (Date.now() - self.at > READER_SELF_MS) self = { at: Date.now(), value: await deps.readerSelf(actor) };
-      return self.value;
+    const holder = req.principal!.kind === 'admin' ? 'admin' : req.principal!.account.id;
+    if ((held.get(holder) ?? 0) >= STREAMS_PER_PRINCIPAL) {
+      throw new AppError('rate_limited', `${holder === 'admin' ? 'the admin token' : 'this account'} already has ${STREAMS_PER_PRINCIPAL} overview streams open; close one (another console tab) or read GET /api/v1/overview`, { retryAfterSeconds: 30 });
+    }
+    // Held from here (two requests at once cannot both take the last one), given back once.
+    held.set(holder, (held.get(holder) ?? 0) + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const left = (held.get(holder) ?? 1) - 1;
+      if (left > 0) held.set(holder, left);
+      else held.delete(holder);
     };
-    const res = reply.raw;
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      off?.();
-      clearInterval(heartbeat);
-      streams.delete(res);
-      res.end();
-    };
-    const send = (s: OverviewSnapshot) => {
-      // Re-authorised on every push: a session that ended, or an account suspended or moved out of
-      // an analyst role, stops receiving at once.
-      const stop = () => {
-        if (ended) return;
-        res.write('event: end\ndata: {"reason":"session_ended"}\n\n');
-        end();
+    try {
+      return await openStream(release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    /** The stream itself, once the holder's place is taken. */
+    async function openStream(release: () => void) {
+      let self = { at: Date.now(), value: await deps.readerSelf(actor) };
+      const selfNow = async () => {
+        if (Date.now() - self.at > READER_SELF_MS) self = { at: Date.now(), value: await deps.readerSelf(actor) };
+        return self.value;
       };
-      void deps.identity.resolvePrincipal(token).then(async (p) => {
+      const res = reply.raw;
+      let ended = false;
+      const end = () => {
         if (ended) return;
-        if (p.kind === 'account' && !ANALYST_ROLES.includes(p.account.role)) return stop();
-        const mine = forReader(s, await selfNow());
-        if (!ended) res.write(`event: overview\ndata: ${JSON.stringify(mine)}\n\n`);
-      }).catch(stop);
-    };
-    const first = await deps.overview.snapshot();
-    const off = deps.overview.listen(send);
-    if (!off) throw new AppError('rate_limited', 'too many consoles are streaming the overview; try again shortly', { retryAfterSeconds: 30 });
-    reply.hijack();
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no', connection: 'keep-alive' });
-    streams.add(res);
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    heartbeat.unref();
-    res.write('retry: 3000\n\n');
-    send(first);
-    req.raw.on('close', end);
+        ended = true;
+        off?.();
+        clearInterval(heartbeat);
+        streams.delete(res);
+        release();
+        res.end();
+      };
+      const send = (s: OverviewSnapshot) => {
+        // Re-authorised on every push: a session that ended, or an account suspended or moved out of
+        // an analyst role, stops receiving at once.
+        const stop = () => {
+          if (ended) return;
+          res.write('event: end\ndata: {"reason":"session_ended"}\n\n');
+          end();
+        };
+        void deps.identity.resolvePrincipal(token).then(async (p) => {
+          if (ended) return;
+          if (p.kind === 'account' && !ANALYST_ROLES.includes(p.account.role)) return stop();
+          // The response in force on the account (step-up, suspend) ends the stream too, audited.
+          if (p.kind === 'account') await req.server.routeGate?.check(p, { method: 'GET', route: '/api/v1/overview/stream' }, requestContext(req));
+          const mine = forReader(s, await selfNow());
+          if (!ended) res.write(`event: overview\ndata: ${JSON.stringify(mine)}\n\n`);
+        }).catch(stop);
+      };
+      const first = await deps.overview.snapshot();
+      const off = deps.overview.listen(send);
+      if (!off) throw new AppError('rate_limited', 'too many consoles are streaming the overview; try again shortly', { retryAfterSeconds: 30 });
+      reply.hijack();
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no', connection: 'keep-alive' });
+      streams.add(res);
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      heartbeat.unref();
+      res.write('retry: 3000\n\n');
+      send(first);
+      req.raw.on('close', end);
+      // A client gone while the stream was being opened gives its place back too.
+      res.once('close', end);
+      if (res.destroyed) end();
+    }
   });
 
   app.addHook('preClose', async () => {
