@@ -75,11 +75,12 @@ const RESERVED_MESSAGE = 'admin, warden, warden-*, warden:*, unrecorded, os:*, t
 /**
  * An account id is written into every entry of its acts (permanent, sent to the SIEM): a mobile
  * or resident ID number is no account id (attack review 10, the identifier rule of
- * contracts/identifiers.ts; `@` of an e-mail-like id reads as a separator). 400 naming `id`.
+ * contracts/identifiers.ts; `@` of an e-mail-like id reads as a separator). 400 naming the field.
+ * A site's code too (it is every entry's `site`).
  */
-function assertAccountId(id: string): void {
+function assertAccountId(id: string, field = 'id'): void {
   const problem = identifierProblem(id.replace(/@/g, '.'), 200);
-  if (problem === 'phone' || problem === 'id_number') throw badIdentifierError({ field: 'id', problem, max: 200, value: id });
+  if (problem === 'phone' || problem === 'id_number') throw badIdentifierError({ field, problem, max: 200, value: id });
 }
 
 /** A bootstrap creation lost the race to another analyst's creation; redo it as pending. */
@@ -110,6 +111,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
   }
 
   async function createSite(input: { code: string; kind: 'outlet' | 'sorting' | 'cs' | 'hq'; city: string }, actor: Actor, ctx: RequestContext) {
+    assertAccountId(input.code, 'code');
     const by = actorName(actor);
     await audit.append(
       [{ kind: 'admin.site_created', ts: now(), decision: 'ok', account: by, ip: ctx.ip, requestId: ctx.requestId, detail: { site: input.code, site_kind: input.kind, actor: by } }],

@@ -132,11 +132,14 @@ export function createBreachReports(deps: { db: Kysely<Database>; audit: AuditWr
       .where('ts', '<=', end)
       .execute();
     for (const r of reveals) if (r.waybill && r.fields) add(r.account!, r.device, r.waybill, r.fields.split(','));
+    // Upstream reveals are never about a Warden account (ingest refuses them: only the trail speaks
+    // for Warden's staff); such a row was written around Warden and is not read (attack review 10).
     const events = await db
       .selectFrom('activity_events')
       .select(['account', 'body'])
       .where('type', '=', 'access')
       .where('account', 'in', accounts)
+      .where(sql<boolean>`not exists (select 1 from accounts a where a.id = activity_events.account)`)
       .where('ts', '>=', start)
       .where('ts', '<=', end)
       .execute();

@@ -123,7 +123,7 @@ describe.each(testBackends())('attack review 10 (free text and names in the trai
       expect(ok.status, ok.text).toBe(201);
     });
 
-    it("a token's upstream accounts and a new account's id are identifiers: a phone is 400 naming the field", async () => {
+    it("a token's upstream accounts, a new account's id and a site's code are identifiers: a phone is 400 naming the field", async () => {
       const bad = await w.api('POST', '/api/v1/accounts/feed/tokens', { token: w.adminToken, body: { events: ['access'], accounts: ['legacy-1', PHONE] } });
       expect(bad.status, bad.text).toBe(400);
       expect(JSON.stringify(bad.body.error.fields)).toContain('accounts.1');
@@ -142,6 +142,12 @@ describe.each(testBackends())('attack review 10 (free text and names in the trai
       const fine = await w.api('POST', '/api/v1/accounts', { token: tokens.it1, body: { id: 'c-1390', role: 'courier', site: 'OUT-1', password: 'pw-x-secret-long' } });
       expect(fine.status, fine.text).toBe(201);
       noPii(await entries('admin.account_created'));
+      // A site's code is every entry's `site`: the same rule.
+      const site = await w.api('POST', '/api/v1/sites', { token: tokens.it1, body: { code: PHONE, kind: 'outlet', city: '北京' } });
+      expect(site.status, site.text).toBe(400);
+      expect(site.body.error).toMatchObject({ code: 'bad_identifier' });
+      expect((await w.api('POST', '/api/v1/sites', { token: tokens.it1, body: { code: 'OUT-1390', kind: 'outlet', city: '北京' } })).status).toBe(201);
+      noPii(await entries('admin.site_created'));
     });
   });
 
@@ -230,6 +236,23 @@ describe.each(testBackends())('attack review 10 (free text and names in the trai
         await w.warden.db.insertInto('trace_exports').values({ ...row, row_order: JSON.stringify(typeof row.row_order === 'string' ? JSON.parse(row.row_order) : row.row_order) }).execute();
       }
       expect(await exportFindings()).toEqual([]);
+    });
+
+    it("an upstream reveal written into activity_events about a Warden account frames nobody (ingest never takes one)", async () => {
+      const leaked = waybill(5);
+      await w.warden.db.insertInto('activity_events').values({ id: 'forged-1', ts: new Date(), type: 'access', account: 'm2', body: JSON.stringify({ id: 'forged-1', type: 'access', account: 'm2', action: 'reveal', waybill: leaked, fields: ['recipient.phone'], ts: new Date().toISOString() }), received_at: new Date(), producer: 'token:x', producer_account: 'svc' }).execute();
+      try {
+        const out = await attribute();
+        expect(out.suspects.find((s) => s.account === 'm2')).toMatchObject({ matched: 1 });
+        expect(out.sources).toEqual(['m1']);
+        // Nor does the breach report about m2 count it as a record m2 saw.
+        const window = { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() };
+        const breach = await w.api('POST', '/api/v1/reports/breach', { token: tokens.sa1, body: { accounts: ['m2'], ...window } });
+        expect(breach.status, breach.text).toBe(200);
+        expect(breach.body.records).toBe(0);
+      } finally {
+        await w.warden.db.deleteFrom('activity_events').where('id', '=', 'forged-1').execute();
+      }
     });
 
     it("canaries re-pointed at another manager's export link nobody to it: counted, and reconcile names the batch", async () => {

@@ -181,7 +181,11 @@ export async function historyFromStore(db: Kysely<Database>, leaked: Set<string>
     if (account) volume.set(account, (volume.get(account) ?? 0) + n);
   };
   for (const r of await db.selectFrom('audit_log').select(['account', sql<string>`count(*)`.as('n')]).where('kind', '=', 'access.reveal').where('decision', '=', 'allowed').groupBy('account').execute()) add(r.account, Number(r.n));
-  const external = sql<boolean>`body->>'action' = 'reveal' and coalesce(body->>'result', 'allowed') = 'allowed'`;
+  // Upstream reveals are never about a Warden account: ingest refuses such events (only the trail
+  // speaks for Warden's own staff), so a row naming one was written around Warden — to frame a
+  // manager (attack review 10) — and is not read. Upstream staff's rows are not backed by the trail
+  // (docs/security.md, residual).
+  const external = sql<boolean>`body->>'action' = 'reveal' and coalesce(body->>'result', 'allowed') = 'allowed' and not exists (select 1 from accounts a where a.id = activity_events.account)`;
   for (const r of await db.selectFrom('activity_events').select(['account', sql<string>`count(*)`.as('n')]).where('type', '=', 'access').where(external).groupBy('account').execute()) add(r.account, Number(r.n));
   // Marked exports as the trail recorded them (attack review 10): account, time, device, network and
   // real waybills from each access.export entry; a trace_exports row the trail does not back, and
