@@ -33,6 +33,8 @@ import { approvedAnalystExists } from './account-queries.js';
 import { revokeDeviceTx } from './devices.js';
 import { accountRow, getAccount, listAccounts, toView, type AccountQuery } from './account-reads.js';
 import type { TotpFactor } from './totp.js';
+import { badIdentifierError, identifierProblem } from '../contracts/identifiers.js';
+import { freeTextDetail } from '../audit/free-text.js';
 
 type Tx = Transaction<Database>;
 
@@ -61,9 +63,25 @@ const isAdministrator = (a: Actor) => a.kind === 'account' && ADMINISTRATOR_ROLE
 /**
  * Names the trail gives actors that are no account (types.ts `actorName`: the admin token, Warden's
  * own `warden-*` jobs, CLI operators `os:*`): an account so named would pass for them in the audit
- * and be "the same hand" as the admin token (attack review 2).
+ * and be "the same hand" as the admin token (attack review 2). Attack review 10 added Warden's
+ * other names — `warden` (the admin token's configuration, canary sealing), `warden:start`,
+ * `warden:retention-schedule` — and the name forms the trail and the bus use for who sent or
+ * tried something: `token:<id>`, `account:<id>` (producers), `unknown:<tag>` (a failed login),
+ * `system:`, `hmac:<tag>` (a refused identifier), `unrecorded` (old events).
  */
-const RESERVED_ID = /^(admin$|warden-|os:)/i;
+const RESERVED_ID = /^(admin$|warden$|unrecorded$|warden[-:_.]|os:|token:|account:|unknown:|system:|hmac:)/i;
+const RESERVED_MESSAGE = 'admin, warden, warden-*, warden:*, unrecorded, os:*, token:*, account:*, unknown:*, system:* and hmac:* are names Warden gives the admin token, itself, CLI operators and senders in the trail';
+
+/**
+ * An account id is written into every entry of its acts (permanent, sent to the SIEM): a mobile
+ * or resident ID number is no account id (attack review 10, the identifier rule of
+ * contracts/identifiers.ts; `@` of an e-mail-like id reads as a separator). 400 naming the field.
+ * A site's code too (it is every entry's `site`).
+ */
+function assertAccountId(id: string, field = 'id'): void {
+  const problem = identifierProblem(id.replace(/@/g, '.'), 200);
+  if (problem === 'phone' || problem === 'id_number') throw badIdentifierError({ field, problem, max: 200, value: id });
+}
 
 /** A bootstrap creation lost the race to another analyst's creation; redo it as pending. */
 class BootstrapTaken extends Error {}
@@ -93,6 +111,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
   }
 
   async function createSite(input: { code: string; kind: 'outlet' | 'sorting' | 'cs' | 'hq'; city: string }, actor: Actor, ctx: RequestContext) {
+    assertAccountId(input.code, 'code');
     const by = actorName(actor);
     await audit.append(
       [{ kind: 'admin.site_created', ts: now(), decision: 'ok', account: by, ip: ctx.ip, requestId: ctx.requestId, detail: { site: input.code, site_kind: input.kind, actor: by } }],
@@ -106,7 +125,8 @@ export function createAccountAdmin(deps: AccountsDeps) {
 
   async function createAccount(input: { id: string; role: Role; site?: string | null | undefined; password?: string | null | undefined }, actor: Actor, ctx: RequestContext) {
     if (actor.kind === 'account' && !isAdministrator(actor)) throw new AppError('forbidden', `the ${actor.role} role may not create accounts`);
-    if (RESERVED_ID.test(input.id)) throw new AppError('validation_failed', `account id ${input.id} is reserved for Warden's own actors`, { fields: [{ field: 'id', code: 'reserved', message: 'admin, warden-* and os:* name the admin token, Warden and CLI operators' }] });
+    if (RESERVED_ID.test(input.id)) throw new AppError('validation_failed', `account id ${input.id} is reserved for Warden's own actors`, { fields: [{ field: 'id', code: 'reserved', message: RESERVED_MESSAGE }] });
+    assertAccountId(input.id);
     const site = input.site ?? null;
     await checkSite(input.role, site);
     const password_hash = input.password ? await hashPassword(input.password) : null;
@@ -244,8 +264,10 @@ export function createAccountAdmin(deps: AccountsDeps) {
     await audit.append(
       [{
         kind: status === 'suspended' ? 'admin.account_suspended' : 'admin.account_unsuspended',
-        ts: at, decision: 'ok', account: accountId, role: r.role, site: r.site, ip: ctx.ip, reason, requestId: ctx.requestId,
-        detail: { actor: actorName(a) },
+        // The reason (free text, may name people) stays on the row (`status_reason`), for analysts;
+        // the trail keeps its fingerprint only (attack review 10, audit/free-text.ts).
+        ts: at, decision: 'ok', account: accountId, role: r.role, site: r.site, ip: ctx.ip, reason: null, requestId: ctx.requestId,
+        detail: { actor: actorName(a), ...freeTextDetail(reason) },
       }],
       async (tx) => {
         await tx.updateTable('accounts').set({ status, status_reason: reason, status_changed_at: at }).where('id', '=', accountId).execute();

@@ -29,6 +29,7 @@ import { EVENT_TYPES, type EventType } from '../contracts/events.js';
 import { newToken, SERVICE_PREFIX, tokenHash, type RequestContext } from './identity.js';
 import { actorName, type Actor } from './types.js';
 import { refuseSameHand } from '../access/self.js';
+import { identifierProblem, identifierRule } from '../contracts/identifiers.js';
 
 /** What one producer may send to POST /api/v1/events and the upstream routes. */
 export interface TokenRegistration {
@@ -140,6 +141,12 @@ export function createServiceTokens({ db, audit, clock, secondPerson }: ServiceT
     }
     if (!staffActivity && (prefix !== null || accounts)) {
       problems.push({ field: prefix !== null ? 'accounts_prefix' : 'accounts', code: 'not_applicable', message: 'only applies to tokens registered for login, logout or access' });
+    }
+    // Both are recorded in the trail (`admin.service_token_created`): identifiers, never a phone or
+    // ID number typed in their place (attack review 10, contracts/identifiers.ts).
+    for (const [field, v] of [['accounts_prefix', prefix] as const, ...(accounts ?? []).map((a, i) => [`accounts.${i}`, a] as const)]) {
+      const bad = v === null ? null : identifierProblem(v, 200);
+      if (bad) problems.push({ field, code: 'bad_identifier', message: identifierRule(bad, 200) });
     }
     if (prefix !== null) {
       const clash = await db.selectFrom('accounts').select(sql<number>`count(*)::int`.as('n')).where(sql<boolean>`starts_with(id, ${prefix})`).executeTakeFirstOrThrow();

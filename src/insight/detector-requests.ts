@@ -13,6 +13,9 @@
  * compares the stored request with the entry that recorded it and refuses (409
  * `audit_inconsistent`) a request changed around Warden (attack review 9: the database owner
  * swapped "enabled: false" into the row between the second analyst's read and approval).
+ * The reason is free text: it stays on the request row (the approver reads it there); the
+ * entries carry `reason_sha256`/`reason_length` only (attack review 10: a customer's name and
+ * phone as a reason sat in the permanent trail).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -22,6 +25,7 @@ import type { Logger } from '../ops/logger.js';
 import type { DetectConfig } from '../detect/config.js';
 import { AppError } from '../errors.js';
 import { canonicalDigest } from '../audit/chain.js';
+import { freeTextDetail } from '../audit/free-text.js';
 import { refuseSameHand } from '../access/self.js';
 import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 
@@ -65,7 +69,8 @@ export function createDetectorRequests(deps: DetectorRequestsDeps) {
     const who = actorName(actor);
     const row = { detector, settings: JSON.stringify(merged), requested_by: who, requested_at: now, reason: reason.slice(0, 300) };
     await audit.append(
-      [{ kind: 'detect.settings_requested', ts: now, decision: 'ok', reason: row.reason, ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who, changes, approval: 'pending', settings_sha256: canonicalDigest(merged) } }],
+      // The reason (free text) stays on the request row, where the approver reads it; the trail keeps its fingerprint (attack review 10).
+      [{ kind: 'detect.settings_requested', ts: now, decision: 'ok', reason: null, ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who, changes, approval: 'pending', settings_sha256: canonicalDigest(merged), ...freeTextDetail(row.reason) } }],
       async (tx) => {
         await tx.insertInto('detector_settings_requests').values(row).onConflict((oc) => oc.column('detector').doUpdateSet({ settings: row.settings, requested_by: who, requested_at: now, reason: row.reason })).execute();
       },
@@ -122,7 +127,7 @@ export function createDetectorRequests(deps: DetectorRequestsDeps) {
     const who = actorName(actor);
     const settings = JSON.stringify(merged);
     await audit.append(
-      [{ kind: 'detect.settings_changed', ts: now, decision: 'ok', reason: req.reason, ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who, requested_by: req.requested_by, changes, applies: 'restart', settings_sha256: canonicalDigest(merged) } }],
+      [{ kind: 'detect.settings_changed', ts: now, decision: 'ok', reason: null, ip: ctx.ip, requestId: ctx.requestId, detail: { detector, actor: who, requested_by: req.requested_by, changes, applies: 'restart', settings_sha256: canonicalDigest(merged), ...freeTextDetail(req.reason) } }],
       async (tx) => {
         // Only the request that was read, still as audited: a newer one (or a discard, or a row rewritten) meanwhile is not approved unseen.
         const held = await tx.selectFrom('detector_settings_requests').select('settings').where('detector', '=', detector).forUpdate().executeTakeFirst();
@@ -131,8 +136,8 @@ export function createDetectorRequests(deps: DetectorRequestsDeps) {
         if (Number(gone.numDeletedRows) !== 1) throw new AppError('conflict', `the settings change of ${detector} was replaced or discarded meanwhile; look again`);
         await tx
           .insertInto('detector_settings')
-          .values({ detector, settings, updated_by: req.requested_by, updated_at: now })
-          .onConflict((oc) => oc.column('detector').doUpdateSet({ settings, updated_by: req.requested_by, updated_at: now }))
+          .values({ detector, settings, updated_by: req.requested_by, updated_at: now, reason: req.reason })
+          .onConflict((oc) => oc.column('detector').doUpdateSet({ settings, updated_by: req.requested_by, updated_at: now, reason: req.reason }))
           .execute();
       },
     );

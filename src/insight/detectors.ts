@@ -99,9 +99,9 @@ export function createDetectorsInsight(deps: DetectorsDeps) {
   let queue: Promise<unknown> = Promise.resolve();
   let waiting = 0;
 
-  async function stored(): Promise<Map<string, { settings: Settings; updated_by: string; updated_at: string }>> {
+  async function stored(): Promise<Map<string, { settings: Settings; updated_by: string; updated_at: string; reason: string | null }>> {
     const rows = await db.selectFrom('detector_settings').selectAll().execute();
-    return new Map(rows.map((r) => [r.detector, { settings: (typeof r.settings === 'string' ? JSON.parse(r.settings) : r.settings) as Settings, updated_by: r.updated_by, updated_at: new Date(r.updated_at).toISOString() }]));
+    return new Map(rows.map((r) => [r.detector, { settings: (typeof r.settings === 'string' ? JSON.parse(r.settings) : r.settings) as Settings, updated_by: r.updated_by, updated_at: new Date(r.updated_at).toISOString(), reason: r.reason ?? null }]));
   }
 
   async function list() {
@@ -134,7 +134,7 @@ export function createDetectorsInsight(deps: DetectorsDeps) {
           enabled: running.enabled === true,
           scope: scopes.get(name) ?? null,
           settings: running,
-          saved: s ? { settings: effective, updated_by: s.updated_by, updated_at: s.updated_at } : null,
+          saved: s ? { settings: effective, updated_by: s.updated_by, updated_at: s.updated_at, reason: s.reason } : null,
           pending_restart: s ? Object.entries(effective).some(([k, v]) => running[k] !== v) : false,
           request: requestOf(requested.get(name), running),
           fired: {

@@ -17,6 +17,7 @@ import type { Database, MaskedWaybillJson } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
+import { assertIdentifiers } from '../contracts/identifiers.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 import { linkedAccounts, refuseSelf } from '../access/self.js';
 import { PARTIES, type PartyName } from '../vault/vault.js';
@@ -51,12 +52,33 @@ export interface BreachReport {
 
 const parse = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
 const CHUNK = 1000;
+/** The route's bound of an account id. */
+const ACCOUNT_MAX = 64;
 const DAY = 86_400_000;
 /** Most people the document lists by name of waybill; the JSON form carries all of them. */
 export const DOC_NOTIFY_ROWS = 200;
 
 export function createBreachReports(deps: { db: Kysely<Database>; audit: AuditWriter; clock: Clock }) {
   const { db, audit, clock } = deps;
+
+  /**
+   * The accounts of an account-list report are recorded in the trail (`detail.ref`): each must be
+   * an identifier (attack review 10: a customer's phone was taken as an "account" and written
+   * into the permanent trail) and name an account Warden knows — its own, or one upstream systems
+   * reported activity for. 400 naming the field (`accounts.<i>`), never the value.
+   */
+  async function assertKnownAccounts(accounts: string[]): Promise<void> {
+    assertIdentifiers(accounts.map((a, i) => ({ field: `accounts.${i}`, value: a, max: ACCOUNT_MAX })));
+    const known = new Set((await db.selectFrom('accounts').select('id').where('id', 'in', accounts).execute()).map((r) => r.id));
+    const rest = accounts.filter((a) => !known.has(a));
+    if (rest.length) {
+      for (const r of await db.selectFrom('activity_events').select('account').distinct().where('account', 'in', rest).execute()) if (r.account) known.add(r.account);
+    }
+    const i = accounts.findIndex((a) => !known.has(a));
+    if (i >= 0) {
+      throw new AppError('validation_failed', `accounts.${i} names no account Warden knows (neither a Warden account nor one upstream systems reported activity for)`, { fields: [{ field: `accounts.${i}`, code: 'unknown_account', message: 'no such account' }] });
+    }
+  }
 
   async function scope(source: BreachSource): Promise<{ accounts: string[]; start: Date; end: Date }> {
     if (source.kind === 'accounts') {
@@ -65,7 +87,9 @@ export function createBreachReports(deps: { db: Kysely<Database>; audit: AuditWr
       if (!source.accounts.length || Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || end < start) {
         throw new AppError('validation_failed', 'name at least one account and a window with from ≤ to (ISO times)');
       }
-      return { accounts: [...new Set(source.accounts)], start, end };
+      const accounts = [...new Set(source.accounts)];
+      await assertKnownAccounts(accounts);
+      return { accounts, start, end };
     }
     if (source.kind === 'alert') {
       const a = await db.selectFrom('alerts').select(['account', 'ts', 'body']).where('id', '=', source.alert).executeTakeFirst();
@@ -108,11 +132,14 @@ export function createBreachReports(deps: { db: Kysely<Database>; audit: AuditWr
       .where('ts', '<=', end)
       .execute();
     for (const r of reveals) if (r.waybill && r.fields) add(r.account!, r.device, r.waybill, r.fields.split(','));
+    // Upstream reveals are never about a Warden account (ingest refuses them: only the trail speaks
+    // for Warden's staff); such a row was written around Warden and is not read (attack review 10).
     const events = await db
       .selectFrom('activity_events')
       .select(['account', 'body'])
       .where('type', '=', 'access')
       .where('account', 'in', accounts)
+      .where(sql<boolean>`not exists (select 1 from accounts a where a.id = activity_events.account)`)
       .where('ts', '>=', start)
       .where('ts', '<=', end)
       .execute();

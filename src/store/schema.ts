@@ -329,6 +329,8 @@ export interface DetectorSettingsTable {
   settings: Json<Record<string, unknown>>;
   updated_by: string;
   updated_at: Timestamp;
+  /** The approved request's reason (migration 0021: kept here, its fingerprint in the trail); null before. */
+  reason: string | null;
 }
 
 /** A detector settings change waiting for a second analyst (migration 0015): the whole saved set it would store. */

@@ -20,7 +20,8 @@ export type ReconciledTable =
   | 'account_responses'
   | 'detector_settings'
   | 'admin_token_revocations'
-  | 'trace_canaries';
+  | 'trace_canaries'
+  | 'trace_exports';
 
 export interface Finding {
   table: ReconciledTable;

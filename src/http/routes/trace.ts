@@ -51,6 +51,7 @@ const AttributionAnswer = Type.Object({
   window: Type.Object({ from: Iso, to: Type.String() }, { description: 'the leak happened after `from` and before `to` (when the dump was found)' }),
   exports: Type.Array(Type.Object({ id: Type.String(), account: Type.String(), created_at: Type.String(), canaries: Type.Integer(), order_agreement: Type.Union([Type.Number(), Type.Null()]) })),
   by: Type.Record(Type.String(), Type.Integer(), { description: 'matched rows by how they matched (waybill, phone, id_number, virtual_number, name_address; none)' }),
+  audit_inconsistent: Type.Integer({ description: 'marked-export rows and canary links the audit trail does not back (changed or deleted around Warden): left out, nobody named or cleared on them; not 0 → run `warden audit reconcile`' }),
 });
 
 // A filter export (src/trace/exports.ts): your city or one of its sites, created in [from, to), ≤ 31 days, ≤ 500 rows.

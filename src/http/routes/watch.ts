@@ -14,6 +14,7 @@ import { IsoTime } from '../types.js';
 import type { Principal } from '../../identity/identity.js';
 import { ANALYST_ROLES, profileOf } from '../../access/roles.js';
 import { redactCanaryEvidence } from '../../trace/tripwire.js';
+import { assertIdentifiers } from '../../contracts/identifiers.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 200 });
 const lit = <T extends string>(v: readonly T[]) => Type.Union(v.map((x) => Type.Literal(x))) as unknown as TUnion<TLiteral<T>[]>;
@@ -137,6 +138,9 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     },
   }, async (req, reply) => {
     const until = new Date(parseInstant(req.body.until, 'until')).toISOString();
+    // The account an exception names is recorded in the trail (`account`): an identifier, never a
+    // phone or ID number typed in its place (attack review 10). 400 naming the field, not the value.
+    assertIdentifiers([{ field: 'account', value: req.body.account, max: 200 }, { field: 'value', value: req.body.kind === 'account' ? req.body.value : null, max: 200 }]);
     return reply.code(201).send(await watch.addException({ ...req.body, until }, actorOf(req.principal!), requestContext(req)));
   });
 

@@ -38,6 +38,8 @@ export interface Resolver {
   byNameAddress(rows: Array<{ name: string; address: string }>): Promise<string[][]>;
   /** Canary rows planted into marked exports, by waybill, with the export they were made for. */
   exportCanaries(waybills: string[]): Promise<Map<string, MarkedExport>>;
+  /** Canary links left out because the trail does not back them (the store's version; attack review 10). */
+  inconsistent?(): number;
 }
 
 export interface Attribution {
@@ -51,6 +53,12 @@ export interface Attribution {
   window: { from: string | null; to: string };
   exports: Array<{ id: string; account: string; created_at: string; canaries: number; order_agreement: number | null }>;
   by: Record<string, number>;
+  /**
+   * Stored export rows and canary links the audit trail does not back (changed or deleted around
+   * Warden), left out of the ranking: nobody is named or cleared on their word (attack review 10).
+   * Not 0 → run `warden audit reconcile` and tell the security team.
+   */
+  audit_inconsistent: number;
 }
 
 interface RowMatch {
@@ -150,6 +158,7 @@ export async function attribute(
     window: { from: after.at(-1) ?? null, to: new Date(opts.foundAt).toISOString() },
     exports: [...exports.values()],
     by,
+    audit_inconsistent: (history.inconsistent ?? 0) + (resolver.inconsistent?.() ?? 0),
   };
 }
 

@@ -36,6 +36,8 @@ export interface History {
   universe: number;
   /** Exposures of the matched records only. */
   exposures: Exposure[];
+  /** Stored rows the trail does not back, left out (a marked export rewritten or deleted around Warden: attack review 10). */
+  inconsistent?: number;
 }
 
 export interface Suspect {

@@ -4,7 +4,9 @@
  * masked prefilter (the masks stored at ingest) and then the full values, opened through the
  * vault's decryptor — this is a reveal for an investigation, so the run is audited by its caller
  * (`trace.attribution_run`) before any result leaves. The history is the stored trail: gateway
- * reveals (audit_log), other producers' reveals (activity_events) and marked exports.
+ * reveals (audit_log), other producers' reveals (activity_events) and marked exports — as their
+ * `access.export` entries recorded them, never as `trace_exports` says (attack review 10; rows
+ * and canary batches the trail does not back are counted, `History.inconsistent`, and not used).
  *
  * Invariant (attack review 3, S4): a name+address row matches only the same household. The name
  * is compared exactly (trimmed); the address must carry the same numbers in the same order (house,
@@ -17,6 +19,7 @@ import type { Database } from '../../store/schema.js';
 import type { Keyring } from '../../vault/keyring.js';
 import { blindIndex } from '../../vault/crypto.js';
 import { canaryKeys, canaryMac } from '../canary-data.js';
+import { auditedExports, backedCanaryBatches, exportRowProblem, rowOrderOf } from '../export-trail.js';
 import { maskAddress, maskName } from '../../vault/masking.js';
 import type { PiiDecryptor } from '../../vault/vault.js';
 import type { Binding, MarkedExport, Resolver } from './attribute.js';
@@ -68,6 +71,8 @@ export function sameAddress(stored: string, given: string): boolean {
 
 export function storeResolver(deps: { db: Kysely<Database>; keyring: Keyring; pii: PiiDecryptor }): Resolver {
   const { db, keyring } = deps;
+  /** Canary links the trail does not back (an export row or a canary batch changed around Warden). */
+  const unbacked = new Set<string>();
   /**
    * Leaked phones / ID numbers to the waybills whose live parties carry them. An erased party
    * never matches (attack review 7: an erased phone matched 2 records and named their viewers).
@@ -146,17 +151,26 @@ export function storeResolver(deps: { db: Kysely<Database>; keyring: Keyring; pi
         db
           .selectFrom('trace_canaries as c')
           .innerJoin('trace_exports as e', 'e.id', 'c.export_id')
-          .select(['c.mac', 'e.id', 'e.account', 'e.created_at', 'e.device', 'e.ip', 'e.row_order'])
+          .select(['c.mac', 'c.batch', 'e.id', 'e.account', 'e.created_at', 'e.device', 'e.ip', 'e.row_order', 'e.rows'])
           .where('c.mac', 'in', part)
           .execute(),
       );
+      // Attack review 10: who the export was for is the trail's word, not the row's. A canary links
+      // only through a row its access.export entry backs and a batch its planting backs.
+      const entries = rows.length ? await auditedExports(db) : new Map();
+      const batches = await backedCanaryBatches(db, new Map(rows.map((r) => [r.batch, r.id])));
       const out = new Map<string, MarkedExport>();
       for (const r of rows) {
-        const order = (typeof r.row_order === 'string' ? JSON.parse(r.row_order) : r.row_order) as string[];
-        out.set(byMac.get(r.mac)!, { id: r.id, account: r.account, created_at: new Date(r.created_at).getTime(), device: r.device, ip: r.ip, row_order: order });
+        const entry = entries.get(r.id);
+        if (exportRowProblem(r, entry) || !batches.has(r.batch)) {
+          unbacked.add(`canary:${r.batch}:${r.id}`);
+          continue;
+        }
+        out.set(byMac.get(r.mac)!, { id: r.id, account: entry!.account, created_at: entry!.ts, device: entry!.device, ip: entry!.ip, row_order: rowOrderOf(r) });
       }
       return out;
     },
+    inconsistent: () => unbacked.size,
   };
 }
 
@@ -167,10 +181,27 @@ export async function historyFromStore(db: Kysely<Database>, leaked: Set<string>
     if (account) volume.set(account, (volume.get(account) ?? 0) + n);
   };
   for (const r of await db.selectFrom('audit_log').select(['account', sql<string>`count(*)`.as('n')]).where('kind', '=', 'access.reveal').where('decision', '=', 'allowed').groupBy('account').execute()) add(r.account, Number(r.n));
-  const external = sql<boolean>`body->>'action' = 'reveal' and coalesce(body->>'result', 'allowed') = 'allowed'`;
+  // Upstream reveals are never about a Warden account: ingest refuses such events (only the trail
+  // speaks for Warden's own staff), so a row naming one was written around Warden — to frame a
+  // manager (attack review 10) — and is not read. Upstream staff's rows are not backed by the trail
+  // (docs/security.md, residual).
+  const external = sql<boolean>`body->>'action' = 'reveal' and coalesce(body->>'result', 'allowed') = 'allowed' and not exists (select 1 from accounts a where a.id = activity_events.account)`;
   for (const r of await db.selectFrom('activity_events').select(['account', sql<string>`count(*)`.as('n')]).where('type', '=', 'access').where(external).groupBy('account').execute()) add(r.account, Number(r.n));
-  const exportRows = await db.selectFrom('trace_exports').select(['account', 'created_at', 'device', 'ip', 'row_order', 'rows']).execute();
-  for (const e of exportRows) add(e.account, e.rows);
+  // Marked exports as the trail recorded them (attack review 10): account, time, device, network and
+  // real waybills from each access.export entry; a trace_exports row the trail does not back, and
+  // an entry whose row is gone, are counted in `inconsistent` — never read as who had what.
+  const entries = await auditedExports(db);
+  let inconsistent = 0;
+  /** Per export: the rows it showed — a backed row's order (its canary rows too), else the entry's real waybills. */
+  const shown = new Map<string, string[]>();
+  const stored = new Set<string>();
+  for (const row of await db.selectFrom('trace_exports').select(['id', 'account', 'created_at', 'device', 'ip', 'row_order', 'rows']).execute()) {
+    stored.add(row.id);
+    if (exportRowProblem(row, entries.get(row.id))) inconsistent++;
+    else shown.set(row.id, rowOrderOf(row));
+  }
+  for (const id of entries.keys()) if (!stored.has(id)) inconsistent++;
+  for (const e of entries.values()) add(e.account, e.rows);
   const universe = Number((await db.selectFrom('waybills').select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
 
   const list = [...leaked];
@@ -186,9 +217,8 @@ export async function historyFromStore(db: Kysely<Database>, leaked: Set<string>
     const b = (typeof r.body === 'string' ? JSON.parse(r.body) : r.body) as Record<string, unknown>;
     if (r.account) exposures.push({ account: r.account, waybill: String(b.waybill), ts: new Date(r.ts).getTime(), device: typeof b.device === 'string' ? b.device : null, ip: typeof b.ip === 'string' ? b.ip : null, via: 'reveal' });
   }
-  for (const e of exportRows) {
-    const order = (typeof e.row_order === 'string' ? JSON.parse(e.row_order) : e.row_order) as string[];
-    for (const w of order) if (leaked.has(w)) exposures.push({ account: e.account, waybill: w, ts: new Date(e.created_at).getTime(), device: e.device, ip: e.ip, via: 'export' });
+  for (const e of entries.values()) {
+    for (const w of shown.get(e.id) ?? e.waybills) if (leaked.has(w)) exposures.push({ account: e.account, waybill: w, ts: e.ts, device: e.device, ip: e.ip, via: 'export' });
   }
-  return { volume, universe, exposures };
+  return { volume, universe, exposures, inconsistent };
 }

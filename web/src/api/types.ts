@@ -114,7 +114,7 @@ export interface DetectorInfo {
   enabled: boolean;
   scope: string | null;
   settings: Record<string, number | boolean>;
-  saved: { settings: Record<string, number | boolean>; updated_by: string; updated_at: string } | null;
+  saved: { settings: Record<string, number | boolean>; updated_by: string; updated_at: string; reason?: string | null } | null;
   pending_restart: boolean;
   /** A settings change waiting for a second analyst (the whole set it would save). */
   request: { settings: Record<string, number | boolean>; requested_by: string; requested_at: string; reason: string } | null;
@@ -195,6 +195,8 @@ export interface AttributionResult {
   sources: string[];
   window: { from: string | null; to: string };
   exports: Array<{ id: string; account: string; created_at: string; canaries: number; order_agreement: number | null }>;
+  /** Export rows and canary links the audit trail does not back, left out (attack review 10); absent from older servers. */
+  audit_inconsistent?: number;
   by: Record<string, number>;
 }
 
