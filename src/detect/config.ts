@@ -429,7 +429,7 @@ export const DEFAULT_CONFIG: DetectConfig = {
       grant_peer_factor: 4,
       grant_prior_records: 20,
     },
-    ticket_churn: { enabled: true, young_minutes: 5, min_records: 20, min_share: 0.5, peer_factor: 4, prior_records: 3, floor_records: 2, min_peers: 3, max_open_tickets: 2000 },
+    ticket_churn: { enabled: true, young_minutes: 5, min_records: 10, min_share: 0.5, peer_factor: 4, prior_records: 3, floor_records: 2, min_peers: 3, max_open_tickets: 2000 },
     trickle: { enabled: true, threshold: 6, allowance: 1, decay: 0.9, min_days: 2, prior_rate: 0.5, min_role_days: 10, winsorise: 5 },
   },
   cities: {},

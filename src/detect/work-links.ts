@@ -60,7 +60,7 @@ export interface WaybillCtx {
   more: WorkLink[] | undefined;
   /** Time of the latest live delivered / pickup scan (-Infinity: none). */
   done: number;
-  /** A courier delivers it to the door: a live delivery assignment or out-for-delivery scan was seen. */
+  /** A courier delivers it to the door: a live out-for-delivery scan, or a courier's delivered scan, was seen. */
   door: boolean;
   /** Time of the first live pickup scan (taken in; -Infinity: none). */
   picked: number;
@@ -132,8 +132,7 @@ export class WorkLinks {
   }
 
   /** An assignment: the account may work the waybill for `assignment_ttl_hours` (less once delivered). */
-  onAssign(wb: string, account: string, t: number, backfill = false, task?: string): void {
-    if (task === 'delivery' && !backfill) this.entry(wb, t).door = true;
+  onAssign(wb: string, account: string, t: number, backfill = false): void {
     let until = t + this.st.assignment_ttl_hours * HOUR;
     // Dated at or before the parcel's delivered / pickup scan (re-sent, or late): that scan ended it.
     const done = this.waybills.get(wb)?.done ?? -Infinity;
@@ -180,13 +179,18 @@ export class WorkLinks {
     if (w.more !== undefined) for (const l of w.more) if (l.account === account && l.kind === 'ticket' && l.ticket === ticket && (!backfill || l.backfill) && l.until > t) l.until = t;
   }
 
-  /** A live scan that says where the parcel is: out for door delivery, or taken in (pickup). */
-  onScan(wb: string, op: string, t: number, backfill: boolean): void {
-    if (backfill || (op !== 'out_for_delivery' && op !== 'pickup')) return;
+  /**
+   * A live scan that says where the parcel is: out for door delivery (or delivered by a courier),
+   * or taken in (pickup). Scans only, never assignments: scans are broadcast to every partition,
+   * assignments go to the assignee's, and `unexplained` must judge alike in each (docs/detect.md,
+   * Partitioning).
+   */
+  onScan(wb: string, op: string, role: string | undefined, t: number, backfill: boolean): void {
+    if (backfill) return;
     const w = this.waybills.get(wb);
     if (w === undefined) return;
-    if (op === 'out_for_delivery') w.door = true;
-    else if (w.picked === -Infinity || t < w.picked) w.picked = t;
+    if (op === 'out_for_delivery' || (op === 'delivered' && role === 'courier')) w.door = true;
+    else if (op === 'pickup' && (w.picked === -Infinity || t < w.picked)) w.picked = t;
   }
 
   /** Delivered or picked up: assignments on it end `after_delivery_hours` later at the latest (a backfilled scan: backfilled ones only). */

@@ -87,9 +87,9 @@ describe('F1: own-ticket harvesting (attack review 10)', () => {
     const hits = actionable(alerts, 'ticket_churn', 'cs1');
     expect(hits.length).toBeGreaterThan(0);
     const e = hits[0]!.evidence;
-    expect(e.young_reveals).toBe(20);
+    expect(e.young_reveals).toBe(10);
     expect(e.young_share).toBe(1);
-    expect(e.tickets_opened_today as number).toBeGreaterThanOrEqual(20);
+    expect(e.tickets_opened_today as number).toBeGreaterThanOrEqual(10);
     expect(e.median_ticket_life_minutes as number).toBeLessThan(2);
     expect(e.peer_tier).toBe('site');
     expect(e.ratio_vs_peers as number).toBeGreaterThanOrEqual(4);
