@@ -35,6 +35,13 @@ export interface DetectConfig {
     search_max_results: number;
     /** An open ticket explains reveals for at most this long. */
     ticket_ttl_days: number;
+    /**
+     * Roles that work at an outlet counter (attack review 10, F3): their own-site backing is weak for
+     * a parcel that is not at the counter — one a courier delivers to the door (a delivery
+     * assignment or an out-for-delivery scan), or one taken in more than `counter_grace_hours` ago.
+     */
+    counter_roles: string[];
+    counter_grace_hours: number;
     /** Hard caps per map; reaching one evicts the oldest entries and counts them in stats. */
     max_accounts: number;
     max_devices: number;
@@ -121,8 +128,14 @@ export interface DetectConfig {
       /** ... exceeding the account's own baseline by this factor and the peers' by peer_factor. */
       slow_factor: number;
       slow_min_records: number;
-      /** Share of a window's reveals explained by assignment/ticket/search above which volume alone stays low. */
+      /** Share of a window's reveals explained by assignment/ticket/search above which volume alone stays low ... */
       explained_share_ok: number;
+      /** ... unless the account's records are at least this many times its peers' median (and at least `uncap_min_records`). */
+      uncap_peer_factor: number;
+      uncap_min_records: number;
+      /** Below the day floor: at least this many records today and `low_day_peer_factor` x the peers' median today (attack review 10, F3). */
+      low_day_min_records: number;
+      low_day_peer_factor: number;
     };
     unexplained: {
       enabled: boolean;
@@ -250,6 +263,24 @@ export interface DetectConfig {
       /** Daily count assumed for the peers when fewer than `min_peers` have a day on record. */
       grant_prior_records: number;
     };
+    ticket_churn: {
+      enabled: boolean;
+      /** A ticket-backed reveal this soon after its ticket opened, with no search of the parcel before, is "young". */
+      young_minutes: number;
+      /** Young reveals today before anything is said ... */
+      min_records: number;
+      /** ... as a share of today's ticket-backed reveals ... */
+      min_share: number;
+      /** ... at least this many times the peers' median daily count of young reveals (or the prior). */
+      peer_factor: number;
+      /** Daily count assumed when fewer than `min_peers` peers have a day on record. */
+      prior_records: number;
+      /** The peers' daily count is taken as at least this. */
+      floor_records: number;
+      min_peers: number;
+      /** Tickets remembered per account (open, or closed today) for their age and life. */
+      max_open_tickets: number;
+    };
     trickle: {
       enabled: boolean;
       /** CUSUM of daily unexplained records minus (role rate + allowance) at which an alert is raised. */
@@ -281,6 +312,8 @@ export const DEFAULT_CONFIG: DetectConfig = {
     search_ttl_minutes: 30,
     search_max_results: 200,
     ticket_ttl_days: 30,
+    counter_roles: ['outlet_staff'],
+    counter_grace_hours: 2,
     max_accounts: 2_000_000,
     max_devices: 2_000_000,
     max_networks: 2_000_000,
@@ -328,6 +361,10 @@ export const DEFAULT_CONFIG: DetectConfig = {
       slow_factor: 2,
       slow_min_records: 600,
       explained_share_ok: 0.9,
+      uncap_peer_factor: 4,
+      uncap_min_records: 150,
+      low_day_min_records: 60,
+      low_day_peer_factor: 4,
     },
     unexplained: {
       enabled: true,
@@ -392,6 +429,7 @@ export const DEFAULT_CONFIG: DetectConfig = {
       grant_peer_factor: 4,
       grant_prior_records: 20,
     },
+    ticket_churn: { enabled: true, young_minutes: 5, min_records: 10, min_share: 0.5, peer_factor: 4, prior_records: 3, floor_records: 2, min_peers: 3, max_open_tickets: 2000 },
     trickle: { enabled: true, threshold: 6, allowance: 1, decay: 0.9, min_days: 2, prior_rate: 0.5, min_role_days: 10, winsorise: 5 },
   },
   cities: {},
@@ -500,6 +538,9 @@ function checkRanges(c: DetectConfig, problems: string[]): void {
   for (const k of ['prior_off_hours_from', 'prior_off_hours_to'] as const) {
     if (!Number.isInteger(pb[k]) || pb[k] > 23) problems.push(`detectors.privileged_bulk.${k}: expected a local hour 0..23`);
   }
+  const roles = c.state.counter_roles as unknown;
+  if (!Array.isArray(roles) || !roles.every((x) => typeof x === 'string')) problems.push('state.counter_roles: expected a list of role names');
+  if (c.detectors.ticket_churn.min_share > 1) problems.push('detectors.ticket_churn.min_share: expected a share between 0 and 1');
   if (c.detectors.enumeration.history < 2) problems.push('detectors.enumeration.history: expected at least 2');
   for (const key of ['work_harvest', 'search_harvest'] as const) checkFieldSets(c.detectors[key].harvest_fields, `detectors.${key}.harvest_fields`, problems);
 }

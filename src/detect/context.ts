@@ -39,6 +39,7 @@ export function emptyContext(): EventContext {
     parcelKm: NaN,
     parcelCity: undefined,
     unknownWaybill: false,
+    weakSite: false,
   };
 }
 
@@ -92,6 +93,7 @@ export class ContextBuilder {
     ctx.parcelKm = NaN;
     ctx.parcelCity = undefined;
     ctx.unknownWaybill = false;
+    ctx.weakSite = false;
     ctx.deviceSeen = undefined;
     ctx.networkSeen = undefined;
     ctx.citySeen = undefined;

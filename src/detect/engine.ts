@@ -190,6 +190,7 @@ class Engine {
     switch (type) {
       case 'scan':
         if (ev.op === 'delivered' || ev.op === 'pickup') links.onDelivered(ev.waybill, t, ev.backfill === true);
+        links.onScan(ev.waybill, ev.op, ev.role, t, ev.backfill === true);
         break;
       case 'waybill':
         links.onWaybill(ev.waybill, ev.origin_site, ev.dest_site, ev.dest_city, t);

@@ -139,6 +139,12 @@ export interface EventContext {
   parcelCity: string | undefined;
   /** The waybill was never seen in routing or work events. */
   unknownWaybill: boolean;
+  /**
+   * Explained by `site` only, by a counter role (`state.counter_roles`), for a parcel that is not at
+   * its counter: a courier delivers it to the door, or it was taken in long ago (attack review 10,
+   * F3). `unexplained` and `trickle` count it as unexplained.
+   */
+  weakSite: boolean;
 }
 
 export interface SignalInput {

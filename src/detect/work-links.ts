@@ -60,6 +60,10 @@ export interface WaybillCtx {
   more: WorkLink[] | undefined;
   /** Time of the latest live delivered / pickup scan (-Infinity: none). */
   done: number;
+  /** A courier delivers it to the door: a live out-for-delivery scan, or a courier's delivered scan, was seen. */
+  door: boolean;
+  /** Time of the first live pickup scan (taken in; -Infinity: none). */
+  picked: number;
 }
 
 interface TicketCtx {
@@ -74,7 +78,7 @@ interface TicketCtx {
 }
 
 function newWaybill(origin: string | undefined, dest: string | undefined, city: string | undefined, t: number): WaybillCtx {
-  return { origin, dest, city, touched: t, born: t, linked: false, linkedHistory: false, a0: undefined, k0: 'assignment', u0: -Infinity, t0: undefined, b0: false, more: undefined, done: -Infinity };
+  return { origin, dest, city, touched: t, born: t, linked: false, linkedHistory: false, a0: undefined, k0: 'assignment', u0: -Infinity, t0: undefined, b0: false, more: undefined, done: -Infinity, door: false, picked: -Infinity };
 }
 
 export class WorkLinks {
@@ -86,6 +90,8 @@ export class WorkLinks {
   private readonly rangeDigits: number;
   private readonly waybillTtl: number;
   private readonly searchTtl: number;
+  private readonly counterRoles: ReadonlySet<string>;
+  private readonly counterGrace: number;
 
   constructor(
     cfg: DetectConfig,
@@ -95,6 +101,8 @@ export class WorkLinks {
     this.rangeDigits = Math.floor(cfg.state.waybill_range_digits);
     this.waybillTtl = cfg.state.waybill_ttl_days * DAY;
     this.searchTtl = cfg.state.search_ttl_minutes * MINUTE;
+    this.counterRoles = new Set(cfg.state.counter_roles);
+    this.counterGrace = cfg.state.counter_grace_hours * HOUR;
   }
 
   /** A routing event: the waybill's origin, destination and city; the destination site's city; the range's origin. */
@@ -171,6 +179,20 @@ export class WorkLinks {
     if (w.more !== undefined) for (const l of w.more) if (l.account === account && l.kind === 'ticket' && l.ticket === ticket && (!backfill || l.backfill) && l.until > t) l.until = t;
   }
 
+  /**
+   * A live scan that says where the parcel is: out for door delivery (or delivered by a courier),
+   * or taken in (pickup). Scans only, never assignments: scans are broadcast to every partition,
+   * assignments go to the assignee's, and `unexplained` must judge alike in each (docs/detect.md,
+   * Partitioning).
+   */
+  onScan(wb: string, op: string, role: string | undefined, t: number, backfill: boolean): void {
+    if (backfill) return;
+    const w = this.waybills.get(wb);
+    if (w === undefined) return;
+    if (op === 'out_for_delivery' || (op === 'delivered' && role === 'courier')) w.door = true;
+    else if (op === 'pickup' && (w.picked === -Infinity || t < w.picked)) w.picked = t;
+  }
+
   /** Delivered or picked up: assignments on it end `after_delivery_hours` later at the latest (a backfilled scan: backfilled ones only). */
   onDelivered(wb: string, t: number, backfill = false): void {
     const w = this.waybills.get(wb);
@@ -243,7 +265,7 @@ export class WorkLinks {
     }
     const s = a.searches?.get(wb);
     if (s !== undefined && t - s <= this.searchTtl) return 'search';
-    return w === undefined || (w.origin === undefined && w.dest === undefined) ? this.unrouted(a, wb, w, history, ctx) : this.routed(a, w, ctx);
+    return w === undefined || (w.origin === undefined && w.dest === undefined) ? this.unrouted(a, wb, w, history, ctx) : this.routed(a, w, t, ctx);
   }
 
   /** Not routed yet (a parcel taken in at a counter before its order is entered): the number's range tells its origin. */
@@ -261,10 +283,13 @@ export class WorkLinks {
     return 'none';
   }
 
-  private routed(a: AccountProfile, w: WaybillCtx, ctx: EventContext): Explanation {
+  private routed(a: AccountProfile, w: WaybillCtx, t: number, ctx: EventContext): Explanation {
     const store = this.store;
     ctx.parcelCity = w.city;
-    if (a.site !== undefined && (w.origin === a.site || w.dest === a.site)) return 'site';
+    if (a.site !== undefined && (w.origin === a.site || w.dest === a.site)) {
+      if (this.counterRoles.has(a.role) && !this.atCounter(a.site, w, t)) ctx.weakSite = true;
+      return 'site';
+    }
     const home = store.homeCity(a);
     if (w.city !== undefined && home !== undefined) ctx.parcelKm = store.distanceKm(home, w.city);
     // Managers oversee their city: parcels going to it or sent from it.
@@ -272,6 +297,17 @@ export class WorkLinks {
       return 'city';
     }
     return 'none';
+  }
+
+  /**
+   * Whether an own-site parcel is one a counter clerk handles (attack review 10, F3): at its
+   * destination outlet, unless a courier delivers it to the door; at its origin outlet, until
+   * `counter_grace_hours` after it was taken in. Only what was seen counts against it (no scans
+   * at all: at the counter).
+   */
+  private atCounter(site: string, w: WaybillCtx, t: number): boolean {
+    if (w.dest === site && !w.door) return true;
+    return w.origin === site && (w.picked === -Infinity || t - w.picked <= this.counterGrace);
   }
 
   /** Expires waybills untouched for `waybill_ttl_days` and lapsed tickets (open or closed). */

@@ -19,7 +19,7 @@ import { People } from './people.js';
 import { Rng } from './rng.js';
 import { resetFragmentCache } from './serialize.js';
 import { access, act } from './sessions.js';
-import type { DayPlan, Session, SimDay, SimDayBytes } from './sim-types.js';
+import type { DayPlan, Parcel, Session, SimDay, SimDayBytes } from './sim-types.js';
 import { sortByTime } from './sort.js';
 import { Staffing } from './staffing.js';
 import { cstDate } from './time.js';
@@ -163,6 +163,11 @@ export class Simulation {
   /** Recent waybills that touch a city (or any city), created in the last `lookback` days up to d. */
   recentPool(city: City | undefined, d: number, lookback: number): string[][] {
     return this.work.ledger.recentPool(city, d, lookback);
+  }
+
+  /** Parcels due at their destination outlet on day d (attack review 10: a clerk's door-delivery harvest). */
+  arrivalsOn(d: number): readonly Parcel[] {
+    return this.work.ledger.arrivalsOn(d);
   }
 
   static pickFrom(lists: string[][], r: Rng): string | undefined {

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSimulation, resolveParams, writeSimulation } from './index.js';
 
-const EVENTS_SHA256 = 'bede5675a8e511df5eba5c9019b2d2fff67c31ed4ed11ddabe0f2d35cae3896a';
-const TRUTH_SHA256 = '32d7f732e4605781ef913510b0a46151ad3e22e33590a1692a4beba4d6868c0f';
+const EVENTS_SHA256 = 'ee88d663caeb9dc8a8bedc37b8832f74e03f5c14d8f570f7eed68e67cf501d9c';
+const TRUTH_SHA256 = '19af8cca5e9b90e978943eeae6516655547ce986ef351d5b1c57edb6593ffdb7';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-golden-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

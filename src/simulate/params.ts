@@ -55,6 +55,10 @@ export interface AttackParams {
   search_harvest_evasive: Planned & { days: number; recordsPerDay: number; minDelaySeconds: number; maxDelaySeconds: number };
   /** work_harvest split over requests (attack review 8): the name, then the address seconds later, minutes after each assignment */
   split_harvest: Planned & { days: number; minDelayMinutes: number; maxDelayMinutes: number; maxGapSeconds: number };
+  /** an agent opens a ticket on each target parcel, reveals it in full within 40 s and closes it a minute later (attack review 10, F1) */
+  ticket_harvest: Planned & { days: number; recordsPerDay: number };
+  /** a clerk reveals name and phone of her outlet's door-delivery parcels (attack review 10, F3) */
+  clerk_door_harvest: Planned & { days: number; recordsPerDay: number };
 }
 export type AttackName = keyof AttackParams;
 export const ATTACK_NAMES: readonly AttackName[] = [
@@ -71,6 +75,8 @@ export const ATTACK_NAMES: readonly AttackName[] = [
   'work_harvest_evasive',
   'search_harvest_evasive',
   'split_harvest',
+  'ticket_harvest',
+  'clerk_door_harvest',
 ];
 
 export interface LookalikeParams {
@@ -166,6 +172,8 @@ function defaultPlan(days: number): { attacks: AttackParams; lookalikes: Lookali
       work_harvest_evasive: { enabled: true, day: at(3), days: 3, minDelayMinutes: 12, maxDelayMinutes: 28 },
       search_harvest_evasive: { enabled: true, day: at(2), days: 3, recordsPerDay: 150, minDelaySeconds: 120, maxDelaySeconds: 840 },
       split_harvest: { enabled: true, day: at(2), days: 3, minDelayMinutes: 2, maxDelayMinutes: 20, maxGapSeconds: 60 },
+      ticket_harvest: { enabled: true, day: at(1), days: 3, recordsPerDay: 345 },
+      clerk_door_harvest: { enabled: true, day: at(0), days: 4, recordsPerDay: 110 },
     },
     lookalikes: {
       new_hire: { enabled: true, day: at(1), couriers: 2, outlet_staff: 1, customer_service: 1 },

@@ -146,7 +146,7 @@ describe('warden simulate output', () => {
 });
 
 describe('labelled attacks', () => {
-  const expected = ['leased_night', 'leased_remote', 'cs_insider', 'scanner_malware', 'courier_ring', 'credential_stuffing', 'manager_dump', 'work_harvest', 'search_harvest', 'trickle', 'work_harvest_evasive', 'split_harvest'];
+  const expected = ['leased_night', 'leased_remote', 'cs_insider', 'scanner_malware', 'courier_ring', 'credential_stuffing', 'manager_dump', 'work_harvest', 'search_harvest', 'trickle', 'work_harvest_evasive', 'split_harvest', 'clerk_door_harvest'];
 
   it('are all present, with accounts, window and event ids that exist in the output', () => {
     expect(truth.attacks.map((a) => a.scenario).sort()).toEqual([...expected].sort());
@@ -310,6 +310,45 @@ describe('labelled attacks', () => {
     expect(perDay.size).toBeGreaterThanOrEqual(3);
     for (const n of perDay.values()) expect(n >= (a.params.minPerDay as number) && n <= (a.params.maxPerDay as number)).toBe(true);
     for (const e of evs) expect((e as { ticket?: string }).ticket).toBeUndefined();
+  });
+
+  it('ticket_harvest: each full reveal cites a ticket of the agent opened < 1 min before and closed about a minute after', () => {
+    // the tiny world has no customer-service agent left for it (the truth file records the skip)
+    const planned = truth.attacks.find((x) => x.scenario === 'ticket_harvest');
+    if (!planned) {
+      expect(truth.skipped.map((x) => x.scenario)).toContain('ticket_harvest');
+      return;
+    }
+    const { a, evs } = attack('ticket_harvest');
+    const tickets = new Map<string, { open?: number; closed?: number; account?: string }>();
+    for (const e of events) if (e.type === 'ticket') {
+      const t = tickets.get(e.ticket) ?? {};
+      t.account = e.account;
+      if (e.status === 'open') t.open = Date.parse(e.ts);
+      else t.closed = Date.parse(e.ts);
+      tickets.set(e.ticket, t);
+    }
+    const reveals = evs.filter((e) => e.type === 'access' && e.action === 'reveal');
+    expect(reveals.length).toBeGreaterThan(50);
+    for (const r of reveals) {
+      const t = tickets.get((r as { ticket?: string }).ticket ?? '')!;
+      expect(t.account).toBe(a.accounts[0]);
+      expect(Date.parse(r.ts) - t.open!).toBeLessThanOrEqual(60_000);
+      expect(t.closed! - Date.parse(r.ts)).toBeLessThanOrEqual(90_000);
+    }
+  });
+
+  it('clerk_door_harvest: the clerk reveals her own outlet\'s parcels that a courier was assigned to deliver', () => {
+    const { a, evs } = attack('clerk_door_harvest');
+    const clerk = events.find((e) => e.account === a.accounts[0] && e.type === 'login')!;
+    const dest = new Map(events.filter((e) => e.type === 'waybill').map((e) => [e.waybill, e.dest_site]));
+    const door = new Set(events.flatMap((e) => (e.type === 'assign' && e.task === 'delivery' ? [e.waybill] : [])));
+    const reveals = evs.flatMap((e) => (e.type === 'access' && e.action === 'reveal' ? [e.waybill!] : []));
+    expect(reveals.length).toBeGreaterThan(10);
+    for (const wb of reveals) {
+      expect(dest.get(wb)).toBe(clerk.site);
+      expect(door.has(wb)).toBe(true);
+    }
   });
 });
 

@@ -138,7 +138,7 @@ export class PeerShares {
   }
 }
 
-function peerKeys(env: DetectorEnv, a: AccountProfile): [string, string, string] {
+export function peerKeys(env: DetectorEnv, a: AccountProfile): [string, string, string] {
   const city = a.site !== undefined ? env.state.siteCity.get(a.site) : undefined;
   return PeerShares.keys(a.role, a.site, city ?? env.state.homeCity(a));
 }
@@ -534,7 +534,8 @@ export function createTrickleDetector(env: DetectorEnv): Detector {
     const ev = ctx.event;
     if (ev.type !== 'access') return;
     const s = stateOf(ctx); // every active account-day counts towards its role's honest rate
-    if (ctx.records === 0 || ctx.explanation !== 'none' || ev.waybill === undefined) return;
+    // A counter role's weak own-site backing (a parcel not at its counter) counts as none (attack review 10, F3).
+    if (ctx.records === 0 || (ctx.explanation !== 'none' && !ctx.weakSite) || ev.waybill === undefined) return;
     if (s.today.has(ev.waybill)) return;
     s.today.add(ev.waybill);
     if (s.ids.length >= 20) s.ids.shift();

@@ -34,12 +34,25 @@ describe('harvesting detector', () => {
     expect(actionable(alerts, 'harvesting')).toEqual([]);
   });
 
-  it('caps volume alone at low when nearly every record is explained by assignments (busy agent)', () => {
+  it('caps volume alone at low when nearly every record is explained by assignments (busy agent, 3x the peers)', () => {
+    const busy = workDay(team[0]!, 4, 180);
+    const day4 = [...busy, ...workDay(team[1]!, 4, 60), ...workDay(team[2]!, 4, 60), ...workDay(team[3]!, 4, 60)];
+    const { alerts } = run(sortByTime([...base, ...day4]));
+    const c1 = alerts.filter((a) => a.detector === 'harvesting' && a.account === 'c1');
+    expect(c1.length).toBeGreaterThan(0);
+    expect(actionable(alerts, 'harvesting', 'c1')).toEqual([]);
+    expect(c1.every((a) => a.severity === 'low' && a.evidence.capped_as_explained === true)).toBe(true);
+  });
+
+  // Attack review 10 (F1): explained volume far above the peers' is not a busy day.
+  it('does not cap it at low at 8x the peers\' median, every record explained', () => {
     const busy = workDay(team[0]!, 4, 480);
     const day4 = [...busy, ...workDay(team[1]!, 4, 60), ...workDay(team[2]!, 4, 60), ...workDay(team[3]!, 4, 60)];
     const { alerts } = run(sortByTime([...base, ...day4]));
-    expect(actionable(alerts, 'harvesting', 'c1')).toEqual([]);
-    expect(alerts.filter((a) => a.detector === 'harvesting' && a.account === 'c1').every((a) => a.severity === 'low')).toBe(true);
+    const hit = actionable(alerts, 'harvesting', 'c1')[0];
+    expect(hit).toBeDefined();
+    expect(hit!.evidence.capped_as_explained).toBe(false);
+    expect(hit!.evidence.ratio_vs_peers as number).toBeGreaterThanOrEqual(4);
   });
 
   it('fires on a burst of reveals within minutes', () => {

@@ -215,9 +215,10 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
 
     const maybeBurst = burst >= c.burst_min_records;
     const maybeDay = s.today >= c.day_min_records;
+    const maybeLowDay = s.today >= c.low_day_min_records;
     const slowTotal = s.today + s.past;
     const maybeSlow = slowTotal >= c.slow_min_records;
-    if (!maybeBurst && !maybeDay && !maybeSlow) return;
+    if (!maybeBurst && !maybeLowDay && !maybeSlow) return;
     checks++;
     const p = peersFor(s, ctx.t);
     const peersOk = p !== undefined;
@@ -253,6 +254,17 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
         threshold = thr;
       }
     }
+    if (!view && peersOk && s.today >= c.low_day_min_records && s.today < c.day_min_records * blind) {
+      // Below the day floor (attack review 10, F3: a clerk adding 110 a day to her usual 30): judged
+      // against today's peers (and her own usual day), at a higher factor than above the floor.
+      const thr = Math.max(c.low_day_min_records, c.low_day_peer_factor * Math.max(p.today, p.baseMedian), ownOk ? c.day_factor * s.dailyBase : 0);
+      if (s.today >= thr) {
+        view = 'day';
+        observed = s.today;
+        threshold = thr;
+        basis.below_day_floor = true;
+      }
+    }
     if (!view && maybeSlow && (ownOk || peersOk)) {
       // Over days: against the peers' totals over the same days (a surge week lifts them too).
       const days = s.days.length + 1;
@@ -271,7 +283,14 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
     const ratio = observed / Math.max(1, threshold);
     let score = Math.min(95, 50 + 15 * Math.log2(ratio) * 2);
     const explainedShare = s.todayExplained / Math.max(1, s.today);
-    const capped = explainedShare >= c.explained_share_ok;
+    // Volume far above the peers' is not a busy day, however well each record is backed (attack
+    // review 10, F1: 345 ticket-backed reveals a day, 15x the peers' median, stayed low).
+    // A day is compared with the peers' day so far and their usual day, whichever is larger: at
+    // noon a temporary courier who reveals early is ahead of peers who reveal close to delivery.
+    const peerRef = p ? (view === 'slow' ? p.slow : view === 'burst' ? p.burst : Math.max(p.today, p.baseMedian)) : 0;
+    const ratioVsPeers = p ? observed / Math.max(1, peerRef) : null;
+    const farAbovePeers = ratioVsPeers !== null && ratioVsPeers >= c.uncap_peer_factor && observed >= c.uncap_min_records;
+    const capped = explainedShare >= c.explained_share_ok && !farAbovePeers;
     if (capped) score = Math.min(score, 35);
     const windowText = view === 'burst' ? `${B} min` : view === 'day' ? 'today' : `${s.days.length + 1} days`;
     const peerText = p ? `peer median today ${round(p.today, 0)} of ${p.active} peers (${TIER_LABEL[p.tier]})` : 'no active peer group today';
@@ -281,7 +300,10 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
       score,
       ...(capped ? { severity: 'low' as const } : {}),
       subject: view,
-      summary: `Account ${a.id} (${a.role}) revealed ${observed} records ${windowText}, over its threshold of ${Math.round(threshold)} (own usual day ${round(s.dailyBase, 0)}, ${peerText}); ${Math.round(explainedShare * 100)}% explained by work.`,
+      summary:
+        `Account ${a.id} (${a.role}) revealed ${observed} records ${windowText}, over its threshold of ${Math.round(threshold)} (own usual day ${round(s.dailyBase, 0)}, ${peerText}` +
+        `${ratioVsPeers !== null ? `; ${round(ratioVsPeers, 1)}x the peers' median ${view === 'burst' ? 'busiest burst' : view === 'slow' ? 'total over the same days' : 'day (today so far, or usual if larger)'}` : ''}); ${Math.round(explainedShare * 100)}% explained by work` +
+        `${explainedShare >= c.explained_share_ok ? (capped ? ' (volume alone stays low)' : `, but ${c.uncap_peer_factor}x or more the peers' median is not a busy day`) : ''}.`,
       evidence: {
         event_ids: [...s.ids],
         view,
@@ -297,6 +319,8 @@ export function createHarvestingDetector(env: DetectorEnv): Detector {
         peer_median_today: p ? round(p.today, 1) : null,
         peers_active_today: p?.active ?? 0,
         peer_usual_median: p ? round(p.baseMedian, 1) : null,
+        ratio_vs_peers: ratioVsPeers === null ? null : round(ratioVsPeers, 2),
+        capped_as_explained: capped,
         uncommon_among_peers: p ? observed > c.peer_factor * Math.max(1, view === 'slow' ? p.slow : view === 'burst' ? p.burst : p.today) : null,
         baseline_window_days: env.config.baseline.window_days,
         ...basis,

@@ -8,6 +8,7 @@ import { createHarvestingDetector } from './harvesting.js';
 import { createPrivilegedBulkDetector } from './privileged-bulk.js';
 import { createRingsDetector } from './rings.js';
 import { createSharingDetector } from './sharing.js';
+import { createTicketChurnDetector } from './ticket-churn.js';
 import { createUnexplainedDetector } from './unexplained.js';
 
 export const ALL_DETECTORS: readonly DetectorFactory[] = [
@@ -22,6 +23,7 @@ export const ALL_DETECTORS: readonly DetectorFactory[] = [
   createWorkHarvestDetector,
   createSearchHarvestDetector,
   createTrickleDetector,
+  createTicketChurnDetector,
 ];
 
 export const DETECTOR_NAMES = [
@@ -36,5 +38,6 @@ export const DETECTOR_NAMES = [
   'work_harvest',
   'search_harvest',
   'trickle',
+  'ticket_churn',
 ] as const;
 export type DetectorName = (typeof DETECTOR_NAMES)[number];

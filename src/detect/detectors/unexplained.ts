@@ -17,6 +17,8 @@ interface UnexplainedState {
   far: number;
   denied: number;
   unknown: number;
+  /** Today's of them backed only by a weak own-site link (a parcel not at the account's counter). */
+  weakSite: number;
   sampleIds: string[];
   /** Distinct unexplained waybills per local day, for the slow view and the baseline. */
   dayIndex: number;
@@ -39,7 +41,7 @@ export function createUnexplainedDetector(env: DetectorEnv): Detector {
     const a = ctx.account!;
     let s = a.slots[env.slot] as UnexplainedState | undefined;
     if (!s) {
-      s = { recent: new Map(), far: 0, denied: 0, unknown: 0, sampleIds: [], dayIndex: ctx.day, dayCount: 0, days: [], baseline: 0, baselineDays: 0 };
+      s = { recent: new Map(), far: 0, denied: 0, unknown: 0, weakSite: 0, sampleIds: [], dayIndex: ctx.day, dayCount: 0, days: [], baseline: 0, baselineDays: 0 };
       a.slots[env.slot] = s;
     }
     if (ctx.day !== s.dayIndex && ctx.day > s.dayIndex) {
@@ -54,6 +56,7 @@ export function createUnexplainedDetector(env: DetectorEnv): Detector {
       s.far = 0;
       s.denied = 0;
       s.unknown = 0;
+      s.weakSite = 0;
     }
     return s;
   }
@@ -64,8 +67,9 @@ export function createUnexplainedDetector(env: DetectorEnv): Detector {
     const a = ctx.account!;
     classified++;
     const s = stateOf(ctx);
-    if (ctx.explanation !== 'none' && !ctx.denied) return;
-    if (ctx.explanation !== 'none' && ctx.denied) return; // a denied but explained reveal is a policy matter, not theft
+    // A counter role's own-site backing of a parcel not at its counter is weak (attack review 10, F3): counted here.
+    const weak = ctx.weakSite && !ctx.denied;
+    if (ctx.explanation !== 'none' && !weak) return; // a denied but explained reveal is a policy matter, not theft
     unexplainedTotal++;
     const wb = ev.waybill!;
     const t = ctx.t;
@@ -81,6 +85,7 @@ export function createUnexplainedDetector(env: DetectorEnv): Detector {
     s.dayCount++;
     if (ctx.denied) s.denied++;
     if (ctx.unknownWaybill) s.unknown++;
+    if (weak) s.weakSite++;
     const far = !Number.isNaN(ctx.parcelKm) && ctx.parcelKm >= c.far_km;
     if (far) s.far++;
     if (s.sampleIds.length < 10) s.sampleIds.push(ev.id);
@@ -107,15 +112,16 @@ export function createUnexplainedDetector(env: DetectorEnv): Detector {
     const farShare = s.far / Math.max(1, s.dayCount);
     if (score >= 40 && (farShare > 0.5 || s.unknown >= 3)) score += 8;
 
+    const weakText = s.weakSite > 0 ? ` ${s.weakSite} of today's were own-site parcels not at its counter (delivered to the door by a courier, or taken in long ago).` : '';
     emit({
       account: a.id,
       device: ev.device,
       score,
       subject: view,
       summary:
-        view === 'slow'
+        (view === 'slow'
           ? `Account ${a.id} (${a.role}) revealed ${slow} records with no assignment, ticket, search or own-site link over ${s.days.length + 1} days (its typical day: ${round(s.baseline, 1)}).`
-          : `Account ${a.id} (${a.role}) revealed ${n} records with no assignment, ticket, search or own-site link in ${c.window_hours} h (threshold ${Math.round(medium)}, its typical day: ${round(s.baseline, 1)}).`,
+          : `Account ${a.id} (${a.role}) revealed ${n} records with no assignment, ticket, search or own-site link in ${c.window_hours} h (threshold ${Math.round(medium)}, its typical day: ${round(s.baseline, 1)}).`) + weakText,
       evidence: {
         event_ids: [...s.sampleIds],
         view,
@@ -126,7 +132,7 @@ export function createUnexplainedDetector(env: DetectorEnv): Detector {
         baseline_daily: round(s.baseline, 2),
         baseline_days: s.baselineDays,
         thresholds: { medium: Math.round(medium), high: Math.round(high), critical: Math.round(critical) },
-        today: { unexplained: s.dayCount, denied_attempts: s.denied, unknown_waybills: s.unknown, far_parcels: s.far },
+        today: { unexplained: s.dayCount, denied_attempts: s.denied, unknown_waybills: s.unknown, far_parcels: s.far, own_site_not_at_counter: s.weakSite },
         far_km: c.far_km,
         last_waybill: wb,
         ...(ctx.parcelCity !== undefined ? { last_parcel_city: ctx.parcelCity } : {}),

@@ -15,6 +15,7 @@ import { coveringRoute } from './covering-route.js';
 import { credentialStuffing } from './credential-stuffing.js';
 import { csInsider } from './cs-insider.js';
 import { favour } from './favour.js';
+import { clerkDoorHarvest, ticketHarvest } from './insider-review10.js';
 import { searchHarvestEvasive, splitHarvest, workHarvestEvasive } from './harvest-evasion.js';
 import { leasedNight } from './leased-night.js';
 import { leasedRemote } from './leased-remote.js';
@@ -63,6 +64,9 @@ export const SCENARIOS: readonly ScenarioModule[] = [
   workHarvestEvasive,
   searchHarvestEvasive,
   splitHarvest,
+  // attack review 10's insider evasions, last for the same reason
+  ticketHarvest,
+  clerkDoorHarvest,
 ];
 
 /** Chooses people and plants every enabled attack and look-alike. Mutates the world. */
