@@ -12,7 +12,9 @@
  * exist and that is gone shows too where its absence widens access (a response lifted by deleting it,
  * an approved setting reverted to its default). Review 9 added an approval that approved other
  * settings than were requested, the admin token's revocation (admin-token.ts) and the planted
- * canaries, per batch (canaries.ts). Read-only; at most MAX_FINDINGS named; values are ids,
+ * canaries, per batch (canaries.ts). Review 10 added who asked — each requester, opener and creator
+ * column against the actor of the entry that filed it — and the PIPL requests and impact
+ * assessments (pipl.ts). Read-only; at most MAX_FINDINGS named; values are ids,
  * roles, sites and states, never a customer's data. Run it after `audit verify` (which proves the
  * trail itself); `warden serve` also runs it on a schedule (schedule.ts: a metric, an alert rule, the log).
  */
@@ -24,6 +26,7 @@ import { reconcileCases, reconcileServiceTokens } from './grants.js';
 import { reconcileDetectorSettings, reconcileExceptions, reconcileResponses } from './detection.js';
 import { reconcileAdminToken } from './admin-token.js';
 import { reconcileCanaries } from './canaries.js';
+import { reconcilePia, reconcilePiplRequests } from './pipl.js';
 import { MAX_FINDINGS, type Check, type Finding, type ReconciledTable } from './trail.js';
 
 export { MAX_FINDINGS, type Finding, type ReconciledTable } from './trail.js';
@@ -49,6 +52,8 @@ const CHECKS: ReadonlyArray<readonly [ReconciledTable, Check]> = [
   ['detector_settings', reconcileDetectorSettings],
   ['admin_token_revocations', reconcileAdminToken],
   ['trace_canaries', reconcileCanaries],
+  ['pipl_requests', reconcilePiplRequests],
+  ['pipl_pia', reconcilePia],
 ];
 
 export async function reconcileState(db: Kysely<Database>): Promise<ReconcileResult> {

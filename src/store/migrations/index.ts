@@ -17,6 +17,7 @@ import * as ledgerSetBased from './0017-ledger-set-based.js';
 import * as erasedUnlinked from './0018-erased-unlinked.js';
 import * as routingSeal from './0019-routing-seal.js';
 import * as dbaReview from './0020-dba-review.js';
+import * as trailRequesters from './0021-trail-requesters.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -38,6 +39,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0018-erased-unlinked': erasedUnlinked,
   '0019-routing-seal': routingSeal,
   '0020-dba-review': dbaReview,
+  '0021-trail-requesters': trailRequesters,
 };
 
 export const migrationProvider: MigrationProvider = {
