@@ -166,7 +166,7 @@ export async function refuseSameHand(db: Kysely<Database>, audit: AuditWriter, e
   if (link === 'self') await refuseSelf(audit, entry, actor, ctx, what);
   if (link === 'creation') await refuseSelf(audit, { ...entry, detail: { ...(entry.detail ?? {}), link: 'created_by' } }, actor, ctx, `${what} (nor where one of you created the other's account)`);
   if (link === 'inconsistent') {
-    const err = new AppError('audit_inconsistent', "an account's created_by differs from the admin.account_created entry that created it (changed outside Warden): whether you are linked cannot be trusted; tell the security team");
+    const err = new AppError('audit_inconsistent', 'accounts.created_by of an account involved differs from the admin.account_created entry that created it (changed outside Warden): whether you are linked cannot be trusted; run warden audit reconcile and tell the security team');
     await audit.append([{ ...entry, decision: 'denied', reason: err.code, ip: ctx.ip, requestId: ctx.requestId, detail: { ...(entry.detail ?? {}), actor: actorName(actor), inconsistent: 'accounts.created_by' } }]);
     throw err;
   }
