@@ -48,7 +48,7 @@ export async function requesterInTrail(db: Kysely<Database>, of: RequestOf, id: 
       .selectFrom('audit_log')
       .select(['kind', 'detail'])
       .where('account', '=', id)
-      .where('kind', 'in', ['admin.account_created', 'admin.account_changed', 'admin.account_approved'])
+      .where('kind', 'in', ['admin.account_created', 'admin.account_changed', 'admin.account_approved'].map((k) => sql.lit(k)))
       .where('decision', '=', 'ok')
       .orderBy('seq', 'desc')
       .limit(1)
@@ -95,7 +95,8 @@ export async function trailRequester(
 ): Promise<string> {
   const trail = await requesterInTrail(db, request.of, request.id);
   if (trail !== null && trail === request.row) return trail;
-  const { column, kind } = REQUESTS[request.of];
+  const { column } = REQUESTS[request.of];
+  const kind = request.of === 'account' ? 'admin.account_created / admin.account_changed' : REQUESTS[request.of].kind;
   const why = trail === null ? 'no_filing_entry' : 'requester_differs';
   const err = new AppError(
     'audit_inconsistent',

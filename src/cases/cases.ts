@@ -10,7 +10,10 @@
  *
  * Invariants:
  * - Granting reveal rights takes two people: nobody approves a case they opened.
- * - Nobody opens, approves or closes a case that names their own account.
+ * - Nobody opens, approves or closes a case that names their own account, or one linked to it by
+ *   creation (attack review 10 for opening).
+ * - The opener an approval is held against is the trail's `case.opened` actor, never the row's
+ *   (attack review 10: `opened_by` rewritten; audit/requested-by.ts, 409 `audit_inconsistent`).
  * - Once approved, a case is closed only by one of the two people who granted it (the opener or the
  *   approver); anyone else is refused (`not_case_party`, audited).
  * - Every change is audited with its actor in the transaction that makes it; audit entries hold

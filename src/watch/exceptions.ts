@@ -11,6 +11,9 @@
  * MAX_EXCEPTION_DAYS. Removing one (which turns detection back on) takes one analyst.
  * Only an analyst's own account asks for one (attack review 8): the shared admin token, whose holder
  * set the analysts' first passwords, is refused (403, audited as denied), so it is never one of the two.
+ * Attack review 10: the requester an approval is held against is the trail's (audit/requested-by.ts);
+ * an exception about a device is about the accounts that enrolled or used it too; the account an
+ * exception names exists and is no phone or ID number.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -22,14 +25,14 @@ import { canonicalDigest } from '../audit/chain.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
 import { badIdentifierError, badIdentifiers } from '../contracts/identifiers.js';
-
-/** The longest id the exception route takes (src/http/routes/watch.ts). */
-const ACCOUNT_ID_MAX = 200;
 import { deviceAccounts, footprintOf, isOwn, refuseSameHand, refuseSelf } from '../access/self.js';
 import { trailRequester } from '../audit/requested-by.js';
 import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 
 type ExceptionRow = Database['detect_exceptions'] extends infer T ? { [K in keyof T]: unknown } : never;
+
+/** The longest id the exception route takes (src/http/routes/watch.ts). */
+const ACCOUNT_ID_MAX = 200;
 
 /** The longest an exception may last from its request (a longer wish is a new, reviewed request later). */
 export const MAX_EXCEPTION_DAYS = 90;
@@ -76,6 +79,8 @@ export function createExceptions(deps: ExceptionsDeps) {
   }
 
   async function add(input: Omit<DetectionException, 'created_by'>, actor: Actor, ctx: RequestContext) {
+    // First: even a refusal's audit entry names the subject account, so it must be one.
+    await checkAccount(input);
     const ts = new Date(clock.now());
     const subject = subjectOf(input);
     if (actor.kind !== 'account') {
@@ -86,7 +91,6 @@ export function createExceptions(deps: ExceptionsDeps) {
     if (isOwn(await footprintOf(db, actor, ctx), subject)) {
       await refuseSelf(audit, { kind: 'watch.exception_added', ts, account: subject.account, detail: { exception_kind: input.kind } }, actor, ctx, 'add an exception for yourself (your account, device or network)');
     }
-    await checkAccount(input);
     // Nor through a puppet: not for an account linked to the actor by creation (access/self.ts), nor
     // a device such an account enrolled or used (attack review 10).
     await refuseSameHand(db, audit, { kind: 'watch.exception_added', ts, account: subject.account, detail: { exception_kind: input.kind } }, actor, ctx, 'add an exception for yourself (your account, device or network)', [subject.account, ...(await deviceAccounts(db, [subject.device]))]);
