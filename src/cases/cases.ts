@@ -10,7 +10,10 @@
  *
  * Invariants:
  * - Granting reveal rights takes two people: nobody approves a case they opened.
- * - Nobody opens, approves or closes a case that names their own account.
+ * - Nobody opens, approves or closes a case that names their own account, or one linked to it by
+ *   creation (attack review 10 for opening).
+ * - The opener an approval is held against is the trail's `case.opened` actor, never the row's
+ *   (attack review 10: `opened_by` rewritten; audit/requested-by.ts, 409 `audit_inconsistent`).
  * - Once approved, a case is closed only by one of the two people who granted it (the opener or the
  *   approver); anyone else is refused (`not_case_party`, audited).
  * - Every change is audited with its actor in the transaction that makes it; audit entries hold
@@ -25,6 +28,7 @@ import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
 import { assertIdentifiers, WAYBILL_MAX } from '../contracts/identifiers.js';
 import { linkedAccounts, refuseSameHand, refuseSelf } from '../access/self.js';
+import { trailRequester } from '../audit/requested-by.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 
 export type CaseStatus = 'pending' | 'open' | 'closed';
@@ -88,6 +92,8 @@ export function createCases(deps: CasesDeps) {
     if (me && accounts.includes(me)) {
       await refuseSelf(audit, { kind: 'case.opened', ts, account: me, detail }, actor, ctx, 'open a case that names your own account');
     }
+    // Nor one naming an account linked to the opener by creation (attack review 10: a puppet opened a case on its creator).
+    if (me && accounts.length) await refuseSameHand(db, audit, { kind: 'case.opened', ts, account: me, detail }, actor, ctx, 'open a case that names your own account', accounts);
     await audit.append([{ kind: 'case.opened', ts, decision: 'ok', account: me, ip: ctx.ip, requestId: ctx.requestId, detail }], async (tx) => {
       await tx.insertInto('cases').values({ id, title: input.title, reason: input.reason, status: 'pending', opened_by: by, approved_by: null, closed_by: null, close_note: null, created_at: ts, approved_at: null, closed_at: null }).execute();
       if (waybills.length) await tx.insertInto('case_waybills').values(waybills.map((waybill) => ({ case_id: id, waybill }))).execute();
@@ -110,9 +116,11 @@ export function createCases(deps: CasesDeps) {
     const { row, accounts } = await load(id);
     const ts = new Date(clock.now());
     const detail = { case: id, actor: by };
-    await refuseSameHand(db, audit, { kind: 'case.approved', ts, account: me, detail }, actor, ctx, 'approve a case you opened or one that names you', [row.opened_by, ...accounts]);
+    // Who opened it is who the trail says (attack review 10: `cases.opened_by` rewritten to another analyst).
+    const openedBy = await trailRequester(db, audit, { of: 'case', id, row: row.opened_by }, { kind: 'case.approved', ts, account: me, detail }, actor, ctx);
+    await refuseSameHand(db, audit, { kind: 'case.approved', ts, account: me, detail }, actor, ctx, 'approve a case you opened or one that names you', [openedBy, ...accounts]);
     if (row.status !== 'pending') throw new AppError('conflict', `case ${id} is ${row.status}; only a pending case is approved`);
-    await audit.append([{ kind: 'case.approved', ts, decision: 'ok', account: me, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, opened_by: row.opened_by } }], async (tx) => {
+    await audit.append([{ kind: 'case.approved', ts, decision: 'ok', account: me, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, opened_by: openedBy } }], async (tx) => {
       const moved = await tx.updateTable('cases').set({ status: 'open', approved_by: by, approved_at: ts }).where('id', '=', id).where('status', '=', 'pending').returning('id').executeTakeFirst();
       if (!moved) throw new AppError('conflict', `case ${id} is no longer pending`);
     });

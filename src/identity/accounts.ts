@@ -28,6 +28,7 @@ import { ADMINISTRATOR_ROLES, profileOf } from '../access/roles.js';
 import { hashPassword } from '../vault/crypto.js';
 import type { AuditEntryInput } from '../audit/kinds.js';
 import { refuseSameHand, refuseSelf } from '../access/self.js';
+import { trailRequester } from '../audit/requested-by.js';
 import { actorAccount, actorName, type Actor, type PrivilegedChange, type RequestContext } from './types.js';
 import { approvedAnalystExists } from './account-queries.js';
 import { revokeDeviceTx } from './devices.js';
@@ -211,7 +212,10 @@ export function createAccountAdmin(deps: AccountsDeps) {
     if (r.approval !== 'pending' && r.pending_role === null) throw new AppError('conflict', `account ${id} has nothing waiting for approval`);
     const by = actorName(actor);
     // Neither who asked nor the account itself, directly or through an account linked by creation.
-    await refuseSameHand(db, audit, { kind: 'admin.account_approved', ts: now(), account: id, detail: { requested_by: r.requested_by } }, actor, ctx, 'approve a change you asked for, or one to your own account', [r.requested_by, id]);
+    // Who asked is who the trail says (attack review 10: `requested_by` rewritten to another analyst).
+    const refusal = { kind: 'admin.account_approved' as const, ts: now(), account: id, detail: { requested_by: r.requested_by } };
+    const requestedBy = await trailRequester(db, audit, { of: 'account', id, row: r.requested_by }, refusal, actor, ctx);
+    await refuseSameHand(db, audit, refusal, actor, ctx, 'approve a change you asked for, or one to your own account', [requestedBy, id]);
     const role = (r.pending_role ?? r.role) as Role;
     const site = r.pending_role !== null ? r.pending_site : r.site;
     if (seen.role !== role || (seen.site ?? null) !== site) {

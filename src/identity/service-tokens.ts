@@ -30,6 +30,7 @@ import { newToken, SERVICE_PREFIX, tokenHash, type RequestContext } from './iden
 import { actorName, type Actor } from './types.js';
 import { refuseSameHand } from '../access/self.js';
 import { identifierProblem, identifierRule } from '../contracts/identifiers.js';
+import { trailRequester } from '../audit/requested-by.js';
 
 /** What one producer may send to POST /api/v1/events and the upstream routes. */
 export interface TokenRegistration {
@@ -220,8 +221,10 @@ export function createServiceTokens({ db, audit, clock, secondPerson }: ServiceT
     const now = new Date(clock.now());
     const actor = actorName(by);
     const entry = { kind: 'admin.service_token_approved' as const, ts: now, account: accountId, role: 'service' as const, detail: { actor, token_id: tokenId, requested_by: row.requested_by } };
-    await refuseSameHand(db, audit, entry, by, ctx, 'approve a token you asked for', [row.requested_by]);
     if (row.approval !== 'pending') throw new AppError('conflict', `token ${tokenId} is not waiting for approval`);
+    // Who asked is who the trail says (attack review 10: `requested_by` rewritten to another person).
+    const requestedBy = await trailRequester(db, audit, { of: 'service_token', id: tokenId, row: row.requested_by }, entry, by, ctx);
+    await refuseSameHand(db, audit, entry, by, ctx, 'approve a token you asked for', [requestedBy]);
     await audit.append([{ ...entry, decision: 'ok', ip: ctx.ip, requestId: ctx.requestId }], async (tx) => {
       const moved = await tx.updateTable('service_tokens').set({ approval: 'approved', approved_by: actor }).where('id', '=', tokenId).where('approval', '=', 'pending').returning('id').executeTakeFirst();
       if (!moved) throw new AppError('conflict', `token ${tokenId} is no longer pending`);

@@ -21,6 +21,7 @@ import type { Clock } from '../ops/clock.js';
 import type { VerifyResult } from '../audit/verify.js';
 import { AppError } from '../errors.js';
 import { refuseSameHand } from '../access/self.js';
+import { trailRequester } from '../audit/requested-by.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 import type { Doc } from './document.js';
 import { PURPOSE_ZH, REQUEST_KIND_ZH, ROLE_ZH, STATE_ZH, chinaTime } from './labels.js';
@@ -144,7 +145,9 @@ export function createCompliance(deps: ComplianceDeps) {
     if (!row) throw new AppError('not_found', `impact assessment ${id} does not exist`);
     const ts = new Date(clock.now());
     const detail = { pia: id, action: 'reviewed', actor: actorName(actor) };
-    await refuseSameHand(db, audit, { kind: 'pipl.pia_recorded', ts, account: actorAccount(actor), detail }, actor, ctx, 'review an impact assessment you wrote', [row.created_by]);
+    // Who wrote it is who the trail says (attack review 10: `created_by` rewritten to another person).
+    const author = await trailRequester(db, audit, { of: 'pia', id, row: row.created_by }, { kind: 'pipl.pia_recorded', ts, account: actorAccount(actor), detail }, actor, ctx);
+    await refuseSameHand(db, audit, { kind: 'pipl.pia_recorded', ts, account: actorAccount(actor), detail }, actor, ctx, 'review an impact assessment you wrote', [author]);
     await audit.append([{ kind: 'pipl.pia_recorded', ts, decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail }], async (tx) => {
       await tx.updateTable('pipl_pia').set({ reviewed_by: actorName(actor), reviewed_at: ts }).where('id', '=', id).execute();
     });

@@ -31,6 +31,7 @@ import { CORRECTABLE_FIELDS, correctSubjectField, shredSubjects, type Correctabl
 import { toBuffer } from '../store/db.js';
 import { AppError, isAppError } from '../errors.js';
 import { refuseSameHand, sameHand } from '../access/self.js';
+import { trailRequester } from '../audit/requested-by.js';
 import type { QuotaCounter } from '../access/quota.js';
 import { reviewOf } from './review.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
@@ -198,7 +199,9 @@ export function createSubjects(deps: SubjectsDeps) {
     const ts = new Date(clock.now());
     const by = actorName(actor);
     const detail = { request: id, actor: by };
-    await refuseSameHand(db, audit, { kind: 'pipl.request_approved', ts, account: actorAccount(actor), detail }, actor, ctx, `approve a ${row.kind} you filed`, [row.requested_by]);
+    // Who filed it is who the trail says (attack review 10: `requested_by` rewritten to another analyst).
+    const filedBy = await trailRequester(db, audit, { of: 'pipl_request', id, row: row.requested_by }, { kind: 'pipl.request_approved', ts, account: actorAccount(actor), detail }, actor, ctx);
+    await refuseSameHand(db, audit, { kind: 'pipl.request_approved', ts, account: actorAccount(actor), detail }, actor, ctx, `approve a ${row.kind} you filed`, [filedBy]);
     if (row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending request is approved`);
     const who = { ts, account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId };
     const refuse = async (err: AppError): Promise<never> => {
@@ -302,7 +305,8 @@ export function createSubjects(deps: SubjectsDeps) {
     const ts = new Date(clock.now());
     const by = actorName(actor);
     const detail = { request: id, actor: by, reason: input.reason };
-    await refuseSameHand(db, audit, { kind: 'pipl.request_rejected', ts, account: actorAccount(actor), detail }, actor, ctx, 'reject a request you filed', [row.requested_by]);
+    const filedBy = await trailRequester(db, audit, { of: 'pipl_request', id, row: row.requested_by }, { kind: 'pipl.request_rejected', ts, account: actorAccount(actor), detail }, actor, ctx);
+    await refuseSameHand(db, audit, { kind: 'pipl.request_rejected', ts, account: actorAccount(actor), detail }, actor, ctx, 'reject a request you filed', [filedBy]);
     if (row.state !== 'pending_approval') throw new AppError('conflict', `request ${id} is a ${row.kind} request in state ${row.state}; only a pending request is rejected`);
     await audit.append(
       [{ kind: 'pipl.request_rejected', ts, decision: 'ok', account: actorAccount(actor), ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, filed_by: row.requested_by } }],
@@ -355,7 +359,10 @@ export function createSubjects(deps: SubjectsDeps) {
     const row = await db.selectFrom('pipl_requests').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new AppError('not_found', `request ${id} does not exist`);
     const plain = present(row);
-    if (row.state !== 'pending_approval' || (await sameHand(db, actor, [row.requested_by])) !== null) return plain;
+    if (row.state !== 'pending_approval') return plain;
+    // The review goes to who could approve: held against the trail's filer, as the approval is (409 when the row disagrees).
+    const filedBy = await trailRequester(db, audit, { of: 'pipl_request', id, row: row.requested_by }, { kind: 'pipl.request_viewed', ts: new Date(clock.now()), account: actorAccount(actor), detail: { request: id } }, actor, ctx);
+    if ((await sameHand(db, actor, [filedBy])) !== null) return plain;
     const { summary, version } = await reviewOf(db, row, await subjectIds(db, row.lookup, toBuffer(row.lookup_bidx)));
     let correction: { field: string; value: string | null } | null = null;
     if (row.kind === 'correction') {

@@ -23,7 +23,7 @@ import type { IdentityService } from '../identity/identity.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError, isAppError } from '../errors.js';
 import { profileOf } from '../access/roles.js';
-import { footprintOf, isOwn, readerSelf, refuseSameHand, refuseSelf, type Footprint } from '../access/self.js';
+import { deviceAccounts, footprintOf, isOwn, readerSelf, refuseSameHand, refuseSelf, type Footprint } from '../access/self.js';
 import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 
 const SEVERITY_ORDER: Severity[] = ['low', 'medium', 'high', 'critical'];
@@ -178,8 +178,10 @@ export function createAlerts(deps: AlertsDeps) {
     }
     const body = (typeof row.body === 'string' ? JSON.parse(row.body) : row.body) as AlertOut;
     // Nor through a puppet: not an alert about an account linked to the actor by creation (access/self.ts);
-    // nor one naming the actor (or an account linked to it) as who made, asked for or approved what it reports.
-    await refuseSameHand(db, audit, { kind: 'watch.alert_updated', ts, account: row.account, detail: { alert: id } }, actor, ctx, 'review or assign an alert about yourself (your account or device, or a change you made, asked for or approved), nor assign an alert to its subject', [row.account, ...namedIn(body.evidence)]);
+    // nor one naming the actor (or an account linked to it) as who made, asked for or approved what it reports;
+    // nor one about a device such an account enrolled or used (attack review 10).
+    const deviceHolders = await deviceAccounts(db, [row.device]);
+    await refuseSameHand(db, audit, { kind: 'watch.alert_updated', ts, account: row.account, detail: { alert: id } }, actor, ctx, 'review or assign an alert about yourself (your account or device, or a change you made, asked for or approved), nor assign an alert to its subject', [row.account, ...namedIn(body.evidence), ...deviceHolders]);
     const status = change.status ?? (change.verdict ? 'resolved' : row.status);
     const assignee = change.assignee === undefined ? row.assignee : change.assignee;
     await audit.append(
@@ -209,7 +211,7 @@ export function createAlerts(deps: AlertsDeps) {
       try {
         results.push({ id, ok: true as const, alert: await apply(id, change, actor, ctx, own) });
       } catch (err) {
-        if (!isAppError(err) || (err.code !== 'self_action' && err.code !== 'not_found')) throw err;
+        if (!isAppError(err) || !['self_action', 'not_found', 'audit_inconsistent', 'conflict'].includes(err.code)) throw err;
         results.push({ id, ok: false as const, error: { code: err.code, message: err.message } });
       }
     }

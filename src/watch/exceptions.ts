@@ -11,6 +11,9 @@
  * MAX_EXCEPTION_DAYS. Removing one (which turns detection back on) takes one analyst.
  * Only an analyst's own account asks for one (attack review 8): the shared admin token, whose holder
  * set the analysts' first passwords, is refused (403, audited as denied), so it is never one of the two.
+ * Attack review 10: the requester an approval is held against is the trail's (audit/requested-by.ts);
+ * an exception about a device is about the accounts that enrolled or used it too; the account an
+ * exception names exists and is no phone or ID number.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -21,10 +24,15 @@ import type { AuditWriter } from '../audit/writer.js';
 import { canonicalDigest } from '../audit/chain.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
-import { footprintOf, isOwn, refuseSameHand, refuseSelf } from '../access/self.js';
+import { badIdentifierError, badIdentifiers } from '../contracts/identifiers.js';
+import { deviceAccounts, footprintOf, isOwn, refuseSameHand, refuseSelf } from '../access/self.js';
+import { trailRequester } from '../audit/requested-by.js';
 import { actorName, type Actor, type RequestContext } from '../identity/identity.js';
 
 type ExceptionRow = Database['detect_exceptions'] extends infer T ? { [K in keyof T]: unknown } : never;
+
+/** The longest id the exception route takes (src/http/routes/watch.ts). */
+const ACCOUNT_ID_MAX = 200;
 
 /** The longest an exception may last from its request (a longer wish is a new, reviewed request later). */
 export const MAX_EXCEPTION_DAYS = 90;
@@ -54,7 +62,25 @@ export function createExceptions(deps: ExceptionsDeps) {
     for (const x of rows) engine.addException(toException(x));
   }
 
+  /**
+   * The account an exception names is an account Warden holds, written as an identifier (attack
+   * review 10: `kind: device, account: <a phone number>` was accepted and the number went into the
+   * trail's account column). The refusal names the field and the rule, never the value.
+   */
+  async function checkAccount(input: Omit<DetectionException, 'created_by'>): Promise<void> {
+    // An account id may hold `@` (the identifier rule's charset does not): only a personal number in it is refused here.
+    const named = [...(input.account !== undefined ? [{ field: 'account', value: input.account }] : []), ...(input.kind === 'account' ? [{ field: 'value', value: input.value }] : [])];
+    const [bad] = badIdentifiers(named.map((n) => ({ ...n, value: n.value.replace(/@/g, '.'), max: ACCOUNT_ID_MAX }))).filter((x) => x.problem === 'phone' || x.problem === 'id_number');
+    if (bad) throw badIdentifierError(bad);
+    if (input.account === undefined) return;
+    if (!(await db.selectFrom('accounts').select('id').where('id', '=', input.account).executeTakeFirst())) {
+      throw new AppError('validation_failed', 'account: names no account Warden holds (an exception scoped to an account names an existing account id)', { fields: [{ field: 'account', code: 'unknown', message: 'does not exist' }] });
+    }
+  }
+
   async function add(input: Omit<DetectionException, 'created_by'>, actor: Actor, ctx: RequestContext) {
+    // First: even a refusal's audit entry names the subject account, so it must be one.
+    await checkAccount(input);
     const ts = new Date(clock.now());
     const subject = subjectOf(input);
     if (actor.kind !== 'account') {
@@ -65,8 +91,9 @@ export function createExceptions(deps: ExceptionsDeps) {
     if (isOwn(await footprintOf(db, actor, ctx), subject)) {
       await refuseSelf(audit, { kind: 'watch.exception_added', ts, account: subject.account, detail: { exception_kind: input.kind } }, actor, ctx, 'add an exception for yourself (your account, device or network)');
     }
-    // Nor through a puppet: not for an account linked to the actor by creation (access/self.ts).
-    await refuseSameHand(db, audit, { kind: 'watch.exception_added', ts, account: subject.account, detail: { exception_kind: input.kind } }, actor, ctx, 'add an exception for yourself (your account, device or network)', [subject.account]);
+    // Nor through a puppet: not for an account linked to the actor by creation (access/self.ts), nor
+    // a device such an account enrolled or used (attack review 10).
+    await refuseSameHand(db, audit, { kind: 'watch.exception_added', ts, account: subject.account, detail: { exception_kind: input.kind } }, actor, ctx, 'add an exception for yourself (your account, device or network)', [subject.account, ...(await deviceAccounts(db, [subject.device]))]);
     const untilMs = Date.parse(input.until);
     if (untilMs <= ts.getTime()) throw new AppError('validation_failed', 'until: must be in the future');
     if (untilMs > ts.getTime() + MAX_EXCEPTION_DAYS * 86_400_000) throw new AppError('validation_failed', `until: an exception lasts at most ${MAX_EXCEPTION_DAYS} days`);
@@ -97,7 +124,9 @@ export function createExceptions(deps: ExceptionsDeps) {
     const entry = { kind: 'watch.exception_approved' as const, ts, account: row.account, detail: { exception: id } };
     const subject = subjectOf(row);
     if (isOwn(await footprintOf(db, actor, ctx), subject)) await refuseSelf(audit, entry, actor, ctx, 'approve an exception about yourself');
-    await refuseSameHand(db, audit, entry, actor, ctx, 'approve an exception you requested or that is about yourself', [row.created_by, subject.account]);
+    // Who asked is who the trail says (attack review 10: `created_by` rewritten to another analyst).
+    const requestedBy = await trailRequester(db, audit, { of: 'exception', id, row: row.created_by }, entry, actor, ctx);
+    await refuseSameHand(db, audit, entry, actor, ctx, 'approve an exception you requested or that is about yourself', [requestedBy, subject.account, ...(await deviceAccounts(db, [subject.device]))]);
     const x = toException(row);
     await audit.append(
       [{ kind: 'watch.exception_approved', ts, decision: 'ok', account: row.account, ip: ctx.ip, requestId: ctx.requestId, reason: row.kind, detail: { exception: id, until: x.until, actor: actorName(actor), requested_by: row.created_by } }],
@@ -117,7 +146,8 @@ export function createExceptions(deps: ExceptionsDeps) {
     if (isOwn(await footprintOf(db, actor, ctx), subjectOf(row))) {
       await refuseSelf(audit, { kind: 'watch.exception_removed', ts, account: row.account, detail: { exception: id } }, actor, ctx, 'remove an exception about yourself');
     }
-    await refuseSameHand(db, audit, { kind: 'watch.exception_removed', ts, account: row.account, detail: { exception: id } }, actor, ctx, 'remove an exception about yourself', [subjectOf(row).account]);
+    const subject = subjectOf(row);
+    await refuseSameHand(db, audit, { kind: 'watch.exception_removed', ts, account: row.account, detail: { exception: id } }, actor, ctx, 'remove an exception about yourself', [subject.account, ...(await deviceAccounts(db, [subject.device]))]);
     await audit.append(
       [{ kind: 'watch.exception_removed', ts, decision: 'ok', account: row.account, ip: ctx.ip, requestId: ctx.requestId, reason: row.kind, detail: { exception: id, actor: actorName(actor) } }],
       async (tx) => {

@@ -80,7 +80,7 @@ describe.each(testBackends())('puppet approvals on %s', (backend) => {
 
   it('cases: the opener\'s puppet (and the puppet\'s creator) may not approve; an independent analyst may', async () => {
     const open = async (who: string) => {
-      const r = await w.api('POST', '/api/v1/cases', { token: tokens[who], body: { title: 'complaint', reason: 'number leaked', accounts: ['m1'] } });
+      const r = await w.api('POST', '/api/v1/cases', { token: tokens[who], body: { title: 'complaint', reason: 'number leaked', accounts: ['it2'] } });
       expect(r.status, r.text).toBe(201);
       return r.body.id as string;
     };

@@ -1,10 +1,13 @@
 /**
- * Accounts: every account's status, role, site, approval and pending role/site equal the replay of
- * its `admin.account_created` / `_changed` / `_approved` / `_suspended` / `_unsuspended` entries.
+ * Accounts: every account's status, role, site, approval, pending role/site and who asked for what
+ * is pending (`requested_by`) equal the replay of its `admin.account_created` / `_changed` /
+ * `_approved` / `_suspended` / `_unsuspended` entries, and its `created_by` names the actor of its
+ * creation entry (attack review 10: both were rewritten to pass the two-person rule; an account
+ * from before migration 0005 has none, and null is left unchecked: links are read from the trail).
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
-import { differences, entriesOf, replayAll, type Add, type TrailEntry } from './trail.js';
+import { differences, entriesOf, replayAll, str, type Add, type TrailEntry } from './trail.js';
 
 interface AccountState {
   status: string;
@@ -13,6 +16,8 @@ interface AccountState {
   approval: string;
   pending_role: string | null;
   pending_site: string | null;
+  requested_by: string | null;
+  created_by: string | null;
 }
 
 const KINDS = ['admin.account_created', 'admin.account_changed', 'admin.account_approved', 'admin.account_suspended', 'admin.account_unsuspended'] as const;
@@ -21,17 +26,17 @@ const KINDS = ['admin.account_created', 'admin.account_changed', 'admin.account_
 function step(state: AccountState | undefined, e: TrailEntry): AccountState | undefined {
   switch (e.kind) {
     case 'admin.account_created':
-      return { status: 'active', role: e.role, site: e.site, approval: String(e.detail.approval ?? 'approved'), pending_role: null, pending_site: null };
+      return { status: 'active', role: e.role, site: e.site, approval: String(e.detail.approval ?? 'approved'), pending_role: null, pending_site: null, requested_by: e.detail.approval === 'pending' ? str(e.detail.actor) : null, created_by: str(e.detail.actor) };
     case 'admin.account_suspended':
     case 'admin.account_unsuspended':
       return state && { ...state, status: e.kind === 'admin.account_suspended' ? 'suspended' : 'active' };
     case 'admin.account_approved':
-      return state && { ...state, role: e.role, site: e.site, approval: 'approved', pending_role: null, pending_site: null };
+      return state && { ...state, role: e.role, site: e.site, approval: 'approved', pending_role: null, pending_site: null, requested_by: null };
     case 'admin.account_changed':
       if (!state) return state;
-      if (e.detail.outcome === 'applied') return { ...state, role: e.role, site: e.site, approval: 'approved', pending_role: null, pending_site: null };
+      if (e.detail.outcome === 'applied') return { ...state, role: e.role, site: e.site, approval: 'approved', pending_role: null, pending_site: null, requested_by: null };
       // A change waiting for approval: a never-approved account's request itself changes; an active one keeps its role meanwhile.
-      return state.approval === 'pending' ? { ...state, role: e.role, site: e.site } : { ...state, pending_role: e.role, pending_site: e.site };
+      return state.approval === 'pending' ? { ...state, role: e.role, site: e.site, requested_by: str(e.detail.actor) } : { ...state, pending_role: e.role, pending_site: e.site, requested_by: str(e.detail.actor) };
     default:
       return state;
   }
@@ -39,14 +44,14 @@ function step(state: AccountState | undefined, e: TrailEntry): AccountState | un
 
 export async function reconcileAccounts(db: Kysely<Database>, add: Add): Promise<number> {
   const expected = replayAll(await entriesOf(db, KINDS), (e) => e.account, step);
-  const rows = await db.selectFrom('accounts').select(['id', 'status', 'role', 'site', 'approval', 'pending_role', 'pending_site']).orderBy('id').execute();
+  const rows = await db.selectFrom('accounts').select(['id', 'status', 'role', 'site', 'approval', 'pending_role', 'pending_site', 'requested_by', 'created_by']).orderBy('id').execute();
   for (const r of rows) {
     const want = expected.get(r.id);
     if (!want) {
       add({ table: 'accounts', key: r.id, problem: 'no trail entry created this account' });
       continue;
     }
-    const problem = differences<AccountState>(want, r, ['status', 'role', 'site', 'approval', 'pending_role', 'pending_site']);
+    const problem = differences<AccountState>(want, { ...r, created_by: r.created_by ?? want.created_by }, ['status', 'role', 'site', 'approval', 'pending_role', 'pending_site', 'requested_by', 'created_by']);
     if (problem) add({ table: 'accounts', key: r.id, problem });
   }
   return rows.length;

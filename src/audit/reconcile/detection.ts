@@ -13,6 +13,8 @@ import { differences, entriesOf, ms, replayAll, str, type Add, type TrailEntry }
 interface ExceptionState {
   kind: string | null;
   account: string | null;
+  /** The actor of `watch.exception_added` (attack review 10: rewritten so the requester could approve). */
+  created_by: string | null;
   until: number | null;
   approval: string;
   removed: string;
@@ -23,7 +25,7 @@ interface ExceptionState {
 function exceptionStep(state: ExceptionState | undefined, e: TrailEntry): ExceptionState | undefined {
   if (e.kind === 'watch.exception_added') {
     // Exceptions asked before two analysts were needed (migration 0015) were in force at once.
-    return { kind: e.reason, account: e.account, until: ms(e.detail.until), approval: String(e.detail.approval ?? 'approved'), removed: 'no', value_sha256: str(e.detail.value_sha256) };
+    return { kind: e.reason, account: e.account, created_by: str(e.detail.actor), until: ms(e.detail.until), approval: String(e.detail.approval ?? 'approved'), removed: 'no', value_sha256: str(e.detail.value_sha256) };
   }
   if (!state) return state;
   if (e.kind === 'watch.exception_approved') return { ...state, approval: 'approved' };
@@ -33,15 +35,15 @@ function exceptionStep(state: ExceptionState | undefined, e: TrailEntry): Except
 
 export async function reconcileExceptions(db: Kysely<Database>, add: Add): Promise<number> {
   const expected = replayAll(await entriesOf(db, ['watch.exception_added', 'watch.exception_approved', 'watch.exception_removed']), (e) => str(e.detail.exception), exceptionStep);
-  const rows = await db.selectFrom('detect_exceptions').select(['id', 'kind', 'account', 'value', 'until', 'approval', 'removed_at']).orderBy('id').execute();
+  const rows = await db.selectFrom('detect_exceptions').select(['id', 'kind', 'account', 'created_by', 'value', 'until', 'approval', 'removed_at']).orderBy('id').execute();
   for (const r of rows) {
     const want = expected.get(r.id);
     if (!want) {
       add({ table: 'detect_exceptions', key: r.id, problem: 'no watch.exception_added entry requested this exception' });
       continue;
     }
-    const row: ExceptionState = { kind: r.kind, account: r.account, until: ms(r.until), approval: r.approval, removed: r.removed_at ? 'yes' : 'no', value_sha256: want.value_sha256 === null ? null : canonicalDigest(r.value) };
-    const problem = differences(want, row, ['kind', 'account', 'until', 'approval', 'removed', 'value_sha256']);
+    const row: ExceptionState = { kind: r.kind, account: r.account, created_by: r.created_by, until: ms(r.until), approval: r.approval, removed: r.removed_at ? 'yes' : 'no', value_sha256: want.value_sha256 === null ? null : canonicalDigest(r.value) };
+    const problem = differences(want, row, ['kind', 'account', 'created_by', 'until', 'approval', 'removed', 'value_sha256']);
     if (problem) add({ table: 'detect_exceptions', key: r.id, problem: problem.replace(/value_sha256: trail \w+, row \w+/, 'value_sha256: the excepted value is not the one requested') });
   }
   return rows.length;

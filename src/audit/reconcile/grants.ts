@@ -12,6 +12,8 @@ import { differences, entriesOf, replayAll, str, type Add, type TrailEntry } fro
 
 interface CaseState {
   status: string;
+  /** The actor of `case.opened` (attack review 10: rewritten so the opener could approve). */
+  opened_by: string | null;
   approved_by: string | null;
   accounts: string;
   waybills: string;
@@ -20,7 +22,7 @@ interface CaseState {
 const list = (v: unknown): string => (Array.isArray(v) ? v.map(String).sort().join(',') : '');
 
 function caseStep(state: CaseState | undefined, e: TrailEntry): CaseState | undefined {
-  if (e.kind === 'case.opened') return { status: 'pending', approved_by: null, accounts: list(e.detail.accounts), waybills: list(e.detail.waybills) };
+  if (e.kind === 'case.opened') return { status: 'pending', opened_by: str(e.detail.actor), approved_by: null, accounts: list(e.detail.accounts), waybills: list(e.detail.waybills) };
   if (!state) return state;
   if (e.kind === 'case.approved') return { ...state, status: 'open', approved_by: str(e.detail.actor) };
   if (e.kind === 'case.closed') return { ...state, status: 'closed' };
@@ -38,14 +40,14 @@ export async function reconcileCases(db: Kysely<Database>, add: Add): Promise<nu
   const expected = replayAll(await entriesOf(db, ['case.opened', 'case.approved', 'case.closed']), (e) => str(e.detail.case), caseStep);
   const accounts = grouped(await db.selectFrom('case_accounts').select(['case_id', 'account as v']).execute());
   const waybills = grouped(await db.selectFrom('case_waybills').select(['case_id', 'waybill as v']).execute());
-  const rows = await db.selectFrom('cases').select(['id', 'status', 'approved_by']).orderBy('id').execute();
+  const rows = await db.selectFrom('cases').select(['id', 'status', 'opened_by', 'approved_by']).orderBy('id').execute();
   for (const r of rows) {
     const want = expected.get(r.id);
     if (!want) {
       add({ table: 'cases', key: r.id, problem: 'no case.opened entry opened this case' });
       continue;
     }
-    const problem = differences<CaseState>(want, { ...r, accounts: accounts.get(r.id) ?? '', waybills: waybills.get(r.id) ?? '' }, ['status', 'approved_by', 'accounts', 'waybills']);
+    const problem = differences<CaseState>(want, { ...r, accounts: accounts.get(r.id) ?? '', waybills: waybills.get(r.id) ?? '' }, ['status', 'opened_by', 'approved_by', 'accounts', 'waybills']);
     if (problem) add({ table: 'cases', key: r.id, problem });
   }
   // Scope rows of a case that does not exist at all (the case row deleted, its scope left to back reveals).
@@ -57,6 +59,8 @@ export async function reconcileCases(db: Kysely<Database>, add: Add): Promise<nu
 interface TokenState {
   account: string | null;
   approval: string;
+  /** Who asked for a token that waited for a second person (the actor of `_created`), else null. */
+  requested_by: string | null;
   revoked: string;
   registration: string;
 }
@@ -68,7 +72,7 @@ function registrationOf(v: Record<string, unknown>): string {
 }
 
 function tokenStep(state: TokenState | undefined, e: TrailEntry): TokenState | undefined {
-  if (e.kind === 'admin.service_token_created') return { account: e.account, approval: String(e.detail.approval ?? 'approved'), revoked: 'no', registration: registrationOf(e.detail) };
+  if (e.kind === 'admin.service_token_created') return { account: e.account, approval: String(e.detail.approval ?? 'approved'), requested_by: e.detail.approval === 'pending' ? str(e.detail.actor) : null, revoked: 'no', registration: registrationOf(e.detail) };
   if (!state) return state;
   if (e.kind === 'admin.service_token_approved') return { ...state, approval: 'approved' };
   if (e.kind === 'admin.service_token_revoked') return { ...state, revoked: 'yes' };
@@ -77,7 +81,7 @@ function tokenStep(state: TokenState | undefined, e: TrailEntry): TokenState | u
 
 export async function reconcileServiceTokens(db: Kysely<Database>, add: Add): Promise<number> {
   const expected = replayAll(await entriesOf(db, ['admin.service_token_created', 'admin.service_token_approved', 'admin.service_token_revoked']), (e) => str(e.detail.token_id), tokenStep);
-  const rows = await db.selectFrom('service_tokens').select(['id', 'account', 'approval', 'revoked_at', 'registration']).orderBy('id').execute();
+  const rows = await db.selectFrom('service_tokens').select(['id', 'account', 'approval', 'requested_by', 'revoked_at', 'registration']).orderBy('id').execute();
   for (const r of rows) {
     const want = expected.get(r.id);
     if (!want) {
@@ -85,7 +89,7 @@ export async function reconcileServiceTokens(db: Kysely<Database>, add: Add): Pr
       continue;
     }
     const registration = registrationOf((typeof r.registration === 'string' ? JSON.parse(r.registration) : r.registration ?? {}) as Record<string, unknown>);
-    const problem = differences<TokenState>(want, { account: r.account, approval: r.approval, revoked: r.revoked_at ? 'yes' : 'no', registration }, ['account', 'approval', 'revoked', 'registration']);
+    const problem = differences<TokenState>(want, { account: r.account, approval: r.approval, requested_by: r.requested_by, revoked: r.revoked_at ? 'yes' : 'no', registration }, ['account', 'approval', 'requested_by', 'revoked', 'registration']);
     if (problem) add({ table: 'service_tokens', key: r.id, problem });
   }
   return rows.length;

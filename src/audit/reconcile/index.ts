@@ -12,7 +12,9 @@
  * exist and that is gone shows too where its absence widens access (a response lifted by deleting it,
  * an approved setting reverted to its default). Review 9 added an approval that approved other
  * settings than were requested, the admin token's revocation (admin-token.ts) and the planted
- * canaries, per batch (canaries.ts); review 10 the marked exports attribution reads (exports.ts). Read-only; at most MAX_FINDINGS named; values are ids,
+ * canaries, per batch (canaries.ts). Review 10 added the marked exports attribution reads
+ * (exports.ts), who asked — each requester, opener and creator column against the actor of the
+ * entry that filed it — and the PIPL requests and impact assessments (pipl.ts). Read-only; at most MAX_FINDINGS named; values are ids,
  * roles, sites and states, never a customer's data. Run it after `audit verify` (which proves the
  * trail itself); `warden serve` also runs it on a schedule (schedule.ts: a metric, an alert rule, the log).
  */
@@ -25,6 +27,7 @@ import { reconcileDetectorSettings, reconcileExceptions, reconcileResponses } fr
 import { reconcileAdminToken } from './admin-token.js';
 import { reconcileCanaries } from './canaries.js';
 import { reconcileExports } from './exports.js';
+import { reconcilePia, reconcilePiplRequests } from './pipl.js';
 import { MAX_FINDINGS, type Check, type Finding, type ReconciledTable } from './trail.js';
 
 export { MAX_FINDINGS, type Finding, type ReconciledTable } from './trail.js';
@@ -51,6 +54,8 @@ const CHECKS: ReadonlyArray<readonly [ReconciledTable, Check]> = [
   ['admin_token_revocations', reconcileAdminToken],
   ['trace_canaries', reconcileCanaries],
   ['trace_exports', reconcileExports],
+  ['pipl_requests', reconcilePiplRequests],
+  ['pipl_pia', reconcilePia],
 ];
 
 export async function reconcileState(db: Kysely<Database>): Promise<ReconcileResult> {

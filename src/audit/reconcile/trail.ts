@@ -3,9 +3,10 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import type { RECONCILED_KINDS } from '../../store/migrations/0016-reconcile-indexes.js';
 import type { RECONCILED_KINDS_2 } from '../../store/migrations/0020-dba-review.js';
+import type { RECONCILED_KINDS_3 } from '../../store/migrations/0022-trail-requesters.js';
 
-/** Kinds the reconcile may read by kind: the ones migrations 0016 and 0019 index (a full read of the trail otherwise). */
-export type ReconciledKind = (typeof RECONCILED_KINDS)[number] | (typeof RECONCILED_KINDS_2)[number];
+/** Kinds the reconcile may read by kind: the ones migrations 0016, 0020 and 0022 index (a full read of the trail otherwise). */
+export type ReconciledKind = (typeof RECONCILED_KINDS)[number] | (typeof RECONCILED_KINDS_2)[number] | (typeof RECONCILED_KINDS_3)[number];
 
 export const MAX_FINDINGS = 100;
 
@@ -21,7 +22,9 @@ export type ReconciledTable =
   | 'detector_settings'
   | 'admin_token_revocations'
   | 'trace_canaries'
-  | 'trace_exports';
+  | 'trace_exports'
+  | 'pipl_requests'
+  | 'pipl_pia';
 
 export interface Finding {
   table: ReconciledTable;

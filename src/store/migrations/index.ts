@@ -18,6 +18,7 @@ import * as erasedUnlinked from './0018-erased-unlinked.js';
 import * as routingSeal from './0019-routing-seal.js';
 import * as dbaReview from './0020-dba-review.js';
 import * as trailPii from './0021-trail-pii.js';
+import * as trailRequesters from './0022-trail-requesters.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -40,6 +41,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0019-routing-seal': routingSeal,
   '0020-dba-review': dbaReview,
   '0021-trail-pii': trailPii,
+  '0022-trail-requesters': trailRequesters,
 };
 
 export const migrationProvider: MigrationProvider = {
