@@ -52,6 +52,7 @@ const AttributionAnswer = Type.Object({
   exports: Type.Array(Type.Object({ id: Type.String(), account: Type.String(), created_at: Type.String(), canaries: Type.Integer(), order_agreement: Type.Union([Type.Number(), Type.Null()]) })),
   by: Type.Record(Type.String(), Type.Integer(), { description: 'matched rows by how they matched (waybill, phone, id_number, virtual_number, name_address; none)' }),
   audit_inconsistent: Type.Integer({ description: 'marked-export rows and canary links the audit trail does not back (changed or deleted around Warden): left out, nobody named or cleared on them; not 0 → run `warden audit reconcile`' }),
+  late_history: Type.Integer({ description: 'upstream reveals of leaked records received after the audit trail showed another account the same record: left out of the ranking (whoever sent them may have known what leaked)' }),
 });
 
 // A filter export (src/trace/exports.ts): your city or one of its sites, created in [from, to), ≤ 31 days, ≤ 500 rows.

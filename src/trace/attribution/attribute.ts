@@ -59,6 +59,12 @@ export interface Attribution {
    * Not 0 → run `warden audit reconcile` and tell the security team.
    */
   audit_inconsistent: number;
+  /**
+   * Upstream (producer) reveals of leaked records that reached Warden after the audit trail showed
+   * another account the same record: left out of the ranking, since whoever sent them may have known
+   * what leaked (attack review 10: history backfilled after a leak to blame an accomplice).
+   */
+  late_history: number;
 }
 
 interface RowMatch {
@@ -159,6 +165,7 @@ export async function attribute(
     exports: [...exports.values()],
     by,
     audit_inconsistent: (history.inconsistent ?? 0) + (resolver.inconsistent?.() ?? 0),
+    late_history: history.lateHistory ?? 0,
   };
 }
 

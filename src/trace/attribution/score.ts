@@ -38,6 +38,8 @@ export interface History {
   exposures: Exposure[];
   /** Stored rows the trail does not back, left out (a marked export rewritten or deleted around Warden: attack review 10). */
   inconsistent?: number;
+  /** Upstream exposures received after the trail showed another account the same record, left out (attack review 10). */
+  lateHistory?: number;
 }
 
 export interface Suspect {

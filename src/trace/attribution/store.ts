@@ -210,15 +210,41 @@ export async function historyFromStore(db: Kysely<Database>, leaked: Set<string>
     db.selectFrom('audit_log').select(['account', 'waybill', 'ts', 'device', 'ip']).where('kind', '=', 'access.reveal').where('decision', '=', 'allowed').where('waybill', 'in', part).execute(),
   );
   for (const r of gateway) if (r.account && r.waybill) exposures.push({ account: r.account, waybill: r.waybill, ts: new Date(r.ts).getTime(), device: r.device, ip: r.ip, via: 'reveal' });
-  const others = await chunked(list, (part) =>
-    db.selectFrom('activity_events').select(['account', 'ts', 'body']).where('type', '=', 'access').where(external).where(sql`body->>'waybill'`, 'in', part).execute(),
-  );
-  for (const r of others) {
-    const b = (typeof r.body === 'string' ? JSON.parse(r.body) : r.body) as Record<string, unknown>;
-    if (r.account) exposures.push({ account: r.account, waybill: String(b.waybill), ts: new Date(r.ts).getTime(), device: typeof b.device === 'string' ? b.device : null, ip: typeof b.ip === 'string' ? b.ip : null, via: 'reveal' });
-  }
   for (const e of entries.values()) {
     for (const w of shown.get(e.id) ?? e.waybills) if (leaked.has(w)) exposures.push({ account: e.account, waybill: w, ts: e.ts, device: e.device, ip: e.ip, via: 'export' });
   }
-  return { volume, universe, exposures, inconsistent };
+  const others = await chunked(list, (part) =>
+    db.selectFrom('activity_events').select(['account', 'ts', 'received_at', 'body']).where('type', '=', 'access').where(external).where(sql`body->>'waybill'`, 'in', part).execute(),
+  );
+  const late = lateHistory(exposures);
+  let lateCount = 0;
+  for (const r of others) {
+    const b = (typeof r.body === 'string' ? JSON.parse(r.body) : r.body) as Record<string, unknown>;
+    if (!r.account) continue;
+    const waybill = String(b.waybill);
+    if (late(r.account, waybill, new Date(r.received_at).getTime())) {
+      lateCount++;
+      continue;
+    }
+    exposures.push({ account: r.account, waybill, ts: new Date(r.ts).getTime(), device: typeof b.device === 'string' ? b.device : null, ip: typeof b.ip === 'string' ? b.ip : null, via: 'reveal' });
+  }
+  return { volume, universe, exposures, inconsistent, lateHistory: lateCount };
+}
+
+/**
+ * Whether an upstream exposure arrived too late to be evidence (attack review 10: a backfill-capable
+ * legacy token posted, after the leak, "history" of an accomplice revealing exactly the leaked
+ * records, and attribution moved from the courier who revealed them to the accomplice): an upstream
+ * event received after the trail shows another account seeing the same record could have been
+ * written by someone who knew what leaked. Such exposures are left out of the ranking and counted
+ * (`late_history`); the trail's own reveals and exports always count.
+ */
+function lateHistory(trailExposures: readonly Exposure[]): (account: string, waybill: string, receivedAt: number) => boolean {
+  const first = new Map<string, Array<{ account: string; ts: number }>>();
+  for (const e of trailExposures) {
+    const seen = first.get(e.waybill);
+    if (seen) seen.push({ account: e.account, ts: e.ts });
+    else first.set(e.waybill, [{ account: e.account, ts: e.ts }]);
+  }
+  return (account, waybill, receivedAt) => (first.get(waybill) ?? []).some((e) => e.account !== account && e.ts < receivedAt);
 }

@@ -197,6 +197,7 @@ export interface AttributionResult {
   exports: Array<{ id: string; account: string; created_at: string; canaries: number; order_agreement: number | null }>;
   /** Export rows and canary links the audit trail does not back, left out (attack review 10); absent from older servers. */
   audit_inconsistent?: number;
+  late_history?: number;
   by: Record<string, number>;
 }
 
