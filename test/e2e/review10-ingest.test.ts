@@ -134,6 +134,19 @@ describe.each(testBackends())('ingest, attack review 10, on %s', (backend) => {
     });
   });
 
+  describe('F4 at the login route: the build hash a staff app reports', () => {
+    it('denied: a name and phone as app_hash (it reached the trail and the login event) is 400 bad_identifier, never repeated; allowed: a hash', async () => {
+      const bad = await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda', app_hash: `${NAME}${PHONE}` } });
+      expect(bad.status, bad.text).toBe(400);
+      expect(bad.body.error.code).toBe('bad_identifier');
+      expect(bad.text).not.toContain(PHONE);
+      expect(bad.text).not.toContain(NAME);
+      const ok = await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda', app_hash: 'sha256-9f86d081884c7d65' } });
+      expect(ok.status, ok.text).toBe(201);
+      expect(await text('audit_log')).not.toContain(PHONE);
+    });
+  });
+
   describe('F1: a destination site\'s city is the one Warden\'s sites hold', () => {
     it('denied: a Shanghai-only token names a Beijing outlet as a made-up parcel\'s destination in Shanghai; not stored, not published', async () => {
       clock.advance(1000);
