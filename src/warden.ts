@@ -214,7 +214,15 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     });
     // The telephony platform's token turns virtual numbers into real ones: two people issue it, like one that grants work.
     const tokens = createServiceTokens({ db, audit, clock, secondPerson: (account) => trace.privacy?.telephony(account) === true });
-    const ingest = createIngest({ db, work, bus, audit, clock, seal: keyring.routingSeal, canaries: trace.canaries, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 } });
+    const ingest = createIngest({
+      db, work, bus, audit, clock, seal: keyring.routingSeal, canaries: trace.canaries, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 },
+      // Routing conflicts and canary numbers named by a producer (attack review 10): alerted, and counted.
+      raise: watch ? (alerts) => watch.raise(alerts) : undefined,
+      onWaybillConflicts: (c) => {
+        metrics.eventsIngested.inc({ result: 'waybill_withheld' }, c.withheld);
+        metrics.eventsIngested.inc({ result: 'waybill_canary_named' }, c.canaries);
+      },
+    });
     const overview = createOverview({ db, audit, bus, clock, logger, risk: engine });
     overview.start();
 

@@ -36,6 +36,8 @@ export const AUDIT_KINDS = {
   // A delivered / picked-up scan completed an account's assignment (its grace period started).
   'work.completed': { event: null, action: null },
   'events.backfill': { event: null, action: null },
+  // A request's routing lines that disagreed with the vault or named a canary, as counts (src/events/ingest.ts, attack review 10).
+  'events.waybill_conflicts': { event: null, action: null },
   'admin.service_token_revoked': { event: null, action: null },
   'admin.account_changed': { event: null, action: null },
   'admin.account_approved': { event: null, action: null },

@@ -11,6 +11,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { isValidEvent } from './fast-validate.js';
 import { eventIdentifierProblem, identifierRule } from './identifiers.js';
+import { eventFieldRuleProblem } from './field-rules.js';
 
 export const ROLES = [
   'courier',
@@ -210,12 +211,17 @@ const checkers = {
   access: TypeCompiler.Compile(AccessEvent),
 } satisfies Record<EventType, unknown>;
 
-/** A refusal's `code` is set where it is more precise than "not a contract event" (a waybill or ticket that is no identifier). */
-export type ParseResult = { ok: true; event: ActivityEvent } | { ok: false; reason: string; code?: 'bad_identifier' };
+/**
+ * A refusal's `code` is set where it is more precise than "not a contract event": a waybill,
+ * ticket, `app_hash` or site field that is no identifier (`bad_identifier`), a `role`, `ip` or
+ * city that is not one (`bad_field`, ./field-rules.ts).
+ */
+export type ParseResult = { ok: true; event: ActivityEvent } | { ok: false; reason: string; code?: 'bad_identifier' | 'bad_field' };
 
 /**
  * Validates an already-parsed JSON value against the contract, its waybill and ticket fields as
- * identifiers (./identifiers.ts); the reason names the offending field, never its value.
+ * identifiers (./identifiers.ts), its role, ip, city, app_hash and routing fields by their rules
+ * (./field-rules.ts); the reason names the offending field, never its value.
  * A hand-written check (`./fast-validate.ts`, property-tested to decide exactly as the schemas do)
  * accepts valid events; anything it does not accept goes through the schemas, which decide and
  * explain.
@@ -241,6 +247,9 @@ function validateWithSchema(value: unknown): ParseResult {
     // Waybills and tickets land in the trail, the bus and the SIEM: identifiers, never free text (the value is not repeated).
     const bad = eventIdentifierProblem(value as Record<string, unknown>);
     if (bad) return { ok: false, code: 'bad_identifier', reason: `field "${bad.field}": bad_identifier: ${identifierRule(bad.problem, bad.max)}` };
+    // Roles, addresses, cities, build hashes and routing sites say what they are (attack review 10): never free text.
+    const wrong = eventFieldRuleProblem(value as Record<string, unknown>);
+    if (wrong) return { ok: false, code: wrong.code, reason: `field "${wrong.field}": ${wrong.code}: ${wrong.rule}` };
     return { ok: true, event: value as ActivityEvent };
   }
   const first = checker.Errors(value).First();

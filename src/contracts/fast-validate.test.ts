@@ -24,6 +24,7 @@ import {
 } from './events.js';
 import { FAST_VALIDATED_FIELDS, isValidEvent, isValidTs, tsMillis } from './fast-validate.js';
 import { eventIdentifierProblem } from './identifiers.js';
+import { eventFieldRuleProblem } from './field-rules.js';
 
 const SCHEMAS: Record<EventType, TSchema> = {
   login: LoginEvent,
@@ -39,12 +40,12 @@ const CHECKERS = Object.fromEntries(EVENT_TYPES.map((t) => [t, TypeCompiler.Comp
   ReturnType<typeof TypeCompiler.Compile>
 >;
 
-/** The reference: the schema for `type`, then `Date.parse(ts)` (what validateEvent did before the fast path), then the identifier fields. */
+/** The reference: the schema for `type`, then `Date.parse(ts)` (what validateEvent did before the fast path), then the identifier fields, then the descriptive fields' rules (review 10). */
 function reference(value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string' || !Object.hasOwn(CHECKERS, type)) return false;
-  return CHECKERS[type as EventType].Check(value) && !Number.isNaN(Date.parse((value as { ts: string }).ts)) && eventIdentifierProblem(value as Record<string, unknown>) === null;
+  return CHECKERS[type as EventType].Check(value) && !Number.isNaN(Date.parse((value as { ts: string }).ts)) && eventIdentifierProblem(value as Record<string, unknown>) === null && eventFieldRuleProblem(value as Record<string, unknown>) === null;
 }
 
 // ---- deterministic random source (mulberry32) ------------------------------------------------
@@ -182,8 +183,20 @@ function identifier(s: Schema): string {
   if (r < 0.2) v = `${pick(['', 'SF', 'TK-'])}${pick(PERSONAL)}${pick(['', 'A', '-1', '0'])}`;
   return v.slice(0, max);
 }
+/** Descriptive fields (review 10): mostly what their rule takes, sometimes a near miss, now and then any string. */
+const ROLES_OK = ['courier', 'outlet_staff', 'sorting', 'customer_service', 'manager', 'it_admin', 'security_analyst', 'service'];
+const ROLES_BAD = ['Courier', 'courier ', 'admin', '', '张伟 13812345678'];
+const IPS_OK = ['10.1.2.3', '0.0.0.0', '255.255.255.255', '203.0.113.77', '::1', '::', 'fe80::1', '2001:db8::8a2e:370:7334', '::ffff:10.0.0.1'];
+const IPS_BAD = ['1.2.3.04', '256.1.1.1', '1.2.3', '1.2.3.4.5', 'fe80::1%eth0', '1.2.3.4 ', '13812345678', '', '1.2.3.4:80', '１.2.3.4'];
+const CITIES_OK = ['北京', '上海市', 'Beijing', '乌鲁木齐', "Xi'an", 'São Paulo', 'St. Petersburg', '六盘水', '克孜勒苏柯尔克孜自治州', 'x'.repeat(64)];
+const CITIES_BAD = ['张伟 13812345678', '北京1', '一三八一二三四', '１３８', ' Beijing', '', 'x'.repeat(65), '张伟110105198503062019', 'Bei\njing'];
+const described = (ok: readonly string[], bad: readonly string[]): string => (chance(0.85) ? pick(ok) : pick(bad));
 function genField(k: string, p: Schema): unknown {
-  if (k === 'waybill' || k === 'ticket') return identifier(p);
+  if (k === 'waybill' || k === 'ticket' || k === 'app_hash' || k === 'origin_site' || k === 'dest_site') return identifier(p);
+  if (chance(0.05)) return gen(p);
+  if (k === 'role') return described(ROLES_OK, ROLES_BAD);
+  if (k === 'ip') return described(IPS_OK, IPS_BAD);
+  if (k === 'city' || k === 'dest_city') return described(CITIES_OK, CITIES_BAD);
   if (k === 'waybills' && p.items) return Array.from({ length: chance(0.2) ? 0 : int(1, 6) }, () => identifier(p.items!));
   return gen(p);
 }
@@ -386,6 +399,13 @@ describe('fast validator = TypeBox schemas + Date.parse', () => {
     expect(validateEvent({ ...base, type: 'teleport' })).toEqual({ ok: false, reason: 'unknown event type "teleport"' });
     expect(validateEvent({ ...base, waybill: '13812345678' })).toEqual({ ok: false, code: 'bad_identifier', reason: 'field "waybill": bad_identifier: looks like a mobile phone number, not an identifier' });
     expect(validateEvent({ ...base, waybills: ['WD7300100000001', '张三'] })).toEqual({ ok: false, code: 'bad_identifier', reason: 'field "waybills.1": bad_identifier: letters, digits and . _ : - only (no spaces, no Chinese characters)' });
+    // Review 10: descriptive fields say what they are; the reason names the field and rule, never the value.
+    expect(validateEvent({ ...base, role: '张伟 13812345678' })).toMatchObject({ ok: false, code: 'bad_field', reason: expect.stringMatching(/^field "role": bad_field: /) });
+    expect(validateEvent({ ...base, ip: '13812345678' })).toMatchObject({ ok: false, code: 'bad_field', reason: expect.stringMatching(/^field "ip": bad_field: /) });
+    expect(validateEvent({ ...base, city: '北京 13812345678' })).toMatchObject({ ok: false, code: 'bad_field', reason: expect.stringMatching(/^field "city": bad_field: /) });
+    expect(validateEvent({ ...base, type: 'login', result: 'success', app_hash: '110105198503062019' })).toMatchObject({ ok: false, code: 'bad_identifier', reason: expect.stringMatching(/^field "app_hash": bad_identifier: /) });
+    expect(validateEvent({ id: 'w', ts: base.ts, type: 'waybill', waybill: 'SF1', dest_site: '13812345678' })).toMatchObject({ ok: false, code: 'bad_identifier', reason: expect.stringMatching(/^field "dest_site": /) });
+    expect(validateEvent({ id: 'w', ts: base.ts, type: 'waybill', waybill: 'SF1', dest_city: '张伟110105198503062019' })).toMatchObject({ ok: false, code: 'bad_field', reason: expect.stringMatching(/^field "dest_city": /) });
     expect(validateEvent([base])).toEqual({ ok: false, reason: 'not a JSON object' });
     expect(parseEventLine('{"id":')).toMatchObject({ ok: false, reason: expect.stringMatching(/^invalid JSON/) });
   });

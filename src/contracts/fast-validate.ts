@@ -14,10 +14,13 @@
  * *constraint* on an existing field must be added here (the field-list test catches new fields).
  *
  * Deliberately no imports from `./events.ts` (it imports this file): the tables are literal.
- * Waybill and ticket fields are also identifiers (`./identifiers.ts`, the one check of them),
- * which the schema path checks after the schema: this decides as both together.
+ * Waybill and ticket fields are also identifiers (`./identifiers.ts`, the one check of them), and
+ * `role`, `ip`, `city`, `app_hash`, `origin_site`, `dest_site`, `dest_city` follow their rules
+ * (`./field-rules.ts`, attack review 10), which the schema path checks after the schema: this
+ * decides as all of them together.
  */
 import { isIdentifier } from './identifiers.js';
+import { isCityName, isIpAddress, isRole } from './field-rules.js';
 
 /** The fields each event type's schema declares (beyond those of every event), as checked here. */
 export const FAST_VALIDATED_FIELDS = {
@@ -36,6 +39,12 @@ type Obj = Record<string, unknown>;
 /** A waybill or ticket field: the schema's string bound, then an identifier (./identifiers.ts) unless empty where the schema allows it. */
 const optId = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && (v.length === 0 || isIdentifier(v, max)));
 const reqId = (v: unknown, max: number): boolean => typeof v === 'string' && isIdentifier(v, max);
+
+/** `role`, `ip`, a city, an identifier-valued descriptive field: the schema's bound, then its rule (./field-rules.ts). */
+const optRole = (v: unknown): boolean => v === undefined || (typeof v === 'string' && isRole(v));
+const optIp = (v: unknown): boolean => v === undefined || (typeof v === 'string' && v.length <= 64 && isIpAddress(v));
+const optCity = (v: unknown): boolean => v === undefined || (typeof v === 'string' && isCityName(v));
+const optIdent = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && isIdentifier(v, max));
 
 /** `Type.String({ maxLength })` when present (`undefined` = absent, as TypeBox treats it). */
 const optStr = (v: unknown, max: number): boolean => v === undefined || (typeof v === 'string' && v.length <= max);
@@ -164,7 +173,7 @@ function access(v: Obj): boolean {
   if (result !== undefined && result !== 'allowed' && result !== 'denied') return false;
   return (
     reqStr(v.id, 200) && reqStr(v.account, 200) &&
-    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
+    optRole(v.role) && optStr(v.site, 200) && optStr(v.device, 200) && optIp(v.ip) && optCity(v.city) && optStr(v.session, 200) &&
     optId(v.waybill, 64) && optId(v.ticket, 200) && waybillsOk(v.waybills) && fieldsOk(v.fields) && partiesOk(v.parties) &&
     tsOk(v.ts)
   );
@@ -175,7 +184,7 @@ function scan(v: Obj): boolean {
   if (op !== 'pickup' && op !== 'arrive' && op !== 'depart' && op !== 'out_for_delivery' && op !== 'delivered') return false;
   return (
     reqStr(v.id, 200) && optStr1(v.account, 200) &&
-    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
+    optRole(v.role) && optStr(v.site, 200) && optStr(v.device, 200) && optIp(v.ip) && optCity(v.city) && optStr(v.session, 200) &&
     reqId(v.waybill, 64) &&
     tsOk(v.ts)
   );
@@ -184,8 +193,8 @@ function scan(v: Obj): boolean {
 function waybill(v: Obj): boolean {
   return (
     reqStr(v.id, 200) && optStr1(v.account, 200) &&
-    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
-    reqId(v.waybill, 64) && optStr(v.origin_site, 200) && optStr(v.dest_site, 200) && optStr(v.dest_city, 200) &&
+    optRole(v.role) && optStr(v.site, 200) && optStr(v.device, 200) && optIp(v.ip) && optCity(v.city) && optStr(v.session, 200) &&
+    reqId(v.waybill, 64) && optIdent(v.origin_site, 200) && optIdent(v.dest_site, 200) && optCity(v.dest_city) &&
     tsOk(v.ts)
   );
 }
@@ -195,7 +204,7 @@ function assign(v: Obj): boolean {
   if (task !== 'pickup' && task !== 'delivery') return false;
   return (
     reqStr(v.id, 200) && reqStr(v.account, 200) &&
-    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
+    optRole(v.role) && optStr(v.site, 200) && optStr(v.device, 200) && optIp(v.ip) && optCity(v.city) && optStr(v.session, 200) &&
     reqId(v.waybill, 64) &&
     tsOk(v.ts)
   );
@@ -207,8 +216,8 @@ function login(v: Obj): boolean {
   const mfa = v.mfa;
   return (
     reqStr(v.id, 200) && reqStr(v.account, 200) &&
-    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
-    (mfa === undefined || typeof mfa === 'boolean') && optStr(v.app_hash, 200) &&
+    optRole(v.role) && optStr(v.site, 200) && optStr(v.device, 200) && optIp(v.ip) && optCity(v.city) && optStr(v.session, 200) &&
+    (mfa === undefined || typeof mfa === 'boolean') && optIdent(v.app_hash, 200) &&
     tsOk(v.ts)
   );
 }
@@ -216,7 +225,7 @@ function login(v: Obj): boolean {
 function logout(v: Obj): boolean {
   return (
     reqStr(v.id, 200) && reqStr(v.account, 200) &&
-    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
+    optRole(v.role) && optStr(v.site, 200) && optStr(v.device, 200) && optIp(v.ip) && optCity(v.city) && optStr(v.session, 200) &&
     tsOk(v.ts)
   );
 }
@@ -226,7 +235,7 @@ function ticket(v: Obj): boolean {
   if (status !== 'open' && status !== 'closed') return false;
   return (
     reqStr(v.id, 200) && reqStr(v.account, 200) &&
-    optStr(v.role, 64) && optStr(v.site, 200) && optStr(v.device, 200) && optStr(v.ip, 64) && optStr(v.city, 200) && optStr(v.session, 200) &&
+    optRole(v.role) && optStr(v.site, 200) && optStr(v.device, 200) && optIp(v.ip) && optCity(v.city) && optStr(v.session, 200) &&
     reqId(v.ticket, 200) && optId(v.waybill, 64) &&
     tsOk(v.ts)
   );

@@ -52,14 +52,15 @@ import { AppError } from '../errors.js';
 import type { EventBus } from './bus.js';
 import { forEachNdjsonLine } from './ndjson.js';
 import type { RoutingSeal } from '../vault/routing-seal.js';
+import type { AlertOut } from '../detect/engine.js';
 import {
   checkEvent,
-  checkWaybillAgrees,
   checkWorkSite,
   completesWork,
   gatewayAccountRefusal,
   isStaffActivity,
   isWork,
+  judgeWaybill,
   workWaybill,
   type IngestMode,
   type ParcelSites,
@@ -133,13 +134,34 @@ export interface IngestDeps {
   seal?: Pick<RoutingSeal, 'check'> | undefined;
   /** Which of these numbers are live canaries (src/trace/canaries.ts keeps them as blind indexes); absent, none are. */
   canaries?: { among(waybills: readonly string[], opts: { live: boolean }): Promise<Set<string>> } | undefined;
+  /** The watch's alert path (alerts raised outside the engine): routing conflicts and canary numbers named by a producer. Absent: audited only. */
+  raise?: ((alerts: AlertOut[]) => Promise<void>) | undefined;
+  /** Counts routing lines per outcome (metrics): `waybill_conflict` answered, withheld, naming a canary. */
+  onWaybillConflicts?: ((counts: WaybillConflicts) => void) | undefined;
 }
+
+/** A request's routing lines that disagreed with the vault or named a canary (counts only: no number is kept). */
+export interface WaybillConflicts {
+  /** Refused `waybill_conflict` (the producer's own business). */
+  answered: number;
+  /** Answered as unknown numbers' lines, neither applied nor published (judgeWaybill). */
+  withheld: number;
+  /** Naming a live canary (agreeing or not). */
+  canaries: number;
+}
+
+/** Routing conflicts of one producer in an hour that raise an alert (a scan of numbers for the ones the vault holds). */
+export const WAYBILL_CONFLICTS_ALERT = 10;
+/** `activity_events.type` of a withheld line: kept under its id (a re-sent line is a duplicate, as for any stored line), never replayed or published. */
+export const WITHHELD_EVENT_TYPE = 'waybill_withheld';
 
 interface Candidate {
   event: ActivityEvent;
   line: number;
   /** Fields outside the contract the line carried. */
   dropped: number;
+  /** Answered like any accepted line, but neither applied nor published (judgeWaybill). */
+  withheld?: boolean;
 }
 
 /** Account ids and waybill numbers listed in an `events.backfill` entry, each; the total and digest cover all. */
@@ -216,9 +238,13 @@ export function createIngest(deps: IngestDeps) {
       if (refusal) return rejected.add(line, refusal);
       candidates.push({ event, line, dropped });
     });
-    const screened = await screen(producer, candidates, (c, r) => rejected.add(c.line, r), { history: mode === 'backfill' });
+    const tally: WaybillConflicts = { answered: 0, withheld: 0, canaries: 0 };
+    const screened = await screen(producer, candidates, (c, r) => rejected.add(c.line, r), { history: mode === 'backfill', tally });
     const { admitted, fresh, duplicateLines } = await sortOutIds(screened, (c, r) => rejected.add(c.line, r));
-    await commit(producer, admitted.map((c) => c.event), mode, opts.ctx, { rejected: rejected.count }, { fresh, duplicates: duplicateLines.length });
+    const withheld = new Set(admitted.flatMap((c) => (c.withheld ? [c.event] : [])));
+    const conflicts = tally.answered || tally.withheld || tally.canaries ? conflictEntry(producer, tally, new Date(now), opts.ctx) : null;
+    await commit(producer, admitted.map((c) => c.event), mode, opts.ctx, { rejected: rejected.count }, { fresh, duplicates: duplicateLines.length }, { withheld, conflicts });
+    if (conflicts) await noteConflicts(producer, tally, now);
     return {
       accepted: admitted.length,
       rejected: rejected.list(),
@@ -276,32 +302,60 @@ export function createIngest(deps: IngestDeps) {
     return { admitted, fresh, duplicateLines };
   }
 
-  /** The checks that need the store; refused candidates go to `refuse`, the rest are returned. */
-  async function screen(producer: Producer, candidates: Candidate[], refuse: (c: Candidate, r: IngestRefusal) => void, opts: { record?: boolean; history?: boolean } = {}): Promise<Candidate[]> {
+  /**
+   * The checks that need the store; refused candidates go to `refuse`, the rest are returned
+   * (withheld routing lines marked, and counted in `tally` with the other routing conflicts).
+   */
+  async function screen(producer: Producer, candidates: Candidate[], refuse: (c: Candidate, r: IngestRefusal) => void, opts: { record?: boolean; history?: boolean; tally?: WaybillConflicts } = {}): Promise<Candidate[]> {
     const wantSite = producer.registration.sites !== null;
     const needed = new Set<string>();
     const waybills = new Set<string>();
+    const sites = new Set<string>();
     for (const { event: e } of candidates) {
       // Every assignee too, whoever sends it: work goes to Warden's accounts only (attack review 9).
       if (isStaffActivity(e) || isWork(e)) needed.add((e as { account: string }).account);
       const waybill = wantSite ? workWaybill(e) : null;
       if (waybill !== null) waybills.add(waybill);
-      if (e.type === 'waybill') waybills.add(e.waybill);
+      if (e.type === 'waybill') {
+        waybills.add(e.waybill);
+        if (e.dest_site !== undefined && e.dest_city !== undefined) sites.add(e.dest_site);
+      }
     }
     if (!needed.size && !waybills.size) return candidates;
     const accounts = needed.size ? await accountSites([...needed]) : new Map<string, string | null>();
     const parcels = waybills.size ? await parcelSites([...waybills]) : new Map<string, ParcelSites>();
+    const cities = sites.size ? await siteCities([...sites]) : new Map<string, string | null>();
+    const tally = opts.tally ?? { answered: 0, withheld: 0, canaries: 0 };
     return candidates.filter((c) => {
       const e = c.event;
       const parcel = () => parcels.get(workWaybill(e) ?? '') ?? null;
-      const r: IngestRefusal | null = e.type === 'waybill' ? checkWaybillAgrees(e, parcels.get(e.waybill) ?? null, opts)
-        : isStaffActivity(e)
-        ? accounts.has((e as { account: string }).account) ? gatewayAccountRefusal(e) : null
-        : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null, parcel()) ?? (accounts.has(e.account) || opts.history ? null : unknownAccount(e))
-        : completesWork(e) ? checkWorkSite(producer, e, null, parcel()) : null;
+      let r: IngestRefusal | null;
+      if (e.type === 'waybill') {
+        const v = judgeWaybill(producer, e, parcels.get(e.waybill) ?? null, cities, opts);
+        r = v.refusal;
+        if (v.canary) tally.canaries++;
+        if (v.withhold) tally.withheld++;
+        else if (v.conflict) tally.answered++;
+        if (v.withhold) c.withheld = true;
+      } else {
+        r = isStaffActivity(e)
+          ? accounts.has((e as { account: string }).account) ? gatewayAccountRefusal(e) : null
+          : isWork(e) ? checkWorkSite(producer, e, accounts.get(e.account) ?? null, parcel()) ?? (accounts.has(e.account) || opts.history ? null : unknownAccount(e))
+          : completesWork(e) ? checkWorkSite(producer, e, null, parcel()) : null;
+      }
       if (r) refuse(c, r);
       return r === null;
     });
+  }
+
+  /** Warden's sites among `codes`, with their city. */
+  async function siteCities(codes: string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    for (let i = 0; i < codes.length; i += LOOKUP_CHUNK) {
+      const rows = await db.selectFrom('sites').select(['code', 'city']).where('code', 'in', codes.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) out.set(r.code, r.city);
+    }
+    return out;
   }
 
   /** Warden accounts among `ids`, with their site. */
@@ -342,7 +396,10 @@ export function createIngest(deps: IngestDeps) {
     let refusal: IngestRefusal | null = gatewayRefusal(event);
     if (refusal?.code === 'bad_identifier') throw new AppError('bad_identifier', refusal.reason);
     refusal ??= checkEvent(producer, event, 'live', clock.now(), window);
-    if (!refusal) await screen(producer, [{ event, line: 1, dropped: 0 }], (_c, r) => (refusal = r), opts);
+    const line: Candidate = { event, line: 1, dropped: 0 };
+    if (!refusal) await screen(producer, [line], (_c, r) => (refusal = r), opts);
+    // A route's event is applied or refused, never withheld (a vault record agrees with itself; fail closed).
+    if (!refusal && line.withheld) refusal = { code: 'waybill_conflict', reason: 'this waybill event names another origin, destination or destination city than the parcel Warden holds' };
     if (refusal) throw new AppError('producer_not_registered', (refusal as IngestRefusal).reason);
   }
 
@@ -365,8 +422,10 @@ export function createIngest(deps: IngestDeps) {
    * what was committed stays and is published, and sending the request again is safe: committed
    * ids come back as duplicates. A backfill (inserts only, no work) is one append, one entry.
    */
-  async function commit(producer: Producer, events: ActivityEvent[], mode: IngestMode, ctx: RequestContext, counts: { rejected: number }, ids: { fresh: ActivityEvent[]; duplicates: number }) {
+  async function commit(producer: Producer, events: ActivityEvent[], mode: IngestMode, ctx: RequestContext, counts: { rejected: number }, ids: { fresh: ActivityEvent[]; duplicates: number }, held: Withheld = NOTHING_WITHHELD) {
     const { fresh, duplicates } = ids;
+    const { withheld, conflicts } = held;
+    const put = (tx: Transaction<Database>, part: ActivityEvent[]) => store(tx, part, producer, mode, at, withheld);
     for (const e of fresh) stamp(e, producer, mode);
     const at = new Date(clock.now());
     const committed = new Set<ActivityEvent>();
@@ -374,17 +433,19 @@ export function createIngest(deps: IngestDeps) {
     try {
       if (mode === 'backfill') {
         const entry = backfillEntry(producer, events, { accepted: events.length, duplicates, rejected: counts.rejected }, at, ctx);
-        await audit.append([entry], fresh.length ? (tx) => store(tx, fresh, producer, mode, at) : undefined);
+        await audit.append(conflicts ? [entry, conflicts] : [entry], fresh.length ? (tx) => put(tx, fresh) : undefined);
         done(fresh);
       } else {
         const inert = fresh.filter((e) => !changesWork(e));
-        if (inert.length) await db.transaction().execute((tx) => store(tx, inert, producer, mode, at));
+        // Routing conflicts are on record with the lines they concern (the entry carries counts only).
+        if (conflicts) await audit.append([conflicts], inert.length ? (tx) => put(tx, inert) : undefined);
+        else if (inert.length) await db.transaction().execute((tx) => put(tx, inert));
         done(inert);
         const work = fresh.filter(changesWork);
         for (let i = 0; i < work.length; i += WORK_SLICE) {
           const part = work.slice(i, i + WORK_SLICE);
           const effect = async (tx: Transaction<Database>, more: (entries: readonly AuditEntryInput[]) => void) => {
-            await store(tx, part, producer, mode, at);
+            await put(tx, part);
             for (const e of part) {
               if (e.type === 'ticket' && e.waybill) {
                 // Recorded as it was applied: a line the ticket's rules ignore (another waybill, another
@@ -403,11 +464,34 @@ export function createIngest(deps: IngestDeps) {
         }
       }
     } finally {
-      await bus.publish(committed.size === fresh.length ? fresh : fresh.filter((e) => committed.has(e)));
+      // A withheld line is never published: the vault's record of that parcel stands.
+      await bus.publish(committed.size === fresh.length && !withheld.size ? fresh : fresh.filter((e) => committed.has(e) && !withheld.has(e)));
     }
   }
 
-  async function store(tx: Transaction<Database>, events: ActivityEvent[], producer: Producer, mode: IngestMode, receivedAt: Date): Promise<void> {
+  /**
+   * Routing conflicts and canary numbers named, per producer and hour (this process): the hour's
+   * WAYBILL_CONFLICTS_ALERT-th conflict raises one alert, the first canary named another (no
+   * producer issued a canary's number: it was read somewhere, or a range is being scanned). The
+   * alerts name the producer and counts, never a number; they are about no staff account.
+   */
+  let hourly = { hour: -1, byProducer: new Map<string, { conflicts: number; canaries: number }>() };
+  async function noteConflicts(producer: Producer, tally: WaybillConflicts, now: number): Promise<void> {
+    deps.onWaybillConflicts?.(tally);
+    const hour = Math.floor(now / 3_600_000);
+    if (hourly.hour !== hour || hourly.byProducer.size >= 10_000) hourly = { hour, byProducer: new Map() };
+    const seen = hourly.byProducer.get(producer.id) ?? { conflicts: 0, canaries: 0 };
+    const before = { ...seen };
+    seen.conflicts += tally.answered + tally.withheld;
+    seen.canaries += tally.canaries;
+    hourly.byProducer.set(producer.id, seen);
+    const alerts: AlertOut[] = [];
+    if (before.canaries === 0 && seen.canaries > 0) alerts.push(conflictAlert(producer, 'canary', seen, now));
+    if (before.conflicts < WAYBILL_CONFLICTS_ALERT && seen.conflicts >= WAYBILL_CONFLICTS_ALERT) alerts.push(conflictAlert(producer, 'conflicts', seen, now));
+    if (alerts.length && deps.raise) await deps.raise(alerts);
+  }
+
+  async function store(tx: Transaction<Database>, events: ActivityEvent[], producer: Producer, mode: IngestMode, receivedAt: Date, withheld: ReadonlySet<ActivityEvent>): Promise<void> {
     for (let i = 0; i < events.length; i += INSERT_CHUNK) {
       const chunk = events.slice(i, i + INSERT_CHUNK);
       const inserted = await tx
@@ -415,7 +499,7 @@ export function createIngest(deps: IngestDeps) {
         .values(chunk.map((e) => ({
           id: e.id,
           ts: new Date(e.ts),
-          type: e.type,
+          type: withheld.has(e) ? WITHHELD_EVENT_TYPE : e.type,
           account: 'account' in e && e.account ? e.account : null,
           body: JSON.stringify(e),
           received_at: receivedAt,
@@ -475,6 +559,49 @@ function gatewayRefusal(e: ActivityEvent): IngestRefusal | null {
   if (bad) return { code: 'bad_identifier', reason: `field "${bad.field}": bad_identifier: ${identifierRule(bad.problem, bad.max)}` };
   if (eventTime(e) < OLDEST_EVENT_TS) return { code: 'too_old', reason: 'ts is before 2000-01-01T00:00:00Z: not activity Warden can hold' };
   return null;
+}
+
+/** What a request's commit keeps back: withheld routing lines (stored under their id, not published) and the entry recording the conflicts. */
+interface Withheld {
+  withheld: ReadonlySet<ActivityEvent>;
+  conflicts: AuditEntryInput | null;
+}
+const NOTHING_WITHHELD: Withheld = { withheld: new Set(), conflicts: null };
+
+/** `events.waybill_conflicts`: a request's routing lines that disagreed with the vault or named a canary, as counts (no number: the trail is read more widely than the canary list). */
+function conflictEntry(producer: Producer, tally: WaybillConflicts, ts: Date, ctx: RequestContext): AuditEntryInput {
+  return {
+    kind: 'events.waybill_conflicts',
+    ts,
+    decision: 'denied',
+    account: producer.account ?? undefined,
+    ip: ctx.ip,
+    requestId: ctx.requestId,
+    reason: 'waybill_conflict',
+    detail: { actor: producer.actor, producer: producer.id, answered: tally.answered, withheld: tally.withheld, canaries: tally.canaries },
+  };
+}
+
+/** An alert about a producer (no staff account, no response): its routing conflicts of the hour, or a canary's number named. No number, no free text. */
+function conflictAlert(producer: Producer, what: 'canary' | 'conflicts', seen: { conflicts: number; canaries: number }, now: number): AlertOut {
+  const hour = Math.floor(now / 3_600_000);
+  const id = `ingest-${what === 'canary' ? 'canary-named' : 'waybill-conflicts'}-${producer.id}-${hour}`;
+  const summary = what === 'canary'
+    ? `Producer ${producer.id} sent a routing event naming a canary waybill's number: no producer issued it, so it was read from Warden's data or found by scanning numbers. See events.waybill_conflicts in the audit trail; revoke the token if its system did not send it, and plant fresh canaries.`
+    : `Producer ${producer.id} sent ${seen.conflicts} routing events within the hour that disagree with parcels Warden holds: it may be scanning waybill numbers for the ones Warden holds. See events.waybill_conflicts in the audit trail.`;
+  return {
+    id,
+    ts: new Date(now).toISOString(),
+    detector: what === 'canary' ? 'ingest_canary_named' : 'ingest_waybill_conflicts',
+    severity: what === 'canary' ? 'high' : 'medium',
+    score: what === 'canary' ? 75 : 50,
+    summary,
+    evidence: { producer: producer.id, producer_account: producer.account, conflicts: seen.conflicts, canaries: seen.canaries },
+    incident: id,
+    risk: 0,
+    response: 'none',
+    event_id: id,
+  } as unknown as AlertOut;
 }
 
 /** An assignment or ticket must name an account Warden holds (the value is not repeated). */

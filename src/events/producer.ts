@@ -53,6 +53,7 @@ export type RejectCode =
   | 'invalid_json'
   | 'invalid_event'
   | 'bad_identifier'
+  | 'bad_field'
   | 'line_too_long'
   | 'reserved_id'
   | 'type_not_registered'
@@ -60,6 +61,7 @@ export type RejectCode =
   | 'gateway_account'
   | 'site_not_registered'
   | 'waybill_conflict'
+  | 'site_city_conflict'
   | 'too_old'
   | 'too_new'
   | 'too_recent';
@@ -198,6 +200,63 @@ export function checkWaybillAgrees(e: ActivityEvent, parcel: ParcelSites | null,
   const cityDiffers = e.dest_city !== undefined && parcel.dest_city != null && cityKey(e.dest_city) !== cityKey(parcel.dest_city);
   const differs = cityDiffers || (e.origin_site !== undefined && e.origin_site !== parcel.origin_site) || (e.dest_site !== undefined && e.dest_site !== parcel.dest_site);
   return differs ? { code: 'waybill_conflict', reason: 'this waybill event names another origin, destination or destination city than the parcel Warden holds (the sites of a parcel are the vault record)' } : null;
+}
+
+/**
+ * A routing (`waybill`) event naming a destination site Warden's `sites` table holds must give that
+ * site's city, when it gives one (attack review 10, F1: a token limited to one Shanghai outlet sent
+ * a made-up parcel to a Beijing outlet with `dest_city: 上海`, and the detection engine, which takes
+ * a site's city from the first event naming it, placed the Beijing outlet in Shanghai). Cities
+ * compare as the engine compares them (`cityKey`). Depends on the sites only, never on the vault.
+ * `siteCities`: the sites among the event's, with their city (null: a site without one).
+ */
+export function checkSiteCity(e: ActivityEvent, siteCities: ReadonlyMap<string, string | null>): Refusal | null {
+  if (e.type !== 'waybill' || e.dest_site === undefined || e.dest_city === undefined) return null;
+  const city = siteCities.get(e.dest_site);
+  if (city == null || cityKey(city) === cityKey(e.dest_city)) return null;
+  return { code: 'site_city_conflict', reason: 'this waybill event gives its destination site another city than Warden\'s sites record for that site' };
+}
+
+/** What the ingest does with a routing event about a parcel (`judgeWaybill`). */
+export interface WaybillVerdict {
+  refusal: Refusal | null;
+  /**
+   * Answered as an unknown number's line would be (accepted) but neither applied nor published:
+   * it disagrees with a parcel the vault holds that is none of this producer's business.
+   */
+  withhold: boolean;
+  /** It names a live canary (no producer issued that number). */
+  canary: boolean;
+  /** It disagrees with the parcel the vault holds (refused or withheld). */
+  conflict: boolean;
+}
+
+/**
+ * A routing event against the sites and the vault (attack review 10):
+ * - a known destination site with another city: refused `site_city_conflict` (checkSiteCity);
+ * - a parcel the vault holds, restated otherwise: refused `waybill_conflict` only when the parcel
+ *   is this producer's business — a real parcel (never a canary: no producer issued one) and a
+ *   producer for every site or one with the parcel's origin or destination on its list. Otherwise
+ *   the line is answered exactly as a line about a number the vault does not hold (F2: the answer
+ *   marked every number the vault held, so a scan of a range found each canary, silently) and
+ *   withheld: stored under its id, never applied or published, and on record (the ingest audits
+ *   and counts it, and raises an alert on a canary or on repeats).
+ * A vault record being stored (`record`: POST /api/v1/waybills, which supersedes a canary holding
+ * its number) keeps checkWaybillAgrees' answer.
+ */
+export function judgeWaybill(p: Producer, e: ActivityEvent, parcel: ParcelSites | null, siteCities: ReadonlyMap<string, string | null>, opts: { record?: boolean } = {}): WaybillVerdict {
+  const none: WaybillVerdict = { refusal: null, withhold: false, canary: false, conflict: false };
+  if (e.type !== 'waybill') return none;
+  const refusal = checkSiteCity(e, siteCities);
+  if (refusal) return { ...none, refusal };
+  if (!parcel) return none;
+  if (opts.record) return { ...none, refusal: checkWaybillAgrees(e, parcel, opts) };
+  const canary = parcel.canary === true;
+  const disagrees = checkWaybillAgrees(e, { ...parcel, canary: false });
+  if (!disagrees) return { ...none, canary };
+  const sites = p.registration.sites;
+  const business = !canary && (sites === null || sites.includes(parcel.origin_site) || sites.includes(parcel.dest_site));
+  return business ? { refusal: disagrees, withhold: false, canary, conflict: true } : { refusal: null, withhold: true, canary, conflict: true };
 }
 
 export const gatewayAccountRefusal = (e: ActivityEvent): Refusal => ({

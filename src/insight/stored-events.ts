@@ -11,6 +11,7 @@ import type { Database } from '../store/schema.js';
 import type { ActivityEvent } from '../contracts/events.js';
 import { isAuditKind, type AuditRecord } from '../audit/kinds.js';
 import { eventsFromAudit } from '../events/from-audit.js';
+import { WITHHELD_EVENT_TYPE } from '../events/ingest.js';
 
 const PAGE = 5000;
 const GATEWAY_KINDS = ['access.view', 'access.reveal', 'access.search', 'access.print', 'auth.login', 'auth.logout'];
@@ -64,7 +65,8 @@ async function* auditEvents(db: Kysely<Database>, from: Date, to: Date): AsyncGe
 async function* producedEvents(db: Kysely<Database>, from: Date, to: Date): AsyncGenerator<ActivityEvent> {
   let after: { ts: Date; id: string } | null = null;
   for (;;) {
-    let q = db.selectFrom('activity_events').select(['id', 'ts', 'body']).where('ts', '>=', from).where('ts', '<', to);
+    // Withheld routing lines (src/events/ingest.ts) were never published: a replay does not apply them either.
+    let q = db.selectFrom('activity_events').select(['id', 'ts', 'body']).where('ts', '>=', from).where('ts', '<', to).where('type', '!=', WITHHELD_EVENT_TYPE);
     if (after) {
       const a = after;
       q = q.where((eb) => eb.or([eb('ts', '>', a.ts), eb.and([eb('ts', '=', a.ts), eb('id', '>', a.id)])]));

@@ -124,15 +124,19 @@ describe.each(testBackends())('work producers scoped by the parcel\'s sites on %
     const routing = (await w.api('POST', '/api/v1/accounts/routing-out/tokens', { token: admin, body: { events: ['waybill'], sites: ['OUT-1'] } })).body.token as string;
     const waybill = (wb: string, origin: string, dest: string, city = '北京') => ({ id: id('w'), ts: NOW, type: 'waybill', waybill: wb, origin_site: origin, dest_site: dest, dest_city: city });
     const r = await post(routing, [
+      // Review 10: a parcel with neither end on the token's list is none of its business: answered as an unknown number, withheld.
       waybill(SH_ONLY, 'OUT-1', 'OUT-1'),
       waybill(FROM_OUT, 'OUT-1', 'SH-1', '上海市'), // the vault's sites, its city spelt with 市
       waybill(FROM_OUT, 'OUT-1', 'OUT-1'),
-      waybill('SF2000000000777', 'OUT-1', 'SH-1'),
-      waybill(FROM_OUT, 'OUT-1', 'SH-1', '北京'), // review 5: right sites, another city
+      waybill('SF2000000000777', 'OUT-1', 'SH-1', '上海'),
+      waybill(FROM_OUT, 'OUT-1', 'SH-1', '北京'), // review 5: right sites, another city (review 10: not SH-1's city, whatever the parcel)
     ]);
     expect(r.status, r.text).toBe(200);
-    expect(r.body).toMatchObject({ accepted: 2, rejected_count: 3 });
-    expect(r.body.rejected.map((x: { line: number; code: string }) => [x.line, x.code])).toEqual([[1, 'waybill_conflict'], [3, 'waybill_conflict'], [5, 'waybill_conflict']]);
+    expect(r.body).toMatchObject({ accepted: 3, rejected_count: 2 });
+    expect(r.body.rejected.map((x: { line: number; code: string }) => [x.line, x.code])).toEqual([[3, 'waybill_conflict'], [5, 'site_city_conflict']]);
+    const rows = await w.warden.db.selectFrom('activity_events').select(['type', 'body']).where('type', 'in', ['waybill', 'waybill_withheld']).where('producer', 'like', 'token:%').execute();
+    const body = (b: unknown) => (typeof b === 'string' ? JSON.parse(b) : b) as { waybill: string; origin_site?: string };
+    expect(rows.filter((x) => body(x.body).waybill === SH_ONLY && body(x.body).origin_site === 'OUT-1').map((x) => x.type)).toEqual(['waybill_withheld']);
     expect(r.text).not.toContain('SH-1');
     // A token for every site may not restate a parcel's sites either.
     const all = await post(tok.all!, [waybill(TO_OUT, 'OUT-1', 'OUT-1')]);

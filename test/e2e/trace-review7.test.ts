@@ -193,11 +193,19 @@ describe.each(testBackends())('attack review 7 on %s', (backend) => {
       expect((await w.warden.db.selectFrom('waybills').select('origin_site').where('waybill', '=', canary).executeTakeFirstOrThrow()).origin_site).toBe('OUT-1');
     });
 
-    it('is answered exactly like a real parcel under the same event', async () => {
+    // Review 10 (F2): answered like a real parcel, it still told a scan of numbers which the vault
+    // held. A canary is nobody's business (no producer issued it): its line is answered like an
+    // unknown number's and withheld, and naming it raises an alert; a real parcel that is the
+    // producer's business is still refused `waybill_conflict`.
+    it('is answered exactly like a number the vault does not hold, never applied, and alerted', async () => {
       step();
-      const r = await send([event(W(4), 'OUT-2', '上海'), event(canary, 'OUT-2', '上海')]);
+      const r = await send([event(W(4), 'OUT-2', '上海'), event(canary, 'OUT-2', '上海'), event('SF500000000999', 'OUT-2', '上海')]);
       expect(r.status, r.text).toBe(200);
-      expect(r.body.rejected.map((x: { code: string }) => x.code)).toEqual(['waybill_conflict', 'waybill_conflict']);
+      expect(r.body.rejected.map((x: { line: number; code: string }) => [x.line, x.code])).toEqual([[1, 'waybill_conflict']]);
+      expect(r.body.accepted).toBe(2);
+      expect((await w.warden.db.selectFrom('waybills').select('origin_site').where('waybill', '=', canary).executeTakeFirstOrThrow()).origin_site).toBe('OUT-1');
+      await w.warden.watch?.idle();
+      expect(await w.warden.db.selectFrom('alerts').select('id').where('detector', '=', 'ingest_canary_named').execute()).toHaveLength(1);
     });
   });
 });

@@ -42,7 +42,7 @@ export const courier = (n: number, site = 'OUT-A', city = '上海'): Person => (
   role: 'courier',
   site,
   device: `pda-${n}`,
-  ip: `10.1.${n % 200}.${10 + n}`,
+  ip: `10.1.${n % 200}.${10 + (n <= 245 ? n : n % 200)}`,
   city,
 });
 

@@ -31,7 +31,7 @@ const IngestAnswer = Type.Object({
   rejected: Type.Array(
     Type.Object({
       line: Type.Integer(),
-      code: Type.String({ description: 'stable reason code: invalid_json, invalid_event, bad_identifier (an id, account, site, device, session, waybill or ticket that is no identifier: free text, a phone or ID number), line_too_long, reserved_id, type_not_registered, account_not_registered, gateway_account, site_not_registered, unknown_account (an assign or ticket for an account Warden does not hold), waybill_conflict, id_conflict (an id already given to another event, in this body or stored), too_old (also any ts before 2000-01-01), too_new, too_recent (mode=backfill: within the live window)' }),
+      code: Type.String({ description: 'stable reason code: invalid_json, invalid_event, bad_identifier (an id, account, site, device, session, waybill, ticket, app_hash, origin_site or dest_site that is no identifier: free text, a phone or ID number), bad_field (a role, ip, city or dest_city that is not one), line_too_long, reserved_id, type_not_registered, account_not_registered, gateway_account, site_not_registered, unknown_account (an assign or ticket for an account Warden does not hold), waybill_conflict (a known parcel restated otherwise, when that parcel is the business of this producer), site_city_conflict (a known destination site given another city), id_conflict (an id already given to another event, in this body or stored), too_old (also any ts before 2000-01-01), too_new, too_recent (mode=backfill: within the live window)' }),
       reason: Type.String(),
     }),
     { description: 'the first 100 refused lines, by line number' },

@@ -6,6 +6,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { ROLES } from '../../contracts/events.js';
+import { assertIdentifiers } from '../../contracts/identifiers.js';
 import { actorOf, type IdentityService } from '../../identity/identity.js';
 import { ADMINISTRATOR_ROLES, ANALYST_ROLES } from '../../access/roles.js';
 import { ALL_STAFF, ANALYSTS_OR_ADMIN, authorize, requestContext, type App } from '../server.js';
@@ -187,6 +188,8 @@ export function identityRoutes(app: App, { identity }: { identity: IdentityServi
       },
     },
   }, async (req, reply) => {
+    // The build hash reaches the trail and the login event: an identifier, as on POST /api/v1/events (attack review 10).
+    assertIdentifiers([{ field: 'app_hash', value: req.body.app_hash, max: 128 }]);
     const s = await identity.login(req.body, ctx(req));
     return reply.code(201).send({ token: s.token, expires_at: s.expires_at, mfa: s.mfa, device_id: s.device_id, ...(s.device_credential ? { device_credential: s.device_credential } : {}) });
   });
