@@ -82,9 +82,10 @@ describe.each(testBackends())('audit API on %s', { timeout: 120_000 }, (backend)
   });
 
   it('exports the same search as CSV, bounded, continuing by header, formulas made inert', async () => {
-    // A suspension's reason is whatever the caller typed: a spreadsheet must not run it. (A device
-    // name no longer reaches the trail: entries name the enrolled device id.)
-    expect((await w.api('POST', '/api/v1/accounts/svc0/suspend', { token: w.adminToken, body: { reason: '=cmd|calc' } })).status).toBe(200);
+    // A suspension's reason was whatever the caller typed, and entries written before attack review 10
+    // still hold it (the trail is never edited; new ones keep its SHA-256): a spreadsheet must not run
+    // it. (A device name no longer reaches the trail: entries name the enrolled device id.)
+    await w.warden.audit.append([{ kind: 'admin.account_suspended', ts: new Date(), decision: 'ok', account: 'svc0', reason: '=cmd|calc', detail: { actor: 'admin' } }]);
     const r = await fetch(`${w.url}/api/v1/audit/entries.csv?limit=3`, { headers: { authorization: `Bearer ${analyst}` } });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/csv/);

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
-import { approveAccount } from '../support/approve.js';
+import { analystChain } from '../support/approve.js';
 
 const COVERT = 'covert: leak case 23, sa1 suspected';
 
@@ -23,12 +23,6 @@ describe.each(testBackends())('attack review 10 (an analyst reading about himsel
   let caseId = '';
   let responseSeq = 0;
 
-  const login = async (id: string) => {
-    const s = await w.api('POST', '/api/v1/sessions', { body: { account: id, password: `pw-${id}-secret`, device: `${id}-laptop` } });
-    expect(s.status, s.text).toBe(201);
-    tokens[id] = s.body.token;
-    devices[id] = s.body.device_id;
-  };
   const entries = async (who: string, query: string): Promise<Entry[]> => {
     const r = await w.api('GET', `/api/v1/audit/entries${query}`, { token: tokens[who] });
     expect(r.status, r.text).toBe(200);
@@ -43,15 +37,9 @@ describe.each(testBackends())('attack review 10 (an analyst reading about himsel
     w = await startTestWarden(backend, { approvals: 'manual' });
     const admin = w.adminToken;
     tokens.admin = admin;
-    for (const id of ['sa1', 'sa2', 'sa3']) {
-      const r = await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role: 'security_analyst', password: `pw-${id}-secret` } });
-      expect(r.status, r.text).toBe(201);
-    }
-    await login('sa1');
-    expect((await approveAccount(w, 'sa2', tokens.sa1)).status).toBe(200);
-    await login('sa2');
-    expect((await approveAccount(w, 'sa3', tokens.sa2)).status).toBe(200);
-    await login('sa3');
+    const chain = await analystChain(w, ['sa1', 'sa2', 'sa3']);
+    Object.assign(tokens, chain.tokens);
+    Object.assign(devices, chain.devices);
     const now = new Date();
     const row = (id: string, account: string | null, device: string | null) => {
       const body = { id, ts: now.toISOString(), detector: 'off_hours', severity: 'high', score: 70, summary: 'fixture', evidence: {}, risk: 50, ...(account ? { account } : {}), ...(device ? { device } : {}) };

@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
-import { approveAccount } from '../support/approve.js';
+import { analystChain } from '../support/approve.js';
 import type { AuditEntryInput } from '../../src/audit/kinds.js';
 
 const PARTY = { name: '王小明', phone: '13900001111', address: '北京市朝阳区建国路88号3号楼2单元501室' };
@@ -71,12 +71,6 @@ describe.each(testBackends())('attack review 9 (verdicts, named actors, reading 
   const bulk = (who: string, ids: string[], change: Record<string, unknown>) => w.api('POST', '/api/v1/alerts/bulk', { token: tokens[who], body: { ids, ...change } });
   const audits = (kind: string) => w.warden.db.selectFrom('audit_log').select(['decision', 'reason', 'account', 'detail']).where('kind', '=', kind).orderBy('seq').execute();
   const detail = (d: unknown) => (typeof d === 'string' ? JSON.parse(d) : d) as Record<string, unknown>;
-  const login = async (id: string) => {
-    const s = await w.api('POST', '/api/v1/sessions', { body: { account: id, password: `pw-${id}-secret`, device: `${id}-laptop` } });
-    expect(s.status, s.text).toBe(201);
-    tokens[id] = s.body.token;
-    devices[id] = s.body.device_id;
-  };
 
   beforeAll(async () => {
     w = await startTestWarden(backend, { approvals: 'manual', detectConfig: { time: { reorder_window_seconds: 0 } } });
@@ -84,15 +78,9 @@ describe.each(testBackends())('attack review 9 (verdicts, named actors, reading 
     tokens.admin = admin;
     expect((await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '北京' } })).status).toBe(201);
     // sa1 is the bootstrap analyst; sa1 approves sa2, sa2 approves sa3 (each approval an alert naming its approver).
-    for (const id of ['sa1', 'sa2', 'sa3']) {
-      const r = await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role: 'security_analyst', password: `pw-${id}-secret` } });
-      expect(r.status, r.text).toBe(201);
-    }
-    await login('sa1');
-    expect((await approveAccount(w, 'sa2', tokens.sa1)).status).toBe(200);
-    await login('sa2');
-    expect((await approveAccount(w, 'sa3', tokens.sa2)).status).toBe(200);
-    await login('sa3');
+    const chain = await analystChain(w, ['sa1', 'sa2', 'sa3']);
+    Object.assign(tokens, chain.tokens);
+    Object.assign(devices, chain.devices);
     expect((await w.api('POST', '/api/v1/waybills', { token: admin, body: { waybill: WAYBILL, origin_site: 'OUT-1', dest_site: 'OUT-1', sender: PARTY, recipient: PARTY } })).status).toBe(201);
     const before = w.warden.bus.stats().published;
     // A mature fleet of 100 gateway devices on the normal build: a new build is a fleet update once 5 devices run it.

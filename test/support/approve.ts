@@ -9,3 +9,28 @@ export async function approveAccount(w: TestWarden, id: string, token: string | 
   const shown = view.body?.pending_approval ?? { role: view.body?.role ?? 'courier', site: view.body?.site ?? null };
   return w.api('POST', `/api/v1/accounts/${encodeURIComponent(id)}/approve`, { token, body: { role: shown.role, site: shown.site } });
 }
+
+/**
+ * Security analysts `ids` created by the admin token under manual approvals, each approved by the
+ * one before it (the first is the bootstrap analyst); each signed in on `<id>-laptop`. Answers their
+ * session tokens and enrolled device ids.
+ */
+export async function analystChain(w: TestWarden, ids: readonly string[]) {
+  const tokens: Record<string, string> = {};
+  const devices: Record<string, string> = {};
+  for (const id of ids) {
+    const r = await w.api('POST', '/api/v1/accounts', { token: w.adminToken, body: { id, role: 'security_analyst', password: `pw-${id}-secret` } });
+    if (r.status !== 201) throw new Error(`creating ${id}: ${r.status} ${r.text}`);
+  }
+  for (const [i, id] of ids.entries()) {
+    if (i > 0) {
+      const ok = await approveAccount(w, id, tokens[ids[i - 1]!]);
+      if (ok.status !== 200) throw new Error(`approving ${id}: ${ok.status} ${ok.text}`);
+    }
+    const s = await w.api('POST', '/api/v1/sessions', { body: { account: id, password: `pw-${id}-secret`, device: `${id}-laptop` } });
+    if (s.status !== 201) throw new Error(`signing in ${id}: ${s.status} ${s.text}`);
+    tokens[id] = s.body.token;
+    devices[id] = s.body.device_id;
+  }
+  return { tokens, devices };
+}
