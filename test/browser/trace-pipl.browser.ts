@@ -70,7 +70,7 @@ describe('leak tracing and PIPL pages in Chromium', () => {
     await page.getByLabel('Account').waitFor();
     expect(await page.getByTestId('sso').count()).toBe(0);
     await signIn('m1');
-    await page.getByText('This console is for security analysts. The account m1 may not use it.').waitFor();
+    await page.getByText('This console is for security analysts. The account m1 may not use it; its session was ended.').waitFor();
     for (const hash of ['#/leaks', '#/canaries', '#/subjects']) {
       await page.evaluate((h) => (window.location.hash = h), hash);
       await page.getByLabel('Account').waitFor();
