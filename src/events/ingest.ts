@@ -39,7 +39,6 @@
  *   the distinct accounts and waybills it names (ids only: the first BACKFILL_LISTED_IDS of each
  *   in sort order, the total and a SHA-256 of the whole sorted list) — attack review 6.
  */
-import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { contractFieldsOnly, eventTime, validateEvent, type ActivityEvent } from '../contracts/events.js';
 import { eventFieldIdentifierProblem, identifierRule } from '../contracts/identifiers.js';
@@ -51,6 +50,9 @@ import type { RequestContext } from '../identity/identity.js';
 import { AppError } from '../errors.js';
 import type { EventBus } from './bus.js';
 import { forEachNdjsonLine } from './ndjson.js';
+import { backfillEntry, completedEntries, conflictAlert, conflictEntry, ticketEntry, workEntries, type TicketLine, type WaybillConflicts } from './ingest-entries.js';
+
+export { BACKFILL_LISTED_IDS, type WaybillConflicts } from './ingest-entries.js';
 import type { RoutingSeal } from '../vault/routing-seal.js';
 import type { AlertOut } from '../detect/engine.js';
 import {
@@ -140,16 +142,6 @@ export interface IngestDeps {
   onWaybillConflicts?: ((counts: WaybillConflicts) => void) | undefined;
 }
 
-/** A request's routing lines that disagreed with the vault or named a canary (counts only: no number is kept). */
-export interface WaybillConflicts {
-  /** Refused `waybill_conflict` (the producer's own business). */
-  answered: number;
-  /** Answered as unknown numbers' lines, neither applied nor published (judgeWaybill). */
-  withheld: number;
-  /** Naming a live canary (agreeing or not). */
-  canaries: number;
-}
-
 /** Routing conflicts of one producer in an hour that raise an alert (a scan of numbers for the ones the vault holds). */
 export const WAYBILL_CONFLICTS_ALERT = 10;
 /** `activity_events.type` of a withheld line: kept under its id (a re-sent line is a duplicate, as for any stored line), never replayed or published. */
@@ -163,9 +155,6 @@ interface Candidate {
   /** Answered like any accepted line, but neither applied nor published (judgeWaybill). */
   withheld?: boolean;
 }
-
-/** Account ids and waybill numbers listed in an `events.backfill` entry, each; the total and digest cover all. */
-export const BACKFILL_LISTED_IDS = 1000;
 
 const INSERT_CHUNK = 500;
 /** Work events per transaction and audit append (see commit()): bounds how long a reveal can wait. */
@@ -568,42 +557,6 @@ interface Withheld {
 }
 const NOTHING_WITHHELD: Withheld = { withheld: new Set(), conflicts: null };
 
-/** `events.waybill_conflicts`: a request's routing lines that disagreed with the vault or named a canary, as counts (no number: the trail is read more widely than the canary list). */
-function conflictEntry(producer: Producer, tally: WaybillConflicts, ts: Date, ctx: RequestContext): AuditEntryInput {
-  return {
-    kind: 'events.waybill_conflicts',
-    ts,
-    decision: 'denied',
-    account: producer.account ?? undefined,
-    ip: ctx.ip,
-    requestId: ctx.requestId,
-    reason: 'waybill_conflict',
-    detail: { actor: producer.actor, producer: producer.id, answered: tally.answered, withheld: tally.withheld, canaries: tally.canaries },
-  };
-}
-
-/** An alert about a producer (no staff account, no response): its routing conflicts of the hour, or a canary's number named. No number, no free text. */
-function conflictAlert(producer: Producer, what: 'canary' | 'conflicts', seen: { conflicts: number; canaries: number }, now: number): AlertOut {
-  const hour = Math.floor(now / 3_600_000);
-  const id = `ingest-${what === 'canary' ? 'canary-named' : 'waybill-conflicts'}-${producer.id}-${hour}`;
-  const summary = what === 'canary'
-    ? `Producer ${producer.id} sent a routing event naming a canary waybill's number: no producer issued it, so it was read from Warden's data or found by scanning numbers. See events.waybill_conflicts in the audit trail; revoke the token if its system did not send it, and plant fresh canaries.`
-    : `Producer ${producer.id} sent ${seen.conflicts} routing events within the hour that disagree with parcels Warden holds: it may be scanning waybill numbers for the ones Warden holds. See events.waybill_conflicts in the audit trail.`;
-  return {
-    id,
-    ts: new Date(now).toISOString(),
-    detector: what === 'canary' ? 'ingest_canary_named' : 'ingest_waybill_conflicts',
-    severity: what === 'canary' ? 'high' : 'medium',
-    score: what === 'canary' ? 75 : 50,
-    summary,
-    evidence: { producer: producer.id, producer_account: producer.account, conflicts: seen.conflicts, canaries: seen.canaries },
-    incident: id,
-    risk: 0,
-    response: 'none',
-    event_id: id,
-  } as unknown as AlertOut;
-}
-
 /** An assignment or ticket must name an account Warden holds (the value is not repeated). */
 const unknownAccount = (e: ActivityEvent): IngestRefusal => ({
   code: 'unknown_account',
@@ -626,95 +579,4 @@ function stamp(e: ActivityEvent, producer: Producer, mode: IngestMode): void {
   e.producer = producer.id;
   if (mode === 'backfill') e.backfill = true;
   else delete e.backfill;
-}
-
-type TicketLine = Extract<ActivityEvent, { type: 'ticket' }> & { waybill: string };
-
-/** One audit entry per assignment that changes who may see a waybill (tickets: `ticketEntry`). No PII. */
-function workEntries(events: readonly ActivityEvent[], producer: Producer, ts: Date, ctx: RequestContext): AuditEntryInput[] {
-  const entries: AuditEntryInput[] = [];
-  const base = { ts, decision: 'ok' as const, ip: ctx.ip, requestId: ctx.requestId };
-  for (const e of events) {
-    if (e.type === 'assign') {
-      entries.push({ ...base, kind: 'work.assigned', account: e.account, waybill: e.waybill, detail: { task: e.task, producer: producer.id, actor: producer.actor, at: e.ts } });
-    }
-  }
-  return entries;
-}
-
-/** A ticket line's entry: `ok` when it changed the ticket, `denied` (`not_applied`) when the ticket's rules ignored it. No PII. */
-function ticketEntry(e: TicketLine, applied: boolean, producer: Producer, ts: Date, ctx: RequestContext): AuditEntryInput {
-  return {
-    ts,
-    kind: 'work.ticket',
-    decision: applied ? 'ok' : 'denied',
-    ip: ctx.ip,
-    requestId: ctx.requestId,
-    account: e.account,
-    waybill: e.waybill,
-    ticket: e.ticket,
-    detail: { status: e.status, producer: producer.id, actor: producer.actor, at: e.ts, ...(applied ? {} : { reason: 'not_applied' }) },
-  };
-}
-
-/** One `work.completed` per account whose assignment a delivered / picked-up scan completed. No PII. */
-function completedEntries(e: ActivityEvent, accounts: readonly string[], producer: Producer, ts: Date, ctx: RequestContext): AuditEntryInput[] {
-  if (!completesWork(e)) return [];
-  const task = e.op === 'delivered' ? 'delivery' : 'pickup';
-  return accounts.map((account) => ({
-    kind: 'work.completed' as const,
-    ts,
-    decision: 'ok' as const,
-    ip: ctx.ip,
-    requestId: ctx.requestId,
-    account,
-    waybill: e.waybill,
-    site: e.site ?? null,
-    detail: { task, op: e.op, scan: e.id, producer: producer.id, actor: producer.actor, at: e.ts },
-  }));
-}
-
-function backfillEntry(producer: Producer, events: readonly ActivityEvent[], counts: { accepted: number; duplicates: number; rejected: number }, ts: Date, ctx: RequestContext): AuditEntryInput {
-  let from = '';
-  let to = '';
-  for (const e of events) {
-    const t = new Date(e.ts).toISOString();
-    if (!from || t < from) from = t;
-    if (!to || t > to) to = t;
-  }
-  return {
-    kind: 'events.backfill',
-    ts,
-    decision: 'ok',
-    account: producer.account,
-    ip: ctx.ip,
-    requestId: ctx.requestId,
-    detail: { actor: producer.actor, producer: producer.id, ...counts, from: from || null, to: to || null, ...namedIds(events) },
-  };
-}
-
-/**
- * The distinct accounts and waybills the events name — ids only (an account id, a waybill
- * number), never a party's data: per kind the first BACKFILL_LISTED_IDS in sort order (JavaScript's
- * code-unit order), the total, and the SHA-256 (hex) of the whole sorted list, each id followed by
- * "\n" (for ASCII ids, `LC_ALL=C sort -u | sha256sum`).
- */
-function namedIds(events: readonly ActivityEvent[]) {
-  const accounts = new Set<string>();
-  const waybills = new Set<string>();
-  for (const e of events) {
-    if (e.account) accounts.add(e.account);
-    if ('waybill' in e && e.waybill) waybills.add(e.waybill);
-    if (e.type === 'access' && e.waybills) for (const wb of e.waybills) if (wb) waybills.add(wb);
-  }
-  const a = idList(accounts);
-  const w = idList(waybills);
-  return { accounts: a.ids, accounts_total: a.total, accounts_sha256: a.sha256, waybills: w.ids, waybills_total: w.total, waybills_sha256: w.sha256 };
-}
-
-function idList(ids: ReadonlySet<string>): { total: number; ids: string[]; sha256: string } {
-  const sorted = [...ids].sort();
-  const hash = createHash('sha256');
-  for (const id of sorted) hash.update(`${id}\n`, 'utf8');
-  return { total: sorted.length, ids: sorted.slice(0, BACKFILL_LISTED_IDS), sha256: hash.digest('hex') };
 }
