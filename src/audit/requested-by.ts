@@ -59,6 +59,15 @@ export async function requesterInTrail(db: Kysely<Database>, of: RequestOf, id: 
     return pending && typeof d.actor === 'string' ? d.actor : null;
   }
   const { kind, key } = REQUESTS[of];
+  // A PIA's review is an entry of the same kind; only its recording files it.
+  return actorInTrail(db, kind, key, id, of === 'pia' ? (d) => d.action === 'recorded' : undefined);
+}
+
+/**
+ * The actor of the ok entry of `kind` whose detail names `id` under `key` (the filing of a
+ * request, the approval of a case), or null when the trail has none or its entries disagree.
+ */
+export async function actorInTrail(db: Kysely<Database>, kind: AuditKind, key: string, id: string, keep?: (detail: Record<string, unknown>) => boolean): Promise<string | null> {
   // The kind as a literal so the partial index of its kind (migration 0021) is usable in any plan.
   const rows = await db
     .selectFrom('audit_log')
@@ -72,8 +81,7 @@ export async function requesterInTrail(db: Kysely<Database>, of: RequestOf, id: 
   const actors = new Set(
     rows
       .map((r) => detailOf(r.detail))
-      // A PIA's review is an entry of the same kind; only its recording files it.
-      .filter((d) => of !== 'pia' || d.action === 'recorded')
+      .filter((d) => keep === undefined || keep(d))
       .map((d) => (typeof d.actor === 'string' ? d.actor : null)),
   );
   if (actors.size !== 1) return null;
@@ -101,8 +109,8 @@ export async function trailRequester(
   const err = new AppError(
     'audit_inconsistent',
     trail === null
-      ? `the audit trail holds no ${kind} entry that filed this request (${column} of ${request.id} was written outside Warden); it cannot be approved: tell the security team`
-      : `${column} of ${request.id} is not the requester its ${kind} entry recorded (changed outside Warden); it cannot be approved: tell the security team`,
+      ? `the audit trail holds no ${kind} entry that filed this request (${column} of ${request.id} was written outside Warden); it cannot be approved or acted on: tell the security team`
+      : `${column} of ${request.id} is not the requester its ${kind} entry recorded (changed outside Warden); it cannot be approved or acted on: tell the security team`,
   );
   await audit.append([{ ...refusal, decision: 'denied', reason: err.code, ip: ctx.ip, requestId: ctx.requestId, detail: { ...(refusal.detail ?? {}), actor: actorName(actor), inconsistent: column, why } }]);
   throw err;

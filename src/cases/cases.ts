@@ -28,7 +28,7 @@ import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
 import { assertIdentifiers, WAYBILL_MAX } from '../contracts/identifiers.js';
 import { linkedAccounts, refuseSameHand, refuseSelf } from '../access/self.js';
-import { trailRequester } from '../audit/requested-by.js';
+import { actorInTrail, trailRequester } from '../audit/requested-by.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 
 export type CaseStatus = 'pending' | 'open' | 'closed';
@@ -127,6 +127,20 @@ export function createCases(deps: CasesDeps) {
     return (await get(id))!;
   }
 
+  /**
+   * The approver of a case as its `case.approved` entry recorded it, or null for a case still
+   * pending in both the row and the trail. A row that disagrees (approver rewritten, or an approved
+   * case put back to pending so anyone may decline it) is refused: 409, audited.
+   */
+  async function trailApprover(id: string, row: CaseRow, refusal: { kind: 'case.closed'; ts: Date; account: string | null; detail: Record<string, unknown> }, actor: Actor, ctx: RequestContext) {
+    const trail = await actorInTrail(db, 'case.approved', 'case', id);
+    if (trail === null && row.approved_by === null && row.status === 'pending') return null;
+    if (trail !== null && trail === row.approved_by) return trail;
+    const err = new AppError('audit_inconsistent', `cases.approved_by of ${id} is not the approver its case.approved entry recorded (changed outside Warden); it cannot be acted on: tell the security team`);
+    await audit.append([{ ...refusal, decision: 'denied', reason: err.code, ip: ctx.ip, requestId: ctx.requestId, detail: { ...refusal.detail, inconsistent: 'cases.approved_by', why: trail === null ? 'no_filing_entry' : 'requester_differs' } }]);
+    throw err;
+  }
+
   async function close(id: string, note: string | undefined, actor: Actor, ctx: RequestContext) {
     const by = actorName(actor);
     const me = actorAccount(actor);
@@ -135,11 +149,17 @@ export function createCases(deps: CasesDeps) {
     const detail = { case: id, actor: by };
     // Not the subject, nor an account linked to a subject by creation (attack review 7: an it_admin's puppet analyst closed the case about its creator).
     await refuseSameHand(db, audit, { kind: 'case.closed', ts, account: me, detail }, actor, ctx, 'close a case that names you', accounts);
-    // Once two people granted it, one of them ends it: not a third analyst alone (attack review 9).
-    if (row.approved_by !== null && by !== row.opened_by && by !== row.approved_by) {
-      const err = new AppError('not_case_party', `case ${id} is closed by the analyst who opened it (${row.opened_by}) or the one who approved it (${row.approved_by}); ask one of them`);
-      await audit.append([{ kind: 'case.closed', ts, decision: 'denied', reason: err.code, account: me, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, opened_by: row.opened_by, approved_by: row.approved_by } }]);
-      throw err;
+    // Once two people granted it, one of them ends it: not a third analyst alone (attack review 9),
+    // the two as the trail recorded them (review 11: the row's names rewritten let a third close it).
+    const refusal = { kind: 'case.closed' as const, ts, account: me, detail };
+    const approvedBy = await trailApprover(id, row, refusal, actor, ctx);
+    if (approvedBy !== null) {
+      const openedBy = await trailRequester(db, audit, { of: 'case', id, row: row.opened_by }, refusal, actor, ctx);
+      if (by !== openedBy && by !== approvedBy) {
+        const err = new AppError('not_case_party', `case ${id} is closed by the analyst who opened it (${openedBy}) or the one who approved it (${approvedBy}); ask one of them`);
+        await audit.append([{ kind: 'case.closed', ts, decision: 'denied', reason: err.code, account: me, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, opened_by: openedBy, approved_by: approvedBy } }]);
+        throw err;
+      }
     }
     if (row.status === 'closed') throw new AppError('conflict', `case ${id} is already closed`);
     await audit.append([{ kind: 'case.closed', ts, decision: 'ok', account: me, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, was: row.status } }], async (tx) => {

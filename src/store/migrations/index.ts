@@ -19,6 +19,7 @@ import * as routingSeal from './0019-routing-seal.js';
 import * as dbaReview from './0020-dba-review.js';
 import * as trailPii from './0021-trail-pii.js';
 import * as trailRequesters from './0022-trail-requesters.js';
+import * as caseApprovals from './0023-case-approvals.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0020-dba-review': dbaReview,
   '0021-trail-pii': trailPii,
   '0022-trail-requesters': trailRequesters,
+  '0023-case-approvals': caseApprovals,
 };
 
 export const migrationProvider: MigrationProvider = {
