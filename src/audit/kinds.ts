@@ -55,6 +55,8 @@ export const AUDIT_KINDS = {
   'detect.settings_changed': { event: null, action: null },
   'detect.settings_requested': { event: null, action: null },
   'detect.settings_request_discarded': { event: null, action: null },
+  // A detector backtest (src/insight/detectors.ts): who, which detector, the window, the settings' digest and counts; never hidden from anyone but its actor and accounts linked to it.
+  'insight.backtest': { event: null, action: null },
   // Leak tracing (src/trace/): a marked export is an access the detectors see; the rest is administration.
   'access.export': { event: 'access', action: 'export' },
   'trace.canaries_planted': { event: null, action: null },

@@ -36,21 +36,37 @@ const ABOUT_SUBJECT = ['watch.response_applied', 'watch.response_cleared', 'watc
 /**
  * Entries a reader does not read about themselves (attack review 10: a suspected analyst searched
  * the trail for `watch.response_applied` on his own account and learned of the covert response (and who set it) that the
- * response API refuses him): responses, triage and exceptions on one of their accounts, triage of
- * alerts about one of their devices, other analysts' views of their response or risk, and every
- * entry of a case that names them. The predicate is true for a hidden entry; null when nothing is.
+ * response API refuses him): responses, triage and exceptions on one of their accounts, other
+ * analysts' views of their response or risk, and every entry that points at their detection by
+ * the ids it carries (attack review 11: the reveals made under a covert case named its id, a
+ * breach report drafted about him named his account) — an entry whose `detail.case` is a case
+ * that names them (any kind: the case's own entries, reveals and refusals under it), whose
+ * `detail.alert` or `detail.alerts` is an alert about one of their accounts or devices, a refused
+ * case's `detail.accounts` that names them, a breach report whose scope (`detail.ref`: the
+ * accounts, the case or the alert) covers them — and their own backtests (`insight.backtest`:
+ * its count of alerts withheld from them says whether detection flagged them). The predicate is
+ * true for a hidden entry; null when nothing is.
  */
 export function aboutReader(self: ReaderSelf) {
   if (!self.accounts.length) return null;
   const accounts = sql.join(self.accounts);
-  const byDevice = self.devices.length
-    ? sql`or (kind = 'watch.alert_updated' and detail->>'alert' in (select id from alerts where device in (${sql.join(self.devices)})))`
-    : sql``;
+  const named = sql`array[${accounts}]::text[]`;
+  const cases = sql`(select case_id from case_accounts where account in (${accounts}))`;
+  const alerts = self.devices.length
+    ? sql`(select id from alerts where account in (${accounts}) or device in (${sql.join(self.devices)}))`
+    : sql`(select id from alerts where account in (${accounts}))`;
   return sql<boolean>`coalesce(
     (kind in (${sql.join(ABOUT_SUBJECT)}) and account in (${accounts}))
     or (kind = 'watch.viewed' and detail->>'subject' in (${accounts}))
-    or (kind like 'case.%' and detail->>'case' in (select case_id from case_accounts where account in (${accounts})))
-    ${byDevice}, false)`;
+    or (kind = 'insight.backtest' and account in (${accounts}))
+    or (detail->>'case' in ${cases})
+    or (kind like 'case.%' and jsonb_typeof(detail->'accounts') = 'array' and detail->'accounts' ?| ${named})
+    or (detail->>'alert' in ${alerts})
+    or (case when jsonb_typeof(detail->'alerts') = 'array' then exists (select 1 from jsonb_array_elements_text(detail->'alerts') x(id) where x.id in ${alerts}) else false end)
+    or (kind = 'pipl.breach_report' and (
+      (detail->>'source' = 'accounts' and string_to_array(detail->>'ref', ',') && ${named})
+      or (detail->>'source' = 'case' and detail->>'ref' in ${cases})
+      or (detail->>'source' = 'alert' and detail->>'ref' in ${alerts}))), false)`;
 }
 
 /** Whether entry `seq` is one the reader does not read about themselves (see `aboutReader`). */

@@ -7,6 +7,13 @@
  *   the running settings, one with the candidate — never through the live engine, and never
  *   stores or notifies anything. It yields to the event loop as it goes, is bounded by days and
  *   events, and backtests run one at a time.
+ * - A backtest never shows its reader detection about themselves (attack review 11: a suspected
+ *   analyst backtested a detector switched off and read, in `removed`, the live alert that
+ *   suspended him): alerts about the reader's accounts (theirs and those linked to it by creation)
+ *   and enrolled devices are left out of the whole answer — samples, counts and totals alike, so
+ *   nothing in it differs by whether there were any. Every backtest is audited (`insight.backtest`:
+ *   actor, detector, window, the settings' digest, counts, and how many alerts were withheld); the
+ *   trail search hides that entry from its actor and the accounts linked to it (src/audit/search.ts).
  * - Settings are validated by the detection config's own resolver, asked for and approved by two
  *   analysts (`detector-requests.ts`), audited in the same transaction as each step, and applied
  *   when the engine is next built (at start): the live engine's state is not rebuilt in place.
@@ -20,6 +27,10 @@ import { AppError } from '../errors.js';
 import { ConfigError, resolveConfig, type DetectConfig } from '../detect/config.js';
 import { createDetectionEngine, type AlertOut, type DetectionEngine } from '../detect/engine.js';
 import type { DetectionException } from '../detect/exceptions.js';
+import { canonicalDigest } from '../audit/chain.js';
+import type { ReaderSelf } from '../audit/search.js';
+import { readerSelf } from '../access/self.js';
+import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/identity.js';
 import { storedEvents } from './stored-events.js';
 import { createDetectorRequests } from './detector-requests.js';
 
@@ -53,6 +64,17 @@ export interface BacktestResult {
   added: Array<Pick<AlertOut, 'id' | 'ts' | 'account' | 'device' | 'severity' | 'summary'>>;
   /** Alerts of this detector the running settings raise and the candidate does not (sample). */
   removed: Array<Pick<AlertOut, 'id' | 'ts' | 'account' | 'device' | 'severity' | 'summary'>>;
+  /**
+   * True for every reader with an account: alerts about the reader and accounts linked to it by
+   * creation are left out of this answer (whether there were any or not; the trail records how many).
+   */
+  reader_left_out: boolean;
+}
+
+/** Who asked for a backtest: the reader whose own detection it leaves out, and what its entry records. */
+export interface BacktestReader {
+  actor: Actor;
+  ctx: RequestContext;
 }
 
 interface BacktestSide {
@@ -65,6 +87,13 @@ interface BacktestSide {
 /** A waiting settings change as the console shows it: the whole set it would store over the running one. */
 function requestOf(r: { settings: Settings; requested_by: string; requested_at: string; reason: string } | undefined, running: Settings) {
   return r ? { settings: { ...running, ...r.settings }, requested_by: r.requested_by, requested_at: r.requested_at, reason: r.reason } : null;
+}
+
+/** Whether an alert is about the reader: one of its accounts (its own, linked by creation) or enrolled devices. */
+function aboutSelf(self: ReaderSelf): (a: Pick<AlertOut, 'account' | 'device'>) => boolean {
+  const accounts = new Set(self.accounts);
+  const devices = new Set(self.devices);
+  return (a) => Boolean((a.account && accounts.has(a.account)) || (a.device && devices.has(a.device)));
 }
 
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -158,8 +187,9 @@ export function createDetectorsInsight(deps: DetectorsDeps) {
     return rows.map((x) => ({ kind: x.kind, ...(x.account ? { account: x.account } : {}), value: x.value, until: new Date(x.until).toISOString(), reason: x.reason, created_by: x.created_by }));
   }
 
-  async function runBacktest(detector: string, settings: unknown, days: number): Promise<BacktestResult> {
+  async function runBacktest(detector: string, settings: unknown, days: number, reader: BacktestReader): Promise<BacktestResult> {
     const candidateConfig = withSettingsOrError(detector, settings);
+    const self = await readerSelf(db, reader.actor);
     const started = performance.now();
     const to = clock.now();
     const from = to - days * DAY;
@@ -181,6 +211,10 @@ export function createDetectorsInsight(deps: DetectorsDeps) {
     }
     raised[0].push(...engines[0].flush());
     raised[1].push(...engines[1].flush());
+    // Left out before anything is counted: the answer reads as if the reader's alerts never were.
+    const about = aboutSelf(self);
+    const withheld = raised.map((list) => list.filter((a) => a.detector === detector && about(a)).length);
+    for (const list of raised) list.splice(0, list.length, ...list.filter((a) => !about(a)));
     const side = (alerts: AlertOut[]): BacktestSide => {
       const mine = alerts.filter((a) => a.detector === detector);
       const bySeverity: Record<string, number> = { low: 0, medium: 0, high: 0, critical: 0 };
@@ -189,7 +223,7 @@ export function createDetectorsInsight(deps: DetectorsDeps) {
     };
     const ids = raised.map((list) => new Set(list.filter((a) => a.detector === detector).map((a) => a.id)));
     const pick = (a: AlertOut) => ({ id: a.id, ts: a.ts, account: a.account, device: a.device, severity: a.severity, summary: a.summary });
-    return {
+    const result: BacktestResult = {
       detector,
       days,
       from: new Date(from).toISOString(),
@@ -201,14 +235,36 @@ export function createDetectorsInsight(deps: DetectorsDeps) {
       candidate: side(raised[1]),
       added: raised[1].filter((a) => a.detector === detector && !ids[0]!.has(a.id)).slice(0, 50).map(pick),
       removed: raised[0].filter((a) => a.detector === detector && !ids[1]!.has(a.id)).slice(0, 50).map(pick),
+      reader_left_out: self.accounts.length > 0,
     };
+    await recordBacktest(result, settings, { current: withheld[0]!, candidate: withheld[1]! }, reader);
+    return result;
+  }
+
+  /** The backtest's entry, before its answer leaves: ids, counts and the settings' digest, never an alert's account or summary. */
+  async function recordBacktest(r: BacktestResult, settings: unknown, withheld: { current: number; candidate: number }, reader: BacktestReader): Promise<void> {
+    const { actor, ctx } = reader;
+    await audit.append([{
+      kind: 'insight.backtest',
+      ts: new Date(clock.now()),
+      decision: 'ok',
+      account: actorAccount(actor),
+      role: actor.kind === 'account' ? actor.role : null,
+      ip: ctx.ip,
+      requestId: ctx.requestId,
+      detail: {
+        actor: actorName(actor), detector: r.detector, days: r.days, from: r.from, to: r.to, settings_sha256: canonicalDigest(settings),
+        events: r.events, truncated: r.truncated, alerts_current: r.current.alerts, alerts_candidate: r.candidate.alerts,
+        withheld_current: withheld.current, withheld_candidate: withheld.candidate,
+      },
+    }]);
   }
 
   /** Backtests run one at a time; a third caller waiting is told to come back. */
-  function backtest(detector: string, settings: unknown, days: number): Promise<BacktestResult> {
+  function backtest(detector: string, settings: unknown, days: number, reader: BacktestReader): Promise<BacktestResult> {
     if (waiting >= 2) return Promise.reject(new AppError('rate_limited', 'backtests are running; try again when they finish', { retryAfterSeconds: 10 }));
     waiting++;
-    const run = queue.then(() => runBacktest(detector, settings, days));
+    const run = queue.then(() => runBacktest(detector, settings, days, reader));
     queue = run.catch(() => undefined).finally(() => {
       waiting--;
     });

@@ -226,10 +226,10 @@ export function insightRoutes(app: App, deps: InsightRouteDeps): void {
     onRequest: analysts,
     schema: {
       tags: ['insight'],
-      summary: 'What candidate settings would have raised over the stored last N days, beside what the running settings raise (replayed through fresh engines; nothing stored)',
+      summary: 'What candidate settings would have raised over the stored last N days, beside what the running settings raise (replayed through fresh engines; nothing stored). Alerts about the reader and accounts linked to it by creation are left out (`reader_left_out`); audited `insight.backtest`, an entry its actor does not read in the trail',
       body: Type.Object({ detector: Type.String({ minLength: 1, maxLength: 64 }), settings: SettingsBody, days: Type.Integer({ minimum: 1, maximum: 30, description: 'replay the stored last N days' }) }, { additionalProperties: false }),
     },
-  }, async (req) => deps.detectors.backtest(req.body.detector, req.body.settings, req.body.days));
+  }, async (req) => deps.detectors.backtest(req.body.detector, req.body.settings, req.body.days, { actor: actorOf(req.principal!), ctx: requestContext(req) }));
 
   app.put('/api/v1/detectors/:name', {
     onRequest: analysts,

@@ -81,7 +81,7 @@ const zh: Messages = {
     'access.export': '导出', 'admin.account_approved': '账号已批准', 'admin.account_changed': '账号变更', 'admin.account_created': '创建账号', 'admin.admin_token_configured': '配置管理员令牌',
     'admin.admin_token_disabled': '停用管理员令牌', 'admin.device_revoked': '吊销设备', 'admin.mfa_enrolled': '登记二次验证', 'admin.service_token_approved': '批准服务令牌', 'admin.service_token_created': '创建服务令牌',
     'admin.service_token_revoked': '吊销服务令牌', 'admin.site_created': '创建网点', 'auth.device_enrolled': '登记设备', 'case.approved': '批准案件', 'case.closed': '关闭案件', 'case.opened': '新建案件', 'case.viewed': '查看案件',
-    'detect.settings_changed': '检测器参数变更', 'detect.settings_request_discarded': '撤销检测器参数申请', 'detect.settings_requested': '申请检测器参数变更', 'events.backfill': '导入历史数据',
+    'detect.settings_changed': '检测器参数变更', 'detect.settings_request_discarded': '撤销检测器参数申请', 'detect.settings_requested': '申请检测器参数变更', 'insight.backtest': '检测器回测', 'events.backfill': '导入历史数据',
     'keys.audit_signing_key_changed': '审计签名密钥变更', 'keys.rotated': '密钥轮换', 'pipl.access_report': '查阅报告', 'pipl.breach_report': '泄露报告', 'pipl.compliance_report': '合规报告', 'pipl.pia_recorded': '记录影响评估',
     'pipl.request_approved': '批准权利请求', 'pipl.request_filed': '提交权利请求', 'pipl.request_rejected': '拒绝权利请求', 'pipl.request_viewed': '查看权利请求', 'pipl.retention_purged': '到期清除',
     'pipl.subject_corrected': '更正个人信息', 'pipl.subject_erased': '删除个人信息', 'policy.loaded': '加载策略', 'trace.attribution_run': '泄露溯源', 'trace.canaries_listed': '查看诱饵列表', 'trace.canaries_planted': '投放诱饵',
