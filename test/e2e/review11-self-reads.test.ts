@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
-import { analystChain } from '../support/approve.js';
+import { analystChain, approveAccount } from '../support/approve.js';
 
 const PARTY = { name: '王小明', phone: '13900001111', address: '北京市朝阳区建国路88号3号楼2单元501室' };
 const WAYBILL = 'SF110000000001';
@@ -26,6 +26,7 @@ describe.each(testBackends())('attack review 11 (an analyst reading about himsel
   let caseId = '';
   let sa1Alert = '';
   let c9Alert = '';
+  let it1Alert = '';
   let revealSeq = 0;
 
   const entries = async (who: string, query: string): Promise<Entry[]> => {
@@ -58,13 +59,21 @@ describe.each(testBackends())('attack review 11 (an analyst reading about himsel
     }
     const service = (await w.api('POST', '/api/v1/accounts/svc/tokens', { token: admin })).body.token as string;
     expect((await w.api('POST', '/api/v1/waybills', { token: service, body: { waybill: WAYBILL, origin_site: 'OUT-1', dest_site: 'OUT-1', sender: PARTY, recipient: PARTY } })).status).toBe(201);
+    // it1 (an it_admin) creates the analyst p1, whom sa2 approves: p1 and it1 are linked by creation.
+    expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id: 'it1', role: 'it_admin', password: 'pw-it1-secret' } })).status).toBe(201);
+    tokens.it1 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'it1', password: 'pw-it1-secret', device: 'it1-desk' } })).body.token;
+    expect((await w.api('POST', '/api/v1/accounts', { token: tokens.it1, body: { id: 'p1', role: 'security_analyst', password: 'pw-p1-secret' } })).status).toBe(201);
+    expect((await approveAccount(w, 'p1', tokens.sa2)).status).toBe(200);
+    tokens.p1 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'p1', password: 'pw-p1-secret', device: 'p1-desk' } })).body.token;
     await failLogins('sa1');
     await failLogins('c9');
+    await failLogins('it1');
     await w.warden.audit.drain();
     await w.warden.watch!.idle();
     const live = await w.warden.db.selectFrom('alerts').select(['id', 'account']).where('detector', '=', 'credential').execute();
     sa1Alert = live.find((a) => a.account === 'sa1')!.id;
     c9Alert = live.find((a) => a.account === 'c9')!.id;
+    it1Alert = live.find((a) => a.account === 'it1')!.id;
 
     // The covert case on sa1: opened by sa2, approved by sa3, a reveal under it.
     const c = await w.api('POST', '/api/v1/cases', { token: tokens.sa2, body: { title: 'leak 31', reason: 'hotline tip about sa1', accounts: ['sa1'], waybills: [WAYBILL] } });
@@ -77,7 +86,7 @@ describe.each(testBackends())('attack review 11 (an analyst reading about himsel
     expect((await w.api('POST', '/api/v1/cases', { token: tokens.sa2, body: { title: 'x', reason: 'both of us', accounts: ['sa1', 'sa2'] } })).status).toBe(403);
     // Breach reports about sa1 (by accounts, by the case, by his alert) and one about c9.
     const window = { from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() };
-    for (const body of [{ accounts: ['sa1'], ...window }, { case: caseId }, { alert: sa1Alert }, { alert: c9Alert }]) {
+    for (const body of [{ accounts: ['sa1'], ...window }, { case: caseId }, { alert: sa1Alert }, { alert: c9Alert }, { accounts: ['c9', 'it1'], ...window }]) {
       const r = await w.api('POST', '/api/v1/reports/breach', { token: tokens.sa2, body });
       expect(r.status, `${JSON.stringify(body)} ${r.text}`).toBe(200);
     }
@@ -118,11 +127,11 @@ describe.each(testBackends())('attack review 11 (an analyst reading about himsel
       expect((r.body.removed as Sample[]).map((a) => a.account)).toEqual(expect.arrayContaining(['sa1', 'c9']));
       expect(r.body.reader_left_out).toBe(who !== 'admin');
     }
-    const seen = await entries('sa3', '?kind=insight.backtest');
+    const seen = (await entries('sa3', '?kind=insight.backtest')).filter((e) => e.account !== 'p1');
     expect(seen.map((e) => e.account).sort()).toEqual([null, 'sa1', 'sa2']);
     expect(seen.find((e) => e.account === 'sa1')!.detail).toMatchObject({ withheld_current: 1 });
     // sa2 reads sa1's backtest, not his own.
-    expect((await entries('sa2', '?kind=insight.backtest')).map((e) => e.account).sort()).toEqual([null, 'sa1']);
+    expect((await entries('sa2', '?kind=insight.backtest')).filter((e) => e.account !== 'p1').map((e) => e.account).sort()).toEqual([null, 'sa1']);
     expect((await entries('sa2', '?account=sa1&kind=insight.backtest')).length).toBe(1);
   });
 
@@ -131,7 +140,7 @@ describe.each(testBackends())('attack review 11 (an analyst reading about himsel
     expect(all.filter(aboutSa1)).toEqual([]);
     expect(await entries('sa1', '?kind=access.reveal')).toEqual([]);
     const reports = await entries('sa1', '?kind=pipl.breach_report');
-    expect(reports.map((e) => e.detail?.ref)).toEqual([c9Alert]); // he reads the report about another
+    expect(reports.map((e) => e.detail?.ref)).toEqual(['c9,it1', c9Alert]); // he reads the reports about others
     expect(all.some((e) => e.kind === 'auth.login' && e.account === 'sa1')).toBe(true); // his own acts stay readable
     const csv = await w.api('GET', '/api/v1/audit/entries.csv?limit=10000', { token: tokens.sa1 });
     expect(csv.status).toBe(200);
@@ -160,5 +169,19 @@ describe.each(testBackends())('attack review 11 (an analyst reading about himsel
     expect(about.some((e) => e.kind === 'watch.alert_updated' && e.decision === 'denied')).toBe(true);
     expect((await w.api('GET', `/api/v1/audit/entries/${revealSeq}/proof`, { token: tokens.sa3 })).status).toBe(200);
     expect((await w.api('GET', `/api/v1/cases/${caseId}`, { token: tokens.sa3 })).status).toBe(200);
+  });
+
+  it('accounts linked by creation: p1 (made by it1) reads neither it1\'s alert in a backtest nor the breach report on it1; sa3 reads both', async () => {
+    const mine = await backtest('p1');
+    expect(mine.status, mine.text).toBe(200);
+    const removed = (mine.body.removed as Sample[]).map((a) => a.account);
+    expect(removed).toEqual(expect.arrayContaining(['c9', 'sa1']));
+    expect(removed).not.toContain('it1');
+    expect(mine.text).not.toContain(it1Alert);
+    expect((await entries('p1', '?kind=pipl.breach_report')).map((e) => e.detail?.ref)).not.toContain('c9,it1');
+    const other = await backtest('sa3');
+    expect((other.body.removed as Sample[]).map((a) => a.account)).toContain('it1');
+    expect((await entries('sa3', '?kind=pipl.breach_report')).map((e) => e.detail?.ref)).toContain('c9,it1');
+    expect((await entries('sa3', '?account=p1&kind=insight.backtest'))[0]!.detail).toMatchObject({ withheld_current: 1 });
   });
 });
