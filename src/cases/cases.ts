@@ -29,6 +29,7 @@ import { AppError } from '../errors.js';
 import { assertIdentifiers, WAYBILL_MAX } from '../contracts/identifiers.js';
 import { linkedAccounts, refuseSameHand, refuseSelf } from '../access/self.js';
 import { actorInTrail, trailRequester } from '../audit/requested-by.js';
+import type { AuditEntryInput } from '../audit/kinds.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 
 export type CaseStatus = 'pending' | 'open' | 'closed';
@@ -117,6 +118,7 @@ export function createCases(deps: CasesDeps) {
     const ts = new Date(clock.now());
     const detail = { case: id, actor: by };
     // Who opened it is who the trail says (attack review 10: `cases.opened_by` rewritten to another analyst).
+    await hideFromSubject(id, accounts, { kind: 'case.approved', ts, account: me, detail }, actor, ctx);
     const openedBy = await trailRequester(db, audit, { of: 'case', id, row: row.opened_by }, { kind: 'case.approved', ts, account: me, detail }, actor, ctx);
     await refuseSameHand(db, audit, { kind: 'case.approved', ts, account: me, detail }, actor, ctx, 'approve a case you opened or one that names you', [openedBy, ...accounts]);
     if (row.status !== 'pending') throw new AppError('conflict', `case ${id} is ${row.status}; only a pending case is approved`);
@@ -132,7 +134,7 @@ export function createCases(deps: CasesDeps) {
    * pending in both the row and the trail. A row that disagrees (approver rewritten, or an approved
    * case put back to pending so anyone may decline it) is refused: 409, audited.
    */
-  async function trailApprover(id: string, row: CaseRow, refusal: { kind: 'case.closed'; ts: Date; account: string | null; detail: Record<string, unknown> }, actor: Actor, ctx: RequestContext) {
+  async function trailApprover(id: string, row: CaseRow, refusal: Omit<AuditEntryInput, 'decision' | 'reason' | 'ip' | 'requestId'>, actor: Actor, ctx: RequestContext) {
     const trail = await actorInTrail(db, 'case.approved', 'case', id);
     if (trail === null && row.approved_by === null && row.status === 'pending') return null;
     if (trail !== null && trail === row.approved_by) return trail;
@@ -148,6 +150,7 @@ export function createCases(deps: CasesDeps) {
     const ts = new Date(clock.now());
     const detail = { case: id, actor: by };
     // Not the subject, nor an account linked to a subject by creation (attack review 7: an it_admin's puppet analyst closed the case about its creator).
+    await hideFromSubject(id, accounts, { kind: 'case.closed', ts, account: me, detail }, actor, ctx);
     await refuseSameHand(db, audit, { kind: 'case.closed', ts, account: me, detail }, actor, ctx, 'close a case that names you', accounts);
     // Once two people granted it, one of them ends it: not a third analyst alone (attack review 9),
     // the two as the trail recorded them (review 11: the row's names rewritten let a third close it).
@@ -199,6 +202,18 @@ export function createCases(deps: CasesDeps) {
       return m;
     };
     return { waybills: group(w), accounts: group(a) };
+  }
+
+  /**
+   * A case that names the actor (or an account linked to it by creation) answers as one that does
+   * not exist — to approve or close as to read (attack review 11: a 403 `self_action` on an id the
+   * trail showed confirmed that the case named its subject); the attempt is audited as refused.
+   */
+  async function hideFromSubject(id: string, accounts: readonly string[], entry: Omit<AuditEntryInput, 'decision' | 'reason' | 'ip' | 'requestId'>, actor: Actor, ctx: RequestContext) {
+    const hidden = new Set(await hiddenFrom(actor));
+    if (!accounts.some((a) => hidden.has(a))) return;
+    await audit.append([{ ...entry, decision: 'denied', reason: 'self_action', ip: ctx.ip, requestId: ctx.requestId }]);
+    throw new AppError('not_found', `case ${id} does not exist`);
   }
 
   /** The reader and the accounts linked to it by creation: cases naming any of them are not shown to it. */
