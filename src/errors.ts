@@ -40,6 +40,8 @@ export const ERROR_STATUS = {
   conflict: 409,
   head_refused: 409,
   audit_inconsistent: 409,
+  /** A PUT would lower the response in force on an account: lift it first (DELETE, attack review 11). */
+  lift_first: 409,
   /** A record changed outside Warden (its routing no longer matches its seal): refused, nothing decrypted. */
   record_integrity: 409,
   subject_erased: 410,

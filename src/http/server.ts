@@ -100,6 +100,17 @@ export async function createServer(deps: ServerDeps): Promise<App> {
     if (closing) reply.header('connection', 'close');
     return payload;
   });
+  // API answers carry personal data (a review's new address in full, masked names, reveals): no
+  // browser or proxy keeps them, none is sniffed into another type, no Referer leaves with them
+  // (attack review 11). The overview stream writes its own head (reply.hijack: no onSend).
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.url.startsWith('/api/')) {
+      reply.header('cache-control', 'no-store');
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('referrer-policy', 'no-referrer');
+    }
+    return payload;
+  });
   app.addHook('onResponse', async () => {
     if (closing) setImmediate(() => app.server.closeIdleConnections());
   });

@@ -7,7 +7,8 @@
  * Invariants:
  * - A response is recorded (and audited) before the gateway enforces it — a suspension is made
  *   first, so a suspend response on record is always in force; responses only escalate
- *   automatically, only an analyst lowers or clears one, and never their own.
+ *   automatically; a PUT never lowers one (409 `lift_first`): only an analyst's own account
+ *   lifts one (DELETE, with a reason; not the admin token), and never their own.
  * - A throttle counts records revealed, batch included: it is asked with the number of records
  *   and admits at most what is left of the hour; the count survives a restart (audit trail).
  * - The subject is told a generic reason; the detector, its figures and the alert are for
@@ -18,7 +19,7 @@
  *   throttle counts in the shared ledger, so a response set at one process holds at every
  *   process on the next request (docs/decisions/0011-shared-ledger.md).
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { actorName, type Actor, type IdentityService, type RequestContext } from '../identity/identity.js';
@@ -27,6 +28,7 @@ import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
 import { AppError } from '../errors.js';
 import { refuseSameHand } from '../access/self.js';
+import { freeTextDetail } from '../audit/free-text.js';
 import { createSharedQuotaLedger } from '../access/shared-quota.js';
 import { turnBatcher } from '../store/turn-batch.js';
 import { responseReadWith, SUSPENDED_MESSAGE } from '../identity/principal.js';
@@ -119,35 +121,74 @@ export function createResponses(deps: ResponsesDeps) {
   /**
    * Records (audited) and enforces a response. A suspension is identity's: the account is
    * suspended first (principal resolution is the one place that refuses a suspended account), so
-   * a suspend response on record is never one that is not enforced; lowering one lifts it after.
+   * a suspend response on record is never one that is not enforced.
+   *
+   * Never lowers the response in force (attack review 11: a step-up or throttle put over a
+   * suspension lifted it, skipping the lift's confirmation; a step-up over detection's throttle
+   * dropped its alert and gave the full rate back after one login): the row is replaced only when
+   * the response in force ranks no higher, checked in the statement that writes it (409
+   * `lift_first`); lowering goes through `clear`. Raising keeps the alert the response came from;
+   * a throttle put again keeps its hour (its count is not reset). `replace` is the engine's, for a
+   * suspend response whose suspension was lifted around it (`liftedMeanwhile`): not in force.
    */
-  async function apply(account: string, action: ResponseAction, reason: string, alert: string | null, detail: Record<string, string | number>, actor: Actor, ctx: RequestContext) {
+  async function apply(account: string, action: ResponseAction, reason: string, alert: string | null, detail: Record<string, string | number>, actor: Actor, ctx: RequestContext, replace = false) {
     const previous = await current(account);
+    if (!replace && previous && RANK[previous.action] > RANK[action]) await refuseLowering(account, action, previous.action, actor, ctx);
     if (action === 'suspend') await suspend(account, actor, ctx);
-    const since = clock.now();
+    const now = new Date(clock.now());
+    const kept = alert ?? previous?.alert ?? null;
+    let stored: { since: Date; alert_id: string | null } | undefined;
     await audit.append(
-      [{ kind: 'watch.response_applied', ts: new Date(since), decision: 'ok', account, reason: action, ip: ctx.ip, requestId: ctx.requestId, detail: { ...detail, actor: actorName(actor) } }],
+      [{ kind: 'watch.response_applied', ts: now, decision: 'ok', account, reason: action, ip: ctx.ip, requestId: ctx.requestId, detail: { ...(kept ? { alert: kept } : {}), ...detail, actor: actorName(actor) } }],
       async (tx) => {
-        await tx
+        stored = await tx
           .insertInto('account_responses')
-          .values({ account, action, reason, alert_id: alert, since: new Date(since) })
-          .onConflict((oc) => oc.column('account').doUpdateSet({ action, reason, alert_id: alert, since: new Date(since) }))
-          .execute();
+          .values({ account, action, reason, alert_id: alert, since: now })
+          .onConflict((oc) => {
+            const update = oc.column('account').doUpdateSet({
+              action,
+              reason,
+              alert_id: alert ?? sql<string | null>`account_responses.alert_id`,
+              since: action === 'throttle' ? sql<Date>`case when account_responses.action = 'throttle' then account_responses.since else excluded.since end` : now,
+            });
+            return replace ? update : update.where('account_responses.action', 'in', notAbove(action));
+          })
+          .returning(['since', 'alert_id'])
+          .executeTakeFirst();
+        if (!stored) throw lowering(account, action, (await tx.selectFrom('account_responses').select('action').where('account', '=', account).executeTakeFirst())?.action ?? 'suspend');
       },
     );
-    active.set(account, { action, reason, since, alert });
-    if (action === 'throttle') throttled.set(account, []);
-    if (previous?.action === 'suspend' && action !== 'suspend') await lift(account, actor, ctx);
-    logger.warn({ account, action, alert }, 'response applied');
+    const since = new Date(stored!.since).getTime();
+    active.set(account, { action, reason, since, alert: stored!.alert_id });
+    if (action === 'throttle' && since === now.getTime()) throttled.set(account, []);
+    logger.warn({ account, action, alert: stored!.alert_id }, 'response applied');
     return { account, action, reason, since: new Date(since).toISOString() };
+  }
+
+  /** The actions ranking no higher than `action`: those a PUT of `action` may replace. */
+  const notAbove = (action: ResponseAction): ResponseAction[] => (['step_up', 'throttle', 'suspend'] as const).filter((a) => RANK[a] <= RANK[action]);
+  const lowering = (account: string, action: ResponseAction, inForce: ResponseAction) =>
+    new AppError('lift_first', `a ${inForce} response is in force on account ${account}: ${action} would lower it; lift it first (DELETE /api/v1/accounts/${account}/response, by a security analyst, with a reason), then apply ${action}`);
+
+  /** A PUT that would lower the response in force: refused (409 `lift_first`), audited as denied. */
+  async function refuseLowering(account: string, action: ResponseAction, inForce: ResponseAction, actor: Actor, ctx: RequestContext): Promise<never> {
+    const err = lowering(account, action, inForce);
+    await audit.append([{ kind: 'watch.response_applied', ts: new Date(clock.now()), decision: 'denied', account, reason: err.code, ip: ctx.ip, requestId: ctx.requestId, detail: { action, in_force: inForce, actor: actorName(actor) } }]);
+    throw err;
   }
 
   /** From the engine: only ever upwards. */
   async function escalate(account: string, action: ResponseAction, alert: { id: string; detector: string; summary: string; risk: number }): Promise<void> {
     const now = await current(account);
-    if (now && RANK[now.action] >= RANK[action] && !(await liftedMeanwhile(account, now))) return;
+    const lifted = now !== undefined && (await liftedMeanwhile(account, now));
+    if (now && RANK[now.action] >= RANK[action] && !lifted) return;
     const reason = `${alert.detector}: ${alert.summary}`.slice(0, 300);
-    await apply(account, action, reason, alert.id, { alert: alert.id, detector: alert.detector, risk: Math.round(alert.risk) }, DETECTION, DETECTION_CTX);
+    try {
+      await apply(account, action, reason, alert.id, { alert: alert.id, detector: alert.detector, risk: Math.round(alert.risk) }, DETECTION, DETECTION_CTX, lifted);
+    } catch (err) {
+      // An analyst put a stronger response meanwhile: it stands.
+      if (!(err instanceof AppError && err.code === 'lift_first')) throw err;
+    }
   }
 
   /** By an analyst, about someone else. */
@@ -158,13 +199,24 @@ export function createResponses(deps: ResponsesDeps) {
     return apply(account, action, reason, null, {}, actor, ctx);
   }
 
-  /** By an analyst, about someone else; lifts a detection suspension too. */
-  async function clear(account: string, actor: Actor, ctx: RequestContext): Promise<{ account: string; cleared: string | null }> {
+  /**
+   * Lifts the response on an account (a detection suspension too): the one way to lower one. A
+   * security analyst's own account, never the shared admin token (attack review 11: it lifted a
+   * detection suspension with no analyst at all; 403, audited), not on their own account nor one
+   * linked to it; with a reason, which may name people: the trail keeps its fingerprint only
+   * (audit/free-text.ts), the account's status reason names who lifted it.
+   */
+  async function clear(account: string, reason: string, actor: Actor, ctx: RequestContext): Promise<{ account: string; cleared: string | null }> {
     const ts = new Date(clock.now());
+    if (actor.kind !== 'account') {
+      const err = new AppError('forbidden', 'the admin token may not lift a response: a security analyst does, from their own account, with a reason');
+      await audit.append([{ kind: 'watch.response_cleared', ts, decision: 'denied', account, reason: err.code, ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor) } }]);
+      throw err;
+    }
     await refuseSameHand(db, audit, { kind: 'watch.response_cleared', ts, account, detail: {} }, actor, ctx, 'clear or lower the response on your own account', [account]);
     const was = await current(account);
     await audit.append(
-      [{ kind: 'watch.response_cleared', ts, decision: 'ok', account, reason: was?.action ?? 'none', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor) } }],
+      [{ kind: 'watch.response_cleared', ts, decision: 'ok', account, reason: was?.action ?? 'none', ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor), ...(was?.alert ? { alert: was.alert } : {}), ...freeTextDetail(reason) } }],
       async (tx) => {
         await tx.deleteFrom('account_responses').where('account', '=', account).execute();
       },
@@ -182,7 +234,7 @@ export function createResponses(deps: ResponsesDeps) {
 
   async function lift(account: string, actor: Actor, ctx: RequestContext): Promise<void> {
     const info = await deps.identity.loadAccount(account);
-    if (info?.status === 'suspended') await deps.identity.setStatus(account, 'active', `response lowered or cleared by ${actorName(actor)}`, actor, ctx);
+    if (info?.status === 'suspended') await deps.identity.setStatus(account, 'active', `response lifted by ${actorName(actor)}`, actor, ctx);
   }
 
   /**

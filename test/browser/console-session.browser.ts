@@ -134,7 +134,7 @@ describe('console (attack review 10): sessions of non-analysts end, triage says 
     const alerts = (await w.api('GET', '/api/v1/alerts?account=c1', { token: admin })).body.alerts as Array<{ id: string; status: string }>;
     expect(alerts.find((a) => a.id === 'al-c1')?.status).toBe('open');
 
-    // Lift asks first; cancelling leaves the response in force.
+    // Lift asks first (with a reason); cancelling leaves the response in force.
     expect((await w.api('PUT', '/api/v1/accounts/c2/response', { token: sa2, body: { action: 'throttle', reason: 'testing the lift confirmation' } })).status).toBe(200);
     await page.goto(`${w.url}/#/accounts/c2`);
     await page.getByTestId('respond-lift').and(page.locator(':not([disabled])')).waitFor({ timeout: 30_000 });
@@ -142,7 +142,12 @@ describe('console (attack review 10): sessions of non-analysts end, triage says 
     expect(await page.getByTestId('lift-confirm').innerText()).toContain('限流');
     await page.getByTestId('lift-cancel').click();
     expect((await w.api('GET', '/api/v1/accounts/c2/response', { token: sa2 })).body.response?.action).toBe('throttle');
+    // A lower response is no way down (the server refuses it, 409 lift_first): step-up waits for the lift.
+    expect(await page.getByTestId('respond-step_up').isDisabled()).toBe(true);
     await page.getByTestId('respond-lift').click();
+    // The lift takes a reason (attack review 11).
+    expect(await page.getByTestId('lift-ok').isDisabled()).toBe(true);
+    await page.getByTestId('lift-reason').fill('explained by the outlet manager');
     await page.getByTestId('lift-ok').click();
     await expect.poll(async () => (await w.api('GET', '/api/v1/accounts/c2/response', { token: sa2 })).body.response ?? null, { timeout: 15_000 }).toBeNull();
     // One <main> landmark on the page.

@@ -156,7 +156,8 @@ describe('the security console in Chromium', () => {
       const lift = page.getByTestId('respond-lift');
       if (await lift.isEnabled()) {
         await lift.click();
-        // Lifting asks first (attack review 10: one click ended a containment).
+        // Lifting asks first (attack review 10: one click ended a containment), with a reason (review 11).
+        await page.getByTestId('lift-reason').fill('browser test: lifting before the manual suspension');
         await page.getByTestId('lift-ok').click();
         await page.getByTestId('respond-lift').and(page.locator('[disabled]')).waitFor({ timeout: 15_000 });
       }

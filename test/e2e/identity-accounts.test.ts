@@ -255,7 +255,7 @@ describe.each(testBackends())('accounts and dual control on %s', (backend) => {
       const set = await w.api('PUT', '/api/v1/accounts/c4/response', { token: tokens.sa1, body: { action: 'suspend', reason: 'harvesting pending review' } });
       expect(set.status, set.text).toBe(200);
       expect((await view(t)).body.error.code).toBe('account_suspended');
-      expect((await w.api('DELETE', '/api/v1/accounts/c4/response', { token: tokens.sa2 })).status).toBe(200);
+      expect((await w.api('DELETE', '/api/v1/accounts/c4/response', { token: tokens.sa2, body: { reason: 'harvesting explained' } })).status).toBe(200);
       expect((await view(t)).status).toBe(401);
       const fresh = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c4', password: password('c4'), device: 'c4-pda' } })).body.token;
       expect((await view(fresh)).status).toBe(200);
@@ -291,12 +291,13 @@ describe.each(testBackends())('accounts and dual control on %s', (backend) => {
       expect((await w.api('GET', '/api/v1/accounts/c4', { token: tokens.sa2 })).body.status).toBe('suspended');
       expect((await w.api('GET', '/api/v1/accounts/c4/response', { token: tokens.sa2 })).body.response.action).toBe('suspend');
       expect((await audit('admin.account_unsuspended', 'c4')).at(-1)).toMatchObject({ decision: 'denied', reason: 'response_standing', detail: { actor: 'sa2', response: 'suspend' } });
-      // Lowering the response lifts the suspension; then both say so, and a plain suspension lifts as before.
-      expect((await w.api('PUT', '/api/v1/accounts/c4/response', { token: tokens.sa2, body: { action: 'throttle', reason: 'explained by the outlet' } })).status).toBe(200);
+      // Lifting the response lifts the suspension (a lower response is no way down: 409 lift_first,
+      // attack review 11); then both say so, and a plain suspension lifts as before.
+      expect((await w.api('PUT', '/api/v1/accounts/c4/response', { token: tokens.sa2, body: { action: 'throttle', reason: 'explained by the outlet' } })).body.error.code).toBe('lift_first');
+      expect((await w.api('DELETE', '/api/v1/accounts/c4/response', { token: tokens.sa2, body: { reason: 'explained by the outlet' } })).status).toBe(200);
       expect((await w.api('GET', '/api/v1/accounts/c4', { token: tokens.sa2 })).body.status).toBe('active');
       expect((await w.api('POST', '/api/v1/accounts/c4/suspend', { token: tokens.sa1, body: { reason: 'check' } })).status).toBe(200);
       expect((await w.api('POST', '/api/v1/accounts/c4/unsuspend', { token: tokens.sa2 })).status).toBe(200);
-      expect((await w.api('DELETE', '/api/v1/accounts/c4/response', { token: tokens.sa2 })).status).toBe(200);
     });
   });
 });

@@ -41,9 +41,9 @@ describe.each(testBackends())('puppet bypasses on %s', (backend) => {
   it('a response set on an account is not cleared by its puppet; an independent analyst clears it', async () => {
     const set = await w.api('PUT', '/api/v1/accounts/it1/response', { token: tokens.sa2, body: { action: 'throttle', reason: 'bulk reveals' } });
     expect(set.status, set.text).toBe(200);
-    await refusedThroughPuppet(await w.api('DELETE', '/api/v1/accounts/it1/response', { token: tokens.sap }), 'watch.response_cleared', 'sap');
+    await refusedThroughPuppet(await w.api('DELETE', '/api/v1/accounts/it1/response', { token: tokens.sap, body: { reason: 'lifting through a puppet' } }), 'watch.response_cleared', 'sap');
     expect((await w.api('GET', '/api/v1/accounts/it1/response', { token: tokens.sa2 })).body.response).not.toBeNull();
-    const ok = await w.api('DELETE', '/api/v1/accounts/it1/response', { token: tokens.sa1 });
+    const ok = await w.api('DELETE', '/api/v1/accounts/it1/response', { token: tokens.sa1, body: { reason: 'bulk reveals explained' } });
     expect(ok.status, ok.text).toBe(200);
   });
 

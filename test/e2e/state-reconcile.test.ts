@@ -85,7 +85,7 @@ describe.each(testBackends())('the state rows against the trail on %s', (backend
     expect((await w.api('POST', `/api/v1/exceptions/${ids.exception}/approve`, { token: tokens.sa2 })).status).toBe(200);
     expect((await w.api('PUT', '/api/v1/accounts/bj.courier/response', { token: tokens.sa1, body: { action: 'throttle', reason: 'reveals above peers' } })).status).toBe(200);
     expect((await w.api('PUT', '/api/v1/accounts/sh.clerk/response', { token: tokens.sa1, body: { action: 'step_up', reason: 'new device' } })).status).toBe(200);
-    expect((await w.api('DELETE', '/api/v1/accounts/sh.clerk/response', { token: tokens.sa2 })).status).toBe(200);
+    expect((await w.api('DELETE', '/api/v1/accounts/sh.clerk/response', { token: tokens.sa2, body: { reason: 'new device explained' } })).status).toBe(200);
     const asked = await w.api('PUT', '/api/v1/detectors/harvesting', { token: tokens.sa1, body: { settings: { burst_min_records: 55 }, reason: 'fewer bursts at the hub' } });
     expect(asked.status, asked.text).toBe(200);
     expect((await w.api('POST', '/api/v1/detectors/harvesting/approve', { token: tokens.sa2, body: { requested_at: asked.body.requested_at } })).status).toBe(200);

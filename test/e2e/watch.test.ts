@@ -125,8 +125,8 @@ describe.each(testBackends())('live detection on %s', (backend) => {
     expect(applied.length).toBeGreaterThan(0);
 
     // The analyst reviews: a courier may not, an analyst may.
-    expect((await w.api('DELETE', '/api/v1/accounts/c1/response', { token })).status).toBe(403);
-    const cleared = await w.api('DELETE', '/api/v1/accounts/c1/response', { token: analyst });
+    expect((await w.api('DELETE', '/api/v1/accounts/c1/response', { token, body: { reason: 'not mine to lift' } })).status).toBe(403);
+    const cleared = await w.api('DELETE', '/api/v1/accounts/c1/response', { token: analyst, body: { reason: 'outlet manager confirmed the logins' } });
     expect(cleared.status, cleared.text).toBe(200);
     const again = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-pda' } })).body.token;
     expect((await w.api('POST', '/api/v1/waybills/SF100000000001/reveal', { token: again, body: { fields: ['recipient.phone'], purpose: 'delivery' } })).status).toBe(200);
@@ -229,8 +229,8 @@ describe.each(testBackends())('nobody acts on a response or exception about them
     expect((await w.api('PUT', '/api/v1/accounts/sa1/response', { token: tokens.sa2, body: { action: 'step_up', reason: 'reveals above peers' } })).status).toBe(200);
     // Stepped up, sa1 logs in again (a throttle would refuse every change before this rule: review10-analyst-responses.test.ts).
     tokens.sa1 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'sa1', password: 'pw-sa1-secret', device: 'sa1-laptop' } })).body.token;
-    for (const [method, body] of [['DELETE', undefined], ['PUT', { action: 'step_up', reason: 'lowering my own' }], ['PUT', { action: 'suspend', reason: 'raising my own' }]] as const) {
-      const r = await w.api(method, '/api/v1/accounts/sa1/response', { token: tokens.sa1, ...(body ? { body } : {}) });
+    for (const [method, body] of [['DELETE', { reason: 'lifting my own' }], ['PUT', { action: 'step_up', reason: 'lowering my own' }], ['PUT', { action: 'suspend', reason: 'raising my own' }]] as const) {
+      const r = await w.api(method, '/api/v1/accounts/sa1/response', { token: tokens.sa1, body });
       expect(r.status, r.text).toBe(403);
       expect(r.body.error.code).toBe('self_action');
     }
@@ -238,21 +238,24 @@ describe.each(testBackends())('nobody acts on a response or exception about them
     const refusals = await selfRefusals();
     expect(refusals.filter((r) => r.account === 'sa1').length).toBe(3);
     expect(JSON.stringify(refusals)).toContain('"actor":"sa1"');
-    const cleared = await w.api('DELETE', '/api/v1/accounts/sa1/response', { token: tokens.sa2 });
+    const cleared = await w.api('DELETE', '/api/v1/accounts/sa1/response', { token: tokens.sa2, body: { reason: 'reveals explained' } });
     expect(cleared.status, cleared.text).toBe(200);
     expect(cleared.body.cleared).toBe('step_up');
   });
 
-  it('may set, lower and clear a response on someone else (lowering a suspension lifts it)', async () => {
+  it('may set, raise and lift a response on someone else; a lower one is no lift (409 lift_first, attack review 11)', async () => {
     const login = () => w.api('POST', '/api/v1/sessions', { body: { account: 'c1', password: 'pw-c1-secret', device: 'c1-dev' } });
     expect((await w.api('PUT', '/api/v1/accounts/c1/response', { token: tokens.sa1, body: { action: 'suspend', reason: 'shared credentials, 3 cities' } })).status).toBe(200);
     const refused = await login();
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('account_suspended');
     expect(refused.text).not.toContain('shared credentials');
-    expect((await w.api('PUT', '/api/v1/accounts/c1/response', { token: tokens.sa2, body: { action: 'step_up', reason: 'explained by the outlet' } })).status).toBe(200);
+    const lower = await w.api('PUT', '/api/v1/accounts/c1/response', { token: tokens.sa2, body: { action: 'step_up', reason: 'explained by the outlet' } });
+    expect(lower.status, lower.text).toBe(409);
+    expect(lower.body.error.code).toBe('lift_first');
+    expect((await login()).status).toBe(403);
+    expect((await w.api('DELETE', '/api/v1/accounts/c1/response', { token: tokens.sa2, body: { reason: 'explained by the outlet' } })).status).toBe(200);
     expect((await login()).status).toBe(201);
-    expect((await w.api('DELETE', '/api/v1/accounts/c1/response', { token: tokens.sa1 })).status).toBe(200);
   });
 
   it('may not add an exception naming themselves, their device or their network; another analyst\'s is fine', async () => {
@@ -284,9 +287,10 @@ describe.each(testBackends())('nobody acts on a response or exception about them
     expect((await w.api('DELETE', `/api/v1/exceptions/${deviceBySa2.body.id}`, { token: tokens.sa2 })).status).toBe(200);
   });
 
-  it('the admin token has no account of its own: it may act on anyone', async () => {
+  it('the admin token has no account of its own: it may set a response on anyone, but a lift is an analyst\'s (attack review 11)', async () => {
     expect((await w.api('PUT', '/api/v1/accounts/sa1/response', { token: w.adminToken, body: { action: 'step_up', reason: 'audit of analysts' } })).status).toBe(200);
-    expect((await w.api('DELETE', '/api/v1/accounts/sa1/response', { token: w.adminToken })).status).toBe(200);
+    expect((await w.api('DELETE', '/api/v1/accounts/sa1/response', { token: w.adminToken, body: { reason: 'audit done' } })).status).toBe(403);
+    expect((await w.api('DELETE', '/api/v1/accounts/sa1/response', { token: tokens.sa2, body: { reason: 'audit done' } })).status).toBe(200);
   });
 
   // Attack review 4, hole 5: whoever holds the admin token was the "second analyst" of every two-analyst rule.

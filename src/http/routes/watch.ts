@@ -110,16 +110,22 @@ export function watchRoutes(app: App, { identity, watch }: { identity: IdentityS
     onRequest: analysts,
     schema: {
       tags: ['watch'],
-      summary: 'Apply a response by hand: step_up (new login, with the second factor when enrolled), throttle (records revealed per hour), suspend; not on yourself',
+      summary: 'Apply a response by hand: step_up (new login, with the second factor when enrolled), throttle (records revealed per hour), suspend; raises only (step_up < throttle < suspend): one that would lower the response in force is refused (409 `lift_first`, its message naming it, audited): lift it first; raising keeps the alert it came from; not on yourself',
       params: Type.Object({ id: Id }),
       body: Type.Object({ action: lit(['step_up', 'throttle', 'suspend'] as const), reason: Type.String({ minLength: 3, maxLength: 300 }) }, { additionalProperties: false }),
     },
   }, async (req) => watch.setResponse(req.params.id, req.body.action, req.body.reason, actorOf(req.principal!), requestContext(req)));
 
   app.delete('/api/v1/accounts/:id/response', {
+    // The admin token is refused by the watch (403, audited), not here: a lift is a named analyst's.
     onRequest: analysts,
-    schema: { tags: ['watch'], summary: 'Undo the response on an account (lifts a detection suspension too); not on yourself', params: Type.Object({ id: Id }) },
-  }, async (req) => watch.clearResponse(req.params.id, actorOf(req.principal!), requestContext(req)));
+    schema: {
+      tags: ['watch'],
+      summary: 'Lift the response on an account (a detection suspension too), the one way to lower one: a security analyst\'s own account, not the admin token (403, audited), not on yourself nor an account linked to you; with a reason (the trail keeps its SHA-256 and length, never the text)',
+      params: Type.Object({ id: Id }),
+      body: Type.Object({ reason: Type.String({ minLength: 3, maxLength: 300 }) }, { additionalProperties: false }),
+    },
+  }, async (req) => watch.clearResponse(req.params.id, req.body.reason, actorOf(req.principal!), requestContext(req)));
 
   app.get('/api/v1/exceptions', { onRequest: analysts, schema: { tags: ['watch'], summary: 'Detection exceptions not removed: pending (waiting for a second analyst) and approved' } }, async () => ({ exceptions: await watch.listExceptions() }));
 

@@ -44,7 +44,7 @@ const en = {
     timeline: 'Activity timeline', onlyReveals: 'Reveals only', onlyUnexplained: 'Unexplained only', kind: 'What', waybill: 'Waybill', fields: 'Fields', purpose: 'Purpose', decision: 'Decision', explainedBy: 'Explained by',
     explained: 'Explained', unexplained: 'Unexplained', alerts: 'Alerts about this account',
     respond: 'Response', stepUp: 'Step-up', throttle: 'Throttle', suspend: 'Suspend', lift: 'Lift', respondTitle: '{{action}} {{account}}', reasonPlaceholder: 'Why (audited, at least 3 characters)',
-    responseApplied: '{{action}} applied to {{account}}', responseLifted: 'Response lifted from {{account}}', liftTitle: 'Lift the response on {{account}}?', liftConfirm: 'Lifting gives {{account}} full access back at once ({{action}} in force now). The server records who lifted it; it takes no reason for a lift.', caseRef: 'case {{id}}', suspended: 'Suspended', active: 'Active',
+    responseApplied: '{{action}} applied to {{account}}', responseLifted: 'Response lifted from {{account}}', liftTitle: 'Lift the response on {{account}}?', liftConfirm: 'Lifting gives {{account}} full access back at once ({{action}} in force now). The server records who lifted it and why (the audit trail keeps a fingerprint of the reason, not its text).', liftReasonPlaceholder: 'Why lift it (required, at least 3 characters)', liftFirst: 'A stronger response ({{action}}) is in force: lift it first, then apply this one', caseRef: 'case {{id}}', suspended: 'Suspended', active: 'Active',
     weekdays: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'],
   },
   roles: { courier: 'courier', outlet_staff: 'outlet staff', sorting: 'sorting', customer_service: 'customer service', manager: 'manager', it_admin: 'IT admin', security_analyst: 'security analyst', service: 'service', unknown: 'unknown' },
@@ -168,6 +168,7 @@ const en = {
     bad_identifier: 'That identifier is not valid', bad_request: 'The request is not valid', case_not_held: 'No open case covers this', head_refused: 'The witness refused the signed tree head', internal: 'The server failed to answer; try again later',
     otp_required: 'A one-time code is needed', producer_not_registered: 'This producer is not registered', quota_exceeded: 'Quota exceeded', rate_limited: 'Too many requests; try again shortly', record_integrity: 'A stored record failed its integrity check',
     role_not_permitted: 'Your role may not do this', step_up_required: 'Sign in again (with your one-time code) to continue', throttled: 'Your account is throttled', ticket_not_held: 'No open ticket covers this',
+    lift_first: 'A stronger response is in force on this account: lift it first (Lift), then apply the lower one',
   },
 };
 export default en;

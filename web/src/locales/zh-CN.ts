@@ -46,7 +46,7 @@ const zh: Messages = {
     timeline: '活动时间线', onlyReveals: '仅明文查看', onlyUnexplained: '仅无依据', kind: '行为', waybill: '运单号', fields: '字段', purpose: '用途', decision: '结果', explainedBy: '依据',
     explained: '有依据', unexplained: '无依据', alerts: '与该账号相关的告警',
     respond: '响应', stepUp: '二次验证', throttle: '限流', suspend: '停用', lift: '解除', respondTitle: '{{action}}：{{account}}', reasonPlaceholder: '原因（将被审计，至少 3 个字符）',
-    responseApplied: '已对 {{account}} 执行{{action}}', responseLifted: '已解除 {{account}} 的响应', liftTitle: '解除 {{account}} 的响应？', liftConfirm: '解除后 {{account}} 立即恢复全部权限（当前执行：{{action}}）。服务器会记录由谁解除；解除操作不接受原因。', caseRef: '案件 {{id}}', suspended: '已停用', active: '正常',
+    responseApplied: '已对 {{account}} 执行{{action}}', responseLifted: '已解除 {{account}} 的响应', liftTitle: '解除 {{account}} 的响应？', liftConfirm: '解除后 {{account}} 立即恢复全部权限（当前执行：{{action}}）。服务器会记录由谁解除及原因（审计日志只保存原因的指纹，不保存原文）。', liftReasonPlaceholder: '解除原因（必填，至少 3 个字符）', liftFirst: '该账号正执行更强的响应（{{action}}）：请先解除，再执行此操作', caseRef: '案件 {{id}}', suspended: '已停用', active: '正常',
     weekdays: ['周一', '周二', '周三', '周四', '周五', '周六', '周日'],
   },
   roles: { courier: '快递员', outlet_staff: '网点员工', sorting: '分拣员', customer_service: '客服', manager: '经理', it_admin: 'IT 管理员', security_analyst: '安全分析员', service: '系统服务', unknown: '未知' },
@@ -170,6 +170,7 @@ const zh: Messages = {
     bad_identifier: '标识不合法', bad_request: '请求不合法', case_not_held: '没有覆盖此项的进行中案件', head_refused: '见证方拒绝了签名树头', internal: '服务器未能应答，请稍后再试',
     otp_required: '需要动态验证码', producer_not_registered: '此数据源未登记', quota_exceeded: '超出配额', rate_limited: '请求过多，请稍后再试', record_integrity: '存储的记录未通过完整性校验',
     role_not_permitted: '您的角色无权执行此操作', step_up_required: '请重新登录（含动态验证码）后继续', throttled: '您的账号已被限流', ticket_not_held: '没有覆盖此项的进行中工单',
+    lift_first: '该账号正执行更强的响应：请先解除（点击“解除”），再执行较弱的响应',
   },
 };
 export default zh;

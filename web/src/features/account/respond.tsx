@@ -1,6 +1,9 @@
 /**
  * Response buttons on an account: step-up, throttle, suspend (with a reason), lift (after a
- * confirmation: DELETE /accounts/:id/response takes no reason). Each is audited by the server.
+ * confirmation, with a reason). Each is audited by the server. A response only rises by these
+ * buttons (step-up < throttle < suspend): one lower than the response in force is disabled with a
+ * "lift first" hint, since the server refuses it (409 `lift_first`, attack review 11); the lift,
+ * with its warning, is the one way down.
  */
 import { useState } from 'react';
 import { App, Button, type ButtonProps, Input, Modal, Space, Tooltip } from 'antd';
@@ -11,6 +14,12 @@ import { label } from '../../labels';
 
 type Action = 'step_up' | 'throttle' | 'suspend';
 const LABEL: Record<Action, string> = { step_up: 'account.stepUp', throttle: 'account.throttle', suspend: 'account.suspend' };
+/** The server's order (src/watch/responses.ts RANK). */
+const RANK: Record<string, number> = { step_up: 1, throttle: 2, suspend: 3 };
+const MIN_REASON = 3;
+
+/** Whether `action` would lower the response in force (the server refuses it: lift first). */
+export const lowers = (action: Action, inForce: string | null): boolean => inForce !== null && (RANK[inForce] ?? 0) > RANK[action]!;
 
 export function ResponseButtons({ account, inForce, onChanged }: { account: string; inForce: string | null; onChanged(): void }) {
   const { t } = useTranslation();
@@ -19,7 +28,9 @@ export function ResponseButtons({ account, inForce, onChanged }: { account: stri
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
   const [lifting, setLifting] = useState(false);
+  const [liftReason, setLiftReason] = useState('');
   const self = session.account() === account;
+  const inForceLabel = label(t, 'responses', inForce);
 
   async function run(fn: () => Promise<unknown>, done: string) {
     setBusy(true);
@@ -34,18 +45,31 @@ export function ResponseButtons({ account, inForce, onChanged }: { account: stri
     }
   }
 
+  const actionButton = (a: Action) => {
+    const below = lowers(a, inForce);
+    const button = (
+      <Button key={a} danger={a === 'suspend'} disabled={self || busy || inForce === a || below} onClick={() => setAction(a)} data-testid={`respond-${a}`}>
+        {t(LABEL[a])}
+      </Button>
+    );
+    return below && !self ? (
+      <Tooltip key={a} title={t('account.liftFirst', { action: inForceLabel })}>
+        <span data-testid={`respond-${a}-lift-first`}>{button}</span>
+      </Tooltip>
+    ) : button;
+  };
   const buttons = (
     <Space wrap>
-      {(Object.keys(LABEL) as Action[]).map((a) => (
-        <Button key={a} danger={a === 'suspend'} disabled={self || busy || inForce === a} onClick={() => setAction(a)} data-testid={`respond-${a}`}>
-          {t(LABEL[a])}
-        </Button>
-      ))}
+      {(Object.keys(LABEL) as Action[]).map(actionButton)}
       <Button disabled={self || busy || !inForce} data-testid="respond-lift" onClick={() => setLifting(true)}>
         {t('account.lift')}
       </Button>
     </Space>
   );
+  const closeLift = () => {
+    setLifting(false);
+    setLiftReason('');
+  };
   return (
     <>
       {self ? <Tooltip title={t('common.selfAction')}><span>{buttons}</span></Tooltip> : buttons}
@@ -54,7 +78,7 @@ export function ResponseButtons({ account, inForce, onChanged }: { account: stri
         title={action ? t('account.respondTitle', { action: t(LABEL[action]), account }) : ''}
         okText={t('common.confirm')}
         cancelText={t('common.cancel')}
-        okButtonProps={{ disabled: reason.trim().length < 3, danger: action === 'suspend', 'data-testid': 'respond-ok' } as ButtonProps}
+        okButtonProps={{ disabled: reason.trim().length < MIN_REASON, danger: action === 'suspend', 'data-testid': 'respond-ok' } as ButtonProps}
         onCancel={() => {
           setAction(null);
           setReason('');
@@ -75,16 +99,18 @@ export function ResponseButtons({ account, inForce, onChanged }: { account: stri
         title={t('account.liftTitle', { account })}
         okText={t('account.lift')}
         cancelText={t('common.cancel')}
-        okButtonProps={{ danger: true, 'data-testid': 'lift-ok' } as ButtonProps}
+        okButtonProps={{ danger: true, disabled: liftReason.trim().length < MIN_REASON, 'data-testid': 'lift-ok' } as ButtonProps}
         cancelButtonProps={{ 'data-testid': 'lift-cancel' } as ButtonProps}
-        onCancel={() => setLifting(false)}
+        onCancel={closeLift}
         onOk={() => {
-          setLifting(false);
-          void run(() => api('DELETE', `/accounts/${encodeURIComponent(account)}/response`), t('account.responseLifted', { account }));
+          const r = liftReason.trim();
+          closeLift();
+          void run(() => api('DELETE', `/accounts/${encodeURIComponent(account)}/response`, { body: { reason: r } }), t('account.responseLifted', { account }));
         }}
         destroyOnHidden
       >
-        <p data-testid="lift-confirm">{t('account.liftConfirm', { account, action: label(t, 'responses', inForce) })}</p>
+        <p data-testid="lift-confirm">{t('account.liftConfirm', { account, action: inForceLabel })}</p>
+        <Input.TextArea aria-label={t('common.reason')} data-testid="lift-reason" rows={3} maxLength={300} placeholder={t('account.liftReasonPlaceholder')} value={liftReason} onChange={(e) => setLiftReason(e.target.value)} />
       </Modal>
     </>
   );
