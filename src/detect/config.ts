@@ -38,7 +38,8 @@ export interface DetectConfig {
     /**
      * Roles that work at an outlet counter (attack review 10, F3): their own-site backing is weak for
      * a parcel that is not at the counter — one a courier delivers to the door (a delivery
-     * assignment or an out-for-delivery scan), or one taken in more than `counter_grace_hours` ago.
+     * assignment or an out-for-delivery scan), or one taken in or collected at the counter more than
+     * `counter_grace_hours` ago, or one the engine knows by its number range only (attack review 11).
      */
     counter_roles: string[];
     counter_grace_hours: number;

@@ -40,6 +40,7 @@ export function emptyContext(): EventContext {
     parcelCity: undefined,
     unknownWaybill: false,
     weakSite: false,
+    pastSite: false,
   };
 }
 
@@ -94,6 +95,7 @@ export class ContextBuilder {
     ctx.parcelCity = undefined;
     ctx.unknownWaybill = false;
     ctx.weakSite = false;
+    ctx.pastSite = false;
     ctx.deviceSeen = undefined;
     ctx.networkSeen = undefined;
     ctx.citySeen = undefined;

@@ -142,9 +142,17 @@ export interface EventContext {
   /**
    * Explained by `site` only, by a counter role (`state.counter_roles`), for a parcel that is not at
    * its counter: a courier delivers it to the door, or it was taken in long ago (attack review 10,
-   * F3). `unexplained` and `trickle` count it as unexplained.
+   * F3), or it was at the counter long ago (attack review 11: collected more than
+   * `counter_grace_hours` ago, or known by its number range only). `unexplained` counts it as
+   * unexplained; `trickle` too unless `pastSite`.
    */
   weakSite: boolean;
+  /**
+   * Of `weakSite`: the parcel was at the account's counter once, long ago (taken in or collected more
+   * than `counter_grace_hours` ago, or forgotten by the engine and known by its number range only).
+   * Honest clerks answer a few such questions a day, so `trickle` leaves it to `unexplained`'s window.
+   */
+  pastSite: boolean;
 }
 
 export interface SignalInput {

@@ -182,6 +182,48 @@ describe('WorkLinks', () => {
     expect(why(other, 'SF100000000155', 0).e).toBe('none');
   });
 
+  describe('attack review 11: a counter clerk\'s own-site parcels from the past', () => {
+    const clerk = (store: ProfileStore) => store.getAccount('s1', actor('s1', 'outlet_staff', 'OUT-A'), 0);
+    const grace = cfg.state.counter_grace_hours * HOUR;
+
+    it('a parcel addressed to her outlet is at the counter until counter_grace_hours after its collected scan, whenever it was picked up elsewhere', () => {
+      const { links, store, why } = setup();
+      const s1 = clerk(store);
+      links.onWaybill('SF200000000001', 'OUT-Z', 'OUT-A', '上海', 0);
+      links.onScan('SF200000000001', 'pickup', 'courier', 0, false);
+      links.onDelivered('SF200000000001', 0);
+      // two days on, waiting at her counter: strong
+      expect(why(s1, 'SF200000000001', 2 * DAY).ctx.weakSite).toBe(false);
+      links.onScan('SF200000000001', 'delivered', 'outlet_staff', 2 * DAY, false);
+      links.onDelivered('SF200000000001', 2 * DAY);
+      expect(why(s1, 'SF200000000001', 2 * DAY + grace).ctx.weakSite).toBe(false);
+      const late = why(s1, 'SF200000000001', 2 * DAY + grace + 1);
+      expect(late.e).toBe('site');
+      expect([late.ctx.weakSite, late.ctx.pastSite]).toEqual([true, true]);
+    });
+
+    it('a door parcel is weak but not "past" (trickle still counts it)', () => {
+      const { links, store, why } = setup();
+      links.onWaybill('SF200000000002', 'OUT-Z', 'OUT-A', '上海', 0);
+      links.onScan('SF200000000002', 'out_for_delivery', 'courier', HOUR, false);
+      const r = why(clerk(store), 'SF200000000002', 2 * HOUR);
+      expect([r.ctx.weakSite, r.ctx.pastSite]).toEqual([true, false]);
+    });
+
+    it('known by its number range only: weak at or below the range\'s highest routed number (forgotten), strong above it (not routed yet); a courier is not judged', () => {
+      const { links, store, courier, why } = setup();
+      const s1 = clerk(store);
+      links.onWaybill('SF300000000100', 'OUT-A', 'OUT-B', '杭州', 0);
+      links.onWaybill('SF300000000150', 'OUT-A', 'OUT-B', '杭州', 0);
+      const forgotten = why(s1, 'SF300000000120', 9 * DAY);
+      expect(forgotten.e).toBe('site');
+      expect([forgotten.ctx.weakSite, forgotten.ctx.pastSite]).toEqual([true, true]);
+      const fresh = why(s1, 'SF300000000151', HOUR);
+      expect([fresh.e, fresh.ctx.weakSite]).toEqual(['site', false]);
+      expect(why(courier, 'SF300000000120', 9 * DAY).ctx.weakSite).toBe(false);
+    });
+  });
+
   it('expires untouched waybills and lapsed tickets', () => {
     const { links } = setup();
     links.onWaybill('SF100000000008', 'OUT-A', 'OUT-B', '杭州', 0);

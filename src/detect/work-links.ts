@@ -64,6 +64,8 @@ export interface WaybillCtx {
   door: boolean;
   /** Time of the first live pickup scan (taken in; -Infinity: none). */
   picked: number;
+  /** Time of the latest live delivered scan (collected at the counter, or delivered; -Infinity: none). */
+  collected: number;
 }
 
 interface TicketCtx {
@@ -77,15 +79,29 @@ interface TicketCtx {
   at: number;
 }
 
+/** The last `digits` characters of a waybill number as a number (-1 if they are not all digits). */
+function suffix(wb: string, digits: number): number {
+  let n = 0;
+  for (let i = wb.length - digits; i < wb.length; i++) {
+    const c = wb.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
 function newWaybill(origin: string | undefined, dest: string | undefined, city: string | undefined, t: number): WaybillCtx {
-  return { origin, dest, city, touched: t, born: t, linked: false, linkedHistory: false, a0: undefined, k0: 'assignment', u0: -Infinity, t0: undefined, b0: false, more: undefined, done: -Infinity, door: false, picked: -Infinity };
+  return { origin, dest, city, touched: t, born: t, linked: false, linkedHistory: false, a0: undefined, k0: 'assignment', u0: -Infinity, t0: undefined, b0: false, more: undefined, done: -Infinity, door: false, picked: -Infinity, collected: -Infinity };
 }
 
 export class WorkLinks {
   readonly waybills = new Map<string, WaybillCtx>();
   readonly tickets = new Map<string, TicketCtx>();
-  /** Waybill number range (all but the last `waybill_range_digits` digits) -> origin site; '' = mixed. */
-  readonly rangeOrigin = new Map<string, string>();
+  /**
+   * Waybill number range (all but the last `waybill_range_digits` digits) -> its origin site ('' = mixed) and
+   * the highest number in it seen routed (its last digits; -1: none numeric).
+   */
+  readonly rangeOrigin = new Map<string, { origin: string; top: number }>();
   private readonly st: DetectConfig['state'];
   private readonly rangeDigits: number;
   private readonly waybillTtl: number;
@@ -123,11 +139,15 @@ export class WorkLinks {
     const digits = this.rangeDigits;
     if (origin !== undefined && digits > 0 && wb.length > digits) {
       const r = wb.slice(0, wb.length - digits);
+      const n = suffix(wb, digits);
       const o = this.rangeOrigin.get(r);
       if (o === undefined) {
         store.capMap(this.rangeOrigin, Math.max(1, Math.floor(this.st.max_waybills / 10)), 'waybill_ranges');
-        this.rangeOrigin.set(r, origin);
-      } else if (o !== origin && o !== '') this.rangeOrigin.set(r, '');
+        this.rangeOrigin.set(r, { origin, top: n });
+      } else {
+        if (o.origin !== origin) o.origin = '';
+        if (n > o.top) o.top = n;
+      }
     }
   }
 
@@ -181,7 +201,7 @@ export class WorkLinks {
 
   /**
    * A live scan that says where the parcel is: out for door delivery (or delivered by a courier),
-   * or taken in (pickup). Scans only, never assignments: scans are broadcast to every partition,
+   * taken in (pickup), or collected (delivered). Scans only, never assignments: scans are broadcast to every partition,
    * assignments go to the assignee's, and `unexplained` must judge alike in each (docs/detect.md,
    * Partitioning).
    */
@@ -189,6 +209,7 @@ export class WorkLinks {
     if (backfill) return;
     const w = this.waybills.get(wb);
     if (w === undefined) return;
+    if (op === 'delivered' && t > w.collected) w.collected = t;
     if (op === 'out_for_delivery' || (op === 'delivered' && role === 'courier')) w.door = true;
     else if (op === 'pickup' && (w.picked === -Infinity || t < w.picked)) w.picked = t;
   }
@@ -272,9 +293,17 @@ export class WorkLinks {
   private unrouted(a: AccountProfile, wb: string, w: WaybillCtx | undefined, history: boolean, ctx: EventContext): Explanation {
     if (!w || !(w.linked || (history && w.linkedHistory))) ctx.unknownWaybill = true;
     const digits = this.rangeDigits;
-    const o = digits > 0 && wb.length > digits ? this.rangeOrigin.get(wb.slice(0, wb.length - digits)) : undefined;
+    const range = digits > 0 && wb.length > digits ? this.rangeOrigin.get(wb.slice(0, wb.length - digits)) : undefined;
+    const o = range?.origin;
     if (o) {
-      if (o === a.site) return 'site';
+      if (o === a.site) {
+        // Numbers are issued in order: one above every routed number of its range is a new parcel taken in
+        // before its order is entered (at the counter). One at or below them is a parcel the engine has
+        // forgotten (`waybill_ttl_days`): nothing says it is at the counter, so a counter role's backing is
+        // weak (attack review 11, F1b: "taken in long ago" must not turn strong once the parcel is forgotten).
+        if (this.counterRoles.has(a.role) && !(suffix(wb, digits) > range!.top)) ctx.weakSite = ctx.pastSite = true;
+        return 'site';
+      }
       if (a.role === 'manager') {
         const home = this.store.homeCity(a);
         if (home !== undefined && this.store.siteCity.get(o) === home) return 'city';
@@ -287,7 +316,7 @@ export class WorkLinks {
     const store = this.store;
     ctx.parcelCity = w.city;
     if (a.site !== undefined && (w.origin === a.site || w.dest === a.site)) {
-      if (this.counterRoles.has(a.role) && !this.atCounter(a.site, w, t)) ctx.weakSite = true;
+      if (this.counterRoles.has(a.role)) this.judgeCounter(a.site, w, t, ctx);
       return 'site';
     }
     const home = store.homeCity(a);
@@ -300,14 +329,20 @@ export class WorkLinks {
   }
 
   /**
-   * Whether an own-site parcel is one a counter clerk handles (attack review 10, F3): at its
-   * destination outlet, unless a courier delivers it to the door; at its origin outlet, until
-   * `counter_grace_hours` after it was taken in. Only what was seen counts against it (no scans
-   * at all: at the counter).
+   * Whether an own-site parcel is one a counter clerk handles (attack review 10, F3; review 11, F1a):
+   * at its destination outlet, unless a courier delivers it to the door, until `counter_grace_hours`
+   * after it was collected (delivered scan); at its origin outlet, until `counter_grace_hours` after it
+   * was taken in. Only what was seen counts against it (no scans at all: at the counter). Not at the
+   * counter sets `weakSite` on `ctx`, and `pastSite` unless it is a parcel a courier takes to her
+   * outlet's doors (it was at her counter once, long ago).
    */
-  private atCounter(site: string, w: WaybillCtx, t: number): boolean {
-    if (w.dest === site && !w.door) return true;
-    return w.origin === site && (w.picked === -Infinity || t - w.picked <= this.counterGrace);
+  private judgeCounter(site: string, w: WaybillCtx, t: number, ctx: EventContext): void {
+    const grace = this.counterGrace;
+    const door = w.dest === site && w.door;
+    if (w.dest === site && !door && (w.collected === -Infinity || t - w.collected <= grace)) return;
+    if (w.origin === site && (w.picked === -Infinity || t - w.picked <= grace)) return;
+    ctx.weakSite = true;
+    if (!door) ctx.pastSite = true;
   }
 
   /** Expires waybills untouched for `waybill_ttl_days` and lapsed tickets (open or closed). */

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSimulation, resolveParams, writeSimulation } from './index.js';
 
-const EVENTS_SHA256 = 'ee88d663caeb9dc8a8bedc37b8832f74e03f5c14d8f570f7eed68e67cf501d9c';
-const TRUTH_SHA256 = '19af8cca5e9b90e978943eeae6516655547ce986ef351d5b1c57edb6593ffdb7';
+const EVENTS_SHA256 = '267cf48072f80577bb829aacd328f9fd2080271bab203204e87dbf19496fbd46';
+const TRUTH_SHA256 = '3d65c19f439817d00d08eb12fc9821063cfcf614d4fc76ed4d669fa35c093914';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-golden-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -59,6 +59,8 @@ export interface AttackParams {
   ticket_harvest: Planned & { days: number; recordsPerDay: number };
   /** a clerk reveals name and phone of her outlet's door-delivery parcels (attack review 10, F3) */
   clerk_door_harvest: Planned & { days: number; recordsPerDay: number };
+  /** a clerk reveals name and phone of her outlet's past parcels: collected at its counter or sent from it days ago (attack review 11) */
+  clerk_old_parcel_harvest: Planned & { days: number; recordsPerDay: number };
 }
 export type AttackName = keyof AttackParams;
 export const ATTACK_NAMES: readonly AttackName[] = [
@@ -77,6 +79,7 @@ export const ATTACK_NAMES: readonly AttackName[] = [
   'split_harvest',
   'ticket_harvest',
   'clerk_door_harvest',
+  'clerk_old_parcel_harvest',
 ];
 
 export interface LookalikeParams {
@@ -94,6 +97,8 @@ export interface LookalikeParams {
   complaint_campaign: Planned & { count: number; days: number; casesPerDay: number };
   /** an honest agent's occasional favour: one unexplained lookup every few days */
   favour: Planned & { count: number; everyDays: number };
+  /** honest clerks answer a few customers a day asking about an older parcel of their outlet (attack review 11's look-alike) */
+  clerk_old_parcel_questions: Planned & { count: number; minPerDay: number; maxPerDay: number };
 }
 export type LookalikeName = keyof LookalikeParams | 'surge';
 export const LOOKALIKE_NAMES: readonly LookalikeName[] = [
@@ -107,6 +112,7 @@ export const LOOKALIKE_NAMES: readonly LookalikeName[] = [
   'new_route',
   'complaint_campaign',
   'favour',
+  'clerk_old_parcel_questions',
   'surge',
 ];
 
@@ -174,6 +180,7 @@ function defaultPlan(days: number): { attacks: AttackParams; lookalikes: Lookali
       split_harvest: { enabled: true, day: at(2), days: 3, minDelayMinutes: 2, maxDelayMinutes: 20, maxGapSeconds: 60 },
       ticket_harvest: { enabled: true, day: at(1), days: 3, recordsPerDay: 345 },
       clerk_door_harvest: { enabled: true, day: at(0), days: 4, recordsPerDay: 110 },
+      clerk_old_parcel_harvest: { enabled: true, day: at(4), days: 3, recordsPerDay: 55 },
     },
     lookalikes: {
       new_hire: { enabled: true, day: at(1), couriers: 2, outlet_staff: 1, customer_service: 1 },
@@ -186,6 +193,7 @@ function defaultPlan(days: number): { attacks: AttackParams; lookalikes: Lookali
       new_route: { enabled: true, day: at(0), count: 1, days: 3, share: 0.8 },
       complaint_campaign: { enabled: true, day: at(2), count: 1, days: 3, casesPerDay: 40 },
       favour: { enabled: true, day: 0, count: 2, everyDays: 4 },
+      clerk_old_parcel_questions: { enabled: true, day: 1, count: 2, minPerDay: 1, maxPerDay: 3 },
     },
   };
 }

@@ -146,7 +146,7 @@ describe('warden simulate output', () => {
 });
 
 describe('labelled attacks', () => {
-  const expected = ['leased_night', 'leased_remote', 'cs_insider', 'scanner_malware', 'courier_ring', 'credential_stuffing', 'manager_dump', 'work_harvest', 'search_harvest', 'trickle', 'work_harvest_evasive', 'split_harvest', 'clerk_door_harvest'];
+  const expected = ['leased_night', 'leased_remote', 'cs_insider', 'scanner_malware', 'courier_ring', 'credential_stuffing', 'manager_dump', 'work_harvest', 'search_harvest', 'trickle', 'work_harvest_evasive', 'split_harvest', 'clerk_door_harvest', 'clerk_old_parcel_harvest'];
 
   it('are all present, with accounts, window and event ids that exist in the output', () => {
     expect(truth.attacks.map((a) => a.scenario).sort()).toEqual([...expected].sort());
@@ -350,12 +350,27 @@ describe('labelled attacks', () => {
       expect(door.has(wb)).toBe(true);
     }
   });
+
+  it('clerk_old_parcel_harvest: the clerk reveals her own outlet\'s past parcels, each collected at its counter or sent from it a day or more before', () => {
+    const { a, evs } = attack('clerk_old_parcel_harvest');
+    const site = events.find((e) => e.account === a.accounts[0] && e.type === 'login')!.site;
+    const route = new Map(events.filter((e) => e.type === 'waybill').map((e) => [e.waybill, e]));
+    const doneAt = new Map<string, number>();
+    for (const e of events) if (e.type === 'scan' && (e.op === 'delivered' || e.op === 'pickup') && !doneAt.has(e.waybill!)) doneAt.set(e.waybill!, Date.parse(e.ts));
+    const reveals = evs.flatMap((e) => (e.type === 'access' && e.action === 'reveal' ? [{ wb: e.waybill!, t: Date.parse(e.ts) }] : []));
+    expect(reveals.length).toBeGreaterThan(10);
+    for (const r of reveals) {
+      const w = route.get(r.wb)!;
+      expect(w.origin_site === site || w.dest_site === site).toBe(true);
+      expect(r.t - doneAt.get(r.wb)!).toBeGreaterThan(12 * 3600_000);
+    }
+  });
 });
 
 describe('labelled look-alikes', () => {
   it('cover every kind, with windows inside the run', () => {
     const kinds = new Set(truth.lookalikes.map((l) => l.kind));
-    for (const k of ['new_hire', 'new_phone', 'covering_route', 'manager_travel', 'app_update', 'busy_agent', 'surge', 'rural_route', 'new_route', 'complaint_campaign']) expect(kinds.has(k)).toBe(true);
+    for (const k of ['new_hire', 'new_phone', 'covering_route', 'manager_travel', 'app_update', 'busy_agent', 'surge', 'rural_route', 'new_route', 'complaint_campaign', 'clerk_old_parcel_questions']) expect(kinds.has(k)).toBe(true);
     for (const l of truth.lookalikes) {
       expect(l.window.start >= truth.start && l.window.end <= truth.end && l.window.start < l.window.end).toBe(true);
       expect(l.accounts.length > 0 || l.all_accounts).toBe(true);

@@ -534,8 +534,10 @@ export function createTrickleDetector(env: DetectorEnv): Detector {
     const ev = ctx.event;
     if (ev.type !== 'access') return;
     const s = stateOf(ctx); // every active account-day counts towards its role's honest rate
-    // A counter role's weak own-site backing (a parcel not at its counter) counts as none (attack review 10, F3).
-    if (ctx.records === 0 || (ctx.explanation !== 'none' && !ctx.weakSite) || ev.waybill === undefined) return;
+    // A counter role's weak own-site backing (a parcel not at its counter) counts as none (attack review 10, F3),
+    // except a parcel that was at its counter long ago: honest clerks answer a few such questions a day, so
+    // `unexplained`'s window judges those (attack review 11).
+    if (ctx.records === 0 || (ctx.explanation !== 'none' && (!ctx.weakSite || ctx.pastSite)) || ev.waybill === undefined) return;
     if (s.today.has(ev.waybill)) return;
     s.today.add(ev.waybill);
     if (s.ids.length >= 20) s.ids.shift();

@@ -112,7 +112,7 @@ export function createUnexplainedDetector(env: DetectorEnv): Detector {
     const farShare = s.far / Math.max(1, s.dayCount);
     if (score >= 40 && (farShare > 0.5 || s.unknown >= 3)) score += 8;
 
-    const weakText = s.weakSite > 0 ? ` ${s.weakSite} of today's were own-site parcels not at its counter (delivered to the door by a courier, or taken in long ago).` : '';
+    const weakText = s.weakSite > 0 ? ` ${s.weakSite} of today's were own-site parcels not at its counter (delivered to the door by a courier, or taken in or collected long ago).` : '';
     emit({
       account: a.id,
       device: ev.device,

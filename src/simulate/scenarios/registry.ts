@@ -16,6 +16,7 @@ import { credentialStuffing } from './credential-stuffing.js';
 import { csInsider } from './cs-insider.js';
 import { favour } from './favour.js';
 import { clerkDoorHarvest, ticketHarvest } from './insider-review10.js';
+import { clerkOldParcelHarvest, clerkOldParcelQuestions } from './insider-review11.js';
 import { searchHarvestEvasive, splitHarvest, workHarvestEvasive } from './harvest-evasion.js';
 import { leasedNight } from './leased-night.js';
 import { leasedRemote } from './leased-remote.js';
@@ -67,6 +68,9 @@ export const SCENARIOS: readonly ScenarioModule[] = [
   // attack review 10's insider evasions, last for the same reason
   ticketHarvest,
   clerkDoorHarvest,
+  // attack review 11's clerk harvesting her outlet's past parcels, and its look-alike, last for the same reason
+  clerkOldParcelHarvest,
+  clerkOldParcelQuestions,
 ];
 
 /** Chooses people and plants every enabled attack and look-alike. Mutates the world. */
