@@ -41,6 +41,7 @@
  * - The single-waybill route (`admitRecord`, attack review 11) answers another site's parcel, a
  *   canary and an unknown number alike, and audits and alerts its conflicts as the NDJSON path does.
  */
+import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { contractFieldsOnly, eventTime, validateEvent, type ActivityEvent } from '../contracts/events.js';
 import { eventFieldIdentifierProblem, identifierRule } from '../contracts/identifiers.js';
@@ -408,8 +409,10 @@ export function createIngest(deps: IngestDeps) {
    * invalid body, which dump rows were canaries), silently. Such a restatement is now `withheld`:
    * the route answers as it would for an unknown number (201, nothing stored in the vault), and it
    * is kept under its id as a withheld line, audited (`events.waybill_conflicts`) and alerted
-   * exactly as the NDJSON path does. A canary named by a producer for none of its route's sites is
-   * counted as named (`ingest_canary_named`), and still superseded.
+   * exactly as the NDJSON path does; it is kept under an id of (producer, number), so the same
+   * producer sending it again gets what its stored record would give (409, or 403 restated
+   * otherwise). A canary named by a producer for none of its route's sites is counted as named
+   * (`ingest_canary_named`), and still superseded.
    */
   async function admitRecord(producer: Producer, event: ActivityEvent, ctx: RequestContext): Promise<'store' | 'withheld'> {
     await preCheck(producer, event);
@@ -441,6 +444,18 @@ export function createIngest(deps: IngestDeps) {
       throw new AppError('producer_not_registered', disagrees.reason);
     }
     tally.withheld++;
+    // Sent again by the same producer: answered as its stored record of an unknown number would be
+    // (409 alike, 403 restated otherwise), so a second request tells nothing either.
+    const heldId = heldRecordId(producer, event.waybill);
+    const earlier = await db.selectFrom('activity_events').select('body').where('id', '=', heldId).executeTakeFirst();
+    if (earlier) {
+      await note(false);
+      const first = (typeof earlier.body === 'string' ? JSON.parse(earlier.body) : earlier.body) as { origin_site: string; dest_site: string };
+      const again = checkWaybillAgrees(event, { origin_site: first.origin_site, dest_site: first.dest_site });
+      if (again) throw new AppError('producer_not_registered', again.reason);
+      throw new AppError('conflict', `waybill ${event.waybill} already exists`);
+    }
+    event.id = heldId;
     await note(true);
     return 'withheld';
   }
@@ -601,6 +616,11 @@ function gatewayRefusal(e: ActivityEvent): IngestRefusal | null {
   if (bad) return { code: 'bad_identifier', reason: `field "${bad.field}": bad_identifier: ${identifierRule(bad.problem, bad.max)}` };
   if (eventTime(e) < OLDEST_EVENT_TS) return { code: 'too_old', reason: 'ts is before 2000-01-01T00:00:00Z: not activity Warden can hold' };
   return null;
+}
+
+/** The id a withheld vault record is kept under: one per producer and number (a re-send finds it). */
+function heldRecordId(producer: Producer, waybill: string): string {
+  return `api-held-${createHash('sha256').update(`${producer.id}\n${waybill}`).digest('hex').slice(0, 40)}`;
 }
 
 /** What a request's commit keeps back: withheld routing lines (stored under their id, not published) and the entry recording the conflicts. */

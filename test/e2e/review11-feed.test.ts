@@ -181,6 +181,16 @@ describe.each(testBackends())('attack review 11, the feeding service, on %s', (b
       const entry = (await conflictEntries()).at(-1)!;
       expect(entry).toMatchObject({ account: 'dsh', decision: 'denied', detail: { actor: 'dsh', answered: 0, withheld: 1, canaries: 0 } });
       expect(JSON.stringify(entry)).not.toContain(BJ);
+      // Sent again: alike too (409 as for the record the unknown number now is; 403 restated otherwise).
+      const again = [answer(await w.api('POST', '/api/v1/waybills', { token: tok.dsh, body: record(BJ, '13900002222') })), answer(await w.api('POST', '/api/v1/waybills', { token: tok.dsh, body: record(fresh, '13900002222') }))];
+      expect(again[0]).toMatchObject({ status: 409, code: 'conflict' });
+      expect(again[0]!.message!.replace(BJ, 'N')).toBe(again[1]!.message!.replace(fresh, 'N'));
+      expect(again[0]!.status).toBe(again[1]!.status);
+      const moved = (wb: string) => ({ ...record(wb, '13900002222'), origin_site: 'OUT-SH-1', dest_site: 'OUT-BJ-1' });
+      const otherwise = [answer(await w.api('POST', '/api/v1/waybills', { token: tok.dsh, body: moved(BJ) })), answer(await w.api('POST', '/api/v1/waybills', { token: tok.dsh, body: moved(fresh) }))];
+      expect(otherwise[0]).toMatchObject({ status: 403, code: 'producer_not_registered' });
+      expect(otherwise[1]).toEqual(otherwise[0]);
+      expect(await w.warden.db.selectFrom('activity_events').select(['body']).where('type', '=', WITHHELD_EVENT_TYPE).execute()).toHaveLength(1);
     });
 
     it('a canary named with a valid body: 201 as well (a real record supersedes it, review 7), and the producer is alerted as naming a canary', async () => {
@@ -194,8 +204,8 @@ describe.each(testBackends())('attack review 11, the feeding service, on %s', (b
     });
 
     it('repeated probes raise the conflicts alert', async () => {
-      // With the first probe, ten withheld restatements in the hour (WAYBILL_CONFLICTS_ALERT).
-      for (const i of [1, 2, 3, 4, 5, 6, 7, 1, 2]) expect((await w.api('POST', '/api/v1/waybills', { token: tok.dsh, body: record(REAL(i), '13900004444') })).status).toBe(201);
+      // With the first probe and its two re-sends, ten withheld restatements in the hour (WAYBILL_CONFLICTS_ALERT).
+      for (const i of [1, 2, 3, 4, 5, 6, 7]) expect((await w.api('POST', '/api/v1/waybills', { token: tok.dsh, body: record(REAL(i), '13900004444') })).status).toBe(201);
       expect(WAYBILL_CONFLICTS_ALERT).toBe(10);
       expect(await alertsOf('ingest_waybill_conflicts')).toHaveLength(1);
       const rows = await w.warden.db.selectFrom('waybills').select('origin_site').where('waybill', 'in', Array.from({ length: 8 }, (_, i) => REAL(i))).execute();
