@@ -239,7 +239,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     }
     signInMethodsRoute(app, { password: config.localPasswords, sso: Boolean(config.oidcIssuer) });
     // A real waybill takes precedence over a canary holding its number (src/trace/canaries.ts).
-    dataRoutes(app, { identity, access, vault: realWaybillsFirst(vaultWriter, trace.canaries), ingest, tokens, clock });
+    dataRoutes(app, { identity, access, vault: realWaybillsFirst(vaultWriter, trace.canaries), ingest, tokens, clock, allow15DigitId: policy.allow_15_digit_id });
     serviceTokenRoutes(app, { identity, tokens });
     eventsRoutes(app, { identity, tokens, ingest, metrics, ingestLimitBytes: config.ingestLimitBytes });
     if (watch) watchRoutes(app, { identity, watch });

@@ -38,7 +38,10 @@
  *   work, src/detect/work-links.ts) and audits the request with its actor, counts, time span and
  *   the distinct accounts and waybills it names (ids only: the first BACKFILL_LISTED_IDS of each
  *   in sort order, the total and a SHA-256 of the whole sorted list) — attack review 6.
+ * - The single-waybill route (`admitRecord`, attack review 11) answers another site's parcel, a
+ *   canary and an unknown number alike, and audits and alerts its conflicts as the NDJSON path does.
  */
+import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { contractFieldsOnly, eventTime, validateEvent, type ActivityEvent } from '../contracts/events.js';
 import { eventFieldIdentifierProblem, identifierRule } from '../contracts/identifiers.js';
@@ -62,6 +65,7 @@ import {
   gatewayAccountRefusal,
   isStaffActivity,
   isWork,
+  checkWaybillAgrees,
   judgeWaybill,
   workWaybill,
   type IngestMode,
@@ -376,20 +380,84 @@ export function createIngest(deps: IngestDeps) {
     return out;
   }
 
-  /**
-   * One event from an upstream route, checked like a line; refused → 403 producer_not_registered.
-   * `record`: the event stands for a vault record being stored (POST /api/v1/waybills), which may
-   * supersede a canary holding its number.
-   */
-  async function admit(producer: Producer, event: ActivityEvent, opts: { record?: boolean } = {}): Promise<void> {
-    let refusal: IngestRefusal | null = gatewayRefusal(event);
-    if (refusal?.code === 'bad_identifier') throw new AppError('bad_identifier', refusal.reason);
-    refusal ??= checkEvent(producer, event, 'live', clock.now(), window);
-    const line: Candidate = { event, line: 1, dropped: 0 };
-    if (!refusal) await screen(producer, [line], (_c, r) => (refusal = r), opts);
-    // A route's event is applied or refused, never withheld (a vault record agrees with itself; fail closed).
+  /** One event from an upstream route, checked like a line; refused → 403 producer_not_registered (bad identifiers 400). */
+  async function admit(producer: Producer, event: ActivityEvent): Promise<void> {
+    const line = await preCheck(producer, event);
+    let refusal: IngestRefusal | null = null;
+    await screen(producer, [line], (_c, r) => (refusal = r));
+    // A route's work or routing event is applied or refused, never withheld (a vault record agrees with itself; fail closed).
     if (!refusal && line.withheld) refusal = { code: 'waybill_conflict', reason: 'this waybill event names another origin, destination or destination city than the parcel Warden holds' };
     if (refusal) throw new AppError('producer_not_registered', (refusal as IngestRefusal).reason);
+  }
+
+  /** The rules that need only the event, the producer and the clock (checkEvent, gatewayRefusal). */
+  async function preCheck(producer: Producer, event: ActivityEvent): Promise<Candidate> {
+    const refusal = gatewayRefusal(event) ?? checkEvent(producer, event, 'live', clock.now(), window);
+    if (refusal?.code === 'bad_identifier') throw new AppError('bad_identifier', refusal.reason);
+    if (refusal) throw new AppError('producer_not_registered', refusal.reason);
+    return { event, line: 1, dropped: 0 };
+  }
+
+  /**
+   * A vault record about to be stored (POST /api/v1/waybills, its body already valid): `store` when
+   * the number is free, a canary's (a real record supersedes it, review 7) or a parcel of this
+   * producer's business that it restates alike (the vault answers 409). A parcel of its business
+   * restated otherwise is refused 403 `producer_not_registered` and tallied like the NDJSON path's.
+   *
+   * Attack review 11, F2: another site's parcel restated answered 403 while a canary or an unknown
+   * number went on to the vault, so a site-A token learnt which numbers were held (and, with an
+   * invalid body, which dump rows were canaries), silently. Such a restatement is now `withheld`:
+   * the route answers as it would for an unknown number (201, nothing stored in the vault), and it
+   * is kept under its id as a withheld line, audited (`events.waybill_conflicts`) and alerted
+   * exactly as the NDJSON path does; it is kept under an id of (producer, number), so the same
+   * producer sending it again gets what its stored record would give (409, or 403 restated
+   * otherwise). A canary named by a producer for none of its route's sites is counted as named
+   * (`ingest_canary_named`), and still superseded.
+   */
+  async function admitRecord(producer: Producer, event: ActivityEvent, ctx: RequestContext): Promise<'store' | 'withheld'> {
+    await preCheck(producer, event);
+    if (event.type !== 'waybill') throw new Error('admitRecord takes a waybill event');
+    const parcel = (await parcelSites([event.waybill])).get(event.waybill) ?? null;
+    if (!parcel) return 'store';
+    const sites = producer.registration.sites;
+    const business = sites === null || sites.includes(parcel.origin_site) || sites.includes(parcel.dest_site);
+    const tally: WaybillConflicts = { answered: 0, withheld: 0, canaries: 0 };
+    const now = clock.now();
+    const note = async (held: boolean) => {
+      const conflicts = conflictEntry(producer, tally, new Date(now), ctx);
+      if (held) await commit(producer, [event], 'live', ctx, { rejected: 0 }, { fresh: [event], duplicates: 0 }, { withheld: new Set([event]), conflicts });
+      else await audit.append([conflicts]);
+      await noteConflicts(producer, tally, now);
+    };
+    if (parcel.canary) {
+      if (!business) {
+        tally.canaries++;
+        await note(false);
+      }
+      return 'store';
+    }
+    const disagrees = checkWaybillAgrees(event, parcel);
+    if (!disagrees) return 'store';
+    if (business) {
+      tally.answered++;
+      await note(false);
+      throw new AppError('producer_not_registered', disagrees.reason);
+    }
+    tally.withheld++;
+    // Sent again by the same producer: answered as its stored record of an unknown number would be
+    // (409 alike, 403 restated otherwise), so a second request tells nothing either.
+    const heldId = heldRecordId(producer, event.waybill);
+    const earlier = await db.selectFrom('activity_events').select('body').where('id', '=', heldId).executeTakeFirst();
+    if (earlier) {
+      await note(false);
+      const first = (typeof earlier.body === 'string' ? JSON.parse(earlier.body) : earlier.body) as { origin_site: string; dest_site: string };
+      const again = checkWaybillAgrees(event, { origin_site: first.origin_site, dest_site: first.dest_site });
+      if (again) throw new AppError('producer_not_registered', again.reason);
+      throw new AppError('conflict', `waybill ${event.waybill} already exists`);
+    }
+    event.id = heldId;
+    await note(true);
+    return 'withheld';
   }
 
   /** admit() then commit(): the route's event is stored, applied, audited and published, or refused. */
@@ -526,7 +594,7 @@ export function createIngest(deps: IngestDeps) {
     return [];
   }
 
-  return { ingestStream, admit, submit };
+  return { ingestStream, admit, admitRecord, submit };
 }
 export type Ingest = ReturnType<typeof createIngest>;
 
@@ -548,6 +616,11 @@ function gatewayRefusal(e: ActivityEvent): IngestRefusal | null {
   if (bad) return { code: 'bad_identifier', reason: `field "${bad.field}": bad_identifier: ${identifierRule(bad.problem, bad.max)}` };
   if (eventTime(e) < OLDEST_EVENT_TS) return { code: 'too_old', reason: 'ts is before 2000-01-01T00:00:00Z: not activity Warden can hold' };
   return null;
+}
+
+/** The id a withheld vault record is kept under: one per producer and number (a re-send finds it). */
+function heldRecordId(producer: Producer, waybill: string): string {
+  return `api-held-${createHash('sha256').update(`${producer.id}\n${waybill}`).digest('hex').slice(0, 40)}`;
 }
 
 /** What a request's commit keeps back: withheld routing lines (stored under their id, not published) and the entry recording the conflicts. */

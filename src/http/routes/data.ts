@@ -9,6 +9,8 @@ import { producerFor } from '../../events/producer.js';
 import type { ServiceTokens } from '../../identity/service-tokens.js';
 import type { FastifyRequest } from 'fastify';
 import { ALL_STAFF, authorize, requestContext, type App } from '../server.js';
+import { validateWaybillInput } from '../../vault/validate.js';
+import { AppError } from '../../errors.js';
 import { assertIdentifiers, TICKET_MAX, WAYBILL_MAX } from '../../contracts/identifiers.js';
 
 const Waybill = Type.String({ minLength: 1, maxLength: 64 });
@@ -24,6 +26,17 @@ export interface DataRouteDeps {
   ingest: Ingest;
   tokens: Pick<ServiceTokens, 'registration'>;
   clock: { now(): number };
+  /** The policy's `allow_15_digit_id`, as the vault writer takes it: the route judges the body as the vault will. */
+  allow15DigitId?: boolean;
+}
+
+/** The vault's own validation, with its error (src/vault/vault.ts `ingest`): the normalised record, or 400 validation_failed. */
+function validRecord(body: unknown, opts: { allow15: boolean; now: Date }) {
+  const result = validateWaybillInput(body, opts);
+  if (!result.ok) {
+    throw new AppError('validation_failed', `waybill is invalid: ${result.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, { fields: result.errors });
+  }
+  return result.value;
 }
 
 export function dataRoutes(app: App, deps: DataRouteDeps): void {
@@ -53,8 +66,14 @@ export function dataRoutes(app: App, deps: DataRouteDeps): void {
   }, async (req, reply) => {
     ids(req.body);
     const from = await producer(req);
-    const event = { ...eventBase(), type: 'waybill', waybill: req.body.waybill, origin_site: req.body.origin_site, dest_site: req.body.dest_site } as ActivityEvent;
-    await ingest.admit(from, event, { record: true });
+    // The whole body is judged before any number is looked up (attack review 11, F2: an invalid body
+    // answered 403 for a held parcel and 400 for a canary or an unknown number, unaudited).
+    const record = validRecord(req.body, { allow15: deps.allow15DigitId ?? false, now: new Date(deps.clock.now()) });
+    const event = { ...eventBase(), type: 'waybill', waybill: record.waybill, origin_site: record.origin_site, dest_site: record.dest_site } as ActivityEvent;
+    // Another site's parcel restated: answered as an unknown number's record would be, not stored (audited, alerted).
+    if ((await ingest.admitRecord(from, event, requestContext(req))) === 'withheld') {
+      return reply.code(201).send({ waybill: record.waybill, created_at: new Date(deps.clock.now()).toISOString() });
+    }
     const stored = await vault.ingest(req.body, { ...requestContext(req), actor: from.actor, account: from.account });
     await ingest.submit(from, { ...event, waybill: stored.waybill } as ActivityEvent, requestContext(req));
     return reply.code(201).send(stored);

@@ -49,6 +49,13 @@ export interface Attribution {
   records: number;
   suspects: Suspect[];
   sources: string[];
+  /**
+   * Accounts known only from upstream producers' events (not Warden's trail) that would be sources of
+   * what the trail's sources leave unexplained: upstream's word, not proof — never in `sources`
+   * (attack review 11, F1: an invented account "revealed" the parcels first and took the blame off
+   * the courier who revealed them through Warden). Each suspect entry names its reporting producers.
+   */
+  unverified_sources: string[];
   /** The leak happened after `from` (the last record the sources first saw) and before `to` (when the dump was found). */
   window: { from: string | null; to: string };
   exports: Array<{ id: string; account: string; created_at: string; canaries: number; order_agreement: number | null }>;
@@ -150,7 +157,9 @@ export async function attribute(
 
   const suspects = rank(leaked, { ...history, exposures }, { limit: opts.limit ?? 100 });
   const sources = suspects.filter((s) => s.source);
-  const after = sources.map((s) => s.leak_after).filter((x): x is string => x !== null).sort();
+  const unverified = suspects.filter((s) => s.unverified_source);
+  // The window from the trail's sources; only when it names none, from upstream's word.
+  const after = (sources.length ? sources : unverified).map((s) => s.leak_after).filter((x): x is string => x !== null).sort();
   const by: Record<string, number> = {};
   for (const m of matches) by[m.by] = (by[m.by] ?? 0) + 1;
   const matchedRows = matches.filter((m) => m.waybills.length).length;
@@ -161,6 +170,7 @@ export async function attribute(
     records: leaked.size,
     suspects,
     sources: sources.map((s) => s.account),
+    unverified_sources: unverified.map((s) => s.account),
     window: { from: after.at(-1) ?? null, to: new Date(opts.foundAt).toISOString() },
     exports: [...exports.values()],
     by,

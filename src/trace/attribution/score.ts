@@ -13,6 +13,18 @@
  * it explains are removed, and the rest are scored again on what is left, until nothing scores
  * MIN_SOURCE_SCORE. Every other account is scored on the residual (what no source explains), so a
  * busy innocent who saw the same records ranks below the sources.
+ *
+ * Evidence has two standings (attack review 11, F1): what Warden itself recorded — the audit
+ * trail's reveals and exports, virtual-number bindings, a marked export's canary rows, or an
+ * outside events file taken whole — and what a producer reported (`upstream`: another system's
+ * staff activity, in `activity_events`). A feeding service can invent an account that "revealed"
+ * exactly the parcels a courier will leak, sent first; ranked together, that invention explained
+ * the records and the courier who revealed them through Warden scored 0. So the sources are found
+ * among the trail-backed accounts first, on the trail's evidence alone; accounts known only from
+ * upstream events are ranked after them, marked `unverified` (naming the producers that reported
+ * them), scored only on what no trail source explains — a record both saw counts for the trail's
+ * account — and never listed in `sources` (an upstream-only account that would be a source on
+ * that residual is an `unverified_source`).
  */
 export const STRONG_LINK = 6;
 export const MIN_SOURCE_SCORE = 3;
@@ -27,6 +39,8 @@ export interface Exposure {
   device: string | null;
   ip: string | null;
   via: ExposureVia;
+  /** Reported by this upstream producer (`activity_events`), not recorded by Warden: unverified evidence. */
+  upstream?: string;
 }
 
 export interface History {
@@ -58,6 +72,15 @@ export interface Suspect {
   leak_after: string | null;
   /** Direct links: virtual numbers issued to it, canary rows of exports made for it. */
   links: number;
+  /**
+   * Known only from upstream producers' events (`reported_by`), not from Warden's trail: ranked after
+   * every trail-backed account, scored on what no trail source explains, never a `source`.
+   */
+  unverified: boolean;
+  /** The upstream producers whose events are this account's evidence (empty for a trail-backed account). */
+  reported_by: string[];
+  /** Unverified only: it would be a source of what the trail's sources leave unexplained (not proof: upstream's word). */
+  unverified_source: boolean;
 }
 
 export function log10LR(k: number, d: number, p: number): number {
@@ -71,19 +94,28 @@ interface AccountView {
   waybills: Set<string>;
   strong: Set<string>;
   exposures: Exposure[];
+  /** Some evidence of it is Warden's own (trail, binding, export canary, events file). */
+  trail: boolean;
+  /** The upstream producers that reported its exposures. */
+  reporters: Set<string>;
 }
 
 export function rank(matched: ReadonlySet<string>, history: History, opts: { limit?: number; minSourceScore?: number } = {}): Suspect[] {
   const universe = Math.max(history.universe, matched.size, 1);
-  const by = new Map<string, AccountView>();
+  // Two views: what Warden recorded, and what upstream reported. An account with any evidence of
+  // Warden's own is judged on that alone (an upstream report never adds to or takes from it).
+  const views = { trail: new Map<string, AccountView>(), upstream: new Map<string, AccountView>() };
   for (const e of history.exposures) {
     if (!matched.has(e.waybill)) continue;
-    let v = by.get(e.account);
-    if (!v) by.set(e.account, (v = { waybills: new Set(), strong: new Set(), exposures: [] }));
+    const side = e.upstream === undefined ? views.trail : views.upstream;
+    let v = side.get(e.account);
+    if (!v) side.set(e.account, (v = { waybills: new Set(), strong: new Set(), exposures: [], trail: side === views.trail, reporters: new Set() }));
     v.waybills.add(e.waybill);
     if (e.via === 'virtual_number' || e.via === 'export_canary') v.strong.add(e.waybill);
+    if (e.upstream !== undefined) v.reporters.add(e.upstream);
     v.exposures.push(e);
   }
+  for (const account of views.trail.keys()) views.upstream.delete(account);
   const p = (account: string, v: AccountView) => Math.min(1, Math.max(history.volume.get(account) ?? 0, v.waybills.size, 1) / universe);
   const scoreOn = (account: string, v: AccountView, residual: ReadonlySet<string>) => {
     let k = 0;
@@ -92,29 +124,42 @@ export function rank(matched: ReadonlySet<string>, history: History, opts: { lim
     for (const w of v.strong) if (residual.has(w)) strong++;
     return { k, score: log10LR(k, residual.size, p(account, v)) + STRONG_LINK * strong };
   };
-
-  const residual = new Set(matched);
-  const sources = new Map<string, { score: number; explains: number }>();
-  for (let round = 0; round < MAX_SOURCES && residual.size; round++) {
-    let best: { account: string; score: number; k: number } | null = null;
-    for (const [account, v] of by) {
-      if (sources.has(account)) continue;
-      const s = scoreOn(account, v, residual);
-      if (s.k && (!best || s.score > best.score || (s.score === best.score && account < best.account))) best = { account, score: s.score, k: s.k };
+  /** Greedy separation among `accounts` on `residual` (taken in place): the sources found, in order. */
+  const separate = (accounts: ReadonlyMap<string, AccountView>, residual: Set<string>) => {
+    const found = new Map<string, { score: number; explains: number }>();
+    for (let round = 0; round < MAX_SOURCES && residual.size; round++) {
+      let best: { account: string; score: number; k: number } | null = null;
+      for (const [account, v] of accounts) {
+        if (found.has(account)) continue;
+        const s = scoreOn(account, v, residual);
+        if (s.k && (!best || s.score > best.score || (s.score === best.score && account < best.account))) best = { account, score: s.score, k: s.k };
+      }
+      if (!best || best.score < (opts.minSourceScore ?? MIN_SOURCE_SCORE)) break;
+      found.set(best.account, { score: best.score, explains: best.k });
+      for (const w of accounts.get(best.account)!.waybills) residual.delete(w);
     }
-    if (!best || best.score < (opts.minSourceScore ?? MIN_SOURCE_SCORE)) break;
-    sources.set(best.account, { score: best.score, explains: best.k });
-    for (const w of by.get(best.account)!.waybills) residual.delete(w);
-  }
+    return found;
+  };
+
+  // The trail's accounts first, on the trail's evidence alone: nothing upstream reports moves them (review 11, F1).
+  const { trail, upstream } = views;
+  const residual = new Set(matched);
+  const sources = separate(trail, residual);
+  const trailResidual = new Set(residual);
+  const unverified = separate(upstream, residual);
 
   const suspects: Suspect[] = [];
-  for (const [account, v] of by) {
+  for (const [account, v] of trail) {
     const src = sources.get(account);
-    const score = src ? src.score : scoreOn(account, v, residual).score;
-    suspects.push(describe(account, v, score, src, history.volume.get(account) ?? v.waybills.size));
+    suspects.push(describe(account, v, src ? src.score : scoreOn(account, v, trailResidual).score, src, history.volume.get(account) ?? v.waybills.size));
   }
-  // Score, highest first: sources scored ≥ MIN_SOURCE_SCORE, everyone else < it on the residual, so sources lead.
-  suspects.sort((a, b) => b.score - a.score || Number(b.source) - Number(a.source) || b.matched - a.matched || (a.account < b.account ? -1 : 1));
+  for (const [account, v] of upstream) {
+    const src = unverified.get(account);
+    const s = describe(account, v, src ? src.score : scoreOn(account, v, residual).score, undefined, history.volume.get(account) ?? v.waybills.size);
+    suspects.push({ ...s, explains: src?.explains ?? 0, unverified_source: Boolean(src) });
+  }
+  // Trail-backed accounts first, then the unverified; each by score (sources lead: they score ≥ MIN_SOURCE_SCORE, the rest < it on the residual).
+  suspects.sort((a, b) => Number(a.unverified) - Number(b.unverified) || b.score - a.score || Number(b.source || b.unverified_source) - Number(a.source || a.unverified_source) || b.matched - a.matched || (a.account < b.account ? -1 : 1));
   return suspects.slice(0, opts.limit ?? 100);
 }
 
@@ -147,5 +192,8 @@ function describe(account: string, v: AccountView, score: number, src: { explain
     volume,
     leak_after: iso(leakAfter),
     links: v.strong.size,
+    unverified: !v.trail,
+    reported_by: v.trail ? [] : [...v.reporters].sort(),
+    unverified_source: false,
   };
 }

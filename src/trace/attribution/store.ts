@@ -4,7 +4,8 @@
  * masked prefilter (the masks stored at ingest) and then the full values, opened through the
  * vault's decryptor — this is a reveal for an investigation, so the run is audited by its caller
  * (`trace.attribution_run`) before any result leaves. The history is the stored trail: gateway
- * reveals (audit_log), other producers' reveals (activity_events) and marked exports — as their
+ * reveals (audit_log), other producers' reveals (activity_events: unverified, each exposure naming
+ * its producer, ranked after the trail's accounts — attack review 11) and marked exports — as their
  * `access.export` entries recorded them, never as `trace_exports` says (attack review 10; rows
  * and canary batches the trail does not back are counted, `History.inconsistent`, and not used).
  *
@@ -214,7 +215,7 @@ export async function historyFromStore(db: Kysely<Database>, leaked: Set<string>
     for (const w of shown.get(e.id) ?? e.waybills) if (leaked.has(w)) exposures.push({ account: e.account, waybill: w, ts: e.ts, device: e.device, ip: e.ip, via: 'export' });
   }
   const others = await chunked(list, (part) =>
-    db.selectFrom('activity_events').select(['account', 'ts', 'received_at', 'body']).where('type', '=', 'access').where(external).where(sql`body->>'waybill'`, 'in', part).execute(),
+    db.selectFrom('activity_events').select(['account', 'ts', 'received_at', 'body', 'producer']).where('type', '=', 'access').where(external).where(sql`body->>'waybill'`, 'in', part).execute(),
   );
   const late = lateHistory(exposures);
   let lateCount = 0;
@@ -226,7 +227,8 @@ export async function historyFromStore(db: Kysely<Database>, leaked: Set<string>
       lateCount++;
       continue;
     }
-    exposures.push({ account: r.account, waybill, ts: new Date(r.ts).getTime(), device: typeof b.device === 'string' ? b.device : null, ip: typeof b.ip === 'string' ? b.ip : null, via: 'reveal' });
+    // Upstream's word (attack review 11, F1): ranked after the trail's accounts, never explaining their records away.
+    exposures.push({ account: r.account, waybill, ts: new Date(r.ts).getTime(), device: typeof b.device === 'string' ? b.device : null, ip: typeof b.ip === 'string' ? b.ip : null, via: 'reveal', upstream: r.producer });
   }
   return { volume, universe, exposures, inconsistent, lateHistory: lateCount };
 }
