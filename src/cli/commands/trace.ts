@@ -125,10 +125,11 @@ export function registerTrace(program: Command): void {
 function print(r: Attribution): void {
   console.log(`rows matched ${r.matched}, unmatched ${r.unmatched} (junk ${r.junk}); ${r.records} records; matched by ${Object.entries(r.by).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   console.log(`sources: ${r.sources.join(', ') || 'none stands out'}; leak window ${r.window.from ?? '?'} … ${r.window.to}`);
+  if (r.unverified_sources.length) console.log(`unverified (upstream-reported only, never a source): ${r.unverified_sources.join(', ')}`);
   if (r.audit_inconsistent) console.log(`WARNING: ${r.audit_inconsistent} marked-export row(s) or canary link(s) differ from the audit trail (changed around Warden): left out; run \`warden audit reconcile\``);
   if (r.late_history) console.log(`NOTE: ${r.late_history} upstream reveal(s) of leaked records reached Warden after the audit trail showed another account the same record: left out of the ranking (they could have been sent by someone who knew what leaked)`);
   for (const x of r.exports) console.log(`marked export ${x.id} made for ${x.account} at ${x.created_at}: ${x.canaries} of its canary rows in the dump, row order kept ${x.order_agreement ?? 'n/a'}`);
   for (const s of r.suspects.slice(0, 20)) {
-    console.log(`${s.source ? '*' : ' '} ${s.account.padEnd(20)} score ${s.score.toFixed(1).padStart(8)}  matched ${String(s.matched).padStart(6)} of volume ${s.volume}  ${s.first ?? ''} … ${s.last ?? ''}  devices ${s.devices.join(',')}`);
+    console.log(`${s.source ? '*' : s.unverified ? '?' : ' '} ${s.account.padEnd(20)} score ${s.score.toFixed(1).padStart(8)}  matched ${String(s.matched).padStart(6)} of volume ${s.volume}  ${s.first ?? ''} … ${s.last ?? ''}  devices ${s.devices.join(',')}`);
   }
 }
