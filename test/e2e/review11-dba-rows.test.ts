@@ -9,7 +9,7 @@
  *     from the trail (still `case_out_of_scope`), and reconcile names the case;
  * (5) `quota_buckets` rows deleted to reset a clerk's reveal quota: reconcile recounts the trail
  *     and names the key and window overrun (embedded store: the ledger is in memory, the delete
- *     changes nothing and the reveal stays refused).
+ *     changes nothing and the reveal stays refused); the same for a throttle response's `t:` rows.
  * The legitimate state reconciles clean.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +27,7 @@ describe.each(testBackends())('attack review 11: rows rewritten by the database 
   let w: TestWarden;
   const tokens: Record<string, string> = {};
   const db = () => w.warden.db;
-  const reconcile = () => reconcileState(db(), { policy: w.warden.policy });
+  const reconcile = () => reconcileState(db(), { policy: w.warden.policy, throttlePerHour: 3 });
   const findings = async (table: string) => (await reconcile()).findings.filter((f) => f.table === table);
   let service = '';
   const ingest = async (waybill: string, sender: object, recipient: object) => {
@@ -38,10 +38,10 @@ describe.each(testBackends())('attack review 11: rows rewritten by the database 
     w.api('POST', `/api/v1/waybills/${waybill}/reveal`, { token: tokens[who], body: { fields, purpose: who.startsWith('sa') ? 'audit' : 'pickup', ...extra } });
 
   beforeAll(async () => {
-    w = await startTestWarden(backend, { policy: POLICY, config: { detect: false } });
+    w = await startTestWarden(backend, { policy: POLICY, config: { throttlePerHour: 3 } });
     const admin = w.adminToken;
     expect((await w.api('POST', '/api/v1/sites', { token: admin, body: { code: 'OUT-1', kind: 'outlet', city: '上海' } })).status).toBe(201);
-    for (const [id, role, site] of [['sa1', 'security_analyst', null], ['sa2', 'security_analyst', null], ['os1', 'outlet_staff', 'OUT-1'], ['os2', 'outlet_staff', 'OUT-1'], ['svc', 'service', null]] as const) {
+    for (const [id, role, site] of [['sa1', 'security_analyst', null], ['sa2', 'security_analyst', null], ['os1', 'outlet_staff', 'OUT-1'], ['os2', 'outlet_staff', 'OUT-1'], ['os3', 'outlet_staff', 'OUT-1'], ['svc', 'service', null]] as const) {
       expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id, role, site, password: `pw-${id}-secret` } })).status).toBe(201);
       if (role !== 'service') tokens[id] = (await w.api('POST', '/api/v1/sessions', { body: { account: id, password: `pw-${id}-secret`, device: `${id}-dev` } })).body.token;
     }
@@ -161,5 +161,30 @@ describe.each(testBackends())('attack review 11: rows rewritten by the database 
     expect(named.map((f) => f.key)).toEqual(['r:a:os2']);
     expect(named[0]!.problem).toContain('per minute');
     expect(named[0]!.problem).toContain('limit of 4');
+  });
+
+  it('finding 5b: deleting the throttle rows (t:) under a throttle response is named by reconcile, or changes nothing (embedded PGlite)', async () => {
+    const wb = 'SF7300000000002';
+    const both = ['sender.phone', 'recipient.phone'];
+    const put = await w.api('PUT', '/api/v1/accounts/os3/response', { token: tokens.sa1, body: { action: 'throttle', reason: 'burst of reveals' } });
+    expect(put.status, put.text).toBe(200);
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await reveal('os3', wb, both)).status).toBe(200);
+    const refused = await reveal('os3', wb, both);
+    expect(refused.body.error?.code, refused.text).toBe('throttled');
+    // (finding 5's overrun of os2 stays in the trail on PostgreSQL: only throttle keys here)
+    const throttleFindings = async () => (await findings('quota_buckets')).filter((f) => f.key.startsWith('t:'));
+    expect(await throttleFindings()).toEqual([]);
+    await db().deleteFrom('quota_buckets').where('key', 'like', 't:%').execute();
+    const after = await reveal('os3', wb, both);
+    if (backend === 'pglite') {
+      expect(after.body.error?.code, after.text).toBe('throttled');
+      expect(await throttleFindings()).toEqual([]);
+      return;
+    }
+    expect(after.status, after.text).toBe(200);
+    const named = await throttleFindings();
+    expect(named.map((f) => f.key.split('@')[0])).toEqual(['t:a:os3']);
+    expect(named[0]!.problem).toContain('limit of 3');
   });
 });

@@ -70,6 +70,8 @@ export interface ReconcileOptions {
    * recorded; otherwise the quotas are not recounted (0 checked).
    */
   policy?: Pick<Policy, 'quotas' | 'search_quotas'>;
+  /** Records a throttled account may reveal per hour (config `throttlePerHour`); default WARDEN_THROTTLE_PER_HOUR, else 10. */
+  throttlePerHour?: number;
 }
 
 export async function reconcileState(db: Kysely<Database>, options: ReconcileOptions = {}): Promise<ReconcileResult> {
@@ -82,7 +84,9 @@ export async function reconcileState(db: Kysely<Database>, options: ReconcileOpt
   const checked = {} as Record<ReconciledTable, number>;
   for (const [table, check] of CHECKS) checked[table] = await check(db, add);
   const policy = options.policy ?? (await policyInForce(db));
-  checked.quota_buckets = policy ? await reconcileQuotas(policy)(db, add) : 0;
+  const fromEnv = Number.parseInt(process.env.WARDEN_THROTTLE_PER_HOUR ?? '', 10);
+  const throttlePerHour = options.throttlePerHour ?? (Number.isInteger(fromEnv) && fromEnv >= 0 ? fromEnv : 10);
+  checked.quota_buckets = policy ? await reconcileQuotas(policy, throttlePerHour)(db, add) : 0;
   return { ok: findings.length === 0 && !truncated, checked, findings, truncated };
 }
 

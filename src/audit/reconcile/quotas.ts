@@ -10,13 +10,14 @@
  * it, against the limit of the role the entry recorded, over the span ending at it (the ledger
  * counts whole buckets, a little more than the span: never less). Bounded: one day of entries.
  *
- * Not covered: response throttles (`t`, limits from the response rows) and attribution runs (`x`).
+ * Response throttles too (namespace `t`, per response: the account's reveals while a throttle the
+ * trail applied was in force, within the hour's `throttlePerHour`). Not covered: attribution runs (`x`).
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import type { Policy } from '../../access/policy.js';
 import { WINDOWS } from '../../access/quota.js';
-import type { Add } from './trail.js';
+import { entriesOf, type Add } from './trail.js';
 
 const DAY = 86_400_000;
 
@@ -39,9 +40,10 @@ interface Row {
 
 type Limits = Partial<Record<(typeof WINDOWS)[number]['name'], number>> | undefined;
 
-export function reconcileQuotas(policy: Pick<Policy, 'quotas' | 'search_quotas'>) {
+export function reconcileQuotas(policy: Pick<Policy, 'quotas' | 'search_quotas'>, throttlePerHour: number | null) {
   return async (db: Kysely<Database>, add: Add): Promise<number> => {
     const rows = await lastDay(db);
+    const throttles = throttlePerHour === null ? null : await throttlePeriods(db);
     const uses = new Map<string, Use[]>();
     const use = (key: string, r: Row, limits: Limits) => {
       if (!limits) return;
@@ -60,10 +62,31 @@ export function reconcileQuotas(policy: Pick<Policy, 'quotas' | 'search_quotas'>
       use(`r:a:${r.account}`, r, q.account);
       if (r.device) use(`r:d:${r.device}`, r, q.device);
       if (r.site) use(`r:s:${role}:${r.site}`, r, q.site);
+      const since = throttles && throttleOf(throttles.get(r.account), new Date(r.ts).getTime());
+      if (since) use(`t:a:${r.account}@${since}`, r, { per_hour: throttlePerHour! });
     }
     for (const [key, list] of uses) overruns(key, list, add);
     return uses.size;
   };
+}
+
+/** Per account, the periods a throttle response was in force (`watch.response_applied` throttle until the next response entry). */
+async function throttlePeriods(db: Kysely<Database>): Promise<Map<string, Array<{ from: number; to: number }>>> {
+  const out = new Map<string, Array<{ from: number; to: number }>>();
+  for (const e of await entriesOf(db, ['watch.response_applied', 'watch.response_cleared'])) {
+    if (!e.account) continue;
+    const list = out.get(e.account) ?? [];
+    const open = list.at(-1);
+    if (open && open.to === Infinity) open.to = e.ts.getTime();
+    if (e.kind === 'watch.response_applied' && e.reason === 'throttle') list.push({ from: e.ts.getTime(), to: Infinity });
+    out.set(e.account, list);
+  }
+  return out;
+}
+
+/** The start of the throttle in force at `at` (strictly after it was applied), or null. */
+function throttleOf(periods: Array<{ from: number; to: number }> | undefined, at: number): number | null {
+  return periods?.find((p) => at > p.from && at <= p.to)?.from ?? null;
 }
 
 /** The allowed reveals (in people) and searches of the last day of the trail, oldest first. */
