@@ -16,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { reconcileState } from '../../src/audit/reconcile/index.js';
+import { loadKeyring, masterKeyFrom } from '../../src/vault/keyring.js';
+import { createVaultReader } from '../../src/vault/vault.js';
 
 const PERSON = { name: '韩梅梅', phone: '13622223333', address: '北京市东城区东直门南大街1号' };
 const OTHER = { name: '王大明', phone: '13900001111', address: '北京市朝阳区建国路88号3号楼2单元501室' };
@@ -60,6 +62,10 @@ describe.each(testBackends())('attack review 11: rows rewritten by the database 
     const keys = await db().selectFrom('subject_keys').selectAll().where('subject_id', 'in', parties.map((p) => p.subject_id)).execute();
     const views = await db().selectFrom('waybills').select(['masked', 'label']).where('waybill', '=', wb).executeTakeFirstOrThrow();
     expect(keys).toHaveLength(1);
+    // Another process on the same store, started before the erasure (it performs none).
+    const other = await loadKeyring(db(), [masterKeyFrom(Buffer.from(w.masterKey, 'base64'))]);
+    expect(await other.dataKeyForRead(db(), Buffer.from(keys[0]!.subject_id))).not.toBeNull();
+    other.forget();
 
     const filed = await w.api('POST', '/api/v1/subjects/requests', { token: tokens.sa1, body: { identity_verified: true, kind: 'deletion', phone: PERSON.phone } });
     expect(filed.status, filed.text).toBe(201);
@@ -86,8 +92,13 @@ describe.each(testBackends())('attack review 11: rows rewritten by the database 
     expect(r.text).not.toContain(PERSON.phone);
     const denied = await db().selectFrom('audit_log').select(['decision', 'reason']).where('kind', '=', 'access.reveal').orderBy('seq', 'desc').executeTakeFirstOrThrow();
     expect(denied).toMatchObject({ decision: 'denied', reason: 'subject_erased' });
-    // The key itself is refused too (a path that reads it directly).
+    // The key itself is refused too (a path that reads it directly), also by the process that did not erase.
     await expect(w.warden.keyring.dataKeyForRead(db(), Buffer.from(keys[0]!.subject_id))).rejects.toMatchObject({ code: 'subject_erased' });
+    await expect(other.dataKeyForRead(db(), Buffer.from(keys[0]!.subject_id))).rejects.toMatchObject({ code: 'subject_erased' });
+    expect(other.erased.rowErased(wb, 'recipient')).toBe(true);
+    // A phone search does not find the person's restored row.
+    const found = await createVaultReader({ db: db(), keyring: w.warden.keyring }).waybillsByPhone(PERSON.phone, { kind: 'all' }, 10);
+    expect(found).toEqual([]);
     const view = await w.api('GET', `/api/v1/waybills/${wb}`, { token: tokens.os1 });
     expect(view.status, view.text).toBe(200);
     expect(view.text).not.toContain('3333');
