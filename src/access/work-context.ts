@@ -181,6 +181,11 @@ const WORK_ON: AlongsideRead<WorkOn> = {
   parse: parseWorkOn,
 };
 
+/**
+ * The case's standing for this ask. Its scope's "before approval" is the approval's time as the
+ * trail recorded it (the `case.approved` entry, index of migration 0023), not `cases.approved_at`:
+ * attack review 11 moved that column to 2099 and the case covered what its accounts touched after.
+ */
 function caseStanding(caseRef: RawBuilder<string | null>, account: RawBuilder<string | null>, waybill: RawBuilder<string>) {
   const kinds = sql.join(CASE_KINDS.map((k) => sql`${k}`));
   return sql`(select json_build_object(
@@ -188,8 +193,11 @@ function caseStanding(caseRef: RawBuilder<string | null>, account: RawBuilder<st
       'self', exists (select 1 from case_accounts s where s.case_id = c.id and s.account = ${account}),
       'covers', exists (select 1 from case_waybills cw where cw.case_id = c.id and cw.waybill = ${waybill})
         or exists (select 1 from case_accounts ca join audit_log l on l.account = ca.account and l.waybill = ${waybill}
-                   where ca.case_id = c.id and l.kind in (${kinds}) and l.decision = 'allowed' and l.ts <= c.approved_at))
-    from cases c where c.id = ${caseRef})`;
+                   where ca.case_id = c.id and l.kind in (${kinds}) and l.decision = 'allowed' and l.ts <= ap.at))
+    from cases c
+    left join lateral (select min(e.ts) as at from audit_log e
+                       where e.kind = 'case.approved' and e.decision = 'ok' and e.detail->>'case' = c.id) ap on true
+    where c.id = ${caseRef})`;
 }
 
 /** Times arrive as JSON renders timestamptz (ISO-8601 with an offset): cheaper to plan than converting in SQL. */

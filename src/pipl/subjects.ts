@@ -28,6 +28,7 @@ import type { Keyring } from '../vault/keyring.js';
 import { blindIndex, decryptField, encryptField } from '../vault/crypto.js';
 import { normalizePhone, validateIdNumber } from '../vault/validate.js';
 import { CORRECTABLE_FIELDS, correctSubjectField, shredSubjects, type CorrectableField } from '../vault/vault.js';
+import { erasureMarkDigest, rowKey } from '../vault/erased.js';
 import { toBuffer } from '../store/db.js';
 import { AppError, isAppError } from '../errors.js';
 import { refuseSameHand, sameHand } from '../access/self.js';
@@ -263,22 +264,38 @@ export function createSubjects(deps: SubjectsDeps) {
     const bidx = toBuffer(row.lookup_bidx);
     const subjects = await subjectIds(db, row.lookup, bidx);
     const records = await countRecords(subjects);
+    let erasure: Record<string, unknown> = {};
     await audit.append(
-      [approved, { ...approved, kind: 'pipl.subject_erased', detail: { request: id, actor: by, subjects: subjects.length, records } }],
-      async (tx) => {
+      [approved],
+      async (tx, more) => {
         await complete(tx, id, by, approved.ts);
         await unchanged(tx);
         const idIndexes = subjects.length
           ? (await tx.selectFrom('waybill_parties').select('id_bidx').distinct().where('subject_id', 'in', subjects).where('id_bidx', 'is not', null).execute()).map((r) => toBuffer(r.id_bidx!))
           : [];
+        const keys = await keyring.erasedKeyTags(tx, subjects);
         const shredded = await shredSubjects(tx, subjects, approved.ts);
         const marks = [...new Map([bidx, ...subjects, ...idIndexes].map((b) => [b.toString('hex'), b])).values()];
         await tx.insertInto('pipl_erasures').values(marks.map((subject_id) => ({ subject_id, erased_at: approved.ts, request_id: id }))).onConflict((oc) => oc.column('subject_id').doNothing()).execute();
         const notes = await clearRefusalNotes(tx, marks);
         await tx.updateTable('pipl_requests').set({ result: JSON.stringify({ subjects: subjects.length, records: shredded.length, notes_cleared: notes }) }).where('id', '=', id).execute();
+        // What was erased, for the tombstones and the reconcile (attack review 11: rows restored from a dump).
+        erasure = erasureRecord(shredded, keys, marks);
+        more([{ ...approved, kind: 'pipl.subject_erased', detail: { request: id, actor: by, subjects: subjects.length, records, ...erasure } }]);
       },
     );
+    keyring.erased.add(erasure);
     for (const s of subjects) keyring.forget(s);
+  }
+
+  /**
+   * What a `pipl.subject_erased` entry records of an erasure (attack review 11): the party rows
+   * (waybill|party), keyed tags of the shredded data keys (src/vault/erased.ts) and a digest of
+   * each erasure mark (pipl_erasures: the reconcile finds a deleted one) — never the person's
+   * blind indexes themselves.
+   */
+  function erasureRecord(rows: ReadonlyArray<{ waybill: string; party: string }>, keys: string[], marks: Buffer[]) {
+    return { erased_rows: rows.map((r) => rowKey(r.waybill, r.party)), erased_keys: keys, erased_marks: marks.map(erasureMarkDigest) };
   }
 
   /**

@@ -16,6 +16,8 @@ import { toBuffer } from '../store/db.js';
 import { generateKey, unwrapKey, wrapKey } from './crypto.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { createRoutingSeal, resealUnderPrimary, type RoutingSeal } from './routing-seal.js';
+import { createErasedSubjects, type ErasedSubjects } from './erased.js';
+import { AppError } from '../errors.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -42,6 +44,10 @@ export interface Keyring {
   dataKeyForRead(db: Db, subjectId: Buffer): Promise<Buffer | null>;
   /** Forgets cached keys (after a shred or a rotation done by another process). */
   forget(subjectId?: Buffer): void;
+  /** Erased people as the trail knows them (src/vault/erased.ts): a data key it tombstoned is never used. */
+  readonly erased: ErasedSubjects;
+  /** The tombstone tags of these subjects' stored data keys (what an erasure records before it shreds them). */
+  erasedKeyTags(tx: Db, subjectIds: Buffer[]): Promise<string[]>;
 }
 
 export class MasterKeyMismatchError extends Error {
@@ -74,6 +80,8 @@ export async function loadKeyring(
   const mfaKey = await keyringSecret(db, 'mfa', primary, masterFor, generateKey);
 
   await ensureActiveKek(db, primary);
+  const erased = createErasedSubjects(blindIndexKey);
+  await erased.refresh(db);
 
   const kekCache = new Map<number, Buffer>();
   const dekCache = new Map<string, Buffer>();
@@ -108,13 +116,18 @@ export async function loadKeyring(
     dekCache.set(subjectHex, dek);
   }
 
+  async function storedDek(dbh: Db, subjectId: Buffer): Promise<Buffer | null> {
+    const row = await dbh.selectFrom('subject_keys').selectAll().where('subject_id', '=', subjectId).executeTakeFirst();
+    return row ? unwrapKey(await kek(dbh, row.kek_id), toBuffer(row.wrapped_dek), dekAad(subjectId)) : null;
+  }
+
   async function readDek(dbh: Db, subjectId: Buffer): Promise<Buffer | null> {
     const hex = subjectId.toString('hex');
     const cached = dekCache.get(hex);
     if (cached) return cached;
-    const row = await dbh.selectFrom('subject_keys').selectAll().where('subject_id', '=', subjectId).executeTakeFirst();
-    if (!row) return null;
-    const dek = unwrapKey(await kek(dbh, row.kek_id), toBuffer(row.wrapped_dek), dekAad(subjectId));
+    const dek = await storedDek(dbh, subjectId);
+    if (!dek) return null;
+    if (await isTombstoned(erased, dbh, subjectId, dek)) throw erasedKeyError();
     remember(hex, dek);
     return dek;
   }
@@ -125,7 +138,12 @@ export async function loadKeyring(
     mfaKey,
     routingSeal: createRoutingSeal(masterKeys),
     async dataKeyForWrite(tx, subjectId) {
-      const existing = await readDek(tx, subjectId);
+      const existing = await readDek(tx, subjectId).catch(async (err: unknown) => {
+        // A key the trail says was shredded, put back around Warden: shredded again, a new one made.
+        if (!(err instanceof AppError && err.code === 'subject_erased')) throw err;
+        await tx.deleteFrom('subject_keys').where('subject_id', '=', subjectId).execute();
+        return null;
+      });
       if (existing) return existing;
       const { id, key } = await activeKek(tx);
       const dek = generateKey();
@@ -147,8 +165,31 @@ export async function loadKeyring(
         kekCache.clear();
       }
     },
+    erased,
+    async erasedKeyTags(tx, subjectIds) {
+      const tags: string[] = [];
+      for (const s of subjectIds) {
+        const dek = await storedDek(tx, s);
+        if (dek) tags.push(erased.tagOf(s, dek));
+      }
+      return tags;
+    },
   };
 }
+
+// --- Erased subjects (attack review 11): a data key restored from a copy after its erasure ---
+
+/**
+ * Whether the trail says this data key was shredded: the erasures are read again first (a cache
+ * miss is when a key is unwrapped, so a process that did not perform an erasure learns it here).
+ */
+async function isTombstoned(erased: ErasedSubjects, dbh: Db, subjectId: Buffer, dek: Buffer): Promise<boolean> {
+  await erased.refresh(dbh);
+  return erased.keyErased(erased.tagOf(subjectId, dek));
+}
+
+const erasedKeyError = () =>
+  new AppError('subject_erased', 'the person behind this record was erased; a data key put back after its erasure is not used (see `warden audit reconcile`)');
 
 async function keyringSecret(
   db: Kysely<Database>,

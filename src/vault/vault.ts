@@ -104,6 +104,9 @@ export function createVaultReader({ db, keyring }: Pick<VaultDeps, 'db' | 'keyri
       .executeTakeFirst();
     if (!row) return null;
     const view = parseJson<MaskedWaybillJson>(profile === 'label' ? row.label : row.masked);
+    // A party the trail says was erased shows as erased, whatever its row says (attack review 11: views restored from a dump).
+    await keyring.erased.fresh(db);
+    for (const party of PARTIES) if (keyring.erased.rowErased(row.waybill, party)) view[party] = { name: ERASED_MARK, phone: ERASED_MARK, address: ERASED_MARK };
     if (profile === 'label') for (const party of PARTIES) view[party] = { ...view[party], address: remaskLabelAddress(view[party].address) };
     return { waybill: row.waybill, origin_site: row.origin_site, dest_site: row.dest_site, sender: view.sender, recipient: view.recipient };
   }
@@ -131,7 +134,11 @@ export function createVaultReader({ db, keyring }: Pick<VaultDeps, 'db' | 'keyri
       q = q.where((eb) => eb.or([eb('w.origin_city', '=', scope.city), eb('w.dest_city', '=', scope.city)]));
     }
     const rows = await q.orderBy('p.waybill').limit(limit).execute();
-    return rows.map((r) => ({ waybill: r.waybill, parties: r.parties.split(',') as PartyName[], createdAt: new Date(r.created_at).getTime() }));
+    // Nor a party the trail says was erased (attack review 11: its row and index restored from a dump).
+    await keyring.erased.fresh(db);
+    return rows
+      .map((r) => ({ waybill: r.waybill, parties: (r.parties.split(',') as PartyName[]).filter((p) => !keyring.erased.rowErased(r.waybill, p)), createdAt: new Date(r.created_at).getTime() }))
+      .filter((m) => m.parties.length > 0);
   }
 
   return { routing, masked, waybillsByPhone };
@@ -257,7 +264,8 @@ export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyr
           if (list) list.push(row);
           else byAsk.set(row.i, [row]);
         }
-        return asks.map((_, i) => sealedOf(byAsk.get(i + 1) ?? [], read, keyring.routingSeal));
+        await keyring.erased.fresh(db);
+        return asks.map((_, i) => sealedOf(byAsk.get(i + 1) ?? [], read, keyring));
       }, { maxInFlight: REVEAL_IN_FLIGHT });
       batches.set(read, batch);
     }
@@ -325,7 +333,9 @@ function fetchStatement(read: AlongsideRead<unknown>, asks: ReadonlyArray<{ wayb
     left join waybill_parties p on p.waybill = w.waybill`;
 }
 
-function sealedOf<T>(rows: FetchRow[], read: AlongsideRead<T>, seal: RoutingSeal): { sealed: SealedWaybill; alongside: T } | null {
+/** A party is erased when its row says so or the trail does (src/vault/erased.ts). */
+function sealedOf<T>(rows: FetchRow[], read: AlongsideRead<T>, keyring: Pick<Keyring, 'routingSeal' | 'erased'>): { sealed: SealedWaybill; alongside: T } | null {
+  const seal = keyring.routingSeal;
   const first = rows[0];
   if (!first) return null;
   const parties: SealedWaybill['parties'] = new Map();
@@ -336,7 +346,7 @@ function sealedOf<T>(rows: FetchRow[], read: AlongsideRead<T>, seal: RoutingSeal
     if (r.phone_ct) ciphertexts.phone = toBuffer(r.phone_ct);
     if (r.address_ct) ciphertexts.address = toBuffer(r.address_ct);
     if (r.id_number_ct) ciphertexts.id_number = toBuffer(r.id_number_ct);
-    parties.set(r.party, { subjectId: toBuffer(r.subject_id), ciphertexts, erased: r.erased_at !== null });
+    parties.set(r.party, { subjectId: toBuffer(r.subject_id), ciphertexts, erased: r.erased_at !== null || keyring.erased.rowErased(r.waybill, r.party) });
   }
   const routing: Routing = { waybill: first.waybill, origin_site: first.origin_site, dest_site: first.dest_site, origin_city: first.origin_city, dest_city: first.dest_city };
   return {

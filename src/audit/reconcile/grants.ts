@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { sortKeys } from '../chain.js';
-import { differences, entriesOf, replayAll, str, type Add, type TrailEntry } from './trail.js';
+import { differences, entriesOf, ms, replayAll, str, type Add, type TrailEntry } from './trail.js';
 
 interface CaseState {
   status: string;
@@ -17,15 +17,24 @@ interface CaseState {
   approved_by: string | null;
   accounts: string;
   waybills: string;
+  /**
+   * When it was opened, approved and closed: the ts of `case.opened` / `_approved` / `_closed`
+   * (attack review 11: `approved_at` moved to 2099 widened an open case's scope, which covers what
+   * its accounts touched before approval). Milliseconds, or null.
+   */
+  created_at: number | null;
+  approved_at: number | null;
+  closed_at: number | null;
 }
 
 const list = (v: unknown): string => (Array.isArray(v) ? v.map(String).sort().join(',') : '');
 
 function caseStep(state: CaseState | undefined, e: TrailEntry): CaseState | undefined {
-  if (e.kind === 'case.opened') return { status: 'pending', opened_by: str(e.detail.actor), approved_by: null, accounts: list(e.detail.accounts), waybills: list(e.detail.waybills) };
+  const at = e.ts.getTime();
+  if (e.kind === 'case.opened') return { status: 'pending', opened_by: str(e.detail.actor), approved_by: null, accounts: list(e.detail.accounts), waybills: list(e.detail.waybills), created_at: at, approved_at: null, closed_at: null };
   if (!state) return state;
-  if (e.kind === 'case.approved') return { ...state, status: 'open', approved_by: str(e.detail.actor) };
-  if (e.kind === 'case.closed') return { ...state, status: 'closed' };
+  if (e.kind === 'case.approved') return { ...state, status: 'open', approved_by: str(e.detail.actor), approved_at: at };
+  if (e.kind === 'case.closed') return { ...state, status: 'closed', closed_at: at };
   return state;
 }
 
@@ -40,14 +49,15 @@ export async function reconcileCases(db: Kysely<Database>, add: Add): Promise<nu
   const expected = replayAll(await entriesOf(db, ['case.opened', 'case.approved', 'case.closed']), (e) => str(e.detail.case), caseStep);
   const accounts = grouped(await db.selectFrom('case_accounts').select(['case_id', 'account as v']).execute());
   const waybills = grouped(await db.selectFrom('case_waybills').select(['case_id', 'waybill as v']).execute());
-  const rows = await db.selectFrom('cases').select(['id', 'status', 'opened_by', 'approved_by']).orderBy('id').execute();
+  const rows = await db.selectFrom('cases').select(['id', 'status', 'opened_by', 'approved_by', 'created_at', 'approved_at', 'closed_at']).orderBy('id').execute();
   for (const r of rows) {
     const want = expected.get(r.id);
     if (!want) {
       add({ table: 'cases', key: r.id, problem: 'no case.opened entry opened this case' });
       continue;
     }
-    const problem = differences<CaseState>(want, { ...r, accounts: accounts.get(r.id) ?? '', waybills: waybills.get(r.id) ?? '' }, ['status', 'opened_by', 'approved_by', 'accounts', 'waybills']);
+    const times = { created_at: ms(r.created_at), approved_at: ms(r.approved_at), closed_at: ms(r.closed_at) };
+    const problem = differences<CaseState>(want, { ...r, ...times, accounts: accounts.get(r.id) ?? '', waybills: waybills.get(r.id) ?? '' }, ['status', 'opened_by', 'approved_by', 'accounts', 'waybills', 'created_at', 'approved_at', 'closed_at']);
     if (problem) add({ table: 'cases', key: r.id, problem });
   }
   // Scope rows of a case that does not exist at all (the case row deleted, its scope left to back reveals).

@@ -14,7 +14,9 @@
  * settings than were requested, the admin token's revocation (admin-token.ts) and the planted
  * canaries, per batch (canaries.ts). Review 10 added the marked exports attribution reads
  * (exports.ts), who asked — each requester, opener and creator column against the actor of the
- * entry that filed it — and the PIPL requests and impact assessments (pipl.ts). Read-only; at most MAX_FINDINGS named; values are ids,
+ * entry that filed it — and the PIPL requests and impact assessments (pipl.ts). Review 11 added
+ * case times (grants.ts), erasures undone by restored rows (pipl.ts) and the quota ledger recounted
+ * from the trail (quotas.ts). Read-only; at most MAX_FINDINGS named; values are ids,
  * roles, sites and states, never a customer's data. Run it after `audit verify` (which proves the
  * trail itself); `warden serve` also runs it on a schedule (schedule.ts: a metric, an alert rule, the log).
  */
@@ -27,7 +29,9 @@ import { reconcileDetectorSettings, reconcileExceptions, reconcileResponses } fr
 import { reconcileAdminToken } from './admin-token.js';
 import { reconcileCanaries } from './canaries.js';
 import { reconcileExports } from './exports.js';
-import { reconcilePia, reconcilePiplRequests } from './pipl.js';
+import { reconcileErasures, reconcilePia, reconcilePiplRequests } from './pipl.js';
+import { reconcileQuotas } from './quotas.js';
+import { loadPolicy, policyHash, type Policy } from '../../access/policy.js';
 import { MAX_FINDINGS, type Check, type Finding, type ReconciledTable } from './trail.js';
 
 export { MAX_FINDINGS, type Finding, type ReconciledTable } from './trail.js';
@@ -56,9 +60,21 @@ const CHECKS: ReadonlyArray<readonly [ReconciledTable, Check]> = [
   ['trace_exports', reconcileExports],
   ['pipl_requests', reconcilePiplRequests],
   ['pipl_pia', reconcilePia],
+  ['pipl_erasures', reconcileErasures],
 ];
 
-export async function reconcileState(db: Kysely<Database>): Promise<ReconcileResult> {
+export interface ReconcileOptions {
+  /**
+   * The policy in force, for the quota recount (quotas.ts). Not given: the file of
+   * WARDEN_POLICY_FILE (or the defaults) when it is the policy the trail's last `policy.loaded`
+   * recorded; otherwise the quotas are not recounted (0 checked).
+   */
+  policy?: Pick<Policy, 'quotas' | 'search_quotas'>;
+  /** Records a throttled account may reveal per hour (config `throttlePerHour`); default WARDEN_THROTTLE_PER_HOUR, else 10. */
+  throttlePerHour?: number;
+}
+
+export async function reconcileState(db: Kysely<Database>, options: ReconcileOptions = {}): Promise<ReconcileResult> {
   const findings: Finding[] = [];
   let truncated = false;
   const add = (f: Finding) => {
@@ -67,10 +83,27 @@ export async function reconcileState(db: Kysely<Database>): Promise<ReconcileRes
   };
   const checked = {} as Record<ReconciledTable, number>;
   for (const [table, check] of CHECKS) checked[table] = await check(db, add);
+  const policy = options.policy ?? (await policyInForce(db));
+  const fromEnv = Number.parseInt(process.env.WARDEN_THROTTLE_PER_HOUR ?? '', 10);
+  const throttlePerHour = options.throttlePerHour ?? (Number.isInteger(fromEnv) && fromEnv >= 0 ? fromEnv : 10);
+  checked.quota_buckets = policy ? await reconcileQuotas(policy, throttlePerHour)(db, add) : 0;
   return { ok: findings.length === 0 && !truncated, checked, findings, truncated };
 }
 
 /** One line per table for people: "12 accounts, 3 cases, …". */
 export function checkedSummary(checked: Record<ReconciledTable, number>): string {
   return Object.entries(checked).map(([table, n]) => `${n} ${table.replace(/_/g, ' ')}`).join(', ');
+}
+
+/** The policy of WARDEN_POLICY_FILE (or the defaults), if it is the one the trail says was loaded last. */
+async function policyInForce(db: Kysely<Database>): Promise<Policy | null> {
+  let policy: Policy;
+  try {
+    policy = loadPolicy(process.env.WARDEN_POLICY_FILE || undefined);
+  } catch {
+    return null;
+  }
+  const last = await db.selectFrom('audit_log').select('detail').where('kind', '=', 'policy.loaded').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const detail = (typeof last?.detail === 'string' ? JSON.parse(last.detail) : last?.detail) as { hash?: unknown } | null | undefined;
+  return detail?.hash === policyHash(policy) ? policy : null;
 }

@@ -4,9 +4,10 @@ import type { Database } from '../../store/schema.js';
 import type { RECONCILED_KINDS } from '../../store/migrations/0016-reconcile-indexes.js';
 import type { RECONCILED_KINDS_2 } from '../../store/migrations/0020-dba-review.js';
 import type { RECONCILED_KINDS_3 } from '../../store/migrations/0022-trail-requesters.js';
+import type { RECONCILED_KINDS_4 } from '../../store/migrations/0025-erasure-tombstones.js';
 
-/** Kinds the reconcile may read by kind: the ones migrations 0016, 0020 and 0022 index (a full read of the trail otherwise). */
-export type ReconciledKind = (typeof RECONCILED_KINDS)[number] | (typeof RECONCILED_KINDS_2)[number] | (typeof RECONCILED_KINDS_3)[number];
+/** Kinds the reconcile may read by kind: the ones migrations 0016, 0020, 0022 and 0025 index (a full read of the trail otherwise). */
+export type ReconciledKind = (typeof RECONCILED_KINDS)[number] | (typeof RECONCILED_KINDS_2)[number] | (typeof RECONCILED_KINDS_3)[number] | (typeof RECONCILED_KINDS_4)[number];
 
 export const MAX_FINDINGS = 100;
 
@@ -24,7 +25,9 @@ export type ReconciledTable =
   | 'trace_canaries'
   | 'trace_exports'
   | 'pipl_requests'
-  | 'pipl_pia';
+  | 'pipl_pia'
+  | 'pipl_erasures'
+  | 'quota_buckets';
 
 export interface Finding {
   table: ReconciledTable;
