@@ -260,7 +260,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       readerSelf: (actor) => readerSelf(db, actor),
     });
     traceRoutes(app, { identity, trace, tokens, attributions: createAttributions({ db, keyring, pii, audit, clock, limits: attributionLimits, quota: attributionQuota }) });
-    stopRetention = mountPipl(app, { config, db, audit, clock, keyring, quota: searchQuotas, identity, trail, logger, metrics });
+    stopRetention = mountPipl(app, { config, db, audit, clock, keyring, quota: searchQuotas, identity, trail, logger, metrics, policy });
     await consoleRoutes(app);
     opsRoutes(app, {
       identity,
@@ -363,10 +363,12 @@ interface PiplSetup {
   trail: AuditTrail;
   logger: Logger;
   metrics: Metrics;
+  /** The policy in force: the scheduled reconcile recounts its quotas (attack review 11). */
+  policy: Policy;
 }
 
 /** PIPL routes (src/pipl/) and the scheduled retention and reconcile runs; returns their stop. */
-function mountPipl(app: App, { config, db, audit, clock, keyring, quota, identity, trail, logger, metrics }: PiplSetup): () => Promise<void> {
+function mountPipl(app: App, { config, db, audit, clock, keyring, quota, identity, trail, logger, metrics, policy }: PiplSetup): () => Promise<void> {
   const subjects = createSubjects({ db, audit, clock, keyring, calendar: loadWorkCalendar(config.holidayCalendarFile), quota });
   const retentionPolicy = loadRetentionPolicy(config.retentionFile);
   const retention = createRetention({ db, audit, clock, policy: retentionPolicy });
@@ -379,7 +381,7 @@ function mountPipl(app: App, { config, db, audit, clock, keyring, quota, identit
     compliance: createCompliance({ db, audit, clock, verify: () => trail.verify(), retentionPolicy }),
   });
   const retentionSchedule = scheduleRetention(retention, config.retentionEveryMinutes, (err) => logger.error({ err: errorSummary(err) }, 'scheduled retention run failed; it runs again next period'));
-  const reconcileSchedule = scheduleReconcile(db, config.reconcileEveryMinutes, { logger, metrics });
+  const reconcileSchedule = scheduleReconcile(db, config.reconcileEveryMinutes, { logger, metrics, options: { policy, throttlePerHour: config.throttlePerHour } });
   return async () => {
     await retentionSchedule.stop();
     await reconcileSchedule.stop();

@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
-import { reconcileState, type Finding, type ReconcileResult } from './index.js';
+import { reconcileState, type Finding, type ReconcileOptions, type ReconcileResult } from './index.js';
 
 export interface ReconcileSchedule {
   /** Runs now (also what the timer calls); one run at a time. */
@@ -18,10 +18,10 @@ export interface ReconcileSchedule {
   stop(): Promise<void>;
 }
 
-export function scheduleReconcile(db: Kysely<Database>, minutes: number, deps: { logger: Logger; metrics: Pick<Metrics, 'stateReconcileFindings' | 'stateReconcileLastRun'> }): ReconcileSchedule {
+export function scheduleReconcile(db: Kysely<Database>, minutes: number, deps: { logger: Logger; metrics: Pick<Metrics, 'stateReconcileFindings' | 'stateReconcileLastRun'>; options?: ReconcileOptions }): ReconcileSchedule {
   let running: Promise<ReconcileResult | null> | null = null;
   const runOnce = (): Promise<ReconcileResult | null> => {
-    running ??= reconcileState(db)
+    running ??= reconcileState(db, deps.options)
       .then((result) => {
         report(result, deps);
         return result;

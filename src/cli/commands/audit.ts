@@ -55,12 +55,14 @@ export function registerAudit(program: Command): void {
   withStoreOptions(audit.command('reconcile'))
     .description('Check that the rows deciding who may see what and what detection does (accounts, work, cases, service tokens, exceptions, responses, detector settings) are what the trail recorded — a row written around Warden shows; exit 1 naming them. Run after `audit verify`')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { data?: string; json?: boolean }) => {
+    .option('--policy <file>', 'the access policy the server runs (for the quota recount); default WARDEN_POLICY_FILE or the built-in policy, used only when it is the one the trail last recorded loading')
+    .action(async (opts: { data?: string; json?: boolean; policy?: string }) => {
       const { checkedSummary, reconcileState } = await import('../../audit/reconcile/index.js');
+      const policy = opts.policy ? (await import('../../access/policy.js')).loadPolicy(opts.policy) : undefined;
       const { store } = await openConfiguredStore(opts);
       let exitCode = 1;
       try {
-        const result = await reconcileState(store.db);
+        const result = await reconcileState(store.db, policy ? { policy } : {});
         if (opts.json) console.log(JSON.stringify(result));
         else {
           console.log(`${result.ok ? 'OK' : 'MISMATCH'}: ${checkedSummary(result.checked)} checked against the trail`);
