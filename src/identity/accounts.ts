@@ -36,7 +36,7 @@ import type { AuditEntryInput } from '../audit/kinds.js';
 import { refuseSameHand, refuseSelf } from '../access/self.js';
 import { trailRequester } from '../audit/requested-by.js';
 import { actorAccount, actorName, type Actor, type PrivilegedChange, type RequestContext } from './types.js';
-import { approvedAnalystExists } from './account-queries.js';
+import { approvedAnalystExists, factorPerTrail } from './account-queries.js';
 import { revokeDeviceTx } from './devices.js';
 import { accountRow, getAccount, listAccounts, toView, type AccountQuery } from './account-reads.js';
 import type { TotpFactor } from './totp.js';
@@ -102,13 +102,6 @@ export function createAccountAdmin(deps: AccountsDeps) {
 
   /** The sealed credential columns of an account, as stored. */
   const credentialsOf = (id: string) => db.selectFrom('accounts').select(['id', 'password_hash', 'mfa_secret', 'credential_seal']).where('id', '=', id).executeTakeFirstOrThrow();
-
-  /** Who enrolled the account's current second factor, per the trail (its last `admin.mfa_enrolled`); null when none is recorded. */
-  async function factorEnrolledBy(id: string): Promise<string | null> {
-    const e = await db.selectFrom('audit_log').select('detail').where('kind', '=', 'admin.mfa_enrolled').where('account', '=', id).where('decision', '=', 'ok').orderBy('seq', 'desc').limit(1).executeTakeFirst();
-    const d = (typeof e?.detail === 'string' ? JSON.parse(e.detail) : e?.detail) as { actor?: unknown } | undefined;
-    return typeof d?.actor === 'string' ? d.actor : null;
-  }
 
   /** Nobody acts on their own account: the refusal is audited with its actor (the rule is access/self.ts's). */
   async function refuseOwn(actor: Actor, ctx: RequestContext, account: string, kind: AuditEntryInput['kind'], what: string): Promise<void> {
@@ -244,7 +237,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
     // A second factor enrolled by anyone but the admin token (an it_admin, before the rule of attack
     // review 11 or while the account held an ordinary role) does not survive into a privileged role.
     const creds = await credentialsOf(id);
-    const clearFactor = isPrivileged(role) && creds.mfa_secret !== null && (await factorEnrolledBy(id)) !== 'admin';
+    const clearFactor = isPrivileged(role) && creds.mfa_secret !== null && (await factorPerTrail(db, id)).by !== 'admin';
     if (clearFactor && !deps.seal.check('account', creds, creds.credential_seal)) {
       await audit.append([{ kind: 'admin.account_approved', ts: now(), decision: 'denied', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, reason: 'record_integrity', detail: { actor: by, integrity: 'account_mismatch' } }]);
       throw new AppError('record_integrity', `account ${id}'s credentials were changed outside Warden; nothing approved`);

@@ -37,6 +37,7 @@ import { DeviceLimitReached, enrolDevice, findDevice, issueDevice, useDevice, ty
 import { assertMayAct, accountInfo, SESSION_PREFIX, tokenHash } from './principal.js';
 import { assertIdentifiers } from '../contracts/identifiers.js';
 import type { CredentialSeal } from './credential-seal.js';
+import { factorPerTrail } from './account-queries.js';
 
 /** The login's device label, as the route's schema bounds it. */
 export const DEVICE_LABEL_MAX = 128;
@@ -156,6 +157,11 @@ export function createLogin(deps: LoginDeps) {
     const passwordOk = await verifyPassword(input.password, row?.password_hash ?? (await DUMMY_HASH));
     if (!row || !row.password_hash || !passwordOk) return refuse(new Refusal('invalid_credentials', new AppError('invalid_credentials', 'account or password is wrong'), true));
 
+    // A factor the trail says is enrolled, gone from the row: removed outside Warden (a seal replayed from before enrolment).
+    if (!row.mfa_secret && (await factorPerTrail(db, row.id)).enrolled) {
+      detail.integrity = 'mfa_removed';
+      return refuse(new Refusal('record_integrity', new AppError('record_integrity', "this account's second factor was removed outside Warden; contact your security team"), false));
+    }
     let step: number | null = null;
     if (row.mfa_secret && input.otp === undefined) {
       return refuse(new Refusal('otp_required', new AppError('otp_required', 'this account has a second factor: send its current one-time code as "otp"'), true));

@@ -4,7 +4,8 @@
  * (1) `update accounts set password_hash = <scrypt of his own password>, mfa_secret = null` logged
  *     in as anyone, without the second factor (and so passed a step-up response, f4). The account's
  *     credentials are sealed (src/identity/credential-seal.ts): the login is refused (409
- *     `record_integrity`, audited), whatever was typed; put back, the owner logs in again.
+ *     `record_integrity`, audited), whatever was typed; put back, the owner logs in again. A seal
+ *     replayed from before enrolment with the factor nulled is refused too (the trail says enrolled).
  * (2) a session row INSERTed with his own token's SHA-256 (mfa true), or a service token's hash
  *     rewritten to his own, authenticated as that principal: refused now (409 `record_integrity`,
  *     audited as `auth.record_integrity` with the account and the row), and a session's mfa flag
@@ -22,7 +23,9 @@ import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { approveAccount } from '../support/approve.js';
 import { hashPassword } from '../../src/vault/crypto.js';
-import { sealLegacyCredentials } from '../../src/identity/credential-seal.js';
+import { createCredentialSeal, resealCredentials, sealLegacyCredentials } from '../../src/identity/credential-seal.js';
+import { masterKeyFrom } from '../../src/vault/keyring.js';
+import { randomBytes } from 'node:crypto';
 import { people, password } from './puppet-setup.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
@@ -85,6 +88,7 @@ describe.each(testBackends())('attack review 11: credentials against a rewritten
     });
 
     it('denied: the second factor nulled for a password-only login (f4, the step-up escape); put back, the code is asked for again', async () => {
+      const beforeEnrolment = await db().selectFrom('accounts').select(['credential_seal']).where('id', '=', 'c1').executeTakeFirstOrThrow();
       const r = await w.api('POST', '/api/v1/accounts/c1/mfa', { token: w.adminToken });
       expect(r.status, r.text).toBe(201);
       const totp = new TOTP({ secret: Secret.fromBase32(r.body.secret), digits: 6, period: 30 });
@@ -97,7 +101,12 @@ describe.each(testBackends())('attack review 11: credentials against a rewritten
       expect(other.status).toBe(201);
       await dba(sql`update accounts set mfa_secret = (select mfa_secret from accounts where id = 'sa2') where id = 'c1'`);
       integrityRefusal(await signIn('c1', password('c1'), new TOTP({ secret: Secret.fromBase32(other.body.secret), digits: 6, period: 30 }).generate()));
-      await dba(sql`update accounts set mfa_secret = ${saved.mfa_secret} where id = 'c1'`);
+      // The row as it was before enrolment, its seal replayed: the trail says the account has a factor.
+      const sealNow = await db().selectFrom('accounts').select(['credential_seal']).where('id', '=', 'c1').executeTakeFirstOrThrow();
+      await dba(sql`update accounts set mfa_secret = null, credential_seal = ${beforeEnrolment.credential_seal} where id = 'c1'`);
+      integrityRefusal(await signIn('c1', password('c1')));
+      expect((await lastEntry('auth.login')).detail).toMatchObject({ integrity: 'mfa_removed' });
+      await dba(sql`update accounts set mfa_secret = ${saved.mfa_secret}, credential_seal = ${sealNow.credential_seal} where id = 'c1'`);
       expect((await signIn('c1', password('c1'))).body.error.code).toBe('otp_required');
       const ok = await signIn('c1', password('c1'), totp.generate());
       expect(ok.status, ok.text).toBe(201);
@@ -231,4 +240,30 @@ describe.each(testBackends())('attack review 11: credentials against a rewritten
     integrityRefusal(await signIn('it1', 'dba-chosen'));
     expect((await w.warden.trail.verify()).ok).toBe(true);
   });
+  // Last: the rows end up sealed under a key this server does not hold.
+  it('a master-key change: seals under the previous key still verify, the rotation re-seals them under the new one; a broken seal stays broken (counted)', async () => {
+    const previous = masterKeyFrom(Buffer.from(w.masterKey, 'base64'));
+    const next = masterKeyFrom(randomBytes(32));
+    const both = createCredentialSeal([next, previous]);
+    await dba(sql`update accounts set password_hash = ${await hashPassword('dba-chosen')} where id = 'svc2'`);
+    const report = await resealCredentials(db(), both);
+    expect(report.broken).toBe(1); // svc2's account row, rewritten above
+    expect(report.resealed).toBeGreaterThan(5);
+    const rows = await db().selectFrom('accounts').select(['id', 'password_hash', 'mfa_secret', 'credential_seal']).execute();
+    for (const r of rows) {
+      if (r.credential_seal === null) {
+        expect(r.id).toBe('it1'); // left unsealed by the test above: never sealed again
+        continue;
+      }
+      if (r.id === 'svc2') {
+        expect(both.check('account', r, r.credential_seal)).toBe(false);
+        continue;
+      }
+      expect(both.keyIdOf(r.credential_seal)).toBe(next.id);
+      expect(createCredentialSeal([next]).check('account', r, r.credential_seal)).toBe(true);
+    }
+    const tokensRows = await db().selectFrom('service_tokens').select(['id', 'token_hash', 'account', 'registration', 'credential_seal']).where('id', '=', svcTokenId).execute();
+    expect(createCredentialSeal([next]).check('service_token', tokensRows[0]!, tokensRows[0]!.credential_seal)).toBe(true);
+  });
+
 });

@@ -14,7 +14,9 @@ import { sql, type Kysely } from 'kysely';
  *   unsealed, and how many sessions it ended. The first start seals them (audited as
  *   `auth.credentials_sealed`) and sets `legacy` to 0; a store with none (a new install) never
  *   runs the sealing.
- * - A partial index finds the `auth.credentials_sealed` entry without reading the whole trail.
+ * - A partial index finds the `auth.credentials_sealed` entry without reading the whole trail,
+ *   another an account's last factor enrolment (a password-only login asks the trail whether the
+ *   account has a factor: src/identity/account-queries.ts factorPerTrail).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   for (const statement of [
@@ -31,6 +33,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
               (select count(*) from sessions where revoked_at is null), now()`,
     `update sessions set revoked_at = now(), revoked_reason = 'upgrade' where revoked_at is null`,
     `create index audit_log_credentials_sealed on audit_log (seq) where kind = 'auth.credentials_sealed'`,
+    `create index audit_log_factor_changes on audit_log (account, seq) where kind in ('admin.mfa_enrolled', 'admin.account_approved') and decision = 'ok'`,
   ]) {
     await sql.raw(statement).execute(db);
   }
