@@ -27,6 +27,7 @@ import { createCredentialSeal, resealCredentials, sealLegacyCredentials } from '
 import { masterKeyFrom } from '../../src/vault/keyring.js';
 import { randomBytes } from 'node:crypto';
 import { people, password } from './puppet-setup.js';
+import { reconcileState } from '../../src/audit/reconcile/index.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
@@ -96,6 +97,8 @@ describe.each(testBackends())('attack review 11: credentials against a rewritten
       const saved = await db().selectFrom('accounts').select(['mfa_secret']).where('id', '=', 'c1').executeTakeFirstOrThrow();
       await dba(sql`update accounts set mfa_secret = null where id = 'c1'`);
       integrityRefusal(await signIn('c1', password('c1')));
+      // `warden audit reconcile` names it too: the trail enrolled a factor the row lacks.
+      expect((await reconcileState(db())).findings.filter((f) => f.table === 'accounts' && f.key === 'c1').map((f) => f.problem)).toEqual(['second factor: the trail enrolled one, the row has none']);
       // Another account's secret copied in fails too.
       const other = await w.api('POST', '/api/v1/accounts/sa2/mfa', { token: w.adminToken });
       expect(other.status).toBe(201);
@@ -247,7 +250,8 @@ describe.each(testBackends())('attack review 11: credentials against a rewritten
     const both = createCredentialSeal([next, previous]);
     await dba(sql`update accounts set password_hash = ${await hashPassword('dba-chosen')} where id = 'svc2'`);
     const report = await resealCredentials(db(), both);
-    expect(report.broken).toBe(1); // svc2's account row, rewritten above
+    // svc2's account row rewritten here, the session minted and svc2's token rewritten above.
+    expect(report.broken).toBe(3);
     expect(report.resealed).toBeGreaterThan(5);
     const rows = await db().selectFrom('accounts').select(['id', 'password_hash', 'mfa_secret', 'credential_seal']).execute();
     for (const r of rows) {
