@@ -14,6 +14,7 @@ import { resolveMasterKeys } from './vault/master-key.js';
 import { loadKeyring, rotateKeys, type Keyring } from './vault/keyring.js';
 import { createPiiDecryptor, createVaultReader, createVaultWriter } from './vault/vault.js';
 import { sealLegacyRoutings } from './vault/routing-seal.js';
+import { sealLegacyCredentials } from './identity/credential-seal.js';
 import { loadPolicy, type Policy } from './access/policy.js';
 import { createQuotaLedger, inMemoryCounter, type QuotaCounter, type QuotaLedger } from './access/quota.js';
 import { createSharedQuotaLedger, seedSharedQuotas } from './access/shared-quota.js';
@@ -147,6 +148,9 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
     await recordPolicyLoaded({ db, audit, clock }, policy, config.policyFile ?? 'defaults');
     // Rows written before the routing seal are sealed once, audited with their count (attack review 9).
     const legacySealed = await sealLegacyRoutings({ db, seal: keyring.routingSeal, audit, now: new Date(clock.now()) });
+    // Accounts and service tokens written before the credential seal: sealed once, audited (attack review 11).
+    const credentialsSealed = await sealLegacyCredentials({ db, seal: keyring.credentialSeal, audit, now: new Date(clock.now()) });
+    if (credentialsSealed) logger.warn(credentialsSealed, 'accounts and service tokens written before the credential seal were sealed once (auth.credentials_sealed); sessions of before were ended (log in again)');
     if (legacySealed) logger.warn({ sealed: legacySealed.sealed }, 'waybill routing written before the routing seal was sealed once (vault.routing_sealed); from now on a waybill without a matching seal fails closed');
     // PostgreSQL may serve several processes: quotas, throttles, sessions and responses are then
     // read and counted in the database (docs/decisions/0011-shared-ledger.md).
@@ -160,6 +164,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       clock,
       throttle: shared ? createSharedLoginThrottle(db) : createLoginThrottle(),
       mfaKey: keyring.mfaKey,
+      credentialSeal: keyring.credentialSeal,
       identityKey: keyring.blindIndexKey,
       metrics,
       onPrivilegedChange: raisePrivilegedChangeAlert,
@@ -213,7 +218,7 @@ export async function createWarden(config: Config, options: WardenOptions = {}):
       identifierTagKey: identifierTagKey(keyring.blindIndexKey),
     });
     // The telephony platform's token turns virtual numbers into real ones: two people issue it, like one that grants work.
-    const tokens = createServiceTokens({ db, audit, clock, secondPerson: (account) => trace.privacy?.telephony(account) === true });
+    const tokens = createServiceTokens({ db, audit, clock, seal: keyring.credentialSeal, secondPerson: (account) => trace.privacy?.telephony(account) === true });
     const ingest = createIngest({
       db, work, bus, audit, clock, seal: keyring.routingSeal, canaries: trace.canaries, window: { maxAgeMs: config.ingestMaxAgeSeconds * 1000, maxSkewMs: config.ingestMaxSkewSeconds * 1000 },
       // Routing conflicts and canary numbers named by a producer (attack review 10): alerted, and counted.

@@ -19,6 +19,10 @@ export const AUDIT_KINDS = {
   'keys.rotated': { event: null, action: null },
   // The one-time sealing of waybill routing written before the routing seal (src/vault/routing-seal.ts), with its count.
   'vault.routing_sealed': { event: null, action: null },
+  // The one-time sealing of accounts and service tokens written before the credential seal (src/identity/credential-seal.ts), with its counts.
+  'auth.credentials_sealed': { event: null, action: null },
+  // A bearer token refused because its session, service-token or account row no longer matches its credential seal (changed outside Warden).
+  'auth.record_integrity': { event: null, action: null },
   'keys.audit_signing_key_changed': { event: null, action: null },
   'watch.response_applied': { event: null, action: null },
   'watch.response_cleared': { event: null, action: null },

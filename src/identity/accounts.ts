@@ -11,7 +11,13 @@
  *   while no approved analyst exists (suspended ones count). Each creation, request and
  *   approval raises an alert through `onPrivilegedChange`, in the same transaction.
  * - Nobody acts on their own account (self_action, audited through access/self.ts). An it_admin runs systems, not people with
- *   reveal rights: it may not change, enrol or revoke anything of an approved privileged account.
+ *   reveal rights: it may not change or revoke anything of an approved privileged account, and
+ *   never enrols the second factor of an account that holds or waits for a privileged role
+ *   (attack review 11: enrolled while pending, then approved, the creator held both factors);
+ *   that takes the admin token. Approval to a privileged role drops a second factor an account
+ *   enrolled (`detail.mfa_cleared`): the admin token enrols the owner's.
+ * - The credential columns (password hash, second factor) are written with their credential
+ *   seal in the same statement (credential-seal.ts); a factor is enrolled only over an intact row.
  * - Suspending an account ends all its live sessions in the same transaction; lifting the
  *   suspension revives none of them.
  * - A suspension a `suspend` response made (watch/responses.ts) is lifted with that response
@@ -30,12 +36,13 @@ import type { AuditEntryInput } from '../audit/kinds.js';
 import { refuseSameHand, refuseSelf } from '../access/self.js';
 import { trailRequester } from '../audit/requested-by.js';
 import { actorAccount, actorName, type Actor, type PrivilegedChange, type RequestContext } from './types.js';
-import { approvedAnalystExists } from './account-queries.js';
+import { approvedAnalystExists, factorPerTrail } from './account-queries.js';
 import { revokeDeviceTx } from './devices.js';
 import { accountRow, getAccount, listAccounts, toView, type AccountQuery } from './account-reads.js';
 import type { TotpFactor } from './totp.js';
 import { badIdentifierError, identifierProblem } from '../contracts/identifiers.js';
 import { freeTextDetail } from '../audit/free-text.js';
+import type { CredentialSeal } from './credential-seal.js';
 
 type Tx = Transaction<Database>;
 
@@ -44,6 +51,7 @@ export interface AccountsDeps {
   audit: AuditWriter;
   clock: Clock;
   totp: TotpFactor;
+  seal: CredentialSeal;
   /** Drops the cached principals of an account (its next request re-reads it). */
   dropCached(account: string): void;
   /** Raises the alert for a privileged-account change, inside the change's transaction. */
@@ -91,6 +99,9 @@ export function createAccountAdmin(deps: AccountsDeps) {
   const { db, audit, clock } = deps;
   const now = () => new Date(clock.now());
   const row = (id: string) => accountRow(db, id);
+
+  /** The sealed credential columns of an account, as stored. */
+  const credentialsOf = (id: string) => db.selectFrom('accounts').select(['id', 'password_hash', 'mfa_secret', 'credential_seal']).where('id', '=', id).executeTakeFirstOrThrow();
 
   /** Nobody acts on their own account: the refusal is audited with its actor (the rule is access/self.ts's). */
   async function refuseOwn(actor: Actor, ctx: RequestContext, account: string, kind: AuditEntryInput['kind'], what: string): Promise<void> {
@@ -145,6 +156,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
             .insertInto('accounts')
             .values({
               id: input.id, role: input.role, site, password_hash, status: 'active', status_reason: null, status_changed_at: null, mfa_secret: null,
+              credential_seal: deps.seal.seal('account', { id: input.id, password_hash, mfa_secret: null }),
               approval, pending_role: null, pending_site: null, requested_by: approval === 'pending' ? by : null, requested_at: approval === 'pending' ? at : null,
               created_by: by, approved_by: bootstrap ? by : null, mfa_last_step: null,
             })
@@ -222,20 +234,30 @@ export function createAccountAdmin(deps: AccountsDeps) {
       await audit.append([{ kind: 'admin.account_approved', ts: now(), decision: 'denied', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, reason: 'request_changed', detail: { actor: by, requested_by: r.requested_by, approved_role: seen.role, approved_site: seen.site ?? null } }]);
       throw new AppError('conflict', `the request for account ${id} now asks for ${role}${site ? ` at ${site}` : ''}, not what you approved (${seen.role}${seen.site ? ` at ${seen.site}` : ''}); read it again`);
     }
+    // A second factor enrolled by anyone but the admin token (an it_admin, before the rule of attack
+    // review 11 or while the account held an ordinary role) does not survive into a privileged role.
+    const creds = await credentialsOf(id);
+    const clearFactor = isPrivileged(role) && creds.mfa_secret !== null && (await factorPerTrail(db, id)).by !== 'admin';
+    if (clearFactor && !deps.seal.check('account', creds, creds.credential_seal)) {
+      await audit.append([{ kind: 'admin.account_approved', ts: now(), decision: 'denied', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, reason: 'record_integrity', detail: { actor: by, integrity: 'account_mismatch' } }]);
+      throw new AppError('record_integrity', `account ${id}'s credentials were changed outside Warden; nothing approved`);
+    }
+    const cleared = clearFactor ? { mfa_secret: null, mfa_last_step: null, credential_seal: deps.seal.seal('account', { id, password_hash: creds.password_hash, mfa_secret: null }) } : {};
     await audit.append(
-      [{ kind: 'admin.account_approved', ts: now(), decision: 'ok', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, detail: { actor: by, requested_by: r.requested_by, from_role: r.role } }],
+      [{ kind: 'admin.account_approved', ts: now(), decision: 'ok', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, detail: { actor: by, requested_by: r.requested_by, from_role: r.role, ...(clearFactor ? { mfa_cleared: true } : {}) } }],
       async (tx) => {
         // Approves exactly the request that was read: a request changed meanwhile is not approved blind.
-        const moved = await tx
+        let q = tx
           .updateTable('accounts')
-          .set({ role, site, approval: 'approved', pending_role: null, pending_site: null, requested_by: null, requested_at: null, approved_by: by })
+          .set({ role, site, approval: 'approved', pending_role: null, pending_site: null, requested_by: null, requested_at: null, approved_by: by, ...cleared })
           .where('id', '=', id)
           .where('requested_by', '=', r.requested_by ?? '')
           .where('role', '=', r.role)
           .where((eb) => (r.site === null ? eb('site', 'is', null) : eb('site', '=', r.site)))
           .where((eb) => (r.pending_role === null ? eb('pending_role', 'is', null) : eb('pending_role', '=', r.pending_role)))
-          .where((eb) => (r.pending_site === null ? eb('pending_site', 'is', null) : eb('pending_site', '=', r.pending_site)))
-          .executeTakeFirst();
+          .where((eb) => (r.pending_site === null ? eb('pending_site', 'is', null) : eb('pending_site', '=', r.pending_site)));
+        if (clearFactor) q = q.where('credential_seal', '=', creds.credential_seal!);
+        const moved = await q.executeTakeFirst();
         if (Number(moved.numUpdatedRows) !== 1) throw new AppError('conflict', `the request for account ${id} changed meanwhile; read it again`);
         if (isPrivileged(role)) await privilegedChange(tx, { change: 'approved', account: id, role, site, actor: by, requestedBy: r.requested_by });
       },
@@ -288,10 +310,25 @@ export function createAccountAdmin(deps: AccountsDeps) {
   async function enrolMfa(accountId: string, actor: Actor, ctx: RequestContext) {
     await refuseOwn(actor, ctx, accountId, 'admin.mfa_enrolled', 'enrol a second factor for');
     const r = await row(accountId);
-    if (isAdministrator(actor) && r.approval === 'approved' && isPrivileged(r.role)) throw new AppError('forbidden', `enrolling a ${r.role}'s second factor takes the admin token`);
+    const denied = (reason: string, detail: Record<string, string>) =>
+      audit.append([{ kind: 'admin.mfa_enrolled', ts: now(), decision: 'denied', account: accountId, role: r.role, site: r.site, ip: ctx.ip, requestId: ctx.requestId, reason, detail: { actor: actorName(actor), ...detail } }]);
+    const privilegedRole = isPrivileged(r.role) ? r.role : r.pending_role !== null && isPrivileged(r.pending_role) ? r.pending_role : null;
+    if (isAdministrator(actor) && privilegedRole !== null) {
+      // Pending included (attack review 11): whoever provisions a privileged account never holds its second factor.
+      await denied('privileged_account', { account_role: privilegedRole, approval: r.approval });
+      throw new AppError('forbidden', `enrolling the second factor of a ${privilegedRole} account (approved or pending) takes the admin token`);
+    }
+    const creds = await credentialsOf(accountId);
+    if (!deps.seal.check('account', creds, creds.credential_seal)) {
+      // Never re-seal a password hash written outside Warden.
+      await denied('record_integrity', { integrity: 'account_mismatch' });
+      throw new AppError('record_integrity', `account ${accountId}'s credentials were changed outside Warden; nothing enrolled`);
+    }
     const factor = deps.totp.create(accountId);
     await audit.append([{ kind: 'admin.mfa_enrolled', ts: now(), decision: 'ok', account: accountId, role: r.role, site: r.site, ip: ctx.ip, requestId: ctx.requestId, detail: { actor: actorName(actor) } }], async (tx) => {
-      await tx.updateTable('accounts').set({ mfa_secret: factor.sealed, mfa_last_step: null }).where('id', '=', accountId).execute();
+      const next = deps.seal.seal('account', { id: accountId, password_hash: creds.password_hash, mfa_secret: factor.sealed });
+      const moved = await tx.updateTable('accounts').set({ mfa_secret: factor.sealed, mfa_last_step: null, credential_seal: next }).where('id', '=', accountId).where('credential_seal', '=', creds.credential_seal!).executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) throw new AppError('conflict', `account ${accountId}'s credentials changed meanwhile; try again`);
     });
     deps.dropCached(accountId);
     return { account: accountId, secret: factor.base32, otpauth_url: factor.url };

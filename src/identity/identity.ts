@@ -18,6 +18,7 @@ import type { Clock } from '../ops/clock.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { AccountInfo, Principal, PrivilegedChange, RequestContext } from './types.js';
+import type { CredentialSeal } from './credential-seal.js';
 import { accountInfo, createPrincipalResolver } from './principal.js';
 import { createAdminToken } from './admin-token.js';
 import { createAccountAdmin } from './accounts.js';
@@ -50,6 +51,8 @@ export interface IdentityDeps {
   config: IdentityConfig;
   /** Key that encrypts TOTP secrets at rest. */
   mfaKey: Buffer;
+  /** Seals credential rows (the keyring's; src/identity/credential-seal.ts). */
+  credentialSeal: CredentialSeal;
   /** Key from which the failed-login account tag and the admin-token fingerprint keys derive (the keyring's blind-index key). */
   identityKey: Buffer;
   metrics?: Pick<Metrics, 'loginAttempts'> | undefined;
@@ -64,11 +67,12 @@ export function createIdentityService(deps: IdentityDeps) {
   const { db, audit, clock, config } = deps;
   const totp = createTotpFactor(deps.mfaKey);
   const adminToken = createAdminToken({ db, audit, clock, token: config.adminToken, fingerprintKey: derive(deps.identityKey, 'admin-token') });
-  const principals = createPrincipalResolver({ db, clock, adminToken, cacheMs: config.principalCacheMs });
+  const seal = deps.credentialSeal;
+  const principals = createPrincipalResolver({ db, clock, adminToken, seal, audit, cacheMs: config.principalCacheMs });
   const { dropCached } = principals;
-  const accounts = createAccountAdmin({ db, audit, clock, totp, dropCached, onPrivilegedChange: deps.onPrivilegedChange });
+  const accounts = createAccountAdmin({ db, audit, clock, totp, seal, dropCached, onPrivilegedChange: deps.onPrivilegedChange });
   const { login, ssoLogin } = createLogin({
-    db, audit, clock, totp, dropCached,
+    db, audit, clock, totp, seal, dropCached,
     throttle: deps.throttle,
     accountTagKey: derive(deps.identityKey, 'account-tag'),
     metrics: deps.metrics,

@@ -12,6 +12,10 @@
  *   account that does not exist records a keyed tag of it, and the throttle keys on the tag.
  * - Wrong password, missing or wrong or replayed code, and a bad device credential count as
  *   failures for throttling; a suspension, a pending approval or the device limit do not.
+ * - The account's credential columns (password hash, second factor) count only while they match
+ *   their credential seal (credential-seal.ts): a hash or secret rewritten outside Warden is
+ *   refused (409 `record_integrity`, audited, no throttle count), whatever was typed. The new
+ *   session is sealed in its insert.
  * - A suspended person is told that the account is suspended (`account_suspended`), never why:
  *   the reason an analyst gave may name the investigation (attack review 6). It stays on the
  *   account and in the trail, for the security team.
@@ -32,6 +36,8 @@ import { consumeStep, type TotpFactor } from './totp.js';
 import { DeviceLimitReached, enrolDevice, findDevice, issueDevice, useDevice, type IssuedDevice } from './devices.js';
 import { assertMayAct, accountInfo, SESSION_PREFIX, tokenHash } from './principal.js';
 import { assertIdentifiers } from '../contracts/identifiers.js';
+import type { CredentialSeal } from './credential-seal.js';
+import { factorPerTrail } from './account-queries.js';
 
 /** The login's device label, as the route's schema bounds it. */
 export const DEVICE_LABEL_MAX = 128;
@@ -71,6 +77,7 @@ export interface LoginDeps {
   clock: Clock;
   throttle: LoginThrottle;
   totp: TotpFactor;
+  seal: CredentialSeal;
   accountTagKey: Buffer;
   metrics?: Pick<Metrics, 'loginAttempts'> | undefined;
   config: { sessionTtlMinutes: number; maxSessionsPerAccount: number; newDevicesPerDay: number; /** false: only single sign-on logs in (WARDEN_LOCAL_PASSWORDS=off). */ localPasswords?: boolean };
@@ -86,6 +93,12 @@ class Refusal extends Error {
   ) {
     super(reason);
   }
+}
+
+/** The account row does not match its credential seal: refused whatever was typed (no throttle count: the owner did nothing wrong). */
+function integrityRefusal(detail: Record<string, string | boolean>): Refusal {
+  detail.integrity = 'account_mismatch';
+  return new Refusal('record_integrity', new AppError('record_integrity', "this account's credentials were changed outside Warden and are refused; contact your security team"), false);
 }
 
 export function createLogin(deps: LoginDeps) {
@@ -111,7 +124,7 @@ export function createLogin(deps: LoginDeps) {
     return db
       .selectFrom('accounts')
       .leftJoin('sites', 'sites.code', 'accounts.site')
-      .select(['accounts.id', 'accounts.password_hash', 'accounts.status', 'accounts.status_reason', 'accounts.role', 'accounts.site', 'accounts.mfa_secret', 'accounts.approval', 'sites.city'])
+      .select(['accounts.id', 'accounts.password_hash', 'accounts.status', 'accounts.status_reason', 'accounts.role', 'accounts.site', 'accounts.mfa_secret', 'accounts.approval', 'accounts.credential_seal', 'sites.city'])
       .where('accounts.id', '=', account)
       .executeTakeFirst();
   }
@@ -140,9 +153,15 @@ export function createLogin(deps: LoginDeps) {
       detail.scope = verdict.scope;
       return refuse(new Refusal('login_throttled', new AppError('login_throttled', `too many failed logins; try again in ${verdict.retryAfterSeconds} s`, { retryAfterSeconds: verdict.retryAfterSeconds }), false));
     }
+    if (row && !deps.seal.check('account', row, row.credential_seal)) return refuse(integrityRefusal(detail));
     const passwordOk = await verifyPassword(input.password, row?.password_hash ?? (await DUMMY_HASH));
     if (!row || !row.password_hash || !passwordOk) return refuse(new Refusal('invalid_credentials', new AppError('invalid_credentials', 'account or password is wrong'), true));
 
+    // A factor the trail says is enrolled, gone from the row: removed outside Warden (a seal replayed from before enrolment).
+    if (!row.mfa_secret && (await factorPerTrail(db, row.id)).enrolled) {
+      detail.integrity = 'mfa_removed';
+      return refuse(new Refusal('record_integrity', new AppError('record_integrity', "this account's second factor was removed outside Warden; contact your security team"), false));
+    }
     let step: number | null = null;
     if (row.mfa_secret && input.otp === undefined) {
       return refuse(new Refusal('otp_required', new AppError('otp_required', 'this account has a second factor: send its current one-time code as "otp"'), true));
@@ -199,6 +218,7 @@ export function createLogin(deps: LoginDeps) {
     const token = SESSION_PREFIX + randomBytes(32).toString('base64url');
     const sessionId = randomUUID();
     const expiresAt = new Date(now + config.sessionTtlMinutes * 60_000);
+    const sealed = { id: sessionId, token_hash: tokenHash(token), account: row.id, device: deviceId, mfa: a.mfa, expires_at: expiresAt };
     const entries: AuditEntryInput[] = [{ ...base, device: deviceId, session: sessionId, decision: 'allowed', detail: issued ? { ...detail, device_enrolled: true } : detail }];
     if (issued) entries.push({ kind: 'auth.device_enrolled', ts: new Date(now), decision: 'ok', account: row.id, role: row.role, site: row.site, device: deviceId, ip: ctx.ip, session: sessionId, requestId: ctx.requestId, detail: { actor: row.id } });
     try {
@@ -213,7 +233,7 @@ export function createLogin(deps: LoginDeps) {
         }
         await tx
           .insertInto('sessions')
-          .values({ id: sessionId, token_hash: tokenHash(token), account: row.id, device: deviceId, ip: ctx.ip, app_hash: input.app_hash ?? null, mfa: a.mfa, created_at: new Date(now), expires_at: expiresAt, revoked_at: null, revoked_reason: null })
+          .values({ ...sealed, ip: ctx.ip, app_hash: input.app_hash ?? null, created_at: new Date(now), revoked_at: null, revoked_reason: null, credential_seal: deps.seal.seal('session', sealed) })
           .execute();
         await endExcessSessions(tx, row.id, sessionId, now);
       });
@@ -251,6 +271,7 @@ export function createLogin(deps: LoginDeps) {
       await audit.append([{ ...base, device, decision: 'denied', reason: r.reason, detail }]);
       throw r.error;
     };
+    if (row && !deps.seal.check('account', row, row.credential_seal)) return refuse(integrityRefusal(detail));
     if (!row) return refuse(new Refusal('sso_account_unknown', new AppError('sso_refused', 'the identity provider signed you in, but there is no Warden account for you; ask your administrator'), false));
     if (row.role !== input.role || (row.site ?? null) !== (input.site ?? null)) {
       return refuse(new Refusal('sso_role_mismatch', new AppError('sso_refused', `your identity provider's groups give role ${input.role}${input.site ? ` at ${input.site}` : ''}, but this Warden account is ${row.role}${row.site ? ` at ${row.site}` : ''}; ask your administrator to align them`), false));

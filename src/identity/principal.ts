@@ -4,7 +4,11 @@
  * service rely on it and do not check account status again.
  *
  * Invariants:
- * - Tokens are looked up by SHA-256 hash only.
+ * - Tokens are looked up by SHA-256 hash only. The session or service-token row, and its
+ *   account's credential columns, authenticate only while they match their credential seal
+ *   (credential-seal.ts), checked on the row the lookup read (no statement added): a row
+ *   inserted or rewritten outside Warden is refused (409 `record_integrity`, audited as
+ *   `auth.record_integrity` with the account and the row, no token or secret).
  * - A session acts only while it is live, its account is approved and not suspended, and the
  *   enrolled device it is bound to is not revoked. A session without an enrolled device (from
  *   before device binding) is refused: log in again.
@@ -32,6 +36,8 @@ import { turnBatcher } from '../store/turn-batch.js';
 import { prepared } from '../store/prepared.js';
 import type { AccountInfo, Principal } from './types.js';
 import type { AdminToken } from './admin-token.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { CredentialSeal } from './credential-seal.js';
 
 export const PRINCIPAL_CACHE_MS = 2000;
 export const SESSION_PREFIX = 'wdn_s_';
@@ -71,6 +77,16 @@ interface AccountRow {
   city: string | null;
 }
 
+/** What the credential seal of an account covers, as read with the session or token. */
+interface SealedAccountRow {
+  id: string;
+  password_hash: string | null;
+  mfa_secret: Uint8Array | null;
+  credential_seal: Uint8Array | null;
+}
+
+export const RECORD_INTEGRITY_MESSAGE = 'this credential\'s record was changed outside Warden and is refused; contact your security team';
+
 export const accountInfo = (r: AccountRow): AccountInfo => ({
   id: r.id,
   role: r.role as Role,
@@ -92,6 +108,9 @@ export interface PrincipalDeps {
   db: Kysely<Database>;
   clock: Clock;
   adminToken: AdminToken;
+  seal: CredentialSeal;
+  /** Records a refusal of a row whose seal does not match. */
+  audit: Pick<AuditWriter, 'append'>;
   /** Default PRINCIPAL_CACHE_MS; 0 turns the cache off. */
   cacheMs?: number | undefined;
 }
@@ -101,6 +120,19 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
   const cacheMs = deps.cacheMs ?? PRINCIPAL_CACHE_MS;
   const cache = new Map<string, { principal: Extract<Principal, { kind: 'account' }>; until: number; expiresAt: number }>();
   const keysByAccount = new Map<string, Set<string>>();
+
+  /**
+   * A row that does not match its seal: refused, and audited (the account the row names, which
+   * row; never the token, hash or secret). Fail closed: if the entry cannot be written the
+   * request is refused all the same.
+   */
+  async function broken(row: 'session' | 'service_token' | 'account', account: string, ids: { session?: string; token?: string }): Promise<never> {
+    await deps.audit
+      .append([{ kind: 'auth.record_integrity', ts: new Date(clock.now()), decision: 'denied', account, reason: 'record_integrity', ...(ids.session ? { session: ids.session } : {}), detail: { row, ...(ids.token ? { token: ids.token } : {}) } }])
+      .catch(() => undefined);
+    throw new AppError('record_integrity', RECORD_INTEGRITY_MESSAGE);
+  }
+  const accountIntact = (a: SealedAccountRow) => deps.seal.check('account', a, a.credential_seal);
 
   function dropCached(account: string): void {
     for (const key of keysByAccount.get(account) ?? []) cache.delete(key);
@@ -127,8 +159,8 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
       .leftJoin('sites', 'sites.code', 'a.site')
       .leftJoin('devices as d', 'd.id', 's.device')
       .leftJoin('account_responses as r', 'r.account', 's.account')
-      .select(['s.token_hash', 's.id as session', 's.created_at', 's.expires_at', 's.revoked_at', 's.revoked_reason', 's.mfa', 's.device', 'd.id as enrolled', 'd.revoked_at as device_revoked_at'])
-      .select(['a.id', 'a.role', 'a.site', 'a.status', 'a.status_reason', 'a.mfa_secret', 'a.approval', 'sites.city'])
+      .select(['s.token_hash', 's.id as session', 's.account as session_account', 's.created_at', 's.expires_at', 's.revoked_at', 's.revoked_reason', 's.mfa', 's.device', 's.credential_seal as session_seal', 'd.id as enrolled', 'd.revoked_at as device_revoked_at'])
+      .select(['a.id', 'a.role', 'a.site', 'a.status', 'a.status_reason', 'a.mfa_secret', 'a.approval', 'a.password_hash', 'a.credential_seal', 'sites.city'])
       .select(['r.action as response_action', 'r.reason as response_reason', 'r.since as response_since', 'r.alert_id as response_alert'])
       // One text for any number of hashes: a prepared statement (docs/decisions/0016-prepared-reveal-statements.md).
       .where('s.token_hash', '=', sql<Buffer>`any(${hashes}::bytea[])`)
@@ -150,6 +182,10 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
     }
     const expiresAt = new Date(s.expires_at).getTime();
     if (expiresAt <= now || !s.enrolled || s.device_revoked_at) throw invalid();
+    // The session row (minted, or its account, device, mfa flag or expiry rewritten), then its account's credentials.
+    const sessionRow = { id: s.session, token_hash: s.token_hash, account: s.session_account, device: s.device, mfa: s.mfa, expires_at: s.expires_at };
+    if (!deps.seal.check('session', sessionRow, s.session_seal)) await broken('session', s.session_account, { session: s.session });
+    if (!accountIntact(s)) await broken('account', s.id, { session: s.session });
     const principal = { kind: 'account' as const, account, sessionId: s.session, sessionCreatedAt: new Date(s.created_at).getTime(), mfa: s.mfa, device: s.device, via: 'session' as const };
     // Only an object that lives for this request may carry what was read now (see the header).
     if (cacheMs <= 0) {
@@ -162,14 +198,16 @@ export function createPrincipalResolver(deps: PrincipalDeps) {
   async function serviceTokenPrincipal(hash: Buffer) {
     const t = await db.selectFrom('service_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
     if (!t || t.revoked_at) throw invalid();
+    if (!deps.seal.check('service_token', t, t.credential_seal)) await broken('service_token', t.account, { token: t.id });
     if (t.approval === 'pending') throw new AppError('approval_pending', 'this service token grants work and waits for a second person\'s approval');
     const a = await db
       .selectFrom('accounts')
       .leftJoin('sites', 'sites.code', 'accounts.site')
-      .select(['accounts.id', 'accounts.role', 'accounts.site', 'accounts.status', 'accounts.status_reason', 'accounts.mfa_secret', 'accounts.approval', 'sites.city'])
+      .select(['accounts.id', 'accounts.role', 'accounts.site', 'accounts.status', 'accounts.status_reason', 'accounts.mfa_secret', 'accounts.approval', 'accounts.password_hash', 'accounts.credential_seal', 'sites.city'])
       .where('accounts.id', '=', t.account)
       .executeTakeFirst();
     if (!a) throw invalid();
+    if (!accountIntact(a)) await broken('account', a.id, { token: t.id });
     const principal = { kind: 'account' as const, account: accountInfo(a), sessionId: null, sessionCreatedAt: null, mfa: false, device: null, via: 'service_token' as const, tokenId: t.id };
     return { principal, expiresAt: Number.POSITIVE_INFINITY };
   }

@@ -31,6 +31,7 @@ import { actorName, type Actor } from './types.js';
 import { refuseSameHand } from '../access/self.js';
 import { identifierProblem, identifierRule } from '../contracts/identifiers.js';
 import { trailRequester } from '../audit/requested-by.js';
+import type { CredentialSeal } from './credential-seal.js';
 
 /** What one producer may send to POST /api/v1/events and the upstream routes. */
 export interface TokenRegistration {
@@ -88,6 +89,8 @@ export interface ServiceTokensDeps {
   clock: Clock;
   /** Service accounts whose tokens always need a second person, whatever they send (policy privacy_numbers.telephony_accounts). */
   secondPerson?: ((account: string) => boolean) | undefined;
+  /** Seals each token row in its insert (credential-seal.ts). */
+  seal: CredentialSeal;
 }
 
 /** A token as it stands now, for a route only a two-person token may use (never cached). */
@@ -109,7 +112,7 @@ const MAX_CACHED = 10_000;
 
 const TOKEN_COLUMNS = ['id', 'account', 'created_at', 'revoked_at', 'registration', 'approval', 'requested_by', 'approved_by'] as const;
 
-export function createServiceTokens({ db, audit, clock, secondPerson }: ServiceTokensDeps) {
+export function createServiceTokens({ db, audit, clock, secondPerson, seal }: ServiceTokensDeps) {
   // Registrations never change, so a token's is read once (revocation is the authenticator's).
   const cache = new Map<string, TokenRegistration>();
   // Nor does who issued a token (its creation entry): read once per token.
@@ -206,7 +209,8 @@ export function createServiceTokens({ db, audit, clock, secondPerson }: ServiceT
         },
       }],
       async (tx) => {
-        await tx.insertInto('service_tokens').values({ id, token_hash: tokenHash(token), account: accountId, created_at: now, revoked_at: null, registration: JSON.stringify(registration), approval, requested_by: approval === 'pending' ? actor : null }).execute();
+        const sealed = { id, token_hash: tokenHash(token), account: accountId, registration: JSON.stringify(registration) };
+        await tx.insertInto('service_tokens').values({ ...sealed, created_at: now, revoked_at: null, approval, requested_by: approval === 'pending' ? actor : null, credential_seal: seal.seal('service_token', sealed) }).execute();
       },
     );
     cache.set(id, registration);

@@ -34,6 +34,8 @@ export interface AccountsTable {
   approved_by: string | null;
   /** TOTP time step of the last accepted code (replay guard). */
   mfa_last_step: ColumnType<string | number | null, number | null, number | null>;
+  /** Keyed MAC over the columns that authenticate (src/identity/credential-seal.ts); migration 0024. */
+  credential_seal: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
 }
 
 export interface SessionsTable {
@@ -47,8 +49,10 @@ export interface SessionsTable {
   created_at: Timestamp;
   expires_at: Timestamp;
   revoked_at: Timestamp | null;
-  /** Why it ended: logout, session_limit, suspended, device_revoked. */
+  /** Why it ended: logout, session_limit, suspended, device_revoked, upgrade (migration 0024). */
   revoked_reason: string | null;
+  /** Keyed MAC over the columns that authenticate (src/identity/credential-seal.ts); migration 0024. */
+  credential_seal: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
 }
 
 /** A device the server enrolled (the credential is shown once, stored hashed). */
@@ -87,6 +91,8 @@ export interface ServiceTokensTable {
   approval: ColumnType<'pending' | 'approved', 'pending' | 'approved' | undefined, 'pending' | 'approved'>;
   requested_by: ColumnType<string | null, string | null | undefined, string | null>;
   approved_by: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Keyed MAC over the columns that authenticate (src/identity/credential-seal.ts); migration 0024. */
+  credential_seal: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
 }
 
 export interface KeksTable {
@@ -143,6 +149,14 @@ export interface WaybillsTable {
 export interface RoutingSealUpgradeTable {
   id: number;
   legacy: ColumnType<string | number, number, number>;
+  migrated_at: Timestamp;
+}
+
+/** Migration 0024's count of credential rows written before the credential seal; 0 once the one-time sealing ran. */
+export interface CredentialSealUpgradeTable {
+  id: number;
+  legacy: ColumnType<string | number, number, number>;
+  sessions_ended: ColumnType<string | number, number, number>;
   migrated_at: Timestamp;
 }
 
@@ -458,6 +472,7 @@ export interface Database {
   waybills: WaybillsTable;
   waybill_parties: WaybillPartiesTable;
   routing_seal_upgrade: RoutingSealUpgradeTable;
+  credential_seal_upgrade: CredentialSealUpgradeTable;
   assignments: AssignmentsTable;
   tickets: TicketsTable;
   search_grants: SearchGrantsTable;

@@ -18,6 +18,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import { createRoutingSeal, resealUnderPrimary, type RoutingSeal } from './routing-seal.js';
 import { createErasedSubjects, type ErasedSubjects } from './erased.js';
 import { AppError } from '../errors.js';
+import { createCredentialSeal, resealCredentials, type CredentialSeal } from '../identity/credential-seal.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -38,6 +39,8 @@ export interface Keyring {
   readonly mfaKey: Buffer;
   /** Seals waybill routing (attack review 9): keys derived from the master keys, never stored. */
   readonly routingSeal: RoutingSeal;
+  /** Seals credential rows — accounts, sessions, service tokens (attack review 11): keys derived from the master keys, never stored. */
+  readonly credentialSeal: CredentialSeal;
   /** The subject's data key, created (in tx) when it does not exist yet. */
   dataKeyForWrite(tx: Db, subjectId: Buffer): Promise<Buffer>;
   /** The subject's data key, or null when it was shredded. */
@@ -137,6 +140,7 @@ export async function loadKeyring(
     blindIndexKey,
     mfaKey,
     routingSeal: createRoutingSeal(masterKeys),
+    credentialSeal: createCredentialSeal(masterKeys),
     async dataKeyForWrite(tx, subjectId) {
       const existing = await readDek(tx, subjectId).catch(async (err: unknown) => {
         // A key the trail says was shredded, put back around Warden: shredded again, a new one made.
@@ -230,6 +234,10 @@ export interface RotationReport {
   routingSealsResealed: number;
   /** Routing seals that verify under no loaded master key (records changed outside Warden): left failed closed. */
   routingSealsBroken: number;
+  /** Credential seals (accounts, live sessions, service tokens) made under an older master key, made again under the primary. */
+  credentialSealsResealed: number;
+  /** Credential seals that verify under no loaded master key (rows changed outside Warden): left refused. */
+  credentialSealsBroken: number;
 }
 
 export interface RotationOptions {
@@ -320,7 +328,12 @@ export async function rotateKeys(db: Kysely<Database>, masterKeys: MasterKey[], 
   }
   // The routing seals follow the master key: those under a previous one are made again under the primary.
   const reseal = await resealUnderPrimary(db, createRoutingSeal(masterKeys));
-  return { newKekId, dataKeysRewrapped, mastersRewrapped, routingSealsResealed: reseal.resealed, routingSealsBroken: reseal.broken };
+  // So do the credential seals (accounts, sessions, service tokens).
+  const credentials = await resealCredentials(db, createCredentialSeal(masterKeys));
+  return {
+    newKekId, dataKeysRewrapped, mastersRewrapped, routingSealsResealed: reseal.resealed, routingSealsBroken: reseal.broken,
+    credentialSealsResealed: credentials.resealed, credentialSealsBroken: credentials.broken,
+  };
 }
 
 async function countNotUnder(db: Db, masterKeyId: string): Promise<number> {

@@ -76,6 +76,7 @@ export async function startWatchWorker(config: Config, opts: WatchWorkerOptions)
       clock,
       throttle: createLoginThrottle(),
       mfaKey: keyring.mfaKey,
+      credentialSeal: keyring.credentialSeal,
       identityKey: keyring.blindIndexKey,
       config: { adminToken: config.adminToken, sessionTtlMinutes: config.sessionTtlMinutes, maxSessionsPerAccount: config.maxSessionsPerAccount, newDevicesPerDay: config.newDevicesPerDay },
     });

@@ -81,7 +81,10 @@ describe.each(testBackends())('attack review 8 (tokens, two-person asks) on %s',
       expect(virtual).toMatch(/^171/);
       const asked = await issue(tokens.it1!, 'tel', { events: ['scan'] });
       // What a live server may hold: a telephony token registered for Beijing only, then approved.
-      await w.warden.db.updateTable('service_tokens').set({ registration: JSON.stringify({ ...asked.body.registration, sites: ['OUT-BJ-1'] }) }).where('id', '=', asked.body.id).execute();
+      // (Sealed as the upgrade to the credential seal seals rows of before: migration 0024.)
+      const old = await w.warden.db.selectFrom('service_tokens').select(['id', 'token_hash', 'account']).where('id', '=', asked.body.id).executeTakeFirstOrThrow();
+      const registration = JSON.stringify({ ...asked.body.registration, sites: ['OUT-BJ-1'] });
+      await w.warden.db.updateTable('service_tokens').set({ registration, credential_seal: w.warden.keyring.credentialSeal.seal('service_token', { ...old, registration }) }).where('id', '=', asked.body.id).execute();
       expect((await w.api('POST', `/api/v1/accounts/tel/tokens/${asked.body.id}/approve`, { token: tokens.sa2 })).status).toBe(200);
       const r = await route(virtual, 'sh1', asked.body.token);
       expect(r.status, r.text).toBe(403);

@@ -4,6 +4,8 @@
  * `_approved` / `_suspended` / `_unsuspended` entries, and its `created_by` names the actor of its
  * creation entry (attack review 10: both were rewritten to pass the two-person rule; an account
  * from before migration 0005 has none, and null is left unchecked: links are read from the trail).
+ * Its second factor too (attack review 11): a row with a factor the trail never enrolled, or none
+ * where the trail's last `admin.mfa_enrolled` stands (not dropped by an approval's `mfa_cleared`).
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
@@ -44,7 +46,8 @@ function step(state: AccountState | undefined, e: TrailEntry): AccountState | un
 
 export async function reconcileAccounts(db: Kysely<Database>, add: Add): Promise<number> {
   const expected = replayAll(await entriesOf(db, KINDS), (e) => e.account, step);
-  const rows = await db.selectFrom('accounts').select(['id', 'status', 'role', 'site', 'approval', 'pending_role', 'pending_site', 'requested_by', 'created_by']).orderBy('id').execute();
+  const rows = await db.selectFrom('accounts').select(['id', 'status', 'role', 'site', 'approval', 'pending_role', 'pending_site', 'requested_by', 'created_by', 'mfa_secret']).orderBy('id').execute();
+  const factors = await factorsPerTrail(db);
   for (const r of rows) {
     const want = expected.get(r.id);
     if (!want) {
@@ -53,6 +56,26 @@ export async function reconcileAccounts(db: Kysely<Database>, add: Add): Promise
     }
     const problem = differences<AccountState>(want, { ...r, created_by: r.created_by ?? want.created_by }, ['status', 'role', 'site', 'approval', 'pending_role', 'pending_site', 'requested_by', 'created_by']);
     if (problem) add({ table: 'accounts', key: r.id, problem });
+    const enrolled = factors.get(r.id) ?? false;
+    if (enrolled !== (r.mfa_secret !== null)) add({ table: 'accounts', key: r.id, problem: enrolled ? 'second factor: the trail enrolled one, the row has none' : 'second factor: the row has one no trail entry enrolled' });
   }
   return rows.length;
+}
+
+/** Whether each account has a second factor per the trail (migration 0024's partial index `audit_log_factor_changes`). */
+async function factorsPerTrail(db: Kysely<Database>): Promise<Map<string, boolean>> {
+  const rows = await db
+    .selectFrom('audit_log')
+    .select(['account', 'kind', 'detail'])
+    .where('kind', 'in', ['admin.mfa_enrolled', 'admin.account_approved'])
+    .where('decision', '=', 'ok')
+    .orderBy('seq')
+    .execute();
+  const out = new Map<string, boolean>();
+  for (const e of rows) {
+    if (!e.account) continue;
+    if (e.kind === 'admin.mfa_enrolled') out.set(e.account, true);
+    else if ((typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail)?.mfa_cleared === true) out.set(e.account, false);
+  }
+  return out;
 }

@@ -22,6 +22,8 @@ export function registerKeys(program: Command): void {
           const report = await rotateKeys(store.db, masters, { audit: trail.writer, actor: operator(), onProgress: (n) => process.stderr.write(`\rrewrapped ${n} data keys`) });
           process.stderr.write('\n');
           console.log(`rotated: new KEK ${report.newKekId}, ${report.dataKeysRewrapped} data keys rewrapped, ${report.mastersRewrapped} entries moved to the current master key`);
+          console.log(`seals: ${report.routingSealsResealed} routing and ${report.credentialSealsResealed} credential seals made again under the current master key`);
+          if (report.routingSealsBroken + report.credentialSealsBroken > 0) console.log(`seals that verify under no loaded master key (rows changed outside Warden, left refused): ${report.routingSealsBroken} routing, ${report.credentialSealsBroken} credential`);
         } finally {
           await trail.close();
         }

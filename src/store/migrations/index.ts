@@ -20,6 +20,7 @@ import * as dbaReview from './0020-dba-review.js';
 import * as trailPii from './0021-trail-pii.js';
 import * as trailRequesters from './0022-trail-requesters.js';
 import * as caseApprovals from './0023-case-approvals.js';
+import * as credentialSeal from './0024-credential-seal.js';
 import * as erasureTombstones from './0025-erasure-tombstones.js';
 
 /** Migrations are compiled in (no directory scan), so the same set ships in dist/ and runs in tests. */
@@ -45,6 +46,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0021-trail-pii': trailPii,
   '0022-trail-requesters': trailRequesters,
   '0023-case-approvals': caseApprovals,
+  '0024-credential-seal': credentialSeal,
   '0025-erasure-tombstones': erasureTombstones,
 };
 
