@@ -83,7 +83,7 @@ const en = {
     'keys.audit_signing_key_changed': 'Audit signing key changed', 'keys.rotated': 'Keys rotated', 'pipl.access_report': 'Access report', 'pipl.breach_report': 'Breach report', 'pipl.compliance_report': 'Compliance report', 'pipl.pia_recorded': 'Impact assessment recorded',
     'pipl.request_approved': 'Subject request approved', 'pipl.request_filed': 'Subject request filed', 'pipl.request_rejected': 'Subject request rejected', 'pipl.request_viewed': 'Subject request viewed', 'pipl.retention_purged': 'Retention purge',
     'pipl.subject_corrected': 'Person\'s data corrected', 'pipl.subject_erased': 'Person erased', 'policy.loaded': 'Policy loaded', 'trace.attribution_run': 'Leak attribution run', 'trace.canaries_listed': 'Canaries listed', 'trace.canaries_planted': 'Canaries planted',
-    'trace.canaries_rotated': 'Canaries rotated', 'trace.canaries_sealed': 'Canaries sealed', 'trace.canary_superseded': 'Canary superseded', 'trace.privacy_routed': 'Privacy number routed', 'vault.routing_sealed': 'Routing sealed',
+    'trace.canaries_rotated': 'Canaries rotated', 'trace.canaries_sealed': 'Canaries sealed', 'trace.canary_superseded': 'Canary superseded', 'trace.privacy_routed': 'Privacy number routed', 'vault.routing_sealed': 'Routing sealed', 'auth.credentials_sealed': 'Credentials sealed', 'auth.record_integrity': 'Credential row altered outside Warden',
     'watch.exception_added': 'Exception requested', 'watch.exception_approved': 'Exception approved', 'watch.exception_removed': 'Exception removed', 'watch.viewed': 'Response read', 'work.assigned': 'Work assigned', 'work.completed': 'Work completed', 'work.ticket': 'Ticket',
   },
   audit: {

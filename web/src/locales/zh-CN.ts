@@ -85,7 +85,7 @@ const zh: Messages = {
     'keys.audit_signing_key_changed': '审计签名密钥变更', 'keys.rotated': '密钥轮换', 'pipl.access_report': '查阅报告', 'pipl.breach_report': '泄露报告', 'pipl.compliance_report': '合规报告', 'pipl.pia_recorded': '记录影响评估',
     'pipl.request_approved': '批准权利请求', 'pipl.request_filed': '提交权利请求', 'pipl.request_rejected': '拒绝权利请求', 'pipl.request_viewed': '查看权利请求', 'pipl.retention_purged': '到期清除',
     'pipl.subject_corrected': '更正个人信息', 'pipl.subject_erased': '删除个人信息', 'policy.loaded': '加载策略', 'trace.attribution_run': '泄露溯源', 'trace.canaries_listed': '查看诱饵列表', 'trace.canaries_planted': '投放诱饵',
-    'trace.canaries_rotated': '轮换诱饵', 'trace.canaries_sealed': '封存诱饵', 'trace.canary_superseded': '诱饵已替换', 'trace.privacy_routed': '隐私号转接', 'vault.routing_sealed': '封存转接',
+    'trace.canaries_rotated': '轮换诱饵', 'trace.canaries_sealed': '封存诱饵', 'trace.canary_superseded': '诱饵已替换', 'trace.privacy_routed': '隐私号转接', 'vault.routing_sealed': '封存转接', 'auth.credentials_sealed': '封存登录凭据', 'auth.record_integrity': '登录凭据被篡改',
     'watch.exception_added': '申请检测例外', 'watch.exception_approved': '批准检测例外', 'watch.exception_removed': '删除检测例外', 'watch.viewed': '查看响应', 'work.assigned': '派件', 'work.completed': '完成派件', 'work.ticket': '工单',
   },
   audit: {
