@@ -364,7 +364,13 @@ export function createAccessService(deps: AccessDeps) {
 
   /** Opens the fields; a phone becomes the viewer's virtual number when the policy says so (after the audit entry). */
   async function opened(p: AccountPrincipal, o: Outcome) {
-    const values = await pii.open(o.sealed!, o.fields!);
+    const values = await pii.open(o.sealed!, o.fields!).catch(async (err: unknown) => {
+      // A field moved or altered in the store (review 11): the allowed entry stands, a denied one says nothing left.
+      if (err instanceof AppError && err.code === 'record_integrity') {
+        await audit.append([{ ...o.entry, decision: 'denied', reason: err.code, detail: { ...(o.entry.detail ?? {}), integrity: 'field_mismatch' } }]);
+      }
+      throw err;
+    });
     if (!deps.privacy?.applies(p.account.role)) return values;
     for (const f of o.fields!) {
       if (!f.endsWith('.phone') || !values[f]) continue;
@@ -388,7 +394,13 @@ export function createAccessService(deps: AccessDeps) {
     const outcomes = await revealItems(p, items, body, ctx);
     const results = [];
     for (const o of outcomes) {
-      results.push(o.error ? { waybill: o.waybill, error: { code: o.error.code, message: o.error.message } } : { waybill: o.waybill, values: await opened(p, o) });
+      if (o.error) {
+        results.push({ waybill: o.waybill, error: { code: o.error.code, message: o.error.message } });
+        continue;
+      }
+      // One altered record refuses its item only, as a re-routed one does (review 11).
+      const values = await opened(p, o).catch((err: unknown) => (err instanceof AppError && err.code === 'record_integrity' ? err : Promise.reject(err)));
+      results.push(values instanceof AppError ? { waybill: o.waybill, error: { code: values.code, message: values.message } } : { waybill: o.waybill, values });
     }
     return { results };
   }

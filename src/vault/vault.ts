@@ -17,7 +17,7 @@ import { AppError } from '../errors.js';
 import type { Clock } from '../ops/clock.js';
 import type { Keyring } from './keyring.js';
 import type { RoutingSeal } from './routing-seal.js';
-import { blindIndex, decryptField, encryptField } from './crypto.js';
+import { blindIndex, decryptField, encryptField, VaultCryptoError } from './crypto.js';
 import { maskAddress, maskName, maskParty } from './masking.js';
 import { normalizePhone, validateWaybillInput, type WaybillRecord } from './validate.js';
 
@@ -290,7 +290,7 @@ export function createPiiDecryptor({ db, keyring }: Pick<VaultDeps, 'db' | 'keyr
       }
       // A shredded subject (no data key) reads as null: the data is gone for everyone.
       const dek = await keyring.dataKeyForRead(db, p.subjectId);
-      values[q] = dek ? decryptField(dek, ct, fieldAad(sealed.routing.waybill, party, field)) : null;
+      values[q] = dek ? openField(dek, ct, sealed.routing.waybill, party, field) : null;
     }
     return values;
   }
@@ -359,8 +359,22 @@ function sealedOf<T>(rows: FetchRow[], read: AlongsideRead<T>, keyring: Pick<Key
  * The answer for a record whose routing does not match its seal: names the waybill (as every
  * refusal does), nothing of its routing or parties.
  */
-export const recordIntegrityError = (waybill: string) =>
-  new AppError('record_integrity', `waybill ${waybill} was changed outside Warden (its routing does not match its seal); nothing was revealed, and the refusal is audited`);
+/**
+ * A field that does not authenticate under its waybill|party|field binding was moved or altered in
+ * the store (attack review 11: ciphertexts swapped between waybills answered 500 `internal`): 409
+ * `record_integrity`, like a re-routed record, nothing decrypted.
+ */
+function openField(dek: Buffer, ct: Parameters<typeof decryptField>[1], waybill: string, party: PartyName, field: PartyField): string {
+  try {
+    return decryptField(dek, ct, fieldAad(waybill, party, field));
+  } catch (err) {
+    if (err instanceof VaultCryptoError) throw recordIntegrityError(waybill, 'a field of it does not authenticate where it is stored');
+    throw err;
+  }
+}
+
+export const recordIntegrityError = (waybill: string, what = 'its routing does not match its seal') =>
+  new AppError('record_integrity', `waybill ${waybill} was changed outside Warden (${what}); nothing was revealed, and the refusal is audited`);
 
 /**
  * A stored label address masked again as it is read: labels stored before attack review 10 kept a

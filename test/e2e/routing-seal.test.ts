@@ -117,6 +117,26 @@ describe.each(testBackends())('routing seal (attack review 9) on %s', (backend) 
     expect(back.body.values['recipient.phone']).toBe(RECIPIENT.phone);
   });
 
+  it('review 11: ciphertexts swapped between two waybills answer 409 record_integrity (was 500), audited, nothing decrypted; the batch refuses that item only', async () => {
+    const cols = ['name_ct', 'phone_ct', 'address_ct'] as const;
+    const rowOf = (waybill: string) => w.warden.db.selectFrom('waybill_parties').select([...cols, 'subject_id']).where('waybill', '=', waybill).where('party', '=', 'recipient').executeTakeFirstOrThrow();
+    const [bj, sh] = [await rowOf(BJ_PARCEL), await rowOf(SH_PARCEL)];
+    await w.warden.db.updateTable('waybill_parties').set({ name_ct: sh.name_ct, phone_ct: sh.phone_ct, address_ct: sh.address_ct, subject_id: sh.subject_id }).where('waybill', '=', BJ_PARCEL).where('party', '=', 'recipient').execute();
+    const r = await reveal('clerk1', BJ_PARCEL);
+    expect(r.status, r.text).toBe(409);
+    expect(r.body.error.code).toBe('record_integrity');
+    expect(r.body.error.message).toContain('does not authenticate');
+    noPii(r.text);
+    const denied = (await entries(BJ_PARCEL)).filter((e) => e.reason === 'record_integrity');
+    expect(denied.at(-1)).toMatchObject({ account: 'clerk1', decision: 'denied', detail: expect.objectContaining({ integrity: 'field_mismatch' }) });
+    const batch = await w.api('POST', '/api/v1/reveals', { token: tokens.clerk1, body: { items: [{ waybill: BJ_PARCEL }], fields: ['recipient.name'], purpose: 'pickup' } });
+    expect(batch.status, batch.text).toBe(200);
+    expect(batch.body.results[0]).toMatchObject({ waybill: BJ_PARCEL, error: { code: 'record_integrity' } });
+    noPii(batch.text);
+    await w.warden.db.updateTable('waybill_parties').set({ name_ct: bj.name_ct, phone_ct: bj.phone_ct, address_ct: bj.address_ct, subject_id: bj.subject_id }).where('waybill', '=', BJ_PARCEL).where('party', '=', 'recipient').execute();
+    expect((await reveal('clerk1', BJ_PARCEL)).status).toBe(200);
+  });
+
   it('the city, a copied seal and a removed seal are bound too', async () => {
     // City: the manager's city rule reads dest_city.
     await dba(sql`update waybills set dest_city = '北京' where waybill = ${SH_PARCEL}`);
