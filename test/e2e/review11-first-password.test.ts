@@ -7,6 +7,7 @@
  * The admin token's accounts (the bootstrap path) and non-privileged roles keep their password.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { approveAccount } from '../support/approve.js';
@@ -75,6 +76,17 @@ describe.each(testBackends())('attack review 11: the first password of an it_adm
     expect((await w.api('DELETE', '/api/v1/sessions/current', { token: before.body.token })).status).toBe(401);
     expect((await signIn('c2', password('c2'))).status).toBe(401);
     expect((await signIn('c2', ok.body.initial_password)).status).toBe(201);
+  });
+
+  it('refused: an approval over a credential row rewritten outside Warden (409 record_integrity, audited), nothing approved nor re-sealed', async () => {
+    await create('it1', 'p9', 'security_analyst');
+    await sql`update accounts set password_hash = password_hash || 'x' where id = 'p9'`.execute(w.warden.db);
+    const r = await approveAccount(w, 'p9', tokens.sa1);
+    expect(r.status, r.text).toBe(409);
+    expect(r.body.error.code).toBe('record_integrity');
+    expect(r.body.initial_password).toBeUndefined();
+    expect(await lastApproval('p9')).toMatchObject({ decision: 'denied' });
+    expect((await w.api('GET', '/api/v1/accounts/p9', { token: tokens.sa1 })).body.status).toBe('pending');
   });
 
   it('allowed: an analyst the admin token created (and asked for) keeps its password; no initial password', async () => {
