@@ -16,6 +16,10 @@
  *   (attack review 11: enrolled while pending, then approved, the creator held both factors);
  *   that takes the admin token. Approval to a privileged role drops a second factor an account
  *   enrolled (`detail.mfa_cleared`): the admin token enrols the owner's.
+ * - Approval into a privileged role of an account whose password an account chose (created, or the
+ *   change asked for, by anyone but the admin token) discards that password (attack review 11 F3):
+ *   Warden issues a fresh initial password, returned once to the approving analyst only, and ends
+ *   the account's sessions, in the approval's transaction (`detail.initial_password_issued`).
  * - The credential columns (password hash, second factor) are written with their credential
  *   seal in the same statement (credential-seal.ts); a factor is enrolled only over an intact row.
  * - Suspending an account ends all its live sessions in the same transaction; lifting the
@@ -31,6 +35,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
 import { ADMINISTRATOR_ROLES, profileOf } from '../access/roles.js';
+import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../vault/crypto.js';
 import type { AuditEntryInput } from '../audit/kinds.js';
 import { refuseSameHand, refuseSelf } from '../access/self.js';
@@ -92,6 +97,25 @@ function assertAccountId(id: string, field = 'id'): void {
   if (problem === 'phone' || problem === 'id_number') throw badIdentifierError({ field, problem, max: 200, value: id });
 }
 
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+/** A one-time initial password: 130 random bits as 26 base32 characters (read out or typed without ambiguity). */
+export function newInitialPassword(): string {
+  const bytes = randomBytes(17);
+  let bits = 0;
+  let acc = 0;
+  let out = '';
+  for (const b of bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 5 && out.length < 26) {
+      out += BASE32[(acc >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    acc &= (1 << bits) - 1;
+  }
+  return out;
+}
+
 /** A bootstrap creation lost the race to another analyst's creation; redo it as pending. */
 class BootstrapTaken extends Error {}
 
@@ -116,6 +140,19 @@ export function createAccountAdmin(deps: AccountsDeps) {
     } else if (profileOf(role).needsSite) {
       throw new AppError('validation_failed', `a ${role} account needs a site`, { fields: [{ field: 'site', code: 'required', message: 'required for this role' }] });
     }
+  }
+
+  /**
+   * Whether approving `id` into privileged `role` replaces its password: the account has one and an
+   * account, not the admin token, chose it or asked for the change — the creator read from the trail's
+   * `admin.account_created` entries (never `accounts.created_by`); no entry counts as an account.
+   */
+  async function passwordToReplace(id: string, role: Role, requestedBy: string | null, passwordHash: string | null): Promise<boolean> {
+    if (!isPrivileged(role) || passwordHash === null) return false;
+    if (requestedBy !== 'admin') return true;
+    const created = await db.selectFrom('audit_log').select('detail').where('kind', '=', 'admin.account_created').where('decision', '=', 'ok').where('account', '=', id).execute();
+    const actors = created.map((e) => ((typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail) as { actor?: unknown } | null)?.actor);
+    return actors.length === 0 || actors.some((a) => a !== 'admin');
   }
 
   async function privilegedChange(tx: Tx, c: Omit<PrivilegedChange, 'at'>): Promise<void> {
@@ -235,35 +272,46 @@ export function createAccountAdmin(deps: AccountsDeps) {
       throw new AppError('conflict', `the request for account ${id} now asks for ${role}${site ? ` at ${site}` : ''}, not what you approved (${seen.role}${seen.site ? ` at ${seen.site}` : ''}); read it again`);
     }
     // A second factor enrolled by anyone but the admin token (an it_admin, before the rule of attack
-    // review 11 or while the account held an ordinary role) does not survive into a privileged role.
+    // review 11 or while the account held an ordinary role) does not survive into a privileged role;
+    // nor does a password an account chose (attack review 11 F3: the creator signed in as the analyst).
     const creds = await credentialsOf(id);
     const clearFactor = isPrivileged(role) && creds.mfa_secret !== null && (await factorPerTrail(db, id)).by !== 'admin';
-    if (clearFactor && !deps.seal.check('account', creds, creds.credential_seal)) {
+    const initialPassword = (await passwordToReplace(id, role, requestedBy, creds.password_hash)) ? newInitialPassword() : null;
+    const rewrite = clearFactor || initialPassword !== null;
+    if (rewrite && !deps.seal.check('account', creds, creds.credential_seal)) {
       await audit.append([{ kind: 'admin.account_approved', ts: now(), decision: 'denied', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, reason: 'record_integrity', detail: { actor: by, integrity: 'account_mismatch' } }]);
       throw new AppError('record_integrity', `account ${id}'s credentials were changed outside Warden; nothing approved`);
     }
-    const cleared = clearFactor ? { mfa_secret: null, mfa_last_step: null, credential_seal: deps.seal.seal('account', { id, password_hash: creds.password_hash, mfa_secret: null }) } : {};
+    const password_hash = initialPassword !== null ? await hashPassword(initialPassword) : creds.password_hash;
+    const mfa_secret = clearFactor ? null : creds.mfa_secret;
+    const credentials = rewrite
+      ? { password_hash, ...(clearFactor ? { mfa_secret: null, mfa_last_step: null } : {}), credential_seal: deps.seal.seal('account', { id, password_hash, mfa_secret }) }
+      : {};
+    const at = now();
     await audit.append(
-      [{ kind: 'admin.account_approved', ts: now(), decision: 'ok', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, detail: { actor: by, requested_by: r.requested_by, from_role: r.role, ...(clearFactor ? { mfa_cleared: true } : {}) } }],
+      [{ kind: 'admin.account_approved', ts: at, decision: 'ok', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, detail: { actor: by, requested_by: r.requested_by, from_role: r.role, ...(clearFactor ? { mfa_cleared: true } : {}), ...(initialPassword !== null ? { initial_password_issued: true } : {}) } }],
       async (tx) => {
         // Approves exactly the request that was read: a request changed meanwhile is not approved blind.
         let q = tx
           .updateTable('accounts')
-          .set({ role, site, approval: 'approved', pending_role: null, pending_site: null, requested_by: null, requested_at: null, approved_by: by, ...cleared })
+          .set({ role, site, approval: 'approved', pending_role: null, pending_site: null, requested_by: null, requested_at: null, approved_by: by, ...credentials })
           .where('id', '=', id)
           .where('requested_by', '=', r.requested_by ?? '')
           .where('role', '=', r.role)
           .where((eb) => (r.site === null ? eb('site', 'is', null) : eb('site', '=', r.site)))
           .where((eb) => (r.pending_role === null ? eb('pending_role', 'is', null) : eb('pending_role', '=', r.pending_role)))
           .where((eb) => (r.pending_site === null ? eb('pending_site', 'is', null) : eb('pending_site', '=', r.pending_site)));
-        if (clearFactor) q = q.where('credential_seal', '=', creds.credential_seal!);
+        if (rewrite) q = q.where('credential_seal', '=', creds.credential_seal!);
         const moved = await q.executeTakeFirst();
         if (Number(moved.numUpdatedRows) !== 1) throw new AppError('conflict', `the request for account ${id} changed meanwhile; read it again`);
+        // Whoever signed in with the discarded password is signed out.
+        if (initialPassword !== null) await tx.updateTable('sessions').set({ revoked_at: at, revoked_reason: 'initial_password' }).where('account', '=', id).where('revoked_at', 'is', null).execute();
         if (isPrivileged(role)) await privilegedChange(tx, { change: 'approved', account: id, role, site, actor: by, requestedBy: r.requested_by });
       },
     );
     deps.dropCached(id);
-    return toView(await row(id));
+    const view = toView(await row(id));
+    return initialPassword !== null ? { ...view, initial_password: initialPassword } : view;
   }
 
   /**

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { testBackends, createTestStore } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
-import { approveAccount } from '../support/approve.js';
+import { approveAccount, passwordFor } from '../support/approve.js';
 
 const password = (id: string) => `pw-${id}-secret`;
 
@@ -104,6 +104,8 @@ describe.each(testBackends())('accounts and dual control on %s', (backend) => {
       const ok = await approveAccount(w, 'c2', tokens.sa2);
       expect(ok.status, ok.text).toBe(200);
       expect(ok.body).toMatchObject({ role: 'manager', site: 'HQ-1', pending_approval: null, approved_by: 'sa2' });
+      // An account (sa1) asked for the privileged role: c2 signs in with the approval's initial password now (attack review 11 F3).
+      expect(ok.body.initial_password).toEqual(expect.any(String));
     });
 
     it('a demotion applies at once, by an analyst only; the admin token and it_admin may not change a privileged account', async () => {
@@ -264,14 +266,14 @@ describe.each(testBackends())('accounts and dual control on %s', (backend) => {
     // Attack review 6: the analyst's free text reached the suspended person at login (tipping off an insider).
     it('the suspended person is told only that the account is suspended; the reason stays with the security team', async () => {
       const reason = 'case 7 harvesting: do not tip off';
-      const before = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c2', password: password('c2'), device: 'c2-desk' } })).body.token;
+      const before = (await w.api('POST', '/api/v1/sessions', { body: { account: 'c2', password: passwordFor(w, 'c2', password('c2')), device: 'c2-desk' } })).body.token;
       expect((await w.api('POST', '/api/v1/accounts/c2/suspend', { token: tokens.sa1, body: { reason } })).status).toBe(200);
       // Nor is it told on a session (or token) that was live before.
       const old = await w.api('GET', '/api/v1/waybills/SF000000000001', { token: before });
       expect(old.status).toBe(403);
       expect(old.body.error.code).toBe('account_suspended');
       expect(old.text).not.toMatch(/case 7|harvesting|tip off/);
-      const r = await w.api('POST', '/api/v1/sessions', { body: { account: 'c2', password: password('c2'), device: 'c2-desk' } });
+      const r = await w.api('POST', '/api/v1/sessions', { body: { account: 'c2', password: passwordFor(w, 'c2', password('c2')), device: 'c2-desk' } });
       expect(r.status).toBe(403);
       expect(r.body.error.code).toBe('account_suspended');
       expect(r.text).not.toMatch(/case 7|harvesting|tip off/);

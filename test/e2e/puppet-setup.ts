@@ -5,7 +5,7 @@
  */
 import { expect } from 'vitest';
 import type { TestWarden } from '../support/warden.js';
-import { approveAccount } from '../support/approve.js';
+import { approveAccount, passwordFor } from '../support/approve.js';
 
 export const password = (id: string) => `pw-${id}-secret`;
 
@@ -13,7 +13,8 @@ export const password = (id: string) => `pw-${id}-secret`;
 export function people(warden: () => TestWarden) {
   const tokens: Record<string, string> = {};
   const login = async (id: string): Promise<void> => {
-    const r = await warden().api('POST', '/api/v1/sessions', { body: { account: id, password: password(id), device: `${id}-desk` } });
+    // An it_admin's privileged account signs in with the approval's initial password (attack review 11 F3).
+    const r = await warden().api('POST', '/api/v1/sessions', { body: { account: id, password: passwordFor(warden(), id, password(id)), device: `${id}-desk` } });
     expect(r.status, r.text).toBe(201);
     tokens[id] = r.body.token;
   };

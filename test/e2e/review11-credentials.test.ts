@@ -199,11 +199,14 @@ describe.each(testBackends())('attack review 11: credentials against a rewritten
       expect((await w.api('POST', '/api/v1/accounts/cx/mfa', { token: tokens.it1 })).status).toBe(201);
       const byAdmin = await w.api('POST', '/api/v1/accounts/mgr1/mfa', { token: w.adminToken });
       expect(byAdmin.status, byAdmin.text).toBe(201);
-      expect((await approveAccount(w, 'mgr1', tokens.sa1)).status).toBe(200);
-      // The factor the admin token enrolled survives approval: the owner logs in with it.
+      const approved = await approveAccount(w, 'mgr1', tokens.sa1);
+      expect(approved.status).toBe(200);
+      // The factor the admin token enrolled survives approval: the owner logs in with it, and with the
+      // initial password the approval issued (the it_admin's is discarded: review11-first-password).
       const view = await w.api('GET', '/api/v1/accounts/mgr1', { token: tokens.sa1 });
       expect(view.body.mfa_enrolled).toBe(true);
-      const ok = await signIn('mgr1', password('mgr1'), new TOTP({ secret: Secret.fromBase32(byAdmin.body.secret), digits: 6, period: 30 }).generate());
+      expect((await signIn('mgr1', password('mgr1'))).status).toBe(401);
+      const ok = await signIn('mgr1', approved.body.initial_password, new TOTP({ secret: Secret.fromBase32(byAdmin.body.secret), digits: 6, period: 30 }).generate());
       expect(ok.status, ok.text).toBe(201);
     });
 
@@ -215,7 +218,7 @@ describe.each(testBackends())('attack review 11: credentials against a rewritten
       const ok = await approveAccount(w, 'cx', tokens.sa1);
       expect(ok.status, ok.text).toBe(200);
       expect(ok.body.mfa_enrolled).toBe(false);
-      expect((await lastEntry('admin.account_approved')).detail).toMatchObject({ mfa_cleared: true });
+      expect((await lastEntry('admin.account_approved')).detail).toMatchObject({ mfa_cleared: true, initial_password_issued: true });
       // The owner's factor is the admin token's to enrol now.
       expect((await w.api('POST', '/api/v1/accounts/cx/mfa', { token: tokens.it1 })).status).toBe(403);
       expect((await w.api('POST', '/api/v1/accounts/cx/mfa', { token: w.adminToken })).status).toBe(201);

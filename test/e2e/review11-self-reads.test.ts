@@ -63,8 +63,10 @@ describe.each(testBackends())('attack review 11 (an analyst reading about himsel
     expect((await w.api('POST', '/api/v1/accounts', { token: admin, body: { id: 'it1', role: 'it_admin', password: 'pw-it1-secret' } })).status).toBe(201);
     tokens.it1 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'it1', password: 'pw-it1-secret', device: 'it1-desk' } })).body.token;
     expect((await w.api('POST', '/api/v1/accounts', { token: tokens.it1, body: { id: 'p1', role: 'security_analyst', password: 'pw-p1-secret' } })).status).toBe(201);
-    expect((await approveAccount(w, 'p1', tokens.sa2)).status).toBe(200);
-    tokens.p1 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'p1', password: 'pw-p1-secret', device: 'p1-desk' } })).body.token;
+    const p1 = await approveAccount(w, 'p1', tokens.sa2);
+    expect(p1.status).toBe(200);
+    // Signs in with the approval's initial password: it1's is discarded (attack review 11 F3).
+    tokens.p1 = (await w.api('POST', '/api/v1/sessions', { body: { account: 'p1', password: p1.body.initial_password, device: 'p1-desk' } })).body.token;
     await failLogins('sa1');
     await failLogins('c9');
     await failLogins('it1');

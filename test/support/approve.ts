@@ -7,8 +7,25 @@ import type { TestWarden } from './warden.js';
 export async function approveAccount(w: TestWarden, id: string, token: string | undefined) {
   const view = await w.api('GET', `/api/v1/accounts/${encodeURIComponent(id)}`, { token: w.adminToken });
   const shown = view.body?.pending_approval ?? { role: view.body?.role ?? 'courier', site: view.body?.site ?? null };
-  return w.api('POST', `/api/v1/accounts/${encodeURIComponent(id)}/approve`, { token, body: { role: shown.role, site: shown.site } });
+  const r = await w.api('POST', `/api/v1/accounts/${encodeURIComponent(id)}/approve`, { token, body: { role: shown.role, site: shown.site } });
+  if (r.status === 200 && typeof r.body?.initial_password === 'string') issued(w).set(id, r.body.initial_password);
+  return r;
 }
+
+/**
+ * Attack review 11 (F3): approving a privileged role of an account an it_admin (any account) set up
+ * discards the creator's password and answers a one-time `initial_password`. The ones this Warden's
+ * approvals issued, by account.
+ */
+const initialPasswords = new WeakMap<TestWarden, Map<string, string>>();
+const issued = (w: TestWarden) => {
+  let m = initialPasswords.get(w);
+  if (!m) initialPasswords.set(w, (m = new Map()));
+  return m;
+};
+
+/** The password `id` signs in with: the approval's initial password if one was issued, else the creator's `fallback`. */
+export const passwordFor = (w: TestWarden, id: string, fallback: string): string => issued(w).get(id) ?? fallback;
 
 /**
  * Security analysts `ids` created by the admin token under manual approvals, each approved by the

@@ -6,7 +6,9 @@
  * on that account's later logins with the same device label (unless the body names its own
  * `device_credential`, even as undefined). Like a real organisation, a privileged account the
  * tests create pending is approved by the first active analyst (not its creator); tests of dual
- * control itself pass `approvals: 'manual'`.
+ * control itself pass `approvals: 'manual'`. When that approval issues a one-time initial password
+ * (a privileged account an it_admin set up: attack review 11 F3), the organisation hands it to the
+ * owner: a later login naming the password the account was created with sends the initial one.
  */
 import { Writable } from 'node:stream';
 import { writeFileSync, mkdtempSync } from 'node:fs';
@@ -59,6 +61,9 @@ export async function startTestWarden(
   const url = await warden.listen();
   const credentials = new Map<string, string>();
   const pending = new Set<string>();
+  /** Auto-approvals only: the password each account was created with, and `account\0created` → the initial password issued. */
+  const createdWith = new Map<string, string>();
+  const handedOver = new Map<string, string>();
   /** The organisation's second analyst: the first active, approved one that did not ask for it. */
   const approvePending = async () => {
     for (const id of [...pending]) {
@@ -75,15 +80,20 @@ export async function startTestWarden(
       if (!approver) return;
       const asked = await warden.db.selectFrom('accounts').select(['role', 'site', 'pending_role', 'pending_site']).where('id', '=', id).executeTakeFirstOrThrow();
       const shown = (asked.pending_role !== null ? { role: asked.pending_role, site: asked.pending_site } : { role: asked.role, site: asked.site }) as Parameters<typeof warden.identity.approveAccount>[1];
-      await warden.identity.approveAccount(id, shown, { kind: 'account', id: approver.id, role: 'security_analyst' }, { ip: null, requestId: 'test-support-approval' });
+      const approved = await warden.identity.approveAccount(id, shown, { kind: 'account', id: approver.id, role: 'security_analyst' }, { ip: null, requestId: 'test-support-approval' });
+      const created = createdWith.get(id);
+      if ('initial_password' in approved && created !== undefined) handedOver.set(`${id}\u0000${created}`, approved.initial_password);
       pending.delete(id);
     }
   };
   const remembered = (method: string, path: string, body: unknown) => {
-    if (method !== 'POST' || path !== '/api/v1/sessions' || !body || typeof body !== 'object' || Object.hasOwn(body, 'device_credential')) return body;
-    const b = body as { account?: string; device?: string };
+    if (method !== 'POST' || path !== '/api/v1/sessions' || !body || typeof body !== 'object') return body;
+    const b = body as { account?: string; device?: string; password?: string };
+    const initial = handedOver.get(`${b.account}\u0000${b.password}`);
+    const given = initial !== undefined ? { ...b, password: initial } : b;
+    if (Object.hasOwn(body, 'device_credential')) return given;
     const credential = credentials.get(`${b.account}\u0000${b.device}`);
-    return credential ? { ...b, device_credential: credential } : body;
+    return credential ? { ...given, device_credential: credential } : given;
   };
   return {
     url,
@@ -117,6 +127,8 @@ export async function startTestWarden(
         credentials.set(`${b.account}\u0000${b.device}`, parsed.device_credential);
       }
       if (res.status === 201 && method === 'POST' && path === '/api/v1/accounts' && opts.approvals !== 'manual') {
+        const created = o.body as { password?: unknown } | undefined;
+        if (parsed?.status === 'pending' && typeof created?.password === 'string') createdWith.set(parsed.id, created.password);
         if (parsed?.status === 'pending') pending.add(parsed.id);
         await approvePending();
       }

@@ -113,10 +113,17 @@ export function identityRoutes(app: App, { identity }: { identity: IdentityServi
     onRequest: analysts,
     schema: {
       tags: ['identity'],
-      summary: 'Approve a pending account or role/site change (a security analyst other than the account and whoever asked). The body names the role and site you were shown (the account\'s pending_approval): a request changed since is a 409, nothing approved',
+      summary: 'Approve a pending account or role/site change (a security analyst other than the account and whoever asked). The body names the role and site you were shown (the account\'s pending_approval): a request changed since is a 409, nothing approved. Approving a privileged role of an account an it_admin (or any account) set up answers a one-time initial_password, shown once',
       params: Type.Object({ id: Id }),
       body: Type.Object({ role: RoleSchema, site: Type.Union([Id, Type.Null()]) }, { additionalProperties: false }),
-      response: { 200: Account },
+      response: {
+        200: Type.Object({
+          ...AccountBody,
+          initial_password: Type.Optional(Type.String({
+            description: 'Only when a privileged role is approved for an account whose password an account (not the admin token) chose or whose change an account asked for: that password is discarded and this one-time initial password replaces it, returned here once and never again (not stored, not audited). Hand it to the account\'s owner out of band; the account\'s sessions were ended',
+          })),
+        }),
+      },
     },
   }, async (req) => identity.approveAccount(req.params.id, req.body, actorOf(req.principal!), ctx(req)));
 

@@ -142,6 +142,12 @@ const en = {
     blocked: { own_request: 'You asked for this: another analyst must approve it', about_you: 'This is about your own account: another analyst must approve it' },
     refused: 'Refused: {{reason}}', truncated: 'Many items: only the first ones are listed.', missing: 'Not offered by this server: {{kinds}}.', openDetectors: 'Open in Detectors', navCount: '{{count}} waiting for you',
     roleAtSite: '{{role}} at {{site}}', reasonIs: 'Reason: {{reason}}',
+    initialPassword: {
+      title: 'Initial password for {{account}}',
+      handOver: 'The password {{account}} was created with no longer works. Give this one-time initial password to the person who will use {{account}} yourself, in person or over a channel you trust, not through whoever set the account up.',
+      once: 'It is not shown again: note it now. Warden keeps only its hash.',
+      done: 'I have noted it',
+    },
     account: { new: 'New account {{id}} as {{to}}', change: '{{id}}: from {{from}} to {{to}}' },
     token: { for: 'Token for {{account}}', events: 'May send: {{events}}', sites: 'For sites: {{sites}}', anySite: 'any site', accounts: 'About accounts: {{accounts}}', prefix: 'starting {{prefix}}', backfill: 'May import history (backfill)', why: { telephony: 'Telephony', grants_work: 'Grants work' }, whyNote: { telephony: 'Turns privacy (virtual) numbers into real phone numbers, for bindings of every site', grants_work: 'May send assignments or tickets, which let staff reveal customer data' } },
     case: { scope: '{{waybills}} waybills; accounts: {{accounts}}' },

@@ -144,6 +144,12 @@ const zh: Messages = {
     blocked: { own_request: '这是您本人提出的申请，须由另一名分析员批准', about_you: '此事项与您本人账号有关，须由另一名分析员批准' },
     refused: '被拒绝：{{reason}}', truncated: '事项较多，仅列出前面一部分。', missing: '此服务器未提供：{{kinds}}。', openDetectors: '在检测器页面打开', navCount: '{{count}} 项等待您审批',
     roleAtSite: '{{site}} 的{{role}}', reasonIs: '原因：{{reason}}',
+    initialPassword: {
+      title: '{{account}} 的初始密码',
+      handOver: '{{account}} 创建时设置的密码已失效。请您亲自将此一次性初始密码交给将使用 {{account}} 的本人（当面或通过您信任的渠道），不要经由开设该账号的人转交。',
+      once: '此密码不会再次显示，请立即记下。Warden 只保存其哈希值。',
+      done: '我已记下',
+    },
     account: { new: '新账号 {{id}}，角色为{{to}}', change: '{{id}}：由{{from}}变更为{{to}}' },
     token: { for: '{{account}} 的令牌', events: '可发送：{{events}}', sites: '代表网点：{{sites}}', anySite: '任意网点', accounts: '涉及账号：{{accounts}}', prefix: '以 {{prefix}} 开头', backfill: '可导入历史数据（回填）', why: { telephony: '电话平台', grants_work: '分派工作' }, whyNote: { telephony: '可将隐私号（虚拟号）转接为真实手机号，覆盖所有网点的绑定', grants_work: '可发送派件或工单，使员工得以查看客户数据' } },
     case: { scope: '{{waybills}} 个运单；账号：{{accounts}}' },

@@ -19,6 +19,7 @@ import { ReviewModal } from '../subjects/ReviewModal';
 import type { SubjectRequest } from '../../api/types';
 import { ItemSummary } from './ItemSummary';
 import { ExceptionsSection } from './ExceptionsSection';
+import { InitialPasswordModal, type IssuedPassword } from './InitialPasswordModal';
 
 /** The approve call of an item: the exact thing read (accounts: the role and site shown; detectors: the request's requested_at). */
 function approveCall(i: ApprovalItem): { path: string; body?: unknown } {
@@ -55,6 +56,8 @@ export default function ApprovalsPage() {
   const [rejecting, setRejecting] = useState<string | null>(null);
   /** A subject request is approved after its review (the person masked, a correction's new value), naming the version read. */
   const [reviewing, setReviewing] = useState<SubjectRequest | null>(null);
+  /** The one-time initial password an account approval answered (attack review 11 F3): shown once, then forgotten. */
+  const [issued, setIssued] = useState<IssuedPassword | null>(null);
   const inbox = useAsync((signal) => (caps ? loadApprovals(caps, signal) : new Promise<KindResult[]>(() => undefined)), [caps, tick]);
   const reload = () => setTick((n) => n + 1);
 
@@ -62,8 +65,9 @@ export default function ApprovalsPage() {
     setBusy(i.key);
     setRefusal(null);
     try {
-      await api(call.method, call.path, call.body === undefined ? {} : { body: call.body });
+      const answer = await api<{ initial_password?: unknown } | undefined>(call.method, call.path, call.body === undefined ? {} : { body: call.body });
       void message.success(t(done));
+      if (i.kind === 'accounts' && typeof answer?.initial_password === 'string') setIssued({ account: i.raw.id, password: answer.initial_password });
     } catch (err) {
       setRefusal(t('approvals.refused', { reason: errorText(t, err) }));
     } finally {
@@ -165,6 +169,7 @@ export default function ApprovalsPage() {
           reload();
         }}
       />
+      <InitialPasswordModal issued={issued} onClose={() => setIssued(null)} />
       <RejectRequest
         id={rejecting}
         onClose={() => setRejecting(null)}
