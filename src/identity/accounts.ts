@@ -144,12 +144,12 @@ export function createAccountAdmin(deps: AccountsDeps) {
 
   /**
    * Whether approving `id` into privileged `role` replaces its password: the account has one and an
-   * account, not the admin token, chose it or asked for the change — the creator read from the trail's
-   * `admin.account_created` entries (never `accounts.created_by`); no entry counts as an account.
+   * account, not the admin token, created it (and so chose the password) — the creator read from the
+   * trail's `admin.account_created` entries (never `accounts.created_by`); no entry counts as an
+   * account. Who asked for a promotion does not matter: they never knew the owner's password.
    */
-  async function passwordToReplace(id: string, role: Role, requestedBy: string | null, passwordHash: string | null): Promise<boolean> {
+  async function passwordToReplace(id: string, role: Role, passwordHash: string | null): Promise<boolean> {
     if (!isPrivileged(role) || passwordHash === null) return false;
-    if (requestedBy !== 'admin') return true;
     const created = await db.selectFrom('audit_log').select('detail').where('kind', '=', 'admin.account_created').where('decision', '=', 'ok').where('account', '=', id).execute();
     const actors = created.map((e) => ((typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail) as { actor?: unknown } | null)?.actor);
     return actors.length === 0 || actors.some((a) => a !== 'admin');
@@ -276,7 +276,7 @@ export function createAccountAdmin(deps: AccountsDeps) {
     // nor does a password an account chose (attack review 11 F3: the creator signed in as the analyst).
     const creds = await credentialsOf(id);
     const clearFactor = isPrivileged(role) && creds.mfa_secret !== null && (await factorPerTrail(db, id)).by !== 'admin';
-    const initialPassword = (await passwordToReplace(id, role, requestedBy, creds.password_hash)) ? newInitialPassword() : null;
+    const initialPassword = (await passwordToReplace(id, role, creds.password_hash)) ? newInitialPassword() : null;
     const rewrite = clearFactor || initialPassword !== null;
     if (rewrite && !deps.seal.check('account', creds, creds.credential_seal)) {
       await audit.append([{ kind: 'admin.account_approved', ts: now(), decision: 'denied', account: id, role, site, ip: ctx.ip, requestId: ctx.requestId, reason: 'record_integrity', detail: { actor: by, integrity: 'account_mismatch' } }]);

@@ -55,27 +55,38 @@ describe.each(testBackends())('attack review 11: the first password of an it_adm
     expect(JSON.stringify(trail)).not.toContain(initial);
   });
 
-  it('refused now: a manager an it_admin created, and a courier it promoted to manager; the promoted account\'s sessions end', async () => {
+  it('refused now: a manager an it_admin created, and a courier it created then promoted to manager; the promoted account\'s sessions end', async () => {
     await create('it1', 'm1', 'manager', 'OUT-1');
     const m = await approveAccount(w, 'm1', tokens.sa2);
     expect(m.status, m.text).toBe(200);
     expect((await signIn('m1', password('m1'))).status).toBe(401);
     expect((await signIn('m1', m.body.initial_password)).status).toBe(201);
 
-    // A courier the admin token created, whose promotion the it_admin asked for.
+    // A courier the it_admin created (it chose the password), promoted later.
+    await create('it1', 'c3', 'courier', 'OUT-1');
+    const before = await signIn('c3', password('c3'));
+    expect(before.status, before.text).toBe(201);
+    const ask = await w.api('PATCH', '/api/v1/accounts/c3', { token: tokens.it1, body: { role: 'manager' } });
+    expect(ask.status, ask.text).toBe(200);
+    const ok = await approveAccount(w, 'c3', tokens.sa1);
+    expect(ok.status, ok.text).toBe(200);
+    expect(typeof ok.body.initial_password).toBe('string');
+    const live = await w.warden.db.selectFrom('sessions').select(['revoked_reason']).where('account', '=', 'c3').execute();
+    expect(live.map((x) => x.revoked_reason)).toEqual(['initial_password']);
+    expect((await w.api('DELETE', '/api/v1/sessions/current', { token: before.body.token })).status).toBe(401);
+    expect((await signIn('c3', password('c3'))).status).toBe(401);
+    expect((await signIn('c3', ok.body.initial_password)).status).toBe(201);
+  });
+
+  it('allowed: a courier the admin token created keeps its password when an it_admin asks to promote it (the asker never knew it)', async () => {
     await create(w.adminToken, 'c2', 'courier', 'OUT-1');
     const before = await signIn('c2', password('c2'));
     expect(before.status, before.text).toBe(201);
-    const ask = await w.api('PATCH', '/api/v1/accounts/c2', { token: tokens.it1, body: { role: 'manager' } });
-    expect(ask.status, ask.text).toBe(200);
+    expect((await w.api('PATCH', '/api/v1/accounts/c2', { token: tokens.it1, body: { role: 'manager' } })).status).toBe(200);
     const ok = await approveAccount(w, 'c2', tokens.sa1);
     expect(ok.status, ok.text).toBe(200);
-    expect(typeof ok.body.initial_password).toBe('string');
-    const live = await w.warden.db.selectFrom('sessions').select(['revoked_reason']).where('account', '=', 'c2').execute();
-    expect(live.map((x) => x.revoked_reason)).toEqual(['initial_password']);
-    expect((await w.api('DELETE', '/api/v1/sessions/current', { token: before.body.token })).status).toBe(401);
-    expect((await signIn('c2', password('c2'))).status).toBe(401);
-    expect((await signIn('c2', ok.body.initial_password)).status).toBe(201);
+    expect(ok.body.initial_password).toBeUndefined();
+    expect((await signIn('c2', password('c2'))).status).toBe(201);
   });
 
   it('refused: an approval over a credential row rewritten outside Warden (409 record_integrity, audited), nothing approved nor re-sealed', async () => {
