@@ -21,11 +21,11 @@
  * - `warden keys rotate` re-seals under the primary master key; a seal that verifies under no
  *   loaded key is left as it is (the row stays refused) and counted.
  */
-import { createHmac, createSecretKey, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { toBuffer } from '../store/db.js';
 import type { AuditWriter } from '../audit/writer.js';
+import { createRowSealer, KEY_ID_BYTES, ROW_SEAL_BYTES } from '../vault/row-seal.js';
 
 type Bytes = Uint8Array | Buffer;
 
@@ -55,12 +55,7 @@ interface Sealed {
 }
 export type SealedRow = keyof Sealed;
 
-const SEAL_VERSION = 0x01;
-const KEY_ID_BYTES = 8;
-const MAC_BYTES = 32;
-export const CREDENTIAL_SEAL_BYTES = 1 + KEY_ID_BYTES + MAC_BYTES;
-const HKDF_INFO = 'warden/credential-seal/v1';
-const MAC_DOMAIN = 'warden/credential-seal/v1\0';
+export const CREDENTIAL_SEAL_BYTES = ROW_SEAL_BYTES;
 
 const hex = (b: Bytes | null) => (b === null ? null : toBuffer(b).toString('hex'));
 
@@ -101,26 +96,12 @@ export interface CredentialSeal {
 }
 
 export function createCredentialSeal(masterKeys: readonly { id: string; key: Buffer }[]): CredentialSeal {
-  const primary = masterKeys[0];
-  if (!primary) throw new Error('no master key given');
-  const keys = new Map(masterKeys.map((m) => [m.id, createSecretKey(Buffer.from(hkdfSync('sha256', m.key, Buffer.alloc(0), HKDF_INFO, 32)))]));
-  const mac = (key: KeyObject, input: unknown[]) => createHmac('sha256', key).update(MAC_DOMAIN + JSON.stringify(input), 'utf8').digest();
-  const keyIdOf = (seal: Bytes | null | undefined): string | null => {
-    if (!seal || seal.length !== CREDENTIAL_SEAL_BYTES || seal[0] !== SEAL_VERSION) return null;
-    return Buffer.from(seal.subarray(1, 1 + KEY_ID_BYTES)).toString('hex');
-  };
+  const sealer = createRowSealer(masterKeys, 'warden/credential-seal/v1');
   return {
-    primaryKeyId: primary.id,
-    keyIdOf,
-    seal(kind, r) {
-      return Buffer.concat([Buffer.of(SEAL_VERSION), Buffer.from(primary.id, 'hex'), mac(keys.get(primary.id)!, values(kind, r))]);
-    },
-    check(kind, r, seal) {
-      const id = keyIdOf(seal);
-      const key = id === null ? undefined : keys.get(id);
-      if (!key) return false;
-      return timingSafeEqual(mac(key, values(kind, r)), Buffer.from(seal!.subarray(1 + KEY_ID_BYTES)));
-    },
+    primaryKeyId: sealer.primaryKeyId,
+    keyIdOf: sealer.keyIdOf,
+    seal: (kind, r) => sealer.seal(values(kind, r)),
+    check: (kind, r, seal) => sealer.check(values(kind, r), seal),
   };
 }
 
