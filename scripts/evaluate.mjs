@@ -58,7 +58,7 @@ Each run: \`warden simulate --preset P --seed N\` → \`warden detect\` (default
 Aims (issue 9): every attacking account caught; median records exposed before the first alert ≤ 20, worst ≤ 200;
 ≤ 0.5 false-alarm account-days per 1,000. Definitions of caught, exposure and false alarms: docs/truth-format.md.
 The runs include issue 9's attacks (\`work_harvest\`, \`search_harvest\`, \`trickle\`), attack review 6's evasions of
-the first two (\`work_harvest_evasive\`, \`search_harvest_evasive\`), review 8's split reveals (\`split_harvest\`), review 10's own-ticket harvest (\`ticket_harvest\`) and clerk's door-parcel harvest (\`clerk_door_harvest\`), and look-alikes (\`rural_route\`, \`new_route\`,
+the first two (\`work_harvest_evasive\`, \`search_harvest_evasive\`), review 8's split reveals (\`split_harvest\`), review 10's own-ticket harvest (\`ticket_harvest\`) and clerk's door-parcel harvest (\`clerk_door_harvest\`), review 11's clerk harvest of her outlet's past parcels (\`clerk_old_parcel_harvest\`), and look-alikes (\`rural_route\`, \`new_route\`, \`clerk_old_parcel_questions\`,
 \`complaint_campaign\`, \`favour\`, \`busy_agent\`; docs/simulate.md).
 
 ## Summary
