@@ -15,24 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
-import type { AuditEntryInput } from '../../src/audit/kinds.js';
+import { harvestBurst } from '../support/bursts.js';
 
 const PARTY = { name: '王小明', phone: '13900001111', address: '北京市朝阳区建国路88号3号楼2单元501室' };
 const pw = (id: string) => `pw-${id}-secret`;
 const THROTTLE = 2;
 
-/** Reveals of parcels never given to the account, as the gateway's trail records them: detection's harvesting. */
-function harvestBurst(account: string, start: Date): AuditEntryInput[] {
-  let t = start.getTime();
-  const ts = () => new Date((t += 4000));
-  const base = { account, role: 'courier', site: 'OUT-1', device: 'stranger-pc', ip: '203.0.113.9' };
-  return [
-    { ...base, kind: 'auth.login', ts: ts(), decision: 'allowed', detail: { mfa: false } },
-    ...Array.from({ length: 80 }, (_, i): AuditEntryInput => ({
-      ...base, kind: 'access.reveal', ts: ts(), decision: 'allowed', waybill: `SF${200000000000 + i}`, fields: ['recipient.name', 'recipient.phone', 'recipient.address'], purpose: 'delivery',
-    })),
-  ];
-}
 
 describe.each(testBackends())('attack review 11: responses only rise by PUT, an analyst lifts with a reason, API answers are not cached on %s', (backend) => {
   let w: TestWarden;

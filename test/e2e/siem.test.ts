@@ -17,7 +17,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import dgram from 'node:dgram';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
-import type { AuditEntryInput } from '../../src/audit/kinds.js';
+import { harvestBurst } from '../support/bursts.js';
 
 const PARTY = { name: '王小明', phone: '13900001111', address: '北京市朝阳区建国路88号3号楼2单元501室' };
 const tmp = mkdtempSync(join(process.env.WARDEN_TEST_TMP ?? '/tmp', 'siem-'));
@@ -80,15 +80,6 @@ const freePort = async (): Promise<number> => {
 const RFC5424 = /^<(\d{1,3})>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S+) warden (\d+) (alert|audit|response) - \uFEFF(CEF:0\|Warden\|Warden\|[^|]+\|[^|]+\|[^|]+\|\d+\|.*)$/s;
 const ext = (cef: string, key: string): string | undefined => new RegExp(`(?:^|\\|| )${key}=((?:[^\\\\ ]|\\\\.| (?![A-Za-z0-9]+=))*)`).exec(cef)?.[1];
 
-function harvestBurst(account: string, start: Date): AuditEntryInput[] {
-  let t = start.getTime();
-  const ts = () => new Date((t += 4000));
-  const base = { account, role: 'courier', site: 'OUT-1', device: 'stranger-pc', ip: '203.0.113.9' };
-  return [
-    { ...base, kind: 'auth.login', ts: ts(), decision: 'allowed', detail: { mfa: false } },
-    ...Array.from({ length: 80 }, (_, i): AuditEntryInput => ({ ...base, kind: 'access.reveal', ts: ts(), decision: 'allowed', waybill: `SF${200000000000 + i}`, fields: ['recipient.name', 'recipient.phone'], purpose: 'delivery' })),
-  ];
-}
 
 async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -139,7 +130,7 @@ describe('SIEM export to real receivers', () => {
   it('delivers everything after the receiver was down, in order per source, as RFC 5424 + CEF', { timeout: 120_000 }, async () => {
     const token = await setUp(w);
     expect((await w.api('POST', '/api/v1/waybills/SF100000000002/reveal', { token, body: { fields: ['recipient.phone'], purpose: 'delivery' } })).status).toBe(200);
-    await w.warden.audit.append(harvestBurst('c1', new Date(Date.now() - 400_000)));
+    await w.warden.audit.append(harvestBurst('c1', new Date(Date.now() - 400_000), { fields: ['recipient.name', 'recipient.phone'] }));
     await w.warden.watch!.idle();
     // The receiver is down: delivery keeps failing, nothing is lost.
     await new Promise((r) => setTimeout(r, 2500));

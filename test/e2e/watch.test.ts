@@ -10,32 +10,9 @@ import http from 'node:http';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
 import { signWebhook } from '../../src/watch/webhook.js';
-import type { AuditEntryInput } from '../../src/audit/kinds.js';
+import { harvestBurst } from '../support/bursts.js';
 
 const PARTY = { name: '王小明', phone: '13900001111', address: '北京市朝阳区建国路88号3号楼2单元501室' };
-
-/**
- * An account revealing 80 parcels it was never given, in waybill-number order, from a new device,
- * as the gateway's own trail records it: a gateway account's activity reaches detection only that
- * way (POST /api/v1/events refuses it, test/e2e/ingest.test.ts).
- */
-function harvestBurst(account: string, start: Date, from = 200000000000, device = 'stranger-pc'): AuditEntryInput[] {
-  let t = start.getTime();
-  const ts = () => new Date((t += 4000));
-  const base = { account, role: 'courier', site: 'OUT-1', device, ip: '203.0.113.9' };
-  return [
-    { ...base, kind: 'auth.login', ts: ts(), decision: 'allowed', detail: { mfa: false } },
-    ...Array.from({ length: 80 }, (_, i): AuditEntryInput => ({
-      ...base,
-      kind: 'access.reveal',
-      ts: ts(),
-      decision: 'allowed',
-      waybill: `SF${from + i}`,
-      fields: ['recipient.name', 'recipient.phone', 'recipient.address'],
-      purpose: 'delivery',
-    })),
-  ];
-}
 
 describe.each(testBackends())('live detection on %s', (backend) => {
   let w: TestWarden;
@@ -167,7 +144,7 @@ describe.each(testBackends())('live detection on %s', (backend) => {
   /** Feeds a harvesting burst by `account` and answers how many medium+ alerts it has afterwards. */
   async function burstAlerts(account: string, from: number): Promise<number> {
     const published = w.warden.bus.stats().published;
-    await w.warden.audit.append(harvestBurst(account, new Date(Date.now() - 10 * 60_000), from, `${account}-stranger-pc`));
+    await w.warden.audit.append(harvestBurst(account, new Date(Date.now() - 10 * 60_000), { from, device: `${account}-stranger-pc` }));
     while (w.warden.bus.stats().published < published + 81) await new Promise((r) => setImmediate(r));
     await w.warden.watch!.idle();
     return (await w.api('GET', `/api/v1/alerts?account=${account}&min_severity=medium`, { token: analyst })).body.alerts.length;
