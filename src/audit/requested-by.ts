@@ -103,14 +103,29 @@ export async function trailRequester(
 ): Promise<string> {
   const trail = await requesterInTrail(db, request.of, request.id);
   if (trail !== null && trail === request.row) return trail;
-  const { column } = REQUESTS[request.of];
   const kind = request.of === 'account' ? 'admin.account_created / admin.account_changed' : REQUESTS[request.of].kind;
+  return refuseInconsistent(audit, { column: REQUESTS[request.of].column, id: request.id, kind, trail, who: 'requester' }, refusal, actor, ctx);
+}
+
+/**
+ * A row that names someone other than the actor its trail entry recorded (or an entry the trail
+ * never holds): 409 `audit_inconsistent` naming the column, audited as `refusal` denied. Shared by
+ * every "who asked / who approved" read from the trail.
+ */
+export async function refuseInconsistent(
+  audit: AuditWriter,
+  what: { column: string; id: string; kind: string; trail: string | null; who: 'requester' | 'approver' },
+  refusal: Omit<AuditEntryInput, 'decision' | 'reason' | 'ip' | 'requestId'>,
+  actor: Actor,
+  ctx: RequestContext,
+): Promise<never> {
+  const { column, id, kind, trail, who } = what;
   const why = trail === null ? 'no_filing_entry' : 'requester_differs';
   const err = new AppError(
     'audit_inconsistent',
     trail === null
-      ? `the audit trail holds no ${kind} entry that filed this request (${column} of ${request.id} was written outside Warden); it cannot be approved or acted on: tell the security team`
-      : `${column} of ${request.id} is not the requester its ${kind} entry recorded (changed outside Warden); it cannot be approved or acted on: tell the security team`,
+      ? `the audit trail holds no ${kind} entry that filed this request (${column} of ${id} was written outside Warden); it cannot be approved or acted on: tell the security team`
+      : `${column} of ${id} is not the ${who} its ${kind} entry recorded (changed outside Warden); it cannot be approved or acted on: tell the security team`,
   );
   await audit.append([{ ...refusal, decision: 'denied', reason: err.code, ip: ctx.ip, requestId: ctx.requestId, detail: { ...(refusal.detail ?? {}), actor: actorName(actor), inconsistent: column, why } }]);
   throw err;

@@ -28,7 +28,7 @@ import type { Clock } from '../ops/clock.js';
 import { AppError } from '../errors.js';
 import { assertIdentifiers, WAYBILL_MAX } from '../contracts/identifiers.js';
 import { linkedAccounts, refuseSameHand, refuseSelf } from '../access/self.js';
-import { actorInTrail, trailRequester } from '../audit/requested-by.js';
+import { actorInTrail, refuseInconsistent, trailRequester } from '../audit/requested-by.js';
 import type { AuditEntryInput } from '../audit/kinds.js';
 import { actorAccount, actorName, type Actor, type RequestContext } from '../identity/types.js';
 
@@ -138,9 +138,7 @@ export function createCases(deps: CasesDeps) {
     const trail = await actorInTrail(db, 'case.approved', 'case', id);
     if (trail === null && row.approved_by === null && row.status === 'pending') return null;
     if (trail !== null && trail === row.approved_by) return trail;
-    const err = new AppError('audit_inconsistent', `cases.approved_by of ${id} is not the approver its case.approved entry recorded (changed outside Warden); it cannot be acted on: tell the security team`);
-    await audit.append([{ ...refusal, decision: 'denied', reason: err.code, ip: ctx.ip, requestId: ctx.requestId, detail: { ...refusal.detail, inconsistent: 'cases.approved_by', why: trail === null ? 'no_filing_entry' : 'requester_differs' } }]);
-    throw err;
+    return refuseInconsistent(audit, { column: 'cases.approved_by', id, kind: 'case.approved', trail, who: 'approver' }, refusal, actor, ctx);
   }
 
   async function close(id: string, note: string | undefined, actor: Actor, ctx: RequestContext) {
