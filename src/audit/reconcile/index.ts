@@ -70,6 +70,12 @@ export interface ReconcileOptions {
    * recorded; otherwise the quotas are not recounted (0 checked).
    */
   policy?: Pick<Policy, 'quotas' | 'search_quotas'>;
+  /**
+   * A policy file to recount against (the CLI's `--policy`): held to the same rule as
+   * WARDEN_POLICY_FILE — used only when it is the policy the trail last recorded loading, so a
+   * looser file cannot hide an overrun (review 11).
+   */
+  policyFile?: string;
   /** Records a throttled account may reveal per hour (config `throttlePerHour`); default WARDEN_THROTTLE_PER_HOUR, else 10. */
   throttlePerHour?: number;
 }
@@ -83,7 +89,7 @@ export async function reconcileState(db: Kysely<Database>, options: ReconcileOpt
   };
   const checked = {} as Record<ReconciledTable, number>;
   for (const [table, check] of CHECKS) checked[table] = await check(db, add);
-  const policy = options.policy ?? (await policyInForce(db));
+  const policy = options.policy ?? (await policyInForce(db, options.policyFile));
   const fromEnv = Number.parseInt(process.env.WARDEN_THROTTLE_PER_HOUR ?? '', 10);
   const throttlePerHour = options.throttlePerHour ?? (Number.isInteger(fromEnv) && fromEnv >= 0 ? fromEnv : 10);
   checked.quota_buckets = policy ? await reconcileQuotas(policy, throttlePerHour)(db, add) : 0;
@@ -95,11 +101,11 @@ export function checkedSummary(checked: Record<ReconciledTable, number>): string
   return Object.entries(checked).map(([table, n]) => `${n} ${table.replace(/_/g, ' ')}`).join(', ');
 }
 
-/** The policy of WARDEN_POLICY_FILE (or the defaults), if it is the one the trail says was loaded last. */
-async function policyInForce(db: Kysely<Database>): Promise<Policy | null> {
+/** The policy of `file` (else WARDEN_POLICY_FILE, else the defaults), if it is the one the trail says was loaded last. */
+export async function policyInForce(db: Kysely<Database>, file?: string): Promise<Policy | null> {
   let policy: Policy;
   try {
-    policy = loadPolicy(process.env.WARDEN_POLICY_FILE || undefined);
+    policy = loadPolicy(file ?? (process.env.WARDEN_POLICY_FILE || undefined));
   } catch {
     return null;
   }

@@ -55,14 +55,14 @@ export function registerAudit(program: Command): void {
   withStoreOptions(audit.command('reconcile'))
     .description('Check that the rows deciding who may see what and what detection does (accounts, work, cases, service tokens, exceptions, responses, detector settings) are what the trail recorded — a row written around Warden shows; exit 1 naming them. Run after `audit verify`')
     .option('--json', 'print the result as JSON')
-    .option('--policy <file>', 'the access policy the server runs (for the quota recount); default WARDEN_POLICY_FILE or the built-in policy, used only when it is the one the trail last recorded loading')
+    .option('--policy <file>', 'the access policy the server runs (for the quota recount); default WARDEN_POLICY_FILE or the built-in policy; used only when it is the one the audit trail last recorded loading')
     .action(async (opts: { data?: string; json?: boolean; policy?: string }) => {
-      const { checkedSummary, reconcileState } = await import('../../audit/reconcile/index.js');
-      const policy = opts.policy ? (await import('../../access/policy.js')).loadPolicy(opts.policy) : undefined;
+      const { checkedSummary, policyInForce, reconcileState } = await import('../../audit/reconcile/index.js');
       const { store } = await openConfiguredStore(opts);
       let exitCode = 1;
       try {
-        const result = await reconcileState(store.db, policy ? { policy } : {});
+        const result = await reconcileState(store.db, opts.policy ? { policyFile: opts.policy } : {});
+        if (!(await policyInForce(store.db, opts.policy))) console.error('note: quotas not recounted — the policy file is not the one the audit trail last recorded loading (give the server\'s file with --policy or WARDEN_POLICY_FILE)');
         if (opts.json) console.log(JSON.stringify(result));
         else {
           console.log(`${result.ok ? 'OK' : 'MISMATCH'}: ${checkedSummary(result.checked)} checked against the trail`);
