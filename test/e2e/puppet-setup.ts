@@ -40,5 +40,12 @@ export function people(warden: () => TestWarden) {
     expect((await approveAccount(w, 'sa2', tokens.sa1)).status).toBe(200);
     await login('sa2');
   };
-  return { tokens, login, create, refusedThroughPuppet, analystsAndItAdmin };
+  /** One more analyst the admin token creates and sa1 approves, signed in (a third person for the two-person rules). */
+  const approvedAnalyst = async (id: string): Promise<void> => {
+    const w = warden();
+    await create(w.adminToken, id, 'security_analyst');
+    expect((await approveAccount(w, id, tokens.sa1!)).status).toBe(200);
+    await login(id);
+  };
+  return { tokens, login, create, refusedThroughPuppet, analystsAndItAdmin, approvedAnalyst };
 }

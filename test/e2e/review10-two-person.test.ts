@@ -27,7 +27,7 @@ const OTHER = { name: '王大明', phone: '13900001111', address: '北京市朝�
 
 describe.each(testBackends())('attack review 10: two-person rules against a rewritten store on %s', (backend) => {
   let w: TestWarden;
-  const { tokens, login, create, refusedThroughPuppet, analystsAndItAdmin } = people(() => w);
+  const { tokens, login, create, refusedThroughPuppet, analystsAndItAdmin, approvedAnalyst } = people(() => w);
   const db = () => w.warden.db;
   const findings = async (table: string, key: string) => (await reconcileState(db())).findings.filter((f) => f.table === table && f.key === key);
   /** A 409 `audit_inconsistent` naming the column, audited as a denied entry of `kind` (no PII in the message). */
@@ -44,9 +44,7 @@ describe.each(testBackends())('attack review 10: two-person rules against a rewr
   beforeAll(async () => {
     w = await startTestWarden(backend, { approvals: 'manual' });
     await analystsAndItAdmin();
-    await create(w.adminToken, 'sa3', 'security_analyst');
-    expect((await approveAccount(w, 'sa3', tokens.sa1)).status).toBe(200);
-    await login('sa3');
+    await approvedAnalyst('sa3');
     await create('it1', 'sap', 'security_analyst');
     expect((await approveAccount(w, 'sap', tokens.sa1)).status).toBe(200);
     await login('sap');

@@ -9,12 +9,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/stores.js';
 import { startTestWarden, type TestWarden } from '../support/warden.js';
-import { approveAccount } from '../support/approve.js';
 import { people } from './puppet-setup.js';
 
 describe.each(testBackends())('attack review 11: closing a case against a rewritten store on %s', (backend) => {
   let w: TestWarden;
-  const { tokens, login, create, analystsAndItAdmin } = people(() => w);
+  const { tokens, create, analystsAndItAdmin, approvedAnalyst } = people(() => w);
   const db = () => w.warden.db;
   const close = (token: string, id: string) => w.api('POST', `/api/v1/cases/${id}/close`, { token, body: { note: 'done' } });
   const status = async (id: string) => (await db().selectFrom('cases').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
@@ -24,9 +23,7 @@ describe.each(testBackends())('attack review 11: closing a case against a rewrit
   beforeAll(async () => {
     w = await startTestWarden(backend, { approvals: 'manual' });
     await analystsAndItAdmin();
-    await create(w.adminToken, 'sa3', 'security_analyst');
-    expect((await approveAccount(w, 'sa3', tokens.sa1)).status).toBe(200);
-    await login('sa3');
+    await approvedAnalyst('sa3');
     expect((await w.api('POST', '/api/v1/sites', { token: w.adminToken, body: { code: 'OUT-1', kind: 'outlet', city: '上海' } })).status).toBe(201);
     await create(w.adminToken, 'c1', 'courier', 'OUT-1');
     const opened = await w.api('POST', '/api/v1/cases', { token: tokens.sa2, body: { title: 'c1 reveals', reason: 'volume', accounts: ['c1'] } });
